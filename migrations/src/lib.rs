@@ -1,0 +1,21 @@
+//! Schema migrations, shared by SQLite and PostgreSQL. Each migration is reversible; seed data
+//! never lives here (see `seeds/` and `palimpsest seed`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_agents_and_tokens;
+mod m20261125_000002_create_sources;
+mod m20261125_000003_create_documents_revisions_blobs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_agents_and_tokens::Migration),
+            Box::new(m20261125_000002_create_sources::Migration),
+            Box::new(m20261125_000003_create_documents_revisions_blobs::Migration),
+        ]
+    }
+}

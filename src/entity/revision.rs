@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "revisions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub hash: String,
+    pub document_id: Uuid,
+    pub number: i64,
+    pub parent_hash: Option<String>,
+    pub title: String,
+    pub content_sha256: String,
+    pub author_id: Uuid,
+    pub message: String,
+    pub source_id: Option<Uuid>,
+    pub created_at: i64,
+    /// The canonical header bytes, verbatim: the input of `hash`.
+    pub header: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,93 @@
+//! Batched loads: every `Revision.parent`, `.author`, `.document`, `.content`, `.source` and
+//! `Document.head` in one response is gathered into one `IN (...)` query per key type, so a
+//! page of N items costs a fixed number of queries, not N. One `DataLoader` is built per
+//! request; its cache never outlives the request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, Loader};
+
+use super::error::{ApiError, ApiResult};
+use crate::store::{
+    Agent, AgentId, ContentHash, Document, DocumentId, Revision, RevisionHash, Source, SourceId,
+    Store, StoreError,
+};
+
+pub struct StoreLoader(pub Store);
+
+pub type Loaders = DataLoader<StoreLoader>;
+
+/// A fresh loader for one request. Loads are gathered for the current turn of the executor
+/// only: resolvers of sibling fields all register before it yields, so no delay is needed.
+pub fn for_request(store: Store) -> Loaders {
+    DataLoader::new(StoreLoader(store), tokio::spawn).delay(Duration::ZERO).max_batch_size(500)
+}
+
+macro_rules! batch_loader {
+    ($key:ty => $value:ty, $method:ident, |$item:ident| $key_of:expr) => {
+        impl Loader<$key> for StoreLoader {
+            type Value = $value;
+            type Error = Arc<StoreError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let rows = self.0.$method(keys).await.map_err(Arc::new)?;
+                Ok(rows.into_iter().map(|$item| ($key_of, $item)).collect())
+            }
+        }
+    };
+}
+
+batch_loader!(RevisionHash => Revision, revisions_by_hashes, |r| r.hash.clone());
+batch_loader!(DocumentId => Document, documents_by_ids, |d| d.id);
+batch_loader!(AgentId => Agent, agents_by_ids, |a| a.id);
+batch_loader!(SourceId => Source, sources_by_ids, |s| s.id);
+
+impl Loader<ContentHash> for StoreLoader {
+    type Value = Arc<str>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[ContentHash]) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
+        let rows = self.0.contents_by_hashes(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|(hash, text)| (hash, Arc::from(text))).collect())
+    }
+}
+
+pub fn loaders<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Loaders> {
+    ctx.data::<Loaders>().map_err(|_| {
+        tracing::error!("request without loaders");
+        ApiError::internal()
+    })
+}
+
+pub fn store<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Store> {
+    ctx.data::<Store>().map_err(|_| {
+        tracing::error!("schema without store");
+        ApiError::internal()
+    })
+}
+
+/// Loads one value that must exist: its absence means the database broke an invariant.
+pub async fn load_required<K>(ctx: &Context<'_>, key: K) -> ApiResult<<StoreLoader as Loader<K>>::Value>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + std::fmt::Debug + 'static,
+    StoreLoader: Loader<K, Error = Arc<StoreError>>,
+{
+    match loaders(ctx)?.load_one(key.clone()).await? {
+        Some(value) => Ok(value),
+        None => {
+            tracing::error!(?key, "dangling reference in the database");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+pub async fn load_optional<K>(ctx: &Context<'_>, key: K) -> ApiResult<Option<<StoreLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    StoreLoader: Loader<K, Error = Arc<StoreError>>,
+{
+    Ok(loaders(ctx)?.load_one(key).await?)
+}

@@ -1,0 +1,41 @@
+//! The GraphQL layer: schema assembly, query and mutation roots, object types, loaders and
+//! error mapping. Resolvers stay thin: parse into store types, call the store, wrap the result.
+//! Nothing here knows of HTTP; `crate::http` serves the schema.
+
+pub mod auth;
+pub mod connection;
+pub mod error;
+pub mod ids;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema, SDLExportOptions};
+
+use crate::store::Store;
+
+pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+
+/// How deep a query may nest.
+pub const MAX_DEPTH: usize = 16;
+/// The most a query may cost: each field counts 1, times the page size for connections.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// Builds the schema once, at start-up, with the store as app-wide data.
+pub fn build_schema(store: Store) -> AppSchema {
+    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+        .data(store)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL, sorted, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    let schema = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription).finish();
+    schema.sdl_with_options(
+        SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items(),
+    )
+}

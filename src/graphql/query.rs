@@ -1,0 +1,120 @@
+//! `Query`: the read entry points.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+
+use super::auth::RequestAuth;
+use super::connection::{DocumentConnection, PageArgs};
+use super::error::{ApiError, ApiResult};
+use super::ids::GlobalId;
+use super::loaders::{load_optional, store};
+use super::types::{AgentNode, DocumentKind, DocumentNode, Node, RevisionNode, resolve_node};
+use crate::store::{self, RevisionHash, Slug};
+
+/// The most ids one `nodes` call may resolve.
+const MAX_NODES: usize = 100;
+
+pub struct QueryRoot;
+
+/// Which documents a list holds.
+#[derive(InputObject, Default)]
+pub struct DocumentFilter {
+    /// Only documents of this kind.
+    kind: Option<DocumentKind>,
+}
+
+/// What a document list is sorted by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentOrderField {
+    /// When the document was created (the default).
+    CreatedAt,
+    /// When its head last moved.
+    UpdatedAt,
+    Slug,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// A document list's order.
+#[derive(InputObject)]
+pub struct DocumentOrder {
+    field: DocumentOrderField,
+    direction: OrderDirection,
+}
+
+impl From<Option<DocumentOrder>> for store::DocumentOrder {
+    fn from(order: Option<DocumentOrder>) -> Self {
+        let Some(order) = order else { return Self::default() };
+        store::DocumentOrder {
+            field: match order.field {
+                DocumentOrderField::CreatedAt => store::DocumentOrderField::CreatedAt,
+                DocumentOrderField::UpdatedAt => store::DocumentOrderField::UpdatedAt,
+                DocumentOrderField::Slug => store::DocumentOrderField::Slug,
+            },
+            descending: order.direction == OrderDirection::Desc,
+        }
+    }
+}
+
+#[Object]
+impl QueryRoot {
+    /// Any object by its global id.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        resolve_node(ctx, &id).await
+    }
+
+    /// Objects by their global ids (at most 100), in the order asked; null where none exists.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::bad_input(format!("`ids` may hold at most {MAX_NODES} ids")));
+        }
+        futures_util::future::try_join_all(ids.iter().map(|id| resolve_node(ctx, id))).await
+    }
+
+    /// One document, by `id` (its global id or UUID) or by `slug`: give exactly one.
+    async fn document(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> ApiResult<Option<DocumentNode>> {
+        let document = match (id, slug) {
+            (Some(id), None) => load_optional(ctx, GlobalId::document("id", &id)?).await?,
+            (None, Some(slug)) => store(ctx)?.document_by_slug(&Slug::parse(&slug)?).await?,
+            _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
+        };
+        Ok(document.map(DocumentNode))
+    }
+
+    /// A page of documents. Pages hold 1 to 100 documents (20 by default).
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<DocumentFilter>,
+        order_by: Option<DocumentOrder>,
+    ) -> ApiResult<DocumentConnection> {
+        let filter = store::DocumentFilter { kind: filter.unwrap_or_default().kind.map(Into::into) };
+        let args = PageArgs { first, after, last, before };
+        DocumentConnection::load(store(ctx)?, filter, order_by.into(), args).await
+    }
+
+    /// A revision of any document, by its hash.
+    async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
+        let hash = RevisionHash::parse(&hash)?;
+        Ok(load_optional(ctx, hash).await?.map(RevisionNode))
+    }
+
+    /// The agent behind the request's token; null for an anonymous request.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<AgentNode>> {
+        Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode(p.agent)))
+    }
+}

@@ -1,0 +1,286 @@
+//! The object types clients see. Each wraps a store read model; related objects are fetched
+//! through the request's loaders so that lists never cost a query per item.
+
+use async_graphql::{Context, Enum, ID, Interface, Object};
+
+use super::connection::{PageArgs, RevisionConnection};
+use super::error::ApiResult;
+use super::ids::GlobalId;
+use super::loaders::{load_optional, load_required, store};
+use super::scalars::DateTime;
+use crate::store::{self, RevisionHash};
+
+/// An object with a globally unique, opaque id, fetchable with `Query.node`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "An opaque global id."))]
+pub enum Node {
+    Document(DocumentNode),
+    Revision(RevisionNode),
+    Agent(AgentNode),
+    Source(SourceNode),
+}
+
+/// What kind of work a document is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "DocumentKind")]
+pub enum DocumentKind {
+    Article,
+    Letter,
+    Report,
+    Statement,
+    Other,
+}
+
+impl From<DocumentKind> for store::DocumentKind {
+    fn from(kind: DocumentKind) -> Self {
+        match kind {
+            DocumentKind::Article => store::DocumentKind::Article,
+            DocumentKind::Letter => store::DocumentKind::Letter,
+            DocumentKind::Report => store::DocumentKind::Report,
+            DocumentKind::Statement => store::DocumentKind::Statement,
+            DocumentKind::Other => store::DocumentKind::Other,
+        }
+    }
+}
+
+impl From<store::DocumentKind> for DocumentKind {
+    fn from(kind: store::DocumentKind) -> Self {
+        match kind {
+            store::DocumentKind::Article => DocumentKind::Article,
+            store::DocumentKind::Letter => DocumentKind::Letter,
+            store::DocumentKind::Report => DocumentKind::Report,
+            store::DocumentKind::Statement => DocumentKind::Statement,
+            store::DocumentKind::Other => DocumentKind::Other,
+        }
+    }
+}
+
+/// What kind of agent (in the W3C PROV sense) an agent is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentKind {
+    Person,
+    Organization,
+    Software,
+}
+
+impl From<store::AgentKind> for AgentKind {
+    fn from(kind: store::AgentKind) -> Self {
+        match kind {
+            store::AgentKind::Person => AgentKind::Person,
+            store::AgentKind::Organization => AgentKind::Organization,
+            store::AgentKind::Software => AgentKind::Software,
+        }
+    }
+}
+
+/// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
+/// history of hashed revisions.
+pub struct DocumentNode(pub store::Document);
+
+#[Object(name = "Document")]
+impl DocumentNode {
+    /// An opaque global id.
+    async fn id(&self) -> ID {
+        GlobalId::Document(self.0.id).encode()
+    }
+
+    /// The document's UUID, as revision headers carry it.
+    async fn uuid(&self) -> String {
+        self.0.id.to_string()
+    }
+
+    /// The unique, human-readable name used in URLs.
+    async fn slug(&self) -> &str {
+        self.0.slug.as_str()
+    }
+
+    /// The title at the head revision.
+    async fn title(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(load_required(ctx, self.0.head.clone()).await?.title)
+    }
+
+    async fn kind(&self) -> DocumentKind {
+        self.0.kind.into()
+    }
+
+    /// When the first revision was written.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// When the head revision was written.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+
+    /// The current revision.
+    async fn head(&self, ctx: &Context<'_>) -> ApiResult<RevisionNode> {
+        Ok(RevisionNode(load_required(ctx, self.0.head.clone()).await?))
+    }
+
+    /// The document's history, newest first. Pages hold 1 to 100 revisions (20 by default).
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<RevisionConnection> {
+        let args = PageArgs { first, after, last, before };
+        RevisionConnection::load(store(ctx)?, self.0.id, args).await
+    }
+
+    /// One revision of this document by its hash; null if the hash names no revision of it.
+    async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
+        let hash = RevisionHash::parse(&hash)?;
+        Ok(load_optional(ctx, hash)
+            .await?
+            .filter(|r| r.document_id == self.0.id)
+            .map(RevisionNode))
+    }
+
+    /// The revision that was the head at `time`; null before the document existed.
+    async fn as_of(&self, ctx: &Context<'_>, time: DateTime) -> ApiResult<Option<RevisionNode>> {
+        Ok(store(ctx)?.revision_as_of(self.0.id, time.0).await?.map(RevisionNode))
+    }
+}
+
+/// One immutable state of a document, identified by its hash. Anyone holding `header` and
+/// `content` can check `hash` and `contentHash` with SHA-256 alone.
+pub struct RevisionNode(pub store::Revision);
+
+#[Object(name = "Revision")]
+impl RevisionNode {
+    /// An opaque global id.
+    async fn id(&self) -> ID {
+        GlobalId::Revision(self.0.hash.clone()).encode()
+    }
+
+    /// Lowercase hex SHA-256 of `header`.
+    async fn hash(&self) -> &str {
+        self.0.hash.as_str()
+    }
+
+    /// Lowercase hex SHA-256 of `content`'s UTF-8 bytes (what `sha256sum` prints).
+    async fn content_hash(&self) -> &str {
+        self.0.content_hash.as_str()
+    }
+
+    /// The canonical header (RFC 8785 JSON) whose SHA-256 is `hash`, byte for byte as hashed.
+    async fn header(&self) -> &str {
+        &self.0.header
+    }
+
+    /// Position in the document's history: 1 for the first revision.
+    async fn number(&self) -> i64 {
+        self.0.number
+    }
+
+    /// The revision this one was made from; null for a first revision.
+    async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionNode>> {
+        match &self.0.parent {
+            Some(parent) => Ok(Some(RevisionNode(load_required(ctx, parent.clone()).await?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn document(&self, ctx: &Context<'_>) -> ApiResult<DocumentNode> {
+        Ok(DocumentNode(load_required(ctx, self.0.document_id).await?))
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// The full text, exactly as hashed.
+    async fn content(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(load_required(ctx, self.0.content_hash.clone()).await?.to_string())
+    }
+
+    /// Who wrote this revision: the agent behind the token that made it.
+    async fn author(&self, ctx: &Context<'_>) -> ApiResult<AgentNode> {
+        Ok(AgentNode(load_required(ctx, self.0.author).await?))
+    }
+
+    /// Why the revision was made; may be empty.
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// Where this revision's text was captured from, if recorded.
+    async fn source(&self, ctx: &Context<'_>) -> ApiResult<Option<SourceNode>> {
+        match self.0.source {
+            Some(id) => Ok(Some(SourceNode(load_required(ctx, id).await?))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A person, organisation or software agent that authors revisions (W3C PROV agent).
+pub struct AgentNode(pub store::Agent);
+
+#[Object(name = "Agent")]
+impl AgentNode {
+    /// An opaque global id.
+    async fn id(&self) -> ID {
+        GlobalId::Agent(self.0.id).encode()
+    }
+
+    /// The agent's UUID, as revision headers carry it in `author`.
+    async fn uuid(&self) -> String {
+        self.0.id.to_string()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> AgentKind {
+        self.0.kind.into()
+    }
+}
+
+/// Where a revision's text was captured from.
+pub struct SourceNode(pub store::Source);
+
+#[Object(name = "Source")]
+impl SourceNode {
+    /// An opaque global id.
+    async fn id(&self) -> ID {
+        GlobalId::Source(self.0.id).encode()
+    }
+
+    /// The source's UUID, as revision headers carry it in `source`.
+    async fn uuid(&self) -> String {
+        self.0.id.to_string()
+    }
+
+    /// web page, letter, report, print, interview, dataset or other.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+}
+
+/// Resolves a global id to its object, or null if nothing has that id.
+pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>> {
+    Ok(match GlobalId::decode(id)? {
+        GlobalId::Document(id) => load_optional(ctx, id).await?.map(|d| Node::Document(DocumentNode(d))),
+        GlobalId::Revision(hash) => load_optional(ctx, hash).await?.map(|r| Node::Revision(RevisionNode(r))),
+        GlobalId::Agent(id) => load_optional(ctx, id).await?.map(|a| Node::Agent(AgentNode(a))),
+        GlobalId::Source(id) => load_optional(ctx, id).await?.map(|s| Node::Source(SourceNode(s))),
+    })
+}

@@ -1,0 +1,11 @@
+//! Palimpsest: a GraphQL API over a provenance-tracked, hash-chained document corpus.
+//!
+//! Layers, each depending only on those before it: `store` (the versioned store; no GraphQL,
+//! no HTTP) ← `graphql` (schema, resolvers, loaders) ← `http` (actix-web) ← `main` (CLI).
+
+pub mod entity;
+pub mod store;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+pub mod config;

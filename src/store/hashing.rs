@@ -1,0 +1,128 @@
+//! The hashing contract (see `docs/hashing.md`): a revision's header is a JSON object
+//! serialised with the JSON Canonicalization Scheme (RFC 8785), and the revision hash is the
+//! SHA-256 of those bytes. External verifiers depend on every byte here; change nothing
+//! without a new `type`.
+
+use super::types::{AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title};
+
+/// The `type` member of every header this version writes.
+pub const HEADER_TYPE: &str = "palimpsest.revision/v1";
+
+/// The members of a revision header, before canonicalisation.
+#[derive(Debug, Clone)]
+pub struct RevisionHeader<'a> {
+    pub document: DocumentId,
+    pub parent: Option<&'a RevisionHash>,
+    pub title: &'a Title,
+    pub content_sha256: &'a ContentHash,
+    pub author: AgentId,
+    pub created_at: Timestamp,
+    pub message: &'a Message,
+    pub source: Option<SourceId>,
+}
+
+impl RevisionHeader<'_> {
+    /// The RFC 8785 canonical bytes. Every member is a string or null, so canonicalisation
+    /// reduces to sorted keys, no whitespace and ES6 string escaping.
+    pub fn canonical_json(&self) -> String {
+        let document = self.document.to_string();
+        let author = self.author.to_string();
+        let created_at = self.created_at.to_string();
+        let source = self.source.map(|s| s.to_string());
+        // Keys in sorted order (RFC 8785 sorts by UTF-16 code units; these are all ASCII).
+        let members: [(&str, Option<&str>); 9] = [
+            ("author", Some(&author)),
+            ("content_sha256", Some(self.content_sha256.as_str())),
+            ("created_at", Some(&created_at)),
+            ("document", Some(&document)),
+            ("message", Some(self.message.as_str())),
+            ("parent", self.parent.map(RevisionHash::as_str)),
+            ("source", source.as_deref()),
+            ("title", Some(self.title.as_str())),
+            ("type", Some(HEADER_TYPE)),
+        ];
+        let mut out = String::with_capacity(512 + self.title.as_str().len() + self.message.as_str().len());
+        out.push('{');
+        for (i, (key, value)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_string(&mut out, key);
+            out.push(':');
+            match value {
+                Some(v) => write_json_string(&mut out, v),
+                None => out.push_str("null"),
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    pub fn hash(&self) -> (String, RevisionHash) {
+        let canonical = self.canonical_json();
+        let hash = RevisionHash::of_header(&canonical);
+        (canonical, hash)
+    }
+}
+
+/// A JSON string as ECMAScript's `JSON.stringify` writes it, which RFC 8785 adopts: `"` and
+/// `\` escaped, the short escapes for \b \t \n \f \r, `\u00xx` (lowercase hex) for the other
+/// control characters, and every other character as itself (no `\/`, no escaping of non-ASCII).
+fn write_json_string(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published test vector (docs/hashing.md), computed independently with Python's
+    /// `rfc8785` package and `hashlib`.
+    #[test]
+    fn the_published_test_vector_holds() {
+        let content = "Hamas has been dismantled as a military and governmental force.\n";
+        let content_sha256 = ContentHash::of(content);
+        assert_eq!(
+            content_sha256.as_str(),
+            "537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f"
+        );
+        let title = Title::parse("Former security chiefs write to Trump \u{2014} \"end the war\"").unwrap();
+        let message = Message::parse("Captured from the print edition\tp. 3").unwrap();
+        let header = RevisionHeader {
+            document: DocumentId::parse("019abcde-0123-7456-89ab-0123456789ab").unwrap(),
+            parent: None,
+            title: &title,
+            content_sha256: &content_sha256,
+            author: AgentId::parse("019abcde-0000-7000-8000-000000000001").unwrap(),
+            created_at: Timestamp::parse("t", "2026-11-24T10:15:30.123456Z").unwrap(),
+            message: &message,
+            source: None,
+        };
+        let (canonical, hash) = header.hash();
+        assert_eq!(canonical, TEST_VECTOR_HEADER);
+        assert_eq!(hash.as_str(), "eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151");
+    }
+
+    const TEST_VECTOR_HEADER: &str = r#"{"author":"019abcde-0000-7000-8000-000000000001","content_sha256":"537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f","created_at":"2026-11-24T10:15:30.123456Z","document":"019abcde-0123-7456-89ab-0123456789ab","message":"Captured from the print edition\tp. 3","parent":null,"source":null,"title":"Former security chiefs write to Trump — \"end the war\"","type":"palimpsest.revision/v1"}"#;
+
+    #[test]
+    fn strings_are_escaped_as_ecmascript_does() {
+        let mut out = String::new();
+        write_json_string(&mut out, "a\"b\\c\u{1}\n\u{7f}é/€😀");
+        assert_eq!(out, "\"a\\\"b\\\\c\\u0001\\n\u{7f}é/€😀\"");
+    }
+}

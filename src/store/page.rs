@@ -1,0 +1,42 @@
+//! Keyset pagination: every list the store serves is read by an indexed key, a bounded number
+//! of rows at a time, never by offset.
+
+/// Which way a page is read along a list's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the start of the order (or from just after `after`).
+    Forward,
+    /// From the end of the order (or from just before `before`), returned in list order.
+    Backward,
+}
+
+/// A bounded window of a list: rows strictly between `after` and `before`, `limit` of them,
+/// taken from the start (`Forward`) or the end (`Backward`) of that window.
+#[derive(Debug, Clone)]
+pub struct PageRequest<K> {
+    pub after: Option<K>,
+    pub before: Option<K>,
+    pub limit: u64,
+    pub direction: Direction,
+}
+
+/// A page in list order, and whether the window held more rows than the page shows in the
+/// direction it was read.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from rows fetched with `limit + 1` in reading order: the extra row only
+    /// tells whether there is more.
+    pub(crate) fn from_probe(mut rows: Vec<T>, limit: u64, direction: Direction) -> Self {
+        let has_more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        if direction == Direction::Backward {
+            rows.reverse();
+        }
+        Page { items: rows, has_more }
+    }
+}

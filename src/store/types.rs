@@ -1,0 +1,403 @@
+//! Domain value types of the versioned store. Each is parsed once, at the edge, by a fallible
+//! constructor; everything inside the store trusts them. Nothing here knows of GraphQL or HTTP.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, TimeZone, Utc};
+use uuid::Uuid;
+
+/// Why a value handed to the store was refused. The message names the field and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidValue {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl InvalidValue {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self { field, reason: reason.into() }
+    }
+}
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A new time-ordered (UUID v7) id.
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+                Uuid::try_parse(input)
+                    .map(Self)
+                    .map_err(|_| InvalidValue::new($field, format!("{input:?} is not a UUID")))
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+        }
+
+        impl fmt::Display for $name {
+            /// Lowercase and hyphenated, as the hashing contract requires.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// The stable id of a document.
+    DocumentId,
+    "documentId"
+);
+uuid_id!(
+    /// The id of an agent: a person, organisation or software that authors revisions.
+    AgentId,
+    "agentId"
+);
+uuid_id!(
+    /// The id of a source a revision's text was captured from.
+    SourceId,
+    "sourceId"
+);
+
+/// A lowercase hex SHA-256 digest. `RevisionHash` and `ContentHash` wrap it so that the two
+/// are never confused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    pub fn parse(field: &'static str, input: &str) -> Result<Self, InvalidValue> {
+        let well_formed = input.len() == 64
+            && input.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if well_formed {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InvalidValue::new(
+                field,
+                format!("{input:?} is not a SHA-256 digest (64 lowercase hex digits)"),
+            ))
+        }
+    }
+
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest;
+        Self(hex::encode(sha2::Sha256::digest(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! digest_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Sha256Hex);
+
+        impl $name {
+            pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+                Sha256Hex::parse($field, input).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+
+            /// For values read back from the database, which only ever holds digests the
+            /// store computed itself.
+            pub(crate) fn from_trusted(value: String) -> Self {
+                Self(Sha256Hex(value))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+digest_id!(
+    /// A revision's hash: SHA-256 of its canonical header bytes.
+    RevisionHash,
+    "hash"
+);
+digest_id!(
+    /// SHA-256 of a content's UTF-8 bytes, exactly as stored.
+    ContentHash,
+    "contentHash"
+);
+
+impl ContentHash {
+    pub fn of(content: &str) -> Self {
+        Self(Sha256Hex::of(content.as_bytes()))
+    }
+}
+
+impl RevisionHash {
+    pub fn of_header(canonical_header: &str) -> Self {
+        Self(Sha256Hex::of(canonical_header.as_bytes()))
+    }
+}
+
+/// A document's human-readable unique name: lowercase ASCII letters and digits in words joined
+/// by single hyphens, at most 128 characters (`gaza-letter-2025`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slug(String);
+
+impl Slug {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        let fail = |reason: &str| Err(InvalidValue::new("slug", format!("{input:?} {reason}")));
+        if input.is_empty() {
+            return fail("is empty");
+        }
+        if input.len() > Self::MAX_LEN {
+            return fail("is longer than 128 characters");
+        }
+        if !input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return fail("may only hold lowercase ASCII letters, digits and hyphens");
+        }
+        if input.starts_with('-') || input.ends_with('-') || input.contains("--") {
+            return fail("must not start or end with a hyphen or hold two in a row");
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn from_trusted(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A revision's title: one line of 1 to 1,000 characters, not blank, without control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    pub const MAX_CHARS: usize = 1000;
+
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        if input.trim().is_empty() {
+            return Err(InvalidValue::new("title", "is blank"));
+        }
+        if input.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidValue::new("title", "is longer than 1000 characters"));
+        }
+        if input.chars().any(char::is_control) {
+            return Err(InvalidValue::new("title", "must be one line without control characters"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why an edit was made; may be empty, at most 10,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message(String);
+
+impl Message {
+    pub const MAX_CHARS: usize = 10_000;
+
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        if input.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidValue::new("message", "is longer than 10000 characters"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored spelling.
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidValue;
+            fn from_str(input: &str) -> Result<Self, InvalidValue> {
+                match input {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(InvalidValue::new($field, format!("{input:?} is not one of: {}",
+                        [$($text),+].join(", ")))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What kind of work a document is.
+    DocumentKind, "kind" {
+        Article => "article",
+        Letter => "letter",
+        Report => "report",
+        Statement => "statement",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// What kind of agent (in the W3C PROV sense) an agent is.
+    AgentKind, "agentKind" {
+        Person => "person",
+        Organization => "organization",
+        Software => "software",
+    }
+);
+
+string_enum!(
+    /// What an API token may do: readers read, editors also write documents, admins also
+    /// manage agents and tokens.
+    Role, "role" {
+        Reader => "reader",
+        Editor => "editor",
+        Admin => "admin",
+    }
+);
+
+impl Role {
+    pub fn may_write_documents(&self) -> bool {
+        matches!(self, Role::Editor | Role::Admin)
+    }
+}
+
+/// An instant in UTC with exactly microsecond precision: what the database keeps and what
+/// revision headers carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(DateTime<Utc>);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self::from_datetime(Utc::now())
+    }
+
+    /// Truncates to microseconds; finer precision is not kept anywhere.
+    pub fn from_datetime(datetime: DateTime<Utc>) -> Self {
+        Self(datetime.trunc_subsecs(6))
+    }
+
+    /// Any RFC 3339 time, with any offset.
+    pub fn parse(field: &'static str, input: &str) -> Result<Self, InvalidValue> {
+        DateTime::parse_from_rfc3339(input)
+            .map(|t| Self::from_datetime(t.with_timezone(&Utc)))
+            .map_err(|e| {
+                InvalidValue::new(field, format!("{input:?} is not an RFC 3339 date-time: {e}"))
+            })
+    }
+
+    pub fn from_micros(micros: i64) -> Self {
+        Self(Utc.timestamp_micros(micros).single().unwrap_or(DateTime::<Utc>::MIN_UTC))
+    }
+
+    pub fn micros(&self) -> i64 {
+        self.0.timestamp_micros()
+    }
+
+    pub fn as_datetime(&self) -> DateTime<Utc> {
+        self.0
+    }
+
+    /// One microsecond later: the next instant the store can tell apart.
+    pub fn next(&self) -> Self {
+        Self::from_micros(self.micros() + 1)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 with exactly six fractional digits and `Z`, as the hashing contract requires.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_the_documented_rule() {
+        for good in ["a", "gaza-letter-2025", "x1-2-3"] {
+            assert!(Slug::parse(good).is_ok(), "{good}");
+        }
+        let too_long = "a".repeat(129);
+        for bad in ["", "-a", "a-", "a--b", "Caps", "sp ace", "ümlaut", too_long.as_str()] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hashes_must_be_lowercase_hex_of_the_right_length() {
+        let good = "db1b089347bc6e69f252cbd91cece1da8ad8a45fd2877befc558139f1bbcf990";
+        assert!(RevisionHash::parse(good).is_ok());
+        assert!(RevisionHash::parse(&good.to_uppercase()).is_err());
+        assert!(RevisionHash::parse(&good[1..]).is_err());
+        assert!(RevisionHash::parse(&format!("{}g", &good[1..])).is_err());
+    }
+
+    #[test]
+    fn timestamps_print_six_fraction_digits_and_z() {
+        let t = Timestamp::parse("t", "2026-11-24T11:15:30.1234567+01:00").unwrap();
+        assert_eq!(t.to_string(), "2026-11-24T10:15:30.123456Z");
+        let whole = Timestamp::parse("t", "2026-11-24T10:15:30Z").unwrap();
+        assert_eq!(whole.to_string(), "2026-11-24T10:15:30.000000Z");
+        assert_eq!(Timestamp::from_micros(whole.micros()), whole);
+        assert!(Timestamp::parse("t", "yesterday").is_err());
+    }
+
+    #[test]
+    fn titles_are_one_non_blank_line() {
+        assert!(Title::parse("A headline").is_ok());
+        assert!(Title::parse("  ").is_err());
+        assert!(Title::parse("two\nlines").is_err());
+    }
+}
