@@ -87,7 +87,7 @@ pub struct ReviseDocumentPayload {
     revision: RevisionNode,
 }
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// Creates a document with its first revision, authored by the caller. Needs an editor token.
     async fn create_document(

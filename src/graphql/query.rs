@@ -59,7 +59,7 @@ impl From<Option<DocumentOrder>> for store::DocumentOrder {
     }
 }
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// Any object by its global id.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {

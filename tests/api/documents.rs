@@ -1,0 +1,164 @@
+//! Creating, reading and revising documents; history and `asOf`.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_no_errors, error_code};
+
+crate::on_both_backends!(
+    a_created_document_reads_back_by_id_uuid_slug_and_node,
+    revising_appends_a_child_of_the_head_and_keeps_the_title,
+    history_is_newest_first_and_chains_through_parents,
+    as_of_returns_the_head_at_each_instant,
+    a_revision_identical_to_the_head_is_refused_and_nothing_is_written,
+    a_revision_of_another_document_is_not_served_through_this_one,
+);
+
+async fn a_created_document_reads_back_by_id_uuid_slug_and_node(app: TestApp) {
+    let token = app.editor().await;
+    let created = app.create_document(&token, "a-letter", "Dear reader,\n").await;
+    let id = created["document"]["id"].as_str().unwrap();
+    let uuid = created["document"]["uuid"].as_str().unwrap();
+    assert_eq!(created["document"]["slug"], "a-letter");
+    assert_eq!(created["document"]["kind"], "ARTICLE");
+    assert_eq!(created["revision"]["number"], 1);
+    assert_eq!(created["revision"]["parent"], json!(null));
+    assert_eq!(created["revision"]["author"]["name"], "Test Editor");
+    assert_eq!(created["document"]["head"]["hash"], created["revision"]["hash"]);
+
+    let read = "query($id: ID, $slug: String) { document(id: $id, slug: $slug) { id slug title head { content } } }";
+    for variables in [json!({ "id": id }), json!({ "id": uuid }), json!({ "slug": "a-letter" })] {
+        let body = app.query(read, variables).await;
+        assert_no_errors(&body);
+        assert_eq!(body["data"]["document"]["id"], id);
+        assert_eq!(body["data"]["document"]["title"], "Title of a-letter");
+        assert_eq!(body["data"]["document"]["head"]["content"], "Dear reader,\n");
+    }
+    let body = app.query(read, json!({ "slug": "no-such-document" })).await;
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["document"], json!(null));
+
+    let revision_id = created["revision"]["id"].as_str().unwrap();
+    let body = app
+        .query(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } node(id: $one) { ... on Document { slug } } }"
+                .replace("$one", &format!("\"{id}\""))
+                .as_str(),
+            json!({ "ids": [id, revision_id] }),
+        )
+        .await;
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["nodes"][0]["__typename"], "Document");
+    assert_eq!(body["data"]["nodes"][1]["__typename"], "Revision");
+    assert_eq!(body["data"]["nodes"][1]["id"], revision_id);
+    assert_eq!(body["data"]["node"]["slug"], "a-letter");
+}
+
+async fn revising_appends_a_child_of_the_head_and_keeps_the_title(app: TestApp) {
+    let token = app.editor().await;
+    let created = app.create_document(&token, "report", "draft\n").await;
+    let id = created["document"]["id"].as_str().unwrap();
+    let first = created["revision"]["hash"].as_str().unwrap();
+
+    let body = app.revise(&token, id, first, "final\n").await;
+    assert_no_errors(&body);
+    let revised = &body["data"]["reviseDocument"];
+    assert_eq!(revised["revision"]["number"], 2);
+    assert_eq!(revised["revision"]["parent"]["hash"], first);
+    assert_eq!(revised["revision"]["title"], "Title of report");
+    assert_eq!(revised["revision"]["message"], "edit");
+    assert_eq!(revised["document"]["head"]["hash"], revised["revision"]["hash"]);
+
+    let retitle = app
+        .query_as(
+            Some(&token),
+            "mutation($input: ReviseDocumentInput!) { reviseDocument(input: $input) { revision { title number } document { title } } }",
+            json!({ "input": { "documentId": id, "expectedHead": revised["revision"]["hash"], "content": "final\n", "title": "A new title" } }),
+        )
+        .await;
+    assert_no_errors(&retitle);
+    assert_eq!(retitle["data"]["reviseDocument"]["revision"]["number"], 3);
+    assert_eq!(retitle["data"]["reviseDocument"]["document"]["title"], "A new title");
+}
+
+async fn history_is_newest_first_and_chains_through_parents(app: TestApp) {
+    let token = app.editor().await;
+    let (id, hashes) = app.document_with_history(&token, "chain", 5).await;
+    let body = app
+        .query(
+            "query($id: ID!) { document(id: $id) { revisions(first: 10) { totalCount nodes { hash number content parent { hash } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_no_errors(&body);
+    let nodes = body["data"]["document"]["revisions"]["nodes"].as_array().unwrap();
+    assert_eq!(body["data"]["document"]["revisions"]["totalCount"], 5);
+    let served: Vec<&str> = nodes.iter().map(|n| n["hash"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = hashes.iter().rev().map(String::as_str).collect();
+    assert_eq!(served, expected, "newest first");
+    for (i, node) in nodes.iter().enumerate() {
+        assert_eq!(node["number"], 5 - i as i64);
+        assert_eq!(node["content"], format!("version {}\n", 5 - i));
+        let parent = nodes.get(i + 1).map(|p| p["hash"].clone()).unwrap_or(json!(null));
+        assert_eq!(node["parent"]["hash"].clone(), if parent.is_null() { json!(null) } else { parent });
+    }
+}
+
+async fn as_of_returns_the_head_at_each_instant(app: TestApp) {
+    let token = app.editor().await;
+    let (id, hashes) = app.document_with_history(&token, "timeline", 3).await;
+    let body = app
+        .query(
+            "query($id: ID!) { document(id: $id) { revisions { nodes { hash createdAt } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = body["data"]["document"]["revisions"]["nodes"].as_array().unwrap().clone();
+    let times: Vec<String> = nodes.iter().rev().map(|n| n["createdAt"].as_str().unwrap().to_owned()).collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "times strictly increase: {times:?}");
+
+    let as_of = "query($id: ID!, $t: DateTime!) { document(id: $id) { asOf(time: $t) { hash } } }";
+    for (i, time) in times.iter().enumerate() {
+        let body = app.query(as_of, json!({ "id": id, "t": time })).await;
+        assert_no_errors(&body);
+        assert_eq!(body["data"]["document"]["asOf"]["hash"], hashes[i], "exactly at revision {i}");
+    }
+    let before = app.query(as_of, json!({ "id": id, "t": "2000-01-01T00:00:00Z" })).await;
+    assert_eq!(before["data"]["document"]["asOf"], json!(null));
+    let later = app.query(as_of, json!({ "id": id, "t": "2999-01-01T00:00:00+02:00" })).await;
+    assert_eq!(later["data"]["document"]["asOf"]["hash"], hashes[2]);
+
+    let bad = app.query(as_of, json!({ "id": id, "t": "last tuesday" })).await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+}
+
+async fn a_revision_identical_to_the_head_is_refused_and_nothing_is_written(app: TestApp) {
+    let token = app.editor().await;
+    let created = app.create_document(&token, "same", "unchanged\n").await;
+    let before = app.corpus_size().await;
+    let body = app
+        .revise(&token, created["document"]["id"].as_str().unwrap(), created["revision"]["hash"].as_str().unwrap(), "unchanged\n")
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("identical to the head"));
+    assert_eq!(app.corpus_size().await, before);
+}
+
+async fn a_revision_of_another_document_is_not_served_through_this_one(app: TestApp) {
+    let token = app.editor().await;
+    let a = app.create_document(&token, "doc-a", "a\n").await;
+    let b = app.create_document(&token, "doc-b", "b\n").await;
+    let body = app
+        .query(
+            "query($slug: String!, $hash: String!) { document(slug: $slug) { revision(hash: $hash) { hash } } }",
+            json!({ "slug": "doc-a", "hash": b["revision"]["hash"] }),
+        )
+        .await;
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["document"]["revision"], json!(null));
+
+    // And a revision of B cannot be the expected head of A.
+    let before = app.corpus_size().await;
+    let body = app.revise(&token, a["document"]["id"].as_str().unwrap(), b["revision"]["hash"].as_str().unwrap(), "x\n").await;
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    assert_eq!(app.corpus_size().await, before);
+}

@@ -1,0 +1,260 @@
+//! The test harness: `spawn_app` starts the real server on port 0 over a fresh database with
+//! the real migrations, on SQLite (always) or PostgreSQL (when `PALIMPSEST_TEST_POSTGRES_URL`
+//! names a server), and gives tests a client that talks to it over HTTP.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use palimpsest::http::{Application, HttpSettings};
+use palimpsest::store::{self, AgentKind, Role, Store, StoreLimits};
+use serde_json::{Value, json};
+
+/// Names an admin connection to a PostgreSQL server, e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`. Each test creates and drops its own database.
+pub const POSTGRES_ENV: &str = "PALIMPSEST_TEST_POSTGRES_URL";
+
+pub const TEST_MAX_CONTENT_BYTES: usize = 64 * 1024;
+pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(TestApp)` once per backend, as `sqlite::name` and
+/// `postgres::name`. Without a PostgreSQL server the PostgreSQL half says it was skipped.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else {
+                        eprintln!(
+                            "skipped {}: set {} to run it on PostgreSQL",
+                            stringify!($name),
+                            $crate::helpers::POSTGRES_ENV
+                        );
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            )+
+        }
+    };
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    /// Every SQL statement the server runs increments this.
+    pub statements: Arc<AtomicUsize>,
+    _database: DatabaseGuard,
+}
+
+/// Removes the test's database when the test ends, however it ends.
+enum DatabaseGuard {
+    SqliteFile(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        match self {
+            DatabaseGuard::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            DatabaseGuard::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime, which cannot block on itself.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    runtime.block_on(async {
+                        use sea_orm::ConnectionTrait;
+                        let admin = sea_orm::Database::connect(&admin_url).await?;
+                        admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .await?;
+                        admin.close().await
+                    })
+                    .map_err(std::io::Error::other)
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Starts the server over a fresh, migrated database. `None` only for PostgreSQL when no
+/// server is configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let (url, guard) = match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("palimpsest-test-{unique}.db"));
+            (format!("sqlite://{}", path.display()), DatabaseGuard::SqliteFile(path))
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+            let name = format!("palimpsest_test_{unique}");
+            let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            use sea_orm::ConnectionTrait;
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+            (format!("{base}/{name}"), DatabaseGuard::Postgres { admin_url, name })
+        }
+    };
+    let mut db = store::connect(&url).await.expect("connect to the test database");
+    store::migrate(&db).await.expect("migrate");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let store = Store::new(db, StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES });
+    let settings = HttpSettings {
+        bind: "127.0.0.1:0".into(),
+        max_body_bytes: TEST_MAX_BODY_BYTES,
+        workers: Some(2),
+    };
+    let app = Application::build(&settings, store.clone()).expect("build the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        store,
+        statements,
+        _database: guard,
+    })
+}
+
+impl TestApp {
+    /// A new agent with a token of `role`.
+    pub async fn token(&self, name: &str, role: Role) -> String {
+        let agent = self.store.create_agent(name, AgentKind::Person).await.unwrap();
+        self.store.create_token(agent, role).await.unwrap().secret
+    }
+
+    pub async fn editor(&self) -> String {
+        self.token("Test Editor", Role::Editor).await
+    }
+
+    pub fn post_graphql(&self) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}/graphql", self.address))
+    }
+
+    /// POSTs a query (as `application/json`) and returns the response body.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        self.query_as(None, query, variables).await
+    }
+
+    pub async fn query_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.post_graphql().json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("send");
+        assert_eq!(response.status(), 200, "GraphQL over application/json answers 200");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Creates a document through the API and returns `createDocument`'s payload.
+    pub async fn create_document(&self, token: &str, slug: &str, content: &str) -> Value {
+        let body = self
+            .query_as(
+                Some(token),
+                CREATE_DOCUMENT,
+                json!({ "input": {
+                    "slug": slug, "title": format!("Title of {slug}"), "kind": "ARTICLE",
+                    "content": content, "message": "first capture"
+                }}),
+            )
+            .await;
+        assert_no_errors(&body);
+        body["data"]["createDocument"].clone()
+    }
+
+    /// Revises a document through the API and returns the whole response body.
+    pub async fn revise(&self, token: &str, document_id: &str, expected_head: &str, content: &str) -> Value {
+        self.query_as(
+            Some(token),
+            REVISE_DOCUMENT,
+            json!({ "input": {
+                "documentId": document_id, "expectedHead": expected_head,
+                "content": content, "message": "edit"
+            }}),
+        )
+        .await
+    }
+
+    /// Creates a document and revises it so that it has `revisions` revisions; returns the
+    /// document id and the revision hashes, oldest first.
+    pub async fn document_with_history(&self, token: &str, slug: &str, revisions: usize) -> (String, Vec<String>) {
+        let created = self.create_document(token, slug, "version 1\n").await;
+        let id = created["document"]["id"].as_str().unwrap().to_owned();
+        let mut hashes = vec![created["revision"]["hash"].as_str().unwrap().to_owned()];
+        for n in 2..=revisions {
+            let body = self.revise(token, &id, hashes.last().unwrap(), &format!("version {n}\n")).await;
+            assert_no_errors(&body);
+            hashes.push(body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned());
+        }
+        (id, hashes)
+    }
+
+    /// How many documents and revisions the corpus holds, to show a failed write wrote nothing.
+    pub async fn corpus_size(&self) -> (u64, u64) {
+        use palimpsest::entity::{document, revision};
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let db = self.store.connection();
+        (
+            document::Entity::find().count(db).await.unwrap(),
+            revision::Entity::find().count(db).await.unwrap(),
+        )
+    }
+}
+
+pub const CREATE_DOCUMENT: &str = "mutation($input: CreateDocumentInput!) {
+  createDocument(input: $input) {
+    document { id uuid slug title kind createdAt updatedAt head { hash } }
+    revision { id hash number contentHash header createdAt author { name } parent { hash } }
+  }
+}";
+
+pub const REVISE_DOCUMENT: &str = "mutation($input: ReviseDocumentInput!) {
+  reviseDocument(input: $input) {
+    document { id head { hash number } }
+    revision { hash number title message createdAt author { name } parent { hash } }
+  }
+}";
+
+pub fn assert_no_errors(body: &Value) {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+}
+
+/// The `extensions.code` of the first error, which must exist.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code: {body:#}"))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

@@ -1,0 +1,125 @@
+//! GraphQL over HTTP as the specification describes it, and the routes beside /graphql.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_no_errors, error_code};
+
+crate::on_both_backends!(
+    post_negotiates_the_response_media_type_and_status,
+    get_runs_queries_but_never_mutations_and_serves_graphiql,
+    malformed_requests_get_precise_http_errors,
+    schema_and_health_routes_answer,
+    queries_past_the_depth_or_complexity_limits_are_refused,
+);
+
+async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
+    let send = |accept: Option<&'static str>, query: &'static str| {
+        let mut request = app.post_graphql().json(&json!({ "query": query }));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        request.send()
+    };
+    let ok = "{ documents { totalCount } }";
+    let invalid = "{ documents { totalCount nope } }";
+
+    let response = send(Some("application/graphql-response+json"), ok).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/graphql-response+json"));
+    assert!(response.headers().contains_key("x-request-id"));
+
+    let response = send(Some("application/graphql-response+json"), invalid).await.unwrap();
+    assert_eq!(response.status(), 400, "a request error is 400 under graphql-response+json");
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("data").is_none(), "no data for a request error: {body}");
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+
+    let response = send(Some("application/json"), invalid).await.unwrap();
+    assert_eq!(response.status(), 200, "application/json keeps 200");
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+
+    for accept in [None, Some("*/*"), Some("application/json;q=0.5, application/graphql-response+json")] {
+        let response = send(accept, ok).await.unwrap();
+        assert_eq!(response.status(), 200, "{accept:?}");
+    }
+    let response = send(Some("application/json;q=0.9, application/graphql-response+json;q=0.8"), ok).await.unwrap();
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+
+    let response = send(Some("text/html"), ok).await.unwrap();
+    assert_eq!(response.status(), 406);
+}
+
+async fn get_runs_queries_but_never_mutations_and_serves_graphiql(app: TestApp) {
+    let url = format!("{}/graphql", app.address);
+    let response = app
+        .client
+        .get(&url)
+        .query(&[("query", "query($s: String!) { document(slug: $s) { slug } }"), ("variables", r#"{"s":"none"}"#)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["document"], json!(null));
+
+    let token = app.editor().await;
+    for (query, operation) in [
+        ("mutation { createDocument(input: {slug: \"g\", title: \"T\", kind: ARTICLE, content: \"x\"}) { document { id } } }", None),
+        ("query A { documents { totalCount } } mutation B { __typename }", Some("B")),
+    ] {
+        let mut params = vec![("query", query)];
+        if let Some(operation) = operation {
+            params.push(("operationName", operation));
+        }
+        let response = app.client.get(&url).bearer_auth(&token).query(&params).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{query}");
+        assert_eq!(response.headers()["allow"], "POST");
+    }
+    assert_eq!(app.corpus_size().await, (0, 0));
+
+    let response = app.client.get(&url).query(&[("query", "{ x"), ("variables", "[1]")]).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+
+    let page = app.client.get(&url).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+    let no_query = app.client.get(&url).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(no_query.status(), 400);
+}
+
+async fn malformed_requests_get_precise_http_errors(app: TestApp) {
+    let url = format!("{}/graphql", app.address);
+    let cases: [(&str, &str, u16); 5] = [
+        ("application/json", "{ not json", 400),
+        ("application/json", r#"{"variables": {}}"#, 400),
+        ("application/json", r#"[{"query": "{ __typename }"}]"#, 400),
+        ("text/plain", r#"{"query": "{ __typename }"}"#, 415),
+        ("application/json", r#"{"query": "{ __typename }", "variables": [1]}"#, 400),
+    ];
+    for (content_type, body, status) in cases {
+        let response = app.client.post(&url).header("content-type", content_type).body(body).send().await.unwrap();
+        assert_eq!(response.status(), status, "{content_type} {body}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    }
+}
+
+async fn schema_and_health_routes_answer(app: TestApp) {
+    let sdl = app.client.get(format!("{}/schema.graphql", app.address)).send().await.unwrap();
+    assert_eq!(sdl.status(), 200);
+    assert_eq!(sdl.text().await.unwrap(), palimpsest::graphql::sdl());
+    let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+async fn queries_past_the_depth_or_complexity_limits_are_refused(app: TestApp) {
+    let costly = "{ documents(first: 100) { nodes { revisions(first: 100) { nodes { parent { parent { content } } } } } } }";
+    let body = app.query(costly, json!({})).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX");
+    let deep = format!("{{ documents {{ nodes {{ head {{ {} hash {} }} }} }} }}", "parent { ".repeat(16), "}".repeat(16));
+    let body = app.query(&deep, json!({})).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX");
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the real server over HTTP, on a fresh database per test, on SQLite and
+//! (when configured) PostgreSQL. One test binary, so the suite links once.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod cli;
+mod concurrency;
+mod documents;
+mod hashing;
+mod http_protocol;
+mod loading;
+mod pagination;
+mod schema_file;
+mod seeds;
