@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "palimpsest", version, about = "GraphQL over a provenance-tracked, hash-chained document corpus")]
+#[command(
+    name = "palimpsest",
+    version,
+    about = "GraphQL over a provenance-tracked, hash-chained document corpus"
+)]
 pub struct Cli {
     /// Database URL: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://palimpsest.db", global = true)]

@@ -59,8 +59,9 @@ impl Application {
             sdl: crate::graphql::sdl(),
             max_body_bytes: settings.max_body_bytes,
         });
-        let mut server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
-            .listen(listener)?;
+        let mut server =
+            HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
+                .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -127,7 +128,12 @@ impl Media {
 }
 
 /// A response carrying only request-level errors, in the shape of a GraphQL response.
-fn error_response(status: StatusCode, media: Media, code: ErrorCode, message: &str) -> HttpResponse {
+fn error_response(
+    status: StatusCode,
+    media: Media,
+    code: ErrorCode,
+    message: &str,
+) -> HttpResponse {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
     });
@@ -187,7 +193,12 @@ async fn graphql_post(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
-            return error_response(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, "the request body could not be read");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                "the request body could not be read",
+            );
         };
         if body.len() + chunk.len() > state.max_body_bytes {
             return too_large();
@@ -206,7 +217,12 @@ async fn graphql_post(
         }
     };
     if request.query.trim().is_empty() {
-        return error_response(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, "the request has no `query`");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            ErrorCode::BadUserInput,
+            "the request has no `query`",
+        );
     }
     execute(&state, &req, request, media).await
 }
@@ -333,7 +349,12 @@ async fn execute(
             Ok(body) => (StatusCode::OK, body),
             Err(err) => {
                 tracing::error!(request_id = %request_id, error = %err, "cannot serialise a response");
-                return error_response(StatusCode::INTERNAL_SERVER_ERROR, media, ErrorCode::Internal, &format!("internal error (request id {request_id})"));
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    media,
+                    ErrorCode::Internal,
+                    &format!("internal error (request id {request_id})"),
+                );
             }
         }
     };

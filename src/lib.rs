@@ -3,9 +3,9 @@
 //! Layers, each depending only on those before it: `store` (the versioned store; no GraphQL,
 //! no HTTP) ← `graphql` (schema, resolvers, loaders) ← `http` (actix-web) ← `main` (CLI).
 
+pub mod config;
 pub mod entity;
-pub mod store;
 pub mod graphql;
 pub mod http;
 pub mod seed;
-pub mod config;
+pub mod store;

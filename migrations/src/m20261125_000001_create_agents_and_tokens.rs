@@ -57,7 +57,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ApiTokens::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(ApiTokens::AgentId).uuid().not_null())
                     .col(ColumnDef::new(ApiTokens::Role).string_len(20).not_null())
-                    .col(ColumnDef::new(ApiTokens::TokenSha256).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(ApiTokens::TokenSha256)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(ApiTokens::CreatedAt).big_integer().not_null())
                     .col(ColumnDef::new(ApiTokens::RevokedAt).big_integer().null())
                     .foreign_key(

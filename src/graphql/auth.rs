@@ -43,11 +43,15 @@ impl RequestAuth {
         };
         let principal = auth
             .principal
-            .get_or_try_init(|| async { store(ctx)?.authenticate(token).await.map_err(ApiError::from) })
+            .get_or_try_init(|| async {
+                store(ctx)?.authenticate(token).await.map_err(ApiError::from)
+            })
             .await?;
         match principal {
             Some(principal) => Ok(Some(principal.clone())),
-            None => Err(ApiError::new(ErrorCode::Unauthenticated, "the token is unknown or revoked")),
+            None => {
+                Err(ApiError::new(ErrorCode::Unauthenticated, "the token is unknown or revoked"))
+            }
         }
     }
 

@@ -11,8 +11,8 @@ use super::error::{ApiError, ApiResult};
 use super::loaders::store;
 use super::types::{DocumentNode, RevisionNode};
 use crate::store::{
-    Direction, Document, DocumentCursor, DocumentFilter, DocumentId, DocumentOrder, Page, PageRequest, Revision,
-    Store,
+    Direction, Document, DocumentCursor, DocumentFilter, DocumentId, DocumentOrder, Page,
+    PageRequest, Revision, Store,
 };
 
 /// The most items one page may hold.
@@ -40,9 +40,9 @@ impl PageArgs {
         };
         let cursor = |name: &str, text: Option<String>| -> ApiResult<Option<K>> {
             text.map(|text| {
-                decode_cursor(&text)
-                    .and_then(|raw| decode(&raw))
-                    .ok_or_else(|| ApiError::bad_input(format!("`{name}` is not a valid cursor: {text:?}")))
+                decode_cursor(&text).and_then(|raw| decode(&raw)).ok_or_else(|| {
+                    ApiError::bad_input(format!("`{name}` is not a valid cursor: {text:?}"))
+                })
             })
             .transpose()
         };
@@ -79,7 +79,13 @@ fn decode_cursor(text: &str) -> Option<String> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()
 }
 
-fn page_info<T>(page: &Page<T>, direction: Direction, had_after: bool, had_before: bool, cursors: &[String]) -> PageInfo {
+fn page_info<T>(
+    page: &Page<T>,
+    direction: Direction,
+    had_after: bool,
+    had_before: bool,
+    cursors: &[String],
+) -> PageInfo {
     let (has_previous_page, has_next_page) = match direction {
         Direction::Forward => (had_after, page.has_more),
         Direction::Backward => (page.has_more, had_before),
@@ -117,7 +123,7 @@ impl DocumentConnection {
         args: PageArgs,
     ) -> ApiResult<Self> {
         let (had_after, had_before) = (args.after.is_some(), args.before.is_some());
-        let request = args.into_request(|raw| DocumentCursor::decode(raw))?;
+        let request = args.into_request(DocumentCursor::decode)?;
         let direction = request.direction;
         let page = store.list_documents(&filter, order, request).await?;
         let cursors: Vec<String> =

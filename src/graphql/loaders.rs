@@ -24,7 +24,9 @@ pub type Loaders = DataLoader<StoreLoader>;
 /// runs: without it, a list of more than 32 items is split into several batches, because
 /// the futures executor yields after polling 32 sibling resolvers.
 pub fn for_request(store: Store) -> Loaders {
-    DataLoader::new(StoreLoader(store), tokio::spawn).delay(Duration::from_millis(1)).max_batch_size(500)
+    DataLoader::new(StoreLoader(store), tokio::spawn)
+        .delay(Duration::from_millis(1))
+        .max_batch_size(500)
 }
 
 macro_rules! batch_loader {
@@ -50,7 +52,10 @@ impl Loader<ContentHash> for StoreLoader {
     type Value = Arc<str>;
     type Error = Arc<StoreError>;
 
-    async fn load(&self, keys: &[ContentHash]) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[ContentHash],
+    ) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
         let rows = self.0.contents_by_hashes(keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|(hash, text)| (hash, Arc::from(text))).collect())
     }
@@ -71,7 +76,10 @@ pub fn store<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Store> {
 }
 
 /// Loads one value that must exist: its absence means the database broke an invariant.
-pub async fn load_required<K>(ctx: &Context<'_>, key: K) -> ApiResult<<StoreLoader as Loader<K>>::Value>
+pub async fn load_required<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> ApiResult<<StoreLoader as Loader<K>>::Value>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + std::fmt::Debug + 'static,
     StoreLoader: Loader<K, Error = Arc<StoreError>>,
@@ -85,7 +93,10 @@ where
     }
 }
 
-pub async fn load_optional<K>(ctx: &Context<'_>, key: K) -> ApiResult<Option<<StoreLoader as Loader<K>>::Value>>
+pub async fn load_optional<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> ApiResult<Option<<StoreLoader as Loader<K>>::Value>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     StoreLoader: Loader<K, Error = Arc<StoreError>>,

@@ -12,7 +12,7 @@ pub mod query;
 pub mod scalars;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema, SDLExportOptions};
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
 
 use crate::store::Store;
 
@@ -34,7 +34,8 @@ pub fn build_schema(store: Store) -> AppSchema {
 
 /// The SDL, sorted, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    let schema = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription).finish();
+    let schema =
+        Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription).finish();
     schema.sdl_with_options(
         SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items(),
     )

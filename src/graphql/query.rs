@@ -102,7 +102,8 @@ impl QueryRoot {
         filter: Option<DocumentFilter>,
         order_by: Option<DocumentOrder>,
     ) -> ApiResult<DocumentConnection> {
-        let filter = store::DocumentFilter { kind: filter.unwrap_or_default().kind.map(Into::into) };
+        let filter =
+            store::DocumentFilter { kind: filter.unwrap_or_default().kind.map(Into::into) };
         let args = PageArgs { first, after, last, before };
         DocumentConnection::load(store(ctx)?, filter, order_by.into(), args).await
     }

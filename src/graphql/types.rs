@@ -135,10 +135,7 @@ impl DocumentNode {
     /// One revision of this document by its hash; null if the hash names no revision of it.
     async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
         let hash = RevisionHash::parse(&hash)?;
-        Ok(load_optional(ctx, hash)
-            .await?
-            .filter(|r| r.document_id == self.0.id)
-            .map(RevisionNode))
+        Ok(load_optional(ctx, hash).await?.filter(|r| r.document_id == self.0.id).map(RevisionNode))
     }
 
     /// The revision that was the head at `time`; null before the document existed.
@@ -278,8 +275,12 @@ impl SourceNode {
 /// Resolves a global id to its object, or null if nothing has that id.
 pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>> {
     Ok(match GlobalId::decode(id)? {
-        GlobalId::Document(id) => load_optional(ctx, id).await?.map(|d| Node::Document(DocumentNode(d))),
-        GlobalId::Revision(hash) => load_optional(ctx, hash).await?.map(|r| Node::Revision(RevisionNode(r))),
+        GlobalId::Document(id) => {
+            load_optional(ctx, id).await?.map(|d| Node::Document(DocumentNode(d)))
+        }
+        GlobalId::Revision(hash) => {
+            load_optional(ctx, hash).await?.map(|r| Node::Revision(RevisionNode(r)))
+        }
         GlobalId::Agent(id) => load_optional(ctx, id).await?.map(|a| Node::Agent(AgentNode(a))),
         GlobalId::Source(id) => load_optional(ctx, id).await?.map(|s| Node::Source(SourceNode(s))),
     })

@@ -103,7 +103,11 @@ impl Store {
     }
 
     /// Agents with exactly this name and kind, oldest first.
-    pub async fn agents_named(&self, name: &str, kind: Option<AgentKind>) -> StoreResult<Vec<Agent>> {
+    pub async fn agents_named(
+        &self,
+        name: &str,
+        kind: Option<AgentKind>,
+    ) -> StoreResult<Vec<Agent>> {
         let mut query = agent::Entity::find().filter(agent::Column::Name.eq(name.trim()));
         if let Some(kind) = kind {
             query = query.filter(agent::Column::Kind.eq(kind.as_str()));

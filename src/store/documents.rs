@@ -364,8 +364,7 @@ impl Store {
             });
         }
         insert_blob(&tx, &content_hash, &input.content).await?;
-        if let Err(err) = revision::Entity::insert(revision_row).exec_without_returning(&tx).await
-        {
+        if let Err(err) = revision::Entity::insert(revision_row).exec_without_returning(&tx).await {
             // The one-child-per-parent index is the last line of defence for a single chain.
             return Err(match err.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -431,11 +430,8 @@ impl Store {
             DocumentOrderField::Slug => &[C::Slug],
         };
         for column in columns {
-            query = if ascending {
-                query.order_by_asc(*column)
-            } else {
-                query.order_by_desc(*column)
-            };
+            query =
+                if ascending { query.order_by_asc(*column) } else { query.order_by_desc(*column) };
         }
         let rows = query.limit(page.limit + 1).all(&self.db).await?;
         let rows = rows.into_iter().map(Document::try_from).collect::<StoreResult<Vec<_>>>()?;
@@ -598,13 +594,17 @@ fn key_condition(
         (DocumentOrderField::Slug, DocumentCursor::Slug(slug)) => {
             Condition::all().add(if greater { C::Slug.gt(slug) } else { C::Slug.lt(slug) })
         }
-        (DocumentOrderField::CreatedAt | DocumentOrderField::UpdatedAt, DocumentCursor::Time(t, id)) => {
-            let time = if order.field == DocumentOrderField::CreatedAt { C::CreatedAt } else { C::UpdatedAt };
-            let (past_time, past_id) = if greater {
-                (time.gt(*t), C::Id.gt(*id))
+        (
+            DocumentOrderField::CreatedAt | DocumentOrderField::UpdatedAt,
+            DocumentCursor::Time(t, id),
+        ) => {
+            let time = if order.field == DocumentOrderField::CreatedAt {
+                C::CreatedAt
             } else {
-                (time.lt(*t), C::Id.lt(*id))
+                C::UpdatedAt
             };
+            let (past_time, past_id) =
+                if greater { (time.gt(*t), C::Id.gt(*id)) } else { (time.lt(*t), C::Id.lt(*id)) };
             Condition::any().add(past_time).add(Condition::all().add(time.eq(*t)).add(past_id))
         }
         _ => return Err(mismatch().into()),

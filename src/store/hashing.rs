@@ -3,7 +3,9 @@
 //! SHA-256 of those bytes. External verifiers depend on every byte here; change nothing
 //! without a new `type`.
 
-use super::types::{AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title};
+use super::types::{
+    AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
+};
 
 /// The `type` member of every header this version writes.
 pub const HEADER_TYPE: &str = "palimpsest.revision/v1";
@@ -41,7 +43,8 @@ impl RevisionHeader<'_> {
             ("title", Some(self.title.as_str())),
             ("type", Some(HEADER_TYPE)),
         ];
-        let mut out = String::with_capacity(512 + self.title.as_str().len() + self.message.as_str().len());
+        let mut out =
+            String::with_capacity(512 + self.title.as_str().len() + self.message.as_str().len());
         out.push('{');
         for (i, (key, value)) in members.iter().enumerate() {
             if i > 0 {
@@ -100,7 +103,8 @@ mod tests {
             content_sha256.as_str(),
             "537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f"
         );
-        let title = Title::parse("Former security chiefs write to Trump \u{2014} \"end the war\"").unwrap();
+        let title =
+            Title::parse("Former security chiefs write to Trump \u{2014} \"end the war\"").unwrap();
         let message = Message::parse("Captured from the print edition\tp. 3").unwrap();
         let header = RevisionHeader {
             document: DocumentId::parse("019abcde-0123-7456-89ab-0123456789ab").unwrap(),
@@ -114,7 +118,10 @@ mod tests {
         };
         let (canonical, hash) = header.hash();
         assert_eq!(canonical, TEST_VECTOR_HEADER);
-        assert_eq!(hash.as_str(), "eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151");
+        assert_eq!(
+            hash.as_str(),
+            "eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151"
+        );
     }
 
     const TEST_VECTOR_HEADER: &str = r#"{"author":"019abcde-0000-7000-8000-000000000001","content_sha256":"537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f","created_at":"2026-11-24T10:15:30.123456Z","document":"019abcde-0123-7456-89ab-0123456789ab","message":"Captured from the print edition\tp. 3","parent":null,"source":null,"title":"Former security chiefs write to Trump — \"end the war\"","type":"palimpsest.revision/v1"}"#;

@@ -22,8 +22,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbE
 
 pub use agents::{Agent, NewToken, Principal, Source, parse_agent_name};
 pub use documents::{
-    CreateDocument, Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField, ReviseDocument,
-    Revision, WriteOutcome,
+    CreateDocument, Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField,
+    ReviseDocument, Revision, WriteOutcome,
 };
 pub use page::{Direction, Page, PageRequest};
 pub use types::*;
@@ -107,7 +107,13 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
     options
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
-        .max_connections(if in_memory { 1 } else if is_sqlite { 8 } else { 16 })
+        .max_connections(if in_memory {
+            1
+        } else if is_sqlite {
+            8
+        } else {
+            16
+        })
         .min_connections(if in_memory { 1 } else { 0 });
     if is_sqlite {
         options.map_sqlx_sqlite_opts(|opts| {
@@ -127,12 +133,9 @@ pub fn redact_password(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => {
+                    format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..])
+                }
                 None => url.to_owned(),
             }
         }

@@ -25,7 +25,9 @@ async fn mutations_without_a_valid_editor_token_are_refused_and_write_nothing(ap
         (Some(reader.as_str()), None, "FORBIDDEN"),
     ];
     for (token, raw_header, code) in cases {
-        let mut request = app.post_graphql().json(&json!({ "query": CREATE_DOCUMENT, "variables": input("nope") }));
+        let mut request = app
+            .post_graphql()
+            .json(&json!({ "query": CREATE_DOCUMENT, "variables": input("nope") }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -38,7 +40,9 @@ async fn mutations_without_a_valid_editor_token_are_refused_and_write_nothing(ap
     assert_eq!(app.corpus_size().await, (0, 0));
 
     // Reads need no token, and a reader token still reads.
-    let body = app.query_as(Some(&reader), "{ documents { totalCount } viewer { name } }", json!({})).await;
+    let body = app
+        .query_as(Some(&reader), "{ documents { totalCount } viewer { name } }", json!({}))
+        .await;
     assert_no_errors(&body);
     assert_eq!(body["data"]["viewer"]["name"], "Rita Reader");
     let body = app.query("{ documents { totalCount } viewer { name } }", json!({})).await;
@@ -52,7 +56,12 @@ async fn the_author_is_the_agent_behind_the_token(app: TestApp) {
     let created = app.create_document(&editor, "authored", "one\n").await;
     assert_eq!(created["revision"]["author"]["name"], "Eve Editor");
     let body = app
-        .revise(&admin, created["document"]["id"].as_str().unwrap(), created["revision"]["hash"].as_str().unwrap(), "two\n")
+        .revise(
+            &admin,
+            created["document"]["id"].as_str().unwrap(),
+            created["revision"]["hash"].as_str().unwrap(),
+            "two\n",
+        )
         .await;
     assert_no_errors(&body);
     assert_eq!(body["data"]["reviseDocument"]["revision"]["author"]["name"], "Adam Admin");

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_DOCUMENT, TEST_MAX_BODY_BYTES, TEST_MAX_CONTENT_BYTES, TestApp, error_code};
+use crate::helpers::{
+    CREATE_DOCUMENT, TEST_MAX_BODY_BYTES, TEST_MAX_CONTENT_BYTES, TestApp, error_code,
+};
 
 crate::on_both_backends!(
     invalid_values_are_refused_with_precise_errors_and_change_nothing,
@@ -32,17 +34,37 @@ async fn invalid_values_are_refused_with_precise_errors_and_change_nothing(app: 
         (CREATE_DOCUMENT, create(json!({ "title": "two\nlines" })), "title"),
         (CREATE_DOCUMENT, create(json!({ "kind": "NOVEL" })), "NOVEL"),
         (CREATE_DOCUMENT, create(json!({ "source": "not-an-id" })), "source"),
-        (crate::helpers::REVISE_DOCUMENT, json!({ "input": { "documentId": "nope", "expectedHead": head, "content": "x" } }), "documentId"),
-        (crate::helpers::REVISE_DOCUMENT, json!({ "input": { "documentId": id, "expectedHead": "abc", "content": "x" } }), "hash"),
-        (crate::helpers::REVISE_DOCUMENT, json!({ "input": { "documentId": id, "expectedHead": head.to_uppercase(), "content": "x" } }), "hash"),
-        (crate::helpers::REVISE_DOCUMENT, json!({ "input": { "documentId": id, "content": "x" } }), "expectedHead"),
+        (
+            crate::helpers::REVISE_DOCUMENT,
+            json!({ "input": { "documentId": "nope", "expectedHead": head, "content": "x" } }),
+            "documentId",
+        ),
+        (
+            crate::helpers::REVISE_DOCUMENT,
+            json!({ "input": { "documentId": id, "expectedHead": "abc", "content": "x" } }),
+            "hash",
+        ),
+        (
+            crate::helpers::REVISE_DOCUMENT,
+            json!({ "input": { "documentId": id, "expectedHead": head.to_uppercase(), "content": "x" } }),
+            "hash",
+        ),
+        (
+            crate::helpers::REVISE_DOCUMENT,
+            json!({ "input": { "documentId": id, "content": "x" } }),
+            "expectedHead",
+        ),
         ("query($h: String!) { revision(hash: $h) { hash } }", json!({ "h": "zz" }), "hash"),
         ("query($id: ID!) { node(id: $id) { id } }", json!({ "id": "!!" }), "node id"),
         ("query($id: ID) { document(id: $id) { id } }", json!({ "id": "12345" }), "document id"),
         ("{ document { id } }", json!({}), "exactly one"),
         ("{ document(id: \"x\", slug: \"y\") { id } }", json!({}), "exactly one"),
         ("{ document(slug: \"UPPER\") { id } }", json!({}), "slug"),
-        ("{ documents(first: 1) { nodes { asOf(time: \"2026-13-01T00:00:00Z\") { hash } } } }", json!({}), "RFC 3339"),
+        (
+            "{ documents(first: 1) { nodes { asOf(time: \"2026-13-01T00:00:00Z\") { hash } } } }",
+            json!({}),
+            "RFC 3339",
+        ),
         ("{ documents { nodes { id } ", json!({}), ""),
         ("{ documents { nodes { nonsense } } }", json!({}), "nonsense"),
     ];
@@ -70,7 +92,8 @@ async fn conflicts_and_missing_objects_have_their_own_codes(app: TestApp) {
     let unknown_document = uuid::Uuid::now_v7().to_string();
     let body = app.revise(&token, &unknown_document, head, "x").await;
     assert_eq!(error_code(&body), "NOT_FOUND");
-    let body = app.revise(&token, created["document"]["id"].as_str().unwrap(), &"0".repeat(64), "x").await;
+    let body =
+        app.revise(&token, created["document"]["id"].as_str().unwrap(), &"0".repeat(64), "x").await;
     assert_eq!(error_code(&body), "NOT_FOUND");
     let body = app
         .query_as(
@@ -82,7 +105,9 @@ async fn conflicts_and_missing_objects_have_their_own_codes(app: TestApp) {
     assert_eq!(error_code(&body), "NOT_FOUND");
     assert_eq!(app.corpus_size().await, before);
 
-    let body = app.query("query($h: String!) { revision(hash: $h) { hash } }", json!({ "h": "0".repeat(64) })).await;
+    let body = app
+        .query("query($h: String!) { revision(hash: $h) { hash } }", json!({ "h": "0".repeat(64) }))
+        .await;
     assert_eq!(body["data"]["revision"], json!(null), "an unknown hash reads as null");
 }
 
@@ -96,7 +121,12 @@ async fn oversized_content_and_bodies_are_refused(app: TestApp) {
     let just_fits = "x".repeat(TEST_MAX_CONTENT_BYTES);
     let created = app.create_document(&token, "fits", &just_fits).await;
     let body = app
-        .revise(&token, created["document"]["id"].as_str().unwrap(), created["revision"]["hash"].as_str().unwrap(), &too_long)
+        .revise(
+            &token,
+            created["document"]["id"].as_str().unwrap(),
+            created["revision"]["hash"].as_str().unwrap(),
+            &too_long,
+        )
         .await;
     assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
 

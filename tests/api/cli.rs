@@ -13,17 +13,20 @@ fn palimpsest(db: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn token_create_prints_the_token_alone_and_seed_is_idempotent() {
-    let path = std::env::temp_dir().join(format!("palimpsest-cli-{}.db", uuid::Uuid::now_v7().simple()));
+    let path =
+        std::env::temp_dir().join(format!("palimpsest-cli-{}.db", uuid::Uuid::now_v7().simple()));
     let db = format!("sqlite://{}", path.display());
 
-    let output = palimpsest(&db, &["token", "create", "--agent", "Ada Archivist", "--role", "editor"]);
+    let output =
+        palimpsest(&db, &["token", "create", "--agent", "Ada Archivist", "--role", "editor"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "only the token on stdout: {stdout:?}");
     assert!(lines[0].starts_with("pal_") && lines[0].len() > 40);
 
-    let output = palimpsest(&db, &["token", "create", "--agent", "Ada Archivist", "--role", "owner"]);
+    let output =
+        palimpsest(&db, &["token", "create", "--agent", "Ada Archivist", "--role", "owner"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("role"));
 

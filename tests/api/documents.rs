@@ -99,7 +99,10 @@ async fn history_is_newest_first_and_chains_through_parents(app: TestApp) {
         assert_eq!(node["number"], 5 - i as i64);
         assert_eq!(node["content"], format!("version {}\n", 5 - i));
         let parent = nodes.get(i + 1).map(|p| p["hash"].clone()).unwrap_or(json!(null));
-        assert_eq!(node["parent"]["hash"].clone(), if parent.is_null() { json!(null) } else { parent });
+        assert_eq!(
+            node["parent"]["hash"].clone(),
+            if parent.is_null() { json!(null) } else { parent }
+        );
     }
 }
 
@@ -113,7 +116,8 @@ async fn as_of_returns_the_head_at_each_instant(app: TestApp) {
         )
         .await;
     let nodes = body["data"]["document"]["revisions"]["nodes"].as_array().unwrap().clone();
-    let times: Vec<String> = nodes.iter().rev().map(|n| n["createdAt"].as_str().unwrap().to_owned()).collect();
+    let times: Vec<String> =
+        nodes.iter().rev().map(|n| n["createdAt"].as_str().unwrap().to_owned()).collect();
     assert!(times.windows(2).all(|w| w[0] < w[1]), "times strictly increase: {times:?}");
 
     let as_of = "query($id: ID!, $t: DateTime!) { document(id: $id) { asOf(time: $t) { hash } } }";
@@ -136,7 +140,12 @@ async fn a_revision_identical_to_the_head_is_refused_and_nothing_is_written(app:
     let created = app.create_document(&token, "same", "unchanged\n").await;
     let before = app.corpus_size().await;
     let body = app
-        .revise(&token, created["document"]["id"].as_str().unwrap(), created["revision"]["hash"].as_str().unwrap(), "unchanged\n")
+        .revise(
+            &token,
+            created["document"]["id"].as_str().unwrap(),
+            created["revision"]["hash"].as_str().unwrap(),
+            "unchanged\n",
+        )
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("identical to the head"));
@@ -158,7 +167,14 @@ async fn a_revision_of_another_document_is_not_served_through_this_one(app: Test
 
     // And a revision of B cannot be the expected head of A.
     let before = app.corpus_size().await;
-    let body = app.revise(&token, a["document"]["id"].as_str().unwrap(), b["revision"]["hash"].as_str().unwrap(), "x\n").await;
+    let body = app
+        .revise(
+            &token,
+            a["document"]["id"].as_str().unwrap(),
+            b["revision"]["hash"].as_str().unwrap(),
+            "x\n",
+        )
+        .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
     assert_eq!(app.corpus_size().await, before);
 }

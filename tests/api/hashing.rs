@@ -15,7 +15,11 @@ const HISTORY: &str = "query($id: ID!) { document(id: $id) { uuid revisions(firs
 async fn every_stored_revision_hash_recomputes_from_its_header_and_content(app: TestApp) {
     let token = app.editor().await;
     let created = app
-        .create_document(&token, "unicode", "Zitat: «Ende» — \"quoted\"\ttab\r\nline two without newline")
+        .create_document(
+            &token,
+            "unicode",
+            "Zitat: «Ende» — \"quoted\"\ttab\r\nline two without newline",
+        )
         .await;
     let id = created["document"]["id"].as_str().unwrap().to_owned();
     let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
@@ -46,7 +50,17 @@ async fn every_stored_revision_hash_recomputes_from_its_header_and_content(app: 
         let members: Vec<&str> = header.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             members,
-            ["author", "content_sha256", "created_at", "document", "message", "parent", "source", "title", "type"]
+            [
+                "author",
+                "content_sha256",
+                "created_at",
+                "document",
+                "message",
+                "parent",
+                "source",
+                "title",
+                "type"
+            ]
         );
         assert_eq!(header["type"], "palimpsest.revision/v1");
         assert_eq!(header["document"], document_uuid);
@@ -58,7 +72,11 @@ async fn every_stored_revision_hash_recomputes_from_its_header_and_content(app: 
         assert_eq!(header["created_at"], node["createdAt"]);
         assert_eq!(header["source"], json!(null));
         let created_at = header["created_at"].as_str().unwrap();
-        assert_eq!(created_at.len(), "2026-11-24T10:15:30.123456Z".len(), "six fraction digits and Z");
+        assert_eq!(
+            created_at.len(),
+            "2026-11-24T10:15:30.123456Z".len(),
+            "six fraction digits and Z"
+        );
         assert!(created_at.ends_with('Z'));
     }
 }
@@ -80,5 +98,8 @@ fn an_external_rfc8785_verifier_reproduces_the_published_test_vector() {
         .expect("run the verifier");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151"), "{stdout}");
+    assert!(
+        stdout.contains("eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151"),
+        "{stdout}"
+    );
 }

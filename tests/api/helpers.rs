@@ -82,16 +82,20 @@ impl Drop for DatabaseGuard {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside the test's runtime, which cannot block on itself.
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                    runtime.block_on(async {
-                        use sea_orm::ConnectionTrait;
-                        let admin = sea_orm::Database::connect(&admin_url).await?;
-                        admin
-                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .await?;
-                        admin.close().await
-                    })
-                    .map_err(std::io::Error::other)
+                    let runtime =
+                        tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    runtime
+                        .block_on(async {
+                            use sea_orm::ConnectionTrait;
+                            let admin = sea_orm::Database::connect(&admin_url).await?;
+                            admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await?;
+                            admin.close().await
+                        })
+                        .map_err(std::io::Error::other)
                 })
                 .join();
             }
@@ -111,9 +115,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         Backend::Postgres => {
             let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
             let name = format!("palimpsest_test_{unique}");
-            let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            let admin =
+                sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
             use sea_orm::ConnectionTrait;
-            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
             admin.close().await.ok();
             let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
             (format!("{base}/{name}"), DatabaseGuard::Postgres { admin_url, name })
@@ -135,13 +143,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let app = Application::build(&settings, store.clone()).expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
-        address,
-        client: reqwest::Client::new(),
-        store,
-        statements,
-        _database: guard,
-    })
+    Some(TestApp { address, client: reqwest::Client::new(), store, statements, _database: guard })
 }
 
 impl TestApp {
@@ -165,7 +167,8 @@ impl TestApp {
     }
 
     pub async fn query_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.post_graphql().json(&json!({ "query": query, "variables": variables }));
+        let mut request =
+            self.post_graphql().json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -191,7 +194,13 @@ impl TestApp {
     }
 
     /// Revises a document through the API and returns the whole response body.
-    pub async fn revise(&self, token: &str, document_id: &str, expected_head: &str, content: &str) -> Value {
+    pub async fn revise(
+        &self,
+        token: &str,
+        document_id: &str,
+        expected_head: &str,
+        content: &str,
+    ) -> Value {
         self.query_as(
             Some(token),
             REVISE_DOCUMENT,
@@ -205,14 +214,22 @@ impl TestApp {
 
     /// Creates a document and revises it so that it has `revisions` revisions; returns the
     /// document id and the revision hashes, oldest first.
-    pub async fn document_with_history(&self, token: &str, slug: &str, revisions: usize) -> (String, Vec<String>) {
+    pub async fn document_with_history(
+        &self,
+        token: &str,
+        slug: &str,
+        revisions: usize,
+    ) -> (String, Vec<String>) {
         let created = self.create_document(token, slug, "version 1\n").await;
         let id = created["document"]["id"].as_str().unwrap().to_owned();
         let mut hashes = vec![created["revision"]["hash"].as_str().unwrap().to_owned()];
         for n in 2..=revisions {
-            let body = self.revise(token, &id, hashes.last().unwrap(), &format!("version {n}\n")).await;
+            let body =
+                self.revise(token, &id, hashes.last().unwrap(), &format!("version {n}\n")).await;
             assert_no_errors(&body);
-            hashes.push(body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned());
+            hashes.push(
+                body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned(),
+            );
         }
         (id, hashes)
     }

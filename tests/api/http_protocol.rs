@@ -25,7 +25,12 @@ async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
 
     let response = send(Some("application/graphql-response+json"), ok).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/graphql-response+json"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
     assert!(response.headers().contains_key("x-request-id"));
 
     let response = send(Some("application/graphql-response+json"), invalid).await.unwrap();
@@ -38,11 +43,16 @@ async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
     assert_eq!(response.status(), 200, "application/json keeps 200");
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
 
-    for accept in [None, Some("*/*"), Some("application/json;q=0.5, application/graphql-response+json")] {
+    for accept in
+        [None, Some("*/*"), Some("application/json;q=0.5, application/graphql-response+json")]
+    {
         let response = send(accept, ok).await.unwrap();
         assert_eq!(response.status(), 200, "{accept:?}");
     }
-    let response = send(Some("application/json;q=0.9, application/graphql-response+json;q=0.8"), ok).await.unwrap();
+    let response =
+        send(Some("application/json;q=0.9, application/graphql-response+json;q=0.8"), ok)
+            .await
+            .unwrap();
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
 
     let response = send(Some("text/html"), ok).await.unwrap();
@@ -54,7 +64,10 @@ async fn get_runs_queries_but_never_mutations_and_serves_graphiql(app: TestApp) 
     let response = app
         .client
         .get(&url)
-        .query(&[("query", "query($s: String!) { document(slug: $s) { slug } }"), ("variables", r#"{"s":"none"}"#)])
+        .query(&[
+            ("query", "query($s: String!) { document(slug: $s) { slug } }"),
+            ("variables", r#"{"s":"none"}"#),
+        ])
         .send()
         .await
         .unwrap();
@@ -65,20 +78,25 @@ async fn get_runs_queries_but_never_mutations_and_serves_graphiql(app: TestApp) 
 
     let token = app.editor().await;
     for (query, operation) in [
-        ("mutation { createDocument(input: {slug: \"g\", title: \"T\", kind: ARTICLE, content: \"x\"}) { document { id } } }", None),
+        (
+            "mutation { createDocument(input: {slug: \"g\", title: \"T\", kind: ARTICLE, content: \"x\"}) { document { id } } }",
+            None,
+        ),
         ("query A { documents { totalCount } } mutation B { __typename }", Some("B")),
     ] {
         let mut params = vec![("query", query)];
         if let Some(operation) = operation {
             params.push(("operationName", operation));
         }
-        let response = app.client.get(&url).bearer_auth(&token).query(&params).send().await.unwrap();
+        let response =
+            app.client.get(&url).bearer_auth(&token).query(&params).send().await.unwrap();
         assert_eq!(response.status(), 405, "{query}");
         assert_eq!(response.headers()["allow"], "POST");
     }
     assert_eq!(app.corpus_size().await, (0, 0));
 
-    let response = app.client.get(&url).query(&[("query", "{ x"), ("variables", "[1]")]).send().await.unwrap();
+    let response =
+        app.client.get(&url).query(&[("query", "{ x"), ("variables", "[1]")]).send().await.unwrap();
     assert_eq!(response.status(), 400);
 
     let page = app.client.get(&url).header("accept", "text/html").send().await.unwrap();
@@ -99,7 +117,14 @@ async fn malformed_requests_get_precise_http_errors(app: TestApp) {
         ("application/json", r#"{"query": "{ __typename }", "variables": [1]}"#, 400),
     ];
     for (content_type, body, status) in cases {
-        let response = app.client.post(&url).header("content-type", content_type).body(body).send().await.unwrap();
+        let response = app
+            .client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), status, "{content_type} {body}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(error_code(&body), "BAD_USER_INPUT");
@@ -119,7 +144,11 @@ async fn queries_past_the_depth_or_complexity_limits_are_refused(app: TestApp) {
     let costly = "{ documents(first: 100) { nodes { revisions(first: 100) { nodes { parent { parent { content } } } } } } }";
     let body = app.query(costly, json!({})).await;
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX");
-    let deep = format!("{{ documents {{ nodes {{ head {{ {} hash {} }} }} }} }}", "parent { ".repeat(16), "}".repeat(16));
+    let deep = format!(
+        "{{ documents {{ nodes {{ head {{ {} hash {} }} }} }} }}",
+        "parent { ".repeat(16),
+        "}".repeat(16)
+    );
     let body = app.query(&deep, json!({})).await;
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX");
 }

@@ -10,7 +10,8 @@ crate::on_both_backends!(
     document_pages_follow_order_and_filter,
 );
 
-const REVISIONS: &str = "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+const REVISIONS: &str =
+    "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
   document(id: $id) { revisions(first: $first, after: $after, last: $last, before: $before) {
     totalCount edges { cursor node { number } } nodes { number }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -103,7 +104,12 @@ const DOCUMENTS: &str = "query($first: Int, $after: String, $last: Int, $filter:
   } }";
 
 fn slugs(connection: &Value) -> Vec<String> {
-    connection["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_owned()).collect()
+    connection["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["slug"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn document_pages_follow_order_and_filter(app: TestApp) {
@@ -122,7 +128,12 @@ async fn document_pages_follow_order_and_filter(app: TestApp) {
     // Move "alpha" to the top of the update order.
     let alpha = app.query("{ document(slug: \"alpha\") { id head { hash } } }", json!({})).await;
     let body = app
-        .revise(&token, alpha["data"]["document"]["id"].as_str().unwrap(), alpha["data"]["document"]["head"]["hash"].as_str().unwrap(), "edited\n")
+        .revise(
+            &token,
+            alpha["data"]["document"]["id"].as_str().unwrap(),
+            alpha["data"]["document"]["head"]["hash"].as_str().unwrap(),
+            "edited\n",
+        )
         .await;
     assert_no_errors(&body);
 
@@ -136,15 +147,18 @@ async fn document_pages_follow_order_and_filter(app: TestApp) {
     assert_eq!(slugs(&created), ["charlie", "alpha", "echo", "bravo", "delta", "foxtrot"]);
     assert_eq!(created["totalCount"], 6);
 
-    let by_slug = get(json!({ "first": 3, "orderBy": { "field": "SLUG", "direction": "ASC" } })).await;
+    let by_slug =
+        get(json!({ "first": 3, "orderBy": { "field": "SLUG", "direction": "ASC" } })).await;
     assert_eq!(slugs(&by_slug), ["alpha", "bravo", "charlie"]);
     let rest = get(json!({ "first": 3, "after": by_slug["pageInfo"]["endCursor"], "orderBy": { "field": "SLUG", "direction": "ASC" } })).await;
     assert_eq!(slugs(&rest), ["delta", "echo", "foxtrot"]);
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
 
-    let recent = get(json!({ "first": 2, "orderBy": { "field": "UPDATED_AT", "direction": "DESC" } })).await;
+    let recent =
+        get(json!({ "first": 2, "orderBy": { "field": "UPDATED_AT", "direction": "DESC" } })).await;
     assert_eq!(slugs(&recent), ["alpha", "foxtrot"]);
-    let newest_created = get(json!({ "last": 2, "orderBy": { "field": "CREATED_AT", "direction": "ASC" } })).await;
+    let newest_created =
+        get(json!({ "last": 2, "orderBy": { "field": "CREATED_AT", "direction": "ASC" } })).await;
     assert_eq!(slugs(&newest_created), ["delta", "foxtrot"]);
 
     let letters = get(json!({ "first": 10, "filter": { "kind": "LETTER" } })).await;

@@ -3,8 +3,9 @@
 
 #[test]
 fn the_committed_schema_is_up_to_date() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql"))
-        .expect("schema/schema.graphql exists");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql"))
+            .expect("schema/schema.graphql exists");
     let generated = palimpsest::graphql::sdl();
     assert!(
         committed == generated,

@@ -28,10 +28,16 @@ async fn the_sample_article_loads_verbatim_and_only_once(app: TestApp) {
     let document = &body["data"]["document"];
     let file = std::fs::read(dir.join("000_29be97726b5e019a.txt")).unwrap();
     assert_eq!(document["head"]["contentHash"], sha256_hex(&file), "equals sha256sum of the file");
-    assert_eq!(document["head"]["contentHash"], "db1b089347bc6e69f252cbd91cece1da8ad8a45fd2877befc558139f1bbcf990");
+    assert_eq!(
+        document["head"]["contentHash"],
+        "db1b089347bc6e69f252cbd91cece1da8ad8a45fd2877befc558139f1bbcf990"
+    );
     assert_eq!(document["head"]["content"].as_str().unwrap().as_bytes(), file.as_slice());
     assert_eq!(document["kind"], "ARTICLE");
-    assert_eq!(document["title"], "550 Ex-Mossad and Shin Bet Chiefs Urge Trump to End the Gaza Genocide Now");
+    assert_eq!(
+        document["title"],
+        "550 Ex-Mossad and Shin Bet Chiefs Urge Trump to End the Gaza Genocide Now"
+    );
     assert_eq!(document["revisions"]["totalCount"], 1);
     assert_eq!(document["head"]["source"], json!(null), "the outlet is unknown");
     assert_eq!(document["head"]["author"]["kind"], "SOFTWARE");
