@@ -32,6 +32,26 @@ pub enum Command {
         #[arg(long, env = "PALIMPSEST_SEEDS_DIR")]
         dir: Option<PathBuf>,
     },
+    /// Show a document's history, newest first.
+    Log {
+        /// The document's slug.
+        slug: String,
+        /// Show at most this many revisions.
+        #[arg(short = 'n', long)]
+        max_count: Option<usize>,
+    },
+    /// Show what changed between two revisions (hashes; they may be of different documents):
+    /// a unified diff, or with a word or char granularity the changes marked inline.
+    Diff {
+        from: String,
+        to: String,
+        /// line, word or char.
+        #[arg(long, default_value = "line")]
+        granularity: String,
+        /// Unchanged lines shown around each change.
+        #[arg(long, default_value_t = 3)]
+        context: usize,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Manage API tokens.

@@ -3,7 +3,9 @@
 //! Layers, each depending only on those before it: `store` (the versioned store; no GraphQL,
 //! no HTTP) ← `graphql` (schema, resolvers, loaders) ← `http` (actix-web) ← `main` (CLI).
 
+pub mod blame;
 pub mod config;
+pub mod diff;
 pub mod entity;
 pub mod graphql;
 pub mod http;

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 use palimpsest::config::{Cli, Command, ServeArgs, TokenCommand};
+use palimpsest::diff::Granularity;
 use palimpsest::http::{Application, HttpSettings};
-use palimpsest::store::{self, AgentKind, Role, Store, StoreLimits};
+use palimpsest::store::{
+    self, AgentKind, Direction, PageRequest, RevisionHash, Role, Slug, Store, StoreLimits,
+};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -46,18 +49,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied to {}", store::redact_password(&cli.database_url));
             Ok(())
         }
-        Command::Seed { dir } => {
-            let db = store::connect(&cli.database_url).await?;
-            store::migrate(&db).await?;
-            let store = Store::new(db, StoreLimits::default());
-            seed(&store, dir).await
-        }
+        Command::Seed { dir } => seed(&open(&cli.database_url).await?, dir).await,
         Command::Token(TokenCommand::Create { agent, role, kind }) => {
             let role: Role = role.parse()?;
             let kind: AgentKind = kind.parse()?;
-            let db = store::connect(&cli.database_url).await?;
-            store::migrate(&db).await?;
-            let store = Store::new(db, StoreLimits::default());
+            let store = open(&cli.database_url).await?;
             let agent = match store.agents_named(&agent, None).await?.as_slice() {
                 [] => store.create_agent(&agent, kind).await?,
                 [one] => one.clone(),
@@ -71,8 +67,82 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", token.secret);
             Ok(())
         }
+        Command::Log { slug, max_count } => {
+            let store = open(&cli.database_url).await?;
+            log(&store, &slug, max_count.unwrap_or(usize::MAX)).await
+        }
+        Command::Diff { from, to, granularity, context } => {
+            let granularity = match granularity.as_str() {
+                "line" => Granularity::Line,
+                "word" => Granularity::Word,
+                "char" => Granularity::Char,
+                other => bail!("--granularity must be line, word or char, not {other:?}"),
+            };
+            let (from, to) = (RevisionHash::parse(&from)?, RevisionHash::parse(&to)?);
+            let store = open(&cli.database_url).await?;
+            let diff = store.diff_revisions(Some(&from), &to, granularity, context).await?;
+            if diff.result.fell_back {
+                eprintln!("note: the diff's time budget ran out; the result is coarser than asked");
+            }
+            match granularity {
+                Granularity::Line => print!("{}", diff.result.unified),
+                _ => print!("{}", diff.result.inline_text()),
+            }
+            Ok(())
+        }
         Command::Serve(args) => serve(&cli.database_url, args).await,
     }
+}
+
+/// Connects and migrates, for commands that read or write the corpus.
+async fn open(database_url: &str) -> anyhow::Result<Store> {
+    let db = store::connect(database_url).await?;
+    store::migrate(&db).await?;
+    Ok(Store::new(db, StoreLimits::default()))
+}
+
+async fn log(store: &Store, slug: &str, max_count: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let slug = Slug::parse(slug)?;
+    let document = store
+        .document_by_slug(&slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no document has the slug {slug}"))?;
+    let mut out = std::io::stdout().lock();
+    let mut after = None;
+    let mut shown = 0;
+    while shown < max_count {
+        let limit = (max_count - shown).min(100) as u64;
+        let page = store
+            .list_revisions(
+                document.id,
+                PageRequest { after, before: None, limit, direction: Direction::Forward },
+            )
+            .await?;
+        let authors =
+            store.agents_by_ids(&page.items.iter().map(|r| r.author).collect::<Vec<_>>()).await?;
+        for revision in &page.items {
+            let author = authors.iter().find(|a| a.id == revision.author);
+            writeln!(out, "revision {} {}", revision.number, revision.hash)?;
+            match author {
+                Some(a) => writeln!(out, "Author: {} ({}, {})", a.name, a.kind, a.id)?,
+                None => writeln!(out, "Author: {}", revision.author)?,
+            }
+            writeln!(out, "Date:   {}", revision.created_at)?;
+            writeln!(out, "Title:  {}", revision.title)?;
+            writeln!(out)?;
+            for line in revision.message.lines() {
+                writeln!(out, "    {line}")?;
+            }
+            writeln!(out)?;
+        }
+        shown += page.items.len();
+        after = page.items.last().map(|r| r.number);
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(())
 }
 
 async fn seed(store: &Store, dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod connection;
 pub mod error;
+pub mod history;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;

@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use super::auth::RequestAuth;
 use super::connection::{DocumentConnection, PageArgs};
 use super::error::{ApiError, ApiResult};
+use super::history::{Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
 use super::loaders::{load_optional, store};
 use super::types::{AgentNode, DocumentKind, DocumentNode, Node, RevisionNode, resolve_node};
@@ -112,6 +113,30 @@ impl QueryRoot {
     async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
         let hash = RevisionHash::parse(&hash)?;
         Ok(load_optional(ctx, hash).await?.map(RevisionNode))
+    }
+
+    /// What changed from revision `from` to revision `to` (hashes; they may belong to
+    /// different documents). `context` is the number of unchanged lines around each change.
+    #[graphql(complexity = 100)]
+    async fn diff(
+        &self,
+        ctx: &Context<'_>,
+        from: String,
+        to: String,
+        #[graphql(default)] granularity: Option<DiffGranularity>,
+        #[graphql(default = 3)] context: Option<i32>,
+    ) -> ApiResult<Diff> {
+        let from = RevisionHash::parse(&from)?;
+        let to = RevisionHash::parse(&to)?;
+        let diff = store(ctx)?
+            .diff_revisions(
+                Some(&from),
+                &to,
+                granularity.unwrap_or_default().into(),
+                context_lines(context)?,
+            )
+            .await?;
+        Ok(Diff(diff))
     }
 
     /// The agent behind the request's token; null for an anonymous request.

@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Interface, Object};
 
 use super::connection::{PageArgs, RevisionConnection};
 use super::error::ApiResult;
+use super::history::{Blame, Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
 use super::loaders::{load_optional, load_required, store};
 use super::scalars::DateTime;
@@ -208,6 +209,37 @@ impl RevisionNode {
 
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
+    }
+
+    /// What changed between `against` (a revision hash; by default the parent, or the empty
+    /// text for a first revision) and this revision.
+    #[graphql(complexity = 100)]
+    async fn diff(
+        &self,
+        ctx: &Context<'_>,
+        against: Option<String>,
+        #[graphql(default)] granularity: Option<DiffGranularity>,
+        #[graphql(default = 3)] context: Option<i32>,
+    ) -> ApiResult<Diff> {
+        let against = match against {
+            Some(hash) => Some(RevisionHash::parse(&hash)?),
+            None => self.0.parent.clone(),
+        };
+        let diff = store(ctx)?
+            .diff_revisions(
+                against.as_ref(),
+                &self.0.hash,
+                granularity.unwrap_or_default().into(),
+                context_lines(context)?,
+            )
+            .await?;
+        Ok(Diff(diff))
+    }
+
+    /// For each line of this revision, the revision that introduced it.
+    #[graphql(complexity = 500)]
+    async fn blame(&self, ctx: &Context<'_>) -> ApiResult<Blame> {
+        Ok(Blame(store(ctx)?.blame(&self.0.hash).await?))
     }
 
     /// Where this revision's text was captured from, if recorded.

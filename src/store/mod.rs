@@ -7,12 +7,14 @@
 //! - a revision is written once and never changed; the document's head pointer (with its
 //!   `updated_at`) is the only value ever updated in place;
 //! - every write is one transaction that lands whole or not at all;
+//! - diffs and blame are computed from stored history, never stored;
 //! - a revision's hash is SHA-256 of its canonical header (`hashing`), which commits to its
 //!   parent, so a document's history is a hash chain.
 
 mod agents;
 mod documents;
 pub mod hashing;
+mod history;
 mod page;
 pub mod types;
 
@@ -25,6 +27,7 @@ pub use documents::{
     CreateDocument, Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField,
     ReviseDocument, Revision, WriteOutcome,
 };
+pub use history::{BlameLine, MAX_BLAME_REVISIONS, RevisionDiff, RevisionStamp};
 pub use page::{Direction, Page, PageRequest};
 pub use types::*;
 

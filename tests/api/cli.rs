@@ -1,6 +1,10 @@
-//! The `palimpsest` command as a script would use it.
+//! The `palimpsest` command as a script or an archivist in a terminal would use it.
 
 use std::process::Command;
+
+use palimpsest::store::{
+    self, CreateDocument, Message, ReviseDocument, Slug, Store, StoreLimits, Title,
+};
 
 fn palimpsest(db: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_palimpsest"))
@@ -11,35 +15,121 @@ fn palimpsest(db: &str, args: &[&str]) -> std::process::Output {
         .expect("run palimpsest")
 }
 
+fn stdout(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+struct TempDb(std::path::PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        Self(
+            std::env::temp_dir()
+                .join(format!("palimpsest-cli-{}.db", uuid::Uuid::now_v7().simple())),
+        )
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
 #[test]
 fn token_create_prints_the_token_alone_and_seed_is_idempotent() {
-    let path =
-        std::env::temp_dir().join(format!("palimpsest-cli-{}.db", uuid::Uuid::now_v7().simple()));
-    let db = format!("sqlite://{}", path.display());
-
+    let db = TempDb::new();
     let output =
-        palimpsest(&db, &["token", "create", "--agent", "Ada Archivist", "--role", "editor"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "only the token on stdout: {stdout:?}");
+        palimpsest(&db.url(), &["token", "create", "--agent", "Ada Archivist", "--role", "editor"]);
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "only the token on stdout: {out:?}");
     assert!(lines[0].starts_with("pal_") && lines[0].len() > 40);
 
     let output =
-        palimpsest(&db, &["token", "create", "--agent", "Ada Archivist", "--role", "owner"]);
+        palimpsest(&db.url(), &["token", "create", "--agent", "Ada Archivist", "--role", "owner"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("role"));
 
     for expected in ["1 created, 0 already present", "0 created, 1 already present"] {
-        let output = palimpsest(&db, &["seed"]);
+        let output = palimpsest(&db.url(), &["seed"]);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         assert!(String::from_utf8_lossy(&output.stderr).contains(expected));
     }
 
-    let output = palimpsest(&db, &["schema"]);
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), palimpsest::graphql::sdl());
+    assert_eq!(stdout(&palimpsest(&db.url(), &["schema"])), palimpsest::graphql::sdl());
+}
 
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+#[tokio::test]
+async fn log_and_diff_show_history_and_changes_in_a_terminal() {
+    let db = TempDb::new();
+    let connection = store::connect(&db.url()).await.unwrap();
+    store::migrate(&connection).await.unwrap();
+    let store = Store::new(connection, StoreLimits::default());
+    let author = store.create_agent("Ada Archivist", store::AgentKind::Person).await.unwrap();
+    let created = store
+        .create_document(
+            CreateDocument {
+                slug: Slug::parse("cli-doc").unwrap(),
+                kind: store::DocumentKind::Article,
+                title: Title::parse("A title").unwrap(),
+                content: "The letter was sent in recent days.\nSecond line.\n".into(),
+                message: Message::parse("first capture").unwrap(),
+                source: None,
+            },
+            author.id,
+        )
+        .await
+        .unwrap();
+    let revised = store
+        .revise_document(
+            ReviseDocument {
+                document: created.document.id,
+                expected_head: created.revision.hash.clone(),
+                content: "The letter was sent last week.\nSecond line.\n".into(),
+                title: None,
+                message: Message::parse("correct the date").unwrap(),
+                source: None,
+            },
+            author.id,
+        )
+        .await
+        .unwrap();
+    store.connection().clone().close().await.unwrap();
+    let (from, to) = (created.revision.hash.to_string(), revised.revision.hash.to_string());
+
+    let log = stdout(&palimpsest(&db.url(), &["log", "cli-doc"]));
+    let second = log.find(&format!("revision 2 {to}")).expect("newest first");
+    let first = log.find(&format!("revision 1 {from}")).expect("first revision listed");
+    assert!(second < first, "{log}");
+    assert!(log.contains("Author: Ada Archivist (person"), "{log}");
+    assert!(log.contains("    correct the date"), "{log}");
+    let only_newest = stdout(&palimpsest(&db.url(), &["log", "cli-doc", "-n", "1"]));
+    assert!(!only_newest.contains("revision 1 "), "{only_newest}");
+
+    let unified = stdout(&palimpsest(&db.url(), &["diff", &from, &to]));
+    assert!(unified.starts_with("--- a/cli-doc\n+++ b/cli-doc\n@@ -1,2 +1,2 @@\n"), "{unified}");
+    assert!(
+        unified.contains("-The letter was sent in recent days.\n+The letter was sent last week.\n"),
+        "{unified}"
+    );
+    let words = stdout(&palimpsest(&db.url(), &["diff", &from, &to, "--granularity", "word"]));
+    assert!(words.contains("The letter was sent [-in recent days.-]{+last week.+}"), "{words}");
+
+    for bad in [
+        vec!["diff", from.as_str(), to.as_str(), "--granularity", "sentence"],
+        vec!["diff", "nothex", to.as_str()],
+        vec!["log", "no-such-doc"],
+    ] {
+        let output = palimpsest(&db.url(), &bad);
+        assert!(!output.status.success(), "{bad:?}");
+        assert!(!output.stderr.is_empty());
     }
 }

@@ -5,12 +5,15 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod blame;
 mod cli;
 mod concurrency;
+mod diffs;
 mod documents;
 mod hashing;
 mod http_protocol;
 mod loading;
+mod memento;
 mod pagination;
 mod schema_file;
 mod seeds;

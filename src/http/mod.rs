@@ -5,6 +5,10 @@
 //! from `Accept` (`application/graphql-response+json` or `application/json`), a request that
 //! cannot be executed gets 400 under the former, a mutation over GET gets 405, an unsupported
 //! body type 415, an unacceptable `Accept` 406, an oversized body 413.
+//!
+//! `memento` serves each document's texts over time (RFC 7089).
+
+mod memento;
 
 use std::net::TcpListener;
 
@@ -32,7 +36,7 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
 }
 
-struct AppState {
+pub(crate) struct AppState {
     schema: AppSchema,
     store: Store,
     sdl: String,
@@ -81,7 +85,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql_post))
         .route("/graphql", web::get().to(graphql_get))
         .route("/schema.graphql", web::get().to(schema_sdl))
-        .route("/healthz", web::get().to(healthz));
+        .route("/healthz", web::get().to(healthz))
+        .route("/documents/{slug}/text", web::get().to(memento::original))
+        .route("/documents/{slug}/timemap", web::get().to(memento::timemap))
+        .route("/documents/{slug}/revisions/{hash}/text", web::get().to(memento::memento));
 }
 
 /// The response media types of GraphQL over HTTP.

@@ -1,0 +1,334 @@
+//! Time travel over HTTP with Memento (RFC 7089), the protocol web archives speak:
+//! - `/documents/{slug}/text` is the original resource (URI-R), serving the head's text, and
+//!   its own TimeGate: with `Accept-Datetime` it redirects (302) to the memento that was the
+//!   head at that instant (the first one for an instant before the document existed);
+//! - `/documents/{slug}/revisions/{hash}/text` is a memento (URI-M): one revision's text,
+//!   immutable, with `Memento-Datetime` and links to its neighbours;
+//! - `/documents/{slug}/timemap` lists every memento in `application/link-format`.
+//!
+//! HTTP dates have whole seconds. An `Accept-Datetime` HTTP-date stands for its whole second
+//! (the last revision made within it wins); an RFC 3339 value with a fraction is honoured to
+//! the microsecond, so two edits in one second stay two mementos and both are reachable.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use chrono::DateTime;
+
+use super::AppState;
+use crate::store::{Document, Revision, RevisionHash, Slug, Store, StoreError, Timestamp};
+
+const LINK_FORMAT: &str = "application/link-format";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// A failure on these routes: a status and a plain-text reason.
+struct Failure(StatusCode, String);
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Invalid(e) => Failure(StatusCode::BAD_REQUEST, e.to_string()),
+            StoreError::NotFound(what) => {
+                Failure(StatusCode::NOT_FOUND, format!("{what} was not found"))
+            }
+            StoreError::Conflict(m) => Failure(StatusCode::CONFLICT, m),
+            StoreError::TooLarge { .. } => Failure(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+            StoreError::Unexpected(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "unexpected store error");
+                Failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+            }
+        }
+    }
+}
+
+impl Failure {
+    fn respond(self) -> HttpResponse {
+        HttpResponse::build(self.0).content_type(TEXT).body(format!("{}\n", self.1))
+    }
+}
+
+fn respond(result: Result<HttpResponse, Failure>) -> HttpResponse {
+    result.unwrap_or_else(Failure::respond)
+}
+
+/// Absolute URIs for one document's Memento resources.
+struct Uris {
+    base: String,
+}
+
+impl Uris {
+    fn new(req: &HttpRequest, slug: &Slug) -> Self {
+        let info = req.connection_info();
+        Uris { base: format!("{}://{}/documents/{}", info.scheme(), info.host(), slug) }
+    }
+
+    fn original(&self) -> String {
+        format!("{}/text", self.base)
+    }
+
+    fn timemap(&self) -> String {
+        format!("{}/timemap", self.base)
+    }
+
+    fn memento(&self, hash: &RevisionHash) -> String {
+        format!("{}/revisions/{hash}/text", self.base)
+    }
+}
+
+/// An HTTP-date (IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(t: Timestamp) -> String {
+    t.as_datetime().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// `Accept-Datetime` as the instant to look up: an HTTP-date covers its whole second; an
+/// RFC 3339 time is taken to the microsecond.
+fn parse_accept_datetime(value: &str) -> Option<Timestamp> {
+    if let Ok(t) = DateTime::parse_from_rfc2822(value.trim()) {
+        let start = Timestamp::from_datetime(t.to_utc());
+        return Some(Timestamp::from_micros(start.micros() + 999_999));
+    }
+    Timestamp::parse("Accept-Datetime", value.trim()).ok()
+}
+
+async fn document(store: &Store, slug: &str) -> Result<(Slug, Document), Failure> {
+    let slug = Slug::parse(slug).map_err(|e| Failure(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let document = store.document_by_slug(&slug).await?.ok_or_else(|| {
+        Failure(StatusCode::NOT_FOUND, format!("no document has the slug {slug}"))
+    })?;
+    Ok((slug, document))
+}
+
+async fn content(store: &Store, revision: &Revision) -> Result<String, Failure> {
+    store
+        .contents_by_hashes(std::slice::from_ref(&revision.content_hash))
+        .await?
+        .pop()
+        .map(|(_, text)| text)
+        .ok_or_else(|| {
+            Failure::from(StoreError::Unexpected(anyhow::anyhow!(
+                "content {} is missing",
+                revision.content_hash
+            )))
+        })
+}
+
+async fn head_of(store: &Store, document: &Document) -> Result<Revision, Failure> {
+    store.revision(&document.head).await?.ok_or_else(|| {
+        Failure::from(StoreError::Unexpected(anyhow::anyhow!("head {} is missing", document.head)))
+    })
+}
+
+fn etag(hash: &RevisionHash) -> String {
+    format!("\"{hash}\"")
+}
+
+fn if_none_match(req: &HttpRequest, hash: &RevisionHash) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag(hash) || tag.trim() == "*"))
+}
+
+/// `Repr-Digest` (RFC 9530): the SHA-256 of the body, which is the revision's content hash.
+fn repr_digest(revision: &Revision) -> String {
+    let bytes = hex::decode(revision.content_hash.as_str()).unwrap_or_default();
+    format!("sha-256=:{}:", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// GET /documents/{slug}/text: the head's text, or with `Accept-Datetime` a redirect to the
+/// memento that was the head then.
+pub(super) async fn original(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    respond(original_inner(&state.store, &req, &slug).await)
+}
+
+async fn original_inner(
+    store: &Store,
+    req: &HttpRequest,
+    slug: &str,
+) -> Result<HttpResponse, Failure> {
+    let (slug, document) = document(store, slug).await?;
+    let uris = Uris::new(req, &slug);
+    let link_base = format!(
+        "<{}>; rel=\"original timegate\", <{}>; rel=\"timemap\"; type=\"{LINK_FORMAT}\"",
+        uris.original(),
+        uris.timemap()
+    );
+
+    if let Some(value) = req.headers().get("accept-datetime") {
+        let instant = value.to_str().ok().and_then(parse_accept_datetime).ok_or_else(|| {
+            Failure(
+                StatusCode::BAD_REQUEST,
+                "Accept-Datetime must be an HTTP-date (RFC 7231) or an RFC 3339 date-time".into(),
+            )
+        })?;
+        let chosen = match store.revision_as_of(document.id, instant).await? {
+            Some(revision) => revision,
+            // Before the first memento, RFC 7089 (4.5.3) points at the first.
+            None => {
+                store.revisions_by_numbers(document.id, &[1]).await?.pop().ok_or_else(|| {
+                    Failure(StatusCode::NOT_FOUND, "the document has no revisions".into())
+                })?
+            }
+        };
+        let location = uris.memento(&chosen.hash);
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, location.clone()))
+            .insert_header((header::VARY, "accept-datetime"))
+            .insert_header((
+                header::LINK,
+                format!(
+                    "{link_base}, <{location}>; rel=\"memento\"; datetime=\"{}\"",
+                    http_date(chosen.created_at)
+                ),
+            ))
+            .content_type(TEXT)
+            .body(format!("{location}\n")));
+    }
+
+    let head = head_of(store, &document).await?;
+    let not_modified = if_none_match(req, &head.hash);
+    let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::VARY, "accept-datetime"))
+        .insert_header((header::LINK, link_base))
+        .insert_header((header::ETAG, etag(&head.hash)))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("Repr-Digest", repr_digest(&head)));
+    if not_modified {
+        return Ok(response.finish());
+    }
+    Ok(response.content_type(TEXT).body(content(store, &head).await?))
+}
+
+/// GET /documents/{slug}/revisions/{hash}/text: one revision's text, a memento.
+pub(super) async fn memento(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (slug, hash) = path.into_inner();
+    respond(memento_inner(&state.store, &req, &slug, &hash).await)
+}
+
+async fn memento_inner(
+    store: &Store,
+    req: &HttpRequest,
+    slug: &str,
+    hash: &str,
+) -> Result<HttpResponse, Failure> {
+    let hash =
+        RevisionHash::parse(hash).map_err(|e| Failure(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let (slug, document) = document(store, slug).await?;
+    let revision =
+        store.revision(&hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
+            Failure(StatusCode::NOT_FOUND, format!("{slug} has no revision {hash}"))
+        })?;
+    let uris = Uris::new(req, &slug);
+
+    let head = head_of(store, &document).await?;
+    let n = revision.number;
+    let neighbours = store.revisions_by_numbers(document.id, &[1, n - 1, n + 1]).await?;
+    let mut rels: BTreeMap<i64, (RevisionHash, Timestamp, Vec<&str>)> = BTreeMap::new();
+    let mut mark = |r: &Revision, rel: &'static str| {
+        rels.entry(r.number)
+            .or_insert_with(|| (r.hash.clone(), r.created_at, Vec::new()))
+            .2
+            .push(rel);
+    };
+    for r in &neighbours {
+        if r.number == 1 {
+            mark(r, "first");
+        }
+        if r.number == n - 1 {
+            mark(r, "prev");
+        }
+        if r.number == n + 1 {
+            mark(r, "next");
+        }
+    }
+    mark(&head, "last");
+    mark(&revision, "memento");
+    let mut link = format!(
+        "<{}>; rel=\"original timegate\", <{}>; rel=\"timemap\"; type=\"{LINK_FORMAT}\"",
+        uris.original(),
+        uris.timemap()
+    );
+    for (hash, created_at, names) in rels.values() {
+        let mut names = names.clone();
+        names.retain(|r| *r != "memento");
+        names.push("memento");
+        link.push_str(&format!(
+            ", <{}>; rel=\"{}\"; datetime=\"{}\"",
+            uris.memento(hash),
+            names.join(" "),
+            http_date(*created_at)
+        ));
+    }
+
+    let not_modified = if_none_match(req, &revision.hash);
+    let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header(("Memento-Datetime", http_date(revision.created_at)))
+        .insert_header((header::LINK, link))
+        .insert_header((header::ETAG, etag(&revision.hash)))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header(("Repr-Digest", repr_digest(&revision)))
+        .insert_header(("Palimpsest-Created-At", revision.created_at.to_string()));
+    if not_modified {
+        return Ok(response.finish());
+    }
+    Ok(response.content_type(TEXT).body(content(store, &revision).await?))
+}
+
+/// GET /documents/{slug}/timemap: every memento of the document, oldest first.
+pub(super) async fn timemap(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    respond(timemap_inner(&state.store, &req, &slug).await)
+}
+
+async fn timemap_inner(
+    store: &Store,
+    req: &HttpRequest,
+    slug: &str,
+) -> Result<HttpResponse, Failure> {
+    let (slug, document) = document(store, slug).await?;
+    let uris = Uris::new(req, &slug);
+    let stamps = store.revision_stamps(document.id).await?;
+    let (Some(first), Some(last)) = (stamps.first(), stamps.last()) else {
+        return Err(Failure(StatusCode::NOT_FOUND, "the document has no revisions".into()));
+    };
+    let mut entries = vec![
+        format!("<{}>; rel=\"original\"", uris.original()),
+        format!(
+            "<{}>; rel=\"self\"; type=\"{LINK_FORMAT}\"; from=\"{}\"; until=\"{}\"",
+            uris.timemap(),
+            http_date(first.created_at),
+            http_date(last.created_at)
+        ),
+        format!("<{}>; rel=\"timegate\"", uris.original()),
+    ];
+    let count = stamps.len();
+    for (i, stamp) in stamps.iter().enumerate() {
+        let rel = match (i == 0, i + 1 == count) {
+            (true, true) => "first last memento",
+            (true, false) => "first memento",
+            (false, true) => "last memento",
+            (false, false) => "memento",
+        };
+        entries.push(format!(
+            "<{}>; rel=\"{rel}\"; datetime=\"{}\"",
+            uris.memento(&stamp.hash),
+            http_date(stamp.created_at)
+        ));
+    }
+    Ok(HttpResponse::Ok().content_type(LINK_FORMAT).body(entries.join(",\n") + "\n"))
+}

@@ -1,0 +1,213 @@
+//! Reading across a document's history: diffs between any two revisions, blame, and the
+//! compact index of revisions that Memento TimeMaps and navigation need. The CPU-bound work
+//! (diffing, blame) runs on the blocking pool so it never stalls request handling.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::types::*;
+use super::{Revision, Store, StoreError, StoreResult};
+use crate::diff::{self, DiffOptions, Granularity, TextDiffResult};
+use crate::entity::revision;
+
+/// A diff between two revisions; `from` is `None` when diffing a first revision against the
+/// empty text.
+#[derive(Debug, Clone)]
+pub struct RevisionDiff {
+    pub from: Option<Revision>,
+    pub to: Revision,
+    pub result: TextDiffResult,
+}
+
+/// One line of a blamed revision and the revision that introduced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlameLine {
+    /// 1-based.
+    pub number: usize,
+    pub text: String,
+    pub revision: RevisionHash,
+}
+
+/// The least a history listing needs about a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionStamp {
+    pub hash: RevisionHash,
+    pub number: i64,
+    pub created_at: Timestamp,
+}
+
+/// The longest history `blame` walks.
+pub const MAX_BLAME_REVISIONS: i64 = 10_000;
+
+impl Store {
+    /// Diffs `from` (or the empty text) against `to`. The two may belong to different
+    /// documents, e.g. a quotation against its source.
+    #[tracing::instrument(skip(self))]
+    pub async fn diff_revisions(
+        &self,
+        from: Option<&RevisionHash>,
+        to: &RevisionHash,
+        granularity: Granularity,
+        context: usize,
+    ) -> StoreResult<RevisionDiff> {
+        if context > DiffOptions::MAX_CONTEXT {
+            return Err(InvalidValue::new(
+                "context",
+                format!("must be between 0 and {}, not {context}", DiffOptions::MAX_CONTEXT),
+            )
+            .into());
+        }
+        let wanted: Vec<RevisionHash> = from.into_iter().chain([to]).cloned().collect();
+        let mut found: HashMap<RevisionHash, Revision> = self
+            .revisions_by_hashes(&wanted)
+            .await?
+            .into_iter()
+            .map(|r| (r.hash.clone(), r))
+            .collect();
+        let take = |found: &mut HashMap<RevisionHash, Revision>, hash: &RevisionHash| {
+            found.get(hash).cloned().ok_or_else(|| StoreError::NotFound(format!("revision {hash}")))
+        };
+        let from = from.map(|hash| take(&mut found, hash)).transpose()?;
+        let to = take(&mut found, to)?;
+
+        let content_keys: Vec<ContentHash> =
+            from.iter().chain([&to]).map(|r| r.content_hash.clone()).collect();
+        let contents: HashMap<ContentHash, String> =
+            self.contents_by_hashes(&content_keys).await?.into_iter().collect();
+        let text_of = |r: &Revision| {
+            contents.get(&r.content_hash).cloned().ok_or_else(|| {
+                StoreError::Unexpected(anyhow::anyhow!("content {} is missing", r.content_hash))
+            })
+        };
+        let old_text = from.as_ref().map(text_of).transpose()?.unwrap_or_default();
+        let new_text = text_of(&to)?;
+
+        let documents = self
+            .documents_by_ids(&[
+                from.as_ref().map_or(to.document_id, |f| f.document_id),
+                to.document_id,
+            ])
+            .await?;
+        let slug_of = |id: DocumentId| {
+            documents
+                .iter()
+                .find(|d| d.id == id)
+                .map_or_else(|| id.to_string(), |d| d.slug.to_string())
+        };
+        let options = DiffOptions {
+            granularity,
+            context,
+            budget: DiffOptions::DEFAULT_BUDGET,
+            old_label: format!(
+                "a/{}",
+                slug_of(from.as_ref().map_or(to.document_id, |f| f.document_id))
+            ),
+            new_label: format!("b/{}", slug_of(to.document_id)),
+        };
+        let result =
+            tokio::task::spawn_blocking(move || diff::diff(&old_text, &new_text, &options))
+                .await
+                .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("diff task failed: {e}")))?;
+        Ok(RevisionDiff { from, to, result })
+    }
+
+    /// For each line of `hash`, the revision that introduced it.
+    #[tracing::instrument(skip(self))]
+    pub async fn blame(&self, hash: &RevisionHash) -> StoreResult<Vec<BlameLine>> {
+        let target = self
+            .revision(hash)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("revision {hash}")))?;
+        if target.number > MAX_BLAME_REVISIONS {
+            return Err(InvalidValue::new(
+                "blame",
+                format!("histories longer than {MAX_BLAME_REVISIONS} revisions are not blamed"),
+            )
+            .into());
+        }
+        let history: Vec<Revision> = revision::Entity::find()
+            .filter(revision::Column::DocumentId.eq(target.document_id.as_uuid()))
+            .filter(revision::Column::Number.lte(target.number))
+            .order_by_asc(revision::Column::Number)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect();
+        let chained = history.len() as i64 == target.number
+            && history.windows(2).all(|w| w[1].parent.as_ref() == Some(&w[0].hash));
+        if !chained {
+            return Err(StoreError::Unexpected(anyhow::anyhow!(
+                "the history of document {} is not a single chain",
+                target.document_id
+            )));
+        }
+        let mut keys: Vec<ContentHash> = history.iter().map(|r| r.content_hash.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        let contents: HashMap<ContentHash, String> =
+            self.contents_by_hashes(&keys).await?.into_iter().collect();
+        if contents.len() != keys.len() {
+            return Err(StoreError::Unexpected(anyhow::anyhow!("a content blob is missing")));
+        }
+        tokio::task::spawn_blocking(move || {
+            let texts: Vec<&str> =
+                history.iter().map(|r| contents[&r.content_hash].as_str()).collect();
+            let origins = crate::blame::line_origins(&texts);
+            let last = texts.last().copied().unwrap_or_default();
+            last.split_inclusive('\n')
+                .zip(origins)
+                .enumerate()
+                .map(|(i, (text, origin))| BlameLine {
+                    number: i + 1,
+                    text: text.to_owned(),
+                    revision: history[origin].hash.clone(),
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("blame task failed: {e}")))
+    }
+
+    /// Every revision of a document, oldest first, without content or headers.
+    pub async fn revision_stamps(&self, document: DocumentId) -> StoreResult<Vec<RevisionStamp>> {
+        use revision::Column as C;
+        let rows: Vec<(String, i64, i64)> = revision::Entity::find()
+            .select_only()
+            .column(C::Hash)
+            .column(C::Number)
+            .column(C::CreatedAt)
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .order_by_asc(C::Number)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, number, created_at)| RevisionStamp {
+                hash: RevisionHash::from_trusted(hash),
+                number,
+                created_at: Timestamp::from_micros(created_at),
+            })
+            .collect())
+    }
+
+    /// The revisions of a document with these numbers, in one query.
+    pub async fn revisions_by_numbers(
+        &self,
+        document: DocumentId,
+        numbers: &[i64],
+    ) -> StoreResult<Vec<Revision>> {
+        use revision::Column as C;
+        Ok(revision::Entity::find()
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::Number.is_in(numbers.iter().copied()))
+            .order_by_asc(C::Number)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
+    }
+}

@@ -1,0 +1,75 @@
+//! Blame: each line of a revision attributed to the revision that introduced it, with its
+//! author and time, across edits, reverts and moved lines.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_no_errors};
+
+crate::on_both_backends!(blame_attributes_each_line_across_edits_reverts_and_moves);
+
+const BLAME: &str = "query($h: String!) { revision(hash: $h) { blame {
+  lines { number text revision { hash number author { name } createdAt } }
+  ranges { startLine endLine revision { number } }
+} } }";
+
+async fn blame_attributes_each_line_across_edits_reverts_and_moves(app: TestApp) {
+    let alice = app.token("Alice", palimpsest::store::Role::Editor).await;
+    let bob = app.token("Bob", palimpsest::store::Role::Editor).await;
+    let created =
+        app.create_document(&alice, "blamed", "title\nfirst paragraph\nsecond paragraph\n").await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
+    // 2 (Bob): edit the second paragraph, append a third.
+    // 3 (Alice): move the first paragraph to the end.
+    // 4 (Bob): revert revision 2's edit of the second paragraph.
+    let steps = [
+        (&bob, "title\nfirst paragraph\nsecond paragraph, edited\nthird paragraph\n"),
+        (&alice, "title\nsecond paragraph, edited\nthird paragraph\nfirst paragraph\n"),
+        (&bob, "title\nsecond paragraph\nthird paragraph\nfirst paragraph\n"),
+    ];
+    let mut hashes = vec![head.clone()];
+    for (token, text) in steps {
+        let body = app.revise(token, &id, &head, text).await;
+        assert_no_errors(&body);
+        head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+        hashes.push(head.clone());
+    }
+
+    let body = app.query(BLAME, json!({ "h": head })).await;
+    assert_no_errors(&body);
+    let lines = body["data"]["revision"]["blame"]["lines"].as_array().unwrap();
+    let summary: Vec<(String, i64, String)> = lines
+        .iter()
+        .map(|l: &Value| {
+            (
+                l["text"].as_str().unwrap().to_owned(),
+                l["revision"]["number"].as_i64().unwrap(),
+                l["revision"]["author"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("title\n", 1, "Alice"),
+        ("second paragraph\n", 4, "Bob"),
+        ("third paragraph\n", 2, "Bob"),
+        ("first paragraph\n", 3, "Alice"),
+    ];
+    let expected: Vec<(String, i64, String)> =
+        expected.iter().map(|(t, n, a)| (t.to_string(), *n, a.to_string())).collect();
+    assert_eq!(summary, expected);
+    assert_eq!(lines[0]["number"], 1);
+    assert_eq!(lines[0]["revision"]["hash"], hashes[0]);
+
+    let ranges = &body["data"]["revision"]["blame"]["ranges"];
+    assert_eq!(ranges.as_array().unwrap().len(), 4);
+
+    // Blame of an older revision sees only the history up to it.
+    let body = app.query(BLAME, json!({ "h": hashes[1] })).await;
+    let numbers: Vec<i64> = body["data"]["revision"]["blame"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["revision"]["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 1, 2, 2]);
+}
