@@ -9,5 +9,6 @@ pub mod diff;
 pub mod entity;
 pub mod graphql;
 pub mod http;
+pub mod passage;
 pub mod seed;
 pub mod store;

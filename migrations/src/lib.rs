@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_agents_and_tokens;
 mod m20261125_000002_create_sources;
 mod m20261125_000003_create_documents_revisions_blobs;
+mod m20261125_000004_extend_sources_create_citations;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_agents_and_tokens::Migration),
             Box::new(m20261125_000002_create_sources::Migration),
             Box::new(m20261125_000003_create_documents_revisions_blobs::Migration),
+            Box::new(m20261125_000004_extend_sources_create_citations::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod api_token;
 pub mod blob;
+pub mod citation;
 pub mod document;
 pub mod revision;
 pub mod source;

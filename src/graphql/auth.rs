@@ -55,18 +55,34 @@ impl RequestAuth {
         }
     }
 
-    /// The caller, who must be authenticated and may write documents.
-    pub async fn require_editor(ctx: &Context<'_>) -> ApiResult<Principal> {
-        let principal = Self::principal(ctx).await?.ok_or_else(|| {
+    async fn require(ctx: &Context<'_>) -> ApiResult<Principal> {
+        Self::principal(ctx).await?.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::Unauthenticated,
                 "this operation needs an API token: send `Authorization: Bearer <token>`",
             )
-        })?;
+        })
+    }
+
+    /// The caller, who must be authenticated and may write documents.
+    pub async fn require_editor(ctx: &Context<'_>) -> ApiResult<Principal> {
+        let principal = Self::require(ctx).await?;
         if !principal.role.may_write_documents() {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 format!("a {} token may not write documents", principal.role),
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// The caller, who must hold an admin token.
+    pub async fn require_admin(ctx: &Context<'_>) -> ApiResult<Principal> {
+        let principal = Self::require(ctx).await?;
+        if principal.role != crate::store::Role::Admin {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("only an admin token may do this, not a {} token", principal.role),
             ));
         }
         Ok(principal)

@@ -1,18 +1,20 @@
 //! Relay cursor connections (`edges { cursor node }`, `nodes`, `pageInfo`, `totalCount`) over
 //! the store's keyset pages. Cursors are opaque base64url strings holding the sort key, so a
-//! page is always read along an index, never by offset.
+//! page is always read along an index, never by offset. `totalCount` is counted only when
+//! asked for.
 
 use async_graphql::connection::PageInfo;
 use async_graphql::{Context, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::citations::CitationNode;
 use super::error::{ApiError, ApiResult};
 use super::loaders::store;
-use super::types::{DocumentNode, RevisionNode};
+use super::types::{DocumentNode, RevisionNode, SourceNode};
 use crate::store::{
-    Direction, Document, DocumentCursor, DocumentFilter, DocumentId, DocumentOrder, Page,
-    PageRequest, Revision, Store,
+    Direction, DocumentCursor, DocumentFilter, DocumentId, DocumentOrder, Page, PageRequest,
+    RevisionHash, SourceId, Store,
 };
 
 /// The most items one page may hold.
@@ -79,41 +81,117 @@ fn decode_cursor(text: &str) -> Option<String> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()
 }
 
-fn page_info<T>(
-    page: &Page<T>,
-    direction: Direction,
-    had_after: bool,
-    had_before: bool,
-    cursors: &[String],
-) -> PageInfo {
-    let (has_previous_page, has_next_page) = match direction {
-        Direction::Forward => (had_after, page.has_more),
-        Direction::Backward => (page.has_more, had_before),
-    };
-    PageInfo {
-        has_previous_page,
-        has_next_page,
-        start_cursor: cursors.first().cloned(),
-        end_cursor: cursors.last().cloned(),
+fn uuid_cursor(raw: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::try_parse(raw.strip_prefix("i:")?).ok()
+}
+
+/// What a connection's `totalCount` counts.
+#[derive(Clone)]
+pub enum Count {
+    Documents(DocumentFilter),
+    RevisionsOf(DocumentId),
+    RevisionsFrom(SourceId),
+    Sources,
+    SourcesOf(DocumentId),
+    CitationsIn(RevisionHash),
+    CitationsOf(DocumentId),
+}
+
+impl Count {
+    async fn total(&self, store: &Store) -> ApiResult<u64> {
+        Ok(match self {
+            Count::Documents(filter) => store.count_documents(filter).await?,
+            Count::RevisionsOf(id) => store.count_revisions(*id).await?,
+            Count::RevisionsFrom(id) => store.count_revisions_from_source(*id).await?,
+            Count::Sources => store.count_sources().await?,
+            Count::SourcesOf(id) => store.count_sources_of_document(*id).await?,
+            Count::CitationsIn(hash) => store.count_citations_of_revision(hash).await?,
+            Count::CitationsOf(id) => store.count_citations_of_target(*id).await?,
+        })
     }
 }
 
-/// An edge in a document connection.
-#[derive(SimpleObject)]
-#[graphql(name = "DocumentEdge")]
-pub struct DocumentEdge {
-    /// Pass as `after` or `before` to page from this document.
-    pub cursor: String,
-    pub node: DocumentNode,
-}
-
-/// A page of documents.
-pub struct DocumentConnection {
-    documents: Vec<Document>,
+/// A page ready to serve: nodes, their cursors, page info, and what `totalCount` counts.
+pub struct Connection<N> {
+    nodes: Vec<N>,
     cursors: Vec<String>,
     page_info: PageInfo,
-    filter: DocumentFilter,
+    count: Count,
 }
+
+impl<N> Connection<N> {
+    fn new<T>(
+        page: Page<T>,
+        request: (Direction, bool, bool),
+        cursor: impl Fn(&T) -> String,
+        wrap: impl Fn(T) -> N,
+        count: Count,
+    ) -> Self {
+        let (direction, had_after, had_before) = request;
+        let cursors: Vec<String> =
+            page.items.iter().map(|item| encode_cursor(&cursor(item))).collect();
+        let (has_previous_page, has_next_page) = match direction {
+            Direction::Forward => (had_after, page.has_more),
+            Direction::Backward => (page.has_more, had_before),
+        };
+        let page_info = PageInfo {
+            has_previous_page,
+            has_next_page,
+            start_cursor: cursors.first().cloned(),
+            end_cursor: cursors.last().cloned(),
+        };
+        Connection { nodes: page.items.into_iter().map(wrap).collect(), cursors, page_info, count }
+    }
+}
+
+fn shape<K>(request: &PageRequest<K>) -> (Direction, bool, bool) {
+    (request.direction, request.after.is_some(), request.before.is_some())
+}
+
+macro_rules! connection_type {
+    ($connection:ident, $edge:ident, $node:ty, $doc:literal) => {
+        #[doc = concat!("An edge in a ", $doc, " connection.")]
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            /// Pass as `after` or `before` to page from this item.
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[doc = concat!("A page of ", $doc, "s.")]
+        pub struct $connection(pub Connection<$node>);
+
+        #[Object]
+        impl $connection {
+            async fn edges(&self) -> Vec<$edge> {
+                self.0
+                    .nodes
+                    .iter()
+                    .zip(&self.0.cursors)
+                    .map(|(node, cursor)| $edge { cursor: cursor.clone(), node: node.clone() })
+                    .collect()
+            }
+
+            async fn nodes(&self) -> &[$node] {
+                &self.0.nodes
+            }
+
+            async fn page_info(&self) -> &PageInfo {
+                &self.0.page_info
+            }
+
+            /// How many items the whole list holds, on every page.
+            async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+                self.0.count.total(store(ctx)?).await
+            }
+        }
+    };
+}
+
+connection_type!(DocumentConnection, DocumentEdge, DocumentNode, "document");
+connection_type!(RevisionConnection, RevisionEdge, RevisionNode, "revision");
+connection_type!(SourceConnection, SourceEdge, SourceNode, "source");
+connection_type!(CitationConnection, CitationEdge, CitationNode, "citation");
 
 impl DocumentConnection {
     pub async fn load(
@@ -122,91 +200,87 @@ impl DocumentConnection {
         order: DocumentOrder,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let (had_after, had_before) = (args.after.is_some(), args.before.is_some());
         let request = args.into_request(DocumentCursor::decode)?;
-        let direction = request.direction;
+        let shape = shape(&request);
         let page = store.list_documents(&filter, order, request).await?;
-        let cursors: Vec<String> =
-            page.items.iter().map(|d| encode_cursor(&d.cursor(order).encode())).collect();
-        let page_info = page_info(&page, direction, had_after, had_before, &cursors);
-        Ok(Self { documents: page.items, cursors, page_info, filter })
+        let cursor = |d: &crate::store::Document| d.cursor(order).encode();
+        Ok(Self(Connection::new(page, shape, cursor, DocumentNode, Count::Documents(filter))))
     }
-}
-
-#[Object(name = "DocumentConnection")]
-impl DocumentConnection {
-    async fn edges(&self) -> Vec<DocumentEdge> {
-        self.documents
-            .iter()
-            .zip(&self.cursors)
-            .map(|(d, c)| DocumentEdge { cursor: c.clone(), node: DocumentNode(d.clone()) })
-            .collect()
-    }
-
-    async fn nodes(&self) -> Vec<DocumentNode> {
-        self.documents.iter().cloned().map(DocumentNode).collect()
-    }
-
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    /// How many documents match the filter, on every page.
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(store(ctx)?.count_documents(&self.filter).await?)
-    }
-}
-
-/// An edge in a revision connection.
-#[derive(SimpleObject)]
-#[graphql(name = "RevisionEdge")]
-pub struct RevisionEdge {
-    /// Pass as `after` or `before` to page from this revision.
-    pub cursor: String,
-    pub node: RevisionNode,
-}
-
-/// A page of a document's history, newest first.
-pub struct RevisionConnection {
-    document: DocumentId,
-    revisions: Vec<Revision>,
-    cursors: Vec<String>,
-    page_info: PageInfo,
 }
 
 impl RevisionConnection {
-    pub async fn load(store: &Store, document: DocumentId, args: PageArgs) -> ApiResult<Self> {
-        let (had_after, had_before) = (args.after.is_some(), args.before.is_some());
+    /// A document's history, newest first; the cursor is the revision number.
+    pub async fn of_document(
+        store: &Store,
+        document: DocumentId,
+        args: PageArgs,
+    ) -> ApiResult<Self> {
         let request = args.into_request(|raw| raw.strip_prefix("n:")?.parse::<i64>().ok())?;
-        let direction = request.direction;
+        let shape = shape(&request);
         let page = store.list_revisions(document, request).await?;
-        let cursors: Vec<String> =
-            page.items.iter().map(|r| encode_cursor(&format!("n:{}", r.number))).collect();
-        let page_info = page_info(&page, direction, had_after, had_before, &cursors);
-        Ok(Self { document, revisions: page.items, cursors, page_info })
+        let cursor = |r: &crate::store::Revision| format!("n:{}", r.number);
+        Ok(Self(Connection::new(page, shape, cursor, RevisionNode, Count::RevisionsOf(document))))
+    }
+
+    /// The revisions captured from a source, newest first.
+    pub async fn from_source(store: &Store, source: SourceId, args: PageArgs) -> ApiResult<Self> {
+        let request = args.into_request(|raw| {
+            let (time, hash) = raw.strip_prefix("t:")?.split_once(':')?;
+            Some((time.parse::<i64>().ok()?, RevisionHash::parse(hash).ok()?.to_string()))
+        })?;
+        let shape = shape(&request);
+        let page = store.revisions_from_source(source, request).await?;
+        let cursor = |r: &crate::store::Revision| format!("t:{}:{}", r.created_at.micros(), r.hash);
+        Ok(Self(Connection::new(page, shape, cursor, RevisionNode, Count::RevisionsFrom(source))))
     }
 }
 
-#[Object(name = "RevisionConnection")]
-impl RevisionConnection {
-    async fn edges(&self) -> Vec<RevisionEdge> {
-        self.revisions
-            .iter()
-            .zip(&self.cursors)
-            .map(|(r, c)| RevisionEdge { cursor: c.clone(), node: RevisionNode(r.clone()) })
-            .collect()
+impl SourceConnection {
+    pub async fn all(store: &Store, args: PageArgs) -> ApiResult<Self> {
+        let request = args.into_request(uuid_cursor)?;
+        let shape = shape(&request);
+        let page = store.list_sources(request).await?;
+        let cursor = |s: &crate::store::Source| format!("i:{}", s.id);
+        Ok(Self(Connection::new(page, shape, cursor, SourceNode, Count::Sources)))
     }
 
-    async fn nodes(&self) -> Vec<RevisionNode> {
-        self.revisions.iter().cloned().map(RevisionNode).collect()
+    pub async fn of_document(
+        store: &Store,
+        document: DocumentId,
+        args: PageArgs,
+    ) -> ApiResult<Self> {
+        let request = args.into_request(uuid_cursor)?;
+        let shape = shape(&request);
+        let page = store.sources_of_document(document, request).await?;
+        let cursor = |s: &crate::store::Source| format!("i:{}", s.id);
+        Ok(Self(Connection::new(page, shape, cursor, SourceNode, Count::SourcesOf(document))))
+    }
+}
+
+impl CitationConnection {
+    /// The citations a revision makes, in the order they were recorded.
+    pub async fn in_revision(
+        store: &Store,
+        revision: RevisionHash,
+        args: PageArgs,
+    ) -> ApiResult<Self> {
+        let request = args.into_request(uuid_cursor)?;
+        let shape = shape(&request);
+        let page = store.citations_of_revision(&revision, request).await?;
+        let cursor = |c: &crate::store::Citation| format!("i:{}", c.id);
+        Ok(Self(Connection::new(page, shape, cursor, CitationNode, Count::CitationsIn(revision))))
     }
 
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    /// How many revisions the document has.
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(store(ctx)?.count_revisions(self.document).await?)
+    /// The citations of a document made by the current heads of the documents citing it.
+    pub async fn of_document(
+        store: &Store,
+        document: DocumentId,
+        args: PageArgs,
+    ) -> ApiResult<Self> {
+        let request = args.into_request(uuid_cursor)?;
+        let shape = shape(&request);
+        let page = store.citations_of_target(document, request).await?;
+        let cursor = |c: &crate::store::Citation| format!("i:{}", c.id);
+        Ok(Self(Connection::new(page, shape, cursor, CitationNode, Count::CitationsOf(document))))
     }
 }

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::error::ApiError;
-use crate::store::{AgentId, DocumentId, RevisionHash, SourceId};
+use crate::store::{AgentId, CitationId, DocumentId, RevisionHash, SourceId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GlobalId {
@@ -14,6 +14,7 @@ pub enum GlobalId {
     Revision(RevisionHash),
     Agent(AgentId),
     Source(SourceId),
+    Citation(CitationId),
 }
 
 impl GlobalId {
@@ -23,6 +24,7 @@ impl GlobalId {
             GlobalId::Revision(hash) => format!("Revision:{hash}"),
             GlobalId::Agent(id) => format!("Agent:{id}"),
             GlobalId::Source(id) => format!("Source:{id}"),
+            GlobalId::Citation(id) => format!("Citation:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -37,6 +39,7 @@ impl GlobalId {
             "Revision" => RevisionHash::parse(key).map(GlobalId::Revision),
             "Agent" => AgentId::parse(key).map(GlobalId::Agent),
             "Source" => SourceId::parse(key).map(GlobalId::Source),
+            "Citation" => CitationId::parse(key).map(GlobalId::Citation),
             _ => return Err(invalid()),
         };
         parsed.map_err(|_| invalid())

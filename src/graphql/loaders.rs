@@ -12,8 +12,8 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use super::error::{ApiError, ApiResult};
 use crate::store::{
-    Agent, AgentId, ContentHash, Document, DocumentId, Revision, RevisionHash, Source, SourceId,
-    Store, StoreError,
+    Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, Revision,
+    RevisionHash, Source, SourceId, Store, StoreError,
 };
 
 pub struct StoreLoader(pub Store);
@@ -47,6 +47,7 @@ batch_loader!(RevisionHash => Revision, revisions_by_hashes, |r| r.hash.clone())
 batch_loader!(DocumentId => Document, documents_by_ids, |d| d.id);
 batch_loader!(AgentId => Agent, agents_by_ids, |a| a.id);
 batch_loader!(SourceId => Source, sources_by_ids, |s| s.id);
+batch_loader!(CitationId => Citation, citations_by_ids, |c| c.id);
 
 impl Loader<ContentHash> for StoreLoader {
     type Value = Arc<str>;

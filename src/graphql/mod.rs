@@ -3,6 +3,7 @@
 //! Nothing here knows of HTTP; `crate::http` serves the schema.
 
 pub mod auth;
+pub mod citations;
 pub mod connection;
 pub mod error;
 pub mod history;

@@ -4,10 +4,14 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
+use super::citations::{CitationNode, CitationRelation, CitationTargetInput, TextSelectorInput};
 use super::error::ApiResult;
 use super::ids::GlobalId;
 use super::loaders::store;
-use super::types::{DocumentKind, DocumentNode, RevisionNode};
+use super::scalars::DateTime;
+use super::types::{
+    AgentKind, AgentNode, DocumentKind, DocumentNode, RevisionNode, SourceKind, SourceNode,
+};
 use crate::store::{self, Message, RevisionHash, Slug, Title};
 
 pub struct MutationRoot;
@@ -73,6 +77,94 @@ impl ReviseDocumentInput {
     }
 }
 
+/// A new source.
+#[derive(InputObject)]
+pub struct CreateSourceInput {
+    /// What kind of thing it is (OTHER when omitted).
+    kind: Option<SourceKind>,
+    title: Option<String>,
+    /// An absolute http(s) URL.
+    url: Option<String>,
+    publisher: Option<String>,
+    #[graphql(default)]
+    authors: Vec<String>,
+    #[graphql(default)]
+    recipients: Vec<String>,
+    published_at: Option<DateTime>,
+    retrieved_at: Option<DateTime>,
+    /// A copy in a web archive (absolute http(s) URL).
+    archive_url: Option<String>,
+    license: Option<String>,
+}
+
+impl CreateSourceInput {
+    fn parse(self) -> ApiResult<store::NewSource> {
+        Ok(store::NewSource::parse(
+            self.kind.map(Into::into),
+            self.title.as_deref(),
+            self.url.as_deref(),
+            self.publisher.as_deref(),
+            &self.authors,
+            &self.recipients,
+            self.published_at.map(|t| t.0),
+            self.retrieved_at.map(|t| t.0),
+            self.archive_url.as_deref(),
+            self.license.as_deref(),
+        )?)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CreateSourcePayload {
+    source: SourceNode,
+}
+
+/// A new agent.
+#[derive(InputObject)]
+pub struct CreateAgentInput {
+    name: String,
+    kind: AgentKind,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateAgentPayload {
+    agent: AgentNode,
+}
+
+/// A new citation from the head of a document.
+#[derive(InputObject)]
+pub struct AddCitationInput {
+    /// The citing document (its global id or UUID).
+    document_id: ID,
+    /// The head hash the client last saw; if given and the head has moved on, the mutation
+    /// fails with CONFLICT and writes nothing.
+    expected_head: Option<String>,
+    relation: CitationRelation,
+    target: CitationTargetInput,
+    /// The citing passage, in the citing document's head; it must match that text.
+    passage: Option<TextSelectorInput>,
+    /// The cited passage, as the citing document gives it; checked by `verification`.
+    target_passage: Option<TextSelectorInput>,
+}
+
+impl AddCitationInput {
+    fn parse(self) -> ApiResult<store::AddCitation> {
+        Ok(store::AddCitation {
+            document: GlobalId::document("documentId", &self.document_id)?,
+            expected_head: self.expected_head.as_deref().map(RevisionHash::parse).transpose()?,
+            relation: self.relation.into(),
+            target: self.target.parse()?,
+            citing: self.passage.map(|p| p.parse("passage")).transpose()?,
+            target_selector: self.target_passage.map(|p| p.parse("targetPassage")).transpose()?,
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AddCitationPayload {
+    citation: CitationNode,
+}
+
 #[derive(SimpleObject)]
 pub struct CreateDocumentPayload {
     document: DocumentNode,
@@ -102,6 +194,43 @@ impl MutationRoot {
             document: DocumentNode(outcome.document),
             revision: RevisionNode(outcome.revision),
         })
+    }
+
+    /// Records a source. Needs an editor token.
+    async fn create_source(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSourceInput,
+    ) -> ApiResult<CreateSourcePayload> {
+        RequestAuth::require_editor(ctx).await?;
+        let input = input.parse()?;
+        let source = store(ctx)?.create_source(input).await?;
+        Ok(CreateSourcePayload { source: SourceNode(source) })
+    }
+
+    /// Records an agent (a person, organisation or software). Needs an admin token.
+    async fn create_agent(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAgentInput,
+    ) -> ApiResult<CreateAgentPayload> {
+        RequestAuth::require_admin(ctx).await?;
+        let agent = store(ctx)?.create_agent(&input.name, input.kind.into()).await?;
+        Ok(CreateAgentPayload { agent: AgentNode(agent) })
+    }
+
+    /// Records that the head of a document cites another document or a source. Needs an
+    /// editor token. Later revisions of the citing document carry the citation along while
+    /// its passage is still there.
+    async fn add_citation(
+        &self,
+        ctx: &Context<'_>,
+        input: AddCitationInput,
+    ) -> ApiResult<AddCitationPayload> {
+        let caller = RequestAuth::require_editor(ctx).await?;
+        let input = input.parse()?;
+        let citation = store(ctx)?.add_citation(input, caller.agent.id).await?;
+        Ok(AddCitationPayload { citation: CitationNode(citation) })
     }
 
     /// Appends a revision on top of `expectedHead`, authored by the caller. Needs an editor

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use super::auth::RequestAuth;
-use super::connection::{DocumentConnection, PageArgs};
+use super::connection::{DocumentConnection, PageArgs, SourceConnection};
 use super::error::{ApiError, ApiResult};
 use super::history::{Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
@@ -107,6 +107,19 @@ impl QueryRoot {
             store::DocumentFilter { kind: filter.unwrap_or_default().kind.map(Into::into) };
         let args = PageArgs { first, after, last, before };
         DocumentConnection::load(store(ctx)?, filter, order_by.into(), args).await
+    }
+
+    /// Every source in the corpus, oldest first.
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<SourceConnection> {
+        SourceConnection::all(store(ctx)?, PageArgs { first, after, last, before }).await
     }
 
     /// A revision of any document, by its hash.

@@ -3,7 +3,8 @@
 
 use async_graphql::{Context, Enum, ID, Interface, Object};
 
-use super::connection::{PageArgs, RevisionConnection};
+use super::citations::CitationNode;
+use super::connection::{CitationConnection, PageArgs, RevisionConnection, SourceConnection};
 use super::error::ApiResult;
 use super::history::{Blame, Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
@@ -19,6 +20,7 @@ pub enum Node {
     Revision(RevisionNode),
     Agent(AgentNode),
     Source(SourceNode),
+    Citation(CitationNode),
 }
 
 /// What kind of work a document is.
@@ -64,6 +66,16 @@ pub enum AgentKind {
     Software,
 }
 
+impl From<AgentKind> for store::AgentKind {
+    fn from(kind: AgentKind) -> Self {
+        match kind {
+            AgentKind::Person => store::AgentKind::Person,
+            AgentKind::Organization => store::AgentKind::Organization,
+            AgentKind::Software => store::AgentKind::Software,
+        }
+    }
+}
+
 impl From<store::AgentKind> for AgentKind {
     fn from(kind: store::AgentKind) -> Self {
         match kind {
@@ -76,6 +88,7 @@ impl From<store::AgentKind> for AgentKind {
 
 /// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
 /// history of hashed revisions.
+#[derive(Clone)]
 pub struct DocumentNode(pub store::Document);
 
 #[Object(name = "Document")]
@@ -130,13 +143,55 @@ impl DocumentNode {
         before: Option<String>,
     ) -> ApiResult<RevisionConnection> {
         let args = PageArgs { first, after, last, before };
-        RevisionConnection::load(store(ctx)?, self.0.id, args).await
+        RevisionConnection::of_document(store(ctx)?, self.0.id, args).await
     }
 
     /// One revision of this document by its hash; null if the hash names no revision of it.
     async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
         let hash = RevisionHash::parse(&hash)?;
         Ok(load_optional(ctx, hash).await?.filter(|r| r.document_id == self.0.id).map(RevisionNode))
+    }
+
+    /// The sources this document's revisions were captured from.
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<SourceConnection> {
+        let args = PageArgs { first, after, last, before };
+        SourceConnection::of_document(store(ctx)?, self.0.id, args).await
+    }
+
+    /// The citations the head revision makes, in the order they were recorded.
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn citations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CitationConnection> {
+        let args = PageArgs { first, after, last, before };
+        CitationConnection::in_revision(store(ctx)?, self.0.head.clone(), args).await
+    }
+
+    /// The citations of this document made by the current heads of other documents.
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn cited_by(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CitationConnection> {
+        let args = PageArgs { first, after, last, before };
+        CitationConnection::of_document(store(ctx)?, self.0.id, args).await
     }
 
     /// The revision that was the head at `time`; null before the document existed.
@@ -147,6 +202,7 @@ impl DocumentNode {
 
 /// One immutable state of a document, identified by its hash. Anyone holding `header` and
 /// `content` can check `hash` and `contentHash` with SHA-256 alone.
+#[derive(Clone)]
 pub struct RevisionNode(pub store::Revision);
 
 #[Object(name = "Revision")]
@@ -242,6 +298,20 @@ impl RevisionNode {
         Ok(Blame(store(ctx)?.blame(&self.0.hash).await?))
     }
 
+    /// The citations this revision makes, in the order they were recorded.
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn citations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CitationConnection> {
+        let args = PageArgs { first, after, last, before };
+        CitationConnection::in_revision(store(ctx)?, self.0.hash.clone(), args).await
+    }
+
     /// Where this revision's text was captured from, if recorded.
     async fn source(&self, ctx: &Context<'_>) -> ApiResult<Option<SourceNode>> {
         match self.0.source {
@@ -252,6 +322,7 @@ impl RevisionNode {
 }
 
 /// A person, organisation or software agent that authors revisions (W3C PROV agent).
+#[derive(Clone)]
 pub struct AgentNode(pub store::Agent);
 
 #[Object(name = "Agent")]
@@ -275,7 +346,49 @@ impl AgentNode {
     }
 }
 
-/// Where a revision's text was captured from.
+/// What kind of thing a source is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    WebPage,
+    Letter,
+    Report,
+    Print,
+    Interview,
+    Dataset,
+    Other,
+}
+
+impl From<SourceKind> for store::SourceKind {
+    fn from(kind: SourceKind) -> Self {
+        match kind {
+            SourceKind::WebPage => store::SourceKind::WebPage,
+            SourceKind::Letter => store::SourceKind::Letter,
+            SourceKind::Report => store::SourceKind::Report,
+            SourceKind::Print => store::SourceKind::Print,
+            SourceKind::Interview => store::SourceKind::Interview,
+            SourceKind::Dataset => store::SourceKind::Dataset,
+            SourceKind::Other => store::SourceKind::Other,
+        }
+    }
+}
+
+impl From<store::SourceKind> for SourceKind {
+    fn from(kind: store::SourceKind) -> Self {
+        match kind {
+            store::SourceKind::WebPage => SourceKind::WebPage,
+            store::SourceKind::Letter => SourceKind::Letter,
+            store::SourceKind::Report => SourceKind::Report,
+            store::SourceKind::Print => SourceKind::Print,
+            store::SourceKind::Interview => SourceKind::Interview,
+            store::SourceKind::Dataset => SourceKind::Dataset,
+            store::SourceKind::Other => SourceKind::Other,
+        }
+    }
+}
+
+/// Where a revision's text was captured from, or what a document cites outside the corpus.
+/// Details that are not known are null (or empty lists): nothing is invented.
+#[derive(Clone)]
 pub struct SourceNode(pub store::Source);
 
 #[Object(name = "Source")]
@@ -290,9 +403,8 @@ impl SourceNode {
         self.0.id.to_string()
     }
 
-    /// web page, letter, report, print, interview, dataset or other.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> SourceKind {
+        self.0.kind.into()
     }
 
     async fn title(&self) -> Option<&str> {
@@ -301,6 +413,56 @@ impl SourceNode {
 
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
+    }
+
+    async fn publisher(&self) -> Option<&str> {
+        self.0.publisher.as_deref()
+    }
+
+    async fn authors(&self) -> &[String] {
+        &self.0.authors
+    }
+
+    /// For letters and the like: to whom it was addressed.
+    async fn recipients(&self) -> &[String] {
+        &self.0.recipients
+    }
+
+    async fn published_at(&self) -> Option<DateTime> {
+        self.0.published_at.map(DateTime)
+    }
+
+    /// When the text was retrieved from the source.
+    async fn retrieved_at(&self) -> Option<DateTime> {
+        self.0.retrieved_at.map(DateTime)
+    }
+
+    /// A copy in a web archive.
+    async fn archive_url(&self) -> Option<&str> {
+        self.0.archive_url.as_deref()
+    }
+
+    async fn license(&self) -> Option<&str> {
+        self.0.license.as_deref()
+    }
+
+    /// When the source was recorded in the corpus.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// The revisions whose text was captured from this source, newest first.
+    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<RevisionConnection> {
+        let args = PageArgs { first, after, last, before };
+        RevisionConnection::from_source(store(ctx)?, self.0.id, args).await
     }
 }
 
@@ -315,5 +477,8 @@ pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>
         }
         GlobalId::Agent(id) => load_optional(ctx, id).await?.map(|a| Node::Agent(AgentNode(a))),
         GlobalId::Source(id) => load_optional(ctx, id).await?.map(|s| Node::Source(SourceNode(s))),
+        GlobalId::Citation(id) => {
+            load_optional(ctx, id).await?.map(|c| Node::Citation(CitationNode(c)))
+        }
     })
 }

@@ -1,8 +1,12 @@
 //! Agents, the API tokens they hold, and sources.
 
 use base64::Engine;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
+use super::page::{Direction, Page, PageRequest};
 use super::types::*;
 use super::{Store, StoreError, StoreResult};
 use crate::entity::{agent, api_token, source};
@@ -16,14 +20,37 @@ pub struct Agent {
     pub created_at: Timestamp,
 }
 
-/// Where a revision's text was captured from.
+/// Where a revision's text was captured from, or what a document cites outside the corpus.
+/// Unknown details stay `None` (or empty): nothing is invented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub id: SourceId,
-    pub kind: String,
+    pub kind: SourceKind,
     pub title: Option<String>,
     pub url: Option<String>,
+    pub publisher: Option<String>,
+    pub authors: Vec<String>,
+    pub recipients: Vec<String>,
+    pub published_at: Option<Timestamp>,
+    pub retrieved_at: Option<Timestamp>,
+    pub archive_url: Option<String>,
+    pub license: Option<String>,
     pub created_at: Timestamp,
+}
+
+/// A new source, as parsed at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct NewSource {
+    pub kind: Option<SourceKind>,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub publisher: Option<String>,
+    pub authors: Vec<String>,
+    pub recipients: Vec<String>,
+    pub published_at: Option<Timestamp>,
+    pub retrieved_at: Option<Timestamp>,
+    pub archive_url: Option<String>,
+    pub license: Option<String>,
 }
 
 /// The caller behind a valid API token.
@@ -58,15 +85,92 @@ impl TryFrom<agent::Model> for Agent {
     }
 }
 
-impl From<source::Model> for Source {
-    fn from(row: source::Model) -> Self {
-        Source {
+impl TryFrom<source::Model> for Source {
+    type Error = StoreError;
+    fn try_from(row: source::Model) -> StoreResult<Self> {
+        let unreadable = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Unexpected(anyhow::anyhow!("unreadable sources.{what}: {e}"))
+        };
+        Ok(Source {
             id: row.id.into(),
-            kind: row.kind,
+            kind: row.kind.parse().map_err(|e| unreadable("kind", &e))?,
             title: row.title,
             url: row.url,
+            publisher: row.publisher,
+            authors: serde_json::from_str(&row.authors).map_err(|e| unreadable("authors", &e))?,
+            recipients: serde_json::from_str(&row.recipients)
+                .map_err(|e| unreadable("recipients", &e))?,
+            published_at: row.published_at.map(Timestamp::from_micros),
+            retrieved_at: row.retrieved_at.map(Timestamp::from_micros),
+            archive_url: row.archive_url,
+            license: row.license,
             created_at: Timestamp::from_micros(row.created_at),
-        }
+        })
+    }
+}
+
+/// Optional one-line text: trimmed, at most `max` characters, empty meaning absent.
+fn optional_line(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, InvalidValue> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            field,
+            format!("must be one line of at most {max} characters"),
+        ));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// An absolute http(s) URL.
+fn optional_url(field: &'static str, value: Option<&str>) -> Result<Option<String>, InvalidValue> {
+    let Some(url) = optional_line(field, value, 2000)? else { return Ok(None) };
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.contains(char::is_whitespace) || url.len() < 10 {
+        return Err(InvalidValue::new(field, format!("{url:?} is not an absolute http(s) URL")));
+    }
+    Ok(Some(url))
+}
+
+impl NewSource {
+    /// Checks every field; `kind` defaults to `other`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        kind: Option<SourceKind>,
+        title: Option<&str>,
+        url: Option<&str>,
+        publisher: Option<&str>,
+        authors: &[String],
+        recipients: &[String],
+        published_at: Option<Timestamp>,
+        retrieved_at: Option<Timestamp>,
+        archive_url: Option<&str>,
+        license: Option<&str>,
+    ) -> Result<Self, InvalidValue> {
+        let names = |field: &'static str, names: &[String]| -> Result<Vec<String>, InvalidValue> {
+            if names.len() > 100 {
+                return Err(InvalidValue::new(field, "may list at most 100 names"));
+            }
+            names
+                .iter()
+                .map(|n| parse_agent_name(n).map_err(|e| InvalidValue::new(field, e.reason)))
+                .collect()
+        };
+        Ok(NewSource {
+            kind,
+            title: optional_line("title", title, 1000)?,
+            url: optional_url("url", url)?,
+            publisher: optional_line("publisher", publisher, 500)?,
+            authors: names("authors", authors)?,
+            recipients: names("recipients", recipients)?,
+            published_at,
+            retrieved_at,
+            archive_url: optional_url("archiveUrl", archive_url)?,
+            license: optional_line("license", license, 500)?,
+        })
     }
 }
 
@@ -141,13 +245,74 @@ impl Store {
     }
 
     pub async fn sources_by_ids(&self, ids: &[SourceId]) -> StoreResult<Vec<Source>> {
-        Ok(source::Entity::find()
+        source::Entity::find()
             .filter(source::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
             .all(&self.db)
             .await?
             .into_iter()
-            .map(Source::from)
-            .collect())
+            .map(Source::try_from)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn create_source(&self, input: NewSource) -> StoreResult<Source> {
+        let source = Source {
+            id: SourceId::generate(),
+            kind: input.kind.unwrap_or(SourceKind::Other),
+            title: input.title,
+            url: input.url,
+            publisher: input.publisher,
+            authors: input.authors,
+            recipients: input.recipients,
+            published_at: input.published_at,
+            retrieved_at: input.retrieved_at,
+            archive_url: input.archive_url,
+            license: input.license,
+            created_at: Timestamp::now(),
+        };
+        let to_json = |names: &Vec<String>| {
+            serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()))
+        };
+        source::Entity::insert(source::ActiveModel {
+            id: Set(source.id.as_uuid()),
+            kind: Set(source.kind.as_str().to_owned()),
+            title: Set(source.title.clone()),
+            url: Set(source.url.clone()),
+            created_at: Set(source.created_at.micros()),
+            publisher: Set(source.publisher.clone()),
+            authors: Set(to_json(&source.authors)?),
+            recipients: Set(to_json(&source.recipients)?),
+            published_at: Set(source.published_at.map(|t| t.micros())),
+            retrieved_at: Set(source.retrieved_at.map(|t| t.micros())),
+            archive_url: Set(source.archive_url.clone()),
+            license: Set(source.license.clone()),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(source)
+    }
+
+    /// One page of sources, oldest first (by id, which is time-ordered).
+    pub async fn list_sources(&self, page: PageRequest<uuid::Uuid>) -> StoreResult<Page<Source>> {
+        use source::Column as C;
+        let mut query = source::Entity::find();
+        if let Some(after) = page.after {
+            query = query.filter(C::Id.gt(after));
+        }
+        if let Some(before) = page.before {
+            query = query.filter(C::Id.lt(before));
+        }
+        query = match page.direction {
+            Direction::Forward => query.order_by_asc(C::Id),
+            Direction::Backward => query.order_by_desc(C::Id),
+        };
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = rows.into_iter().map(Source::try_from).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_probe(rows, page.limit, page.direction))
+    }
+
+    pub async fn count_sources(&self) -> StoreResult<u64> {
+        Ok(source::Entity::find().count(&self.db).await?)
     }
 
     /// Issues a new token for `agent`. Only the token's SHA-256 is stored.

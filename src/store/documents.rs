@@ -373,6 +373,8 @@ impl Store {
                 _ => err.into(),
             });
         }
+        super::citations::carry_citations(&tx, &parent.hash, &revision.hash, &input.content)
+            .await?;
         tx.commit().await?;
         tracing::info!(revision = %revision.hash, number = revision.number, "document revised");
         let document = Document { head: revision.hash.clone(), updated_at: created_at, ..document };

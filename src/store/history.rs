@@ -4,10 +4,13 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
+use super::page::{Direction, Page, PageRequest};
 use super::types::*;
-use super::{Revision, Store, StoreError, StoreResult};
+use super::{Revision, Source, Store, StoreError, StoreResult};
 use crate::diff::{self, DiffOptions, Granularity, TextDiffResult};
 use crate::entity::revision;
 
@@ -209,5 +212,96 @@ impl Store {
             .into_iter()
             .map(Revision::from)
             .collect())
+    }
+}
+
+impl Store {
+    /// One page of the sources a document's revisions were captured from, by source id.
+    pub async fn sources_of_document(
+        &self,
+        document: DocumentId,
+        page: PageRequest<uuid::Uuid>,
+    ) -> StoreResult<Page<Source>> {
+        use revision::Column as C;
+        let mut query = revision::Entity::find()
+            .select_only()
+            .column(C::SourceId)
+            .distinct()
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::SourceId.is_not_null());
+        if let Some(after) = page.after {
+            query = query.filter(C::SourceId.gt(after));
+        }
+        if let Some(before) = page.before {
+            query = query.filter(C::SourceId.lt(before));
+        }
+        query = match page.direction {
+            Direction::Forward => query.order_by_asc(C::SourceId),
+            Direction::Backward => query.order_by_desc(C::SourceId),
+        };
+        let ids: Vec<uuid::Uuid> = query.limit(page.limit + 1).into_tuple().all(&self.db).await?;
+        let page = Page::from_probe(ids, page.limit, page.direction);
+        let keys: Vec<SourceId> = page.items.iter().copied().map(SourceId::from).collect();
+        let mut sources = self.sources_by_ids(&keys).await?;
+        sources.sort_by_key(|s| keys.iter().position(|k| *k == s.id));
+        Ok(Page { items: sources, has_more: page.has_more })
+    }
+
+    pub async fn count_sources_of_document(&self, document: DocumentId) -> StoreResult<u64> {
+        use revision::Column as C;
+        let ids: Vec<uuid::Uuid> = revision::Entity::find()
+            .select_only()
+            .column(C::SourceId)
+            .distinct()
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::SourceId.is_not_null())
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(ids.len() as u64)
+    }
+
+    /// One page of the revisions captured from a source, newest first; the cursor is the
+    /// revision's (time, hash).
+    pub async fn revisions_from_source(
+        &self,
+        source: SourceId,
+        page: PageRequest<(i64, String)>,
+    ) -> StoreResult<Page<Revision>> {
+        use revision::Column as C;
+        let mut query = revision::Entity::find().filter(C::SourceId.eq(source.as_uuid()));
+        let older = |(t, h): &(i64, String)| {
+            Condition::any()
+                .add(C::CreatedAt.lt(*t))
+                .add(Condition::all().add(C::CreatedAt.eq(*t)).add(C::Hash.lt(h.clone())))
+        };
+        let newer = |(t, h): &(i64, String)| {
+            Condition::any()
+                .add(C::CreatedAt.gt(*t))
+                .add(Condition::all().add(C::CreatedAt.eq(*t)).add(C::Hash.gt(h.clone())))
+        };
+        if let Some(after) = &page.after {
+            query = query.filter(older(after));
+        }
+        if let Some(before) = &page.before {
+            query = query.filter(newer(before));
+        }
+        query = match page.direction {
+            Direction::Forward => query.order_by_desc(C::CreatedAt).order_by_desc(C::Hash),
+            Direction::Backward => query.order_by_asc(C::CreatedAt).order_by_asc(C::Hash),
+        };
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        Ok(Page::from_probe(
+            rows.into_iter().map(Revision::from).collect(),
+            page.limit,
+            page.direction,
+        ))
+    }
+
+    pub async fn count_revisions_from_source(&self, source: SourceId) -> StoreResult<u64> {
+        Ok(revision::Entity::find()
+            .filter(revision::Column::SourceId.eq(source.as_uuid()))
+            .count(&self.db)
+            .await?)
     }
 }

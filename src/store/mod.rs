@@ -12,6 +12,7 @@
 //!   parent, so a document's history is a hash chain.
 
 mod agents;
+mod citations;
 mod documents;
 pub mod hashing;
 mod history;
@@ -22,7 +23,8 @@ use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
 
-pub use agents::{Agent, NewToken, Principal, Source, parse_agent_name};
+pub use agents::{Agent, NewSource, NewToken, Principal, Source, parse_agent_name};
+pub use citations::{AddCitation, Citation, CitationTarget, StoredSelector};
 pub use documents::{
     CreateDocument, Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField,
     ReviseDocument, Revision, WriteOutcome,

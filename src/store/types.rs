@@ -74,6 +74,11 @@ uuid_id!(
     SourceId,
     "sourceId"
 );
+uuid_id!(
+    /// The id of one citation row (one citing revision's record of a citation).
+    CitationId,
+    "citationId"
+);
 
 /// A lowercase hex SHA-256 digest. `RevisionHash` and `ContentHash` wrap it so that the two
 /// are never confused.
@@ -302,6 +307,42 @@ string_enum!(
         Reader => "reader",
         Editor => "editor",
         Admin => "admin",
+    }
+);
+
+string_enum!(
+    /// What kind of thing a source is.
+    SourceKind, "kind" {
+        WebPage => "web_page",
+        Letter => "letter",
+        Report => "report",
+        Print => "print",
+        Interview => "interview",
+        Dataset => "dataset",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// How a citing document relates to what it cites.
+    CitationRelation, "relation" {
+        Quotes => "quotes",
+        Paraphrases => "paraphrases",
+        Cites => "cites",
+        Supports => "supports",
+        Disputes => "disputes",
+    }
+);
+
+string_enum!(
+    /// How a citation row came to be in its citing revision: `Created` by a client on this
+    /// revision; followed from the parent revision and `Reanchored` (its passage is still
+    /// there), `Carried` (it names no passage) or `Orphaned` (its passage is gone).
+    AnchorState, "anchor" {
+        Created => "created",
+        Reanchored => "reanchored",
+        Carried => "carried",
+        Orphaned => "orphaned",
     }
 );
 

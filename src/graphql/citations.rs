@@ -1,0 +1,383 @@
+//! Citations, their passages (W3C Web Annotation selectors) and quote verification.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+
+use super::error::{ApiError, ApiResult};
+use super::history::{DiffChange, DiffOp};
+use super::ids::GlobalId;
+use super::loaders::{load_optional, load_required};
+use super::types::{AgentNode, DocumentNode, RevisionNode, SourceNode};
+use crate::diff::ChangeOp;
+use crate::passage::{self, Selector, Verification, VerificationStatus as Status};
+use crate::store::{self, AnchorState, CitationTarget, RevisionHash, StoredSelector};
+
+/// How a citing document relates to what it cites.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CitationRelation {
+    Quotes,
+    Paraphrases,
+    Cites,
+    Supports,
+    Disputes,
+}
+
+impl From<CitationRelation> for store::CitationRelation {
+    fn from(r: CitationRelation) -> Self {
+        match r {
+            CitationRelation::Quotes => store::CitationRelation::Quotes,
+            CitationRelation::Paraphrases => store::CitationRelation::Paraphrases,
+            CitationRelation::Cites => store::CitationRelation::Cites,
+            CitationRelation::Supports => store::CitationRelation::Supports,
+            CitationRelation::Disputes => store::CitationRelation::Disputes,
+        }
+    }
+}
+
+impl From<store::CitationRelation> for CitationRelation {
+    fn from(r: store::CitationRelation) -> Self {
+        match r {
+            store::CitationRelation::Quotes => CitationRelation::Quotes,
+            store::CitationRelation::Paraphrases => CitationRelation::Paraphrases,
+            store::CitationRelation::Cites => CitationRelation::Cites,
+            store::CitationRelation::Supports => CitationRelation::Supports,
+            store::CitationRelation::Disputes => CitationRelation::Disputes,
+        }
+    }
+}
+
+/// How a citation came to be in its citing revision.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CitationAnchor {
+    /// Added to this revision.
+    Created,
+    /// Followed from the previous revision: the exact passage is still there.
+    Reanchored,
+    /// Followed from the previous revision; it names no passage.
+    Carried,
+    /// Followed from the previous revision, but its passage is gone from this one.
+    Orphaned,
+}
+
+/// The outcome of checking a quotation against the cited text.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationStatus {
+    /// The exact words are in the cited revision.
+    Verified,
+    /// A close passage is there, but not the exact words.
+    Altered,
+    /// Neither the words nor a close passage are there.
+    NotFound,
+    /// There is no cited text in the corpus to check against, or nothing quoted to check.
+    Unverifiable,
+}
+
+/// A passage as a W3C Web Annotation TextQuoteSelector (`exact`, `prefix`, `suffix`) and
+/// TextPositionSelector (`start`, `end`: code points, end exclusive).
+#[derive(SimpleObject, Clone)]
+pub struct TextSelector {
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub start: Option<u64>,
+    pub end: Option<u64>,
+}
+
+impl From<&StoredSelector> for TextSelector {
+    fn from(s: &StoredSelector) -> Self {
+        TextSelector {
+            exact: s.exact.clone(),
+            prefix: s.prefix.clone(),
+            suffix: s.suffix.clone(),
+            start: s.start.map(|v| v as u64),
+            end: s.end.map(|v| v as u64),
+        }
+    }
+}
+
+/// A passage to select: give `exact` (with `prefix`/`suffix` to tell repeated words apart),
+/// or `start` and `end` (code points, end exclusive), or both, which must agree.
+#[derive(InputObject, Clone, Default)]
+pub struct TextSelectorInput {
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub start: Option<i32>,
+    pub end: Option<i32>,
+}
+
+impl TextSelectorInput {
+    pub fn parse(self, field: &str) -> ApiResult<Selector> {
+        let position = |name: &str, v: Option<i32>| {
+            v.map(|v| {
+                usize::try_from(v).map_err(|_| {
+                    ApiError::bad_input(format!("{field}.{name} must not be negative, not {v}"))
+                })
+            })
+            .transpose()
+        };
+        Ok(Selector {
+            exact: self.exact,
+            prefix: self.prefix,
+            suffix: self.suffix,
+            start: position("start", self.start)?,
+            end: position("end", self.end)?,
+        })
+    }
+}
+
+/// What a quotation check found.
+pub struct QuoteVerification {
+    result: Verification,
+    against: Option<RevisionHash>,
+}
+
+#[Object]
+impl QuoteVerification {
+    async fn status(&self) -> VerificationStatus {
+        match self.result.status {
+            Status::Verified => VerificationStatus::Verified,
+            Status::Altered => VerificationStatus::Altered,
+            Status::NotFound => VerificationStatus::NotFound,
+            Status::Unverifiable => VerificationStatus::Unverifiable,
+        }
+    }
+
+    /// Why, in words.
+    async fn reason(&self) -> &str {
+        &self.result.reason
+    }
+
+    /// The revision checked against.
+    async fn against(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionNode>> {
+        match &self.against {
+            Some(hash) => Ok(Some(RevisionNode(load_required(ctx, hash.clone()).await?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Where the words (VERIFIED) or the close passage (ALTERED) are in that revision.
+    async fn passage(&self) -> Option<TextSelector> {
+        self.result.found.clone().map(|p| TextSelector::from(&StoredSelector::from(p)))
+    }
+
+    /// Whether they are at the position the citation gives; null if it gives none.
+    async fn at_given_position(&self) -> Option<bool> {
+        self.result.at_given_position
+    }
+
+    /// Word similarity of the quotation and the passage (1 when verified).
+    async fn similarity(&self) -> Option<f64> {
+        self.result.similarity
+    }
+
+    /// For ALTERED: a word diff from the quotation to the passage in the cited text.
+    async fn changes(&self) -> Option<Vec<DiffChange>> {
+        let diff = self.result.diff.as_ref()?;
+        Some(
+            diff.hunks
+                .iter()
+                .flat_map(|h| &h.changes)
+                .map(|c| DiffChange {
+                    op: match c.op {
+                        ChangeOp::Equal => DiffOp::Equal,
+                        ChangeOp::Insert => DiffOp::Insert,
+                        ChangeOp::Delete => DiffOp::Delete,
+                    },
+                    text: c.text.clone(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A citation made by one revision of a document: of another document (optionally pinned to
+/// one of its revisions) or of an external source, optionally down to passages on both sides.
+#[derive(Clone)]
+pub struct CitationNode(pub store::Citation);
+
+impl CitationNode {
+    /// Checks the quoted words against `revision` of the cited document.
+    async fn verify_against(
+        &self,
+        ctx: &Context<'_>,
+        revision: RevisionHash,
+    ) -> ApiResult<QuoteVerification> {
+        let Some(quote) = self.0.quoted_words().map(str::to_owned) else {
+            return Ok(QuoteVerification {
+                result: Verification::unverifiable("the citation names no passage to check"),
+                against: Some(revision),
+            });
+        };
+        let target = load_required(ctx, revision.clone()).await?;
+        let text: Arc<str> = load_required(ctx, target.content_hash.clone()).await?;
+        let given = self.0.target_position();
+        let result = tokio::task::spawn_blocking(move || passage::verify(&quote, &text, given))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "verification task failed");
+                ApiError::internal()
+            })?;
+        Ok(QuoteVerification { result, against: Some(revision) })
+    }
+
+    async fn head_of_target(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionHash>> {
+        match &self.0.target {
+            CitationTarget::Document { id, .. } => Ok(Some(load_required(ctx, *id).await?.head)),
+            CitationTarget::Source(_) => Ok(None),
+        }
+    }
+}
+
+fn no_text() -> QuoteVerification {
+    QuoteVerification {
+        result: Verification::unverifiable("the cited source has no text in the corpus"),
+        against: None,
+    }
+}
+
+#[Object(name = "Citation")]
+impl CitationNode {
+    /// An opaque global id of this citation as recorded in this revision.
+    pub async fn id(&self) -> ID {
+        GlobalId::Citation(self.0.id).encode()
+    }
+
+    /// The same for every revision this citation followed into.
+    async fn lineage_id(&self) -> ID {
+        GlobalId::Citation(self.0.lineage).encode()
+    }
+
+    async fn relation(&self) -> CitationRelation {
+        self.0.relation.into()
+    }
+
+    /// How the citation came to be in its citing revision.
+    async fn anchor(&self) -> CitationAnchor {
+        match self.0.anchor {
+            AnchorState::Created => CitationAnchor::Created,
+            AnchorState::Reanchored => CitationAnchor::Reanchored,
+            AnchorState::Carried => CitationAnchor::Carried,
+            AnchorState::Orphaned => CitationAnchor::Orphaned,
+        }
+    }
+
+    /// The row of the previous revision this one continues.
+    async fn origin(&self, ctx: &Context<'_>) -> ApiResult<Option<CitationNode>> {
+        match self.0.origin {
+            Some(id) => Ok(load_optional(ctx, id).await?.map(CitationNode)),
+            None => Ok(None),
+        }
+    }
+
+    async fn citing_document(&self, ctx: &Context<'_>) -> ApiResult<DocumentNode> {
+        Ok(DocumentNode(load_required(ctx, self.0.citing_document).await?))
+    }
+
+    async fn citing_revision(&self, ctx: &Context<'_>) -> ApiResult<RevisionNode> {
+        Ok(RevisionNode(load_required(ctx, self.0.citing_revision.clone()).await?))
+    }
+
+    /// The passage of the citing revision that cites; for an orphaned citation, the words
+    /// that are no longer there (without a position).
+    async fn citing_passage(&self) -> Option<TextSelector> {
+        self.0.citing_passage.as_ref().map(TextSelector::from)
+    }
+
+    /// The cited document, if the citation cites one.
+    async fn target_document(&self, ctx: &Context<'_>) -> ApiResult<Option<DocumentNode>> {
+        match &self.0.target {
+            CitationTarget::Document { id, .. } => {
+                Ok(Some(DocumentNode(load_required(ctx, *id).await?)))
+            }
+            CitationTarget::Source(_) => Ok(None),
+        }
+    }
+
+    /// The revision of the cited document the citation is pinned to, if any.
+    async fn target_revision(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionNode>> {
+        match &self.0.target {
+            CitationTarget::Document { pinned: Some(hash), .. } => {
+                Ok(Some(RevisionNode(load_required(ctx, hash.clone()).await?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The external source, if the citation cites one.
+    async fn target_source(&self, ctx: &Context<'_>) -> ApiResult<Option<SourceNode>> {
+        match &self.0.target {
+            CitationTarget::Source(id) => Ok(Some(SourceNode(load_required(ctx, *id).await?))),
+            CitationTarget::Document { .. } => Ok(None),
+        }
+    }
+
+    /// The cited passage, as the citation gives it.
+    async fn target_passage(&self) -> Option<TextSelector> {
+        self.0.target_passage.as_ref().map(TextSelector::from)
+    }
+
+    async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<AgentNode> {
+        Ok(AgentNode(load_required(ctx, self.0.created_by).await?))
+    }
+
+    async fn created_at(&self) -> super::scalars::DateTime {
+        self.0.created_at.into()
+    }
+
+    /// Are the quoted words (`targetPassage.exact`, else `citingPassage.exact`) in the cited
+    /// revision: the pinned one, or the cited document's head if unpinned.
+    #[graphql(complexity = 20)]
+    async fn verification(&self, ctx: &Context<'_>) -> ApiResult<QuoteVerification> {
+        match &self.0.target {
+            CitationTarget::Document { pinned: Some(hash), .. } => {
+                self.verify_against(ctx, hash.clone()).await
+            }
+            CitationTarget::Document { .. } => match self.head_of_target(ctx).await? {
+                Some(head) => self.verify_against(ctx, head).await,
+                None => Ok(no_text()),
+            },
+            CitationTarget::Source(_) => Ok(no_text()),
+        }
+    }
+
+    /// The same check against the cited document's current head, so that drift after later
+    /// edits of the cited document shows.
+    #[graphql(complexity = 20)]
+    async fn current_verification(&self, ctx: &Context<'_>) -> ApiResult<QuoteVerification> {
+        match self.head_of_target(ctx).await? {
+            Some(head) => self.verify_against(ctx, head).await,
+            None => Ok(no_text()),
+        }
+    }
+}
+
+/// What a citation cites: a document (optionally pinned to one of its revisions) or a source.
+#[derive(InputObject)]
+pub struct CitationTargetInput {
+    /// The cited document (its global id or UUID).
+    pub document_id: Option<ID>,
+    /// A revision hash of the cited document to pin the citation to.
+    pub revision: Option<String>,
+    /// The cited external source (its global id or UUID).
+    pub source_id: Option<ID>,
+}
+
+impl CitationTargetInput {
+    pub fn parse(self) -> ApiResult<CitationTarget> {
+        match (self.document_id, self.source_id, self.revision) {
+            (Some(document), None, revision) => Ok(CitationTarget::Document {
+                id: GlobalId::document("target.documentId", &document)?,
+                pinned: revision.as_deref().map(RevisionHash::parse).transpose()?,
+            }),
+            (None, Some(source), None) => {
+                Ok(CitationTarget::Source(GlobalId::source("target.sourceId", &source)?))
+            }
+            (None, Some(_), Some(_)) => {
+                Err(ApiError::bad_input("target.revision pins a document, not a source"))
+            }
+            _ => Err(ApiError::bad_input("target: give exactly one of documentId and sourceId")),
+        }
+    }
+}
