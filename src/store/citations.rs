@@ -270,7 +270,7 @@ impl Store {
         // Hold the head still while the citation lands on it, so that a concurrent revision
         // either carries this citation forward or makes this write fail.
         let held = document::Entity::update_many()
-            .col_expr(document::Column::HeadHash, Expr::col(document::Column::HeadHash).into())
+            .col_expr(document::Column::HeadHash, Expr::col(document::Column::HeadHash))
             .filter(document::Column::Id.eq(document.id.as_uuid()))
             .filter(document::Column::HeadHash.eq(head.hash.as_str()))
             .exec(&tx)
