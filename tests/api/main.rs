@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod blame;
+mod citations;
 mod cli;
 mod concurrency;
 mod diffs;
