@@ -7,6 +7,7 @@ pub mod blame;
 pub mod config;
 pub mod diff;
 pub mod entity;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod passage;

@@ -7,13 +7,81 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::store::{AgentKind, CreateDocument, Message, Slug, Store, StoreError, Title};
+use std::collections::HashMap;
+
+use crate::passage::Selector;
+use crate::store::{
+    AddCitation, AgentKind, CitationTarget, CreateDocument, Document, Message, NewSource, Slug,
+    SourceId, Store, StoreError, Title,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manifest {
     loader: LoaderAgent,
+    #[serde(default)]
+    sources: Vec<SeedSource>,
     documents: Vec<SeedDocument>,
+    #[serde(default)]
+    citations: Vec<SeedCitation>,
+}
+
+/// A source, named by a key that citations refer to. Only what is known is given.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedSource {
+    key: String,
+    kind: String,
+    title: Option<String>,
+    url: Option<String>,
+    publisher: Option<String>,
+    #[serde(default)]
+    authors: Vec<String>,
+    #[serde(default)]
+    recipients: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedCitation {
+    /// The citing document's slug.
+    from: String,
+    relation: String,
+    target: SeedTarget,
+    passage: Option<SeedPassage>,
+    target_passage: Option<SeedPassage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedTarget {
+    /// A source key.
+    source: Option<String>,
+    /// A document slug.
+    document: Option<String>,
+    /// Pin the citation to the cited document's head at load time.
+    #[serde(default)]
+    pin_head: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedPassage {
+    exact: String,
+    prefix: Option<String>,
+    suffix: Option<String>,
+}
+
+impl SeedPassage {
+    fn selector(&self) -> Selector {
+        Selector {
+            exact: Some(self.exact.clone()),
+            prefix: self.prefix.clone(),
+            suffix: self.suffix.clone(),
+            start: None,
+            end: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -96,5 +164,71 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
             Err(err) => return Err(err.into()),
         }
     }
+
+    // Citations of the documents created in this run; sources are created on first use.
+    let mut sources: HashMap<String, SourceId> = HashMap::new();
+    for seed in manifest.citations.iter().filter(|c| report.created.contains(&c.from)) {
+        let agent = loader.as_ref().context("a document was created without the loader")?;
+        let citing = find(store, &seed.from).await?;
+        let target = match (&seed.target.source, &seed.target.document) {
+            (Some(key), None) => {
+                let id = match sources.get(key) {
+                    Some(id) => *id,
+                    None => {
+                        let declared =
+                            manifest.sources.iter().find(|s| &s.key == key).with_context(|| {
+                                format!("citation names an undeclared source {key:?}")
+                            })?;
+                        let source = store
+                            .create_source(NewSource::parse(
+                                Some(declared.kind.parse()?),
+                                declared.title.as_deref(),
+                                declared.url.as_deref(),
+                                declared.publisher.as_deref(),
+                                &declared.authors,
+                                &declared.recipients,
+                                None,
+                                None,
+                                None,
+                                None,
+                            )?)
+                            .await?;
+                        sources.insert(key.clone(), source.id);
+                        source.id
+                    }
+                };
+                CitationTarget::Source(id)
+            }
+            (None, Some(slug)) => {
+                let cited = find(store, slug).await?;
+                CitationTarget::Document {
+                    id: cited.id,
+                    pinned: seed.target.pin_head.then(|| cited.head.clone()),
+                }
+            }
+            _ => anyhow::bail!("a seed citation's target needs exactly one of source and document"),
+        };
+        store
+            .add_citation(
+                AddCitation {
+                    document: citing.id,
+                    expected_head: None,
+                    relation: seed.relation.parse()?,
+                    target,
+                    citing: seed.passage.as_ref().map(SeedPassage::selector),
+                    target_selector: seed.target_passage.as_ref().map(SeedPassage::selector),
+                },
+                agent.id,
+            )
+            .await
+            .with_context(|| format!("cannot record a citation from {}", seed.from))?;
+    }
     Ok(report)
+}
+
+async fn find(store: &Store, slug: &str) -> anyhow::Result<Document> {
+    store
+        .document_by_slug(&Slug::parse(slug)?)
+        .await?
+        .with_context(|| format!("no document has the slug {slug}"))
 }

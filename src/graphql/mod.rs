@@ -6,6 +6,7 @@ pub mod auth;
 pub mod citations;
 pub mod connection;
 pub mod error;
+pub mod exports;
 pub mod history;
 pub mod ids;
 pub mod loaders;
@@ -19,6 +20,10 @@ use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
 use crate::store::Store;
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+
+/// The public base URL (`scheme://host`) of the request, for permanent links in exports.
+#[derive(Debug, Clone)]
+pub struct BaseUrl(pub String);
 
 /// How deep a query may nest.
 pub const MAX_DEPTH: usize = 16;

@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use super::auth::RequestAuth;
 use super::connection::{DocumentConnection, PageArgs, SourceConnection};
 use super::error::{ApiError, ApiResult};
+use super::exports::{CitationExport, CitationFormat, base_url};
 use super::history::{Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
 use super::loaders::{load_optional, store};
@@ -120,6 +121,37 @@ impl QueryRoot {
         before: Option<String>,
     ) -> ApiResult<SourceConnection> {
         SourceConnection::all(store(ctx)?, PageArgs { first, after, last, before }).await
+    }
+
+    /// Citation records of several documents at their heads (at most 100), in one file.
+    #[graphql(complexity = 200)]
+    async fn cite(
+        &self,
+        ctx: &Context<'_>,
+        documents: Vec<ID>,
+        format: CitationFormat,
+    ) -> ApiResult<CitationExport> {
+        if documents.is_empty() || documents.len() > MAX_NODES {
+            return Err(ApiError::bad_input(format!("`documents` must hold 1 to {MAX_NODES} ids")));
+        }
+        let ids = documents
+            .iter()
+            .map(|id| GlobalId::document("documents", id))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let store = store(ctx)?;
+        let found = store.documents_by_ids(&ids).await?;
+        let base = base_url(ctx)?;
+        let mut records = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let document = found.iter().find(|d| d.id == *id).cloned().ok_or_else(|| {
+                ApiError::new(
+                    super::error::ErrorCode::NotFound,
+                    format!("document {id} was not found"),
+                )
+            })?;
+            records.push(crate::export::record(store, document, None, &base).await?);
+        }
+        Ok(CitationExport::new(format, crate::export::cite::Format::from(format).render(&records)))
     }
 
     /// A revision of any document, by its hash.

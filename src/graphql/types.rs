@@ -1,15 +1,17 @@
 //! The object types clients see. Each wraps a store read model; related objects are fetched
 //! through the request's loaders so that lists never cost a query per item.
 
-use async_graphql::{Context, Enum, ID, Interface, Object};
+use async_graphql::{Context, Enum, ID, Interface, Json, Object};
 
 use super::citations::CitationNode;
 use super::connection::{CitationConnection, PageArgs, RevisionConnection, SourceConnection};
 use super::error::ApiResult;
+use super::exports::{CitationExport, CitationFormat, ReferenceStyle, base_url};
 use super::history::{Blame, Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
 use super::loaders::{load_optional, load_required, store};
 use super::scalars::DateTime;
+use crate::export::{self, cite::Format};
 use crate::store::{self, RevisionHash};
 
 /// An object with a globally unique, opaque id, fetchable with `Query.node`.
@@ -150,6 +152,49 @@ impl DocumentNode {
     async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
         let hash = RevisionHash::parse(&hash)?;
         Ok(load_optional(ctx, hash).await?.filter(|r| r.document_id == self.0.id).map(RevisionNode))
+    }
+
+    /// A citation record of this document at its head, or at `revision`, carrying the
+    /// revision hash and a permanent link to that exact revision.
+    #[graphql(complexity = 20)]
+    async fn cite(
+        &self,
+        ctx: &Context<'_>,
+        format: CitationFormat,
+        revision: Option<String>,
+    ) -> ApiResult<CitationExport> {
+        let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
+        let base = base_url(ctx)?;
+        let record = export::record(store(ctx)?, self.0.clone(), revision.as_ref(), &base).await?;
+        Ok(CitationExport::new(format, Format::from(format).render(&[record])))
+    }
+
+    /// A formatted reference to this document at its head, or at `revision`; null if the
+    /// style has no bibliography form.
+    #[graphql(complexity = 20)]
+    async fn reference(
+        &self,
+        ctx: &Context<'_>,
+        style: ReferenceStyle,
+        revision: Option<String>,
+    ) -> ApiResult<Option<String>> {
+        let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
+        let base = base_url(ctx)?;
+        let record = export::record(store(ctx)?, self.0.clone(), revision.as_ref(), &base).await?;
+        Ok(export::cite::formatted_reference(&record, style.into()))
+    }
+
+    /// W3C PROV-JSON of this document's history, or of one `revision`.
+    #[graphql(complexity = 100)]
+    async fn provenance(
+        &self,
+        ctx: &Context<'_>,
+        revision: Option<String>,
+    ) -> ApiResult<Json<serde_json::Value>> {
+        let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
+        let base = base_url(ctx)?;
+        let input = export::provenance(store(ctx)?, &self.0, revision.as_ref(), &base).await?;
+        Ok(Json(export::prov::prov_json(&input)))
     }
 
     /// The sources this document's revisions were captured from.
@@ -296,6 +341,15 @@ impl RevisionNode {
     #[graphql(complexity = 500)]
     async fn blame(&self, ctx: &Context<'_>) -> ApiResult<Blame> {
         Ok(Blame(store(ctx)?.blame(&self.0.hash).await?))
+    }
+
+    /// W3C PROV-JSON of this revision.
+    #[graphql(complexity = 50)]
+    async fn provenance(&self, ctx: &Context<'_>) -> ApiResult<Json<serde_json::Value>> {
+        let document: store::Document = load_required(ctx, self.0.document_id).await?;
+        let base = base_url(ctx)?;
+        let input = export::provenance(store(ctx)?, &document, Some(&self.0.hash), &base).await?;
+        Ok(Json(export::prov::prov_json(&input)))
     }
 
     /// The citations this revision makes, in the order they were recorded.

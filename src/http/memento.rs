@@ -60,8 +60,7 @@ struct Uris {
 
 impl Uris {
     fn new(req: &HttpRequest, slug: &Slug) -> Self {
-        let info = req.connection_info();
-        Uris { base: format!("{}://{}/documents/{}", info.scheme(), info.host(), slug) }
+        Uris { base: format!("{}/documents/{slug}", super::base_url(req)) }
     }
 
     fn original(&self) -> String {

@@ -8,6 +8,7 @@
 //!
 //! `memento` serves each document's texts over time (RFC 7089).
 
+mod exports;
 mod memento;
 
 use std::net::TcpListener;
@@ -88,7 +89,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/documents/{slug}/text", web::get().to(memento::original))
         .route("/documents/{slug}/timemap", web::get().to(memento::timemap))
-        .route("/documents/{slug}/revisions/{hash}/text", web::get().to(memento::memento));
+        .route("/documents/{slug}/revisions/{hash}/text", web::get().to(memento::memento))
+        .route("/documents/{slug}", web::get().to(exports::document_page))
+        .route("/documents/{slug}/revisions/{hash}", web::get().to(exports::revision_page))
+        .route("/documents/{slug}/cite", web::get().to(exports::cite))
+        .route("/documents/{slug}/provenance", web::get().to(exports::provenance))
+        .route("/cite", web::get().to(exports::cite_list));
 }
 
 /// The response media types of GraphQL over HTTP.
@@ -145,6 +151,12 @@ fn error_response(
         "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
     });
     HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+}
+
+/// The public base URL (`scheme://host`) the request was made to, for absolute links.
+pub(crate) fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
 }
 
 fn new_request_id() -> String {
@@ -334,6 +346,7 @@ async fn execute(
     let span = tracing::info_span!("graphql", request_id = %request_id);
     let request = request
         .data(RequestAuth::new(credentials(req)))
+        .data(crate::graphql::BaseUrl(base_url(req)))
         .data(loaders::for_request(state.store.clone()));
     let mut response = state.schema.execute(request).instrument(span).await;
     for error in &mut response.errors {

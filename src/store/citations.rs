@@ -451,3 +451,22 @@ pub(crate) async fn carry_citations(
     }
     Ok(count)
 }
+
+impl Store {
+    /// Every citation the given revisions make, in one query.
+    pub async fn citations_made_by(
+        &self,
+        revisions: &[RevisionHash],
+    ) -> StoreResult<Vec<Citation>> {
+        citation::Entity::find()
+            .filter(
+                citation::Column::CitingRevisionHash.is_in(revisions.iter().map(|h| h.as_str())),
+            )
+            .order_by_asc(citation::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Citation::try_from)
+            .collect()
+    }
+}

@@ -129,15 +129,7 @@ impl Store {
             )
             .into());
         }
-        let history: Vec<Revision> = revision::Entity::find()
-            .filter(revision::Column::DocumentId.eq(target.document_id.as_uuid()))
-            .filter(revision::Column::Number.lte(target.number))
-            .order_by_asc(revision::Column::Number)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Revision::from)
-            .collect();
+        let history = self.history_up_to(target.document_id, target.number).await?;
         let chained = history.len() as i64 == target.number
             && history.windows(2).all(|w| w[1].parent.as_ref() == Some(&w[0].hash));
         if !chained {
@@ -171,6 +163,24 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("blame task failed: {e}")))
+    }
+
+    /// A document's revisions numbered up to `number`, oldest first, in one query.
+    pub async fn history_up_to(
+        &self,
+        document: DocumentId,
+        number: i64,
+    ) -> StoreResult<Vec<Revision>> {
+        Ok(revision::Entity::find()
+            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
+            .filter(revision::Column::Number.lte(number))
+            .order_by_asc(revision::Column::Number)
+            .limit(MAX_BLAME_REVISIONS as u64)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
     }
 
     /// Every revision of a document, oldest first, without content or headers.

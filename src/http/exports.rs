@@ -1,0 +1,213 @@
+//! Exports over HTTP: citation records in each format's media type, PROV-JSON, and HTML pages
+//! for people and citation-manager connectors. Handlers parse, call `crate::export`, respond.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{AppState, base_url};
+use crate::export::{self, cite::Format, html};
+use crate::store::{Document, RevisionHash, Slug, Store, StoreError};
+
+/// The most documents one list export takes.
+const MAX_LIST: usize = 100;
+
+struct Failure(StatusCode, String);
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Invalid(e) => Failure(StatusCode::BAD_REQUEST, e.to_string()),
+            StoreError::NotFound(_) => Failure(StatusCode::NOT_FOUND, err.to_string()),
+            StoreError::Conflict(m) => Failure(StatusCode::CONFLICT, m),
+            StoreError::TooLarge { .. } => Failure(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+            StoreError::Unexpected(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "unexpected store error");
+                Failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+            }
+        }
+    }
+}
+
+fn respond(result: Result<HttpResponse, Failure>) -> HttpResponse {
+    result.unwrap_or_else(|Failure(status, message)| {
+        HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("{message}\n"))
+    })
+}
+
+fn bad(message: impl Into<String>) -> Failure {
+    Failure(StatusCode::BAD_REQUEST, message.into())
+}
+
+async fn document(store: &Store, slug: &str) -> Result<Document, Failure> {
+    let slug = Slug::parse(slug).map_err(|e| bad(e.to_string()))?;
+    store
+        .document_by_slug(&slug)
+        .await?
+        .ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("no document has the slug {slug}")))
+}
+
+fn revision_param(value: Option<&str>) -> Result<Option<RevisionHash>, Failure> {
+    value.map(|v| RevisionHash::parse(v).map_err(|e| bad(e.to_string()))).transpose()
+}
+
+fn format_param(value: Option<&str>) -> Result<Format, Failure> {
+    let value = value.ok_or_else(|| bad(format!("give format= one of: {}", Format::NAMES)))?;
+    Format::parse(value).ok_or_else(|| {
+        bad(format!("{value:?} is not an export format; use one of: {}", Format::NAMES))
+    })
+}
+
+fn citation_response(format: Format, name: &str, text: String) -> HttpResponse {
+    let extension = match format {
+        Format::CslJson => "json",
+        Format::Bibtex => "bib",
+        Format::Ris => "ris",
+    };
+    HttpResponse::Ok()
+        .content_type(format!("{}; charset=utf-8", format.media_type()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{name}.{extension}\""),
+        ))
+        .body(text)
+}
+
+#[derive(Deserialize)]
+pub(super) struct CiteParams {
+    format: Option<String>,
+    revision: Option<String>,
+}
+
+/// GET /documents/{slug}/cite?format=csl-json|bibtex|ris[&revision={hash}]
+pub(super) async fn cite(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    params: web::Query<CiteParams>,
+) -> HttpResponse {
+    respond(
+        async {
+            let format = format_param(params.format.as_deref())?;
+            let revision = revision_param(params.revision.as_deref())?;
+            let document = document(&state.store, &slug).await?;
+            let name = document.slug.to_string();
+            let record =
+                export::record(&state.store, document, revision.as_ref(), &base_url(&req)).await?;
+            Ok(citation_response(format, &name, format.render(&[record])))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct ListParams {
+    format: Option<String>,
+    /// Slugs, comma-separated.
+    documents: Option<String>,
+}
+
+/// GET /cite?format=...&documents=slug,slug: the heads of several documents in one file.
+pub(super) async fn cite_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: web::Query<ListParams>,
+) -> HttpResponse {
+    respond(
+        async {
+            let format = format_param(params.format.as_deref())?;
+            let slugs: Vec<&str> = params
+                .documents
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if slugs.is_empty() || slugs.len() > MAX_LIST {
+                return Err(bad(format!("give documents= 1 to {MAX_LIST} comma-separated slugs")));
+            }
+            let base = base_url(&req);
+            let mut records = Vec::with_capacity(slugs.len());
+            for slug in slugs {
+                let document = document(&state.store, slug).await?;
+                records.push(export::record(&state.store, document, None, &base).await?);
+            }
+            Ok(citation_response(format, "citations", format.render(&records)))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct RevisionParams {
+    revision: Option<String>,
+}
+
+/// GET /documents/{slug}/provenance[?revision={hash}]: W3C PROV-JSON.
+pub(super) async fn provenance(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    params: web::Query<RevisionParams>,
+) -> HttpResponse {
+    respond(
+        async {
+            let revision = revision_param(params.revision.as_deref())?;
+            let document = document(&state.store, &slug).await?;
+            let input =
+                export::provenance(&state.store, &document, revision.as_ref(), &base_url(&req))
+                    .await?;
+            let body = serde_json::to_string_pretty(&export::prov::prov_json(&input))
+                .map_err(|e| Failure::from(StoreError::Unexpected(e.into())))?;
+            Ok(HttpResponse::Ok().content_type("application/json; charset=utf-8").body(body))
+        }
+        .await,
+    )
+}
+
+async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    hash: Option<&str>,
+) -> Result<HttpResponse, Failure> {
+    let revision = revision_param(hash)?;
+    let document = document(&state.store, slug).await?;
+    let record = export::record(&state.store, document, revision.as_ref(), &base_url(req)).await?;
+    let content = state.store.required_content(&record.revision).await?;
+    let author = state.store.agents_by_ids(&[record.revision.author]).await?.into_iter().next();
+    let html = html::page(&html::PageInput {
+        record: &record,
+        content: &content,
+        author: author.as_ref(),
+        is_document_page: hash.is_none(),
+    });
+    let mut response = HttpResponse::Ok();
+    response.content_type("text/html; charset=utf-8");
+    if hash.is_some() {
+        response.insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
+    }
+    Ok(response.body(html))
+}
+
+/// GET /documents/{slug}: the document's page, at its head.
+pub(super) async fn document_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    respond(page(&state, &req, &slug, None).await)
+}
+
+/// GET /documents/{slug}/revisions/{hash}: one revision's page.
+pub(super) async fn revision_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (slug, hash) = path.into_inner();
+    respond(page(&state, &req, &slug, Some(&hash)).await)
+}
