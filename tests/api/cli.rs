@@ -58,7 +58,7 @@ fn token_create_prints_the_token_alone_and_seed_is_idempotent() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("role"));
 
-    for expected in ["1 created, 0 already present", "0 created, 1 already present"] {
+    for expected in ["2 created, 0 already present", "0 created, 2 already present"] {
         let output = palimpsest(&db.url(), &["seed"]);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         assert!(String::from_utf8_lossy(&output.stderr).contains(expected));

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod diffs;
 mod documents;
+mod exports;
 mod hashing;
 mod http_protocol;
 mod loading;

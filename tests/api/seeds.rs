@@ -9,12 +9,15 @@ crate::on_both_backends!(the_sample_article_loads_verbatim_and_only_once);
 async fn the_sample_article_loads_verbatim_and_only_once(app: TestApp) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
     let report = palimpsest::seed::load(&app.store, &dir).await.unwrap();
-    assert_eq!(report.created, ["ex-security-chiefs-urge-trump-to-end-gaza-war"]);
+    assert_eq!(
+        report.created,
+        ["ex-security-chiefs-urge-trump-to-end-gaza-war", "reading-note-security-chiefs-appeal"]
+    );
     let after_first = app.corpus_size().await;
 
     let again = palimpsest::seed::load(&app.store, &dir).await.unwrap();
     assert!(again.created.is_empty());
-    assert_eq!(again.already_present.len(), 1);
+    assert_eq!(again.already_present.len(), 2);
     assert_eq!(app.corpus_size().await, after_first, "loading twice changes nothing");
 
     let body = app
@@ -41,4 +44,46 @@ async fn the_sample_article_loads_verbatim_and_only_once(app: TestApp) {
     assert_eq!(document["revisions"]["totalCount"], 1);
     assert_eq!(document["head"]["source"], json!(null), "the outlet is unknown");
     assert_eq!(document["head"]["author"]["kind"], "SOFTWARE");
+
+    // The article's relations, recorded honestly: a paraphrase of a letter that is not in
+    // the corpus, unnamed critics, and a verified quotation by the reading note.
+    let body = app
+        .query(
+            "{ article: document(slug: \"ex-security-chiefs-urge-trump-to-end-gaza-war\") {
+                 citations { nodes { relation citingPassage { exact } targetSource { kind title recipients authors publishedAt url }
+                   verification { status } } }
+                 citedBy { nodes { relation citingDocument { slug } verification { status } currentVerification { status } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&body);
+    let citations = body["data"]["article"]["citations"]["nodes"].as_array().unwrap();
+    assert_eq!(citations.len(), 2);
+    assert_eq!(citations[0]["relation"], "PARAPHRASES");
+    assert!(
+        citations[0]["citingPassage"]["exact"]
+            .as_str()
+            .unwrap()
+            .contains("the letter says in essence")
+    );
+    assert_eq!(citations[0]["targetSource"]["kind"], "LETTER");
+    assert_eq!(citations[0]["targetSource"]["recipients"], json!(["Donald Trump"]));
+    assert_eq!(
+        citations[0]["targetSource"]["publishedAt"],
+        json!(null),
+        "the letter's date is unknown"
+    );
+    assert_eq!(citations[0]["verification"]["status"], "UNVERIFIABLE");
+    assert_eq!(citations[1]["relation"], "CITES");
+    assert_eq!(
+        citations[1]["citingPassage"]["exact"],
+        "human rights groups, UN experts, and legal scholars"
+    );
+    assert_eq!(citations[1]["targetSource"]["authors"], json!([]), "unnamed stays unnamed");
+    assert_eq!(citations[1]["targetSource"]["url"], json!(null));
+    let quoted = &body["data"]["article"]["citedBy"]["nodes"][0];
+    assert_eq!(quoted["relation"], "QUOTES");
+    assert_eq!(quoted["citingDocument"]["slug"], "reading-note-security-chiefs-appeal");
+    assert_eq!(quoted["verification"]["status"], "VERIFIED");
+    assert_eq!(quoted["currentVerification"]["status"], "VERIFIED");
 }
