@@ -5,11 +5,10 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::error::{ApiError, ApiResult};
-use super::history::{DiffChange, DiffOp};
+use super::history::DiffChange;
 use super::ids::GlobalId;
 use super::loaders::{load_optional, load_required};
 use super::types::{AgentNode, DocumentNode, RevisionNode, SourceNode};
-use crate::diff::ChangeOp;
 use crate::passage::{self, Selector, Verification, VerificationStatus as Status};
 use crate::store::{self, AnchorState, CitationTarget, RevisionHash, StoredSelector};
 
@@ -23,29 +22,10 @@ pub enum CitationRelation {
     Disputes,
 }
 
-impl From<CitationRelation> for store::CitationRelation {
-    fn from(r: CitationRelation) -> Self {
-        match r {
-            CitationRelation::Quotes => store::CitationRelation::Quotes,
-            CitationRelation::Paraphrases => store::CitationRelation::Paraphrases,
-            CitationRelation::Cites => store::CitationRelation::Cites,
-            CitationRelation::Supports => store::CitationRelation::Supports,
-            CitationRelation::Disputes => store::CitationRelation::Disputes,
-        }
-    }
-}
-
-impl From<store::CitationRelation> for CitationRelation {
-    fn from(r: store::CitationRelation) -> Self {
-        match r {
-            store::CitationRelation::Quotes => CitationRelation::Quotes,
-            store::CitationRelation::Paraphrases => CitationRelation::Paraphrases,
-            store::CitationRelation::Cites => CitationRelation::Cites,
-            store::CitationRelation::Supports => CitationRelation::Supports,
-            store::CitationRelation::Disputes => CitationRelation::Disputes,
-        }
-    }
-}
+mirror_enum!(
+    CitationRelation,
+    store::CitationRelation { Quotes, Paraphrases, Cites, Supports, Disputes }
+);
 
 /// How a citation came to be in its citing revision.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,20 +155,7 @@ impl QuoteVerification {
     /// For ALTERED: a word diff from the quotation to the passage in the cited text.
     async fn changes(&self) -> Option<Vec<DiffChange>> {
         let diff = self.result.diff.as_ref()?;
-        Some(
-            diff.hunks
-                .iter()
-                .flat_map(|h| &h.changes)
-                .map(|c| DiffChange {
-                    op: match c.op {
-                        ChangeOp::Equal => DiffOp::Equal,
-                        ChangeOp::Insert => DiffOp::Insert,
-                        ChangeOp::Delete => DiffOp::Delete,
-                    },
-                    text: c.text.clone(),
-                })
-                .collect(),
-        )
+        Some(diff.hunks.iter().flat_map(|h| &h.changes).map(DiffChange::from).collect())
     }
 }
 

@@ -18,25 +18,7 @@ pub enum DiffGranularity {
     Char,
 }
 
-impl From<DiffGranularity> for Granularity {
-    fn from(g: DiffGranularity) -> Self {
-        match g {
-            DiffGranularity::Line => Granularity::Line,
-            DiffGranularity::Word => Granularity::Word,
-            DiffGranularity::Char => Granularity::Char,
-        }
-    }
-}
-
-impl From<Granularity> for DiffGranularity {
-    fn from(g: Granularity) -> Self {
-        match g {
-            Granularity::Line => DiffGranularity::Line,
-            Granularity::Word => DiffGranularity::Word,
-            Granularity::Char => DiffGranularity::Char,
-        }
-    }
-}
+mirror_enum!(DiffGranularity, Granularity { Line, Word, Char });
 
 /// Whether a run of text is kept, inserted or deleted.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +33,19 @@ pub enum DiffOp {
 pub struct DiffChange {
     pub op: DiffOp,
     pub text: String,
+}
+
+impl From<&diff::Change> for DiffChange {
+    fn from(change: &diff::Change) -> Self {
+        DiffChange {
+            op: match change.op {
+                ChangeOp::Equal => DiffOp::Equal,
+                ChangeOp::Insert => DiffOp::Insert,
+                ChangeOp::Delete => DiffOp::Delete,
+            },
+            text: change.text.clone(),
+        }
+    }
 }
 
 /// A region of change with its context. Line numbers are 1-based; an empty side starts at the
@@ -112,18 +107,7 @@ impl Diff {
                 old_length: h.old_lines as u64,
                 new_start: h.new_start as u64,
                 new_length: h.new_lines as u64,
-                changes: h
-                    .changes
-                    .iter()
-                    .map(|c| DiffChange {
-                        op: match c.op {
-                            ChangeOp::Equal => DiffOp::Equal,
-                            ChangeOp::Insert => DiffOp::Insert,
-                            ChangeOp::Delete => DiffOp::Delete,
-                        },
-                        text: c.text.clone(),
-                    })
-                    .collect(),
+                changes: h.changes.iter().map(DiffChange::from).collect(),
             })
             .collect()
     }

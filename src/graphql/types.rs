@@ -36,30 +36,6 @@ pub enum DocumentKind {
     Other,
 }
 
-impl From<DocumentKind> for store::DocumentKind {
-    fn from(kind: DocumentKind) -> Self {
-        match kind {
-            DocumentKind::Article => store::DocumentKind::Article,
-            DocumentKind::Letter => store::DocumentKind::Letter,
-            DocumentKind::Report => store::DocumentKind::Report,
-            DocumentKind::Statement => store::DocumentKind::Statement,
-            DocumentKind::Other => store::DocumentKind::Other,
-        }
-    }
-}
-
-impl From<store::DocumentKind> for DocumentKind {
-    fn from(kind: store::DocumentKind) -> Self {
-        match kind {
-            store::DocumentKind::Article => DocumentKind::Article,
-            store::DocumentKind::Letter => DocumentKind::Letter,
-            store::DocumentKind::Report => DocumentKind::Report,
-            store::DocumentKind::Statement => DocumentKind::Statement,
-            store::DocumentKind::Other => DocumentKind::Other,
-        }
-    }
-}
-
 /// What kind of agent (in the W3C PROV sense) an agent is.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentKind {
@@ -68,25 +44,12 @@ pub enum AgentKind {
     Software,
 }
 
-impl From<AgentKind> for store::AgentKind {
-    fn from(kind: AgentKind) -> Self {
-        match kind {
-            AgentKind::Person => store::AgentKind::Person,
-            AgentKind::Organization => store::AgentKind::Organization,
-            AgentKind::Software => store::AgentKind::Software,
-        }
-    }
-}
-
-impl From<store::AgentKind> for AgentKind {
-    fn from(kind: store::AgentKind) -> Self {
-        match kind {
-            store::AgentKind::Person => AgentKind::Person,
-            store::AgentKind::Organization => AgentKind::Organization,
-            store::AgentKind::Software => AgentKind::Software,
-        }
-    }
-}
+mirror_enum!(DocumentKind, store::DocumentKind { Article, Letter, Report, Statement, Other });
+mirror_enum!(AgentKind, store::AgentKind { Person, Organization, Software });
+mirror_enum!(
+    SourceKind,
+    store::SourceKind { WebPage, Letter, Report, Print, Interview, Dataset, Other }
+);
 
 /// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
 /// history of hashed revisions.
@@ -410,34 +373,6 @@ pub enum SourceKind {
     Interview,
     Dataset,
     Other,
-}
-
-impl From<SourceKind> for store::SourceKind {
-    fn from(kind: SourceKind) -> Self {
-        match kind {
-            SourceKind::WebPage => store::SourceKind::WebPage,
-            SourceKind::Letter => store::SourceKind::Letter,
-            SourceKind::Report => store::SourceKind::Report,
-            SourceKind::Print => store::SourceKind::Print,
-            SourceKind::Interview => store::SourceKind::Interview,
-            SourceKind::Dataset => store::SourceKind::Dataset,
-            SourceKind::Other => store::SourceKind::Other,
-        }
-    }
-}
-
-impl From<store::SourceKind> for SourceKind {
-    fn from(kind: store::SourceKind) -> Self {
-        match kind {
-            store::SourceKind::WebPage => SourceKind::WebPage,
-            store::SourceKind::Letter => SourceKind::Letter,
-            store::SourceKind::Report => SourceKind::Report,
-            store::SourceKind::Print => SourceKind::Print,
-            store::SourceKind::Interview => SourceKind::Interview,
-            store::SourceKind::Dataset => SourceKind::Dataset,
-            store::SourceKind::Other => SourceKind::Other,
-        }
-    }
 }
 
 /// Where a revision's text was captured from, or what a document cites outside the corpus.

@@ -1,62 +1,23 @@
 //! Exports over HTTP: citation records in each format's media type, PROV-JSON, and HTML pages
 //! for people and citation-manager connectors. Handlers parse, call `crate::export`, respond.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::plain::{Failure, document, respond, revision_hash as revision_param};
 use super::{AppState, base_url};
 use crate::export::{self, cite::Format, html};
-use crate::store::{Document, RevisionHash, Slug, Store, StoreError};
+use crate::store::StoreError;
 
 /// The most documents one list export takes.
 const MAX_LIST: usize = 100;
 
-struct Failure(StatusCode, String);
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Invalid(e) => Failure(StatusCode::BAD_REQUEST, e.to_string()),
-            StoreError::NotFound(_) => Failure(StatusCode::NOT_FOUND, err.to_string()),
-            StoreError::Conflict(m) => Failure(StatusCode::CONFLICT, m),
-            StoreError::TooLarge { .. } => Failure(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
-            StoreError::Unexpected(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "unexpected store error");
-                Failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
-            }
-        }
-    }
-}
-
-fn respond(result: Result<HttpResponse, Failure>) -> HttpResponse {
-    result.unwrap_or_else(|Failure(status, message)| {
-        HttpResponse::build(status)
-            .content_type("text/plain; charset=utf-8")
-            .body(format!("{message}\n"))
-    })
-}
-
-fn bad(message: impl Into<String>) -> Failure {
-    Failure(StatusCode::BAD_REQUEST, message.into())
-}
-
-async fn document(store: &Store, slug: &str) -> Result<Document, Failure> {
-    let slug = Slug::parse(slug).map_err(|e| bad(e.to_string()))?;
-    store
-        .document_by_slug(&slug)
-        .await?
-        .ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("no document has the slug {slug}")))
-}
-
-fn revision_param(value: Option<&str>) -> Result<Option<RevisionHash>, Failure> {
-    value.map(|v| RevisionHash::parse(v).map_err(|e| bad(e.to_string()))).transpose()
-}
-
 fn format_param(value: Option<&str>) -> Result<Format, Failure> {
-    let value = value.ok_or_else(|| bad(format!("give format= one of: {}", Format::NAMES)))?;
+    let value =
+        value.ok_or_else(|| Failure::bad(format!("give format= one of: {}", Format::NAMES)))?;
     Format::parse(value).ok_or_else(|| {
-        bad(format!("{value:?} is not an export format; use one of: {}", Format::NAMES))
+        Failure::bad(format!("{value:?} is not an export format; use one of: {}", Format::NAMES))
     })
 }
 
@@ -127,7 +88,9 @@ pub(super) async fn cite_list(
                 .filter(|s| !s.is_empty())
                 .collect();
             if slugs.is_empty() || slugs.len() > MAX_LIST {
-                return Err(bad(format!("give documents= 1 to {MAX_LIST} comma-separated slugs")));
+                return Err(Failure::bad(format!(
+                    "give documents= 1 to {MAX_LIST} comma-separated slugs"
+                )));
             }
             let base = base_url(&req);
             let mut records = Vec::with_capacity(slugs.len());

@@ -18,40 +18,11 @@ use base64::Engine;
 use chrono::DateTime;
 
 use super::AppState;
-use crate::store::{Document, Revision, RevisionHash, Slug, Store, StoreError, Timestamp};
+use super::plain::{Failure, document, respond};
+use crate::store::{Revision, RevisionHash, Slug, Store, Timestamp};
 
 const LINK_FORMAT: &str = "application/link-format";
 const TEXT: &str = "text/plain; charset=utf-8";
-
-/// A failure on these routes: a status and a plain-text reason.
-struct Failure(StatusCode, String);
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Invalid(e) => Failure(StatusCode::BAD_REQUEST, e.to_string()),
-            StoreError::NotFound(what) => {
-                Failure(StatusCode::NOT_FOUND, format!("{what} was not found"))
-            }
-            StoreError::Conflict(m) => Failure(StatusCode::CONFLICT, m),
-            StoreError::TooLarge { .. } => Failure(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
-            StoreError::Unexpected(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "unexpected store error");
-                Failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
-            }
-        }
-    }
-}
-
-impl Failure {
-    fn respond(self) -> HttpResponse {
-        HttpResponse::build(self.0).content_type(TEXT).body(format!("{}\n", self.1))
-    }
-}
-
-fn respond(result: Result<HttpResponse, Failure>) -> HttpResponse {
-    result.unwrap_or_else(Failure::respond)
-}
 
 /// Absolute URIs for one document's Memento resources.
 struct Uris {
@@ -91,34 +62,6 @@ fn parse_accept_datetime(value: &str) -> Option<Timestamp> {
     Timestamp::parse("Accept-Datetime", value.trim()).ok()
 }
 
-async fn document(store: &Store, slug: &str) -> Result<(Slug, Document), Failure> {
-    let slug = Slug::parse(slug).map_err(|e| Failure(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let document = store.document_by_slug(&slug).await?.ok_or_else(|| {
-        Failure(StatusCode::NOT_FOUND, format!("no document has the slug {slug}"))
-    })?;
-    Ok((slug, document))
-}
-
-async fn content(store: &Store, revision: &Revision) -> Result<String, Failure> {
-    store
-        .contents_by_hashes(std::slice::from_ref(&revision.content_hash))
-        .await?
-        .pop()
-        .map(|(_, text)| text)
-        .ok_or_else(|| {
-            Failure::from(StoreError::Unexpected(anyhow::anyhow!(
-                "content {} is missing",
-                revision.content_hash
-            )))
-        })
-}
-
-async fn head_of(store: &Store, document: &Document) -> Result<Revision, Failure> {
-    store.revision(&document.head).await?.ok_or_else(|| {
-        Failure::from(StoreError::Unexpected(anyhow::anyhow!("head {} is missing", document.head)))
-    })
-}
-
 fn etag(hash: &RevisionHash) -> String {
     format!("\"{hash}\"")
 }
@@ -151,7 +94,8 @@ async fn original_inner(
     req: &HttpRequest,
     slug: &str,
 ) -> Result<HttpResponse, Failure> {
-    let (slug, document) = document(store, slug).await?;
+    let document = document(store, slug).await?;
+    let slug = document.slug.clone();
     let uris = Uris::new(req, &slug);
     let link_base = format!(
         "<{}>; rel=\"original timegate\", <{}>; rel=\"timemap\"; type=\"{LINK_FORMAT}\"",
@@ -190,7 +134,7 @@ async fn original_inner(
             .body(format!("{location}\n")));
     }
 
-    let head = head_of(store, &document).await?;
+    let head = store.required_revision(&document.head).await?;
     let not_modified = if_none_match(req, &head.hash);
     let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
@@ -202,7 +146,7 @@ async fn original_inner(
     if not_modified {
         return Ok(response.finish());
     }
-    Ok(response.content_type(TEXT).body(content(store, &head).await?))
+    Ok(response.content_type(TEXT).body(store.required_content(&head).await?))
 }
 
 /// GET /documents/{slug}/revisions/{hash}/text: one revision's text, a memento.
@@ -221,16 +165,16 @@ async fn memento_inner(
     slug: &str,
     hash: &str,
 ) -> Result<HttpResponse, Failure> {
-    let hash =
-        RevisionHash::parse(hash).map_err(|e| Failure(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let (slug, document) = document(store, slug).await?;
+    let hash = RevisionHash::parse(hash).map_err(|e| Failure::bad(e.to_string()))?;
+    let document = document(store, slug).await?;
+    let slug = document.slug.clone();
     let revision =
         store.revision(&hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
             Failure(StatusCode::NOT_FOUND, format!("{slug} has no revision {hash}"))
         })?;
     let uris = Uris::new(req, &slug);
 
-    let head = head_of(store, &document).await?;
+    let head = store.required_revision(&document.head).await?;
     let n = revision.number;
     let neighbours = store.revisions_by_numbers(document.id, &[1, n - 1, n + 1]).await?;
     let mut rels: BTreeMap<i64, (RevisionHash, Timestamp, Vec<&str>)> = BTreeMap::new();
@@ -282,7 +226,7 @@ async fn memento_inner(
     if not_modified {
         return Ok(response.finish());
     }
-    Ok(response.content_type(TEXT).body(content(store, &revision).await?))
+    Ok(response.content_type(TEXT).body(store.required_content(&revision).await?))
 }
 
 /// GET /documents/{slug}/timemap: every memento of the document, oldest first.
@@ -299,7 +243,8 @@ async fn timemap_inner(
     req: &HttpRequest,
     slug: &str,
 ) -> Result<HttpResponse, Failure> {
-    let (slug, document) = document(store, slug).await?;
+    let document = document(store, slug).await?;
+    let slug = document.slug.clone();
     let uris = Uris::new(req, &slug);
     let stamps = store.revision_stamps(document.id).await?;
     let (Some(first), Some(last)) = (stamps.first(), stamps.last()) else {

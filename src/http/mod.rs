@@ -10,6 +10,7 @@
 
 mod exports;
 mod memento;
+mod plain;
 
 use std::net::TcpListener;
 

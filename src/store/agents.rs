@@ -6,7 +6,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::page::{Direction, Page, PageRequest};
+use super::page::{Page, PageRequest, uuid_window};
 use super::types::*;
 use super::{Store, StoreError, StoreResult};
 use crate::entity::{agent, api_token, source};
@@ -294,19 +294,8 @@ impl Store {
 
     /// One page of sources, oldest first (by id, which is time-ordered).
     pub async fn list_sources(&self, page: PageRequest<uuid::Uuid>) -> StoreResult<Page<Source>> {
-        use source::Column as C;
-        let mut query = source::Entity::find();
-        if let Some(after) = page.after {
-            query = query.filter(C::Id.gt(after));
-        }
-        if let Some(before) = page.before {
-            query = query.filter(C::Id.lt(before));
-        }
-        query = match page.direction {
-            Direction::Forward => query.order_by_asc(C::Id),
-            Direction::Backward => query.order_by_desc(C::Id),
-        };
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let query = uuid_window(source::Entity::find(), source::Column::Id, &page);
+        let rows = query.all(&self.db).await?;
         let rows = rows.into_iter().map(Source::try_from).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }

@@ -8,11 +8,11 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
 };
 use uuid::Uuid;
 
-use super::page::{Direction, Page, PageRequest};
+use super::page::{Page, PageRequest, uuid_window};
 use super::types::*;
 use super::{Revision, Store, StoreError, StoreResult};
 use crate::entity::{citation, document};
@@ -330,19 +330,8 @@ impl Store {
         condition: impl sea_orm::sea_query::IntoCondition,
         page: PageRequest<Uuid>,
     ) -> StoreResult<Page<Citation>> {
-        use citation::Column as C;
-        let mut query = citation::Entity::find().filter(condition);
-        if let Some(after) = page.after {
-            query = query.filter(C::Id.gt(after));
-        }
-        if let Some(before) = page.before {
-            query = query.filter(C::Id.lt(before));
-        }
-        query = match page.direction {
-            Direction::Forward => query.order_by_asc(C::Id),
-            Direction::Backward => query.order_by_desc(C::Id),
-        };
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let query = citation::Entity::find().filter(condition);
+        let rows = uuid_window(query, citation::Column::Id, &page).all(&self.db).await?;
         let rows = rows.into_iter().map(Citation::try_from).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }

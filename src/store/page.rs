@@ -40,3 +40,25 @@ impl<T> Page<T> {
         Page { items: rows, has_more }
     }
 }
+
+/// Narrows `query` to the window of `page` over a UUID v7 key (time-ordered, so the list is
+/// oldest first), sorted in reading order, with one row more than the page to probe for more.
+pub(crate) fn uuid_window<E: sea_orm::EntityTrait>(
+    query: sea_orm::Select<E>,
+    key: E::Column,
+    page: &PageRequest<uuid::Uuid>,
+) -> sea_orm::Select<E> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = query;
+    if let Some(after) = page.after {
+        query = query.filter(key.gt(after));
+    }
+    if let Some(before) = page.before {
+        query = query.filter(key.lt(before));
+    }
+    let query = match page.direction {
+        Direction::Forward => query.order_by_asc(key),
+        Direction::Backward => query.order_by_desc(key),
+    };
+    query.limit(page.limit + 1)
+}
