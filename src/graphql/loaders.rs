@@ -20,14 +20,25 @@ pub struct StoreLoader(pub Store);
 
 pub type Loaders = DataLoader<StoreLoader>;
 
-/// A fresh loader for one request. Each batch waits one timer tick (about 1 ms) before it
-/// runs: without it, a list of more than 32 items is split into several batches, because
-/// the futures executor yields after polling 32 sibling resolvers.
+/// A fresh loader for one request. A batch is sent once the request's resolvers have had a
+/// few turns of the executor to register their keys, not after a timer: the executor yields
+/// after polling 32 sibling resolvers, so a list of 100 items registers over 4 turns. Each
+/// actix worker runs one thread, so the yields interleave with the request's own turns.
 pub fn for_request(store: Store) -> Loaders {
-    DataLoader::new(StoreLoader(store), tokio::spawn)
-        .delay(Duration::from_millis(1))
-        .max_batch_size(500)
+    DataLoader::new(StoreLoader(store), |batch| {
+        tokio::spawn(async move {
+            for _ in 0..BATCH_TURNS {
+                tokio::task::yield_now().await;
+            }
+            batch.await
+        })
+    })
+    .delay(Duration::ZERO)
+    .max_batch_size(500)
 }
+
+/// Executor turns a batch waits for keys before it is sent.
+const BATCH_TURNS: usize = 8;
 
 macro_rules! batch_loader {
     ($key:ty => $value:ty, $method:ident, |$item:ident| $key_of:expr) => {
