@@ -70,6 +70,33 @@ pub async fn record(
     Ok(RecordInput { document, revision, source, base_url: base_url.to_owned() })
 }
 
+/// Gathers the citation records of several documents at their heads, in list order, with
+/// two queries whatever the number of documents.
+pub async fn records_at_heads(
+    store: &Store,
+    documents: Vec<Document>,
+    base_url: &str,
+) -> StoreResult<Vec<RecordInput>> {
+    let heads: Vec<RevisionHash> = documents.iter().map(|d| d.head.clone()).collect();
+    let revisions = store.revisions_by_hashes(&heads).await?;
+    let mut source_ids: Vec<SourceId> = revisions.iter().filter_map(|r| r.source).collect();
+    source_ids.sort();
+    source_ids.dedup();
+    let sources = store.sources_by_ids(&source_ids).await?;
+    documents
+        .into_iter()
+        .map(|document| {
+            let revision =
+                revisions.iter().find(|r| r.hash == document.head).cloned().ok_or_else(|| {
+                    StoreError::Unexpected(anyhow::anyhow!("head {} is missing", document.head))
+                })?;
+            let source =
+                revision.source.and_then(|id| sources.iter().find(|s| s.id == id).cloned());
+            Ok(RecordInput { document, revision, source, base_url: base_url.to_owned() })
+        })
+        .collect()
+}
+
 /// Gathers the provenance of `document`: of one revision, or of its whole history.
 pub async fn provenance(
     store: &Store,

@@ -141,16 +141,18 @@ impl QueryRoot {
         let store = store(ctx)?;
         let found = store.documents_by_ids(&ids).await?;
         let base = base_url(ctx)?;
-        let mut records = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let document = found.iter().find(|d| d.id == *id).cloned().ok_or_else(|| {
-                ApiError::new(
-                    super::error::ErrorCode::NotFound,
-                    format!("document {id} was not found"),
-                )
-            })?;
-            records.push(crate::export::record(store, document, None, &base).await?);
-        }
+        let documents = ids
+            .iter()
+            .map(|id| {
+                found.iter().find(|d| d.id == *id).cloned().ok_or_else(|| {
+                    ApiError::new(
+                        super::error::ErrorCode::NotFound,
+                        format!("document {id} was not found"),
+                    )
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let records = crate::export::records_at_heads(store, documents, &base).await?;
         Ok(CitationExport::new(format, crate::export::cite::Format::from(format).render(&records)))
     }
 

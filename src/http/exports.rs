@@ -1,14 +1,14 @@
 //! Exports over HTTP: citation records in each format's media type, PROV-JSON, and HTML pages
 //! for people and citation-manager connectors. Handlers parse, call `crate::export`, respond.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::plain::{Failure, document, respond, revision_hash as revision_param};
 use super::{AppState, base_url};
 use crate::export::{self, cite::Format, html};
-use crate::store::StoreError;
+use crate::store::{Slug, StoreError};
 
 /// The most documents one list export takes.
 const MAX_LIST: usize = 100;
@@ -92,12 +92,21 @@ pub(super) async fn cite_list(
                     "give documents= 1 to {MAX_LIST} comma-separated slugs"
                 )));
             }
-            let base = base_url(&req);
-            let mut records = Vec::with_capacity(slugs.len());
-            for slug in slugs {
-                let document = document(&state.store, slug).await?;
-                records.push(export::record(&state.store, document, None, &base).await?);
-            }
+            let slugs = slugs
+                .into_iter()
+                .map(|s| Slug::parse(s).map_err(|e| Failure::bad(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let found = state.store.documents_by_slugs(&slugs).await?;
+            let documents = slugs
+                .iter()
+                .map(|slug| {
+                    found.iter().find(|d| d.slug == *slug).cloned().ok_or_else(|| {
+                        Failure(StatusCode::NOT_FOUND, format!("no document has the slug {slug}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let records =
+                export::records_at_heads(&state.store, documents, &base_url(&req)).await?;
             Ok(citation_response(format, "citations", format.render(&records)))
         }
         .await,

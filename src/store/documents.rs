@@ -398,6 +398,17 @@ impl Store {
             .transpose()
     }
 
+    /// The documents among `slugs` that exist, in no particular order, in one query.
+    pub async fn documents_by_slugs(&self, slugs: &[Slug]) -> StoreResult<Vec<Document>> {
+        document::Entity::find()
+            .filter(document::Column::Slug.is_in(slugs.iter().map(|s| s.as_str())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Document::try_from)
+            .collect()
+    }
+
     /// The documents among `ids` that exist, in no particular order, in one query.
     pub async fn documents_by_ids(&self, ids: &[DocumentId]) -> StoreResult<Vec<Document>> {
         document::Entity::find()
