@@ -13,7 +13,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use super::error::{ApiError, ApiResult};
 use crate::store::{
     Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, Revision,
-    RevisionHash, Source, SourceId, Store, StoreError,
+    RevisionHash, Source, SourceId, Store, StoreError, Timestamp,
 };
 
 pub struct StoreLoader(pub Store);
@@ -70,6 +70,28 @@ impl Loader<ContentHash> for StoreLoader {
     ) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
         let rows = self.0.contents_by_hashes(keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|(hash, text)| (hash, Arc::from(text))).collect())
+    }
+}
+
+/// The revision that was a document's head at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeadAt(pub DocumentId, pub Timestamp);
+
+impl Loader<HeadAt> for StoreLoader {
+    type Value = Revision;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[HeadAt]) -> Result<HashMap<HeadAt, Revision>, Self::Error> {
+        let mut by_instant: HashMap<Timestamp, Vec<DocumentId>> = HashMap::new();
+        for HeadAt(document, instant) in keys {
+            by_instant.entry(*instant).or_default().push(*document);
+        }
+        let mut found = HashMap::new();
+        for (instant, documents) in by_instant {
+            let revisions = self.0.revisions_as_of(&documents, instant).await.map_err(Arc::new)?;
+            found.extend(revisions.into_iter().map(|r| (HeadAt(r.document_id, instant), r)));
+        }
+        Ok(found)
     }
 }
 

@@ -9,7 +9,7 @@ use super::error::ApiResult;
 use super::exports::{CitationExport, CitationFormat, ReferenceStyle, base_url};
 use super::history::{Blame, Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
-use super::loaders::{load_optional, load_required, store};
+use super::loaders::{HeadAt, load_optional, load_required, store};
 use super::scalars::DateTime;
 use crate::export::{self, cite::Format};
 use crate::store::{self, RevisionHash};
@@ -204,7 +204,7 @@ impl DocumentNode {
 
     /// The revision that was the head at `time`; null before the document existed.
     async fn as_of(&self, ctx: &Context<'_>, time: DateTime) -> ApiResult<Option<RevisionNode>> {
-        Ok(store(ctx)?.revision_as_of(self.0.id, time.0).await?.map(RevisionNode))
+        Ok(load_optional(ctx, HeadAt(self.0.id, time.0)).await?.map(RevisionNode))
     }
 }
 

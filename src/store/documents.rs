@@ -521,6 +521,37 @@ impl Store {
             .map(Revision::from))
     }
 
+    /// For each of `documents`, the revision that was its head at `instant`, in one query;
+    /// documents that did not exist yet are absent.
+    pub async fn revisions_as_of(
+        &self,
+        documents: &[DocumentId],
+        instant: Timestamp,
+    ) -> StoreResult<Vec<Revision>> {
+        use revision::Column as C;
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+        let older = Alias::new("older");
+        let latest = Query::select()
+            .expr(Func::max(Expr::col((older.clone(), C::CreatedAt))))
+            .from_as(revision::Entity, older.clone())
+            .and_where(
+                Expr::col((older.clone(), C::DocumentId)).equals((revision::Entity, C::DocumentId)),
+            )
+            .and_where(Expr::col((older, C::CreatedAt)).lte(instant.micros()))
+            .to_owned();
+        Ok(revision::Entity::find()
+            .filter(C::DocumentId.is_in(documents.iter().map(|d| d.as_uuid())))
+            .filter(
+                Expr::col((revision::Entity, C::CreatedAt))
+                    .eq(Expr::SubQuery(None, Box::new(latest.into()))),
+            )
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
+    }
+
     /// The texts among `hashes` that are stored, in one query.
     pub async fn contents_by_hashes(
         &self,

@@ -7,7 +7,10 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, assert_no_errors};
 
-crate::on_both_backends!(a_page_of_revisions_costs_the_same_few_queries_at_any_size);
+crate::on_both_backends!(
+    a_page_of_revisions_costs_the_same_few_queries_at_any_size,
+    as_of_over_a_list_of_documents_is_one_query,
+);
 
 const PAGE: &str =
     "query($id: ID!, $first: Int!) { document(id: $id) { revisions(first: $first) { nodes {
@@ -47,4 +50,51 @@ async fn a_page_of_revisions_costs_the_same_few_queries_at_any_size(app: TestApp
     eprintln!("statements for pages of 10 and 100: {costs:?}");
     assert!(costs[1] <= 8, "a page of 100 ran {} statements", costs[1]);
     assert_eq!(costs[0], costs[1], "the cost does not grow with the page size");
+}
+
+async fn as_of_over_a_list_of_documents_is_one_query(app: TestApp) {
+    let token = app.editor().await;
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let (_, hashes) = app.document_with_history(&token, &format!("doc-{i}"), 3).await;
+        expected.push(hashes);
+    }
+    let body = app
+        .query(
+            "{ documents(first: 10) { nodes { revisions(last: 1) { nodes { createdAt } } } } }",
+            json!({}),
+        )
+        .await;
+    // Just after the last document's first revision: every document is at some revision.
+    let instant =
+        body["data"]["documents"]["nodes"][4]["revisions"]["nodes"][0]["createdAt"].clone();
+
+    app.statements.store(0, Ordering::SeqCst);
+    let body = app
+        .query(
+            "query($t: DateTime!) { documents(first: 10) { nodes { slug asOf(time: $t) { hash number } } } }",
+            json!({ "t": instant }),
+        )
+        .await;
+    assert_no_errors(&body);
+    assert_eq!(app.statements.load(Ordering::SeqCst), 2, "the page and one batched asOf");
+    let nodes = body["data"]["documents"]["nodes"].as_array().unwrap();
+    for (i, node) in nodes.iter().enumerate() {
+        // Documents 0..4 were fully revised before document 4 began; document 4 is at 1.
+        let want = if i < 4 { &expected[i][2] } else { &expected[4][0] };
+        assert_eq!(&node["asOf"]["hash"], want, "{node}");
+    }
+    let before = app
+        .query(
+            "{ documents(first: 10) { nodes { asOf(time: \"2000-01-01T00:00:00Z\") { hash } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        before["data"]["documents"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["asOf"].is_null())
+    );
 }
