@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// The largest document content accepted, in bytes (larger gets PAYLOAD_TOO_LARGE).
     #[arg(long, env = "PALIMPSEST_MAX_CONTENT_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_content_bytes: usize,
+    /// The public base URL permanent links are built on (e.g. https://corpus.example.org);
+    /// by default the scheme and host of each request.
+    #[arg(long, env = "PALIMPSEST_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PALIMPSEST_WORKERS")]
     pub workers: Option<usize>,

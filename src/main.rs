@@ -160,6 +160,12 @@ async fn seed(store: &Store, dir: Option<std::path::PathBuf>) -> anyhow::Result<
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(url) = &args.public_url {
+        let absolute = url.starts_with("https://") || url.starts_with("http://");
+        if !absolute || url.contains(char::is_whitespace) {
+            bail!("--public-url must be an absolute http(s) URL, not {url:?}");
+        }
+    }
     let db = store::connect(database_url).await?;
     let applied_before = store::migrate(&db).await?;
     let store = Store::new(db, StoreLimits { max_content_bytes: args.max_content_bytes });
@@ -170,6 +176,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         max_body_bytes: args.max_body_bytes,
         workers: args.workers,
+        public_url: args.public_url,
     };
     let app = Application::build(&settings, store)?;
     tracing::info!(

@@ -36,6 +36,9 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// The public base URL (`https://corpus.example.org`) permanent links are built on;
+    /// `None` to use the scheme and host each request was made to.
+    pub public_url: Option<String>,
 }
 
 pub(crate) struct AppState {
@@ -43,6 +46,7 @@ pub(crate) struct AppState {
     store: Store,
     sdl: String,
     max_body_bytes: usize,
+    public_url: Option<String>,
 }
 
 /// The server, bound and ready to run.
@@ -64,6 +68,7 @@ impl Application {
             store,
             sdl: crate::graphql::sdl(),
             max_body_bytes: settings.max_body_bytes,
+            public_url: settings.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
         });
         let mut server =
             HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
@@ -154,8 +159,12 @@ fn error_response(
     HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
 }
 
-/// The public base URL (`scheme://host`) the request was made to, for absolute links.
+/// The base URL for absolute links: the configured public URL, else the scheme and host the
+/// request was made to.
 pub(crate) fn base_url(req: &HttpRequest) -> String {
+    if let Some(url) = req.app_data::<web::Data<AppState>>().and_then(|s| s.public_url.clone()) {
+        return url;
+    }
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }

@@ -324,3 +324,39 @@ async fn export_requests_with_bad_input_are_refused(app: TestApp) {
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
 }
+
+/// With a configured public URL, permanent links do not depend on the host a client used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_links_use_the_configured_public_url() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        Some("https://corpus.example.org/"),
+    )
+    .await
+    .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    palimpsest::seed::load(&app.store, &dir).await.unwrap();
+    let ris =
+        get(&app, &format!("/documents/{ARTICLE}/cite?format=ris")).await.text().await.unwrap();
+    assert!(
+        ris.contains(&format!("UR  - https://corpus.example.org/documents/{ARTICLE}/revisions/")),
+        "{ris}"
+    );
+    let body = app
+        .query(
+            &format!("{{ document(slug: \"{ARTICLE}\") {{ cite(format: CSL_JSON) {{ text }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        body["data"]["document"]["cite"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("https://corpus.example.org/documents/")
+    );
+    let timemap = get(&app, &format!("/documents/{ARTICLE}/timemap")).await.text().await.unwrap();
+    assert!(
+        timemap.starts_with(&format!("<https://corpus.example.org/documents/{ARTICLE}/text>")),
+        "{timemap}"
+    );
+}

@@ -106,6 +106,11 @@ impl Drop for DatabaseGuard {
 /// Starts the server over a fresh, migrated database. `None` only for PostgreSQL when no
 /// server is configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, None).await
+}
+
+/// Like `spawn_app`, with a configured public base URL for permanent links.
+pub async fn spawn_app_with(backend: Backend, public_url: Option<&str>) -> Option<TestApp> {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let (url, guard) = match backend {
         Backend::Sqlite => {
@@ -139,6 +144,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         bind: "127.0.0.1:0".into(),
         max_body_bytes: TEST_MAX_BODY_BYTES,
         workers: Some(2),
+        public_url: public_url.map(str::to_owned),
     };
     let app = Application::build(&settings, store.clone()).expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
