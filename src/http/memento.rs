@@ -42,6 +42,16 @@ impl Uris {
         format!("{}/timemap", self.base)
     }
 
+    /// The `Link` entries every response of a document carries: its original resource (which
+    /// is also its TimeGate) and its TimeMap.
+    fn link_base(&self) -> String {
+        format!(
+            "<{}>; rel=\"original timegate\", <{}>; rel=\"timemap\"; type=\"{LINK_FORMAT}\"",
+            self.original(),
+            self.timemap()
+        )
+    }
+
     fn memento(&self, hash: &RevisionHash) -> String {
         format!("{}/revisions/{hash}/text", self.base)
     }
@@ -97,11 +107,7 @@ async fn original_inner(
     let document = document(store, slug).await?;
     let slug = document.slug.clone();
     let uris = Uris::new(req, &slug);
-    let link_base = format!(
-        "<{}>; rel=\"original timegate\", <{}>; rel=\"timemap\"; type=\"{LINK_FORMAT}\"",
-        uris.original(),
-        uris.timemap()
-    );
+    let link_base = uris.link_base();
 
     if let Some(value) = req.headers().get("accept-datetime") {
         let instant = value.to_str().ok().and_then(parse_accept_datetime).ok_or_else(|| {
@@ -197,11 +203,7 @@ async fn memento_inner(
     }
     mark(&head, "last");
     mark(&revision, "memento");
-    let mut link = format!(
-        "<{}>; rel=\"original timegate\", <{}>; rel=\"timemap\"; type=\"{LINK_FORMAT}\"",
-        uris.original(),
-        uris.timemap()
-    );
+    let mut link = uris.link_base();
     for (hash, created_at, names) in rels.values() {
         let mut names = names.clone();
         names.retain(|r| *r != "memento");
