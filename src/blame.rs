@@ -2,19 +2,34 @@
 //! the history from the first revision and diffing each revision against its parent.
 //! A line keeps its origin while it is unchanged; a line that is inserted, rewritten or moved
 //! is attributed to the revision that did so (as `git blame` does without `-M`), and a line
-//! brought back by a revert is attributed to the revert. Exact by construction: these line
-//! diffs run without a deadline, since a coarser diff would misattribute lines.
+//! brought back by a revert is attributed to the revert. Exact by construction: a blame that
+//! runs out of time is abandoned, never finished with coarser diffs that would misattribute
+//! lines.
+
+use std::time::Instant;
 
 use similar::{Algorithm, DiffTag, TextDiffConfig};
 
 /// The origin of every line of the last text in `history` (oldest first), as an index into
 /// `history`. Lines are split after each `\n`, as in a unified diff.
 pub fn line_origins(history: &[&str]) -> Vec<usize> {
-    let Some(first) = history.first() else { return Vec::new() };
+    line_origins_until(history, None).unwrap_or_default()
+}
+
+/// `line_origins`, or `None` if `deadline` passes first.
+pub fn line_origins_until(history: &[&str], deadline: Option<Instant>) -> Option<Vec<usize>> {
+    let Some(first) = history.first() else { return Some(Vec::new()) };
     let mut origins = vec![0; first.split_inclusive('\n').count()];
     for (index, pair) in history.windows(2).enumerate() {
-        let diff =
-            TextDiffConfig::default().algorithm(Algorithm::Patience).diff_lines(pair[0], pair[1]);
+        let mut config = TextDiffConfig::default();
+        config.algorithm(Algorithm::Patience);
+        if let Some(deadline) = deadline {
+            config.deadline(deadline);
+        }
+        let diff = config.diff_lines(pair[0], pair[1]);
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return None;
+        }
         let mut next = Vec::with_capacity(diff.new_len());
         for op in diff.ops() {
             let (tag, old_range, new_range) = op.as_tag_tuple();
@@ -28,7 +43,7 @@ pub fn line_origins(history: &[&str]) -> Vec<usize> {
         }
         origins = next;
     }
-    origins
+    Some(origins)
 }
 
 #[cfg(test)]

@@ -67,13 +67,21 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes (larger gets HTTP 413).
     #[arg(long, env = "PALIMPSEST_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// The largest response body sent, in bytes (a larger one is replaced by an error).
+    #[arg(long, env = "PALIMPSEST_MAX_RESPONSE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_response_bytes: usize,
     /// The largest document content accepted, in bytes (larger gets PAYLOAD_TOO_LARGE).
     #[arg(long, env = "PALIMPSEST_MAX_CONTENT_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_content_bytes: usize,
     /// The public base URL permanent links are built on (e.g. https://corpus.example.org);
-    /// by default the scheme and host of each request.
+    /// by default the address the server listens on (never a host a client sends).
     #[arg(long, env = "PALIMPSEST_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Trust Forwarded / X-Forwarded-* headers from a reverse proxy: links (without
+    /// --public-url) follow the forwarded host, and rate limits count the forwarded client.
+    /// Only set this when every request comes through a proxy that overwrites them.
+    #[arg(long, env = "PALIMPSEST_TRUST_FORWARDED_HEADERS")]
+    pub trust_forwarded_headers: bool,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PALIMPSEST_WORKERS")]
     pub workers: Option<usize>,
@@ -83,21 +91,107 @@ pub struct ServeArgs {
     /// Do not load seeds, even into a new database.
     #[arg(long, env = "PALIMPSEST_NO_SEED")]
     pub no_seed: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// What one request may cost, and how much a client may spend.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Lexical tokens in a query.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_TOKENS", default_value_t = 10_000)]
+    pub max_query_tokens: u64,
+    /// Nesting of brackets in a query, and of selection sets through fragments.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_NESTING", default_value_t = 64)]
+    pub max_query_nesting: u64,
+    /// Nesting of fields in a query.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_DEPTH", default_value_t = 16)]
+    pub max_query_depth: u64,
+    /// Field selections in a query once its fragments are expanded.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_FIELDS", default_value_t = 5_000)]
+    pub max_query_fields: u64,
+    /// Aliases in a query.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_ALIASES", default_value_t = 100)]
+    pub max_query_aliases: u64,
+    /// Directives in a query.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_DIRECTIVES", default_value_t = 50)]
+    pub max_query_directives: u64,
+    /// Nesting of lists and objects in argument values and variables.
+    #[arg(long, env = "PALIMPSEST_MAX_VALUE_DEPTH", default_value_t = 16)]
+    pub max_value_depth: u64,
+    /// Cost points one request may spend.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_COST", default_value_t = 20_000)]
+    pub max_query_cost: u64,
+    /// Errors reported in one response.
+    #[arg(long, env = "PALIMPSEST_MAX_ERRORS", default_value_t = 50)]
+    pub max_errors: usize,
+    /// The longest a GraphQL request may run, in milliseconds.
+    #[arg(long, env = "PALIMPSEST_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// The longest one blame may compute, in milliseconds.
+    #[arg(long, env = "PALIMPSEST_BLAME_TIMEOUT_MS", default_value_t = 2_000)]
+    pub blame_timeout_ms: u64,
+    /// The longest a database statement may run or wait for a lock, and a request may wait
+    /// for a connection, in milliseconds.
+    #[arg(long, env = "PALIMPSEST_DATABASE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub database_timeout_ms: u64,
+    /// CPU-heavy tasks (diffs, blame, quotation checks) run at once (default: cores - 1).
+    #[arg(long, env = "PALIMPSEST_HEAVY_TASKS")]
+    pub heavy_tasks: Option<usize>,
+    /// The longest a heavy task waits to start before the request is answered UNAVAILABLE,
+    /// in milliseconds.
+    #[arg(long, env = "PALIMPSEST_HEAVY_WAIT_MS", default_value_t = 5_000)]
+    pub heavy_wait_ms: u64,
+    /// Cost points an address may spend per window without a token (0: no limit).
+    #[arg(long, env = "PALIMPSEST_RATE_LIMIT_ANONYMOUS", default_value_t = 100_000)]
+    pub rate_limit_anonymous: u32,
+    /// Cost points a token may spend per window (0: no limit).
+    #[arg(long, env = "PALIMPSEST_RATE_LIMIT_TOKEN", default_value_t = 500_000)]
+    pub rate_limit_token: u32,
+    /// The rate-limit window, in seconds: a spent allowance refills over this long.
+    #[arg(long, env = "PALIMPSEST_RATE_LIMIT_WINDOW_SECS", default_value_t = 60)]
+    pub rate_limit_window_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a token for an agent (created if no agent has that name) and print it, alone,
-    /// on stdout. Only its SHA-256 is stored: it cannot be shown again.
+    /// Create a token for an agent and print it, alone, on stdout. Only its SHA-256 is
+    /// stored: it cannot be shown again.
     Create {
-        /// The agent's name.
+        /// The agent's name; an agent is created if none has it. When several agents share
+        /// the name, choose one with --agent-id.
+        #[arg(long, required_unless_present = "agent_id", conflicts_with = "agent_id")]
+        agent: Option<String>,
+        /// The agent's id (its UUID).
         #[arg(long)]
-        agent: String,
+        agent_id: Option<String>,
         /// reader, editor or admin.
         #[arg(long, default_value = "editor")]
         role: String,
         /// The agent's kind if it has to be created: person, organization or software.
         #[arg(long, default_value = "person")]
         kind: String,
+        /// Allow a token for a software agent (such as the seed loader), which is refused
+        /// otherwise so that nobody writes in a program's name by mistake.
+        #[arg(long)]
+        software_agent: bool,
+        /// The token stops working after this long (e.g. 30d, 12h).
+        #[arg(long, conflicts_with = "expires_at", value_parser = humantime::parse_duration)]
+        expires_in: Option<std::time::Duration>,
+        /// The token stops working at this time (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List tokens (never their secrets): id, agent, role, created, expires, status.
+    List {
+        /// Also list revoked and expired tokens.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a token by its id: it authenticates nobody from now on.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: String,
     },
 }

@@ -4,6 +4,8 @@
 //! no HTTP) ← `graphql` (schema, resolvers, loaders) ← `http` (actix-web) ← `main` (CLI).
 
 pub mod blame;
+pub mod budget;
+pub mod compute;
 pub mod config;
 pub mod diff;
 pub mod entity;
@@ -11,5 +13,6 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod passage;
+pub mod ratelimit;
 pub mod seed;
 pub mod store;

@@ -2,14 +2,20 @@
 //! what a command prints on stdout (a token, the SDL) can be captured by scripts.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use palimpsest::config::{Cli, Command, ServeArgs, TokenCommand};
+use palimpsest::budget::Budget;
+use palimpsest::compute::Compute;
+use palimpsest::config::{Cli, Command, LimitArgs, ServeArgs, TokenCommand};
 use palimpsest::diff::Granularity;
+use palimpsest::graphql::limits::QueryLimits;
 use palimpsest::http::{Application, HttpSettings};
+use palimpsest::ratelimit::RateLimitSettings;
 use palimpsest::store::{
-    self, AgentKind, Direction, PageRequest, RevisionHash, Role, Slug, Store, StoreLimits,
+    self, Agent, AgentId, AgentKind, DatabaseTimeouts, Direction, PageRequest, RevisionHash, Role,
+    Slug, Store, StoreLimits, Timestamp, TokenId, TokenInfo,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -50,23 +56,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { dir } => seed(&open(&cli.database_url).await?, dir).await,
-        Command::Token(TokenCommand::Create { agent, role, kind }) => {
-            let role: Role = role.parse()?;
-            let kind: AgentKind = kind.parse()?;
-            let store = open(&cli.database_url).await?;
-            let agent = match store.agents_named(&agent, None).await?.as_slice() {
-                [] => store.create_agent(&agent, kind).await?,
-                [one] => one.clone(),
-                many => bail!("{} agents are named {agent:?}; rename one first", many.len()),
-            };
-            let token = store.create_token(agent, role).await?;
-            eprintln!(
-                "created a {} token for {} ({}); it is shown only this once",
-                token.role, token.agent.name, token.agent.id
-            );
-            println!("{}", token.secret);
-            Ok(())
-        }
+        Command::Token(command) => token(&open(&cli.database_url).await?, command).await,
         Command::Log { slug, max_count } => {
             let store = open(&cli.database_url).await?;
             log(&store, &slug, max_count.unwrap_or(usize::MAX)).await
@@ -80,7 +70,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (from, to) = (RevisionHash::parse(&from)?, RevisionHash::parse(&to)?);
             let store = open(&cli.database_url).await?;
-            let diff = store.diff_revisions(Some(&from), &to, granularity, context).await?;
+            let budget = Budget::unlimited();
+            let diff =
+                store.diff_revisions(Some(&from), &to, granularity, context, &budget).await?;
             if diff.result.fell_back {
                 eprintln!("note: the diff's time budget ran out; the result is coarser than asked");
             }
@@ -166,17 +158,47 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             bail!("--public-url must be an absolute http(s) URL, not {url:?}");
         }
     }
-    let db = store::connect(database_url).await?;
+    let limits = &args.limits;
+    let query_limits = QueryLimits {
+        max_tokens: limits.max_query_tokens,
+        max_nesting: limits.max_query_nesting,
+        max_depth: limits.max_query_depth,
+        max_fields: limits.max_query_fields,
+        max_aliases: limits.max_query_aliases,
+        max_directives: limits.max_query_directives,
+        max_value_depth: limits.max_value_depth,
+        max_cost: limits.max_query_cost,
+        max_errors: limits.max_errors,
+        deadline: Duration::from_millis(limits.request_timeout_ms),
+    };
+    let rate_limits = rate_limits(limits, query_limits.max_cost)?;
+    let timeouts = DatabaseTimeouts {
+        statement: Duration::from_millis(limits.database_timeout_ms),
+        acquire: Duration::from_millis(limits.database_timeout_ms),
+    };
+    let db = store::connect_with(database_url, timeouts).await?;
     let applied_before = store::migrate(&db).await?;
-    let store = Store::new(db, StoreLimits { max_content_bytes: args.max_content_bytes });
+    let store_limits = StoreLimits {
+        max_content_bytes: args.max_content_bytes,
+        blame_time: Duration::from_millis(limits.blame_timeout_ms),
+    };
+    let compute = match limits.heavy_tasks {
+        Some(tasks) => Compute::new(tasks, Duration::from_millis(limits.heavy_wait_ms)),
+        None => Compute::for_this_machine(),
+    };
+    let store = Store::with_compute(db, store_limits, compute);
     if applied_before == 0 && !args.no_seed {
         seed(&store, args.seeds_dir).await?;
     }
     let settings = HttpSettings {
         bind: args.bind,
         max_body_bytes: args.max_body_bytes,
+        max_response_bytes: args.max_response_bytes,
         workers: args.workers,
         public_url: args.public_url,
+        trust_forwarded: args.trust_forwarded_headers,
+        limits: query_limits,
+        rate_limits,
     };
     let app = Application::build(&settings, store)?;
     tracing::info!(
@@ -186,4 +208,145 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     );
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The rate limits; a window must hold at least one request of the largest cost, or that
+/// request could never be served.
+fn rate_limits(limits: &LimitArgs, max_cost: u64) -> anyhow::Result<RateLimitSettings> {
+    for (flag, points) in [
+        ("--rate-limit-anonymous", limits.rate_limit_anonymous),
+        ("--rate-limit-token", limits.rate_limit_token),
+    ] {
+        if points != 0 && u64::from(points) < max_cost {
+            bail!(
+                "{flag} ({points}) must be 0 (no limit) or at least --max-query-cost ({max_cost})"
+            );
+        }
+    }
+    if limits.rate_limit_window_secs == 0 {
+        bail!("--rate-limit-window-secs must be at least 1");
+    }
+    Ok(RateLimitSettings {
+        anonymous_points: limits.rate_limit_anonymous,
+        token_points: limits.rate_limit_token,
+        window: Duration::from_secs(limits.rate_limit_window_secs),
+    })
+}
+
+async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            agent,
+            agent_id,
+            role,
+            kind,
+            software_agent,
+            expires_in,
+            expires_at,
+        } => {
+            let role: Role = role.parse()?;
+            let kind: AgentKind = kind.parse()?;
+            let expires_at = match (expires_in, expires_at) {
+                (Some(after), _) => Some(Timestamp::from_datetime(
+                    chrono::Utc::now() + chrono::Duration::from_std(after)?,
+                )),
+                (None, Some(at)) => Some(Timestamp::parse("--expires-at", &at)?),
+                (None, None) => None,
+            };
+            let agent = match (agent, agent_id) {
+                (_, Some(id)) => store
+                    .agent(AgentId::parse(&id)?)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no agent has the id {id}"))?,
+                (Some(name), None) => agent_named(store, &name, kind, software_agent).await?,
+                (None, None) => bail!("give --agent NAME or --agent-id ID"),
+            };
+            if agent.kind == AgentKind::Software && !software_agent {
+                bail!(
+                    "{} ({}) is a software agent; a token that writes in a program's name needs \
+                     --software-agent",
+                    agent.name,
+                    agent.id
+                );
+            }
+            let created = store.create_token(agent, role, expires_at).await?;
+            let token = &created.token;
+            let expiry =
+                token.expires_at.map_or("does not expire".to_owned(), |t| format!("expires {t}"));
+            eprintln!(
+                "created {} token {} for {} ({}); it {expiry} and is shown only this once",
+                token.role, token.id, token.agent.name, token.agent.id
+            );
+            println!("{}", created.secret);
+            Ok(())
+        }
+        TokenCommand::List { all } => {
+            use std::io::Write;
+            let now = Timestamp::now();
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<36}  {:<6}  {:<27}  {:<27}  {:<8}  AGENT",
+                "ID", "ROLE", "CREATED", "EXPIRES", "STATUS"
+            )?;
+            for token in store.list_tokens().await? {
+                if !all && !token.is_active(now) {
+                    continue;
+                }
+                writeln!(
+                    out,
+                    "{:<36}  {:<6}  {:<27}  {:<27}  {:<8}  {} ({}, {})",
+                    token.id.to_string(),
+                    token.role.to_string(),
+                    token.created_at.to_string(),
+                    token.expires_at.map_or("-".to_owned(), |t| t.to_string()),
+                    status(&token, now),
+                    token.agent.name,
+                    token.agent.kind,
+                    token.agent.id
+                )?;
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            let token = store.revoke_token(TokenId::parse(&id)?).await?;
+            eprintln!("token {} of {} ({}) is revoked", token.id, token.agent.name, token.agent.id);
+            Ok(())
+        }
+    }
+}
+
+fn status(token: &TokenInfo, now: Timestamp) -> &'static str {
+    match (token.revoked_at, token.expires_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(expiry)) if expiry <= now => "expired",
+        _ => "active",
+    }
+}
+
+/// The one agent with this display name, created (of `kind`) if none has it. Names are not
+/// unique: several agents sharing one must be told apart by id.
+async fn agent_named(
+    store: &Store,
+    name: &str,
+    kind: AgentKind,
+    software_agent: bool,
+) -> anyhow::Result<Agent> {
+    match store.agents_named(name, None).await?.as_slice() {
+        [] => {
+            if kind == AgentKind::Software && !software_agent {
+                bail!("creating a software agent for a token needs --software-agent");
+            }
+            Ok(store.create_agent(name, kind).await?)
+        }
+        [one] => Ok(one.clone()),
+        many => {
+            let ids: Vec<String> = many.iter().map(|a| format!("{} ({})", a.id, a.kind)).collect();
+            bail!(
+                "{} agents are named {name:?}: {}; choose one with --agent-id",
+                many.len(),
+                ids.join(", ")
+            )
+        }
+    }
 }

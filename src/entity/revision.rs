@@ -16,6 +16,8 @@ pub struct Model {
     pub created_at: i64,
     /// The canonical header bytes, verbatim: the input of `hash`.
     pub header: String,
+    /// The size of the text in bytes (of UTF-8), so reads can be priced before loading it.
+    pub content_bytes: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

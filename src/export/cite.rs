@@ -284,6 +284,7 @@ mod tests {
                 parent: None,
                 title: "550 Ex-Mossad and Shin Bet Chiefs Urge Trump to End the War".into(),
                 content_hash: ContentHash::of("text"),
+                content_bytes: 4,
                 author: AgentId::generate(),
                 message: String::new(),
                 source: None,

@@ -97,17 +97,22 @@ pub async fn records_at_heads(
         .collect()
 }
 
-/// Gathers the provenance of `document`: of one revision, or of its whole history.
+/// Gathers the provenance of `document`: of one revision, or of its whole history, which
+/// costs a point per revision, drawn from `budget` before the history is read.
 pub async fn provenance(
     store: &Store,
     document: &Document,
     revision: Option<&RevisionHash>,
     base_url: &str,
+    budget: &crate::budget::Budget,
 ) -> StoreResult<prov::ProvInput> {
     let revisions = match revision {
         Some(hash) => vec![revision_of(store, document, Some(hash)).await?],
         None => {
             let head = revision_of(store, document, None).await?;
+            budget
+                .draw(head.number.max(0) as u64)
+                .map_err(|cause| StoreError::OverBudget { what: "provenance", cause })?;
             store.history_up_to(document.id, head.number).await?
         }
     };

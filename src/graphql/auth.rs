@@ -6,7 +6,7 @@ use tokio::sync::OnceCell;
 
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::loaders::store;
-use crate::store::Principal;
+use crate::store::{Principal, Store};
 
 /// What the request presented in its `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,13 @@ impl RequestAuth {
     /// The caller, `None` if anonymous; `UNAUTHENTICATED` if the credentials are bad.
     pub async fn principal(ctx: &Context<'_>) -> ApiResult<Option<Principal>> {
         let auth = ctx.data::<RequestAuth>().map_err(|_| ApiError::internal())?;
-        let token = match &auth.credentials {
+        auth.resolve(store(ctx)?).await
+    }
+
+    /// The caller, checked against `store` on the first call and remembered for the rest of
+    /// the request.
+    pub async fn resolve(&self, store: &Store) -> ApiResult<Option<Principal>> {
+        let token = match &self.credentials {
             Credentials::Anonymous => return Ok(None),
             Credentials::Malformed => {
                 return Err(ApiError::new(
@@ -41,17 +47,16 @@ impl RequestAuth {
             }
             Credentials::Bearer(token) => token,
         };
-        let principal = auth
+        let principal = self
             .principal
-            .get_or_try_init(|| async {
-                store(ctx)?.authenticate(token).await.map_err(ApiError::from)
-            })
+            .get_or_try_init(|| async { store.authenticate(token).await.map_err(ApiError::from) })
             .await?;
         match principal {
             Some(principal) => Ok(Some(principal.clone())),
-            None => {
-                Err(ApiError::new(ErrorCode::Unauthenticated, "the token is unknown or revoked"))
-            }
+            None => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the token is unknown, revoked or expired",
+            )),
         }
     }
 

@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use super::error::{ApiError, ApiResult};
 use super::history::DiffChange;
 use super::ids::GlobalId;
-use super::loaders::{load_optional, load_required};
+use super::loaders::{load_optional, load_required, store};
 use super::types::{AgentNode, DocumentNode, RevisionNode, SourceNode};
 use crate::passage::{self, Selector, Verification, VerificationStatus as Status};
 use crate::store::{self, AnchorState, CitationTarget, RevisionHash, StoredSelector};
@@ -177,15 +177,15 @@ impl CitationNode {
                 against: Some(revision),
             });
         };
-        let target = load_required(ctx, revision.clone()).await?;
+        let target: store::Revision = load_required(ctx, revision.clone()).await?;
+        super::limits::draw_text(ctx, "verification", target.content_bytes)?;
         let text: Arc<str> = load_required(ctx, target.content_hash.clone()).await?;
         let given = self.0.target_position();
-        let result = tokio::task::spawn_blocking(move || passage::verify(&quote, &text, given))
+        let result = store(ctx)?
+            .compute()
+            .run(move || passage::verify(&quote, &text, given))
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "verification task failed");
-                ApiError::internal()
-            })?;
+            .map_err(|err| ApiError::from(crate::store::StoreError::from(err)))?;
         Ok(QuoteVerification { result, against: Some(revision) })
     }
 

@@ -14,7 +14,7 @@ use super::loaders::store;
 use super::types::{DocumentNode, RevisionNode, SourceNode};
 use crate::store::{
     Direction, DocumentCursor, DocumentFilter, DocumentId, DocumentOrder, Page, PageRequest,
-    RevisionHash, SourceId, Store,
+    RevisionHash, SourceId, Store, quoted,
 };
 
 /// The most items one page may hold.
@@ -43,7 +43,10 @@ impl PageArgs {
         let cursor = |name: &str, text: Option<String>| -> ApiResult<Option<K>> {
             text.map(|text| {
                 decode_cursor(&text).and_then(|raw| decode(&raw)).ok_or_else(|| {
-                    ApiError::bad_input(format!("`{name}` is not a valid cursor: {text:?}"))
+                    ApiError::bad_input(format!(
+                        "`{name}` is not a valid cursor: {}",
+                        quoted(&text)
+                    ))
                 })
             })
             .transpose()

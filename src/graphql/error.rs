@@ -4,7 +4,7 @@
 //! with its whole cause chain (inside the request's span, which carries the request id) and
 //! reaches the client only as `INTERNAL`; the HTTP layer adds the request id to it.
 
-use async_graphql::ErrorExtensions;
+use async_graphql::{ErrorExtensions, Value};
 
 use crate::store::{InvalidValue, StoreError};
 
@@ -18,6 +18,8 @@ pub enum ErrorCode {
     Conflict,
     PayloadTooLarge,
     QueryTooComplex,
+    RateLimited,
+    Unavailable,
     Internal,
 }
 
@@ -31,21 +33,45 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
 }
 
-/// An error on its way to a client: a code and a message that is safe to show.
+/// An error on its way to a client: a code, a message that is safe to show, and what else a
+/// client needs to act on it (`extensions`).
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    pub extensions: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), extensions: Vec::new() }
+    }
+
+    /// Adds an extension member beside `code`.
+    pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        self.extensions.push((key, value.into()));
+        self
+    }
+
+    /// `UNAVAILABLE`, asking the client to come back after `retry_after`.
+    pub fn unavailable(retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs().max(1);
+        Self::new(
+            ErrorCode::Unavailable,
+            format!("the service is temporarily unavailable; retry in {seconds} s"),
+        )
+        .with("retryAfter", seconds)
+    }
+
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        async_graphql::Error::from(self).into_server_error(Default::default())
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -65,6 +91,23 @@ impl From<&StoreError> for ApiError {
             StoreError::Conflict(_) => ApiError::new(ErrorCode::Conflict, err.to_string()),
             StoreError::TooLarge { .. } => {
                 ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())
+            }
+            StoreError::OverBudget { what, cause } => {
+                let limit = super::limits::Limit::Cost;
+                let refused = super::limits::too_complex(limit, cause.max, cause.needed);
+                ApiError { message: format!("{what}: {}", refused.message), ..refused }
+            }
+            StoreError::TimedOut { what, limit } => {
+                let max = limit.as_millis() as u64;
+                let refused = super::limits::too_complex(super::limits::Limit::TimeMs, max, max);
+                ApiError {
+                    message: format!("{what} ran past its time limit of {max} ms"),
+                    ..refused
+                }
+            }
+            StoreError::Unavailable { retry_after, cause } => {
+                tracing::warn!(error = format!("{cause:#}"), "unavailable");
+                ApiError::unavailable(*retry_after)
             }
             StoreError::Unexpected(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "unexpected store error");
@@ -94,8 +137,13 @@ impl From<InvalidValue> for ApiError {
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
-        let code = err.code.as_str();
-        async_graphql::Error::new(err.message).extend_with(|_, ext| ext.set("code", code))
+        let ApiError { code, message, extensions } = err;
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            for (key, value) in extensions {
+                ext.set(key, value);
+            }
+        })
     }
 }
 

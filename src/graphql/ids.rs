@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::error::ApiError;
-use crate::store::{AgentId, CitationId, DocumentId, RevisionHash, SourceId};
+use crate::store::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, quoted};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GlobalId {
@@ -30,7 +30,7 @@ impl GlobalId {
     }
 
     pub fn decode(id: &str) -> Result<Self, ApiError> {
-        let invalid = || ApiError::bad_input(format!("{id:?} is not a valid node id"));
+        let invalid = || ApiError::bad_input(format!("{} is not a valid node id", quoted(id)));
         let bytes = URL_SAFE_NO_PAD.decode(id).map_err(|_| invalid())?;
         let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
         let (kind, key) = raw.split_once(':').ok_or_else(invalid)?;
@@ -53,7 +53,7 @@ impl GlobalId {
         }
         match GlobalId::decode(id) {
             Ok(GlobalId::Document(id)) => Ok(id),
-            _ => Err(ApiError::bad_input(format!("{field}: {id:?} is not a document id"))),
+            _ => Err(ApiError::bad_input(format!("{field}: {} is not a document id", quoted(id)))),
         }
     }
 
@@ -64,7 +64,7 @@ impl GlobalId {
         }
         match GlobalId::decode(id) {
             Ok(GlobalId::Source(id)) => Ok(id),
-            _ => Err(ApiError::bad_input(format!("{field}: {id:?} is not a source id"))),
+            _ => Err(ApiError::bad_input(format!("{field}: {} is not a source id", quoted(id)))),
         }
     }
 }

@@ -28,15 +28,22 @@ pub mod error;
 pub mod exports;
 pub mod history;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
 pub mod types;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use std::net::IpAddr;
+use std::sync::Arc;
 
+use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Schema};
+
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
+use auth::{Credentials, RequestAuth};
+use limits::{ClientAddress, Limit, Limits, QueryLimits, RequestCost, too_complex};
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
@@ -44,18 +51,77 @@ pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubsc
 #[derive(Debug, Clone)]
 pub struct BaseUrl(pub String);
 
-/// How deep a query may nest.
-pub const MAX_DEPTH: usize = 16;
-/// The most a query may cost: each field counts 1, times the page size for connections.
-pub const MAX_COMPLEXITY: usize = 20_000;
-
-/// Builds the schema once, at start-up, with the store as app-wide data.
-pub fn build_schema(store: Store) -> AppSchema {
+/// Builds the schema once, at start-up, with the store as app-wide data and every request
+/// held to `limits` and the rate limits.
+pub fn build_schema(
+    store: Store,
+    limits: QueryLimits,
+    rate_limiter: Arc<RateLimiter>,
+) -> AppSchema {
     Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
         .data(store)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        .extension(Limits::new(limits, rate_limiter))
         .finish()
+}
+
+/// What a transport knows of a request besides the request itself.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub credentials: Credentials,
+    /// The base URL permanent links are built on.
+    pub base_url: String,
+    /// The client's address, for the per-address rate limit; `None` to apply none.
+    pub client_address: Option<IpAddr>,
+}
+
+/// The schema with what every request needs: the store for its loaders and the limits for
+/// its cost meter and deadline.
+#[derive(Clone)]
+pub struct GraphqlService {
+    schema: AppSchema,
+    store: Store,
+    limits: QueryLimits,
+}
+
+impl GraphqlService {
+    pub fn new(store: Store, limits: QueryLimits, rate_limiter: Arc<RateLimiter>) -> Self {
+        Self { schema: build_schema(store.clone(), limits, rate_limiter), store, limits }
+    }
+
+    /// Runs one request under the deadline, with its own loaders, credentials and cost meter.
+    /// Returns the meter too, so the transport can report the rate limit.
+    pub async fn execute(
+        &self,
+        request: Request,
+        context: RequestContext,
+    ) -> (Response, Arc<RequestCost>) {
+        let cost = Arc::new(RequestCost::new(self.limits.max_cost));
+        let mut request = request
+            .data(RequestAuth::new(context.credentials))
+            .data(BaseUrl(context.base_url))
+            .data(loaders::for_request(self.store.clone()))
+            .data(cost.clone());
+        if let Some(address) = context.client_address {
+            request = request.data(ClientAddress(address));
+        }
+        let deadline = self.limits.deadline;
+        let response = match tokio::time::timeout(deadline, self.schema.execute(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                let max = deadline.as_millis() as u64;
+                Response::from_errors(vec![
+                    too_complex(Limit::TimeMs, max, max).into_server_error(),
+                ])
+            }
+        };
+        (response, cost)
+    }
+
+    /// Whether the operation a request would run is a mutation (GET may not run one). Text
+    /// past the lexical limits is not parsed here; executing it reports the limit.
+    pub fn selects_mutation(&self, query: &str, operation_name: Option<&str>) -> bool {
+        limits::selects_mutation(query, operation_name, &self.limits)
+    }
 }
 
 /// The SDL, sorted, as committed in `schema/schema.graphql`.

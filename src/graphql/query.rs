@@ -1,6 +1,6 @@
 //! `Query`: the read entry points.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
 use super::connection::{DocumentConnection, PageArgs, SourceConnection};
@@ -8,14 +8,31 @@ use super::error::{ApiError, ApiResult};
 use super::exports::{CitationExport, CitationFormat, base_url};
 use super::history::{Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
+use super::limits::RequestCost;
 use super::loaders::{load_optional, store};
+use super::scalars::DateTime;
 use super::types::{AgentNode, DocumentKind, DocumentNode, Node, RevisionNode, resolve_node};
-use crate::store::{self, RevisionHash, Slug};
+use crate::store::{self, RevisionHash, Slug, Timestamp};
 
 /// The most ids one `nodes` call may resolve.
 const MAX_NODES: usize = 100;
 
 pub struct QueryRoot;
+
+/// A client's rate limit, in cost points per window (the allowance refills steadily).
+#[derive(SimpleObject)]
+pub struct RateLimit {
+    /// What this request cost.
+    cost: u64,
+    /// Points per window.
+    limit: u64,
+    /// Points left now.
+    remaining: u64,
+    /// Points spent and not yet refilled.
+    used: u64,
+    /// When the allowance will be whole again, if nothing more is spent.
+    reset_at: DateTime,
+}
 
 /// Which documents a list holds.
 #[derive(InputObject, Default)]
@@ -69,6 +86,7 @@ impl QueryRoot {
     }
 
     /// Objects by their global ids (at most 100), in the order asked; null where none exists.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(ApiError::bad_input(format!("`ids` may hold at most {MAX_NODES} ids")));
@@ -124,7 +142,7 @@ impl QueryRoot {
     }
 
     /// Citation records of several documents at their heads (at most 100), in one file.
-    #[graphql(complexity = 200)]
+    #[graphql(complexity = "20 * documents.len().max(1)")]
     async fn cite(
         &self,
         ctx: &Context<'_>,
@@ -164,7 +182,8 @@ impl QueryRoot {
 
     /// What changed from revision `from` to revision `to` (hashes; they may belong to
     /// different documents). `context` is the number of unchanged lines around each change.
-    #[graphql(complexity = 100)]
+    /// Costs 500 points, and a point per KiB of the two texts.
+    #[graphql(complexity = 500)]
     async fn diff(
         &self,
         ctx: &Context<'_>,
@@ -181,9 +200,24 @@ impl QueryRoot {
                 &to,
                 granularity.unwrap_or_default().into(),
                 context_lines(context)?,
+                super::limits::budget(ctx)?,
             )
             .await?;
         Ok(Diff(diff))
+    }
+
+    /// Where the caller stands with the rate limit after this request was charged: what it
+    /// cost, the points per window, what is left and when the allowance is whole again. Null
+    /// when no rate limit applies. Requests without a token are counted per address.
+    async fn rate_limit(&self, ctx: &Context<'_>) -> ApiResult<Option<RateLimit>> {
+        let cost = ctx.data::<std::sync::Arc<RequestCost>>().map_err(|_| ApiError::internal())?;
+        Ok(cost.rate_limit().map(|status| RateLimit {
+            cost: status.cost,
+            limit: status.limit,
+            remaining: status.remaining,
+            used: status.limit.saturating_sub(status.remaining),
+            reset_at: DateTime::from(Timestamp::from_datetime(status.reset_at.into())),
+        }))
     }
 
     /// The agent behind the request's token; null for an anonymous request.

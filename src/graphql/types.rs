@@ -9,6 +9,7 @@ use super::error::ApiResult;
 use super::exports::{CitationExport, CitationFormat, ReferenceStyle, base_url};
 use super::history::{Blame, Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
+use super::limits::{budget, draw_text};
 use super::loaders::{HeadAt, load_optional, load_required, store};
 use super::scalars::DateTime;
 use crate::export::{self, cite::Format};
@@ -147,7 +148,8 @@ impl DocumentNode {
         Ok(export::cite::formatted_reference(&record, style.into()))
     }
 
-    /// W3C PROV-JSON of this document's history, or of one `revision`.
+    /// W3C PROV-JSON of this document's history, or of one `revision`. Costs 100 points, and
+    /// a point per revision of the history.
     #[graphql(complexity = 100)]
     async fn provenance(
         &self,
@@ -156,7 +158,9 @@ impl DocumentNode {
     ) -> ApiResult<Json<serde_json::Value>> {
         let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
         let base = base_url(ctx)?;
-        let input = export::provenance(store(ctx)?, &self.0, revision.as_ref(), &base).await?;
+        let input =
+            export::provenance(store(ctx)?, &self.0, revision.as_ref(), &base, budget(ctx)?)
+                .await?;
         Ok(Json(export::prov::prov_json(&input)))
     }
 
@@ -256,9 +260,15 @@ impl RevisionNode {
         &self.0.title
     }
 
-    /// The full text, exactly as hashed.
+    /// The full text, exactly as hashed. Costs a point per KiB (see `rateLimit`).
     async fn content(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        draw_text(ctx, "content", self.0.content_bytes)?;
         Ok(load_required(ctx, self.0.content_hash.clone()).await?.to_string())
+    }
+
+    /// The size of `content` in bytes of UTF-8.
+    async fn content_bytes(&self) -> u64 {
+        self.0.content_bytes
     }
 
     /// Who wrote this revision: the agent behind the token that made it.
@@ -276,8 +286,9 @@ impl RevisionNode {
     }
 
     /// What changed between `against` (a revision hash; by default the parent, or the empty
-    /// text for a first revision) and this revision.
-    #[graphql(complexity = 100)]
+    /// text for a first revision) and this revision. Costs 500 points, and a point per KiB of
+    /// the two texts.
+    #[graphql(complexity = 500)]
     async fn diff(
         &self,
         ctx: &Context<'_>,
@@ -295,15 +306,17 @@ impl RevisionNode {
                 &self.0.hash,
                 granularity.unwrap_or_default().into(),
                 context_lines(context)?,
+                budget(ctx)?,
             )
             .await?;
         Ok(Diff(diff))
     }
 
-    /// For each line of this revision, the revision that introduced it.
-    #[graphql(complexity = 500)]
+    /// For each line of this revision, the revision that introduced it. Costs 1,000 points,
+    /// and a point per KiB of every revision's text up to this one.
+    #[graphql(complexity = 1000)]
     async fn blame(&self, ctx: &Context<'_>) -> ApiResult<Blame> {
-        Ok(Blame(store(ctx)?.blame(&self.0.hash).await?))
+        Ok(Blame(store(ctx)?.blame(&self.0.hash, budget(ctx)?).await?))
     }
 
     /// W3C PROV-JSON of this revision.
@@ -311,7 +324,9 @@ impl RevisionNode {
     async fn provenance(&self, ctx: &Context<'_>) -> ApiResult<Json<serde_json::Value>> {
         let document: store::Document = load_required(ctx, self.0.document_id).await?;
         let base = base_url(ctx)?;
-        let input = export::provenance(store(ctx)?, &document, Some(&self.0.hash), &base).await?;
+        let input =
+            export::provenance(store(ctx)?, &document, Some(&self.0.hash), &base, budget(ctx)?)
+                .await?;
         Ok(Json(export::prov::prov_json(&input)))
     }
 

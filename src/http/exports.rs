@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::plain::{Failure, document, respond, revision_hash as revision_param};
 use super::{AppState, base_url};
 use crate::export::{self, cite::Format, html};
-use crate::store::{Slug, StoreError};
+use crate::store::{Slug, StoreError, quoted};
 
 /// The most documents one list export takes.
 const MAX_LIST: usize = 100;
@@ -17,7 +17,11 @@ fn format_param(value: Option<&str>) -> Result<Format, Failure> {
     let value =
         value.ok_or_else(|| Failure::bad(format!("give format= one of: {}", Format::NAMES)))?;
     Format::parse(value).ok_or_else(|| {
-        Failure::bad(format!("{value:?} is not an export format; use one of: {}", Format::NAMES))
+        Failure::bad(format!(
+            "{} is not an export format; use one of: {}",
+            quoted(value),
+            Format::NAMES
+        ))
     })
 }
 
@@ -101,7 +105,10 @@ pub(super) async fn cite_list(
                 .iter()
                 .map(|slug| {
                     found.iter().find(|d| d.slug == *slug).cloned().ok_or_else(|| {
-                        Failure(StatusCode::NOT_FOUND, format!("no document has the slug {slug}"))
+                        Failure::new(
+                            StatusCode::NOT_FOUND,
+                            format!("no document has the slug {slug}"),
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -129,8 +136,11 @@ pub(super) async fn provenance(
         async {
             let revision = revision_param(params.revision.as_deref())?;
             let document = document(&state.store, &slug).await?;
+            // Bounded by the history cap and, per client, by the rate limit.
+            let budget = crate::budget::Budget::unlimited();
+            let base = base_url(&req);
             let input =
-                export::provenance(&state.store, &document, revision.as_ref(), &base_url(&req))
+                export::provenance(&state.store, &document, revision.as_ref(), &base, &budget)
                     .await?;
             let body = serde_json::to_string_pretty(&export::prov::prov_json(&input))
                 .map_err(|e| Failure::from(StoreError::Unexpected(e.into())))?;
@@ -158,7 +168,10 @@ async fn page(
         is_document_page: hash.is_none(),
     });
     let mut response = HttpResponse::Ok();
-    response.content_type("text/html; charset=utf-8");
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, super::PAGE_CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"));
     if hash.is_some() {
         response.insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
     }

@@ -111,9 +111,9 @@ async fn original_inner(
 
     if let Some(value) = req.headers().get("accept-datetime") {
         let instant = value.to_str().ok().and_then(parse_accept_datetime).ok_or_else(|| {
-            Failure(
+            Failure::new(
                 StatusCode::BAD_REQUEST,
-                "Accept-Datetime must be an HTTP-date (RFC 7231) or an RFC 3339 date-time".into(),
+                "Accept-Datetime must be an HTTP-date (RFC 7231) or an RFC 3339 date-time",
             )
         })?;
         let chosen = match store.revision_as_of(document.id, instant).await? {
@@ -121,7 +121,7 @@ async fn original_inner(
             // Before the first memento, RFC 7089 (4.5.3) points at the first.
             None => {
                 store.revisions_by_numbers(document.id, &[1]).await?.pop().ok_or_else(|| {
-                    Failure(StatusCode::NOT_FOUND, "the document has no revisions".into())
+                    Failure::new(StatusCode::NOT_FOUND, "the document has no revisions")
                 })?
             }
         };
@@ -176,7 +176,7 @@ async fn memento_inner(
     let slug = document.slug.clone();
     let revision =
         store.revision(&hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
-            Failure(StatusCode::NOT_FOUND, format!("{slug} has no revision {hash}"))
+            Failure::new(StatusCode::NOT_FOUND, format!("{slug} has no revision {hash}"))
         })?;
     let uris = Uris::new(req, &slug);
 
@@ -250,7 +250,7 @@ async fn timemap_inner(
     let uris = Uris::new(req, &slug);
     let stamps = store.revision_stamps(document.id).await?;
     let (Some(first), Some(last)) = (stamps.first(), stamps.last()) else {
-        return Err(Failure(StatusCode::NOT_FOUND, "the document has no revisions".into()));
+        return Err(Failure::new(StatusCode::NOT_FOUND, "the document has no revisions"));
     };
     let mut entries = vec![
         format!("<{}>; rel=\"original\"", uris.original()),

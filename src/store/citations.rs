@@ -201,6 +201,26 @@ impl Store {
     /// Records a citation from the head of a document.
     #[tracing::instrument(skip_all, fields(document = %input.document))]
     pub async fn add_citation(&self, input: AddCitation, author: AgentId) -> StoreResult<Citation> {
+        for (side, selector) in
+            [("passage", &input.citing), ("targetPassage", &input.target_selector)]
+        {
+            let Some(selector) = selector else { continue };
+            for (part, text) in [
+                ("exact", &selector.exact),
+                ("prefix", &selector.prefix),
+                ("suffix", &selector.suffix),
+            ] {
+                if let Some(text) = text
+                    && text.contains('\0')
+                {
+                    return Err(InvalidValue::new(
+                        side,
+                        format!("`{part}` must not contain NUL characters (U+0000)"),
+                    )
+                    .into());
+                }
+            }
+        }
         let document = self
             .document(input.document)
             .await?

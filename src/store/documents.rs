@@ -40,6 +40,8 @@ pub struct Revision {
     pub created_at: Timestamp,
     /// The canonical header bytes the hash was computed from, verbatim.
     pub header: String,
+    /// The size of the text in bytes of UTF-8.
+    pub content_bytes: u64,
 }
 
 /// A new document and the content of its first revision.
@@ -110,7 +112,11 @@ impl DocumentCursor {
 
     pub fn decode(raw: &str) -> Option<Self> {
         if let Some(slug) = raw.strip_prefix("s:") {
-            return Some(DocumentCursor::Slug(slug.to_owned()));
+            // Only a well-formed slug can be a position among slugs (and NUL, which
+            // PostgreSQL refuses, never reaches a query).
+            return Slug::parse(slug)
+                .ok()
+                .map(|slug| DocumentCursor::Slug(slug.as_str().to_owned()));
         }
         let (micros, id) = raw.strip_prefix("t:")?.split_once(':')?;
         Some(DocumentCursor::Time(micros.parse().ok()?, Uuid::try_parse(id).ok()?))
@@ -160,6 +166,7 @@ impl From<revision::Model> for Revision {
             source: row.source_id.map(SourceId::from),
             created_at: Timestamp::from_micros(row.created_at),
             header: row.header,
+            content_bytes: row.content_bytes.max(0) as u64,
         }
     }
 }
@@ -207,6 +214,7 @@ impl NewRevision<'_> {
             source: self.source,
             created_at: self.created_at,
             header: canonical,
+            content_bytes: self.content.len() as u64,
         };
         let row = revision::ActiveModel {
             hash: Set(revision.hash.as_str().to_owned()),
@@ -220,6 +228,7 @@ impl NewRevision<'_> {
             source_id: Set(self.source.map(|s| s.as_uuid())),
             created_at: Set(self.created_at.micros()),
             header: Set(revision.header.clone()),
+            content_bytes: Set(self.content.len() as i64),
         };
         (content_hash, row, revision)
     }
@@ -233,7 +242,7 @@ impl Store {
         input: CreateDocument,
         author: AgentId,
     ) -> StoreResult<WriteOutcome> {
-        self.check_content_size(&input.content)?;
+        self.check_content(&input.content)?;
         self.check_source_exists(input.source).await?;
         let id = DocumentId::generate();
         let now = Timestamp::now();
@@ -293,7 +302,7 @@ impl Store {
         input: ReviseDocument,
         author: AgentId,
     ) -> StoreResult<WriteOutcome> {
-        self.check_content_size(&input.content)?;
+        self.check_content(&input.content)?;
         let document = self
             .document(input.document)
             .await?
@@ -566,11 +575,14 @@ impl Store {
             .collect())
     }
 
-    fn check_content_size(&self, content: &str) -> StoreResult<()> {
+    /// Content is refused when it is too large, or when it holds NUL: PostgreSQL cannot store
+    /// it and text with NUL is not a document, so neither database takes it.
+    fn check_content(&self, content: &str) -> StoreResult<()> {
         let limit = self.limits.max_content_bytes;
         if content.len() > limit {
             return Err(StoreError::TooLarge { what: "content", size: content.len(), limit });
         }
+        reject_nul("content", content)?;
         Ok(())
     }
 

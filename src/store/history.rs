@@ -11,6 +11,7 @@ use sea_orm::{
 use super::page::{Direction, Page, PageRequest};
 use super::types::*;
 use super::{Revision, Source, Store, StoreError, StoreResult};
+use crate::budget::Budget;
 use crate::diff::{self, DiffOptions, Granularity, TextDiffResult};
 use crate::entity::revision;
 
@@ -46,13 +47,15 @@ pub const MAX_BLAME_REVISIONS: i64 = 10_000;
 impl Store {
     /// Diffs `from` (or the empty text) against `to`. The two may belong to different
     /// documents, e.g. a quotation against its source.
-    #[tracing::instrument(skip(self))]
+    /// The texts are paid for from `budget` by their size before they are read.
+    #[tracing::instrument(skip(self, budget))]
     pub async fn diff_revisions(
         &self,
         from: Option<&RevisionHash>,
         to: &RevisionHash,
         granularity: Granularity,
         context: usize,
+        budget: &Budget,
     ) -> StoreResult<RevisionDiff> {
         if context > DiffOptions::MAX_CONTEXT {
             return Err(InvalidValue::new(
@@ -73,6 +76,8 @@ impl Store {
         };
         let from = from.map(|hash| take(&mut found, hash)).transpose()?;
         let to = take(&mut found, to)?;
+        let bytes = from.as_ref().map_or(0, |f| f.content_bytes) + to.content_bytes;
+        budget.draw_bytes(bytes).map_err(|cause| StoreError::OverBudget { what: "diff", cause })?;
 
         let content_keys: Vec<ContentHash> =
             from.iter().chain([&to]).map(|r| r.content_hash.clone()).collect();
@@ -108,16 +113,15 @@ impl Store {
             ),
             new_label: format!("b/{}", slug_of(to.document_id)),
         };
-        let result =
-            tokio::task::spawn_blocking(move || diff::diff(&old_text, &new_text, &options))
-                .await
-                .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("diff task failed: {e}")))?;
+        let result = self.compute.run(move || diff::diff(&old_text, &new_text, &options)).await?;
         Ok(RevisionDiff { from, to, result })
     }
 
-    /// For each line of `hash`, the revision that introduced it.
-    #[tracing::instrument(skip(self))]
-    pub async fn blame(&self, hash: &RevisionHash) -> StoreResult<Vec<BlameLine>> {
+    /// For each line of `hash`, the revision that introduced it. Every text of the history is
+    /// paid for from `budget` by its size before any is read; the computation is stopped past
+    /// the store's blame time limit.
+    #[tracing::instrument(skip(self, budget))]
+    pub async fn blame(&self, hash: &RevisionHash, budget: &Budget) -> StoreResult<Vec<BlameLine>> {
         let target = self
             .revision(hash)
             .await?
@@ -138,6 +142,10 @@ impl Store {
                 target.document_id
             )));
         }
+        let bytes = history.iter().map(|r| r.content_bytes).sum();
+        budget
+            .draw_bytes(bytes)
+            .map_err(|cause| StoreError::OverBudget { what: "blame", cause })?;
         let mut keys: Vec<ContentHash> = history.iter().map(|r| r.content_hash.clone()).collect();
         keys.sort();
         keys.dedup();
@@ -146,23 +154,27 @@ impl Store {
         if contents.len() != keys.len() {
             return Err(StoreError::Unexpected(anyhow::anyhow!("a content blob is missing")));
         }
-        tokio::task::spawn_blocking(move || {
-            let texts: Vec<&str> =
-                history.iter().map(|r| contents[&r.content_hash].as_str()).collect();
-            let origins = crate::blame::line_origins(&texts);
-            let last = texts.last().copied().unwrap_or_default();
-            last.split_inclusive('\n')
-                .zip(origins)
-                .enumerate()
-                .map(|(i, (text, origin))| BlameLine {
-                    number: i + 1,
-                    text: text.to_owned(),
-                    revision: history[origin].hash.clone(),
-                })
-                .collect()
-        })
-        .await
-        .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("blame task failed: {e}")))
+        let time_limit = self.limits.blame_time;
+        self.compute
+            .run(move || {
+                let texts: Vec<&str> =
+                    history.iter().map(|r| contents[&r.content_hash].as_str()).collect();
+                let deadline = std::time::Instant::now() + time_limit;
+                let origins = crate::blame::line_origins_until(&texts, Some(deadline))
+                    .ok_or(StoreError::TimedOut { what: "blame", limit: time_limit })?;
+                let last = texts.last().copied().unwrap_or_default();
+                Ok(last
+                    .split_inclusive('\n')
+                    .zip(origins)
+                    .enumerate()
+                    .map(|(i, (text, origin))| BlameLine {
+                        number: i + 1,
+                        text: text.to_owned(),
+                        revision: history[origin].hash.clone(),
+                    })
+                    .collect())
+            })
+            .await?
     }
 
     /// A document's revisions numbered up to `number`, oldest first, in one query.

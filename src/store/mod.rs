@@ -23,7 +23,12 @@ use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
 
-pub use agents::{Agent, NewSource, NewToken, Principal, Source, parse_agent_name};
+use crate::budget::OverBudget;
+use crate::compute::{Compute, ComputeError};
+
+pub use agents::{
+    Agent, MAX_LISTED_TOKENS, NewSource, NewToken, Principal, Source, TokenInfo, parse_agent_name,
+};
 pub use citations::{AddCitation, Citation, CitationTarget, StoredSelector};
 pub use documents::{
     CreateDocument, Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField,
@@ -44,28 +49,106 @@ pub enum StoreError {
     Conflict(String),
     #[error("{what} is {size} bytes; the limit is {limit} bytes")]
     TooLarge { what: &'static str, size: usize, limit: usize },
+    /// The work asked for costs more than the caller's allowance; nothing was read for it.
+    #[error("{what}: {cause}")]
+    OverBudget { what: &'static str, cause: OverBudget },
+    /// The work ran past its time limit and was stopped.
+    #[error("{what} ran past its time limit of {} ms", limit.as_millis())]
+    TimedOut { what: &'static str, limit: Duration },
+    /// The database is down, timed out or locked, or the server is saturated: nothing was
+    /// written, and the same request may succeed after `retry_after`.
+    #[error("unavailable: {cause:#}")]
+    Unavailable { retry_after: Duration, cause: anyhow::Error },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
+/// How long clients are asked to wait after the database was unavailable.
+pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
-        StoreError::Unexpected(anyhow::Error::new(err).context("database error"))
+        if database_unavailable(&err) {
+            StoreError::Unavailable {
+                retry_after: RETRY_AFTER_UNAVAILABLE,
+                cause: anyhow::Error::new(err).context("database unavailable"),
+            }
+        } else {
+            StoreError::Unexpected(anyhow::Error::new(err).context("database error"))
+        }
     }
+}
+
+impl From<ComputeError> for StoreError {
+    fn from(err: ComputeError) -> Self {
+        match err {
+            ComputeError::Busy(busy) => StoreError::Unavailable {
+                retry_after: busy.retry_after,
+                cause: anyhow::Error::new(busy),
+            },
+            ComputeError::Failed(message) => StoreError::Unexpected(anyhow::anyhow!(message)),
+        }
+    }
+}
+
+/// Whether a database error says "not now" rather than "never": the server is unreachable,
+/// the pool could not hand out a connection in time, a statement timed out or waited too long
+/// for a lock, or the server is shutting down. Decided on the driver's error kinds and
+/// SQLSTATE / SQLite result codes, never on message text.
+fn database_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else { return matches!(err, DbErr::Conn(_)) };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+fn unavailable_code(code: &str) -> bool {
+    // SQLite reports its (extended) result code as a number: the primary code is the low byte.
+    if let Ok(sqlite) = code.parse::<u32>() {
+        const BUSY: u32 = 5;
+        const LOCKED: u32 = 6;
+        const IOERR: u32 = 10;
+        const FULL: u32 = 13;
+        const CANTOPEN: u32 = 14;
+        return matches!(sqlite & 0xff, BUSY | LOCKED | IOERR | FULL | CANTOPEN);
+    }
+    // PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources (53), operator
+    // intervention (57: statement timeout, shutdown), lock not available, and the transaction
+    // rollbacks a retry resolves (serialization failure, deadlock).
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57")
+        || matches!(code, "55P03" | "40001" | "40P01")
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Limits the store enforces on what it is asked to keep.
+/// Limits the store enforces on what it is asked to keep and to compute.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreLimits {
     /// The largest revision content accepted, in bytes of UTF-8.
     pub max_content_bytes: usize,
+    /// How long one blame may compute before it is stopped.
+    pub blame_time: Duration,
 }
 
 impl Default for StoreLimits {
     fn default() -> Self {
-        Self { max_content_bytes: 4 * 1024 * 1024 }
+        Self { max_content_bytes: 4 * 1024 * 1024, blame_time: Duration::from_secs(2) }
     }
 }
 
@@ -74,11 +157,27 @@ impl Default for StoreLimits {
 pub struct Store {
     db: DatabaseConnection,
     limits: StoreLimits,
+    compute: Compute,
 }
 
 impl Store {
     pub fn new(db: DatabaseConnection, limits: StoreLimits) -> Self {
-        Self { db, limits }
+        Self::with_compute(db, limits, Compute::for_this_machine())
+    }
+
+    /// A store whose CPU-heavy work (diffs, blame, quotation checks) shares `compute`.
+    pub fn with_compute(db: DatabaseConnection, limits: StoreLimits, compute: Compute) -> Self {
+        Self { db, limits, compute }
+    }
+
+    /// Where CPU-heavy work on stored texts runs, bounded in concurrency.
+    pub fn compute(&self) -> &Compute {
+        &self.compute
+    }
+
+    /// Whether the database answers now: one trivial statement.
+    pub async fn ping(&self) -> StoreResult<()> {
+        Ok(self.db.ping().await?)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -94,11 +193,37 @@ impl Store {
     }
 }
 
+/// How long the database may keep a caller waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseTimeouts {
+    /// The longest one statement may run (PostgreSQL `statement_timeout`) or wait for
+    /// SQLite's write lock (its busy timeout).
+    pub statement: Duration,
+    /// The longest a request waits for a pooled connection.
+    pub acquire: Duration,
+}
+
+impl Default for DatabaseTimeouts {
+    fn default() -> Self {
+        Self { statement: Duration::from_secs(5), acquire: Duration::from_secs(5) }
+    }
+}
+
+/// Opens a connection pool with the default timeouts.
+pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(database_url, DatabaseTimeouts::default()).await
+}
+
 /// Opens a connection pool. SQLite files are created when missing and run in WAL mode with a
 /// busy timeout, so that readers never wait for the writer and writers queue instead of
 /// failing; an in-memory SQLite database is held on one connection, since each connection
-/// would otherwise see its own empty database.
-pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
+/// would otherwise see its own empty database. On PostgreSQL every statement runs under
+/// `statement_timeout`, so a held lock or a runaway query answers `Unavailable` instead of
+/// holding a connection and its client indefinitely.
+pub async fn connect_with(
+    database_url: &str,
+    timeouts: DatabaseTimeouts,
+) -> anyhow::Result<DatabaseConnection> {
     use anyhow::Context;
     let is_sqlite = database_url.starts_with("sqlite:");
     let in_memory = is_sqlite && database_url.contains(":memory:");
@@ -111,7 +236,8 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(timeouts.acquire)
+        .connect_timeout(timeouts.acquire)
         .max_connections(if in_memory {
             1
         } else if is_sqlite {
@@ -121,10 +247,15 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
         })
         .min_connections(if in_memory { 1 } else { 0 });
     if is_sqlite {
-        options.map_sqlx_sqlite_opts(|opts| {
+        options.map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(timeouts.statement)
                 .foreign_keys(true)
+        });
+    } else {
+        let statement_ms = timeouts.statement.as_millis().to_string();
+        options.map_sqlx_postgres_opts(move |opts| {
+            opts.options([("statement_timeout", statement_ms.as_str())])
         });
     }
     Database::connect(options)

@@ -21,6 +21,30 @@ impl InvalidValue {
     }
 }
 
+/// A value as error messages quote it: Rust-escaped, and cut short past 64 characters so that
+/// an error never echoes a large input back.
+pub fn quoted(input: &str) -> String {
+    const SHOWN: usize = 64;
+    match input.char_indices().nth(SHOWN) {
+        None => format!("{input:?}"),
+        Some((cut, _)) => {
+            format!("{:?}… ({} bytes in all)", &input[..cut], input.len())
+        }
+    }
+}
+
+/// Text is refused when it holds NUL (U+0000): PostgreSQL cannot store it, and the store
+/// accepts one corpus whatever the database.
+pub fn reject_nul(field: &'static str, text: &str) -> Result<(), InvalidValue> {
+    match text.find('\0') {
+        Some(at) => Err(InvalidValue::new(
+            field,
+            format!("must not contain NUL characters (U+0000); one is at byte {at}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
@@ -36,7 +60,7 @@ macro_rules! uuid_id {
             pub fn parse(input: &str) -> Result<Self, InvalidValue> {
                 Uuid::try_parse(input)
                     .map(Self)
-                    .map_err(|_| InvalidValue::new($field, format!("{input:?} is not a UUID")))
+                    .map_err(|_| InvalidValue::new($field, format!("{} is not a UUID", quoted(input))))
             }
 
             pub fn as_uuid(&self) -> Uuid {
@@ -75,6 +99,11 @@ uuid_id!(
     "sourceId"
 );
 uuid_id!(
+    /// The id of an API token (never its secret).
+    TokenId,
+    "tokenId"
+);
+uuid_id!(
     /// The id of one citation row (one citing revision's record of a citation).
     CitationId,
     "citationId"
@@ -94,7 +123,7 @@ impl Sha256Hex {
         } else {
             Err(InvalidValue::new(
                 field,
-                format!("{input:?} is not a SHA-256 digest (64 lowercase hex digits)"),
+                format!("{} is not a SHA-256 digest (64 lowercase hex digits)", quoted(input)),
             ))
         }
     }
@@ -171,7 +200,8 @@ impl Slug {
     pub const MAX_LEN: usize = 128;
 
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
-        let fail = |reason: &str| Err(InvalidValue::new("slug", format!("{input:?} {reason}")));
+        let fail =
+            |reason: &str| Err(InvalidValue::new("slug", format!("{} {reason}", quoted(input))));
         if input.is_empty() {
             return fail("is empty");
         }
@@ -238,6 +268,7 @@ impl Message {
         if input.chars().count() > Self::MAX_CHARS {
             return Err(InvalidValue::new("message", "is longer than 10000 characters"));
         }
+        reject_nul("message", input)?;
         Ok(Self(input.to_owned()))
     }
 
@@ -266,8 +297,8 @@ macro_rules! string_enum {
             fn from_str(input: &str) -> Result<Self, InvalidValue> {
                 match input {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(InvalidValue::new($field, format!("{input:?} is not one of: {}",
-                        [$($text),+].join(", ")))),
+                    _ => Err(InvalidValue::new($field, format!("{} is not one of: {}",
+                        quoted(input), [$($text),+].join(", ")))),
                 }
             }
         }
@@ -372,7 +403,10 @@ impl Timestamp {
         DateTime::parse_from_rfc3339(input)
             .map(|t| Self::from_datetime(t.with_timezone(&Utc)))
             .map_err(|e| {
-                InvalidValue::new(field, format!("{input:?} is not an RFC 3339 date-time: {e}"))
+                InvalidValue::new(
+                    field,
+                    format!("{} is not an RFC 3339 date-time: {e}", quoted(input)),
+                )
             })
     }
 

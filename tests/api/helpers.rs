@@ -111,6 +111,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Like `spawn_app`, with a configured public base URL for permanent links.
 pub async fn spawn_app_with(backend: Backend, public_url: Option<&str>) -> Option<TestApp> {
+    let public_url = public_url.map(str::to_owned);
+    spawn_configured(backend, move |settings, _| settings.public_url = public_url).await
+}
+
+/// Like `spawn_app`, with settings changed by `configure` (from the test defaults).
+pub async fn spawn_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut HttpSettings, &mut StoreLimits),
+) -> Option<TestApp> {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let (url, guard) = match backend {
         Backend::Sqlite => {
@@ -139,13 +148,16 @@ pub async fn spawn_app_with(backend: Backend, public_url: Option<&str>) -> Optio
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::Relaxed);
     });
-    let store = Store::new(db, StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES });
-    let settings = HttpSettings {
+    let mut settings = HttpSettings {
         bind: "127.0.0.1:0".into(),
         max_body_bytes: TEST_MAX_BODY_BYTES,
         workers: Some(2),
-        public_url: public_url.map(str::to_owned),
+        ..HttpSettings::default()
     };
+    let mut limits =
+        StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() };
+    configure(&mut settings, &mut limits);
+    let store = Store::new(db, limits);
     let app = Application::build(&settings, store.clone()).expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -156,7 +168,7 @@ impl TestApp {
     /// A new agent with a token of `role`.
     pub async fn token(&self, name: &str, role: Role) -> String {
         let agent = self.store.create_agent(name, AgentKind::Person).await.unwrap();
-        self.store.create_token(agent, role).await.unwrap().secret
+        self.store.create_token(agent, role, None).await.unwrap().secret
     }
 
     pub async fn editor(&self) -> String {

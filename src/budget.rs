@@ -1,0 +1,107 @@
+//! A request's allowance of work, in cost points, drawn down before each cost is paid.
+//!
+//! The GraphQL layer opens one per request with the cost limit, draws the query's static cost
+//! before it runs, and hands it to whatever learns a size only while running: a revision's
+//! text is drawn by its stored size before it is copied into a response, a diff or a blame by
+//! the size of the texts it would read, before they are read. Nothing here knows of GraphQL.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What one point buys of text: a KiB read, copied or compared.
+pub const BYTES_PER_POINT: u64 = 1024;
+
+/// The points a text of `bytes` bytes costs: a KiB or part of one is a point.
+pub fn points_for_bytes(bytes: u64) -> u64 {
+    bytes.div_ceil(BYTES_PER_POINT)
+}
+
+/// A draw the allowance cannot cover: `needed` is what would have been spent in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request would cost {needed} points; the limit is {max}")]
+pub struct OverBudget {
+    pub max: u64,
+    pub needed: u64,
+}
+
+/// An allowance of `max` points. Draws are atomic, so concurrent resolvers of one request
+/// never overspend it together.
+#[derive(Debug)]
+pub struct Budget {
+    max: u64,
+    spent: AtomicU64,
+}
+
+impl Budget {
+    pub fn new(max: u64) -> Self {
+        Self { max, spent: AtomicU64::new(0) }
+    }
+
+    /// An allowance without a limit, for work the operator runs (the CLI).
+    pub fn unlimited() -> Self {
+        Self::new(u64::MAX)
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    pub fn spent(&self) -> u64 {
+        self.spent.load(Ordering::Relaxed)
+    }
+
+    /// Spends `points`, or nothing if they would take the total past the limit.
+    pub fn draw(&self, points: u64) -> Result<(), OverBudget> {
+        let mut spent = self.spent.load(Ordering::Relaxed);
+        loop {
+            let needed = spent.saturating_add(points);
+            if needed > self.max {
+                return Err(OverBudget { max: self.max, needed });
+            }
+            match self.spent.compare_exchange_weak(
+                spent,
+                needed,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(current) => spent = current,
+            }
+        }
+    }
+
+    /// Spends what reading or copying `bytes` of text costs.
+    pub fn draw_bytes(&self, bytes: u64) -> Result<(), OverBudget> {
+        self.draw(points_for_bytes(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_past_the_limit_spend_nothing_and_say_by_how_much() {
+        let budget = Budget::new(10);
+        budget.draw(4).unwrap();
+        assert_eq!(budget.draw(7), Err(OverBudget { max: 10, needed: 11 }));
+        assert_eq!(budget.spent(), 4);
+        budget.draw_bytes(6 * 1024).unwrap();
+        assert_eq!(budget.draw_bytes(1), Err(OverBudget { max: 10, needed: 11 }));
+        assert_eq!(points_for_bytes(0), 0);
+        assert_eq!(points_for_bytes(1025), 2);
+    }
+
+    #[test]
+    fn concurrent_draws_never_overspend() {
+        let budget = std::sync::Arc::new(Budget::new(1000));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let budget = budget.clone();
+                std::thread::spawn(move || (0..500).filter(|_| budget.draw(1).is_ok()).count())
+            })
+            .collect();
+        let granted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(granted, 1000);
+        assert_eq!(budget.spent(), 1000);
+    }
+}
