@@ -111,24 +111,33 @@ fn database_unavailable(err: &DbErr) -> bool {
         | Sqlx::PoolTimedOut
         | Sqlx::PoolClosed
         | Sqlx::WorkerCrashed => true,
-        Sqlx::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        Sqlx::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>().is_some() {
+                postgres_unavailable(&code)
+            } else {
+                sqlite_unavailable(&code)
+            }
+        }
         _ => false,
     }
 }
 
-fn unavailable_code(code: &str) -> bool {
-    // SQLite reports its (extended) result code as a number: the primary code is the low byte.
-    if let Ok(sqlite) = code.parse::<u32>() {
-        const BUSY: u32 = 5;
-        const LOCKED: u32 = 6;
-        const IOERR: u32 = 10;
-        const FULL: u32 = 13;
-        const CANTOPEN: u32 = 14;
-        return matches!(sqlite & 0xff, BUSY | LOCKED | IOERR | FULL | CANTOPEN);
-    }
-    // PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources (53), operator
-    // intervention (57: statement timeout, shutdown), lock not available, and the transaction
-    // rollbacks a retry resolves (serialization failure, deadlock).
+/// SQLite reports its (extended) result code as a number; the primary code is the low byte.
+fn sqlite_unavailable(code: &str) -> bool {
+    const BUSY: u32 = 5;
+    const LOCKED: u32 = 6;
+    const IOERR: u32 = 10;
+    const FULL: u32 = 13;
+    const CANTOPEN: u32 = 14;
+    code.parse::<u32>()
+        .is_ok_and(|code| matches!(code & 0xff, BUSY | LOCKED | IOERR | FULL | CANTOPEN))
+}
+
+/// PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources (53), operator
+/// intervention (57: statement timeout, shutdown), lock not available, and the transaction
+/// rollbacks a retry resolves (serialization failure, deadlock).
+fn postgres_unavailable(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
         || code.starts_with("57")

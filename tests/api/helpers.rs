@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use palimpsest::http::{Application, HttpSettings};
-use palimpsest::store::{self, AgentKind, Role, Store, StoreLimits};
+use palimpsest::store::{self, AgentKind, DatabaseTimeouts, Role, Store, StoreLimits};
 use serde_json::{Value, json};
 
 /// Names an admin connection to a PostgreSQL server, e.g.
@@ -61,6 +61,10 @@ pub struct TestApp {
     pub store: Store,
     /// Every SQL statement the server runs increments this.
     pub statements: Arc<AtomicUsize>,
+    /// The proxy between the server and PostgreSQL, when the test asked for one.
+    pub proxy: Option<crate::proxy::Proxy>,
+    pub backend: Backend,
+    pub database_url: String,
     _database: DatabaseGuard,
 }
 
@@ -112,14 +116,35 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 /// Like `spawn_app`, with a configured public base URL for permanent links.
 pub async fn spawn_app_with(backend: Backend, public_url: Option<&str>) -> Option<TestApp> {
     let public_url = public_url.map(str::to_owned);
-    spawn_configured(backend, move |settings, _| settings.public_url = public_url).await
+    spawn_configured(backend, move |config| config.http.public_url = public_url).await
 }
 
-/// Like `spawn_app`, with settings changed by `configure` (from the test defaults).
+/// What a test may change about the server it spawns.
+pub struct TestConfig {
+    pub http: HttpSettings,
+    pub store: StoreLimits,
+    pub database: DatabaseTimeouts,
+    /// Connect to PostgreSQL through a proxy the test can cut (`TestApp::proxy`).
+    pub through_proxy: bool,
+}
+
+/// Like `spawn_app`, with the test defaults changed by `configure`.
 pub async fn spawn_configured(
     backend: Backend,
-    configure: impl FnOnce(&mut HttpSettings, &mut StoreLimits),
+    configure: impl FnOnce(&mut TestConfig),
 ) -> Option<TestApp> {
+    let mut config = TestConfig {
+        http: HttpSettings {
+            bind: "127.0.0.1:0".into(),
+            max_body_bytes: TEST_MAX_BODY_BYTES,
+            workers: Some(2),
+            ..HttpSettings::default()
+        },
+        store: StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() },
+        database: DatabaseTimeouts::default(),
+        through_proxy: false,
+    };
+    configure(&mut config);
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let (url, guard) = match backend {
         Backend::Sqlite => {
@@ -141,30 +166,68 @@ pub async fn spawn_configured(
             (format!("{base}/{name}"), DatabaseGuard::Postgres { admin_url, name })
         }
     };
-    let mut db = store::connect(&url).await.expect("connect to the test database");
+    let proxy = match (backend, config.through_proxy) {
+        (Backend::Postgres, true) => Some(crate::proxy::Proxy::start(&url).await),
+        _ => None,
+    };
+    let url = proxy.as_ref().map_or(url, |p| p.url.clone());
+    let database_url = url.clone();
+    let mut db =
+        store::connect_with(&url, config.database).await.expect("connect to the test database");
     store::migrate(&db).await.expect("migrate");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::Relaxed);
     });
-    let mut settings = HttpSettings {
-        bind: "127.0.0.1:0".into(),
-        max_body_bytes: TEST_MAX_BODY_BYTES,
-        workers: Some(2),
-        ..HttpSettings::default()
-    };
-    let mut limits =
-        StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() };
-    configure(&mut settings, &mut limits);
-    let store = Store::new(db, limits);
-    let app = Application::build(&settings, store.clone()).expect("build the app");
+    let store = Store::new(db, config.store);
+    let app = Application::build(&config.http, store.clone()).expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp { address, client: reqwest::Client::new(), store, statements, _database: guard })
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        store,
+        statements,
+        proxy,
+        backend,
+        database_url,
+        _database: guard,
+    })
+}
+
+/// Another client of the test's database holding a lock the server needs: SQLite's write lock,
+/// or on PostgreSQL an exclusive lock on `documents` (which even reads wait for).
+pub struct HeldLock(sea_orm::DatabaseConnection);
+
+impl HeldLock {
+    pub async fn release(self) {
+        use sea_orm::ConnectionTrait;
+        self.0.execute_unprepared("ROLLBACK").await.unwrap();
+        self.0.close().await.unwrap();
+    }
 }
 
 impl TestApp {
+    pub async fn hold_lock(&self) -> HeldLock {
+        use sea_orm::ConnectionTrait;
+        let mut options = sea_orm::ConnectOptions::new(self.database_url.clone());
+        options.max_connections(1).min_connections(1).sqlx_logging(false);
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        match self.backend {
+            Backend::Sqlite => {
+                db.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+            }
+            Backend::Postgres => {
+                db.execute_unprepared("BEGIN").await.unwrap();
+                db.execute_unprepared("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+            }
+        }
+        HeldLock(db)
+    }
+
     /// A new agent with a token of `role`.
     pub async fn token(&self, name: &str, role: Role) -> String {
         let agent = self.store.create_agent(name, AgentKind::Person).await.unwrap();

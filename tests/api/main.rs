@@ -2,6 +2,7 @@
 //! (when configured) PostgreSQL. One test binary, so the suite links once.
 
 mod helpers;
+mod proxy;
 
 mod auth;
 mod bad_input;
@@ -12,8 +13,10 @@ mod concurrency;
 mod diffs;
 mod documents;
 mod exports;
+mod hardening;
 mod hashing;
 mod http_protocol;
+mod limits;
 mod loading;
 mod memento;
 mod pagination;

@@ -212,10 +212,9 @@ mod tests {
             ));
         }
         query.push_str(" fragment F40 on Query { __typename }");
-        let started = std::time::Instant::now();
+        // 2^41 fields: expanding them would never finish.
         let shape = shape_of(&query).unwrap();
         assert!(shape.fields >= 1 << 40, "{shape:?}");
-        assert!(started.elapsed() < std::time::Duration::from_millis(100));
     }
 
     #[test]

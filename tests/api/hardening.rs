@@ -1,0 +1,369 @@
+//! What the server does when the world is hostile or broken: NUL bytes, forged host headers,
+//! a locked or vanished database, tokens that must stop working, and malformed requests on
+//! every route. Each answer has a status, a code or a body that says what happened, and
+//! nothing is written that should not be.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, CREATE_DOCUMENT, TestApp, assert_no_errors, error_code, spawn_configured,
+};
+
+crate::on_both_backends!(
+    nul_bytes_are_refused_naming_the_field_and_write_nothing,
+    permanent_links_never_follow_client_headers,
+    forwarded_headers_are_followed_only_when_trusted,
+    a_locked_database_is_answered_unavailable_and_recovered_from,
+    requests_run_under_a_deadline,
+    expired_and_revoked_tokens_authenticate_nobody,
+    every_response_has_a_request_id_and_a_body_that_says_what_happened,
+    html_pages_and_graphiql_forbid_framing_and_foreign_content,
+);
+
+const ADD_CITATION: &str = "mutation($input: AddCitationInput!) {
+  addCitation(input: $input) { citation { id } } }";
+
+fn message(body: &Value) -> &str {
+    body["errors"][0]["message"].as_str().unwrap()
+}
+
+async fn nul_bytes_are_refused_naming_the_field_and_write_nothing(app: TestApp) {
+    let token = app.editor().await;
+    let created = app.create_document(&token, "clean", "clean text\n").await;
+    let id = created["document"]["id"].as_str().unwrap();
+    let head = created["revision"]["hash"].as_str().unwrap();
+    let before = app.corpus_size().await;
+    let create = |field: &str| {
+        let mut input = json!({ "slug": "nul", "title": "T", "kind": "ARTICLE", "content": "c" });
+        input[field] = json!("before\u{0}after");
+        json!({ "input": input })
+    };
+    let cases = [
+        (CREATE_DOCUMENT, create("content"), "content"),
+        (CREATE_DOCUMENT, create("message"), "message"),
+        (CREATE_DOCUMENT, create("title"), "title"),
+        (
+            crate::helpers::REVISE_DOCUMENT,
+            json!({ "input": { "documentId": id, "expectedHead": head, "content": "x\u{0}" } }),
+            "content",
+        ),
+        (
+            ADD_CITATION,
+            json!({ "input": { "documentId": id, "relation": "QUOTES",
+                "target": { "documentId": id }, "passage": { "exact": "clean\u{0}" } } }),
+            "passage",
+        ),
+        (
+            ADD_CITATION,
+            json!({ "input": { "documentId": id, "relation": "QUOTES",
+                "target": { "documentId": id }, "passage": { "exact": "clean" },
+                "targetPassage": { "exact": "text", "prefix": "\u{0}" } } }),
+            "targetPassage",
+        ),
+    ];
+    for (query, variables, field) in cases {
+        let body = app.query_as(Some(&token), query, variables.clone()).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{variables}: {body:#}");
+        assert!(message(&body).contains(field), "{field}: {body:#}");
+    }
+    assert_eq!(app.corpus_size().await, before);
+
+    // Anonymous: a cursor holding NUL is just not a cursor.
+    use base64::Engine;
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("s:a\u{0}b");
+    let body = app
+        .query(
+            "query($after: String) { documents(after: $after, orderBy: {field: SLUG, direction: ASC}) { totalCount } }",
+            json!({ "after": cursor }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body:#}");
+    assert!(message(&body).contains("after"));
+    let body = app.query("{ document(slug: \"a\\u0000b\") { id } }", json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+}
+
+async fn links_in(app: &TestApp, headers: &[(&str, &str)]) -> Vec<String> {
+    let token = app.editor().await;
+    app.create_document(&token, "linked", "text\n").await;
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut found = Vec::new();
+    for path in [
+        "/documents/linked",
+        "/documents/linked/cite?format=bibtex",
+        "/documents/linked/timemap",
+        "/documents/linked/provenance",
+    ] {
+        let mut request = no_redirects.get(format!("{}{path}", app.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        found.push(response.text().await.unwrap());
+    }
+    let mut gate = no_redirects
+        .get(format!("{}/documents/linked/text", app.address))
+        .header("Accept-Datetime", "Fri, 01 Jan 2100 00:00:00 GMT");
+    for (name, value) in headers {
+        gate = gate.header(*name, *value);
+    }
+    let response = gate.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    found.push(response.headers()["location"].to_str().unwrap().to_owned());
+    let mut graphql = app
+        .post_graphql()
+        .json(&json!({ "query": "{ document(slug: \"linked\") { cite(format: RIS) { text } } }" }));
+    for (name, value) in headers {
+        graphql = graphql.header(*name, *value);
+    }
+    found.push(graphql.send().await.unwrap().text().await.unwrap());
+    found
+}
+
+const FORGED: [(&str, &str); 4] = [
+    ("Host", "evil.example"),
+    ("X-Forwarded-Host", "evil.example"),
+    ("X-Forwarded-Proto", "gopher"),
+    ("Forwarded", "host=evil.example;proto=https"),
+];
+
+async fn permanent_links_never_follow_client_headers(app: TestApp) {
+    for text in links_in(&app, &FORGED).await {
+        assert!(!text.contains("evil.example"), "{text}");
+        assert!(text.contains(&format!("{}/documents/linked", app.address)), "{text}");
+    }
+}
+
+async fn forwarded_headers_are_followed_only_when_trusted(app: TestApp) {
+    let app =
+        spawn_configured(app.backend, |config| config.http.trust_forwarded = true).await.unwrap();
+    let proxied = [("X-Forwarded-Host", "corpus.example"), ("X-Forwarded-Proto", "https")];
+    for text in links_in(&app, &proxied).await {
+        assert!(text.contains("https://corpus.example/documents/linked"), "{text}");
+    }
+    let page = app.client.get(format!("{}/documents/linked", app.address)).send().await.unwrap();
+    let vary =
+        page.headers().get_all("vary").iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>();
+    assert!(vary.iter().any(|v| v.contains("X-Forwarded-Host")), "{vary:?}");
+}
+
+/// An app whose database gives up on a lock after a fraction of a second.
+async fn impatient_app(backend: Backend) -> TestApp {
+    spawn_configured(backend, |config| {
+        config.database.statement = Duration::from_millis(300);
+        config.database.acquire = Duration::from_millis(1000);
+    })
+    .await
+    .unwrap()
+}
+
+/// The write (SQLite) or read (PostgreSQL) that a held lock blocks.
+async fn blocked_request(app: &TestApp, token: &str, slug: &str) -> reqwest::Response {
+    let (query, variables) = match app.backend {
+        Backend::Sqlite => (
+            CREATE_DOCUMENT,
+            json!({ "input": { "slug": slug, "title": "T", "kind": "ARTICLE", "content": "c" } }),
+        ),
+        Backend::Postgres => ("{ documents { totalCount } }", json!({})),
+    };
+    app.post_graphql()
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_locked_database_is_answered_unavailable_and_recovered_from(app: TestApp) {
+    let app = impatient_app(app.backend).await;
+    let token = app.editor().await;
+    let before = app.corpus_size().await;
+    let lock = app.hold_lock().await;
+    let response = blocked_request(&app, &token, "while-locked").await;
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "UNAVAILABLE", "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 5);
+    assert_eq!(retry_after.unwrap(), "5");
+    assert!(!message(&body).contains("SQL"), "{body:#}");
+    lock.release().await;
+    assert_eq!(app.corpus_size().await, before, "nothing was written");
+    // No restart: the next request goes through.
+    let response = blocked_request(&app, &token, "after-the-lock").await;
+    assert_no_errors(&response.json().await.unwrap());
+}
+
+async fn requests_run_under_a_deadline(app: TestApp) {
+    let app = spawn_configured(app.backend, |config| {
+        config.http.limits.deadline = Duration::from_millis(200);
+    })
+    .await
+    .unwrap();
+    let token = app.editor().await;
+    let lock = app.hold_lock().await;
+    let body: Value = blocked_request(&app, &token, "late").await.json().await.unwrap();
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "timeMs");
+    assert_eq!(body["errors"][0]["extensions"]["max"], 200);
+    lock.release().await;
+}
+
+async fn expired_and_revoked_tokens_authenticate_nobody(app: TestApp) {
+    use palimpsest::store::{AgentKind, Role, Timestamp};
+    let agent = app.store.create_agent("Short Lived", AgentKind::Person).await.unwrap();
+    let soon = Timestamp::from_micros(Timestamp::now().micros() + 1_500_000);
+    let expiring = app.store.create_token(agent.clone(), Role::Editor, Some(soon)).await.unwrap();
+    let revoked = app.store.create_token(agent.clone(), Role::Editor, None).await.unwrap();
+    let viewer = "{ viewer { name } }";
+    for secret in [&expiring.secret, &revoked.secret] {
+        let body = app.query_as(Some(secret), viewer, json!({})).await;
+        assert_eq!(body["data"]["viewer"]["name"], "Short Lived");
+    }
+    app.store.revoke_token(revoked.token.id).await.unwrap();
+    let body = app.query_as(Some(&revoked.secret), viewer, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let body = app.query_as(Some(&expiring.secret), viewer, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert!(message(&body).contains("expired"));
+    // An expiry in the past is refused outright.
+    let past = Timestamp::from_micros(Timestamp::now().micros() - 1);
+    assert!(app.store.create_token(agent, Role::Editor, Some(past)).await.is_err());
+}
+
+async fn every_response_has_a_request_id_and_a_body_that_says_what_happened(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let token = app.editor().await;
+    app.create_document(&token, "broken", "text\n").await;
+    // A row the store cannot read: the page fails with a 500 that names its request id.
+    app.store
+        .connection()
+        .execute_unprepared("UPDATE documents SET kind = 'novel' WHERE slug = 'broken'")
+        .await
+        .unwrap();
+    let response =
+        app.client.get(format!("{}/documents/broken", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let text = response.text().await.unwrap();
+    assert!(text.contains(&id) && !text.contains("novel"), "{text}");
+
+    for (path, status) in [
+        ("/documents/%FF%FE", StatusCode::BAD_REQUEST),
+        ("/documents/a/revisions/%C3%28", StatusCode::BAD_REQUEST),
+        ("/no/such/route", StatusCode::NOT_FOUND),
+        ("/cite?format=ris&documents=", StatusCode::BAD_REQUEST),
+    ] {
+        let response = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(response.headers().contains_key("x-request-id"), "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert!(!response.text().await.unwrap().trim().is_empty(), "{path} has a body");
+    }
+
+    // A huge input is never echoed back whole.
+    let huge = "x".repeat(200_000);
+    for query in [
+        format!("{{ document(slug: \"{huge}\") {{ id }} }}"),
+        format!("{{ revision(hash: \"{huge}\") {{ id }} }}"),
+        format!("{{ node(id: \"{huge}\") {{ id }} }}"),
+    ] {
+        let body = app.query(&query, json!({})).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT");
+        assert!(message(&body).len() < 400, "{}", &message(&body)[..400]);
+    }
+    let response = app
+        .client
+        .get(format!("{}/documents/{}/cite?format=bibtex", app.address, "a".repeat(2000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().len() < 400);
+    let response = app
+        .client
+        .get(format!("{}/cite?documents=a&format={}", app.address, "b".repeat(20_000)))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error());
+    assert!(response.text().await.unwrap().len() < 400);
+}
+
+async fn html_pages_and_graphiql_forbid_framing_and_foreign_content(app: TestApp) {
+    let token = app.editor().await;
+    app.create_document(&token, "framed", "text\n").await;
+    for (path, accept) in
+        [("/documents/framed", "text/html"), ("/graphql", "text/html,application/xhtml+xml")]
+    {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outages_are_answered_unavailable_and_readiness_follows_the_database() {
+    let Some(app) = spawn_configured(Backend::Postgres, |config| {
+        config.through_proxy = true;
+        config.database.statement = Duration::from_millis(500);
+        config.database.acquire = Duration::from_millis(500);
+    })
+    .await
+    else {
+        eprintln!("skipped: set {} to run it on PostgreSQL", crate::helpers::POSTGRES_ENV);
+        return;
+    };
+    let proxy = app.proxy.as_ref().unwrap();
+    let ready = |app: &TestApp| {
+        let request = app.client.get(format!("{}/readyz", app.address)).send();
+        async move { request.await.unwrap().status() }
+    };
+    assert_eq!(ready(&app).await, 200);
+    proxy.cut();
+    let response = app
+        .post_graphql()
+        .json(&json!({ "query": "{ documents { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "UNAVAILABLE", "{body:#}");
+    let not_ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(not_ready.status(), 503);
+    assert!(not_ready.headers().contains_key("retry-after"));
+    // Liveness is the process's, not the database's.
+    let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    proxy.restore();
+    let mut recovered = false;
+    for _ in 0..50 {
+        let body = app.query("{ documents { totalCount } }", json!({})).await;
+        if body.get("errors").is_none() {
+            recovered = true;
+            break;
+        }
+        assert_eq!(error_code(&body), "UNAVAILABLE", "{body:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the server recovered without a restart");
+    assert_eq!(ready(&app).await, 200);
+}
