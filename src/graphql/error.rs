@@ -70,8 +70,12 @@ impl ApiError {
         .with("retryAfter", seconds)
     }
 
+    /// A request-level error: it belongs to no position in the query.
     pub fn into_server_error(self) -> async_graphql::ServerError {
-        async_graphql::Error::from(self).into_server_error(Default::default())
+        let error = async_graphql::Error::from(self);
+        let mut server_error = async_graphql::ServerError::new(error.message, None);
+        server_error.extensions = error.extensions;
+        server_error
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
