@@ -28,14 +28,18 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// the system after about a second (`dirty_decay_ms`), with `MADV_DONTNEED` rather than the
 /// lazy `MADV_FREE` (`muzzy_decay_ms:0`), which would leave them counted in the process's RSS
 /// until the kernel needs them.
-#[unsafe(export_name = "_rjem_malloc_conf")]
+#[unsafe(export_name = "malloc_conf")]
 static JEMALLOC_CONF: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
-            EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+            // actix-http logs every malformed request from a client as an ERROR; on a public
+            // server that lets anyone flood the log, so it is off unless RUST_LOG asks for it.
+            EnvFilter::new(
+                "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_http::h1::dispatcher=off",
+            )
         }))
         .init();
     let cli = Cli::parse();
@@ -213,9 +217,10 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         rate_limits,
     };
     let app = Application::build(&settings, store)?;
+    let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);
     tracing::info!(
-        "serving GraphQL at http://{}/graphql (database {})",
-        settings.bind,
+        "serving GraphQL at http://{host}:{}/graphql (database {})",
+        app.port(),
         store::redact_password(database_url)
     );
     app.run_until_stopped().await?;

@@ -286,8 +286,8 @@ impl RevisionNode {
     }
 
     /// What changed between `against` (a revision hash; by default the parent, or the empty
-    /// text for a first revision) and this revision. Costs 500 points, and a point per KiB of
-    /// the two texts.
+    /// text for a first revision) and this revision. Costs 500 points, and per KiB of the two
+    /// texts a point (LINE), two (WORD) or four (CHAR).
     #[graphql(complexity = 500)]
     async fn diff(
         &self,

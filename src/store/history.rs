@@ -76,8 +76,17 @@ impl Store {
         };
         let from = from.map(|hash| take(&mut found, hash)).transpose()?;
         let to = take(&mut found, to)?;
+        // Finer granularities compare more, and smaller, units: a word diff costs about twice
+        // a line diff of the same texts, a character diff four times.
         let bytes = from.as_ref().map_or(0, |f| f.content_bytes) + to.content_bytes;
-        budget.draw_bytes(bytes).map_err(|cause| StoreError::OverBudget { what: "diff", cause })?;
+        let weight = match granularity {
+            Granularity::Line => 1,
+            Granularity::Word => 2,
+            Granularity::Char => 4,
+        };
+        budget
+            .draw_bytes(bytes.saturating_mul(weight))
+            .map_err(|cause| StoreError::OverBudget { what: "diff", cause })?;
 
         let content_keys: Vec<ContentHash> =
             from.iter().chain([&to]).map(|r| r.content_hash.clone()).collect();

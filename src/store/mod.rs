@@ -266,6 +266,19 @@ pub async fn connect_with(
         options.map_sqlx_postgres_opts(move |opts| {
             opts.options([("statement_timeout", statement_ms.as_str())])
         });
+        // A connection's buffers grow to its largest message (a 4 MiB text) and keep that
+        // size; giving the excess back on release keeps a pool that once carried large texts
+        // from holding their size per connection. It costs nothing for buffers that never
+        // grew past their default.
+        options.map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(|connection, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Connection;
+                    connection.shrink_buffers();
+                    Ok(true)
+                })
+            })
+        });
     }
     Database::connect(options)
         .await

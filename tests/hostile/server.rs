@@ -1,0 +1,190 @@
+//! The real `palimpsest` binary as an operator runs it, in its own process (so a crash is a
+//! dead process, and its memory is its own), over a fresh database on SQLite or PostgreSQL.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement};
+
+pub const POSTGRES_ENV: &str = "PALIMPSEST_TEST_POSTGRES_URL";
+
+pub enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Database {
+    pub fn sqlite() -> Self {
+        let unique = uuid::Uuid::now_v7().simple();
+        Database::Sqlite(std::env::temp_dir().join(format!("palimpsest-hostile-{unique}.db")))
+    }
+
+    /// A fresh PostgreSQL database, or `None` when no server is configured.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+        let name = format!("palimpsest_hostile_{}", uuid::Uuid::now_v7().simple());
+        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+        admin.close().await.ok();
+        Some(Database::Postgres { admin_url, name })
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Database::Postgres { admin_url, name } => {
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "SQLite",
+            Database::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    /// Every row of every table, in a fixed order: equal dumps mean nothing was written.
+    pub async fn dump(&self) -> String {
+        let db = palimpsest::store::connect(&self.url()).await.unwrap();
+        let mut dump = String::new();
+        for (table, order) in [
+            ("agents", "id"),
+            ("api_tokens", "id"),
+            ("sources", "id"),
+            ("documents", "id"),
+            ("revisions", "hash"),
+            ("blobs", "sha256"),
+            ("citations", "id"),
+        ] {
+            let rows = JsonValue::find_by_statement(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT * FROM {table} ORDER BY {order}"),
+            ))
+            .all(&db)
+            .await
+            .unwrap();
+            dump.push_str(&format!("{table}: {}\n", serde_json::to_string(&rows).unwrap()));
+        }
+        db.close().await.ok();
+        dump
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        match self {
+            Database::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Database::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    let runtime =
+                        tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    runtime
+                        .block_on(async {
+                            let admin: DatabaseConnection =
+                                sea_orm::Database::connect(&admin_url).await?;
+                            admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await?;
+                            admin.close().await
+                        })
+                        .map_err(std::io::Error::other)
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Runs a `palimpsest` command against `database` and returns its stdout.
+pub fn cli(database: &Database, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+        .args(args)
+        .env("DATABASE_URL", database.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run palimpsest");
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+pub struct Server {
+    child: Child,
+    pub address: String,
+    /// The server's log; its tail is printed when the server died.
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    /// Starts `palimpsest serve` on a free port with `extra` flags and waits until it answers.
+    pub async fn start(database: &Database, extra: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bind = format!("127.0.0.1:{port}");
+        let log = std::env::temp_dir()
+            .join(format!("palimpsest-hostile-{}.log", uuid::Uuid::now_v7().simple()));
+        let child = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+            .args(["serve", "--bind", &bind])
+            .args(extra)
+            .env("DATABASE_URL", database.url())
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start palimpsest serve");
+        let server = Server { child, address: format!("http://{bind}"), log };
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(response) = client.get(format!("{}/readyz", server.address)).send().await
+                && response.status() == 200
+            {
+                return server;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The last lines the server logged.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The resident set of the server process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
