@@ -133,3 +133,77 @@ async fn log_and_diff_show_history_and_changes_in_a_terminal() {
         assert!(!output.stderr.is_empty());
     }
 }
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn tokens_are_listed_revoked_and_expire_and_software_agents_get_none_by_accident() {
+    let db = TempDb::new();
+    stdout(&palimpsest(&db.url(), &["seed"]));
+    let token = |args: &[&str]| {
+        let mut all = vec!["token", "create"];
+        all.extend_from_slice(args);
+        palimpsest(&db.url(), &all)
+    };
+
+    // The seed loader is a software agent: its name alone does not get a token for it.
+    let refused = token(&["--agent", "Palimpsest seed loader", "--role", "editor"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("--software-agent"), "{}", stderr(&refused));
+    let software = stdout(&token(&["--agent", "Palimpsest seed loader", "--software-agent"]));
+    assert!(software.starts_with("pal_"));
+
+    // Two agents with one name must be told apart by id.
+    let connection = store::connect(&db.url()).await.unwrap();
+    let store = Store::new(connection, StoreLimits::default());
+    let one = store.create_agent("Sam Same", store::AgentKind::Person).await.unwrap();
+    store.create_agent("Sam Same", store::AgentKind::Person).await.unwrap();
+    let ambiguous = token(&["--agent", "Sam Same"]);
+    assert!(!ambiguous.status.success());
+    assert!(stderr(&ambiguous).contains("--agent-id"), "{}", stderr(&ambiguous));
+    assert!(stderr(&ambiguous).contains(&one.id.to_string()), "{}", stderr(&ambiguous));
+    let by_id = stdout(&token(&["--agent-id", &one.id.to_string(), "--role", "reader"]));
+    let by_id = by_id.trim();
+    let principal = store.authenticate(by_id).await.unwrap().unwrap();
+    assert_eq!(principal.agent.id, one.id);
+
+    // Expiry: in the listing, and refused once past.
+    let expiring = stdout(&token(&["--agent", "Ada Archivist", "--expires-in", "1s"]));
+    let expiring = expiring.trim();
+    assert!(store.authenticate(expiring).await.unwrap().is_some());
+    let listing = stdout(&palimpsest(&db.url(), &["token", "list"]));
+    assert!(listing.starts_with("ID"), "{listing}");
+    let ada = listing.lines().find(|l| l.contains("Ada Archivist")).unwrap().to_owned();
+    assert!(ada.contains("active") && !ada.contains(" - "), "{ada}");
+    assert!(!listing.contains("pal_"), "secrets are never listed: {listing}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(store.authenticate(expiring).await.unwrap().is_none());
+    let listing = stdout(&palimpsest(&db.url(), &["token", "list"]));
+    assert!(!listing.contains("Ada Archivist"), "expired tokens are not listed: {listing}");
+    let all = stdout(&palimpsest(&db.url(), &["token", "list", "--all"]));
+    assert!(all.lines().any(|l| l.contains("Ada Archivist") && l.contains("expired")), "{all}");
+
+    // Revocation, by the id the listing shows.
+    let id = ada.split_whitespace().next().unwrap().to_owned();
+    let reader = stdout(&token(&["--agent", "Rita Reader", "--role", "reader"]));
+    let reader = reader.trim();
+    let listing = stdout(&palimpsest(&db.url(), &["token", "list"]));
+    let rita = listing.lines().find(|l| l.contains("Rita Reader")).unwrap();
+    let rita_id = rita.split_whitespace().next().unwrap();
+    let revoked = palimpsest(&db.url(), &["token", "revoke", rita_id]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(store.authenticate(reader).await.unwrap().is_none());
+    let all = stdout(&palimpsest(&db.url(), &["token", "list", "--all"]));
+    assert!(all.lines().any(|l| l.starts_with(rita_id) && l.contains("revoked")), "{all}");
+    assert!(!palimpsest(&db.url(), &["token", "revoke", "not-an-id"]).status.success());
+    let unknown = palimpsest(&db.url(), &["token", "revoke", &uuid::Uuid::now_v7().to_string()]);
+    assert!(!unknown.status.success());
+    // The expired token's id is still revocable: revoking is idempotent and never an error.
+    assert!(palimpsest(&db.url(), &["token", "revoke", &id]).status.success());
+    for bad in [["--expires-in", "soon"], ["--expires-at", "yesterday"]] {
+        let output = token(&["--agent", "Ada Archivist", bad[0], bad[1]]);
+        assert!(!output.status.success(), "{bad:?}");
+    }
+}

@@ -319,6 +319,37 @@ async fn html_pages_and_graphiql_forbid_framing_and_foreign_content(app: TestApp
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_http_is_answered_with_a_body() {
+    use std::io::{Read, Write};
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.unwrap();
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let answers = tokio::task::spawn_blocking(move || {
+        [
+            &b"GET /gra phql HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        ]
+        .iter()
+        .map(|request| {
+            let mut stream = std::net::TcpStream::connect(&host).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream.write_all(request).unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            answer
+        })
+        .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for answer in answers {
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains("content-type: text/plain"), "{answer}");
+        assert!(answer.contains("\r\n\r\n400 the request is not valid HTTP/1.1"), "{answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outages_are_answered_unavailable_and_readiness_follows_the_database() {
     let Some(app) = spawn_configured(Backend::Postgres, |config| {
         config.through_proxy = true;

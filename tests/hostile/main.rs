@@ -364,6 +364,12 @@ fn raw(address: &str, bytes: &[u8]) -> Verdict {
     let _ = stream.take(64 * 1024).read_to_end(&mut answer);
     let head = String::from_utf8_lossy(&answer);
     match head.strip_prefix("HTTP/1.1 ").and_then(|rest| rest.get(..3)?.parse::<u16>().ok()) {
+        Some(status)
+            if status >= 400
+                && head.split_once("\r\n\r\n").is_none_or(|(_, body)| body.trim().is_empty()) =>
+        {
+            Verdict::WithoutCode(format!("status {status} with an empty body"))
+        }
         Some(status) => Verdict::Answered { status, codes: Vec::new(), wrote: false },
         None => Verdict::WithoutCode(format!("no status line: {:?}", &head[..head.len().min(80)])),
     }
