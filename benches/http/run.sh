@@ -13,7 +13,9 @@ url="http://127.0.0.1:$port"
 
 python3 ../shared/bench/gen_corpus.py --docs 1000 --revs 20 --seed 1 --out "$work/corpus.jsonl"
 token=$(DATABASE_URL="$db" "$bin" token create --agent "Benchmark loader" --role editor 2>/dev/null)
-DATABASE_URL="$db" RUST_LOG=warn "$bin" serve --no-seed --bind "127.0.0.1:$port" &
+# Rate limits off: one client sending tens of thousands of requests a second is the point here.
+DATABASE_URL="$db" RUST_LOG=warn "$bin" serve --no-seed --bind "127.0.0.1:$port" \
+  --rate-limit-anonymous 0 --rate-limit-token 0 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.2; done
