@@ -9,18 +9,10 @@ use palimpsest::http::{Application, HttpSettings};
 use palimpsest::store::{self, AgentKind, DatabaseTimeouts, Role, Store, StoreLimits};
 use serde_json::{Value, json};
 
-/// Names an admin connection to a PostgreSQL server, e.g.
-/// `postgres://postgres@127.0.0.1:5432/postgres`. Each test creates and drops its own database.
-pub const POSTGRES_ENV: &str = "PALIMPSEST_TEST_POSTGRES_URL";
+pub use crate::database::{Backend, POSTGRES_ENV, TestDatabase};
 
 pub const TEST_MAX_CONTENT_BYTES: usize = 64 * 1024;
 pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// Runs each named `async fn(TestApp)` once per backend, as `sqlite::name` and
 /// `postgres::name`. Without a PostgreSQL server the PostgreSQL half says it was skipped.
@@ -65,46 +57,7 @@ pub struct TestApp {
     pub proxy: Option<crate::proxy::Proxy>,
     pub backend: Backend,
     pub database_url: String,
-    _database: DatabaseGuard,
-}
-
-/// Removes the test's database when the test ends, however it ends.
-enum DatabaseGuard {
-    SqliteFile(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for DatabaseGuard {
-    fn drop(&mut self) {
-        match self {
-            DatabaseGuard::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            DatabaseGuard::Postgres { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime, which cannot block on itself.
-                let _ = std::thread::spawn(move || {
-                    let runtime =
-                        tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                    runtime
-                        .block_on(async {
-                            use sea_orm::ConnectionTrait;
-                            let admin = sea_orm::Database::connect(&admin_url).await?;
-                            admin
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                ))
-                                .await?;
-                            admin.close().await
-                        })
-                        .map_err(std::io::Error::other)
-                })
-                .join();
-            }
-        }
-    }
+    _database: TestDatabase,
 }
 
 /// Starts the server over a fresh, migrated database. `None` only for PostgreSQL when no
@@ -145,27 +98,8 @@ pub async fn spawn_configured(
         through_proxy: false,
     };
     configure(&mut config);
-    let unique = uuid::Uuid::now_v7().simple().to_string();
-    let (url, guard) = match backend {
-        Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("palimpsest-test-{unique}.db"));
-            (format!("sqlite://{}", path.display()), DatabaseGuard::SqliteFile(path))
-        }
-        Backend::Postgres => {
-            let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
-            let name = format!("palimpsest_test_{unique}");
-            let admin =
-                sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
-            use sea_orm::ConnectionTrait;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            admin.close().await.ok();
-            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
-            (format!("{base}/{name}"), DatabaseGuard::Postgres { admin_url, name })
-        }
-    };
+    let database = TestDatabase::create(backend, "palimpsest-test").await?;
+    let url = database.url.clone();
     let proxy = match (backend, config.through_proxy) {
         (Backend::Postgres, true) => Some(crate::proxy::Proxy::start(&url).await),
         _ => None,
@@ -190,9 +124,9 @@ pub async fn spawn_configured(
         store,
         statements,
         proxy,
-        backend,
+        backend: database.backend,
         database_url,
-        _database: guard,
+        _database: database,
     })
 }
 

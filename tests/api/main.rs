@@ -1,6 +1,8 @@
 //! Integration tests: the real server over HTTP, on a fresh database per test, on SQLite and
 //! (when configured) PostgreSQL. One test binary, so the suite links once.
 
+#[path = "../common/database.rs"]
+mod database;
 mod helpers;
 mod proxy;
 

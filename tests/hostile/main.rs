@@ -9,6 +9,8 @@
 //! Stack depth and speed differ in a debug build, so there it says so and does nothing.
 
 mod cases;
+#[path = "../common/database.rs"]
+mod database;
 mod server;
 
 use std::collections::BTreeMap;
@@ -42,7 +44,7 @@ async fn hostile_requests_on_sqlite() {
         );
         return;
     }
-    attack(Database::sqlite()).await;
+    attack(Database::create(server::Backend::Sqlite, "palimpsest-hostile").await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,7 +55,8 @@ async fn hostile_requests_on_postgres() {
         );
         return;
     }
-    let Some(database) = Database::postgres().await else {
+    let Some(database) = Database::create(server::Backend::Postgres, "palimpsest-hostile").await
+    else {
         eprintln!("skipped: set {} to run it on PostgreSQL", server::POSTGRES_ENV);
         return;
     };

@@ -4,51 +4,21 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement};
+use sea_orm::{FromQueryResult, JsonValue, Statement};
 
-pub const POSTGRES_ENV: &str = "PALIMPSEST_TEST_POSTGRES_URL";
-
-pub enum Database {
-    Sqlite(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
-}
+pub use crate::database::{Backend, POSTGRES_ENV, TestDatabase as Database};
 
 impl Database {
-    pub fn sqlite() -> Self {
-        let unique = uuid::Uuid::now_v7().simple();
-        Database::Sqlite(std::env::temp_dir().join(format!("palimpsest-hostile-{unique}.db")))
-    }
-
-    /// A fresh PostgreSQL database, or `None` when no server is configured.
-    pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
-        let name = format!("palimpsest_hostile_{}", uuid::Uuid::now_v7().simple());
-        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
-        admin.close().await.ok();
-        Some(Database::Postgres { admin_url, name })
-    }
-
-    pub fn url(&self) -> String {
-        match self {
-            Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Database::Postgres { admin_url, name } => {
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
-                format!("{base}/{name}")
-            }
-        }
-    }
-
     pub fn name(&self) -> &'static str {
-        match self {
-            Database::Sqlite(_) => "SQLite",
-            Database::Postgres { .. } => "PostgreSQL",
+        match self.backend {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
         }
     }
 
     /// Every row of every table, in a fixed order: equal dumps mean nothing was written.
     pub async fn dump(&self) -> String {
-        let db = palimpsest::store::connect(&self.url()).await.unwrap();
+        let db = palimpsest::store::connect(&self.url).await.unwrap();
         let mut dump = String::new();
         for (table, order) in [
             ("agents", "id"),
@@ -73,43 +43,11 @@ impl Database {
     }
 }
 
-impl Drop for Database {
-    fn drop(&mut self) {
-        match self {
-            Database::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Database::Postgres { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                let _ = std::thread::spawn(move || {
-                    let runtime =
-                        tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                    runtime
-                        .block_on(async {
-                            let admin: DatabaseConnection =
-                                sea_orm::Database::connect(&admin_url).await?;
-                            admin
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                ))
-                                .await?;
-                            admin.close().await
-                        })
-                        .map_err(std::io::Error::other)
-                })
-                .join();
-            }
-        }
-    }
-}
-
 /// Runs a `palimpsest` command against `database` and returns its stdout.
 pub fn cli(database: &Database, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
         .args(args)
-        .env("DATABASE_URL", database.url())
+        .env("DATABASE_URL", &database.url)
         .env_remove("RUST_LOG")
         .output()
         .expect("run palimpsest");
@@ -134,7 +72,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
             .args(["serve", "--bind", &bind])
             .args(extra)
-            .env("DATABASE_URL", database.url())
+            .env("DATABASE_URL", &database.url)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
