@@ -15,6 +15,7 @@ crate::on_both_backends!(
     aliases_directives_and_tokens_are_limited,
     content_is_priced_by_its_stored_size,
     blame_and_diff_are_priced_by_what_they_read,
+    a_blame_past_its_time_limit_is_stopped_and_says_so,
     responses_carry_at_most_the_error_limit,
     clients_are_held_to_their_rate_limit_in_cost_points,
     plain_routes_are_rate_limited_by_address,
@@ -209,6 +210,23 @@ async fn blame_and_diff_are_priced_by_what_they_read(app: TestApp) {
         )
         .await;
     assert_no_errors(&body);
+}
+
+async fn a_blame_past_its_time_limit_is_stopped_and_says_so(app: TestApp) {
+    // With no time at all, a blame stops after its first diff, whatever the machine.
+    let app = spawn_configured(app.backend, |config| {
+        config.store.blame_time = std::time::Duration::ZERO;
+    })
+    .await
+    .unwrap();
+    let token = app.editor().await;
+    app.document_with_history(&token, "timed", 3).await;
+    let body = app
+        .query("{ document(slug: \"timed\") { head { blame { lines { number } } } } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "timeMs");
+    assert!(body["errors"][0]["message"].as_str().unwrap().starts_with("blame ran past"));
 }
 
 async fn responses_carry_at_most_the_error_limit(app: TestApp) {
