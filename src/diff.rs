@@ -65,6 +65,34 @@ pub struct TextDiffResult {
     pub fell_back: bool,
 }
 
+/// How many unchanged lines are shown around each change: 0 to `DiffOptions::MAX_CONTEXT`,
+/// checked when it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextLines(usize);
+
+/// A context size out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be between 0 and {max}, not {given}")]
+pub struct ContextOutOfRange {
+    pub given: i64,
+    pub max: usize,
+}
+
+impl ContextLines {
+    pub const DEFAULT: ContextLines = ContextLines(DiffOptions::DEFAULT_CONTEXT);
+
+    pub fn new(lines: i64) -> Result<Self, ContextOutOfRange> {
+        match usize::try_from(lines) {
+            Ok(lines) if lines <= DiffOptions::MAX_CONTEXT => Ok(ContextLines(lines)),
+            _ => Err(ContextOutOfRange { given: lines, max: DiffOptions::MAX_CONTEXT }),
+        }
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
     pub granularity: Granularity,

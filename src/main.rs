@@ -9,13 +9,13 @@ use clap::Parser;
 use palimpsest::budget::Budget;
 use palimpsest::compute::Compute;
 use palimpsest::config::{Cli, Command, LimitArgs, ServeArgs, TokenCommand};
-use palimpsest::diff::Granularity;
+use palimpsest::diff::{ContextLines, Granularity};
 use palimpsest::graphql::limits::QueryLimits;
 use palimpsest::http::{Application, HttpSettings};
 use palimpsest::ratelimit::RateLimitSettings;
 use palimpsest::store::{
-    self, Agent, AgentId, AgentKind, DatabaseTimeouts, Direction, PageRequest, RevisionHash, Role,
-    Slug, Store, StoreLimits, Timestamp, TokenId, TokenInfo,
+    self, Agent, AgentId, AgentKind, AgentName, DatabaseTimeouts, Direction, PageRequest,
+    RevisionHash, Role, Slug, Store, StoreLimits, Timestamp, TokenId, TokenInfo,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -87,6 +87,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (from, to) = (RevisionHash::parse(&from)?, RevisionHash::parse(&to)?);
             let store = open(&cli.database_url).await?;
             let budget = Budget::unlimited();
+            let context = ContextLines::new(i64::try_from(context).unwrap_or(i64::MAX))
+                .map_err(|e| anyhow::anyhow!("--context {e}"))?;
             let diff =
                 store.diff_revisions(Some(&from), &to, granularity, context, &budget).await?;
             if diff.result.fell_back {
@@ -349,19 +351,21 @@ async fn agent_named(
     kind: AgentKind,
     software_agent: bool,
 ) -> anyhow::Result<Agent> {
-    match store.agents_named(name, None).await?.as_slice() {
+    let name = AgentName::parse(name)?;
+    match store.agents_named(&name, None).await?.as_slice() {
         [] => {
             if kind == AgentKind::Software && !software_agent {
                 bail!("creating a software agent for a token needs --software-agent");
             }
-            Ok(store.create_agent(name, kind).await?)
+            Ok(store.create_agent(&name, kind).await?)
         }
         [one] => Ok(one.clone()),
         many => {
             let ids: Vec<String> = many.iter().map(|a| format!("{} ({})", a.id, a.kind)).collect();
             bail!(
-                "{} agents are named {name:?}: {}; choose one with --agent-id",
+                "{} agents are named {:?}: {}; choose one with --agent-id",
                 many.len(),
+                name.as_str(),
                 ids.join(", ")
             )
         }

@@ -14,14 +14,65 @@ pub const CONTEXT_CHARS: usize = 32;
 /// The least word similarity for a passage to count as an altered form of a quote.
 pub const ALTERED_THRESHOLD: f64 = 0.75;
 
-/// A selector as a client gives it: a quote, a position, or both.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A selector as a client gives it: a quote, a position, or both. Built only by `parse`, so
+/// every one is well formed (a non-empty quote or a forward range, no NUL); whether it agrees
+/// with a text is for `resolve` to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
-    pub exact: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub start: Option<usize>,
-    pub end: Option<usize>,
+    exact: Option<String>,
+    prefix: Option<String>,
+    suffix: Option<String>,
+    position: Option<(usize, usize)>,
+}
+
+impl Selector {
+    pub fn parse(
+        exact: Option<String>,
+        prefix: Option<String>,
+        suffix: Option<String>,
+        start: Option<usize>,
+        end: Option<usize>,
+    ) -> Result<Self, SelectorError> {
+        for (part, text) in [("exact", &exact), ("prefix", &prefix), ("suffix", &suffix)] {
+            if text.as_deref().is_some_and(|t| t.contains('\0')) {
+                return Err(SelectorError::Nul(part));
+            }
+        }
+        let position = match (start, end) {
+            (Some(start), Some(end)) if start >= end => {
+                return Err(SelectorError::Reversed { start, end });
+            }
+            (Some(start), Some(end)) => Some((start, end)),
+            (Some(_), None) | (None, Some(_)) => return Err(SelectorError::HalfPosition),
+            (None, None) => None,
+        };
+        if exact.as_deref() == Some("") || (exact.is_none() && position.is_none()) {
+            return Err(SelectorError::Empty);
+        }
+        Ok(Selector { exact, prefix, suffix, position })
+    }
+
+    /// A selector by quote alone.
+    pub fn quote(exact: &str) -> Result<Self, SelectorError> {
+        Self::parse(Some(exact.to_owned()), None, None, None, None)
+    }
+
+    pub fn exact(&self) -> Option<&str> {
+        self.exact.as_deref()
+    }
+
+    pub fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
+    pub fn suffix(&self) -> Option<&str> {
+        self.suffix.as_deref()
+    }
+
+    /// `start` and `end`, in code points, end exclusive.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        self.position
+    }
 }
 
 /// A passage located in a text: its words, their context and their position.
@@ -40,6 +91,10 @@ pub enum SelectorError {
     Empty,
     #[error("`start` and `end` go together")]
     HalfPosition,
+    #[error("`start` must be smaller than `end` (given {start} and {end})")]
+    Reversed { start: usize, end: usize },
+    #[error("`{0}` must not contain NUL characters (U+0000)")]
+    Nul(&'static str),
     #[error("`start` {start} and `end` {end} are out of range for a text of {len} code points")]
     OutOfRange { start: usize, end: usize, len: usize },
     #[error("the text at {start}..{end} is {found:?}, not {exact:?}")]
@@ -104,11 +159,10 @@ impl<'a> Chars<'a> {
 /// Locates `selector` in `text`, checking that every part of it agrees with the text.
 pub fn resolve(text: &str, selector: &Selector) -> Result<Passage, SelectorError> {
     let chars = Chars::new(text);
-    let (prefix, suffix) =
-        (selector.prefix.as_deref().unwrap_or(""), selector.suffix.as_deref().unwrap_or(""));
-    match (selector.start, selector.end, selector.exact.as_deref()) {
-        (Some(start), Some(end), exact) => {
-            if start > end || end > chars.len() {
+    let (prefix, suffix) = (selector.prefix().unwrap_or(""), selector.suffix().unwrap_or(""));
+    match (selector.position, selector.exact()) {
+        (Some((start, end)), exact) => {
+            if end > chars.len() {
                 return Err(SelectorError::OutOfRange { start, end, len: chars.len() });
             }
             let found = chars.slice(start, end);
@@ -122,20 +176,13 @@ pub fn resolve(text: &str, selector: &Selector) -> Result<Passage, SelectorError
                     exact: exact.to_owned(),
                 });
             }
-            if start == end {
-                return Err(SelectorError::Empty);
-            }
             if !chars.has_context(start, end, prefix, suffix) {
                 return Err(SelectorError::ContextMismatch);
             }
             Ok(chars.passage(start, end))
         }
-        (Some(_), None, _) | (None, Some(_), _) => Err(SelectorError::HalfPosition),
-        (None, None, None) => Err(SelectorError::Empty),
-        (None, None, Some(exact)) => {
-            if exact.is_empty() {
-                return Err(SelectorError::Empty);
-            }
+        (None, None) => Err(SelectorError::Empty),
+        (None, Some(exact)) => {
             let length = exact.chars().count();
             let all = chars.occurrences(exact);
             let matching: Vec<usize> = all
@@ -363,16 +410,23 @@ mod tests {
     const TEXT: &str = "Zitat: «Ende» — the letter says in essence: Hamas has been dismantled. Hamas has been dismantled.";
 
     fn exact(e: &str) -> Selector {
-        Selector { exact: Some(e.into()), ..Selector::default() }
+        Selector::quote(e).unwrap()
+    }
+
+    fn selector(
+        exact: Option<&str>,
+        suffix: Option<&str>,
+        start: Option<usize>,
+        end: Option<usize>,
+    ) -> Result<Selector, SelectorError> {
+        Selector::parse(exact.map(Into::into), None, suffix.map(Into::into), start, end)
     }
 
     #[test]
     fn positions_count_code_points() {
         let passage = resolve(TEXT, &exact("«Ende»")).unwrap();
         assert_eq!((passage.start, passage.end), (7, 13));
-        let by_position =
-            resolve(TEXT, &Selector { start: Some(7), end: Some(13), ..Selector::default() })
-                .unwrap();
+        let by_position = resolve(TEXT, &selector(None, None, Some(7), Some(13)).unwrap()).unwrap();
         assert_eq!(by_position.exact, "«Ende»");
     }
 
@@ -384,15 +438,27 @@ mod tests {
             Err(SelectorError::Ambiguous { count: 2, .. })
         ));
         let disambiguated =
-            Selector { suffix: Some(". Hamas".into()), ..exact("Hamas has been dismantled") };
+            selector(Some("Hamas has been dismantled"), Some(". Hamas"), None, None).unwrap();
         assert_eq!(resolve(TEXT, &disambiguated).unwrap().start, 44);
-        let out_of_range = Selector { start: Some(5), end: Some(500), ..Selector::default() };
+        let out_of_range = selector(None, None, Some(5), Some(500)).unwrap();
         assert!(matches!(resolve(TEXT, &out_of_range), Err(SelectorError::OutOfRange { .. })));
-        let mismatch = Selector { start: Some(0), end: Some(5), ..exact("Other") };
+        let mismatch = selector(Some("Other"), None, Some(0), Some(5)).unwrap();
         assert!(matches!(resolve(TEXT, &mismatch), Err(SelectorError::Mismatch { .. })));
-        assert!(matches!(resolve(TEXT, &Selector::default()), Err(SelectorError::Empty)));
-        let half = Selector { start: Some(1), ..Selector::default() };
-        assert!(matches!(resolve(TEXT, &half), Err(SelectorError::HalfPosition)));
+    }
+
+    #[test]
+    fn selectors_are_well_formed_before_any_text_is_read() {
+        assert!(matches!(selector(None, None, None, None), Err(SelectorError::Empty)));
+        assert!(matches!(selector(Some(""), None, None, None), Err(SelectorError::Empty)));
+        assert!(matches!(selector(None, None, Some(1), None), Err(SelectorError::HalfPosition)));
+        assert!(matches!(
+            selector(None, None, Some(9), Some(3)),
+            Err(SelectorError::Reversed { .. })
+        ));
+        assert!(matches!(
+            selector(Some("a\0"), None, None, None),
+            Err(SelectorError::Nul("exact"))
+        ));
     }
 
     #[test]

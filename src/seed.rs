@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use crate::passage::Selector;
 use crate::store::{
-    AddCitation, AgentKind, CitationTarget, CreateDocument, Document, Message, NewSource, Slug,
-    SourceId, Store, StoreError, Title,
+    AddCitation, AgentKind, AgentName, CitationTarget, CreateDocument, Document, Message,
+    NewSource, Slug, SourceFields, SourceId, Store, StoreError, Title,
 };
 
 #[derive(Deserialize)]
@@ -73,14 +73,14 @@ struct SeedPassage {
 }
 
 impl SeedPassage {
-    fn selector(&self) -> Selector {
-        Selector {
-            exact: Some(self.exact.clone()),
-            prefix: self.prefix.clone(),
-            suffix: self.suffix.clone(),
-            start: None,
-            end: None,
-        }
+    fn selector(&self) -> anyhow::Result<Selector> {
+        Ok(Selector::parse(
+            Some(self.exact.clone()),
+            self.prefix.clone(),
+            self.suffix.clone(),
+            None,
+            None,
+        )?)
     }
 }
 
@@ -144,6 +144,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
         });
     }
     let loader_kind: AgentKind = manifest.loader.kind.parse()?;
+    let loader_name = AgentName::parse(&manifest.loader.name)?;
 
     let mut report = SeedReport::default();
     let mut loader = None;
@@ -155,7 +156,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
         }
         let agent = match &loader {
             Some(agent) => agent,
-            None => loader.insert(store.ensure_agent(&manifest.loader.name, loader_kind).await?),
+            None => loader.insert(store.ensure_agent(&loader_name, loader_kind).await?),
         };
         match store.create_document(document, agent.id).await {
             Ok(_) => report.created.push(slug),
@@ -180,18 +181,15 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
                                 format!("citation names an undeclared source {key:?}")
                             })?;
                         let source = store
-                            .create_source(NewSource::parse(
-                                Some(declared.kind.parse()?),
-                                declared.title.as_deref(),
-                                declared.url.as_deref(),
-                                declared.publisher.as_deref(),
-                                &declared.authors,
-                                &declared.recipients,
-                                None,
-                                None,
-                                None,
-                                None,
-                            )?)
+                            .create_source(NewSource::parse(SourceFields {
+                                kind: Some(declared.kind.parse()?),
+                                title: declared.title.as_deref(),
+                                url: declared.url.as_deref(),
+                                publisher: declared.publisher.as_deref(),
+                                authors: &declared.authors,
+                                recipients: &declared.recipients,
+                                ..SourceFields::default()
+                            })?)
                             .await?;
                         sources.insert(key.clone(), source.id);
                         source.id
@@ -215,8 +213,12 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
                     expected_head: None,
                     relation: seed.relation.parse()?,
                     target,
-                    citing: seed.passage.as_ref().map(SeedPassage::selector),
-                    target_selector: seed.target_passage.as_ref().map(SeedPassage::selector),
+                    citing: seed.passage.as_ref().map(SeedPassage::selector).transpose()?,
+                    target_selector: seed
+                        .target_passage
+                        .as_ref()
+                        .map(SeedPassage::selector)
+                        .transpose()?,
                 },
                 agent.id,
             )

@@ -9,23 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::store::{
-    Agent, AgentKind, Citation, CitationRelation, CitationTarget, Document, Revision, Source,
-};
-
-/// What a PROV document is made of.
-#[derive(Debug, Clone)]
-pub struct ProvInput {
-    pub base_url: String,
-    /// The revisions described, oldest first.
-    pub revisions: Vec<Revision>,
-    /// The documents those revisions (and the cited revisions) belong to.
-    pub documents: Vec<Document>,
-    pub agents: Vec<Agent>,
-    pub sources: Vec<Source>,
-    /// The citations the described revisions make.
-    pub citations: Vec<Citation>,
-}
+use crate::store::{AgentKind, CitationRelation, CitationTarget, Provenance};
 
 fn qualified(name: &str) -> Value {
     json!({ "$": name, "type": "prov:QUALIFIED_NAME" })
@@ -39,7 +23,8 @@ fn revision_id(hash: &str) -> String {
     format!("pal:revision-{hash}")
 }
 
-pub fn prov_json(input: &ProvInput) -> Value {
+/// The PROV document of `input`, with permanent links on `base_url`.
+pub fn prov_json(input: &Provenance, base_url: &str) -> Value {
     let mut entity = Map::new();
     let mut activity = Map::new();
     let mut agent = Map::new();
@@ -65,7 +50,7 @@ pub fn prov_json(input: &ProvInput) -> Value {
         });
         if let Some(slug) = slug_of(r.document_id) {
             attributes["prov:location"] =
-                json!(format!("{}/documents/{slug}/revisions/{}", input.base_url, r.hash));
+                json!(format!("{}/documents/{slug}/revisions/{}", base_url, r.hash));
         }
         entity.insert(id.clone(), attributes);
 
@@ -154,8 +139,7 @@ pub fn prov_json(input: &ProvInput) -> Value {
                 let entity_id = format!("pal:document-{id}");
                 let mut attributes = json!({ "prov:type": qualified("pal:Document") });
                 if let Some(slug) = slug_of(*id) {
-                    attributes["prov:location"] =
-                        json!(format!("{}/documents/{slug}", input.base_url));
+                    attributes["prov:location"] = json!(format!("{}/documents/{slug}", base_url));
                 }
                 entity.entry(entity_id.clone()).or_insert(attributes);
                 entity_id
@@ -235,7 +219,7 @@ pub fn prov_json(input: &ProvInput) -> Value {
 
     let mut document = json!({
         "prefix": {
-            "pal": format!("{}/ns/palimpsest#", input.base_url),
+            "pal": format!("{}/ns/palimpsest#", base_url),
             "xsd": "http://www.w3.org/2001/XMLSchema#",
         },
         "entity": entity,

@@ -4,8 +4,8 @@
 use async_graphql::Context;
 use tokio::sync::OnceCell;
 
+use super::context::store;
 use super::error::{ApiError, ApiResult, ErrorCode};
-use super::loaders::store;
 use crate::store::{Principal, Store};
 
 /// What the request presented in its `Authorization` header.

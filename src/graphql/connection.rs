@@ -8,13 +8,12 @@ use async_graphql::{Context, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::citations::CitationNode;
+use super::context::store;
 use super::error::{ApiError, ApiResult};
-use super::loaders::store;
-use super::types::{DocumentNode, RevisionNode, SourceNode};
+use super::nodes::{CitationNode, DocumentNode, RevisionNode, SourceNode};
 use crate::store::{
-    Direction, DocumentCursor, DocumentFilter, DocumentId, DocumentOrder, Page, PageRequest,
-    RevisionHash, SourceId, Store, quoted,
+    Citation, Direction, Document, DocumentFilter, DocumentId, DocumentOrder, Page, PageRequest,
+    Revision, RevisionHash, Source, SourceId, Store, StoreResult, quoted,
 };
 
 /// The most items one page may hold.
@@ -82,10 +81,6 @@ fn encode_cursor(raw: &str) -> String {
 
 fn decode_cursor(text: &str) -> Option<String> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()
-}
-
-fn uuid_cursor(raw: &str) -> Option<uuid::Uuid> {
-    uuid::Uuid::try_parse(raw.strip_prefix("i:")?).ok()
 }
 
 /// What a connection's `totalCount` counts.
@@ -196,6 +191,70 @@ connection_type!(RevisionConnection, RevisionEdge, RevisionNode, "revision");
 connection_type!(SourceConnection, SourceEdge, SourceNode, "source");
 connection_type!(CitationConnection, CitationEdge, CitationNode, "citation");
 
+/// The text forms of the store's sort keys, before they are wrapped opaquely.
+mod keys {
+    use uuid::Uuid;
+
+    use crate::store::{DocumentCursor, RevisionHash, Slug};
+
+    pub fn document(cursor: &DocumentCursor) -> String {
+        match cursor {
+            DocumentCursor::Time(micros, id) => format!("t:{micros}:{id}"),
+            DocumentCursor::Slug(slug) => format!("s:{slug}"),
+        }
+    }
+
+    pub fn parse_document(raw: &str) -> Option<DocumentCursor> {
+        if let Some(slug) = raw.strip_prefix("s:") {
+            return Slug::parse(slug).ok().map(DocumentCursor::Slug);
+        }
+        let (micros, id) = raw.strip_prefix("t:")?.split_once(':')?;
+        Some(DocumentCursor::Time(micros.parse().ok()?, Uuid::try_parse(id).ok()?))
+    }
+
+    pub fn number(number: i64) -> String {
+        format!("n:{number}")
+    }
+
+    pub fn parse_number(raw: &str) -> Option<i64> {
+        raw.strip_prefix("n:")?.parse().ok()
+    }
+
+    pub fn time_and_hash(micros: i64, hash: &RevisionHash) -> String {
+        format!("t:{micros}:{hash}")
+    }
+
+    pub fn parse_time_and_hash(raw: &str) -> Option<(i64, String)> {
+        let (time, hash) = raw.strip_prefix("t:")?.split_once(':')?;
+        Some((time.parse().ok()?, RevisionHash::parse(hash).ok()?.to_string()))
+    }
+
+    pub fn uuid(id: impl std::fmt::Display) -> String {
+        format!("i:{id}")
+    }
+
+    pub fn parse_uuid(raw: &str) -> Option<Uuid> {
+        Uuid::try_parse(raw.strip_prefix("i:")?).ok()
+    }
+}
+
+impl<N> Connection<N> {
+    /// Reads one page: decodes the cursors, asks `load` for the page, and wraps its items.
+    async fn read<K, T>(
+        args: PageArgs,
+        decode: impl Fn(&str) -> Option<K>,
+        load: impl AsyncFnOnce(PageRequest<K>) -> StoreResult<Page<T>>,
+        cursor: impl Fn(&T) -> String,
+        wrap: impl Fn(T) -> N,
+        count: Count,
+    ) -> ApiResult<Self> {
+        let request = args.into_request(decode)?;
+        let shape = shape(&request);
+        let page = load(request).await?;
+        Ok(Connection::new(page, shape, cursor, wrap, count))
+    }
+}
+
 impl DocumentConnection {
     pub async fn load(
         store: &Store,
@@ -203,11 +262,12 @@ impl DocumentConnection {
         order: DocumentOrder,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let request = args.into_request(DocumentCursor::decode)?;
-        let shape = shape(&request);
-        let page = store.list_documents(&filter, order, request).await?;
-        let cursor = |d: &crate::store::Document| d.cursor(order).encode();
-        Ok(Self(Connection::new(page, shape, cursor, DocumentNode, Count::Documents(filter))))
+        let count = Count::Documents(filter.clone());
+        let load = async |request| store.list_documents(&filter, order, request).await;
+        let cursor = |d: &Document| keys::document(&d.cursor(order));
+        Connection::read(args, keys::parse_document, load, cursor, DocumentNode, count)
+            .await
+            .map(Self)
     }
 }
 
@@ -218,33 +278,32 @@ impl RevisionConnection {
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let request = args.into_request(|raw| raw.strip_prefix("n:")?.parse::<i64>().ok())?;
-        let shape = shape(&request);
-        let page = store.list_revisions(document, request).await?;
-        let cursor = |r: &crate::store::Revision| format!("n:{}", r.number);
-        Ok(Self(Connection::new(page, shape, cursor, RevisionNode, Count::RevisionsOf(document))))
+        let load = async |request| store.list_revisions(document, request).await;
+        let cursor = |r: &Revision| keys::number(r.number);
+        let count = Count::RevisionsOf(document);
+        Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
+            .await
+            .map(Self)
     }
 
     /// The revisions captured from a source, newest first.
     pub async fn from_source(store: &Store, source: SourceId, args: PageArgs) -> ApiResult<Self> {
-        let request = args.into_request(|raw| {
-            let (time, hash) = raw.strip_prefix("t:")?.split_once(':')?;
-            Some((time.parse::<i64>().ok()?, RevisionHash::parse(hash).ok()?.to_string()))
-        })?;
-        let shape = shape(&request);
-        let page = store.revisions_from_source(source, request).await?;
-        let cursor = |r: &crate::store::Revision| format!("t:{}:{}", r.created_at.micros(), r.hash);
-        Ok(Self(Connection::new(page, shape, cursor, RevisionNode, Count::RevisionsFrom(source))))
+        let load = async |request| store.revisions_from_source(source, request).await;
+        let cursor = |r: &Revision| keys::time_and_hash(r.created_at.micros(), &r.hash);
+        let count = Count::RevisionsFrom(source);
+        Connection::read(args, keys::parse_time_and_hash, load, cursor, RevisionNode, count)
+            .await
+            .map(Self)
     }
 }
 
 impl SourceConnection {
     pub async fn all(store: &Store, args: PageArgs) -> ApiResult<Self> {
-        let request = args.into_request(uuid_cursor)?;
-        let shape = shape(&request);
-        let page = store.list_sources(request).await?;
-        let cursor = |s: &crate::store::Source| format!("i:{}", s.id);
-        Ok(Self(Connection::new(page, shape, cursor, SourceNode, Count::Sources)))
+        let load = async |request| store.list_sources(request).await;
+        let cursor = |s: &Source| keys::uuid(s.id);
+        Connection::read(args, keys::parse_uuid, load, cursor, SourceNode, Count::Sources)
+            .await
+            .map(Self)
     }
 
     pub async fn of_document(
@@ -252,11 +311,10 @@ impl SourceConnection {
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let request = args.into_request(uuid_cursor)?;
-        let shape = shape(&request);
-        let page = store.sources_of_document(document, request).await?;
-        let cursor = |s: &crate::store::Source| format!("i:{}", s.id);
-        Ok(Self(Connection::new(page, shape, cursor, SourceNode, Count::SourcesOf(document))))
+        let load = async |request| store.sources_of_document(document, request).await;
+        let cursor = |s: &Source| keys::uuid(s.id);
+        let count = Count::SourcesOf(document);
+        Connection::read(args, keys::parse_uuid, load, cursor, SourceNode, count).await.map(Self)
     }
 }
 
@@ -267,11 +325,10 @@ impl CitationConnection {
         revision: RevisionHash,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let request = args.into_request(uuid_cursor)?;
-        let shape = shape(&request);
-        let page = store.citations_of_revision(&revision, request).await?;
-        let cursor = |c: &crate::store::Citation| format!("i:{}", c.id);
-        Ok(Self(Connection::new(page, shape, cursor, CitationNode, Count::CitationsIn(revision))))
+        let load = async |request| store.citations_of_revision(&revision, request).await;
+        let cursor = |c: &Citation| keys::uuid(c.id);
+        let count = Count::CitationsIn(revision.clone());
+        Connection::read(args, keys::parse_uuid, load, cursor, CitationNode, count).await.map(Self)
     }
 
     /// The citations of a document made by the current heads of the documents citing it.
@@ -280,10 +337,9 @@ impl CitationConnection {
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let request = args.into_request(uuid_cursor)?;
-        let shape = shape(&request);
-        let page = store.citations_of_target(document, request).await?;
-        let cursor = |c: &crate::store::Citation| format!("i:{}", c.id);
-        Ok(Self(Connection::new(page, shape, cursor, CitationNode, Count::CitationsOf(document))))
+        let load = async |request| store.citations_of_target(document, request).await;
+        let cursor = |c: &Citation| keys::uuid(c.id);
+        let count = Count::CitationsOf(document);
+        Connection::read(args, keys::parse_uuid, load, cursor, CitationNode, count).await.map(Self)
     }
 }

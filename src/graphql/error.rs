@@ -1,12 +1,15 @@
-//! The GraphQL error codes of DESIGN.md and the one place store errors become them.
+//! The error codes of DESIGN.md, and the one place store errors become them.
 //!
-//! Messages of client errors are precise and safe to show. An unexpected error is logged here
-//! with its whole cause chain (inside the request's span, which carries the request id) and
-//! reaches the client only as `INTERNAL`; the HTTP layer adds the request id to it.
+//! Messages of client errors are precise and safe to show; extensions carry what a client
+//! needs to act (the current head on `CONFLICT`, the limit on `QUERY_TOO_COMPLEX`, when to
+//! retry on `RATE_LIMITED` and `UNAVAILABLE`). An unexpected error is logged here with its
+//! whole cause chain (inside the request's span, which carries the request id) and reaches
+//! the client only as `INTERNAL`; the transport adds the request id to it. The plain HTTP
+//! routes answer with the status `ErrorCode::http_status` gives the same code.
 
 use async_graphql::{ErrorExtensions, Value};
 
-use crate::store::{InvalidValue, StoreError};
+use crate::store::{Conflict, InvalidValue, StoreError};
 
 /// `extensions.code` of every error a client can get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,22 @@ impl ErrorCode {
             ErrorCode::Internal => "INTERNAL",
         }
     }
+
+    /// The HTTP status a plain (non-GraphQL) route answers this code with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ErrorCode::BadUserInput => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::QueryTooComplex => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
 }
 
 /// An error on its way to a client: a code, a message that is safe to show, and what else a
@@ -60,6 +79,19 @@ impl ApiError {
         self
     }
 
+    /// The value of an extension member, if set.
+    pub fn extension(&self, key: &str) -> Option<&Value> {
+        self.extensions.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadUserInput, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
     /// `UNAVAILABLE`, asking the client to come back after `retry_after`.
     pub fn unavailable(retry_after: std::time::Duration) -> Self {
         let seconds = retry_after.as_secs().max(1);
@@ -77,14 +109,62 @@ impl ApiError {
         server_error.extensions = error.extensions;
         server_error
     }
+}
 
-    pub fn bad_input(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::BadUserInput, message)
+/// Which limit a request went past, as `extensions.limit` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Tokens,
+    Nesting,
+    Depth,
+    Fields,
+    Aliases,
+    Directives,
+    ValueDepth,
+    Cost,
+    TimeMs,
+}
+
+impl Limit {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Limit::Tokens => "tokens",
+            Limit::Nesting => "nesting",
+            Limit::Depth => "depth",
+            Limit::Fields => "fields",
+            Limit::Aliases => "aliases",
+            Limit::Directives => "directives",
+            Limit::ValueDepth => "valueDepth",
+            Limit::Cost => "cost",
+            Limit::TimeMs => "timeMs",
+        }
     }
 
-    pub fn internal() -> Self {
-        Self::new(ErrorCode::Internal, "internal error")
+    fn describe(&self) -> &'static str {
+        match self {
+            Limit::Tokens => "lexical tokens",
+            Limit::Nesting => "levels of nesting",
+            Limit::Depth => "levels of fields",
+            Limit::Fields => "field selections once fragments are expanded",
+            Limit::Aliases => "aliases",
+            Limit::Directives => "directives",
+            Limit::ValueDepth => "levels of lists and objects in a value",
+            Limit::Cost => "cost points",
+            Limit::TimeMs => "milliseconds of running time",
+        }
     }
+}
+
+/// A `QUERY_TOO_COMPLEX` error: which limit, its value, and the request's (`actual`, or at
+/// least that much when counting stopped there).
+pub fn too_complex(limit: Limit, max: u64, actual: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::QueryTooComplex,
+        format!("the request has {actual} {what}; the limit is {max}", what = limit.describe()),
+    )
+    .with("limit", limit.as_str())
+    .with("max", max)
+    .with("actual", actual)
 }
 
 impl From<&StoreError> for ApiError {
@@ -92,18 +172,25 @@ impl From<&StoreError> for ApiError {
         match err {
             StoreError::Invalid(invalid) => invalid.clone().into(),
             StoreError::NotFound(_) => ApiError::new(ErrorCode::NotFound, err.to_string()),
-            StoreError::Conflict(_) => ApiError::new(ErrorCode::Conflict, err.to_string()),
+            StoreError::Conflict(conflict) => {
+                let error = ApiError::new(ErrorCode::Conflict, err.to_string());
+                match conflict {
+                    Conflict::HeadMoved { current, .. } => {
+                        error.with("currentHead", current.as_str())
+                    }
+                    Conflict::SlugTaken(_) | Conflict::ParentHasChild(_) => error,
+                }
+            }
             StoreError::TooLarge { .. } => {
                 ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())
             }
             StoreError::OverBudget { what, cause } => {
-                let limit = super::limits::Limit::Cost;
-                let refused = super::limits::too_complex(limit, cause.max, cause.needed);
+                let refused = too_complex(Limit::Cost, cause.max, cause.needed);
                 ApiError { message: format!("{what}: {}", refused.message), ..refused }
             }
             StoreError::TimedOut { what, limit } => {
                 let max = limit.as_millis() as u64;
-                let refused = super::limits::too_complex(super::limits::Limit::TimeMs, max, max);
+                let refused = too_complex(Limit::TimeMs, max, max);
                 ApiError {
                     message: format!("{what} ran past its time limit of {max} ms"),
                     ..refused

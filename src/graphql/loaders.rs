@@ -102,13 +102,6 @@ pub fn loaders<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Loaders> {
     })
 }
 
-pub fn store<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Store> {
-    ctx.data::<Store>().map_err(|_| {
-        tracing::error!("schema without store");
-        ApiError::internal()
-    })
-}
-
 /// Loads one value that must exist: its absence means the database broke an invariant.
 pub async fn load_required<K>(
     ctx: &Context<'_>,

@@ -22,18 +22,18 @@ macro_rules! mirror_enum {
 }
 
 pub mod auth;
-pub mod citations;
 pub mod connection;
+pub mod context;
 pub mod error;
-pub mod exports;
-pub mod history;
 pub mod ids;
+pub mod kinds;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod nodes;
+pub mod objects;
 pub mod query;
 pub mod scalars;
-pub mod types;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -43,7 +43,8 @@ use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Sche
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use auth::{Credentials, RequestAuth};
-use limits::{ClientAddress, Limit, Limits, QueryLimits, RequestCost, too_complex};
+use error::{Limit, too_complex};
+use limits::{ClientAddress, Limits, QueryLimits, RequestCost};
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 

@@ -4,15 +4,14 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
-use super::citations::{CitationNode, CitationRelation, CitationTargetInput, TextSelectorInput};
-use super::error::ApiResult;
+use super::context::store;
+use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
-use super::loaders::store;
+use super::kinds::{AgentKind, CitationRelation, DocumentKind, SourceKind};
+use super::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use super::scalars::DateTime;
-use super::types::{
-    AgentKind, AgentNode, DocumentKind, DocumentNode, RevisionNode, SourceKind, SourceNode,
-};
-use crate::store::{self, Message, RevisionHash, Slug, Title};
+use crate::passage::Selector;
+use crate::store::{self, AgentName, CitationTarget, Message, RevisionHash, Slug, Title};
 
 pub struct MutationRoot;
 
@@ -99,18 +98,18 @@ pub struct CreateSourceInput {
 
 impl CreateSourceInput {
     fn parse(self) -> ApiResult<store::NewSource> {
-        Ok(store::NewSource::parse(
-            self.kind.map(Into::into),
-            self.title.as_deref(),
-            self.url.as_deref(),
-            self.publisher.as_deref(),
-            &self.authors,
-            &self.recipients,
-            self.published_at.map(|t| t.0),
-            self.retrieved_at.map(|t| t.0),
-            self.archive_url.as_deref(),
-            self.license.as_deref(),
-        )?)
+        Ok(store::NewSource::parse(store::SourceFields {
+            kind: self.kind.map(Into::into),
+            title: self.title.as_deref(),
+            url: self.url.as_deref(),
+            publisher: self.publisher.as_deref(),
+            authors: &self.authors,
+            recipients: &self.recipients,
+            published_at: self.published_at.map(|t| t.0),
+            retrieved_at: self.retrieved_at.map(|t| t.0),
+            archive_url: self.archive_url.as_deref(),
+            license: self.license.as_deref(),
+        })?)
     }
 }
 
@@ -215,7 +214,8 @@ impl MutationRoot {
         input: CreateAgentInput,
     ) -> ApiResult<CreateAgentPayload> {
         RequestAuth::require_admin(ctx).await?;
-        let agent = store(ctx)?.create_agent(&input.name, input.kind.into()).await?;
+        let name = AgentName::parse(&input.name)?;
+        let agent = store(ctx)?.create_agent(&name, input.kind.into()).await?;
         Ok(CreateAgentPayload { agent: AgentNode(agent) })
     }
 
@@ -247,5 +247,62 @@ impl MutationRoot {
             document: DocumentNode(outcome.document),
             revision: RevisionNode(outcome.revision),
         })
+    }
+}
+
+/// What a citation cites: a document (optionally pinned to one of its revisions) or a source.
+#[derive(InputObject)]
+pub struct CitationTargetInput {
+    /// The cited document (its global id or UUID).
+    pub document_id: Option<ID>,
+    /// A revision hash of the cited document to pin the citation to.
+    pub revision: Option<String>,
+    /// The cited external source (its global id or UUID).
+    pub source_id: Option<ID>,
+}
+
+impl CitationTargetInput {
+    pub fn parse(self) -> ApiResult<CitationTarget> {
+        match (self.document_id, self.source_id, self.revision) {
+            (Some(document), None, revision) => Ok(CitationTarget::Document {
+                id: GlobalId::document("target.documentId", &document)?,
+                pinned: revision.as_deref().map(RevisionHash::parse).transpose()?,
+            }),
+            (None, Some(source), None) => {
+                Ok(CitationTarget::Source(GlobalId::source("target.sourceId", &source)?))
+            }
+            (None, Some(_), Some(_)) => {
+                Err(ApiError::bad_input("target.revision pins a document, not a source"))
+            }
+            _ => Err(ApiError::bad_input("target: give exactly one of documentId and sourceId")),
+        }
+    }
+}
+
+/// A passage to select: give `exact` (with `prefix`/`suffix` to tell repeated words apart),
+/// or `start` and `end` (code points, end exclusive), or both, which must agree.
+#[derive(InputObject, Clone, Default)]
+pub struct TextSelectorInput {
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub start: Option<i32>,
+    pub end: Option<i32>,
+}
+
+impl TextSelectorInput {
+    pub fn parse(self, field: &str) -> ApiResult<Selector> {
+        let position = |name: &str, v: Option<i32>| {
+            v.map(|v| {
+                usize::try_from(v).map_err(|_| {
+                    ApiError::bad_input(format!("{field}.{name} must not be negative, not {v}"))
+                })
+            })
+            .transpose()
+        };
+        let start = position("start", self.start)?;
+        let end = position("end", self.end)?;
+        Selector::parse(self.exact, self.prefix, self.suffix, start, end)
+            .map_err(|e| ApiError::bad_input(format!("{field}: {e}")))
     }
 }

@@ -4,15 +4,17 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
 use super::connection::{DocumentConnection, PageArgs, SourceConnection};
+use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
-use super::exports::{CitationExport, CitationFormat, base_url};
-use super::history::{Diff, DiffGranularity, context_lines};
 use super::ids::GlobalId;
-use super::limits::RequestCost;
-use super::loaders::{load_optional, store};
+use super::kinds::DocumentKind;
+use super::loaders::load_optional;
+use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
+use super::objects::export::{CitationExport, CitationFormat};
+use super::objects::history::{Diff, DiffGranularity, context_lines};
 use super::scalars::DateTime;
-use super::types::{AgentNode, DocumentKind, DocumentNode, Node, RevisionNode, resolve_node};
-use crate::store::{self, RevisionHash, Slug, Timestamp};
+use crate::export::RecordInput;
+use crate::store::{self, DocumentKey, RevisionHash, Slug, Timestamp};
 
 /// The most ids one `nodes` call may resolve.
 const MAX_NODES: usize = 100;
@@ -152,25 +154,17 @@ impl QueryRoot {
         if documents.is_empty() || documents.len() > MAX_NODES {
             return Err(ApiError::bad_input(format!("`documents` must hold 1 to {MAX_NODES} ids")));
         }
-        let ids = documents
+        let keys = documents
             .iter()
-            .map(|id| GlobalId::document("documents", id))
+            .map(|id| GlobalId::document("documents", id).map(DocumentKey::Id))
             .collect::<ApiResult<Vec<_>>>()?;
-        let store = store(ctx)?;
-        let found = store.documents_by_ids(&ids).await?;
         let base = base_url(ctx)?;
-        let documents = ids
-            .iter()
-            .map(|id| {
-                found.iter().find(|d| d.id == *id).cloned().ok_or_else(|| {
-                    ApiError::new(
-                        super::error::ErrorCode::NotFound,
-                        format!("document {id} was not found"),
-                    )
-                })
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        let records = crate::export::records_at_heads(store, documents, &base).await?;
+        let records: Vec<RecordInput> = store(ctx)?
+            .documents_at_heads(&keys)
+            .await?
+            .into_iter()
+            .map(|at| RecordInput::new(at, &base))
+            .collect();
         Ok(CitationExport::new(format, crate::export::cite::Format::from(format).render(&records)))
     }
 
@@ -200,7 +194,7 @@ impl QueryRoot {
                 &to,
                 granularity.unwrap_or_default().into(),
                 context_lines(context)?,
-                super::limits::budget(ctx)?,
+                budget(ctx)?,
             )
             .await?;
         Ok(Diff(diff))
@@ -210,8 +204,7 @@ impl QueryRoot {
     /// cost, the points per window, what is left and when the allowance is whole again. Null
     /// when no rate limit applies. Requests without a token are counted per address.
     async fn rate_limit(&self, ctx: &Context<'_>) -> ApiResult<Option<RateLimit>> {
-        let cost = ctx.data::<std::sync::Arc<RequestCost>>().map_err(|_| ApiError::internal())?;
-        Ok(cost.rate_limit().map(|status| RateLimit {
+        Ok(request_cost(ctx)?.rate_limit().map(|status| RateLimit {
             cost: status.cost,
             limit: status.limit,
             remaining: status.remaining,

@@ -1,14 +1,14 @@
 //! Exports over HTTP: citation records in each format's media type, PROV-JSON, and HTML pages
 //! for people and citation-manager connectors. Handlers parse, call `crate::export`, respond.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::plain::{Failure, document, respond, revision_hash as revision_param};
+use super::plain::{Failure, respond, revision_hash as revision_param, slug_key};
 use super::{AppState, base_url};
-use crate::export::{self, cite::Format, html};
-use crate::store::{Slug, StoreError, quoted};
+use crate::export::{RecordInput, cite::Format, html, prov};
+use crate::store::{DocumentKey, Slug, StoreError, quoted};
 
 /// The most documents one list export takes.
 const MAX_LIST: usize = 100;
@@ -57,10 +57,9 @@ pub(super) async fn cite(
         async {
             let format = format_param(params.format.as_deref())?;
             let revision = revision_param(params.revision.as_deref())?;
-            let document = document(&state.store, &slug).await?;
-            let name = document.slug.to_string();
-            let record =
-                export::record(&state.store, document, revision.as_ref(), &base_url(&req)).await?;
+            let at = state.store.document_at(&slug_key(&slug)?, revision.as_ref()).await?;
+            let record = RecordInput::new(at, &base_url(&req));
+            let name = record.document.slug.to_string();
             Ok(citation_response(format, &name, format.render(&[record])))
         }
         .await,
@@ -96,24 +95,20 @@ pub(super) async fn cite_list(
                     "give documents= 1 to {MAX_LIST} comma-separated slugs"
                 )));
             }
-            let slugs = slugs
+            let keys = slugs
                 .into_iter()
-                .map(|s| Slug::parse(s).map_err(|e| Failure::bad(e.to_string())))
-                .collect::<Result<Vec<_>, _>>()?;
-            let found = state.store.documents_by_slugs(&slugs).await?;
-            let documents = slugs
-                .iter()
-                .map(|slug| {
-                    found.iter().find(|d| d.slug == *slug).cloned().ok_or_else(|| {
-                        Failure::new(
-                            StatusCode::NOT_FOUND,
-                            format!("no document has the slug {slug}"),
-                        )
-                    })
+                .map(|s| {
+                    Ok(DocumentKey::Slug(Slug::parse(s).map_err(|e| Failure::bad(e.to_string()))?))
                 })
-                .collect::<Result<Vec<_>, _>>()?;
-            let records =
-                export::records_at_heads(&state.store, documents, &base_url(&req)).await?;
+                .collect::<Result<Vec<_>, Failure>>()?;
+            let base = base_url(&req);
+            let records: Vec<RecordInput> = state
+                .store
+                .documents_at_heads(&keys)
+                .await?
+                .into_iter()
+                .map(|at| RecordInput::new(at, &base))
+                .collect();
             Ok(citation_response(format, "citations", format.render(&records)))
         }
         .await,
@@ -135,14 +130,11 @@ pub(super) async fn provenance(
     respond(
         async {
             let revision = revision_param(params.revision.as_deref())?;
-            let document = document(&state.store, &slug).await?;
             // Bounded by the history cap and, per client, by the rate limit.
             let budget = crate::budget::Budget::unlimited();
-            let base = base_url(&req);
-            let input =
-                export::provenance(&state.store, &document, revision.as_ref(), &base, &budget)
-                    .await?;
-            let body = serde_json::to_string_pretty(&export::prov::prov_json(&input))
+            let provenance =
+                state.store.provenance(&slug_key(&slug)?, revision.as_ref(), &budget).await?;
+            let body = serde_json::to_string_pretty(&prov::prov_json(&provenance, &base_url(&req)))
                 .map_err(|e| Failure::from(StoreError::Unexpected(e.into())))?;
             Ok(HttpResponse::Ok().content_type("application/json; charset=utf-8").body(body))
         }
@@ -157,14 +149,12 @@ async fn page(
     hash: Option<&str>,
 ) -> Result<HttpResponse, Failure> {
     let revision = revision_param(hash)?;
-    let document = document(&state.store, slug).await?;
-    let record = export::record(&state.store, document, revision.as_ref(), &base_url(req)).await?;
-    let content = state.store.required_content(&record.revision).await?;
-    let author = state.store.agents_by_ids(&[record.revision.author]).await?.into_iter().next();
+    let page = state.store.revision_page(&slug_key(slug)?, revision.as_ref()).await?;
+    let record = RecordInput::new(page.at, &base_url(req));
     let html = html::page(&html::PageInput {
         record: &record,
-        content: &content,
-        author: author.as_ref(),
+        content: &page.content,
+        author: page.author.as_ref(),
         is_document_page: hash.is_none(),
     });
     let mut response = HttpResponse::Ok();

@@ -18,8 +18,8 @@ use base64::Engine;
 use chrono::DateTime;
 
 use super::AppState;
-use super::plain::{Failure, document, respond};
-use crate::store::{Revision, RevisionHash, Slug, Store, Timestamp};
+use super::plain::{Failure, respond};
+use crate::store::{Revision, RevisionHash, RevisionStamp, Slug, Store, Timestamp};
 
 const LINK_FORMAT: &str = "application/link-format";
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -76,17 +76,29 @@ fn etag(hash: &RevisionHash) -> String {
     format!("\"{hash}\"")
 }
 
-fn if_none_match(req: &HttpRequest, hash: &RevisionHash) -> bool {
-    req.headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag(hash) || tag.trim() == "*"))
+/// The entity tags of `If-None-Match`, if the request sent any.
+struct EntityTags(String);
+
+impl EntityTags {
+    fn matches(&self, hash: &RevisionHash) -> bool {
+        self.0.split(',').any(|tag| tag.trim() == etag(hash) || tag.trim() == "*")
+    }
+}
+
+fn if_none_match(req: &HttpRequest) -> Option<EntityTags> {
+    let value = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
+    Some(EntityTags(value.to_owned()))
 }
 
 /// `Repr-Digest` (RFC 9530): the SHA-256 of the body, which is the revision's content hash.
 fn repr_digest(revision: &Revision) -> String {
     let bytes = hex::decode(revision.content_hash.as_str()).unwrap_or_default();
     format!("sha-256=:{}:", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The slug a `{slug}` path segment names.
+fn slug(value: &str) -> Result<Slug, Failure> {
+    Slug::parse(value).map_err(|e| Failure::bad(e.to_string()))
 }
 
 /// GET /documents/{slug}/text: the head's text, or with `Accept-Datetime` a redirect to the
@@ -104,27 +116,16 @@ async fn original_inner(
     req: &HttpRequest,
     slug: &str,
 ) -> Result<HttpResponse, Failure> {
-    let document = document(store, slug).await?;
-    let slug = document.slug.clone();
+    let slug = self::slug(slug)?;
     let uris = Uris::new(req, &slug);
     let link_base = uris.link_base();
 
     if let Some(value) = req.headers().get("accept-datetime") {
         let instant = value.to_str().ok().and_then(parse_accept_datetime).ok_or_else(|| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "Accept-Datetime must be an HTTP-date (RFC 7231) or an RFC 3339 date-time",
-            )
+            Failure::bad("Accept-Datetime must be an HTTP-date (RFC 7231) or an RFC 3339 date-time")
         })?;
-        let chosen = match store.revision_as_of(document.id, instant).await? {
-            Some(revision) => revision,
-            // Before the first memento, RFC 7089 (4.5.3) points at the first.
-            None => {
-                store.revisions_by_numbers(document.id, &[1]).await?.pop().ok_or_else(|| {
-                    Failure::new(StatusCode::NOT_FOUND, "the document has no revisions")
-                })?
-            }
-        };
+        // Before the first memento, RFC 7089 (4.5.3) points at the first: `head_at` does.
+        let chosen = store.head_at(&slug, instant).await?;
         let location = uris.memento(&chosen.hash);
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, location.clone()))
@@ -140,19 +141,19 @@ async fn original_inner(
             .body(format!("{location}\n")));
     }
 
-    let head = store.required_revision(&document.head).await?;
-    let not_modified = if_none_match(req, &head.hash);
+    let head = store.head_text(&slug, true).await?;
+    let not_modified = if_none_match(req).is_some_and(|tags| tags.matches(&head.revision.hash));
     let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::VARY, "accept-datetime"))
         .insert_header((header::LINK, link_base))
-        .insert_header((header::ETAG, etag(&head.hash)))
+        .insert_header((header::ETAG, etag(&head.revision.hash)))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("Repr-Digest", repr_digest(&head)));
-    if not_modified {
-        return Ok(response.finish());
+        .insert_header(("Repr-Digest", repr_digest(&head.revision)));
+    match head.content {
+        Some(content) if !not_modified => Ok(response.content_type(TEXT).body(content)),
+        _ => Ok(response.finish()),
     }
-    Ok(response.content_type(TEXT).body(store.required_content(&head).await?))
 }
 
 /// GET /documents/{slug}/revisions/{hash}/text: one revision's text, a memento.
@@ -172,37 +173,30 @@ async fn memento_inner(
     hash: &str,
 ) -> Result<HttpResponse, Failure> {
     let hash = RevisionHash::parse(hash).map_err(|e| Failure::bad(e.to_string()))?;
-    let document = document(store, slug).await?;
-    let slug = document.slug.clone();
-    let revision =
-        store.revision(&hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
-            Failure::new(StatusCode::NOT_FOUND, format!("{slug} has no revision {hash}"))
-        })?;
+    let slug = self::slug(slug)?;
+    // An immutable memento needs no reading when the client holds it already.
+    let etags = if_none_match(req);
+    let not_modified = etags.is_some_and(|tags| tags.matches(&hash));
+    let memento = store.memento(&slug, &hash, !not_modified).await?;
+    let revision = &memento.text.revision;
     let uris = Uris::new(req, &slug);
 
-    let head = store.required_revision(&document.head).await?;
-    let n = revision.number;
-    let neighbours = store.revisions_by_numbers(document.id, &[1, n - 1, n + 1]).await?;
     let mut rels: BTreeMap<i64, (RevisionHash, Timestamp, Vec<&str>)> = BTreeMap::new();
-    let mut mark = |r: &Revision, rel: &'static str| {
-        rels.entry(r.number)
-            .or_insert_with(|| (r.hash.clone(), r.created_at, Vec::new()))
+    let mut mark = |stamp: &RevisionStamp, rel: &'static str| {
+        rels.entry(stamp.number)
+            .or_insert_with(|| (stamp.hash.clone(), stamp.created_at, Vec::new()))
             .2
             .push(rel);
     };
-    for r in &neighbours {
-        if r.number == 1 {
-            mark(r, "first");
-        }
-        if r.number == n - 1 {
-            mark(r, "prev");
-        }
-        if r.number == n + 1 {
-            mark(r, "next");
-        }
+    mark(&memento.first, "first");
+    if let Some(previous) = &memento.previous {
+        mark(previous, "prev");
     }
-    mark(&head, "last");
-    mark(&revision, "memento");
+    if let Some(next) = &memento.next {
+        mark(next, "next");
+    }
+    mark(&memento.last, "last");
+    mark(&RevisionStamp::of(revision), "memento");
     let mut link = uris.link_base();
     for (hash, created_at, names) in rels.values() {
         let mut names = names.clone();
@@ -216,55 +210,71 @@ async fn memento_inner(
         ));
     }
 
-    let not_modified = if_none_match(req, &revision.hash);
     let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header(("Memento-Datetime", http_date(revision.created_at)))
         .insert_header((header::LINK, link))
         .insert_header((header::ETAG, etag(&revision.hash)))
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-        .insert_header(("Repr-Digest", repr_digest(&revision)))
+        .insert_header(("Repr-Digest", repr_digest(revision)))
         .insert_header(("Palimpsest-Created-At", revision.created_at.to_string()));
-    if not_modified {
-        return Ok(response.finish());
+    match memento.text.content {
+        Some(content) if !not_modified => Ok(response.content_type(TEXT).body(content)),
+        _ => Ok(response.finish()),
     }
-    Ok(response.content_type(TEXT).body(store.required_content(&revision).await?))
 }
 
-/// GET /documents/{slug}/timemap: every memento of the document, oldest first.
+/// The most mementos one TimeMap page lists; later ones are on the page its `next` link names.
+const TIMEMAP_PAGE: u64 = 1000;
+
+#[derive(serde::Deserialize)]
+pub(super) struct TimeMapParams {
+    /// The revision number after which the page starts.
+    after: Option<i64>,
+}
+
+/// GET /documents/{slug}/timemap[?after=N]: the document's mementos, oldest first, a page of
+/// up to 1,000 at a time.
 pub(super) async fn timemap(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
+    params: web::Query<TimeMapParams>,
 ) -> HttpResponse {
-    respond(timemap_inner(&state.store, &req, &slug).await)
+    respond(timemap_inner(&state.store, &req, &slug, params.after).await)
 }
 
 async fn timemap_inner(
     store: &Store,
     req: &HttpRequest,
     slug: &str,
+    after: Option<i64>,
 ) -> Result<HttpResponse, Failure> {
-    let document = document(store, slug).await?;
-    let slug = document.slug.clone();
+    let slug = self::slug(slug)?;
     let uris = Uris::new(req, &slug);
-    let stamps = store.revision_stamps(document.id).await?;
+    let timemap = store.timemap(&slug, after, TIMEMAP_PAGE).await?;
+    let stamps = &timemap.stamps;
     let (Some(first), Some(last)) = (stamps.first(), stamps.last()) else {
-        return Err(Failure::new(StatusCode::NOT_FOUND, "the document has no revisions"));
+        return Err(Failure::new(StatusCode::NOT_FOUND, "no mementos after that number"));
+    };
+    let page_uri = match after {
+        Some(after) => format!("{}?after={after}", uris.timemap()),
+        None => uris.timemap(),
     };
     let mut entries = vec![
         format!("<{}>; rel=\"original\"", uris.original()),
         format!(
-            "<{}>; rel=\"self\"; type=\"{LINK_FORMAT}\"; from=\"{}\"; until=\"{}\"",
-            uris.timemap(),
+            "<{page_uri}>; rel=\"self\"; type=\"{LINK_FORMAT}\"; from=\"{}\"; until=\"{}\"",
             http_date(first.created_at),
             http_date(last.created_at)
         ),
         format!("<{}>; rel=\"timegate\"", uris.original()),
     ];
-    let count = stamps.len();
+    let starts_history = after.is_none_or(|after| after < 1);
     for (i, stamp) in stamps.iter().enumerate() {
-        let rel = match (i == 0, i + 1 == count) {
+        let is_first = starts_history && i == 0;
+        let is_last = !timemap.has_more && i + 1 == stamps.len();
+        let rel = match (is_first, is_last) {
             (true, true) => "first last memento",
             (true, false) => "first memento",
             (false, true) => "last memento",
@@ -274,6 +284,13 @@ async fn timemap_inner(
             "<{}>; rel=\"{rel}\"; datetime=\"{}\"",
             uris.memento(&stamp.hash),
             http_date(stamp.created_at)
+        ));
+    }
+    if timemap.has_more {
+        entries.push(format!(
+            "<{}?after={}>; rel=\"next\"; type=\"{LINK_FORMAT}\"",
+            uris.timemap(),
+            last.number
         ));
     }
     Ok(HttpResponse::Ok().content_type(LINK_FORMAT).body(entries.join(",\n") + "\n"))

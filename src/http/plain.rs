@@ -1,13 +1,15 @@
-//! What the non-GraphQL routes share: plain-text errors with the right status (an internal
-//! error carries the request id; "come back later" carries `Retry-After`), and the parsing of
-//! the path and query parameters they all take.
+//! What the non-GraphQL routes share: plain-text errors whose status comes from the same error
+//! code GraphQL would answer with (`ErrorCode::http_status`), an internal error carrying the
+//! request id and "come back later" carrying `Retry-After`; and the parsing of the path and
+//! query parameters they all take.
 
 use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 
-use crate::store::{Document, RevisionHash, Slug, Store, StoreError};
+use crate::graphql::error::{ApiError, ErrorCode};
+use crate::store::{DocumentKey, RevisionHash, Slug, StoreError};
 
 /// A failed request: a status and a reason safe to show.
 pub(crate) struct Failure {
@@ -22,46 +24,32 @@ impl Failure {
     }
 
     pub fn bad(message: impl Into<String>) -> Self {
-        Failure::new(StatusCode::BAD_REQUEST, message)
+        Failure::from(ApiError::bad_input(message))
     }
+}
 
-    pub fn internal() -> Self {
-        let id = super::request_id().unwrap_or_default();
-        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error (request id {id})"))
-    }
-
-    pub fn unavailable(retry_after: Duration) -> Self {
-        Failure {
-            retry_after: Some(retry_after),
-            ..Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("temporarily unavailable; retry in {} s", retry_after.as_secs().max(1)),
-            )
-        }
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        let status = StatusCode::from_u16(error.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match error.code {
+            ErrorCode::Internal => {
+                let id = super::request_id().unwrap_or_default();
+                format!("internal error (request id {id})")
+            }
+            _ => error.message.clone(),
+        };
+        let retry_after = match error.extension("retryAfter") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64().map(Duration::from_secs),
+            _ => None,
+        };
+        Failure { status, message, retry_after }
     }
 }
 
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Invalid(e) => Failure::bad(e.to_string()),
-            StoreError::NotFound(_) => Failure::new(StatusCode::NOT_FOUND, err.to_string()),
-            StoreError::Conflict(m) => Failure::new(StatusCode::CONFLICT, m),
-            StoreError::TooLarge { .. } => {
-                Failure::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
-            }
-            StoreError::OverBudget { .. } | StoreError::TimedOut { .. } => {
-                Failure::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
-            }
-            StoreError::Unavailable { retry_after, cause } => {
-                tracing::warn!(error = format!("{cause:#}"), "unavailable");
-                Failure::unavailable(retry_after)
-            }
-            StoreError::Unexpected(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "unexpected store error");
-                Failure::internal()
-            }
-        }
+        Failure::from(ApiError::from(err))
     }
 }
 
@@ -77,14 +65,11 @@ pub(crate) fn respond(result: Result<HttpResponse, Failure>) -> HttpResponse {
 }
 
 /// The document a `{slug}` path segment names.
-pub(crate) async fn document(store: &Store, slug: &str) -> Result<Document, Failure> {
-    let slug = Slug::parse(slug).map_err(|e| Failure::bad(e.to_string()))?;
-    store.document_by_slug(&slug).await?.ok_or_else(|| {
-        Failure::new(StatusCode::NOT_FOUND, format!("no document has the slug {slug}"))
-    })
+pub(crate) fn slug_key(slug: &str) -> Result<DocumentKey, Failure> {
+    Ok(DocumentKey::Slug(Slug::parse(slug).map_err(ApiError::from)?))
 }
 
 /// A revision hash given in a path segment or a `revision=` parameter.
 pub(crate) fn revision_hash(value: Option<&str>) -> Result<Option<RevisionHash>, Failure> {
-    value.map(|v| RevisionHash::parse(v).map_err(|e| Failure::bad(e.to_string()))).transpose()
+    value.map(|v| RevisionHash::parse(v).map_err(|e| ApiError::from(e).into())).transpose()
 }

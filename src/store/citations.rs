@@ -1,22 +1,22 @@
 //! Citations: a document, at a revision, cites another document (optionally pinned to one of
-//! its revisions) or an external source, optionally down to passages on both sides.
+//! its revisions) or an external source, optionally down to passages on both sides. The read
+//! model, its rows, and its reads. (Writing them is in `citing`.)
 //!
-//! Citation rows are immutable and belong to one citing revision. Revising a document carries
-//! each citation of the parent revision into the new one, in the same transaction: re-anchored
-//! if its exact passage is still there, orphaned if not (see `passage::reanchor`).
+//! Citation rows are immutable and belong to one citing revision.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
+use super::Store;
+use super::error::{StoreError, StoreResult};
+use super::kinds::{AnchorState, CitationRelation};
 use super::page::{Page, PageRequest, uuid_window};
-use super::types::*;
-use super::{Revision, Store, StoreError, StoreResult};
+use super::values::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, Timestamp};
 use crate::entity::{citation, document};
-use crate::passage::{self, Passage, Selector};
+use crate::passage::{Passage, Selector};
 
 /// What a citation points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,18 @@ pub struct StoredSelector {
     pub suffix: Option<String>,
     pub start: Option<usize>,
     pub end: Option<usize>,
+}
+
+impl From<&Selector> for StoredSelector {
+    fn from(s: &Selector) -> Self {
+        StoredSelector {
+            exact: s.exact().map(str::to_owned),
+            prefix: s.prefix().map(str::to_owned),
+            suffix: s.suffix().map(str::to_owned),
+            start: s.position().map(|(start, _)| start),
+            end: s.position().map(|(_, end)| end),
+        }
+    }
 }
 
 impl From<Passage> for StoredSelector {
@@ -100,22 +112,6 @@ impl Citation {
     }
 }
 
-/// A new citation from the head of `document`.
-#[derive(Debug, Clone)]
-pub struct AddCitation {
-    pub document: DocumentId,
-    /// The head the client saw; if the head has moved on, nothing is written.
-    pub expected_head: Option<RevisionHash>,
-    pub relation: CitationRelation,
-    pub target: CitationTarget,
-    pub citing: Option<Selector>,
-    pub target_selector: Option<Selector>,
-}
-
-fn selector_invalid(field: &'static str, err: passage::SelectorError) -> StoreError {
-    InvalidValue::new(field, err.to_string()).into()
-}
-
 impl TryFrom<citation::Model> for Citation {
     type Error = StoreError;
     fn try_from(row: citation::Model) -> StoreResult<Self> {
@@ -161,7 +157,7 @@ impl TryFrom<citation::Model> for Citation {
     }
 }
 
-fn row_of(c: &Citation) -> citation::ActiveModel {
+pub(super) fn row_of(c: &Citation) -> citation::ActiveModel {
     let (target_document, pinned, target_source) = match &c.target {
         CitationTarget::Document { id, pinned } => {
             (Some(id.as_uuid()), pinned.as_ref().map(|h| h.as_str().to_owned()), None)
@@ -198,112 +194,6 @@ fn row_of(c: &Citation) -> citation::ActiveModel {
 }
 
 impl Store {
-    /// Records a citation from the head of a document.
-    #[tracing::instrument(skip_all, fields(document = %input.document))]
-    pub async fn add_citation(&self, input: AddCitation, author: AgentId) -> StoreResult<Citation> {
-        for (side, selector) in
-            [("passage", &input.citing), ("targetPassage", &input.target_selector)]
-        {
-            let Some(selector) = selector else { continue };
-            for (part, text) in [
-                ("exact", &selector.exact),
-                ("prefix", &selector.prefix),
-                ("suffix", &selector.suffix),
-            ] {
-                if let Some(text) = text
-                    && text.contains('\0')
-                {
-                    return Err(InvalidValue::new(
-                        side,
-                        format!("`{part}` must not contain NUL characters (U+0000)"),
-                    )
-                    .into());
-                }
-            }
-        }
-        let document = self
-            .document(input.document)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("document {}", input.document)))?;
-        if let Some(expected) = &input.expected_head
-            && *expected != document.head
-        {
-            return Err(StoreError::Conflict(format!(
-                "the head has moved on: expected {expected}, the head is now {}",
-                document.head
-            )));
-        }
-        let head = self.required_revision(&document.head).await?;
-        let citing_passage = match &input.citing {
-            Some(selector) => {
-                let text = self.required_content(&head).await?;
-                Some(passage::resolve(&text, selector).map_err(|e| selector_invalid("citing", e))?)
-            }
-            None => None,
-        };
-        match &input.target {
-            CitationTarget::Document { id, pinned } => {
-                if self.document(*id).await?.is_none() {
-                    return Err(StoreError::NotFound(format!("document {id}")));
-                }
-                if let Some(pin) = pinned {
-                    let revision = self
-                        .revision(pin)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("revision {pin}")))?;
-                    if revision.document_id != *id {
-                        return Err(InvalidValue::new(
-                            "target.revision",
-                            format!(
-                                "revision {pin} belongs to document {}, not {id}",
-                                revision.document_id
-                            ),
-                        )
-                        .into());
-                    }
-                }
-            }
-            CitationTarget::Source(id) => {
-                if self.sources_by_ids(&[*id]).await?.is_empty() {
-                    return Err(StoreError::NotFound(format!("source {id}")));
-                }
-            }
-        }
-        let target_passage = input.target_selector.map(check_target_selector).transpose()?;
-
-        let id = CitationId::generate();
-        let citation = Citation {
-            id,
-            lineage: id,
-            origin: None,
-            citing_document: document.id,
-            citing_revision: head.hash.clone(),
-            relation: input.relation,
-            target: input.target,
-            citing_passage: citing_passage.map(StoredSelector::from),
-            target_passage,
-            anchor: AnchorState::Created,
-            created_by: author,
-            created_at: Timestamp::now(),
-        };
-        let tx = self.begin_write().await?;
-        // Hold the head still while the citation lands on it, so that a concurrent revision
-        // either carries this citation forward or makes this write fail.
-        let held = document::Entity::update_many()
-            .col_expr(document::Column::HeadHash, Expr::col(document::Column::HeadHash))
-            .filter(document::Column::Id.eq(document.id.as_uuid()))
-            .filter(document::Column::HeadHash.eq(head.hash.as_str()))
-            .exec(&tx)
-            .await?;
-        if held.rows_affected != 1 {
-            tx.rollback().await?;
-            return Err(StoreError::Conflict("the head moved on while citing; retry".into()));
-        }
-        citation::Entity::insert(row_of(&citation)).exec_without_returning(&tx).await?;
-        tx.commit().await?;
-        Ok(citation)
-    }
-
     pub async fn citations_by_ids(&self, ids: &[CitationId]) -> StoreResult<Vec<Citation>> {
         citation::Entity::find()
             .filter(citation::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
@@ -355,25 +245,6 @@ impl Store {
         let rows = rows.into_iter().map(Citation::try_from).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
-
-    pub(crate) async fn required_revision(&self, hash: &RevisionHash) -> StoreResult<Revision> {
-        self.revision(hash)
-            .await?
-            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("revision {hash} is missing")))
-    }
-
-    pub(crate) async fn required_content(&self, revision: &Revision) -> StoreResult<String> {
-        self.contents_by_hashes(std::slice::from_ref(&revision.content_hash))
-            .await?
-            .pop()
-            .map(|(_, text)| text)
-            .ok_or_else(|| {
-                StoreError::Unexpected(anyhow::anyhow!(
-                    "content {} is missing",
-                    revision.content_hash
-                ))
-            })
-    }
 }
 
 fn cited_by_heads(document: DocumentId) -> sea_orm::Condition {
@@ -382,83 +253,6 @@ fn cited_by_heads(document: DocumentId) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(citation::Column::TargetDocumentId.eq(document.as_uuid()))
         .add(Expr::col(citation::Column::CitingRevisionHash).in_subquery(heads))
-}
-
-fn check_target_selector(selector: Selector) -> StoreResult<StoredSelector> {
-    let invalid = |reason: &str| StoreError::from(InvalidValue::new("target.passage", reason));
-    match (selector.start, selector.end) {
-        (Some(start), Some(end)) if start >= end => {
-            return Err(invalid("`start` must be smaller than `end`"));
-        }
-        (Some(_), None) | (None, Some(_)) => return Err(invalid("`start` and `end` go together")),
-        (None, None) if selector.exact.as_deref().is_none_or(str::is_empty) => {
-            return Err(invalid("give `exact`, or `start` and `end`"));
-        }
-        _ => {}
-    }
-    if selector.exact.as_deref() == Some("") {
-        return Err(invalid("`exact` is empty"));
-    }
-    Ok(StoredSelector {
-        exact: selector.exact,
-        prefix: selector.prefix,
-        suffix: selector.suffix,
-        start: selector.start,
-        end: selector.end,
-    })
-}
-
-/// Writes, inside a revision's transaction, the rows that carry `parent`'s citations into
-/// `revision`, whose text is `content`.
-pub(crate) async fn carry_citations(
-    tx: &impl ConnectionTrait,
-    parent: &RevisionHash,
-    revision: &RevisionHash,
-    content: &str,
-) -> StoreResult<usize> {
-    let rows = citation::Entity::find()
-        .filter(citation::Column::CitingRevisionHash.eq(parent.as_str()))
-        .order_by_asc(citation::Column::Id)
-        .all(tx)
-        .await?;
-    let count = rows.len();
-    let now = Timestamp::now();
-    for row in rows {
-        let old = Citation::try_from(row)?;
-        let (citing_passage, anchor) = match &old.citing_passage {
-            None => (None, AnchorState::Carried),
-            Some(stored) => {
-                // An orphaned row keeps its words without a position; it is looked for afresh.
-                let wanted = stored.passage().or_else(|| {
-                    Some(Passage {
-                        exact: stored.exact.clone()?,
-                        prefix: stored.prefix.clone().unwrap_or_default(),
-                        suffix: stored.suffix.clone().unwrap_or_default(),
-                        start: 0,
-                        end: 0,
-                    })
-                });
-                match wanted.and_then(|p| passage::reanchor(content, &p)) {
-                    Some(found) => (Some(StoredSelector::from(found)), AnchorState::Reanchored),
-                    None => (
-                        Some(StoredSelector { start: None, end: None, ..stored.clone() }),
-                        AnchorState::Orphaned,
-                    ),
-                }
-            }
-        };
-        let follower = Citation {
-            id: CitationId::generate(),
-            origin: Some(old.id),
-            citing_revision: revision.clone(),
-            citing_passage,
-            anchor,
-            created_at: now,
-            ..old
-        };
-        citation::Entity::insert(row_of(&follower)).exec_without_returning(tx).await?;
-    }
-    Ok(count)
 }
 
 impl Store {

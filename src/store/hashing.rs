@@ -3,7 +3,7 @@
 //! SHA-256 of those bytes. External verifiers depend on every byte here; change nothing
 //! without a new `type`.
 
-use super::types::{
+use super::values::{
     AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
 };
 

@@ -73,7 +73,10 @@ async fn log_and_diff_show_history_and_changes_in_a_terminal() {
     let connection = store::connect(&db.url()).await.unwrap();
     store::migrate(&connection).await.unwrap();
     let store = Store::new(connection, StoreLimits::default());
-    let author = store.create_agent("Ada Archivist", store::AgentKind::Person).await.unwrap();
+    let author = store
+        .create_agent(&store::AgentName::parse("Ada Archivist").unwrap(), store::AgentKind::Person)
+        .await
+        .unwrap();
     let created = store
         .create_document(
             CreateDocument {
@@ -158,8 +161,14 @@ async fn tokens_are_listed_revoked_and_expire_and_software_agents_get_none_by_ac
     // Two agents with one name must be told apart by id.
     let connection = store::connect(&db.url()).await.unwrap();
     let store = Store::new(connection, StoreLimits::default());
-    let one = store.create_agent("Sam Same", store::AgentKind::Person).await.unwrap();
-    store.create_agent("Sam Same", store::AgentKind::Person).await.unwrap();
+    let one = store
+        .create_agent(&store::AgentName::parse("Sam Same").unwrap(), store::AgentKind::Person)
+        .await
+        .unwrap();
+    store
+        .create_agent(&store::AgentName::parse("Sam Same").unwrap(), store::AgentKind::Person)
+        .await
+        .unwrap();
     let ambiguous = token(&["--agent", "Sam Same"]);
     assert!(!ambiguous.status.success());
     assert!(stderr(&ambiguous).contains("--agent-id"), "{}", stderr(&ambiguous));

@@ -215,7 +215,14 @@ async fn requests_run_under_a_deadline(app: TestApp) {
 
 async fn expired_and_revoked_tokens_authenticate_nobody(app: TestApp) {
     use palimpsest::store::{AgentKind, Role, Timestamp};
-    let agent = app.store.create_agent("Short Lived", AgentKind::Person).await.unwrap();
+    let agent = app
+        .store
+        .create_agent(
+            &palimpsest::store::AgentName::parse("Short Lived").unwrap(),
+            AgentKind::Person,
+        )
+        .await
+        .unwrap();
     let soon = Timestamp::from_micros(Timestamp::now().micros() + 1_500_000);
     let expiring = app.store.create_token(agent.clone(), Role::Editor, Some(soon)).await.unwrap();
     let revoked = app.store.create_token(agent.clone(), Role::Editor, None).await.unwrap();

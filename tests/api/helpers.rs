@@ -164,7 +164,11 @@ impl TestApp {
 
     /// A new agent with a token of `role`.
     pub async fn token(&self, name: &str, role: Role) -> String {
-        let agent = self.store.create_agent(name, AgentKind::Person).await.unwrap();
+        let agent = self
+            .store
+            .create_agent(&palimpsest::store::AgentName::parse(name).unwrap(), AgentKind::Person)
+            .await
+            .unwrap();
         self.store.create_token(agent, role, None).await.unwrap().secret
     }
 

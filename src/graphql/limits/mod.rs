@@ -26,7 +26,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use super::auth::RequestAuth;
-use super::error::{ApiError, ErrorCode};
+use super::error::{ApiError, ErrorCode, Limit, too_complex};
 use crate::budget::Budget;
 use crate::ratelimit::{Client, RateLimitStatus, RateLimited, RateLimiter};
 use crate::store::Store;
@@ -69,62 +69,6 @@ impl Default for QueryLimits {
             deadline: Duration::from_secs(10),
         }
     }
-}
-
-/// Which limit a request went past, as `extensions.limit` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    Tokens,
-    Nesting,
-    Depth,
-    Fields,
-    Aliases,
-    Directives,
-    ValueDepth,
-    Cost,
-    TimeMs,
-}
-
-impl Limit {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Limit::Tokens => "tokens",
-            Limit::Nesting => "nesting",
-            Limit::Depth => "depth",
-            Limit::Fields => "fields",
-            Limit::Aliases => "aliases",
-            Limit::Directives => "directives",
-            Limit::ValueDepth => "valueDepth",
-            Limit::Cost => "cost",
-            Limit::TimeMs => "timeMs",
-        }
-    }
-
-    fn describe(&self) -> &'static str {
-        match self {
-            Limit::Tokens => "lexical tokens",
-            Limit::Nesting => "levels of nesting",
-            Limit::Depth => "levels of fields",
-            Limit::Fields => "field selections once fragments are expanded",
-            Limit::Aliases => "aliases",
-            Limit::Directives => "directives",
-            Limit::ValueDepth => "levels of lists and objects in a value",
-            Limit::Cost => "cost points",
-            Limit::TimeMs => "milliseconds of running time",
-        }
-    }
-}
-
-/// A `QUERY_TOO_COMPLEX` error: which limit, its value, and the request's (`actual`, or at
-/// least that much when counting stopped there).
-pub fn too_complex(limit: Limit, max: u64, actual: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::QueryTooComplex,
-        format!("the request has {actual} {what}; the limit is {max}", what = limit.describe()),
-    )
-    .with("limit", limit.as_str())
-    .with("max", max)
-    .with("actual", actual)
 }
 
 /// What one request has spent, and where its client stands with the rate limit.
@@ -339,20 +283,4 @@ fn rate_limited(refused: &RateLimited) -> ApiError {
 
 pub(crate) fn rfc3339(time: std::time::SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The running request's budget, which fields that learn their cost while running draw on.
-pub fn budget<'a>(ctx: &'a async_graphql::Context<'_>) -> Result<&'a Budget, ApiError> {
-    ctx.data::<Arc<RequestCost>>().map(|cost| cost.budget()).map_err(|_| {
-        tracing::error!("a request without its cost meter");
-        ApiError::internal()
-    })
-}
-
-/// Draws what copying a text of `bytes` into the response costs.
-pub fn draw_text(ctx: &async_graphql::Context<'_>, what: &str, bytes: u64) -> Result<(), ApiError> {
-    budget(ctx)?.draw_bytes(bytes).map_err(|over| {
-        let refused = too_complex(Limit::Cost, over.max, over.needed);
-        ApiError { message: format!("{what}: {}", refused.message), ..refused }
-    })
 }

@@ -1,44 +1,20 @@
-//! Citations, their passages (W3C Web Annotation selectors) and quote verification.
+//! The `Citation` object type, its passages (W3C Web Annotation selectors) and quote
+//! verification, computed on read against the cited text.
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
-use super::error::{ApiError, ApiResult};
 use super::history::DiffChange;
-use super::ids::GlobalId;
-use super::loaders::{load_optional, load_required, store};
-use super::types::{AgentNode, DocumentNode, RevisionNode, SourceNode};
-use crate::passage::{self, Selector, Verification, VerificationStatus as Status};
-use crate::store::{self, AnchorState, CitationTarget, RevisionHash, StoredSelector};
-
-/// How a citing document relates to what it cites.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CitationRelation {
-    Quotes,
-    Paraphrases,
-    Cites,
-    Supports,
-    Disputes,
-}
-
-mirror_enum!(
-    CitationRelation,
-    store::CitationRelation { Quotes, Paraphrases, Cites, Supports, Disputes }
-);
-
-/// How a citation came to be in its citing revision.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CitationAnchor {
-    /// Added to this revision.
-    Created,
-    /// Followed from the previous revision: the exact passage is still there.
-    Reanchored,
-    /// Followed from the previous revision; it names no passage.
-    Carried,
-    /// Followed from the previous revision, but its passage is gone from this one.
-    Orphaned,
-}
+use crate::graphql::context::{draw_text, store};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::GlobalId;
+use crate::graphql::kinds::{CitationAnchor, CitationRelation};
+use crate::graphql::loaders::{load_optional, load_required};
+use crate::graphql::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
+use crate::graphql::scalars::DateTime;
+use crate::passage::{self, Verification, VerificationStatus as Status};
+use crate::store::{self, CitationTarget, RevisionHash, StoredSelector};
 
 /// The outcome of checking a quotation against the cited text.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,37 +49,6 @@ impl From<&StoredSelector> for TextSelector {
             start: s.start.map(|v| v as u64),
             end: s.end.map(|v| v as u64),
         }
-    }
-}
-
-/// A passage to select: give `exact` (with `prefix`/`suffix` to tell repeated words apart),
-/// or `start` and `end` (code points, end exclusive), or both, which must agree.
-#[derive(InputObject, Clone, Default)]
-pub struct TextSelectorInput {
-    pub exact: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub start: Option<i32>,
-    pub end: Option<i32>,
-}
-
-impl TextSelectorInput {
-    pub fn parse(self, field: &str) -> ApiResult<Selector> {
-        let position = |name: &str, v: Option<i32>| {
-            v.map(|v| {
-                usize::try_from(v).map_err(|_| {
-                    ApiError::bad_input(format!("{field}.{name} must not be negative, not {v}"))
-                })
-            })
-            .transpose()
-        };
-        Ok(Selector {
-            exact: self.exact,
-            prefix: self.prefix,
-            suffix: self.suffix,
-            start: position("start", self.start)?,
-            end: position("end", self.end)?,
-        })
     }
 }
 
@@ -159,11 +104,6 @@ impl QuoteVerification {
     }
 }
 
-/// A citation made by one revision of a document: of another document (optionally pinned to
-/// one of its revisions) or of an external source, optionally down to passages on both sides.
-#[derive(Clone)]
-pub struct CitationNode(pub store::Citation);
-
 impl CitationNode {
     /// Checks the quoted words against `revision` of the cited document.
     async fn verify_against(
@@ -178,7 +118,7 @@ impl CitationNode {
             });
         };
         let target: store::Revision = load_required(ctx, revision.clone()).await?;
-        super::limits::draw_text(ctx, "verification", target.content_bytes)?;
+        draw_text(ctx, "verification", target.content_bytes)?;
         let text: Arc<str> = load_required(ctx, target.content_hash.clone()).await?;
         let given = self.0.target_position();
         let result = store(ctx)?
@@ -222,12 +162,7 @@ impl CitationNode {
 
     /// How the citation came to be in its citing revision.
     async fn anchor(&self) -> CitationAnchor {
-        match self.0.anchor {
-            AnchorState::Created => CitationAnchor::Created,
-            AnchorState::Reanchored => CitationAnchor::Reanchored,
-            AnchorState::Carried => CitationAnchor::Carried,
-            AnchorState::Orphaned => CitationAnchor::Orphaned,
-        }
+        self.0.anchor.into()
     }
 
     /// The row of the previous revision this one continues.
@@ -289,7 +224,7 @@ impl CitationNode {
         Ok(AgentNode(load_required(ctx, self.0.created_by).await?))
     }
 
-    async fn created_at(&self) -> super::scalars::DateTime {
+    async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
 
@@ -316,35 +251,6 @@ impl CitationNode {
         match self.head_of_target(ctx).await? {
             Some(head) => self.verify_against(ctx, head).await,
             None => Ok(no_text()),
-        }
-    }
-}
-
-/// What a citation cites: a document (optionally pinned to one of its revisions) or a source.
-#[derive(InputObject)]
-pub struct CitationTargetInput {
-    /// The cited document (its global id or UUID).
-    pub document_id: Option<ID>,
-    /// A revision hash of the cited document to pin the citation to.
-    pub revision: Option<String>,
-    /// The cited external source (its global id or UUID).
-    pub source_id: Option<ID>,
-}
-
-impl CitationTargetInput {
-    pub fn parse(self) -> ApiResult<CitationTarget> {
-        match (self.document_id, self.source_id, self.revision) {
-            (Some(document), None, revision) => Ok(CitationTarget::Document {
-                id: GlobalId::document("target.documentId", &document)?,
-                pinned: revision.as_deref().map(RevisionHash::parse).transpose()?,
-            }),
-            (None, Some(source), None) => {
-                Ok(CitationTarget::Source(GlobalId::source("target.sourceId", &source)?))
-            }
-            (None, Some(_), Some(_)) => {
-                Err(ApiError::bad_input("target.revision pins a document, not a source"))
-            }
-            _ => Err(ApiError::bad_input("target: give exactly one of documentId and sourceId")),
         }
     }
 }

@@ -1,9 +1,7 @@
 //! Citation records, formatted references and provenance, over GraphQL.
 
-use async_graphql::{Context, Enum, SimpleObject};
+use async_graphql::{Enum, SimpleObject};
 
-use super::BaseUrl;
-use super::error::{ApiError, ApiResult};
 use crate::export::cite::{self, Format};
 
 /// A citation-record format for reference managers.
@@ -64,12 +62,4 @@ impl CitationExport {
     pub fn new(format: CitationFormat, text: String) -> Self {
         CitationExport { format, media_type: Format::from(format).media_type().to_owned(), text }
     }
-}
-
-/// The base URL permanent links are built on.
-pub fn base_url(ctx: &Context<'_>) -> ApiResult<String> {
-    ctx.data::<BaseUrl>().map(|b| b.0.clone()).map_err(|_| {
-        tracing::error!("request without a base URL");
-        ApiError::internal()
-    })
 }

@@ -2,10 +2,10 @@
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 
-use super::error::ApiResult;
-use super::loaders::load_required;
-use super::types::RevisionNode;
-use crate::diff::{self, ChangeOp, Granularity};
+use crate::diff::{self, ChangeOp, ContextLines, Granularity};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::loaders::load_required;
+use crate::graphql::nodes::RevisionNode;
 use crate::store::{self, RevisionHash};
 
 /// The unit a diff compares and counts. Hunks are always found line by line; WORD and CHAR
@@ -195,13 +195,11 @@ impl Blame {
     }
 }
 
-/// Parses a diff's context size (3 when null); the store checks its range.
-pub fn context_lines(context: Option<i32>) -> ApiResult<usize> {
-    let context = context.unwrap_or(diff::DiffOptions::DEFAULT_CONTEXT as i32);
-    usize::try_from(context).map_err(|_| {
-        super::error::ApiError::bad_input(format!(
-            "context: must be between 0 and {}, not {context}",
-            diff::DiffOptions::MAX_CONTEXT
-        ))
-    })
+/// Parses a diff's `context` argument (3 when null).
+pub fn context_lines(context: Option<i32>) -> ApiResult<ContextLines> {
+    match context {
+        None => Ok(ContextLines::DEFAULT),
+        Some(lines) => ContextLines::new(i64::from(lines))
+            .map_err(|e| ApiError::bad_input(format!("context: {e}"))),
+    }
 }

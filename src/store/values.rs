@@ -1,8 +1,8 @@
-//! Domain value types of the versioned store. Each is parsed once, at the edge, by a fallible
-//! constructor; everything inside the store trusts them. Nothing here knows of GraphQL or HTTP.
+//! Value types of the versioned store: ids, digests, slugs, titles, messages, names and
+//! instants. Each is parsed once, at the edge, by a fallible constructor; everything inside the
+//! store trusts them. Nothing here knows of GraphQL or HTTP. (The named kinds are in `kinds`.)
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use uuid::Uuid;
@@ -252,6 +252,34 @@ impl Title {
         Ok(Self(input.to_owned()))
     }
 
+    /// A title read back from the store, valid under the rules of the day it was written.
+    pub(crate) fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An agent's display name: 1 to 200 characters, not blank, one line, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentName(String);
+
+impl AgentName {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        let name = input.trim();
+        if name.is_empty() {
+            return Err(InvalidValue::new("name", "is blank"));
+        }
+        if name.chars().count() > Self::MAX_CHARS || name.chars().any(char::is_control) {
+            return Err(InvalidValue::new("name", "must be one line of at most 200 characters"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -274,112 +302,6 @@ impl Message {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored spelling.
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = InvalidValue;
-            fn from_str(input: &str) -> Result<Self, InvalidValue> {
-                match input {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(InvalidValue::new($field, format!("{} is not one of: {}",
-                        quoted(input), [$($text),+].join(", ")))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum!(
-    /// What kind of work a document is.
-    DocumentKind, "kind" {
-        Article => "article",
-        Letter => "letter",
-        Report => "report",
-        Statement => "statement",
-        Other => "other",
-    }
-);
-
-string_enum!(
-    /// What kind of agent (in the W3C PROV sense) an agent is.
-    AgentKind, "agentKind" {
-        Person => "person",
-        Organization => "organization",
-        Software => "software",
-    }
-);
-
-string_enum!(
-    /// What an API token may do: readers read, editors also write documents, admins also
-    /// manage agents and tokens.
-    Role, "role" {
-        Reader => "reader",
-        Editor => "editor",
-        Admin => "admin",
-    }
-);
-
-string_enum!(
-    /// What kind of thing a source is.
-    SourceKind, "kind" {
-        WebPage => "web_page",
-        Letter => "letter",
-        Report => "report",
-        Print => "print",
-        Interview => "interview",
-        Dataset => "dataset",
-        Other => "other",
-    }
-);
-
-string_enum!(
-    /// How a citing document relates to what it cites.
-    CitationRelation, "relation" {
-        Quotes => "quotes",
-        Paraphrases => "paraphrases",
-        Cites => "cites",
-        Supports => "supports",
-        Disputes => "disputes",
-    }
-);
-
-string_enum!(
-    /// How a citation row came to be in its citing revision: `Created` by a client on this
-    /// revision; followed from the parent revision and `Reanchored` (its passage is still
-    /// there), `Carried` (it names no passage) or `Orphaned` (its passage is gone).
-    AnchorState, "anchor" {
-        Created => "created",
-        Reanchored => "reanchored",
-        Carried => "carried",
-        Orphaned => "orphaned",
-    }
-);
-
-impl Role {
-    pub fn may_write_documents(&self) -> bool {
-        matches!(self, Role::Editor | Role::Admin)
     }
 }
 

@@ -1,0 +1,63 @@
+//! The object types clients see, as the store read models they wrap. Their fields are
+//! resolved in `objects/`, one file per object type; keeping the wrappers here, below every
+//! resolver, lets the object types refer to each other (a document's revisions, a revision's
+//! document) without their modules importing each other.
+
+use async_graphql::{Context, ID, Interface};
+
+use super::error::ApiResult;
+use super::ids::GlobalId;
+use super::loaders::load_optional;
+use crate::store;
+
+/// An object with a globally unique, opaque id, fetchable with `Query.node`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "An opaque global id."))]
+pub enum Node {
+    Document(DocumentNode),
+    Revision(RevisionNode),
+    Agent(AgentNode),
+    Source(SourceNode),
+    Citation(CitationNode),
+}
+
+/// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
+/// history of hashed revisions.
+#[derive(Clone)]
+pub struct DocumentNode(pub store::Document);
+
+/// One immutable state of a document, identified by its hash. Anyone holding `header` and
+/// `content` can check `hash` and `contentHash` with SHA-256 alone.
+#[derive(Clone)]
+pub struct RevisionNode(pub store::Revision);
+
+/// A person, organisation or software agent that authors revisions (W3C PROV agent).
+#[derive(Clone)]
+pub struct AgentNode(pub store::Agent);
+
+/// Where a revision's text was captured from, or what a document cites outside the corpus.
+/// Details that are not known are null (or empty lists): nothing is invented.
+#[derive(Clone)]
+pub struct SourceNode(pub store::Source);
+
+/// A citation made by one revision of a document: of another document (optionally pinned to
+/// one of its revisions) or of an external source, optionally down to passages on both sides.
+#[derive(Clone)]
+pub struct CitationNode(pub store::Citation);
+
+/// Resolves a global id to its object, or null if nothing has that id.
+pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>> {
+    Ok(match GlobalId::decode(id)? {
+        GlobalId::Document(id) => {
+            load_optional(ctx, id).await?.map(|d| Node::Document(DocumentNode(d)))
+        }
+        GlobalId::Revision(hash) => {
+            load_optional(ctx, hash).await?.map(|r| Node::Revision(RevisionNode(r)))
+        }
+        GlobalId::Agent(id) => load_optional(ctx, id).await?.map(|a| Node::Agent(AgentNode(a))),
+        GlobalId::Source(id) => load_optional(ctx, id).await?.map(|s| Node::Source(SourceNode(s))),
+        GlobalId::Citation(id) => {
+            load_optional(ctx, id).await?.map(|c| Node::Citation(CitationNode(c)))
+        }
+    })
+}

@@ -1,0 +1,185 @@
+//! The `Document` object type.
+
+use async_graphql::{Context, ID, Json, Object};
+
+use super::export::{CitationExport, CitationFormat, ReferenceStyle};
+use crate::export::RecordInput;
+use crate::export::cite::Format;
+use crate::graphql::connection::{
+    CitationConnection, PageArgs, RevisionConnection, SourceConnection,
+};
+use crate::graphql::context::{base_url, budget, store};
+use crate::graphql::error::ApiResult;
+use crate::graphql::ids::GlobalId;
+use crate::graphql::kinds::DocumentKind;
+use crate::graphql::loaders::{HeadAt, load_optional, load_required};
+use crate::graphql::nodes::{DocumentNode, RevisionNode};
+use crate::graphql::scalars::DateTime;
+use crate::store::{DocumentKey, RevisionHash};
+
+#[Object(name = "Document")]
+impl DocumentNode {
+    /// An opaque global id.
+    pub async fn id(&self) -> ID {
+        GlobalId::Document(self.0.id).encode()
+    }
+
+    /// The document's UUID, as revision headers carry it.
+    async fn uuid(&self) -> String {
+        self.0.id.to_string()
+    }
+
+    /// The unique, human-readable name used in URLs.
+    async fn slug(&self) -> &str {
+        self.0.slug.as_str()
+    }
+
+    /// The title at the head revision.
+    async fn title(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(load_required(ctx, self.0.head.clone()).await?.title)
+    }
+
+    async fn kind(&self) -> DocumentKind {
+        self.0.kind.into()
+    }
+
+    /// When the first revision was written.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// When the head revision was written.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+
+    /// The current revision.
+    async fn head(&self, ctx: &Context<'_>) -> ApiResult<RevisionNode> {
+        Ok(RevisionNode(load_required(ctx, self.0.head.clone()).await?))
+    }
+
+    /// The document's history, newest first. Pages hold 1 to 100 revisions (20 by default).
+    #[graphql(
+        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
+    )]
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<RevisionConnection> {
+        let args = PageArgs { first, after, last, before };
+        RevisionConnection::of_document(store(ctx)?, self.0.id, args).await
+    }
+
+    /// One revision of this document by its hash; null if the hash names no revision of it.
+    async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
+        let hash = RevisionHash::parse(&hash)?;
+        Ok(load_optional(ctx, hash).await?.filter(|r| r.document_id == self.0.id).map(RevisionNode))
+    }
+
+    /// A citation record of this document at its head, or at `revision`, carrying the
+    /// revision hash and a permanent link to that exact revision.
+    #[graphql(complexity = 20)]
+    async fn cite(
+        &self,
+        ctx: &Context<'_>,
+        format: CitationFormat,
+        revision: Option<String>,
+    ) -> ApiResult<CitationExport> {
+        let record = self.record(ctx, revision).await?;
+        Ok(CitationExport::new(format, Format::from(format).render(&[record])))
+    }
+
+    /// A formatted reference to this document at its head, or at `revision`; null if the
+    /// style has no bibliography form.
+    #[graphql(complexity = 20)]
+    async fn reference(
+        &self,
+        ctx: &Context<'_>,
+        style: ReferenceStyle,
+        revision: Option<String>,
+    ) -> ApiResult<Option<String>> {
+        let record = self.record(ctx, revision).await?;
+        Ok(crate::export::cite::formatted_reference(&record, style.into()))
+    }
+
+    /// W3C PROV-JSON of this document's history, or of one `revision`. Costs 100 points, and
+    /// a point per revision of the history.
+    #[graphql(complexity = 100)]
+    async fn provenance(
+        &self,
+        ctx: &Context<'_>,
+        revision: Option<String>,
+    ) -> ApiResult<Json<serde_json::Value>> {
+        let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
+        let key = DocumentKey::Id(self.0.id);
+        let provenance = store(ctx)?.provenance(&key, revision.as_ref(), budget(ctx)?).await?;
+        Ok(Json(crate::export::prov::prov_json(&provenance, &base_url(ctx)?)))
+    }
+
+    /// The sources this document's revisions were captured from.
+    #[graphql(
+        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
+    )]
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<SourceConnection> {
+        let args = PageArgs { first, after, last, before };
+        SourceConnection::of_document(store(ctx)?, self.0.id, args).await
+    }
+
+    /// The citations the head revision makes, in the order they were recorded.
+    #[graphql(
+        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
+    )]
+    async fn citations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CitationConnection> {
+        let args = PageArgs { first, after, last, before };
+        CitationConnection::in_revision(store(ctx)?, self.0.head.clone(), args).await
+    }
+
+    /// The citations of this document made by the current heads of other documents.
+    #[graphql(
+        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
+    )]
+    async fn cited_by(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CitationConnection> {
+        let args = PageArgs { first, after, last, before };
+        CitationConnection::of_document(store(ctx)?, self.0.id, args).await
+    }
+
+    /// The revision that was the head at `time`; null before the document existed.
+    async fn as_of(&self, ctx: &Context<'_>, time: DateTime) -> ApiResult<Option<RevisionNode>> {
+        Ok(load_optional(ctx, HeadAt(self.0.id, time.0)).await?.map(RevisionNode))
+    }
+}
+
+impl DocumentNode {
+    /// The citation record of this document at `revision` (a hash), or at its head.
+    async fn record(&self, ctx: &Context<'_>, revision: Option<String>) -> ApiResult<RecordInput> {
+        let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
+        let key = DocumentKey::Id(self.0.id);
+        let at = store(ctx)?.document_at(&key, revision.as_ref()).await?;
+        Ok(RecordInput::new(at, &base_url(ctx)?))
+    }
+}

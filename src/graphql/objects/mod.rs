@@ -1,0 +1,13 @@
+//! The fields of each object type clients see: one file per object type, each resolving the
+//! fields of a wrapper from `nodes`. Resolvers parse their arguments, make one store call (or
+//! one loader call), and wrap the result.
+
+mod agent;
+mod citation;
+mod document;
+pub mod export;
+pub mod history;
+mod revision;
+mod source;
+
+pub use citation::{QuoteVerification, TextSelector, VerificationStatus};

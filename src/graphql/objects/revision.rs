@@ -1,0 +1,148 @@
+//! The `Revision` object type.
+
+use async_graphql::{Context, ID, Json, Object};
+
+use super::history::{Blame, Diff, DiffGranularity, context_lines};
+use crate::graphql::connection::{CitationConnection, PageArgs};
+use crate::graphql::context::{base_url, budget, draw_text, store};
+use crate::graphql::error::ApiResult;
+use crate::graphql::ids::GlobalId;
+use crate::graphql::loaders::load_required;
+use crate::graphql::nodes::{AgentNode, DocumentNode, RevisionNode, SourceNode};
+use crate::graphql::scalars::DateTime;
+use crate::store::{DocumentKey, RevisionHash};
+
+#[Object(name = "Revision")]
+impl RevisionNode {
+    /// An opaque global id.
+    pub async fn id(&self) -> ID {
+        GlobalId::Revision(self.0.hash.clone()).encode()
+    }
+
+    /// Lowercase hex SHA-256 of `header`.
+    async fn hash(&self) -> &str {
+        self.0.hash.as_str()
+    }
+
+    /// Lowercase hex SHA-256 of `content`'s UTF-8 bytes (what `sha256sum` prints).
+    async fn content_hash(&self) -> &str {
+        self.0.content_hash.as_str()
+    }
+
+    /// The canonical header (RFC 8785 JSON) whose SHA-256 is `hash`, byte for byte as hashed.
+    async fn header(&self) -> &str {
+        &self.0.header
+    }
+
+    /// Position in the document's history: 1 for the first revision.
+    async fn number(&self) -> i64 {
+        self.0.number
+    }
+
+    /// The revision this one was made from; null for a first revision.
+    async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionNode>> {
+        match &self.0.parent {
+            Some(parent) => Ok(Some(RevisionNode(load_required(ctx, parent.clone()).await?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn document(&self, ctx: &Context<'_>) -> ApiResult<DocumentNode> {
+        Ok(DocumentNode(load_required(ctx, self.0.document_id).await?))
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// The full text, exactly as hashed. Costs a point per KiB (see `rateLimit`).
+    async fn content(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        draw_text(ctx, "content", self.0.content_bytes)?;
+        Ok(load_required(ctx, self.0.content_hash.clone()).await?.to_string())
+    }
+
+    /// The size of `content` in bytes of UTF-8.
+    async fn content_bytes(&self) -> u64 {
+        self.0.content_bytes
+    }
+
+    /// Who wrote this revision: the agent behind the token that made it.
+    async fn author(&self, ctx: &Context<'_>) -> ApiResult<AgentNode> {
+        Ok(AgentNode(load_required(ctx, self.0.author).await?))
+    }
+
+    /// Why the revision was made; may be empty.
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// What changed between `against` (a revision hash; by default the parent, or the empty
+    /// text for a first revision) and this revision. Costs 500 points, and per KiB of the two
+    /// texts a point (LINE), two (WORD) or four (CHAR).
+    #[graphql(complexity = 500)]
+    async fn diff(
+        &self,
+        ctx: &Context<'_>,
+        against: Option<String>,
+        #[graphql(default)] granularity: Option<DiffGranularity>,
+        #[graphql(default = 3)] context: Option<i32>,
+    ) -> ApiResult<Diff> {
+        let against = match against {
+            Some(hash) => Some(RevisionHash::parse(&hash)?),
+            None => self.0.parent.clone(),
+        };
+        let diff = store(ctx)?
+            .diff_revisions(
+                against.as_ref(),
+                &self.0.hash,
+                granularity.unwrap_or_default().into(),
+                context_lines(context)?,
+                budget(ctx)?,
+            )
+            .await?;
+        Ok(Diff(diff))
+    }
+
+    /// For each line of this revision, the revision that introduced it. Costs 1,000 points,
+    /// and a point per KiB of every revision's text up to this one.
+    #[graphql(complexity = 1000)]
+    async fn blame(&self, ctx: &Context<'_>) -> ApiResult<Blame> {
+        Ok(Blame(store(ctx)?.blame(&self.0.hash, budget(ctx)?).await?))
+    }
+
+    /// W3C PROV-JSON of this revision.
+    #[graphql(complexity = 50)]
+    async fn provenance(&self, ctx: &Context<'_>) -> ApiResult<Json<serde_json::Value>> {
+        let key = DocumentKey::Id(self.0.document_id);
+        let provenance = store(ctx)?.provenance(&key, Some(&self.0.hash), budget(ctx)?).await?;
+        Ok(Json(crate::export::prov::prov_json(&provenance, &base_url(ctx)?)))
+    }
+
+    /// The citations this revision makes, in the order they were recorded.
+    #[graphql(
+        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
+    )]
+    async fn citations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CitationConnection> {
+        let args = PageArgs { first, after, last, before };
+        CitationConnection::in_revision(store(ctx)?, self.0.hash.clone(), args).await
+    }
+
+    /// Where this revision's text was captured from, if recorded.
+    async fn source(&self, ctx: &Context<'_>) -> ApiResult<Option<SourceNode>> {
+        match self.0.source {
+            Some(id) => Ok(Some(SourceNode(load_required(ctx, id).await?))),
+            None => Ok(None),
+        }
+    }
+}

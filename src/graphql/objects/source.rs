@@ -1,0 +1,88 @@
+//! The `Source` object type.
+
+use async_graphql::{Context, ID, Object};
+
+use crate::graphql::connection::{PageArgs, RevisionConnection};
+use crate::graphql::context::store;
+use crate::graphql::error::ApiResult;
+use crate::graphql::ids::GlobalId;
+use crate::graphql::kinds::SourceKind;
+use crate::graphql::nodes::SourceNode;
+use crate::graphql::scalars::DateTime;
+
+#[Object(name = "Source")]
+impl SourceNode {
+    /// An opaque global id.
+    pub async fn id(&self) -> ID {
+        GlobalId::Source(self.0.id).encode()
+    }
+
+    /// The source's UUID, as revision headers carry it in `source`.
+    async fn uuid(&self) -> String {
+        self.0.id.to_string()
+    }
+
+    async fn kind(&self) -> SourceKind {
+        self.0.kind.into()
+    }
+
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    async fn publisher(&self) -> Option<&str> {
+        self.0.publisher.as_deref()
+    }
+
+    async fn authors(&self) -> &[String] {
+        &self.0.authors
+    }
+
+    /// For letters and the like: to whom it was addressed.
+    async fn recipients(&self) -> &[String] {
+        &self.0.recipients
+    }
+
+    async fn published_at(&self) -> Option<DateTime> {
+        self.0.published_at.map(DateTime)
+    }
+
+    /// When the text was retrieved from the source.
+    async fn retrieved_at(&self) -> Option<DateTime> {
+        self.0.retrieved_at.map(DateTime)
+    }
+
+    /// A copy in a web archive.
+    async fn archive_url(&self) -> Option<&str> {
+        self.0.archive_url.as_deref()
+    }
+
+    async fn license(&self) -> Option<&str> {
+        self.0.license.as_deref()
+    }
+
+    /// When the source was recorded in the corpus.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// The revisions whose text was captured from this source, newest first.
+    #[graphql(
+        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
+    )]
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<RevisionConnection> {
+        let args = PageArgs { first, after, last, before };
+        RevisionConnection::from_source(store(ctx)?, self.0.id, args).await
+    }
+}

@@ -1,0 +1,56 @@
+//! Content blobs: each text stored once under its SHA-256, however many revisions share it.
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::Store;
+use super::error::{StoreError, StoreResult};
+use super::revisions::Revision;
+use super::values::ContentHash;
+use crate::entity::blob;
+
+/// Stores `content` under `hash` inside a write transaction, unless it is stored already.
+pub(crate) async fn insert_blob(
+    tx: &impl ConnectionTrait,
+    hash: &ContentHash,
+    content: &str,
+) -> Result<(), DbErr> {
+    blob::Entity::insert(blob::ActiveModel {
+        sha256: Set(hash.as_str().to_owned()),
+        content: Set(content.to_owned()),
+        byte_length: Set(content.len() as i64),
+    })
+    .on_conflict_do_nothing_on([blob::Column::Sha256])
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The texts among `hashes` that are stored, in one query.
+    pub async fn contents_by_hashes(
+        &self,
+        hashes: &[ContentHash],
+    ) -> StoreResult<Vec<(ContentHash, String)>> {
+        Ok(blob::Entity::find()
+            .filter(blob::Column::Sha256.is_in(hashes.iter().map(|h| h.as_str())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| (ContentHash::from_trusted(row.sha256), row.content))
+            .collect())
+    }
+
+    /// The text of `revision`, which must be stored.
+    pub(crate) async fn required_content(&self, revision: &Revision) -> StoreResult<String> {
+        self.contents_by_hashes(std::slice::from_ref(&revision.content_hash))
+            .await?
+            .pop()
+            .map(|(_, text)| text)
+            .ok_or_else(|| {
+                StoreError::Unexpected(anyhow::anyhow!(
+                    "content {} is missing",
+                    revision.content_hash
+                ))
+            })
+    }
+}

@@ -1,0 +1,125 @@
+//! Opening the database: connection pools with timeouts, and migrations.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+/// How long the database may keep a caller waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseTimeouts {
+    /// The longest one statement may run (PostgreSQL `statement_timeout`) or wait for
+    /// SQLite's write lock (its busy timeout).
+    pub statement: Duration,
+    /// The longest a request waits for a pooled connection.
+    pub acquire: Duration,
+}
+
+impl Default for DatabaseTimeouts {
+    fn default() -> Self {
+        Self { statement: Duration::from_secs(5), acquire: Duration::from_secs(5) }
+    }
+}
+
+/// Opens a connection pool with the default timeouts.
+pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(database_url, DatabaseTimeouts::default()).await
+}
+
+/// Opens a connection pool. SQLite files are created when missing and run in WAL mode with a
+/// busy timeout, so that readers never wait for the writer and writers queue instead of
+/// failing; an in-memory SQLite database is held on one connection, since each connection
+/// would otherwise see its own empty database. On PostgreSQL every statement runs under
+/// `statement_timeout`, so a held lock or a runaway query answers `Unavailable` instead of
+/// holding a connection and its client indefinitely.
+pub async fn connect_with(
+    database_url: &str,
+    timeouts: DatabaseTimeouts,
+) -> anyhow::Result<DatabaseConnection> {
+    use anyhow::Context;
+    let is_sqlite = database_url.starts_with("sqlite:");
+    let in_memory = is_sqlite && database_url.contains(":memory:");
+    let url = if is_sqlite && !in_memory && !database_url.contains("mode=") {
+        let separator = if database_url.contains('?') { '&' } else { '?' };
+        format!("{database_url}{separator}mode=rwc")
+    } else {
+        database_url.to_owned()
+    };
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(timeouts.acquire)
+        .connect_timeout(timeouts.acquire)
+        .max_connections(if in_memory {
+            1
+        } else if is_sqlite {
+            8
+        } else {
+            16
+        })
+        .min_connections(if in_memory { 1 } else { 0 });
+    if is_sqlite {
+        options.map_sqlx_sqlite_opts(move |opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(timeouts.statement)
+                .foreign_keys(true)
+        });
+    } else {
+        let statement_ms = timeouts.statement.as_millis().to_string();
+        options.map_sqlx_postgres_opts(move |opts| {
+            opts.options([("statement_timeout", statement_ms.as_str())])
+        });
+        // A connection's buffers grow to its largest message (a 4 MiB text) and keep that
+        // size; giving the excess back on release keeps a pool that once carried large texts
+        // from holding their size per connection. It costs nothing for buffers that never
+        // grew past their default.
+        options.map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(|connection, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Connection;
+                    connection.shrink_buffers();
+                    Ok(true)
+                })
+            })
+        });
+    }
+    Database::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact_password(database_url)))
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => {
+                    format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Applies every pending migration. Returns how many had been applied before, so callers can
+/// tell a brand-new database (zero) from an existing one.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
+    use migration::{Migrator, MigratorTrait};
+    let applied_before = Migrator::get_applied_migrations(db).await?.len();
+    Migrator::up(db, None).await?;
+    Ok(applied_before)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            super::redact_password("postgres://me:secret@localhost/db"),
+            "postgres://me:***@localhost/db"
+        );
+        assert_eq!(super::redact_password("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,191 @@
+//! What can go wrong in a store operation, typed: which object is missing, which conflict
+//! occurred, which limit a computation would pass, or that the database is unavailable. The
+//! GraphQL layer maps each to one error code, in one place (`graphql::error`).
+
+use std::fmt;
+use std::time::Duration;
+
+use sea_orm::DbErr;
+
+use super::values::{DocumentId, InvalidValue, RevisionHash, Slug, SourceId, TokenId};
+use crate::budget::OverBudget;
+use crate::compute::ComputeError;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    #[error("{0} was not found")]
+    NotFound(Missing),
+    #[error("{0}")]
+    Conflict(Conflict),
+    #[error("{what} is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { what: &'static str, size: usize, limit: usize },
+    /// The work asked for costs more than the caller's allowance; nothing was read for it.
+    #[error("{what}: {cause}")]
+    OverBudget { what: &'static str, cause: OverBudget },
+    /// The work ran past its time limit and was stopped.
+    #[error("{what} ran past its time limit of {} ms", limit.as_millis())]
+    TimedOut { what: &'static str, limit: Duration },
+    /// The database is down, timed out or locked, or the server is saturated: nothing was
+    /// written, and the same request may succeed after `retry_after`.
+    #[error("unavailable: {cause:#}")]
+    Unavailable { retry_after: Duration, cause: anyhow::Error },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The object a request named that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Document(DocumentId),
+    DocumentSlug(Slug),
+    Revision(RevisionHash),
+    /// A revision that exists, if at all, in another document.
+    RevisionOf {
+        document: Slug,
+        revision: RevisionHash,
+    },
+    Source(SourceId),
+    Token(TokenId),
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Document(id) => write!(f, "document {id}"),
+            Missing::DocumentSlug(slug) => write!(f, "a document with the slug {slug}"),
+            Missing::Revision(hash) => write!(f, "revision {hash}"),
+            Missing::RevisionOf { document, revision } => {
+                write!(f, "revision {revision} of {document}")
+            }
+            Missing::Source(id) => write!(f, "source {id}"),
+            Missing::Token(id) => write!(f, "token {id}"),
+        }
+    }
+}
+
+/// A write that lost to the state it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// The document's head is no longer the one the writer saw.
+    HeadMoved { expected: RevisionHash, current: RevisionHash },
+    /// Another document has the slug.
+    SlugTaken(Slug),
+    /// The parent revision gained a child first (a concurrent revise).
+    ParentHasChild(RevisionHash),
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::HeadMoved { expected, current } => {
+                write!(f, "the head has moved on: expected {expected}, the head is now {current}")
+            }
+            Conflict::SlugTaken(slug) => {
+                write!(f, "a document with slug {:?} already exists", slug.as_str())
+            }
+            Conflict::ParentHasChild(parent) => write!(f, "revision {parent} already has a child"),
+        }
+    }
+}
+
+impl From<Missing> for StoreError {
+    fn from(missing: Missing) -> Self {
+        StoreError::NotFound(missing)
+    }
+}
+
+impl From<Conflict> for StoreError {
+    fn from(conflict: Conflict) -> Self {
+        StoreError::Conflict(conflict)
+    }
+}
+
+/// How long clients are asked to wait after the database was unavailable.
+pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        if database_unavailable(&err) {
+            StoreError::Unavailable {
+                retry_after: RETRY_AFTER_UNAVAILABLE,
+                cause: anyhow::Error::new(err).context("database unavailable"),
+            }
+        } else {
+            StoreError::Unexpected(anyhow::Error::new(err).context("database error"))
+        }
+    }
+}
+
+impl From<ComputeError> for StoreError {
+    fn from(err: ComputeError) -> Self {
+        match err {
+            ComputeError::Busy(busy) => StoreError::Unavailable {
+                retry_after: busy.retry_after,
+                cause: anyhow::Error::new(busy),
+            },
+            ComputeError::Failed(message) => StoreError::Unexpected(anyhow::anyhow!(message)),
+        }
+    }
+}
+
+/// A stored value the store cannot read back: the database broke an invariant.
+pub(crate) fn corrupt(column: &str, err: impl fmt::Display) -> StoreError {
+    StoreError::Unexpected(anyhow::anyhow!("unreadable value in {column}: {err}"))
+}
+
+/// Whether a database error says "not now" rather than "never": the server is unreachable,
+/// the pool could not hand out a connection in time, a statement timed out or waited too long
+/// for a lock, or the server is shutting down. Decided on the driver's error kinds and
+/// SQLSTATE / SQLite result codes, never on message text.
+fn database_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else { return matches!(err, DbErr::Conn(_)) };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>().is_some() {
+                postgres_unavailable(&code)
+            } else {
+                sqlite_unavailable(&code)
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLite reports its (extended) result code as a number; the primary code is the low byte.
+fn sqlite_unavailable(code: &str) -> bool {
+    const BUSY: u32 = 5;
+    const LOCKED: u32 = 6;
+    const IOERR: u32 = 10;
+    const FULL: u32 = 13;
+    const CANTOPEN: u32 = 14;
+    code.parse::<u32>()
+        .is_ok_and(|code| matches!(code & 0xff, BUSY | LOCKED | IOERR | FULL | CANTOPEN))
+}
+
+/// PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources (53), operator
+/// intervention (57: statement timeout, shutdown), lock not available, and the transaction
+/// rollbacks a retry resolves (serialization failure, deadlock).
+fn postgres_unavailable(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57")
+        || matches!(code, "55P03" | "40001" | "40P01")
+}

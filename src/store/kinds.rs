@@ -1,0 +1,114 @@
+//! The closed sets of names the store keeps as text (`article`, `editor`, `quotes`, ...): each
+//! a Rust enum with its stored spelling, parsed with `FromStr` at the edge and when a row is
+//! read back.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::values::{InvalidValue, quoted};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored spelling.
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidValue;
+            fn from_str(input: &str) -> Result<Self, InvalidValue> {
+                match input {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(InvalidValue::new($field, format!("{} is not one of: {}",
+                        quoted(input), [$($text),+].join(", ")))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What kind of work a document is.
+    DocumentKind, "kind" {
+        Article => "article",
+        Letter => "letter",
+        Report => "report",
+        Statement => "statement",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// What kind of agent (in the W3C PROV sense) an agent is.
+    AgentKind, "agentKind" {
+        Person => "person",
+        Organization => "organization",
+        Software => "software",
+    }
+);
+
+string_enum!(
+    /// What an API token may do: readers read, editors also write documents, admins also
+    /// manage agents and tokens.
+    Role, "role" {
+        Reader => "reader",
+        Editor => "editor",
+        Admin => "admin",
+    }
+);
+
+string_enum!(
+    /// What kind of thing a source is.
+    SourceKind, "kind" {
+        WebPage => "web_page",
+        Letter => "letter",
+        Report => "report",
+        Print => "print",
+        Interview => "interview",
+        Dataset => "dataset",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// How a citing document relates to what it cites.
+    CitationRelation, "relation" {
+        Quotes => "quotes",
+        Paraphrases => "paraphrases",
+        Cites => "cites",
+        Supports => "supports",
+        Disputes => "disputes",
+    }
+);
+
+string_enum!(
+    /// How a citation row came to be in its citing revision: `Created` by a client on this
+    /// revision; followed from the parent revision and `Reanchored` (its passage is still
+    /// there), `Carried` (it names no passage) or `Orphaned` (its passage is gone).
+    AnchorState, "anchor" {
+        Created => "created",
+        Reanchored => "reanchored",
+        Carried => "carried",
+        Orphaned => "orphaned",
+    }
+);
+
+impl Role {
+    pub fn may_write_documents(&self) -> bool {
+        matches!(self, Role::Editor | Role::Admin)
+    }
+}

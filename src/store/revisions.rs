@@ -1,0 +1,371 @@
+//! Revisions: the read model, how a new one is sealed (hashed over its canonical header), and
+//! every read of them: by hash, a document's history in pages or whole, the head at an
+//! instant, the revisions captured from a source.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::diffs::MAX_BLAME_REVISIONS;
+use super::documents::Document;
+use super::error::{StoreError, StoreResult};
+use super::hashing::RevisionHeader;
+use super::page::{Direction, Page, PageRequest};
+use super::values::{
+    AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
+};
+use super::{Missing, Store};
+use crate::entity::revision;
+
+/// One immutable state of a document, identified by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub hash: RevisionHash,
+    pub document_id: DocumentId,
+    /// Position in the document's history: 1 for the first revision.
+    pub number: i64,
+    pub parent: Option<RevisionHash>,
+    pub title: String,
+    pub content_hash: ContentHash,
+    pub author: AgentId,
+    pub message: String,
+    pub source: Option<SourceId>,
+    pub created_at: Timestamp,
+    /// The canonical header bytes the hash was computed from, verbatim.
+    pub header: String,
+    /// The size of the text in bytes of UTF-8.
+    pub content_bytes: u64,
+}
+
+/// The least a history listing needs about a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionStamp {
+    pub hash: RevisionHash,
+    pub number: i64,
+    pub created_at: Timestamp,
+}
+
+impl RevisionStamp {
+    pub fn of(revision: &Revision) -> Self {
+        RevisionStamp {
+            hash: revision.hash.clone(),
+            number: revision.number,
+            created_at: revision.created_at,
+        }
+    }
+}
+
+impl From<revision::Model> for Revision {
+    fn from(row: revision::Model) -> Self {
+        Revision {
+            hash: RevisionHash::from_trusted(row.hash),
+            document_id: row.document_id.into(),
+            number: row.number,
+            parent: row.parent_hash.map(RevisionHash::from_trusted),
+            title: row.title,
+            content_hash: ContentHash::from_trusted(row.content_sha256),
+            author: row.author_id.into(),
+            message: row.message,
+            source: row.source_id.map(SourceId::from),
+            created_at: Timestamp::from_micros(row.created_at),
+            header: row.header,
+            content_bytes: row.content_bytes.max(0) as u64,
+        }
+    }
+}
+
+/// The parts of a new revision that the store derives rather than takes from the caller.
+pub(crate) struct NewRevision<'a> {
+    pub document: DocumentId,
+    pub number: i64,
+    pub parent: Option<&'a RevisionHash>,
+    pub title: &'a Title,
+    pub content: &'a str,
+    /// SHA-256 of `content`, which the caller has computed already.
+    pub content_hash: &'a ContentHash,
+    pub message: &'a Message,
+    pub author: AgentId,
+    pub source: Option<SourceId>,
+    pub created_at: Timestamp,
+}
+
+impl NewRevision<'_> {
+    /// The revision and its row, hashed over the canonical header.
+    pub(crate) fn seal(&self) -> (revision::ActiveModel, Revision) {
+        let content_hash = self.content_hash;
+        let header = RevisionHeader {
+            document: self.document,
+            parent: self.parent,
+            title: self.title,
+            content_sha256: content_hash,
+            author: self.author,
+            created_at: self.created_at,
+            message: self.message,
+            source: self.source,
+        };
+        let (canonical, hash) = header.hash();
+        let revision = Revision {
+            hash,
+            document_id: self.document,
+            number: self.number,
+            parent: self.parent.cloned(),
+            title: self.title.as_str().to_owned(),
+            content_hash: content_hash.clone(),
+            author: self.author,
+            message: self.message.as_str().to_owned(),
+            source: self.source,
+            created_at: self.created_at,
+            header: canonical,
+            content_bytes: self.content.len() as u64,
+        };
+        let row = revision::ActiveModel {
+            hash: Set(revision.hash.as_str().to_owned()),
+            document_id: Set(self.document.as_uuid()),
+            number: Set(self.number),
+            parent_hash: Set(revision.parent.as_ref().map(|p| p.as_str().to_owned())),
+            title: Set(revision.title.clone()),
+            content_sha256: Set(content_hash.as_str().to_owned()),
+            author_id: Set(self.author.as_uuid()),
+            message: Set(revision.message.clone()),
+            source_id: Set(self.source.map(|s| s.as_uuid())),
+            created_at: Set(self.created_at.micros()),
+            header: Set(revision.header.clone()),
+            content_bytes: Set(self.content.len() as i64),
+        };
+        (row, revision)
+    }
+}
+
+impl Store {
+    pub async fn revision(&self, hash: &RevisionHash) -> StoreResult<Option<Revision>> {
+        Ok(revision::Entity::find_by_id(hash.as_str().to_owned())
+            .one(&self.db)
+            .await?
+            .map(Revision::from))
+    }
+
+    /// The revision `hash`, which must exist: a reference the database itself holds.
+    pub(crate) async fn required_revision(&self, hash: &RevisionHash) -> StoreResult<Revision> {
+        self.revision(hash)
+            .await?
+            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("revision {hash} is missing")))
+    }
+
+    /// The revision `hash` of `document`, or its head; `NotFound` if the hash names no revision
+    /// of this document.
+    pub async fn revision_of(
+        &self,
+        document: &Document,
+        hash: Option<&RevisionHash>,
+    ) -> StoreResult<Revision> {
+        let Some(hash) = hash else { return self.required_revision(&document.head).await };
+        self.revision(hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
+            StoreError::NotFound(Missing::RevisionOf {
+                document: document.slug.clone(),
+                revision: hash.clone(),
+            })
+        })
+    }
+
+    /// The revisions among `hashes` that exist, in no particular order, in one query.
+    pub async fn revisions_by_hashes(&self, hashes: &[RevisionHash]) -> StoreResult<Vec<Revision>> {
+        Ok(revision::Entity::find()
+            .filter(revision::Column::Hash.is_in(hashes.iter().map(|h| h.as_str())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
+    }
+
+    /// One page of a document's history, newest first; the cursor is the revision number.
+    pub async fn list_revisions(
+        &self,
+        document: DocumentId,
+        page: PageRequest<i64>,
+    ) -> StoreResult<Page<Revision>> {
+        use revision::Column as C;
+        let mut query = revision::Entity::find().filter(C::DocumentId.eq(document.as_uuid()));
+        if let Some(after) = page.after {
+            query = query.filter(C::Number.lt(after));
+        }
+        if let Some(before) = page.before {
+            query = query.filter(C::Number.gt(before));
+        }
+        query = match page.direction {
+            Direction::Forward => query.order_by_desc(C::Number),
+            Direction::Backward => query.order_by_asc(C::Number),
+        };
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = rows.into_iter().map(Revision::from).collect();
+        Ok(Page::from_probe(rows, page.limit, page.direction))
+    }
+
+    pub async fn count_revisions(&self, document: DocumentId) -> StoreResult<u64> {
+        Ok(revision::Entity::find()
+            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// The revision that was the document's head at `instant`: the last one created at or
+    /// before it. `None` before the document existed.
+    pub async fn revision_as_of(
+        &self,
+        document: DocumentId,
+        instant: Timestamp,
+    ) -> StoreResult<Option<Revision>> {
+        use revision::Column as C;
+        Ok(revision::Entity::find()
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::CreatedAt.lte(instant.micros()))
+            .order_by_desc(C::CreatedAt)
+            .limit(1)
+            .one(&self.db)
+            .await?
+            .map(Revision::from))
+    }
+
+    /// For each of `documents`, the revision that was its head at `instant`, in one query;
+    /// documents that did not exist yet are absent.
+    pub async fn revisions_as_of(
+        &self,
+        documents: &[DocumentId],
+        instant: Timestamp,
+    ) -> StoreResult<Vec<Revision>> {
+        use revision::Column as C;
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+        let older = Alias::new("older");
+        let latest = Query::select()
+            .expr(Func::max(Expr::col((older.clone(), C::CreatedAt))))
+            .from_as(revision::Entity, older.clone())
+            .and_where(
+                Expr::col((older.clone(), C::DocumentId)).equals((revision::Entity, C::DocumentId)),
+            )
+            .and_where(Expr::col((older, C::CreatedAt)).lte(instant.micros()))
+            .to_owned();
+        Ok(revision::Entity::find()
+            .filter(C::DocumentId.is_in(documents.iter().map(|d| d.as_uuid())))
+            .filter(
+                Expr::col((revision::Entity, C::CreatedAt))
+                    .eq(Expr::SubQuery(None, Box::new(latest.into()))),
+            )
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
+    }
+
+    /// A document's revisions numbered up to `number`, oldest first, in one query.
+    pub async fn history_up_to(
+        &self,
+        document: DocumentId,
+        number: i64,
+    ) -> StoreResult<Vec<Revision>> {
+        Ok(revision::Entity::find()
+            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
+            .filter(revision::Column::Number.lte(number))
+            .order_by_asc(revision::Column::Number)
+            .limit(MAX_BLAME_REVISIONS as u64)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
+    }
+
+    /// Up to `limit` revisions of a document numbered after `after`, oldest first, without
+    /// content or headers.
+    pub async fn revision_stamps(
+        &self,
+        document: DocumentId,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<RevisionStamp>> {
+        use revision::Column as C;
+        let rows: Vec<(String, i64, i64)> = revision::Entity::find()
+            .select_only()
+            .column(C::Hash)
+            .column(C::Number)
+            .column(C::CreatedAt)
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::Number.gt(after))
+            .order_by_asc(C::Number)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, number, created_at)| RevisionStamp {
+                hash: RevisionHash::from_trusted(hash),
+                number,
+                created_at: Timestamp::from_micros(created_at),
+            })
+            .collect())
+    }
+
+    /// The revisions of a document with these numbers, in one query.
+    pub async fn revisions_by_numbers(
+        &self,
+        document: DocumentId,
+        numbers: &[i64],
+    ) -> StoreResult<Vec<Revision>> {
+        use revision::Column as C;
+        Ok(revision::Entity::find()
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::Number.is_in(numbers.iter().copied()))
+            .order_by_asc(C::Number)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
+    }
+
+    /// One page of the revisions captured from a source, newest first; the cursor is the
+    /// revision's (time, hash).
+    pub async fn revisions_from_source(
+        &self,
+        source: SourceId,
+        page: PageRequest<(i64, String)>,
+    ) -> StoreResult<Page<Revision>> {
+        use revision::Column as C;
+        let mut query = revision::Entity::find().filter(C::SourceId.eq(source.as_uuid()));
+        let older = |(t, h): &(i64, String)| {
+            Condition::any()
+                .add(C::CreatedAt.lt(*t))
+                .add(Condition::all().add(C::CreatedAt.eq(*t)).add(C::Hash.lt(h.clone())))
+        };
+        let newer = |(t, h): &(i64, String)| {
+            Condition::any()
+                .add(C::CreatedAt.gt(*t))
+                .add(Condition::all().add(C::CreatedAt.eq(*t)).add(C::Hash.gt(h.clone())))
+        };
+        if let Some(after) = &page.after {
+            query = query.filter(older(after));
+        }
+        if let Some(before) = &page.before {
+            query = query.filter(newer(before));
+        }
+        query = match page.direction {
+            Direction::Forward => query.order_by_desc(C::CreatedAt).order_by_desc(C::Hash),
+            Direction::Backward => query.order_by_asc(C::CreatedAt).order_by_asc(C::Hash),
+        };
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        Ok(Page::from_probe(
+            rows.into_iter().map(Revision::from).collect(),
+            page.limit,
+            page.direction,
+        ))
+    }
+
+    pub async fn count_revisions_from_source(&self, source: SourceId) -> StoreResult<u64> {
+        Ok(revision::Entity::find()
+            .filter(revision::Column::SourceId.eq(source.as_uuid()))
+            .count(&self.db)
+            .await?)
+    }
+}

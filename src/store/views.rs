@@ -1,0 +1,291 @@
+//! Read models gathered from several tables, each in one store call: what a citation record,
+//! a revision's page, a PROV export, a memento or a TimeMap needs. Callers (resolvers, HTTP
+//! handlers, exports) get everything at once and never chain store calls, so a rule such as
+//! "this revision belongs to this document" has one home (`Store::revision_of`).
+
+use super::agents::Agent;
+use super::citations::{Citation, CitationTarget};
+use super::documents::Document;
+use super::error::{StoreError, StoreResult};
+use super::revisions::{Revision, RevisionStamp};
+use super::sources::Source;
+use super::values::{DocumentId, RevisionHash, Slug, SourceId, Timestamp};
+use super::{Missing, Store};
+use crate::budget::Budget;
+
+/// How a caller names a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentKey {
+    Id(DocumentId),
+    Slug(Slug),
+}
+
+impl DocumentKey {
+    fn missing(&self) -> Missing {
+        match self {
+            DocumentKey::Id(id) => Missing::Document(*id),
+            DocumentKey::Slug(slug) => Missing::DocumentSlug(slug.clone()),
+        }
+    }
+
+    fn names(&self, document: &Document) -> bool {
+        match self {
+            DocumentKey::Id(id) => document.id == *id,
+            DocumentKey::Slug(slug) => document.slug == *slug,
+        }
+    }
+}
+
+/// A document at one of its revisions, with the source that revision was captured from: what
+/// a citation record of it needs.
+#[derive(Debug, Clone)]
+pub struct DocumentAt {
+    pub document: Document,
+    pub revision: Revision,
+    pub source: Option<Source>,
+}
+
+/// One revision as its page shows it: the document at it, its text and its author.
+#[derive(Debug, Clone)]
+pub struct RevisionPage {
+    pub at: DocumentAt,
+    pub content: String,
+    pub author: Option<Agent>,
+}
+
+/// The provenance of some revisions of one document: the revisions (oldest first) and every
+/// document, agent, source and citation they refer to.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    pub revisions: Vec<Revision>,
+    pub documents: Vec<Document>,
+    pub agents: Vec<Agent>,
+    pub sources: Vec<Source>,
+    pub citations: Vec<Citation>,
+}
+
+/// A revision's text with its document; `content` only when it was asked for.
+#[derive(Debug, Clone)]
+pub struct RevisionText {
+    pub document: Document,
+    pub revision: Revision,
+    pub content: Option<String>,
+}
+
+/// A memento and its neighbours in the document's history.
+#[derive(Debug, Clone)]
+pub struct Memento {
+    pub text: RevisionText,
+    pub first: RevisionStamp,
+    pub previous: Option<RevisionStamp>,
+    pub next: Option<RevisionStamp>,
+    pub last: RevisionStamp,
+}
+
+/// A page of a document's mementos, oldest first.
+#[derive(Debug, Clone)]
+pub struct TimeMap {
+    pub document: Document,
+    pub stamps: Vec<RevisionStamp>,
+    /// Whether later mementos follow on another page.
+    pub has_more: bool,
+}
+
+impl Store {
+    /// The document `key` names, or `NotFound`.
+    pub async fn document_by_key(&self, key: &DocumentKey) -> StoreResult<Document> {
+        let found = match key {
+            DocumentKey::Id(id) => self.document(*id).await?,
+            DocumentKey::Slug(slug) => self.document_by_slug(slug).await?,
+        };
+        found.ok_or_else(|| StoreError::NotFound(key.missing()))
+    }
+
+    /// The document at `revision`, or at its head.
+    pub async fn document_at(
+        &self,
+        key: &DocumentKey,
+        revision: Option<&RevisionHash>,
+    ) -> StoreResult<DocumentAt> {
+        let document = self.document_by_key(key).await?;
+        let revision = self.revision_of(&document, revision).await?;
+        let source = match revision.source {
+            Some(id) => self.sources_by_ids(&[id]).await?.pop(),
+            None => None,
+        };
+        Ok(DocumentAt { document, revision, source })
+    }
+
+    /// Several documents at their heads, in the order asked, in three queries whatever their
+    /// number; `NotFound` for the first that does not exist.
+    pub async fn documents_at_heads(&self, keys: &[DocumentKey]) -> StoreResult<Vec<DocumentAt>> {
+        let (ids, slugs): (Vec<_>, Vec<_>) =
+            keys.iter().partition(|k| matches!(k, DocumentKey::Id(_)));
+        let ids: Vec<DocumentId> = ids
+            .iter()
+            .filter_map(|k| if let DocumentKey::Id(id) = k { Some(*id) } else { None })
+            .collect();
+        let slugs: Vec<Slug> = slugs
+            .iter()
+            .filter_map(|k| if let DocumentKey::Slug(slug) = k { Some(slug.clone()) } else { None })
+            .collect();
+        let mut found = self.documents_by_ids(&ids).await?;
+        found.extend(self.documents_by_slugs(&slugs).await?);
+        let documents = keys
+            .iter()
+            .map(|key| {
+                found
+                    .iter()
+                    .find(|d| key.names(d))
+                    .cloned()
+                    .ok_or_else(|| StoreError::NotFound(key.missing()))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let heads: Vec<RevisionHash> = documents.iter().map(|d| d.head.clone()).collect();
+        let revisions = self.revisions_by_hashes(&heads).await?;
+        let mut source_ids: Vec<SourceId> = revisions.iter().filter_map(|r| r.source).collect();
+        source_ids.sort();
+        source_ids.dedup();
+        let sources = self.sources_by_ids(&source_ids).await?;
+        documents
+            .into_iter()
+            .map(|document| {
+                let revision = revisions
+                    .iter()
+                    .find(|r| r.hash == document.head)
+                    .cloned()
+                    .ok_or_else(|| {
+                        StoreError::Unexpected(anyhow::anyhow!("head {} is missing", document.head))
+                    })?;
+                let source =
+                    revision.source.and_then(|id| sources.iter().find(|s| s.id == id).cloned());
+                Ok(DocumentAt { document, revision, source })
+            })
+            .collect()
+    }
+
+    /// A revision (or the head) with its text and author, for its page.
+    pub async fn revision_page(
+        &self,
+        key: &DocumentKey,
+        revision: Option<&RevisionHash>,
+    ) -> StoreResult<RevisionPage> {
+        let at = self.document_at(key, revision).await?;
+        let content = self.required_content(&at.revision).await?;
+        let author = self.agent(at.revision.author).await?;
+        Ok(RevisionPage { at, content, author })
+    }
+
+    /// The provenance of one revision, or of the whole history, which costs a point per
+    /// revision, drawn from `budget` before the history is read. Histories are read up to
+    /// `MAX_BLAME_REVISIONS` revisions.
+    pub async fn provenance(
+        &self,
+        key: &DocumentKey,
+        revision: Option<&RevisionHash>,
+        budget: &Budget,
+    ) -> StoreResult<Provenance> {
+        let document = self.document_by_key(key).await?;
+        let revisions = match revision {
+            Some(hash) => vec![self.revision_of(&document, Some(hash)).await?],
+            None => {
+                let head = self.revision_of(&document, None).await?;
+                budget
+                    .draw(head.number.max(0) as u64)
+                    .map_err(|cause| StoreError::OverBudget { what: "provenance", cause })?;
+                self.history_up_to(document.id, head.number).await?
+            }
+        };
+        let hashes: Vec<RevisionHash> = revisions.iter().map(|r| r.hash.clone()).collect();
+        let citations = self.citations_made_by(&hashes).await?;
+        let mut agent_ids: Vec<_> = revisions.iter().map(|r| r.author).collect();
+        agent_ids.sort();
+        agent_ids.dedup();
+        let mut source_ids: Vec<SourceId> = revisions.iter().filter_map(|r| r.source).collect();
+        let mut document_ids: Vec<DocumentId> = vec![document.id];
+        for citation in &citations {
+            match &citation.target {
+                CitationTarget::Source(id) => source_ids.push(*id),
+                CitationTarget::Document { id, .. } => document_ids.push(*id),
+            }
+        }
+        source_ids.sort();
+        source_ids.dedup();
+        document_ids.sort();
+        document_ids.dedup();
+        Ok(Provenance {
+            agents: self.agents_by_ids(&agent_ids).await?,
+            sources: self.sources_by_ids(&source_ids).await?,
+            documents: self.documents_by_ids(&document_ids).await?,
+            revisions,
+            citations,
+        })
+    }
+
+    /// The head of the document `slug` names, with its text when `with_text`.
+    pub async fn head_text(&self, slug: &Slug, with_text: bool) -> StoreResult<RevisionText> {
+        let document = self.document_with_slug(slug).await?;
+        let revision = self.revision_of(&document, None).await?;
+        let content = if with_text { Some(self.required_content(&revision).await?) } else { None };
+        Ok(RevisionText { document, revision, content })
+    }
+
+    /// The revision that was the head of `slug`'s document at `instant`: the first one for an
+    /// instant before the document existed (as a Memento TimeGate answers).
+    pub async fn head_at(&self, slug: &Slug, instant: Timestamp) -> StoreResult<Revision> {
+        let document = self.document_with_slug(slug).await?;
+        match self.revision_as_of(document.id, instant).await? {
+            Some(revision) => Ok(revision),
+            None => self.revisions_by_numbers(document.id, &[1]).await?.pop().ok_or_else(|| {
+                StoreError::Unexpected(anyhow::anyhow!("document {} has no revisions", document.id))
+            }),
+        }
+    }
+
+    /// The revision `hash` of `slug`'s document with its neighbours (first, previous, next,
+    /// last), and its text when `with_text`.
+    pub async fn memento(
+        &self,
+        slug: &Slug,
+        hash: &RevisionHash,
+        with_text: bool,
+    ) -> StoreResult<Memento> {
+        let document = self.document_with_slug(slug).await?;
+        let revision = self.revision_of(&document, Some(hash)).await?;
+        let n = revision.number;
+        let head_number = self.revision_of(&document, None).await?.number;
+        let wanted = [1, n - 1, n + 1, head_number];
+        let neighbours = self.revisions_by_numbers(document.id, &wanted).await?;
+        let stamp =
+            |number: i64| neighbours.iter().find(|r| r.number == number).map(RevisionStamp::of);
+        let (Some(first), Some(last)) = (stamp(1), stamp(head_number)) else {
+            return Err(StoreError::Unexpected(anyhow::anyhow!(
+                "the history of document {} has gaps",
+                document.id
+            )));
+        };
+        let content = if with_text { Some(self.required_content(&revision).await?) } else { None };
+        Ok(Memento {
+            previous: stamp(n - 1),
+            next: stamp(n + 1),
+            first,
+            last,
+            text: RevisionText { document, revision, content },
+        })
+    }
+
+    /// A page of the mementos of `slug`'s document, oldest first, after revision number
+    /// `after` (from the first when `None`), at most `limit` of them.
+    pub async fn timemap(
+        &self,
+        slug: &Slug,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<TimeMap> {
+        let document = self.document_with_slug(slug).await?;
+        let mut stamps = self.revision_stamps(document.id, after.unwrap_or(0), limit + 1).await?;
+        let has_more = stamps.len() as u64 > limit;
+        stamps.truncate(limit as usize);
+        Ok(TimeMap { document, stamps, has_more })
+    }
+}

@@ -1,0 +1,210 @@
+//! The two commands that append a revision: creating a document with its first revision, and
+//! revising a document on top of the head its writer saw (compare-and-swap on the head
+//! pointer). Each is one transaction: the document row, the blob, the revision and the
+//! citations it carries land together or not at all.
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+
+use super::blobs::insert_blob;
+use super::documents::Document;
+use super::error::{Conflict, StoreError, StoreResult};
+use super::kinds::DocumentKind;
+use super::revisions::{NewRevision, Revision};
+use super::values::{
+    AgentId, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId,
+    Timestamp, Title, reject_nul,
+};
+use super::{Missing, Store};
+use crate::entity::{document, revision, source};
+
+/// A new document and the content of its first revision.
+#[derive(Debug, Clone)]
+pub struct CreateDocument {
+    pub slug: Slug,
+    pub kind: DocumentKind,
+    pub title: Title,
+    pub content: String,
+    pub message: Message,
+    pub source: Option<SourceId>,
+}
+
+/// A new revision on top of `expected_head`. The title is kept from the parent when `None`;
+/// the source is not inherited: a revision's source says where its own text came from.
+#[derive(Debug, Clone)]
+pub struct ReviseDocument {
+    pub document: DocumentId,
+    pub expected_head: RevisionHash,
+    pub content: String,
+    pub title: Option<Title>,
+    pub message: Message,
+    pub source: Option<SourceId>,
+}
+
+/// What a write produced: the document as it now stands and the revision it appended.
+#[derive(Debug, Clone)]
+pub struct WriteOutcome {
+    pub document: Document,
+    pub revision: Revision,
+}
+
+impl Store {
+    /// Creates a document with its first revision, authored by `author`.
+    #[tracing::instrument(skip_all, fields(slug = %input.slug))]
+    pub async fn create_document(
+        &self,
+        input: CreateDocument,
+        author: AgentId,
+    ) -> StoreResult<WriteOutcome> {
+        self.check_content(&input.content)?;
+        self.check_source_exists(input.source).await?;
+        let id = DocumentId::generate();
+        let now = Timestamp::now();
+        let content_hash = ContentHash::of(&input.content);
+        let (revision_row, revision) = NewRevision {
+            document: id,
+            number: 1,
+            parent: None,
+            title: &input.title,
+            content: &input.content,
+            content_hash: &content_hash,
+            message: &input.message,
+            author,
+            source: input.source,
+            created_at: now,
+        }
+        .seal();
+        let document = Document {
+            id,
+            slug: input.slug,
+            kind: input.kind,
+            head: revision.hash.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+
+        let tx = self.begin_write().await?;
+        let inserted = document::Entity::insert(document::ActiveModel {
+            id: Set(id.as_uuid()),
+            slug: Set(document.slug.as_str().to_owned()),
+            kind: Set(document.kind.as_str().to_owned()),
+            head_hash: Set(revision.hash.as_str().to_owned()),
+            created_at: Set(now.micros()),
+            updated_at: Set(now.micros()),
+        })
+        .exec_without_returning(&tx)
+        .await;
+        if let Err(err) = inserted {
+            return Err(match err.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    Conflict::SlugTaken(document.slug.clone()).into()
+                }
+                _ => err.into(),
+            });
+        }
+        insert_blob(&tx, &content_hash, &input.content).await?;
+        revision::Entity::insert(revision_row).exec_without_returning(&tx).await?;
+        tx.commit().await?;
+        tracing::info!(document = %id, revision = %revision.hash, "document created");
+        Ok(WriteOutcome { document, revision })
+    }
+
+    /// Appends a revision to a document whose head is still `expected_head`. If another writer
+    /// moved the head first, nothing is written and the caller gets `Conflict`.
+    #[tracing::instrument(skip_all, fields(document = %input.document))]
+    pub async fn revise_document(
+        &self,
+        input: ReviseDocument,
+        author: AgentId,
+    ) -> StoreResult<WriteOutcome> {
+        self.check_content(&input.content)?;
+        let document = self.required_document(input.document).await?;
+        let parent = self.revision_of(&document, Some(&input.expected_head)).await?;
+        if document.head != parent.hash {
+            let current = document.head.clone();
+            return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
+        }
+        // The parent's title was valid when it was stored; a rule tightened since must not
+        // make the document unrevisable.
+        let title = input.title.unwrap_or_else(|| Title::from_stored(parent.title.clone()));
+        let content_hash = ContentHash::of(&input.content);
+        if title.as_str() == parent.title
+            && content_hash == parent.content_hash
+            && input.source == parent.source
+        {
+            return Err(InvalidValue::new(
+                "content",
+                "the revision is identical to the head (same title, content and source)",
+            )
+            .into());
+        }
+        self.check_source_exists(input.source).await?;
+
+        // Microsecond timestamps must strictly increase along a history, even if the clock
+        // steps back, so that "head at instant t" always has one answer.
+        let created_at = Timestamp::now().max(parent.created_at.next());
+        let (revision_row, revision) = NewRevision {
+            document: document.id,
+            number: parent.number + 1,
+            parent: Some(&parent.hash),
+            title: &title,
+            content: &input.content,
+            content_hash: &content_hash,
+            message: &input.message,
+            author,
+            source: input.source,
+            created_at,
+        }
+        .seal();
+
+        let tx = self.begin_write().await?;
+        // Compare-and-swap on the head pointer, first in the transaction so that it takes the
+        // write lock before anything else: of concurrent writers with the same expected head,
+        // exactly one matches a row.
+        let moved = document::Entity::update_many()
+            .col_expr(document::Column::HeadHash, revision.hash.as_str().into())
+            .col_expr(document::Column::UpdatedAt, created_at.micros().into())
+            .filter(document::Column::Id.eq(document.id.as_uuid()))
+            .filter(document::Column::HeadHash.eq(parent.hash.as_str()))
+            .exec(&tx)
+            .await?;
+        if moved.rows_affected != 1 {
+            tx.rollback().await?;
+            let current = self.required_document(document.id).await?.head;
+            return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
+        }
+        insert_blob(&tx, &content_hash, &input.content).await?;
+        if let Err(err) = revision::Entity::insert(revision_row).exec_without_returning(&tx).await {
+            // The one-child-per-parent index is the last line of defence for a single chain.
+            return Err(match err.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    Conflict::ParentHasChild(parent.hash).into()
+                }
+                _ => err.into(),
+            });
+        }
+        super::citing::carry_citations(&tx, &parent.hash, &revision.hash, &input.content).await?;
+        tx.commit().await?;
+        tracing::info!(revision = %revision.hash, number = revision.number, "document revised");
+        let document = Document { head: revision.hash.clone(), updated_at: created_at, ..document };
+        Ok(WriteOutcome { document, revision })
+    }
+
+    /// Content is refused when it is too large, or when it holds NUL: PostgreSQL cannot store
+    /// it and text with NUL is not a document, so neither database takes it.
+    fn check_content(&self, content: &str) -> StoreResult<()> {
+        let limit = self.limits.max_content_bytes;
+        if content.len() > limit {
+            return Err(StoreError::TooLarge { what: "content", size: content.len(), limit });
+        }
+        reject_nul("content", content)?;
+        Ok(())
+    }
+
+    async fn check_source_exists(&self, source_id: Option<SourceId>) -> StoreResult<()> {
+        let Some(id) = source_id else { return Ok(()) };
+        match source::Entity::find_by_id(id.as_uuid()).one(&self.db).await? {
+            Some(_) => Ok(()),
+            None => Err(Missing::Source(id).into()),
+        }
+    }
+}
