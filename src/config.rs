@@ -102,6 +102,13 @@ pub struct LimitArgs {
     /// Lexical tokens in a query.
     #[arg(long, env = "PALIMPSEST_MAX_QUERY_TOKENS", default_value_t = 10_000)]
     pub max_query_tokens: u64,
+    /// Bytes in one name or number of a query (string values are not limited by this).
+    #[arg(long, env = "PALIMPSEST_MAX_TOKEN_LENGTH", default_value_t = 1024)]
+    pub max_token_length: u64,
+    /// JSON values (numbers, strings, lists, objects) in one request body, variables
+    /// included.
+    #[arg(long, env = "PALIMPSEST_MAX_JSON_VALUES", default_value_t = 100_000)]
+    pub max_json_values: usize,
     /// Nesting of brackets in a query, and of selection sets through fragments.
     #[arg(long, env = "PALIMPSEST_MAX_QUERY_NESTING", default_value_t = 64)]
     pub max_query_nesting: u64,

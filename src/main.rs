@@ -179,6 +179,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let limits = &args.limits;
     let query_limits = QueryLimits {
         max_tokens: limits.max_query_tokens,
+        max_token_length: limits.max_token_length,
         max_nesting: limits.max_query_nesting,
         max_depth: limits.max_query_depth,
         max_fields: limits.max_query_fields,
@@ -212,6 +213,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         max_body_bytes: args.max_body_bytes,
         max_response_bytes: args.max_response_bytes,
+        max_json_values: limits.max_json_values,
         workers: args.workers,
         public_url: args.public_url,
         trust_forwarded: args.trust_forwarded_headers,
@@ -308,10 +310,11 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
                 "{:<36}  {:<6}  {:<27}  {:<27}  {:<8}  AGENT",
                 "ID", "ROLE", "CREATED", "EXPIRES", "STATUS"
             )?;
-            for token in store.list_tokens().await? {
-                if !all && !token.is_active(now) {
-                    continue;
-                }
+            let tokens = store.list_tokens(all).await?;
+            if tokens.len() as u64 == store::MAX_LISTED_TOKENS {
+                eprintln!("note: only the oldest {} tokens are listed", store::MAX_LISTED_TOKENS);
+            }
+            for token in tokens {
                 writeln!(
                     out,
                     "{:<36}  {:<6}  {:<27}  {:<27}  {:<8}  {} ({}, {})",

@@ -1,20 +1,22 @@
 //! Rate limits in cost points per window, per API token and per client address, as GitHub's
 //! API counts them: each request spends what it costs, and the allowance refills steadily over
-//! the window (GCRA, from the `governor` crate), so a client that stays under it is never
-//! refused and one that bursts past it is told exactly when to come back.
+//! the window, so a client that stays under it is never refused and one that bursts past it is
+//! told exactly when to come back.
+//!
+//! The accounting is the generic cell rate algorithm (GCRA): each client has a theoretical
+//! arrival time (`tat`) that every point spent pushes one refill interval later; a request is
+//! let through while that stays within one window of now. It is kept here rather than in the
+//! `governor` crate because part of a request's cost is only known after it ran (the bytes of
+//! text it read): that part is charged afterwards as a debt, which governor cannot record.
 //!
 //! Knows nothing of HTTP or GraphQL: callers say who the client is and what a request costs.
 
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
-
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter as Gcra};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Who a request is charged to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,85 +80,151 @@ pub struct RateLimited {
     pub reset_at: SystemTime,
 }
 
-type Limiter<K> = Gcra<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+impl RateLimited {
+    /// `retry_after` in whole seconds, rounded up, at least one: what `Retry-After` says.
+    pub fn retry_after_secs(&self) -> u64 {
+        (self.retry_after.as_secs_f64().ceil() as u64).max(1)
+    }
+}
 
-struct Class {
-    limiter: Limiter<Client>,
+/// Shards of the per-client state, so that concurrent requests rarely wait on one lock.
+const SHARDS: usize = 16;
+/// Clients whose allowance is whole again are forgotten every this many charges.
+const SWEEP_EVERY: u64 = 4096;
+
+/// One kind of client's allowance: `limit` points per window, refilled one point per
+/// `interval`.
+struct Bucket {
     limit: u32,
-    quota: Quota,
+    interval: Duration,
+    shards: Vec<Mutex<HashMap<Client, Instant>>>,
+}
+
+impl Bucket {
+    fn new(limit: u32, window: Duration) -> Option<Self> {
+        if limit == 0 {
+            return None;
+        }
+        let interval = (window / limit).max(Duration::from_nanos(1));
+        Some(Bucket {
+            limit,
+            interval,
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        })
+    }
+
+    /// The whole window: how far ahead of now a client's `tat` may run.
+    fn tolerance(&self) -> Duration {
+        self.interval * self.limit
+    }
+
+    fn shard(&self, client: &Client) -> &Mutex<HashMap<Client, Instant>> {
+        &self.shards[(shard_hash(client) as usize) % SHARDS]
+    }
+
+    fn cost(&self, points: u64) -> Duration {
+        self.interval.saturating_mul(u32::try_from(points).unwrap_or(u32::MAX))
+    }
+
+    /// Charges `points` if they fit in what is left (`checked`), or in any case (a debt).
+    fn charge(
+        &self,
+        client: Client,
+        points: u64,
+        checked: bool,
+    ) -> Result<RateLimitStatus, RateLimited> {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let limit = u64::from(self.limit);
+        let tolerance = self.tolerance();
+        let mut shard = self.shard(&client).lock().unwrap_or_else(|e| e.into_inner());
+        let tat = shard.get(&client).copied().unwrap_or(now).max(now);
+        let new_tat = tat + self.cost(points);
+        let ahead = new_tat - now;
+        if checked && ahead > tolerance {
+            return Err(RateLimited {
+                cost: points,
+                limit,
+                retry_after: ahead - tolerance,
+                reset_at: wall + (tat - now),
+            });
+        }
+        shard.insert(client, new_tat);
+        // Points not yet refilled, a part-refilled one counted whole.
+        let spent = ahead.as_nanos().div_ceil(self.interval.as_nanos().max(1)) as u64;
+        Ok(RateLimitStatus {
+            cost: points,
+            limit,
+            remaining: limit.saturating_sub(spent),
+            reset_at: wall + ahead,
+        })
+    }
+
+    /// Forgets clients whose allowance is whole again: they are indistinguishable from new ones.
+    fn sweep(&self) {
+        let now = Instant::now();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            shard.retain(|_, tat| *tat > now);
+            shard.shrink_to_fit();
+        }
+    }
+}
+
+/// A hash of a client, to pick its shard.
+fn shard_hash(client: &Client) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    client.hash(&mut hasher);
+    hasher.finish()
 }
 
 pub struct RateLimiter {
-    anonymous: Option<Class>,
-    tokens: Option<Class>,
+    anonymous: Option<Bucket>,
+    tokens: Option<Bucket>,
     charges: AtomicU64,
 }
 
-/// Forgotten clients are swept out of memory every this many charges.
-const SWEEP_EVERY: u64 = 4096;
-
 impl RateLimiter {
     pub fn new(settings: RateLimitSettings) -> Self {
-        let class = |points: u32| {
-            let limit = NonZeroU32::new(points)?;
-            let period = settings.window / points;
-            let quota = Quota::with_period(period.max(Duration::from_nanos(1)))?.allow_burst(limit);
-            Some(Class {
-                limiter: Gcra::dashmap(quota).with_middleware::<StateInformationMiddleware>(),
-                limit: points,
-                quota,
-            })
-        };
         Self {
-            anonymous: class(settings.anonymous_points),
-            tokens: class(settings.token_points),
+            anonymous: Bucket::new(settings.anonymous_points, settings.window),
+            tokens: Bucket::new(settings.token_points, settings.window),
             charges: AtomicU64::new(0),
         }
     }
 
+    fn bucket(&self, client: &Client) -> Option<&Bucket> {
+        let bucket = match client {
+            Client::Token(_) => self.tokens.as_ref()?,
+            Client::Address(_) => self.anonymous.as_ref()?,
+        };
+        if self.charges.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            bucket.sweep();
+        }
+        Some(bucket)
+    }
+
     /// Charges `cost` points to `client`, or refuses the request (charging nothing) when the
-    /// client has not that many left. `None` when no limit applies to this client.
+    /// client has not that many left. `None` when no limit applies to this client. A request
+    /// counts at least one point.
     pub fn charge(
         &self,
         client: Client,
         cost: u64,
     ) -> Option<Result<RateLimitStatus, RateLimited>> {
-        let class = match client {
-            Client::Token(_) => self.tokens.as_ref()?,
-            Client::Address(_) => self.anonymous.as_ref()?,
-        };
-        if self.charges.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            class.limiter.retain_recent();
-            class.limiter.shrink_to_fit();
+        Some(self.bucket(&client)?.charge(client, cost.max(1), true))
+    }
+
+    /// Charges `cost` points learnt after a request ran, even past what is left: the client
+    /// then waits until it is paid off.
+    pub fn charge_debt(&self, client: Client, cost: u64) {
+        if cost == 0 {
+            return;
         }
-        let limit = u64::from(class.limit);
-        let interval = class.quota.replenish_interval();
-        let now = SystemTime::now();
-        let refused = |retry_after: Duration| RateLimited {
-            cost,
-            limit,
-            retry_after,
-            reset_at: now + interval * class.limit,
-        };
-        // A request may cost nothing (an empty selection) and still be counted as one.
-        let cells = NonZeroU32::new(u32::try_from(cost.max(1)).unwrap_or(u32::MAX))
-            .unwrap_or(NonZeroU32::MIN);
-        Some(match class.limiter.check_key_n(&client, cells) {
-            // More than a whole window holds: it could never be served.
-            Err(_) => Err(refused(class.quota.burst_size_replenished_in())),
-            Ok(Err(not_until)) => {
-                Err(refused(not_until.wait_time_from(class.limiter.clock().now())))
-            }
-            Ok(Ok(snapshot)) => {
-                let remaining = snapshot.remaining_burst_capacity();
-                Ok(RateLimitStatus {
-                    cost,
-                    limit,
-                    remaining: u64::from(remaining),
-                    reset_at: now + interval * (class.limit - remaining.min(class.limit)),
-                })
-            }
-        })
+        if let Some(bucket) = self.bucket(&client) {
+            let _ = bucket.charge(client, cost, false);
+        }
     }
 }
 
@@ -184,6 +252,18 @@ mod tests {
         assert!(refused.retry_after <= Duration::from_secs(6), "{refused:?}");
         // The refusal charged nothing.
         assert_eq!(limiter.charge(client, 40).unwrap().unwrap().remaining, 0);
+    }
+
+    #[test]
+    fn a_debt_charged_after_the_fact_is_paid_off_before_anything_else() {
+        let limiter = limiter(100);
+        let client = Client::address("192.0.2.9".parse().unwrap());
+        limiter.charge(client, 10).unwrap().unwrap();
+        limiter.charge_debt(client, 150);
+        let refused = limiter.charge(client, 1).unwrap().unwrap_err();
+        // 160 points spent of 100: 61 must refill before one more fits, 0.6 s each.
+        assert!(refused.retry_after > Duration::from_secs(36), "{refused:?}");
+        assert!(refused.retry_after <= Duration::from_millis(36_600), "{refused:?}");
     }
 
     #[test]

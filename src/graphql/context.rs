@@ -1,15 +1,70 @@
-//! What resolvers read from the request's context: the store, the base URL for permanent
-//! links, and the request's cost budget.
+//! What each request carries besides its query (the store, the base URL for permanent links,
+//! where it came from, its cost meter), and how resolvers read it.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
 
 use super::BaseUrl;
-use super::error::{ApiError, ApiResult, Limit, too_complex};
-use super::limits::RequestCost;
+use super::error::{ApiError, ApiResult, over_budget};
 use crate::budget::Budget;
+use crate::ratelimit::RateLimitStatus;
 use crate::store::Store;
+
+/// Where the request came from, for the per-address rate limit.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+/// What one request has spent, and where its client stands with the rate limit.
+#[derive(Debug)]
+pub struct RequestCost {
+    budget: Budget,
+    /// The size of the request as it arrived, which its admission is charged by.
+    request_bytes: u64,
+    /// The part of the budget drawn before the query ran.
+    static_cost: AtomicU64,
+    rate_limit: OnceLock<RateLimitStatus>,
+}
+
+impl RequestCost {
+    pub fn new(max_cost: u64, request_bytes: u64) -> Self {
+        Self {
+            budget: Budget::new(max_cost),
+            request_bytes,
+            static_cost: AtomicU64::new(0),
+            rate_limit: OnceLock::new(),
+        }
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    pub fn request_bytes(&self) -> u64 {
+        self.request_bytes
+    }
+
+    pub fn static_cost(&self) -> u64 {
+        self.static_cost.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_static_cost(&self, cost: u64) {
+        self.static_cost.store(cost, Ordering::Relaxed);
+    }
+
+    /// The client's standing after this request was charged before it ran; `None` when no
+    /// rate limit applies or the request was refused. What the request spent while running is
+    /// charged afterwards, and shows in the next one's.
+    pub fn rate_limit(&self) -> Option<RateLimitStatus> {
+        self.rate_limit.get().copied()
+    }
+
+    pub(crate) fn set_rate_limit(&self, status: RateLimitStatus) {
+        let _ = self.rate_limit.set(status);
+    }
+}
 
 pub fn store<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Store> {
     ctx.data::<Store>().map_err(|_| {
@@ -41,8 +96,5 @@ pub fn budget<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Budget> {
 
 /// Draws what copying a text of `bytes` into the response costs.
 pub fn draw_text(ctx: &Context<'_>, what: &str, bytes: u64) -> ApiResult<()> {
-    budget(ctx)?.draw_bytes(bytes).map_err(|over| {
-        let refused = too_complex(Limit::Cost, over.max, over.needed);
-        ApiError { message: format!("{what}: {}", refused.message), ..refused }
-    })
+    budget(ctx)?.draw_bytes(bytes).map_err(|over| over_budget(what, over))
 }

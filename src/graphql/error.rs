@@ -115,6 +115,7 @@ impl ApiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     Tokens,
+    TokenLength,
     Nesting,
     Depth,
     Fields,
@@ -129,6 +130,7 @@ impl Limit {
     pub fn as_str(&self) -> &'static str {
         match self {
             Limit::Tokens => "tokens",
+            Limit::TokenLength => "tokenLength",
             Limit::Nesting => "nesting",
             Limit::Depth => "depth",
             Limit::Fields => "fields",
@@ -143,6 +145,7 @@ impl Limit {
     fn describe(&self) -> &'static str {
         match self {
             Limit::Tokens => "lexical tokens",
+            Limit::TokenLength => "bytes in its longest name or number",
             Limit::Nesting => "levels of nesting",
             Limit::Depth => "levels of fields",
             Limit::Fields => "field selections once fragments are expanded",
@@ -165,6 +168,23 @@ pub fn too_complex(limit: Limit, max: u64, actual: u64) -> ApiError {
     .with("limit", limit.as_str())
     .with("max", max)
     .with("actual", actual)
+}
+
+/// A `QUERY_TOO_COMPLEX` error for a limit the request passed at a point where counting
+/// stopped: its exact value is not known, only that it is over.
+pub fn too_complex_at_least(limit: Limit, max: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::QueryTooComplex,
+        format!("the request has more than {max} {what}", what = limit.describe()),
+    )
+    .with("limit", limit.as_str())
+    .with("max", max)
+}
+
+/// What a computation would have cost past the request's budget: `what` names it.
+pub fn over_budget(what: &str, over: crate::budget::OverBudget) -> ApiError {
+    let refused = too_complex(Limit::Cost, over.max, over.needed);
+    ApiError { message: format!("{what}: {}", refused.message), ..refused }
 }
 
 impl From<&StoreError> for ApiError {

@@ -43,8 +43,8 @@ use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Sche
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use auth::{Credentials, RequestAuth};
-use error::{Limit, too_complex};
-use limits::{ClientAddress, Limits, QueryLimits, RequestCost};
+use context::{ClientAddress, RequestCost};
+use limits::{Limits, QueryLimits};
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
@@ -73,6 +73,9 @@ pub struct RequestContext {
     pub base_url: String,
     /// The client's address, for the per-address rate limit; `None` to apply none.
     pub client_address: Option<IpAddr>,
+    /// The size of the request as it arrived (its body, or its URL), which its admission to
+    /// the rate limit is charged by.
+    pub request_bytes: u64,
 }
 
 /// The schema with what every request needs: the store for its loaders and the limits for
@@ -89,14 +92,15 @@ impl GraphqlService {
         Self { schema: build_schema(store.clone(), limits, rate_limiter), store, limits }
     }
 
-    /// Runs one request under the deadline, with its own loaders, credentials and cost meter.
-    /// Returns the meter too, so the transport can report the rate limit.
+    /// Runs one request with its own loaders, credentials and cost meter (the `Limits`
+    /// extension holds it to the limits and the deadline). Returns the meter too, so the
+    /// transport can report the rate limit.
     pub async fn execute(
         &self,
         request: Request,
         context: RequestContext,
     ) -> (Response, Arc<RequestCost>) {
-        let cost = Arc::new(RequestCost::new(self.limits.max_cost));
+        let cost = Arc::new(RequestCost::new(self.limits.max_cost, context.request_bytes));
         let mut request = request
             .data(RequestAuth::new(context.credentials))
             .data(BaseUrl(context.base_url))
@@ -105,17 +109,7 @@ impl GraphqlService {
         if let Some(address) = context.client_address {
             request = request.data(ClientAddress(address));
         }
-        let deadline = self.limits.deadline;
-        let response = match tokio::time::timeout(deadline, self.schema.execute(request)).await {
-            Ok(response) => response,
-            Err(_) => {
-                let max = deadline.as_millis() as u64;
-                Response::from_errors(vec![
-                    too_complex(Limit::TimeMs, max, max).into_server_error(),
-                ])
-            }
-        };
-        (response, cost)
+        (self.schema.execute(request).await, cost)
     }
 
     /// Whether the operation a request would run is a mutation (GET may not run one). Text

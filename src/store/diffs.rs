@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::error::{StoreError, StoreResult};
-use super::revisions::Revision;
+use super::revisions::{MAX_HISTORY, Revision};
 use super::values::{ContentHash, DocumentId, InvalidValue, RevisionHash};
 use super::{Missing, Store};
 use crate::budget::Budget;
@@ -28,9 +28,6 @@ pub struct BlameLine {
     pub text: String,
     pub revision: RevisionHash,
 }
-
-/// The longest history `blame` walks.
-pub const MAX_BLAME_REVISIONS: i64 = 10_000;
 
 impl Store {
     /// Diffs `from` (or the empty text) against `to`. The two may belong to different
@@ -110,23 +107,23 @@ impl Store {
         Ok(RevisionDiff { from, to, result })
     }
 
-    /// For each line of `hash`, the revision that introduced it. Every text of the history is
-    /// paid for from `budget` by its size before any is read; the computation is stopped past
-    /// the store's blame time limit.
+    /// For each line of `hash`, the revision that introduced it. The history is paid for from
+    /// `budget` before any text is read: a point per revision and per KiB of every text; the
+    /// computation is stopped past the store's blame time limit.
     #[tracing::instrument(skip(self, budget))]
     pub async fn blame(&self, hash: &RevisionHash, budget: &Budget) -> StoreResult<Vec<BlameLine>> {
         let target = self
             .revision(hash)
             .await?
             .ok_or_else(|| StoreError::NotFound(Missing::Revision(hash.clone())))?;
-        if target.number > MAX_BLAME_REVISIONS {
+        if target.number > MAX_HISTORY {
             return Err(InvalidValue::new(
                 "blame",
-                format!("histories longer than {MAX_BLAME_REVISIONS} revisions are not blamed"),
+                format!("histories longer than {MAX_HISTORY} revisions are not blamed"),
             )
             .into());
         }
-        let history = self.history_up_to(target.document_id, target.number).await?;
+        let history = self.history_entries(target.document_id, target.number).await?;
         let chained = history.len() as i64 == target.number
             && history.windows(2).all(|w| w[1].parent.as_ref() == Some(&w[0].hash));
         if !chained {
@@ -135,10 +132,9 @@ impl Store {
                 target.document_id
             )));
         }
-        let bytes = history.iter().map(|r| r.content_bytes).sum();
-        budget
-            .draw_bytes(bytes)
-            .map_err(|cause| StoreError::OverBudget { what: "blame", cause })?;
+        let bytes: u64 = history.iter().map(|r| r.content_bytes).sum();
+        let points = history.len() as u64 + crate::budget::points_for_bytes(bytes);
+        budget.draw(points).map_err(|cause| StoreError::OverBudget { what: "blame", cause })?;
         let mut keys: Vec<ContentHash> = history.iter().map(|r| r.content_hash.clone()).collect();
         keys.sort();
         keys.dedup();

@@ -7,7 +7,6 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::diffs::MAX_BLAME_REVISIONS;
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::hashing::RevisionHeader;
@@ -35,6 +34,20 @@ pub struct Revision {
     /// The canonical header bytes the hash was computed from, verbatim.
     pub header: String,
     /// The size of the text in bytes of UTF-8.
+    pub content_bytes: u64,
+}
+
+/// The longest history read at once (by blame and provenance).
+pub const MAX_HISTORY: i64 = 10_000;
+
+/// What walking a history needs of each revision: its place in the chain and its text's
+/// address and size, without header, title or message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub hash: RevisionHash,
+    pub parent: Option<RevisionHash>,
+    pub number: i64,
+    pub content_hash: ContentHash,
     pub content_bytes: u64,
 }
 
@@ -268,11 +281,41 @@ impl Store {
             .filter(revision::Column::DocumentId.eq(document.as_uuid()))
             .filter(revision::Column::Number.lte(number))
             .order_by_asc(revision::Column::Number)
-            .limit(MAX_BLAME_REVISIONS as u64)
+            .limit(MAX_HISTORY as u64)
             .all(&self.db)
             .await?
             .into_iter()
             .map(Revision::from)
+            .collect())
+    }
+
+    /// A document's revisions numbered up to `number`, oldest first, as history entries, in
+    /// one query reading only the columns a walk needs.
+    pub async fn history_entries(
+        &self,
+        document: DocumentId,
+        number: i64,
+    ) -> StoreResult<Vec<HistoryEntry>> {
+        use revision::Column as C;
+        let rows: Vec<(String, Option<String>, i64, String, i64)> = revision::Entity::find()
+            .select_only()
+            .columns([C::Hash, C::ParentHash, C::Number, C::ContentSha256, C::ContentBytes])
+            .filter(C::DocumentId.eq(document.as_uuid()))
+            .filter(C::Number.lte(number))
+            .order_by_asc(C::Number)
+            .limit(MAX_HISTORY as u64)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, parent, number, content, bytes)| HistoryEntry {
+                hash: RevisionHash::from_trusted(hash),
+                parent: parent.map(RevisionHash::from_trusted),
+                number,
+                content_hash: ContentHash::from_trusted(content),
+                content_bytes: bytes.max(0) as u64,
+            })
             .collect())
     }
 

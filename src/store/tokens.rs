@@ -94,13 +94,18 @@ impl Store {
         Ok(NewToken { secret, token })
     }
 
-    /// Every token, oldest first (at most `MAX_LISTED_TOKENS`), with its agent.
-    pub async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
-        let rows = api_token::Entity::find()
-            .order_by_asc(api_token::Column::CreatedAt)
-            .limit(MAX_LISTED_TOKENS)
-            .all(&self.db)
-            .await?;
+    /// Tokens, oldest first, at most `MAX_LISTED_TOKENS`: the active ones, or every one with
+    /// `include_inactive` (revoked and expired too).
+    pub async fn list_tokens(&self, include_inactive: bool) -> StoreResult<Vec<TokenInfo>> {
+        use api_token::Column as C;
+        let mut query = api_token::Entity::find();
+        if !include_inactive {
+            let now = Timestamp::now().micros();
+            query = query.filter(C::RevokedAt.is_null()).filter(
+                sea_orm::Condition::any().add(C::ExpiresAt.is_null()).add(C::ExpiresAt.gt(now)),
+            );
+        }
+        let rows = query.order_by_asc(C::CreatedAt).limit(MAX_LISTED_TOKENS).all(&self.db).await?;
         self.token_infos(rows).await
     }
 

@@ -178,7 +178,7 @@ impl Store {
 
     /// The provenance of one revision, or of the whole history, which costs a point per
     /// revision, drawn from `budget` before the history is read. Histories are read up to
-    /// `MAX_BLAME_REVISIONS` revisions.
+    /// `MAX_HISTORY` revisions.
     pub async fn provenance(
         &self,
         key: &DocumentKey,

@@ -205,12 +205,48 @@ async fn requests_run_under_a_deadline(app: TestApp) {
     .await
     .unwrap();
     let token = app.editor().await;
-    let lock = app.hold_lock().await;
-    let body: Value = blocked_request(&app, &token, "late").await.json().await.unwrap();
+    let (_, hashes) = app.document_with_history(&token, "late", 2).await;
+    // Hold the heavy-work pool, so that a diff waits for it past the deadline.
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let held = tokio::spawn({
+        let compute = app.store.compute().clone();
+        async move { compute.run(move || hold.recv().ok()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let body = app
+        .query(
+            "query($from: String!, $to: String!) { diff(from: $from, to: $to) { unified } }",
+            json!({ "from": hashes[0], "to": hashes[1] }),
+        )
+        .await;
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["limit"], "timeMs");
     assert_eq!(body["errors"][0]["extensions"]["max"], 200);
+    // A write is never cut short by the deadline: it ends by itself, as committed or not.
+    let lock = app.hold_lock().await;
+    let blocked = tokio::spawn({
+        let (client, url, token) =
+            (app.client.clone(), format!("{}/graphql", app.address), token.clone());
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "query": CREATE_DOCUMENT, "variables": { "input": {
+                    "slug": "after-the-deadline", "title": "T", "kind": "ARTICLE", "content": "c" } } }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
     lock.release().await;
+    // The write waited for the lock, past the deadline, and then wrote.
+    assert_no_errors(&blocked.await.unwrap());
 }
 
 async fn expired_and_revoked_tokens_authenticate_nobody(app: TestApp) {

@@ -189,7 +189,75 @@ pub fn generate(fixture: &Fixture, rng: &mut Rng) -> Vec<Case> {
     plain_routes(fixture, rng, &mut cases, 1000);
     raw_http(rng, &mut cases, 100);
     heavy_reads(fixture, rng, &mut cases, 40);
+    schema_and_size_attacks(rng, &mut cases, 200);
     cases
+}
+
+/// Introspection bombs, selection sets nested through fragments measured out of order, very
+/// long names, huge syntax errors and bodies of countless tiny values.
+fn schema_and_size_attacks(rng: &mut Rng, cases: &mut Vec<Case>, n: usize) {
+    for i in 0..n {
+        match i % 5 {
+            0 => {
+                let aliases: String = (0..rng.range(2, 80))
+                    .map(|a| format!("a{a}: __schema {{ types {{ fields {{ name type {{ ...T ofType {{ ...T ofType {{ ...T }} }} }} }} }} }} "))
+                    .collect();
+                let query = format!("{{ {aliases} }} fragment T on __Type {{ name kind }}");
+                cases.push(graphql("introspection bomb", None, query, json!({})));
+            }
+            1 => {
+                let (fragments, depth) = (rng.range(2, 12), rng.range(5, 70));
+                let mut query = String::from("{");
+                for f in (0..fragments).rev() {
+                    query.push_str(&format!(" ...F{f}"));
+                }
+                query.push_str(" }");
+                for f in 0..fragments {
+                    let inner = if f + 1 == fragments {
+                        "__typename".to_owned()
+                    } else {
+                        format!("...F{}", f + 1)
+                    };
+                    query.push_str(&format!(
+                        " fragment F{f} on Query {{ {}{inner} {} }}",
+                        "... on Query { ".repeat(depth),
+                        "}".repeat(depth)
+                    ));
+                }
+                if rng.chance(50) {
+                    cases.push(get_graphql("nesting through fragments (GET)", &query, ""));
+                } else {
+                    cases.push(graphql("nesting through fragments", None, query, json!({})));
+                }
+            }
+            2 => {
+                let name = "n".repeat(rng.range(1025, 3 << 20));
+                cases.push(graphql("long name", None, format!("{{ {name} }}"), json!({})));
+            }
+            3 => {
+                let text = "x".repeat(rng.range(1 << 20, 8 << 20));
+                let query = format!("{{ documents(filter: \"{text}\" }}");
+                cases.push(graphql("huge syntax error", None, query, json!({})));
+            }
+            _ => {
+                let values = vec!["[]"; rng.range(100_001, 2_000_000)].join(",");
+                let body =
+                    format!("{{\"query\":\"{{__typename}}\",\"variables\":{{\"v\":[{values}]}}}}");
+                cases.push(Case {
+                    family: "JSON value flood",
+                    request: Request::Http {
+                        post: true,
+                        path: "/graphql".into(),
+                        headers: Vec::new(),
+                        body: Some(Body::Raw {
+                            content_type: Some("application/json".into()),
+                            bytes: body.into_bytes(),
+                        }),
+                    },
+                });
+            }
+        }
+    }
 }
 
 fn fuzzed_queries(rng: &mut Rng, cases: &mut Vec<Case>, n: usize) {

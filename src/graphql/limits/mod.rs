@@ -15,19 +15,20 @@
 mod prescan;
 mod shape;
 
-use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use super::auth::RequestAuth;
-use super::error::{ApiError, ErrorCode, Limit, too_complex};
-use crate::budget::Budget;
+use super::context::{ClientAddress, RequestCost};
+use super::error::{ApiError, ErrorCode, Limit, too_complex, too_complex_at_least};
+use crate::budget::points_for_bytes;
 use crate::ratelimit::{Client, RateLimitStatus, RateLimited, RateLimiter};
 use crate::store::Store;
 
@@ -36,6 +37,8 @@ use crate::store::Store;
 pub struct QueryLimits {
     /// Lexical tokens in the query text.
     pub max_tokens: u64,
+    /// Bytes in one name or number of the query text (strings are text, and not limited).
+    pub max_token_length: u64,
     /// Nesting of `{`, `[` and `(` in the text, and of selection sets through fragments.
     pub max_nesting: u64,
     /// Nesting of fields.
@@ -58,6 +61,7 @@ impl Default for QueryLimits {
     fn default() -> Self {
         Self {
             max_tokens: 10_000,
+            max_token_length: 1024,
             max_nesting: 64,
             max_depth: 16,
             max_fields: 5_000,
@@ -70,33 +74,6 @@ impl Default for QueryLimits {
         }
     }
 }
-
-/// What one request has spent, and where its client stands with the rate limit.
-#[derive(Debug)]
-pub struct RequestCost {
-    budget: Budget,
-    rate_limit: OnceLock<RateLimitStatus>,
-}
-
-impl RequestCost {
-    pub fn new(max_cost: u64) -> Self {
-        Self { budget: Budget::new(max_cost), rate_limit: OnceLock::new() }
-    }
-
-    pub fn budget(&self) -> &Budget {
-        &self.budget
-    }
-
-    /// The client's standing after this request was charged; `None` when no rate limit
-    /// applies or the request was refused before it was charged.
-    pub fn rate_limit(&self) -> Option<RateLimitStatus> {
-        self.rate_limit.get().copied()
-    }
-}
-
-/// Where the request came from, for the per-address rate limit.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub IpAddr);
 
 /// The schema extension that holds every request to `QueryLimits` and the rate limits.
 pub struct Limits {
@@ -112,13 +89,28 @@ impl Limits {
 
 impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsCheck { limits: self.limits, rate_limiter: self.rate_limiter.clone() })
+        Arc::new(LimitsCheck {
+            limits: self.limits,
+            rate_limiter: self.rate_limiter.clone(),
+            client: OnceLock::new(),
+            introspection_cost: AtomicU64::new(0),
+            charged: AtomicU64::new(0),
+            writes: AtomicBool::new(false),
+        })
     }
 }
 
+/// One request's passage through the limits: who pays, and what is charged so far.
 struct LimitsCheck {
     limits: QueryLimits,
     rate_limiter: Arc<RateLimiter>,
+    client: OnceLock<Option<Client>>,
+    /// What the document's introspection fields cost, from its measure.
+    introspection_cost: AtomicU64,
+    /// Points of the request's budget paid for before it ran.
+    charged: AtomicU64,
+    /// Whether the document holds a mutation, which the deadline must not cut short.
+    writes: AtomicBool,
 }
 
 fn within(limit: Limit, actual: u64, max: u64) -> ServerResult<()> {
@@ -128,65 +120,86 @@ fn within(limit: Limit, actual: u64, max: u64) -> ServerResult<()> {
     Ok(())
 }
 
+/// The longest message an error may carry; async-graphql quotes the query in its own.
+const MAX_MESSAGE_CHARS: usize = 300;
+
 #[async_trait::async_trait]
 impl Extension for LimitsCheck {
-    /// Scans, parses and measures the query. The parser is only ever given text the scan
-    /// found within the limits; async-graphql's own recursion and directive checks (which
-    /// expand fragments one spread at a time) are replaced by the measure, so `next` is not
-    /// called.
+    /// Charges the request's admission (a point, and a point per KiB of the request), then
+    /// scans, parses and measures the query. The parser is only ever given text the scan found
+    /// within the limits. async-graphql's own recursion and directive checks, which expand
+    /// fragments one spread at a time, are replaced by the measure: `next` is not called, so
+    /// an extension added after this one does not see parsing.
     async fn parse_query(
         &self,
-        _ctx: &ExtensionContext<'_>,
+        ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
         _next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.limits;
+        let cost = ctx.data::<Arc<RequestCost>>().map_err(|_| internal("its cost meter"))?;
+        let client = self.client(ctx).await.map_err(ApiError::into_server_error)?;
+        if let Some(client) = client {
+            let admission = 1 + points_for_bytes(cost.request_bytes().max(query.len() as u64));
+            match self.rate_limiter.charge(client, admission) {
+                None => {}
+                Some(Ok(_)) => {
+                    self.charged.fetch_add(admission, Ordering::Relaxed);
+                }
+                Some(Err(refused)) => return Err(rate_limited(&refused).into_server_error()),
+            }
+        }
         let text = prescan::scan(query);
         within(Limit::Tokens, text.tokens, limits.max_tokens)?;
+        within(Limit::TokenLength, text.longest_word, limits.max_token_length)?;
         within(Limit::Nesting, text.nesting, limits.max_nesting)?;
         for (_, value) in variables.iter() {
             within(Limit::ValueDepth, shape::const_value_depth(value), limits.max_value_depth)?;
         }
-        let document = async_graphql::parser::parse_query(query)?;
+        let document = async_graphql::parser::parse_query(query)
+            .map_err(|err| shortened(ServerError::from(err)))?;
         let shape = shape::measure(&document, limits.max_nesting).map_err(|err| match err {
             shape::ShapeError::FragmentCycle(name) => ApiError::bad_input(format!(
                 "fragment {name} spreads itself, directly or through other fragments"
             ))
             .into_server_error(),
             shape::ShapeError::TooNested(max) => {
-                too_complex(Limit::Nesting, max, max + 1).into_server_error()
+                too_complex_at_least(Limit::Nesting, max).into_server_error()
             }
         })?;
+        within(Limit::Nesting, shape.nesting, limits.max_nesting)?;
         within(Limit::Depth, shape.depth, limits.max_depth)?;
         within(Limit::Fields, shape.fields, limits.max_fields)?;
         within(Limit::Aliases, shape.aliases, limits.max_aliases)?;
         within(Limit::Directives, shape.directives, limits.max_directives)?;
         within(Limit::ValueDepth, shape.value_depth, limits.max_value_depth)?;
+        self.introspection_cost.store(shape.introspection_cost, Ordering::Relaxed);
+        self.writes.store(holds_mutation(&document), Ordering::Relaxed);
         Ok(document)
     }
 
-    /// After validation: the cost against its limit, then against the client's rate limit.
+    /// After validation: the cost (the schema's, and introspection's) against its limit, then
+    /// against the client's rate limit.
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await.map_err(|errors| self.bounded(errors))?;
-        let cost = result.complexity as u64;
-        let meter = ctx.data::<Arc<RequestCost>>().map_err(|_| {
-            tracing::error!("a request without its cost meter");
-            vec![ApiError::internal().into_server_error()]
-        })?;
-        meter.budget.draw(cost).map_err(|over| {
+        let cost = (result.complexity as u64)
+            .saturating_add(self.introspection_cost.load(Ordering::Relaxed));
+        let meter = ctx.data::<Arc<RequestCost>>().map_err(|_| vec![internal("its cost meter")])?;
+        meter.budget().draw(cost).map_err(|over| {
             vec![too_complex(Limit::Cost, over.max, over.needed).into_server_error()]
         })?;
-        let client = self.client(ctx).await.map_err(|err| vec![err.into_server_error()])?;
-        if let Some(client) = client {
+        meter.set_static_cost(cost);
+        if let Some(client) = self.client.get().copied().flatten() {
             match self.rate_limiter.charge(client, cost) {
                 None => {}
                 Some(Ok(status)) => {
-                    let _ = meter.rate_limit.set(status);
+                    let charged = self.charged.fetch_add(cost, Ordering::Relaxed) + cost;
+                    meter.set_rate_limit(RateLimitStatus { cost: charged, ..status });
                 }
                 Some(Err(refused)) => return Err(vec![rate_limited(&refused).into_server_error()]),
             }
@@ -194,38 +207,94 @@ impl Extension for LimitsCheck {
         Ok(result)
     }
 
+    /// Runs the operation under the deadline (a query; a mutation is bounded by the
+    /// database's timeouts instead, so that a write that committed is never reported as cut
+    /// short), caps its errors, and charges what it spent while running to the client's rate
+    /// limit as a debt.
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+        let started = Instant::now();
+        let deadline = self.limits.deadline;
+        let mut response = if self.writes.load(Ordering::Relaxed) {
+            next.run(ctx, operation_name).await
+        } else {
+            match tokio::time::timeout(deadline, next.run(ctx, operation_name)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    let max = deadline.as_millis() as u64;
+                    let ran = started.elapsed().as_millis() as u64;
+                    Response::from_errors(vec![
+                        too_complex(Limit::TimeMs, max, ran.max(max + 1)).into_server_error(),
+                    ])
+                }
+            }
+        };
         response.errors = self.bounded(std::mem::take(&mut response.errors));
+        if let (Some(client), Ok(meter)) =
+            (self.client.get().copied().flatten(), ctx.data::<Arc<RequestCost>>())
+        {
+            let ran = meter.budget().spent().saturating_sub(meter.static_cost());
+            self.rate_limiter.charge_debt(client, ran);
+        }
         response
     }
 }
 
-impl LimitsCheck {
-    /// Who pays: the token's agent when a valid token came with the request, else the
-    /// client's address. A bad token pays as its address; resolvers that need a caller
-    /// refuse it themselves.
-    async fn client(&self, ctx: &ExtensionContext<'_>) -> Result<Option<Client>, ApiError> {
-        let address = ctx.data::<ClientAddress>().ok().map(|a| Client::address(a.0));
-        let (Ok(auth), Ok(store)) = (ctx.data::<RequestAuth>(), ctx.data::<Store>()) else {
-            return Ok(address);
-        };
-        match auth.resolve(store).await {
-            Ok(Some(principal)) => Ok(Some(Client::Token(principal.token.as_uuid()))),
-            Ok(None) => Ok(address),
-            Err(err) if err.code == ErrorCode::Unauthenticated => Ok(address),
-            Err(err) => Err(err),
+/// Whether a document holds a mutation (it may be the one the request runs).
+fn holds_mutation(document: &ExecutableDocument) -> bool {
+    match &document.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation)
         }
     }
+}
 
-    /// At most `max_errors` errors, the last one saying how many more there were.
-    fn bounded(&self, mut errors: Vec<ServerError>) -> Vec<ServerError> {
+fn internal(missing: &str) -> ServerError {
+    tracing::error!("a request without {missing}");
+    ApiError::internal().into_server_error()
+}
+
+/// The error with its message cut to `MAX_MESSAGE_CHARS`, so that it never carries a large
+/// piece of the request back.
+fn shortened(mut error: ServerError) -> ServerError {
+    if let Some((cut, _)) = error.message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        error.message.truncate(cut);
+        error.message.push('…');
+    }
+    error
+}
+
+impl LimitsCheck {
+    /// Who pays, decided once per request: the token's agent when a valid token came with
+    /// the request, else the client's address. A bad token pays as its address; resolvers
+    /// that need a caller refuse it themselves.
+    async fn client(&self, ctx: &ExtensionContext<'_>) -> Result<Option<Client>, ApiError> {
+        if let Some(client) = self.client.get() {
+            return Ok(*client);
+        }
+        let address = ctx.data::<ClientAddress>().ok().map(|a| Client::address(a.0));
+        let client = match (ctx.data::<RequestAuth>(), ctx.data::<Store>()) {
+            (Ok(auth), Ok(store)) => match auth.resolve(store).await {
+                Ok(Some(principal)) => Some(Client::Token(principal.token.as_uuid())),
+                Ok(None) => address,
+                Err(err) if err.code == ErrorCode::Unauthenticated => address,
+                Err(err) => return Err(err),
+            },
+            _ => address,
+        };
+        Ok(*self.client.get_or_init(|| client))
+    }
+
+    /// At most `max_errors` errors, each with a short message, the last one saying how many
+    /// more there were.
+    fn bounded(&self, errors: Vec<ServerError>) -> Vec<ServerError> {
         let max = self.limits.max_errors.max(1);
+        let mut errors: Vec<ServerError> = errors.into_iter().map(shortened).collect();
         if errors.len() > max {
             let omitted = errors.len() - (max - 1);
             errors.truncate(max - 1);
@@ -247,7 +316,6 @@ impl LimitsCheck {
 /// Whether the operation `query` would run is a mutation; false for text that is past the
 /// lexical limits or does not parse, which executing it reports.
 pub fn selects_mutation(query: &str, operation_name: Option<&str>, limits: &QueryLimits) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
     let text = prescan::scan(query);
     if text.tokens > limits.max_tokens || text.nesting > limits.max_nesting {
         return false;
@@ -266,7 +334,7 @@ pub fn selects_mutation(query: &str, operation_name: Option<&str>, limits: &Quer
 
 /// `RATE_LIMITED`, with when to come back.
 fn rate_limited(refused: &RateLimited) -> ApiError {
-    let retry_after = refused.retry_after.as_secs_f64().ceil() as u64;
+    let retry_after = refused.retry_after_secs();
     ApiError::new(
         ErrorCode::RateLimited,
         format!(
@@ -275,7 +343,7 @@ fn rate_limited(refused: &RateLimited) -> ApiError {
             refused.cost, refused.limit
         ),
     )
-    .with("retryAfter", retry_after.max(1))
+    .with("retryAfter", retry_after)
     .with("cost", refused.cost)
     .with("limit", refused.limit)
     .with("resetAt", Value::String(rfc3339(refused.reset_at)))

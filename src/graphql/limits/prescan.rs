@@ -13,6 +13,8 @@ pub struct TextShape {
     pub tokens: u64,
     /// The deepest nesting of `{`, `[` and `(`.
     pub nesting: u64,
+    /// The longest name or number, in bytes (strings are not counted: they hold text).
+    pub longest_word: u64,
 }
 
 pub fn scan(text: &str) -> TextShape {
@@ -54,9 +56,11 @@ pub fn scan(text: &str) -> TextShape {
             }
             _ if is_word_byte(b) => {
                 shape.tokens += 1;
+                let start = i;
                 while i < bytes.len() && (is_word_byte(bytes[i]) || bytes[i] == b'.') {
                     i += 1;
                 }
+                shape.longest_word = shape.longest_word.max((i - start) as u64);
             }
             _ => {
                 // A punctuator (`! $ & : = @ |`), a byte-order mark, or something the parser
@@ -120,15 +124,17 @@ mod tests {
     fn tokens_are_counted_as_the_grammar_defines_them() {
         // { document ( slug : "a, b" ) { id ... on Document { slug } } }
         let shape = scan(r#"{ document(slug: "a, b") { id ...on Document { slug } } } # c { ["#);
-        assert_eq!(shape, TextShape { tokens: 17, nesting: 3 });
+        assert_eq!(shape, TextShape { tokens: 17, nesting: 3, longest_word: 8 });
         assert_eq!(scan("query Q($n: Int = -1.5e+3) { x }").tokens, 13);
         assert_eq!(scan("").tokens, 0);
     }
 
     #[test]
     fn strings_hide_their_brackets_and_escapes() {
-        assert_eq!(scan(r#"{ a(s: "[[[ \" {{{") }"#), TextShape { tokens: 8, nesting: 2 });
-        assert_eq!(scan(r#"{ a(s: """ [[ \""" {{ """) }"#), TextShape { tokens: 8, nesting: 2 });
+        let shape = scan(r#"{ a(s: "[[[ \" {{{") }"#);
+        assert_eq!((shape.tokens, shape.nesting), (8, 2));
+        let shape = scan(r#"{ a(s: """ [[ \""" {{ """) }"#);
+        assert_eq!((shape.tokens, shape.nesting), (8, 2));
         // Unterminated strings end at the line's end, so they cannot swallow the rest.
         assert_eq!(scan("{ a(s: \"open\n) }").nesting, 2);
     }

@@ -27,7 +27,15 @@ pub struct DocumentShape {
     pub nesting: u64,
     /// The deepest nesting of lists and objects in an argument or default value.
     pub value_depth: u64,
+    /// What the introspection fields cost: their answers are built in one go, far larger
+    /// than their one point each in the schema's cost would say.
+    pub introspection_cost: u64,
 }
+
+/// The cost of one `__schema` selection: the whole schema, described.
+pub const SCHEMA_INTROSPECTION_COST: u64 = 1000;
+/// The cost of one `__type` selection.
+pub const TYPE_INTROSPECTION_COST: u64 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShapeError {
@@ -47,6 +55,7 @@ impl DocumentShape {
             depth: self.depth.max(other.depth),
             nesting: self.nesting.max(other.nesting),
             value_depth: self.value_depth.max(other.value_depth),
+            introspection_cost: self.introspection_cost.saturating_add(other.introspection_cost),
         }
     }
 }
@@ -128,10 +137,16 @@ impl<'a> Measure<'a> {
                         .map(|(_, value)| value_depth(&value.node))
                         .max()
                         .unwrap_or(0);
+                    let introspection_cost = match field.name.node.as_str() {
+                        "__schema" => SCHEMA_INTROSPECTION_COST,
+                        "__type" => TYPE_INTROSPECTION_COST,
+                        _ => 0,
+                    };
                     let own = DocumentShape {
                         fields: 1,
                         aliases: u64::from(field.alias.is_some()),
                         value_depth,
+                        introspection_cost,
                         ..Default::default()
                     };
                     DocumentShape { depth: 1 + inner.depth, ..inner }
@@ -226,6 +241,37 @@ mod tests {
             chain.push_str(&format!(" fragment F{level} on Query {{ ...F{} }}", level + 1));
         }
         assert_eq!(shape_of(&chain), Err(ShapeError::TooNested(64)));
+    }
+
+    #[test]
+    fn nesting_through_fragments_adds_up_wherever_a_fragment_was_first_measured() {
+        // Each fragment holds 10 nested inline fragments and spreads the next; the operation
+        // spreads them last to first, so each is first measured at the top level.
+        let mut query = String::from("query {");
+        for i in (0..10).rev() {
+            query.push_str(&format!(" ...F{i}"));
+        }
+        query.push_str(" }");
+        for i in 0..10 {
+            let inner = if i == 9 { "__typename".to_owned() } else { format!("...F{}", i + 1) };
+            let open = "... on Query { ".repeat(10);
+            let close = "}".repeat(10);
+            query.push_str(&format!(" fragment F{i} on Query {{ {open}{inner} {close} }}"));
+        }
+        let shape = shape_of(&query).unwrap();
+        assert!(shape.nesting > 100, "{shape:?}");
+    }
+
+    #[test]
+    fn introspection_is_priced_by_what_it_builds() {
+        let shape = shape_of(
+            "{ a: __schema { types { name } } b: __schema { types { name } } __type(name: \"Query\") { name } }",
+        )
+        .unwrap();
+        assert_eq!(
+            shape.introspection_cost,
+            2 * SCHEMA_INTROSPECTION_COST + TYPE_INTROSPECTION_COST
+        );
     }
 
     #[test]

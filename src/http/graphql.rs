@@ -1,0 +1,387 @@
+//! GraphQL over HTTP at `/graphql`: POST, and GET for read-only queries in URL parameters or
+//! GraphiQL for a browser; the SDL at `/schema.graphql`. The response media type is chosen from
+//! `Accept` (`application/graphql-response+json` or `application/json`); a request that cannot
+//! be executed gets 400 under the former, a mutation over GET 405, an unsupported body type
+//! 415, an unacceptable `Accept` 406, an oversized body 413; a spent rate limit 429 and an
+//! unavailable database 503, both with `Retry-After`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::middleware::{client_address, rate_limit_headers, request_id};
+use super::{AppState, GRAPHIQL_CSP, base_url};
+use crate::graphql::RequestContext;
+use crate::graphql::auth::Credentials;
+use crate::graphql::error::ErrorCode;
+
+/// The response media types of GraphQL over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+
+    /// Picks the response type from `Accept`: the acceptable one with the highest quality,
+    /// `application/json` for a missing header or wildcards (what legacy clients expect).
+    fn negotiate(req: &HttpRequest) -> Option<Media> {
+        let Some(accept) = req.headers().get(header::ACCEPT) else {
+            return Some(Media::Json);
+        };
+        let accept = accept.to_str().ok()?;
+        let mut best: Option<(f32, Media)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let candidate = match media.as_str() {
+                "application/graphql-response+json" => Media::GraphqlResponseJson,
+                "application/json" | "application/*" | "*/*" => Media::Json,
+                _ => continue,
+            };
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, candidate));
+            }
+        }
+        best.map(|(_, media)| media)
+    }
+}
+
+/// A response carrying only request-level errors, in the shape of a GraphQL response.
+fn error_response(
+    status: StatusCode,
+    media: Media,
+    code: ErrorCode,
+    message: &str,
+) -> HttpResponse {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    });
+    HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+}
+
+fn credentials(req: &HttpRequest) -> Credentials {
+    match req.headers().get(header::AUTHORIZATION) {
+        None => Credentials::Anonymous,
+        Some(value) => match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
+            Some(token) if !token.trim().is_empty() => Credentials::Bearer(token.trim().to_owned()),
+            _ => Credentials::Malformed,
+        },
+    }
+}
+
+pub(super) async fn post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    let Some(media) = Media::negotiate(&req) else {
+        return not_acceptable();
+    };
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let is_json = content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            ErrorCode::BadUserInput,
+            "POST /graphql takes a body of Content-Type application/json",
+        );
+    }
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            ErrorCode::PayloadTooLarge,
+            &format!("the request body is larger than {} bytes", state.max_body_bytes),
+        )
+    };
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared_length.is_some_and(|len| len > state.max_body_bytes) {
+        return too_large();
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                "the request body could not be read",
+            );
+        };
+        if body.len() + chunk.len() > state.max_body_bytes {
+            return too_large();
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if json_values(&body) > state.max_json_values {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            ErrorCode::PayloadTooLarge,
+            &format!("the request body holds more than {} JSON values", state.max_json_values),
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                &format!("the request body is not a GraphQL request in JSON: {err}"),
+            );
+        }
+    };
+    if request.query.trim().is_empty() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            ErrorCode::BadUserInput,
+            "the request has no `query`",
+        );
+    }
+    execute(&state, &req, request, media, body.len()).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+}
+
+pub(super) async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: web::Query<GetParams>,
+) -> HttpResponse {
+    let params = params.into_inner();
+    let Some(query) = params.query else {
+        let wants_html = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        if wants_html {
+            let page = GraphiQLSource::build().endpoint("/graphql").title("Palimpsest").finish();
+            return HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP))
+                .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+                .body(page);
+        }
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            Media::negotiate(&req).unwrap_or(Media::Json),
+            ErrorCode::BadUserInput,
+            "GET /graphql needs a `query` parameter (or Accept: text/html for GraphiQL)",
+        );
+    };
+    let Some(media) = Media::negotiate(&req) else {
+        return not_acceptable();
+    };
+    if state.graphql.selects_mutation(&query, params.operation_name.as_deref()) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            ErrorCode::BadUserInput,
+            "mutations are only accepted over POST",
+        );
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        match serde_json::from_str::<serde_json::Value>(&variables) {
+            Ok(value) if value.is_object() => {
+                request = request.variables(async_graphql::Variables::from_json(value));
+            }
+            _ => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    ErrorCode::BadUserInput,
+                    "the `variables` parameter must be a JSON object",
+                );
+            }
+        }
+    }
+    let request_bytes = req.query_string().len();
+    execute(&state, &req, request, media, request_bytes).await
+}
+
+fn not_acceptable() -> HttpResponse {
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        Media::Json,
+        ErrorCode::BadUserInput,
+        "Accept must allow application/graphql-response+json or application/json",
+    )
+}
+
+async fn execute(
+    state: &AppState,
+    req: &HttpRequest,
+    request: async_graphql::Request,
+    media: Media,
+    request_bytes: usize,
+) -> HttpResponse {
+    let request_id = request_id().unwrap_or_default();
+    let context = RequestContext {
+        credentials: credentials(req),
+        base_url: base_url(req),
+        client_address: client_address(req, state.trust_forwarded),
+        request_bytes: request_bytes as u64,
+    };
+    let (mut response, cost) = state.graphql.execute(request, context).await;
+    for error in &mut response.errors {
+        classify_error(error, &request_id);
+    }
+    // A request error (the document did not parse or validate, was refused by a limit, or
+    // ran out of time, so no data came back) has no `data`. Field errors always carry a path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let first_code = response.errors.first().and_then(error_code);
+    let status = match (request_error, first_code.as_deref(), media) {
+        (true, Some("RATE_LIMITED"), _) => StatusCode::TOO_MANY_REQUESTS,
+        (true, Some("UNAVAILABLE"), _) => StatusCode::SERVICE_UNAVAILABLE,
+        (true, _, Media::GraphqlResponseJson) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let retry_after = response.errors.iter().filter_map(retry_after_of).max();
+    let body = if request_error {
+        serde_json::json!({ "errors": response.errors }).to_string()
+    } else {
+        match serde_json::to_string(&response) {
+            Ok(body) => body,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot serialise a response");
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    media,
+                    ErrorCode::Internal,
+                    &format!("internal error (request id {request_id})"),
+                );
+            }
+        }
+    };
+    if body.len() > state.max_response_bytes {
+        let max = state.max_response_bytes;
+        let error = serde_json::json!({ "errors": [{
+            "message": format!("the response would be {} bytes; the limit is {max}", body.len()),
+            "extensions": {
+                "code": ErrorCode::QueryTooComplex.as_str(),
+                "limit": "responseBytes", "max": max, "actual": body.len(),
+            }
+        }]});
+        let status = match media {
+            Media::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            Media::Json => StatusCode::OK,
+        };
+        return HttpResponse::build(status)
+            .content_type(media.content_type())
+            .body(error.to_string());
+    }
+    let mut builder = HttpResponse::build(status);
+    builder.content_type(media.content_type());
+    if let Some(seconds) = retry_after {
+        builder.insert_header((header::RETRY_AFTER, seconds));
+    }
+    let mut http_response = builder.body(body);
+    if let Some(status) = cost.rate_limit() {
+        rate_limit_headers(http_response.headers_mut(), &status);
+    } else if first_code.as_deref() == Some("RATE_LIMITED") {
+        http_response.headers_mut().insert(
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderValue::from(0),
+        );
+    }
+    http_response
+}
+
+fn error_code(error: &async_graphql::ServerError) -> Option<String> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.clone()),
+        _ => None,
+    }
+}
+
+/// The seconds an error asks the client to wait before retrying, if it asks.
+fn retry_after_of(error: &async_graphql::ServerError) -> Option<u64> {
+    match error.extensions.as_ref()?.get("retryAfter")? {
+        async_graphql::Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+/// Gives every error a code: ours carry one already; the rest come from parsing, validation
+/// and input coercion (BAD_USER_INPUT). Internal errors get the request id and nothing else.
+fn classify_error(error: &mut async_graphql::ServerError, request_id: &str) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    let code = match extensions.get("code") {
+        Some(async_graphql::Value::String(code)) => code.clone(),
+        _ => {
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
+            ErrorCode::BadUserInput.as_str().to_owned()
+        }
+    };
+    if code == ErrorCode::Internal.as_str() {
+        error.message = format!("internal error (request id {request_id})");
+        extensions.set("requestId", request_id);
+    }
+}
+
+pub(super) async fn schema_sdl(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(state.sdl.clone())
+}
+
+/// About how many values a JSON text holds (one per comma and per list or object, strings
+/// skipped), counted without parsing it.
+fn json_values(body: &[u8]) -> usize {
+    let mut count = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' | b'[' | b'{' => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
