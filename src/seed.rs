@@ -1,6 +1,7 @@
 //! Loads the declarative sample corpus (`seeds/corpus.json` and the text files it names)
-//! through the store's ordinary write path. A document whose slug already exists is left
-//! exactly as it is, so loading twice changes nothing.
+//! through the store's ordinary write commands, all in one transaction, so that a load lands
+//! whole or not at all. A document whose slug already exists is left exactly as it is, so
+//! loading twice changes nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use crate::passage::Selector;
 use crate::store::{
     AddCitation, AgentKind, AgentName, CitationTarget, CreateDocument, Document, Message,
-    NewSource, Slug, SourceFields, SourceId, Store, StoreError, Title,
+    NewSource, Slug, SourceFields, SourceId, Store, Title, WriteTransaction,
 };
 
 #[derive(Deserialize)]
@@ -146,31 +147,29 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
     let loader_kind: AgentKind = manifest.loader.kind.parse()?;
     let loader_name = AgentName::parse(&manifest.loader.name)?;
 
+    // One transaction: an interrupted or failed load leaves nothing half-written.
+    let transaction = store.begin().await?;
     let mut report = SeedReport::default();
     let mut loader = None;
     for document in documents {
         let slug = document.slug.as_str().to_owned();
-        if store.document_by_slug(&document.slug).await?.is_some() {
+        if transaction.document_by_slug(&document.slug).await?.is_some() {
             report.already_present.push(slug);
             continue;
         }
         let agent = match &loader {
             Some(agent) => agent,
-            None => loader.insert(store.ensure_agent(&loader_name, loader_kind).await?),
+            None => loader.insert(transaction.ensure_agent(&loader_name, loader_kind).await?),
         };
-        match store.create_document(document, agent.id).await {
-            Ok(_) => report.created.push(slug),
-            // Another process seeded the same document first.
-            Err(StoreError::Conflict(_)) => report.already_present.push(slug),
-            Err(err) => return Err(err.into()),
-        }
+        transaction.create_document(document, agent.id).await?;
+        report.created.push(slug);
     }
 
     // Citations of the documents created in this run; sources are created on first use.
     let mut sources: HashMap<String, SourceId> = HashMap::new();
     for seed in manifest.citations.iter().filter(|c| report.created.contains(&c.from)) {
         let agent = loader.as_ref().context("a document was created without the loader")?;
-        let citing = find(store, &seed.from).await?;
+        let citing = find(&transaction, &seed.from).await?;
         let target = match (&seed.target.source, &seed.target.document) {
             (Some(key), None) => {
                 let id = match sources.get(key) {
@@ -180,7 +179,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
                             manifest.sources.iter().find(|s| &s.key == key).with_context(|| {
                                 format!("citation names an undeclared source {key:?}")
                             })?;
-                        let source = store
+                        let source = transaction
                             .create_source(NewSource::parse(SourceFields {
                                 kind: Some(declared.kind.parse()?),
                                 title: declared.title.as_deref(),
@@ -198,7 +197,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
                 CitationTarget::Source(id)
             }
             (None, Some(slug)) => {
-                let cited = find(store, slug).await?;
+                let cited = find(&transaction, slug).await?;
                 CitationTarget::Document {
                     id: cited.id,
                     pinned: seed.target.pin_head.then(|| cited.head.clone()),
@@ -206,7 +205,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
             }
             _ => anyhow::bail!("a seed citation's target needs exactly one of source and document"),
         };
-        store
+        transaction
             .add_citation(
                 AddCitation {
                     document: citing.id,
@@ -225,11 +224,12 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
             .await
             .with_context(|| format!("cannot record a citation from {}", seed.from))?;
     }
+    transaction.commit().await?;
     Ok(report)
 }
 
-async fn find(store: &Store, slug: &str) -> anyhow::Result<Document> {
-    store
+async fn find(transaction: &WriteTransaction<'_>, slug: &str) -> anyhow::Result<Document> {
+    transaction
         .document_by_slug(&Slug::parse(slug)?)
         .await?
         .with_context(|| format!("no document has the slug {slug}"))

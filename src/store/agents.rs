@@ -1,11 +1,15 @@
 //! Agents: the people, organisations and software (W3C PROV agents) that author revisions and
 //! hold API tokens.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::Store;
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::AgentKind;
+use super::transaction::WriteTransaction;
 use super::values::{AgentId, AgentName, Timestamp};
 use crate::entity::agent;
 
@@ -33,49 +37,16 @@ impl TryFrom<agent::Model> for Agent {
 impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn create_agent(&self, name: &AgentName, kind: AgentKind) -> StoreResult<Agent> {
-        let agent = Agent {
-            id: AgentId::generate(),
-            name: name.as_str().to_owned(),
-            kind,
-            created_at: Timestamp::now(),
-        };
-        agent::Entity::insert(agent::ActiveModel {
-            id: Set(agent.id.as_uuid()),
-            name: Set(agent.name.clone()),
-            kind: Set(kind.as_str().to_owned()),
-            created_at: Set(agent.created_at.micros()),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
-        Ok(agent)
+        insert(&self.db, name, kind).await
     }
 
-    /// Agents with exactly this name and kind, oldest first.
+    /// Agents with exactly this name (and this kind, if given), oldest first.
     pub async fn agents_named(
         &self,
         name: &AgentName,
         kind: Option<AgentKind>,
     ) -> StoreResult<Vec<Agent>> {
-        let mut query = agent::Entity::find().filter(agent::Column::Name.eq(name.as_str()));
-        if let Some(kind) = kind {
-            query = query.filter(agent::Column::Kind.eq(kind.as_str()));
-        }
-        query
-            .order_by_asc(agent::Column::CreatedAt)
-            .limit(50)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Agent::try_from)
-            .collect()
-    }
-
-    /// The one agent with this name and kind, created if there is none yet.
-    pub async fn ensure_agent(&self, name: &AgentName, kind: AgentKind) -> StoreResult<Agent> {
-        match self.agents_named(name, Some(kind)).await?.into_iter().next() {
-            Some(agent) => Ok(agent),
-            None => self.create_agent(name, kind).await,
-        }
+        named(&self.db, name, kind).await
     }
 
     pub async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>> {
@@ -91,4 +62,55 @@ impl Store {
     pub async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
         Ok(self.agents_by_ids(&[id]).await?.pop())
     }
+}
+
+impl WriteTransaction<'_> {
+    /// The one agent with this name and kind, created if there is none yet.
+    pub async fn ensure_agent(&self, name: &AgentName, kind: AgentKind) -> StoreResult<Agent> {
+        match named(&self.tx, name, Some(kind)).await?.into_iter().next() {
+            Some(agent) => Ok(agent),
+            None => insert(&self.tx, name, kind).await,
+        }
+    }
+}
+
+async fn insert(
+    conn: &impl ConnectionTrait,
+    name: &AgentName,
+    kind: AgentKind,
+) -> StoreResult<Agent> {
+    let agent = Agent {
+        id: AgentId::generate(),
+        name: name.as_str().to_owned(),
+        kind,
+        created_at: Timestamp::now(),
+    };
+    agent::Entity::insert(agent::ActiveModel {
+        id: Set(agent.id.as_uuid()),
+        name: Set(agent.name.clone()),
+        kind: Set(kind.as_str().to_owned()),
+        created_at: Set(agent.created_at.micros()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(agent)
+}
+
+async fn named(
+    conn: &impl ConnectionTrait,
+    name: &AgentName,
+    kind: Option<AgentKind>,
+) -> StoreResult<Vec<Agent>> {
+    let mut query = agent::Entity::find().filter(agent::Column::Name.eq(name.as_str()));
+    if let Some(kind) = kind {
+        query = query.filter(agent::Column::Kind.eq(kind.as_str()));
+    }
+    query
+        .order_by_asc(agent::Column::CreatedAt)
+        .limit(50)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Agent::try_from)
+        .collect()
 }

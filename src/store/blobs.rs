@@ -42,15 +42,20 @@ impl Store {
 
     /// The text of `revision`, which must be stored.
     pub(crate) async fn required_content(&self, revision: &Revision) -> StoreResult<String> {
-        self.contents_by_hashes(std::slice::from_ref(&revision.content_hash))
-            .await?
-            .pop()
-            .map(|(_, text)| text)
-            .ok_or_else(|| {
-                StoreError::Unexpected(anyhow::anyhow!(
-                    "content {} is missing",
-                    revision.content_hash
-                ))
-            })
+        content_of(&self.db, revision).await
     }
+}
+
+/// The text of `revision`, which must be stored, read through `conn`.
+pub(crate) async fn content_of(
+    conn: &impl ConnectionTrait,
+    revision: &Revision,
+) -> StoreResult<String> {
+    blob::Entity::find_by_id(revision.content_hash.as_str().to_owned())
+        .one(conn)
+        .await?
+        .map(|row| row.content)
+        .ok_or_else(|| {
+            StoreError::Unexpected(anyhow::anyhow!("content {} is missing", revision.content_hash))
+        })
 }

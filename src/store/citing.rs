@@ -6,11 +6,15 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::blobs::content_of;
 use super::citations::{Citation, CitationTarget, StoredSelector, row_of};
+use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AnchorState, CitationRelation};
+use super::transaction::WriteTransaction;
 use super::values::{AgentId, CitationId, DocumentId, InvalidValue, RevisionHash, Timestamp};
 use super::{Missing, Store};
+use super::{revisions, sources};
 use crate::entity::{citation, document};
 use crate::passage::{self, Passage, Selector};
 
@@ -28,19 +32,29 @@ pub struct AddCitation {
 
 impl Store {
     /// Records a citation from the head of a document.
+    pub async fn add_citation(&self, input: AddCitation, author: AgentId) -> StoreResult<Citation> {
+        let transaction = self.begin().await?;
+        let citation = transaction.add_citation(input, author).await?;
+        transaction.commit().await?;
+        Ok(citation)
+    }
+}
+
+impl WriteTransaction<'_> {
+    /// Records a citation from the head of a document.
     #[tracing::instrument(skip_all, fields(document = %input.document))]
     pub async fn add_citation(&self, input: AddCitation, author: AgentId) -> StoreResult<Citation> {
-        let document = self.required_document(input.document).await?;
+        let document = self.document(input.document).await?;
         if let Some(expected) = &input.expected_head
             && *expected != document.head
         {
             let current = document.head.clone();
             return Err(Conflict::HeadMoved { expected: expected.clone(), current }.into());
         }
-        let head = self.required_revision(&document.head).await?;
+        let head = revisions::required(&self.tx, &document.head).await?;
         let citing_passage = match &input.citing {
             Some(selector) => {
-                let text = self.required_content(&head).await?;
+                let text = content_of(&self.tx, &head).await?;
                 let passage = passage::resolve(&text, selector)
                     .map_err(|e| InvalidValue::new("passage", e.to_string()))?;
                 Some(passage)
@@ -49,10 +63,9 @@ impl Store {
         };
         match &input.target {
             CitationTarget::Document { id, pinned } => {
-                self.required_document(*id).await?;
+                self.document(*id).await?;
                 if let Some(pin) = pinned {
-                    let revision = self
-                        .revision(pin)
+                    let revision = revisions::find(&self.tx, pin)
                         .await?
                         .ok_or_else(|| StoreError::NotFound(Missing::Revision(pin.clone())))?;
                     if revision.document_id != *id {
@@ -68,7 +81,7 @@ impl Store {
                 }
             }
             CitationTarget::Source(id) => {
-                if self.sources_by_ids(&[*id]).await?.is_empty() {
+                if !sources::exists(&self.tx, *id).await? {
                     return Err(Missing::Source(*id).into());
                 }
             }
@@ -90,23 +103,25 @@ impl Store {
             created_by: author,
             created_at: Timestamp::now(),
         };
-        let tx = self.begin_write().await?;
         // Hold the head still while the citation lands on it, so that a concurrent revision
         // either carries this citation forward or makes this write fail.
         let held = document::Entity::update_many()
             .col_expr(document::Column::HeadHash, Expr::col(document::Column::HeadHash))
             .filter(document::Column::Id.eq(document.id.as_uuid()))
             .filter(document::Column::HeadHash.eq(head.hash.as_str()))
-            .exec(&tx)
+            .exec(&self.tx)
             .await?;
         if held.rows_affected != 1 {
-            tx.rollback().await?;
-            let current = self.required_document(document.id).await?.head;
+            let current = self.document(document.id).await?.head;
             return Err(Conflict::HeadMoved { expected: head.hash, current }.into());
         }
-        citation::Entity::insert(row_of(&citation)).exec_without_returning(&tx).await?;
-        tx.commit().await?;
+        citation::Entity::insert(row_of(&citation)).exec_without_returning(&self.tx).await?;
         Ok(citation)
+    }
+
+    /// The document with this id as the transaction sees it, or `NotFound`.
+    async fn document(&self, id: DocumentId) -> StoreResult<Document> {
+        documents::find(&self.tx, id).await?.ok_or(StoreError::NotFound(Missing::Document(id)))
     }
 }
 

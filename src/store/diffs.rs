@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use super::error::{StoreError, StoreResult};
-use super::revisions::{MAX_HISTORY, Revision};
+use super::history::MAX_HISTORY;
+use super::revisions::Revision;
 use super::values::{ContentHash, DocumentId, InvalidValue, RevisionHash};
 use super::{Missing, Store};
 use crate::budget::Budget;

@@ -2,7 +2,8 @@
 //! orders. (Writing a document is in `writes`; its revisions are in `revisions`.)
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -94,20 +95,11 @@ impl Store {
     }
 
     pub async fn document(&self, id: DocumentId) -> StoreResult<Option<Document>> {
-        document::Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await?
-            .map(Document::try_from)
-            .transpose()
+        find(&self.db, id).await
     }
 
     pub async fn document_by_slug(&self, slug: &Slug) -> StoreResult<Option<Document>> {
-        document::Entity::find()
-            .filter(document::Column::Slug.eq(slug.as_str()))
-            .one(&self.db)
-            .await?
-            .map(Document::try_from)
-            .transpose()
+        find_by_slug(&self.db, slug).await
     }
 
     /// The documents among `slugs` that exist, in no particular order, in one query.
@@ -204,4 +196,25 @@ fn key_condition(
         }
         _ => return Err(mismatch().into()),
     })
+}
+
+/// The document with this id, read through `conn` (the pool or a write transaction).
+pub(crate) async fn find(
+    conn: &impl ConnectionTrait,
+    id: DocumentId,
+) -> StoreResult<Option<Document>> {
+    document::Entity::find_by_id(id.as_uuid()).one(conn).await?.map(Document::try_from).transpose()
+}
+
+/// The document with this slug, read through `conn`.
+pub(crate) async fn find_by_slug(
+    conn: &impl ConnectionTrait,
+    slug: &Slug,
+) -> StoreResult<Option<Document>> {
+    document::Entity::find()
+        .filter(document::Column::Slug.eq(slug.as_str()))
+        .one(conn)
+        .await?
+        .map(Document::try_from)
+        .transpose()
 }

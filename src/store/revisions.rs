@@ -3,8 +3,8 @@
 //! instant, the revisions captured from a source.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::documents::Document;
@@ -35,38 +35,6 @@ pub struct Revision {
     pub header: String,
     /// The size of the text in bytes of UTF-8.
     pub content_bytes: u64,
-}
-
-/// The longest history read at once (by blame and provenance).
-pub const MAX_HISTORY: i64 = 10_000;
-
-/// What walking a history needs of each revision: its place in the chain and its text's
-/// address and size, without header, title or message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
-    pub hash: RevisionHash,
-    pub parent: Option<RevisionHash>,
-    pub number: i64,
-    pub content_hash: ContentHash,
-    pub content_bytes: u64,
-}
-
-/// The least a history listing needs about a revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevisionStamp {
-    pub hash: RevisionHash,
-    pub number: i64,
-    pub created_at: Timestamp,
-}
-
-impl RevisionStamp {
-    pub fn of(revision: &Revision) -> Self {
-        RevisionStamp {
-            hash: revision.hash.clone(),
-            number: revision.number,
-            created_at: revision.created_at,
-        }
-    }
 }
 
 impl From<revision::Model> for Revision {
@@ -152,17 +120,7 @@ impl NewRevision<'_> {
 
 impl Store {
     pub async fn revision(&self, hash: &RevisionHash) -> StoreResult<Option<Revision>> {
-        Ok(revision::Entity::find_by_id(hash.as_str().to_owned())
-            .one(&self.db)
-            .await?
-            .map(Revision::from))
-    }
-
-    /// The revision `hash`, which must exist: a reference the database itself holds.
-    pub(crate) async fn required_revision(&self, hash: &RevisionHash) -> StoreResult<Revision> {
-        self.revision(hash)
-            .await?
-            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("revision {hash} is missing")))
+        find(&self.db, hash).await
     }
 
     /// The revision `hash` of `document`, or its head; `NotFound` if the hash names no revision
@@ -172,16 +130,9 @@ impl Store {
         document: &Document,
         hash: Option<&RevisionHash>,
     ) -> StoreResult<Revision> {
-        let Some(hash) = hash else { return self.required_revision(&document.head).await };
-        self.revision(hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
-            StoreError::NotFound(Missing::RevisionOf {
-                document: document.slug.clone(),
-                revision: hash.clone(),
-            })
-        })
+        revision_of(&self.db, document, hash).await
     }
 
-    /// The revisions among `hashes` that exist, in no particular order, in one query.
     pub async fn revisions_by_hashes(&self, hashes: &[RevisionHash]) -> StoreResult<Vec<Revision>> {
         Ok(revision::Entity::find()
             .filter(revision::Column::Hash.is_in(hashes.iter().map(|h| h.as_str())))
@@ -271,103 +222,6 @@ impl Store {
             .collect())
     }
 
-    /// A document's revisions numbered up to `number`, oldest first, in one query.
-    pub async fn history_up_to(
-        &self,
-        document: DocumentId,
-        number: i64,
-    ) -> StoreResult<Vec<Revision>> {
-        Ok(revision::Entity::find()
-            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
-            .filter(revision::Column::Number.lte(number))
-            .order_by_asc(revision::Column::Number)
-            .limit(MAX_HISTORY as u64)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Revision::from)
-            .collect())
-    }
-
-    /// A document's revisions numbered up to `number`, oldest first, as history entries, in
-    /// one query reading only the columns a walk needs.
-    pub async fn history_entries(
-        &self,
-        document: DocumentId,
-        number: i64,
-    ) -> StoreResult<Vec<HistoryEntry>> {
-        use revision::Column as C;
-        let rows: Vec<(String, Option<String>, i64, String, i64)> = revision::Entity::find()
-            .select_only()
-            .columns([C::Hash, C::ParentHash, C::Number, C::ContentSha256, C::ContentBytes])
-            .filter(C::DocumentId.eq(document.as_uuid()))
-            .filter(C::Number.lte(number))
-            .order_by_asc(C::Number)
-            .limit(MAX_HISTORY as u64)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(hash, parent, number, content, bytes)| HistoryEntry {
-                hash: RevisionHash::from_trusted(hash),
-                parent: parent.map(RevisionHash::from_trusted),
-                number,
-                content_hash: ContentHash::from_trusted(content),
-                content_bytes: bytes.max(0) as u64,
-            })
-            .collect())
-    }
-
-    /// Up to `limit` revisions of a document numbered after `after`, oldest first, without
-    /// content or headers.
-    pub async fn revision_stamps(
-        &self,
-        document: DocumentId,
-        after: i64,
-        limit: u64,
-    ) -> StoreResult<Vec<RevisionStamp>> {
-        use revision::Column as C;
-        let rows: Vec<(String, i64, i64)> = revision::Entity::find()
-            .select_only()
-            .column(C::Hash)
-            .column(C::Number)
-            .column(C::CreatedAt)
-            .filter(C::DocumentId.eq(document.as_uuid()))
-            .filter(C::Number.gt(after))
-            .order_by_asc(C::Number)
-            .limit(limit)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(hash, number, created_at)| RevisionStamp {
-                hash: RevisionHash::from_trusted(hash),
-                number,
-                created_at: Timestamp::from_micros(created_at),
-            })
-            .collect())
-    }
-
-    /// The revisions of a document with these numbers, in one query.
-    pub async fn revisions_by_numbers(
-        &self,
-        document: DocumentId,
-        numbers: &[i64],
-    ) -> StoreResult<Vec<Revision>> {
-        use revision::Column as C;
-        Ok(revision::Entity::find()
-            .filter(C::DocumentId.eq(document.as_uuid()))
-            .filter(C::Number.is_in(numbers.iter().copied()))
-            .order_by_asc(C::Number)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Revision::from)
-            .collect())
-    }
-
     /// One page of the revisions captured from a source, newest first; the cursor is the
     /// revision's (time, hash).
     pub async fn revisions_from_source(
@@ -411,4 +265,38 @@ impl Store {
             .count(&self.db)
             .await?)
     }
+}
+
+/// The revision `hash`, read through `conn` (the pool or a write transaction).
+pub(crate) async fn find(
+    conn: &impl ConnectionTrait,
+    hash: &RevisionHash,
+) -> StoreResult<Option<Revision>> {
+    Ok(revision::Entity::find_by_id(hash.as_str().to_owned()).one(conn).await?.map(Revision::from))
+}
+
+/// The revision `hash`, which must exist, read through `conn`.
+pub(crate) async fn required(
+    conn: &impl ConnectionTrait,
+    hash: &RevisionHash,
+) -> StoreResult<Revision> {
+    find(conn, hash)
+        .await?
+        .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("revision {hash} is missing")))
+}
+
+/// The one home of "this revision belongs to this document": the revision `hash` of
+/// `document`, or its head, read through `conn`.
+pub(crate) async fn revision_of(
+    conn: &impl ConnectionTrait,
+    document: &Document,
+    hash: Option<&RevisionHash>,
+) -> StoreResult<Revision> {
+    let Some(hash) = hash else { return required(conn, &document.head).await };
+    find(conn, hash).await?.filter(|r| r.document_id == document.id).ok_or_else(|| {
+        StoreError::NotFound(Missing::RevisionOf {
+            document: document.slug.clone(),
+            revision: hash.clone(),
+        })
+    })
 }

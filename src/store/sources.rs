@@ -2,14 +2,15 @@
 //! corpus, with their bibliographic details. Unknown details stay absent: nothing is invented.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::Store;
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::SourceKind;
 use super::page::{Direction, Page, PageRequest, uuid_window};
+use super::transaction::WriteTransaction;
 use super::values::{AgentName, DocumentId, InvalidValue, SourceId, Timestamp, quoted};
 use crate::entity::{revision, source};
 
@@ -141,41 +142,10 @@ impl NewSource {
 }
 
 impl Store {
-    #[tracing::instrument(skip_all)]
     pub async fn create_source(&self, input: NewSource) -> StoreResult<Source> {
-        let source = Source {
-            id: SourceId::generate(),
-            kind: input.kind,
-            title: input.title,
-            url: input.url,
-            publisher: input.publisher,
-            authors: input.authors.iter().map(|n| n.as_str().to_owned()).collect(),
-            recipients: input.recipients.iter().map(|n| n.as_str().to_owned()).collect(),
-            published_at: input.published_at,
-            retrieved_at: input.retrieved_at,
-            archive_url: input.archive_url,
-            license: input.license,
-            created_at: Timestamp::now(),
-        };
-        let to_json = |names: &Vec<String>| {
-            serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()))
-        };
-        source::Entity::insert(source::ActiveModel {
-            id: Set(source.id.as_uuid()),
-            kind: Set(source.kind.as_str().to_owned()),
-            title: Set(source.title.clone()),
-            url: Set(source.url.clone()),
-            created_at: Set(source.created_at.micros()),
-            publisher: Set(source.publisher.clone()),
-            authors: Set(to_json(&source.authors)?),
-            recipients: Set(to_json(&source.recipients)?),
-            published_at: Set(source.published_at.map(|t| t.micros())),
-            retrieved_at: Set(source.retrieved_at.map(|t| t.micros())),
-            archive_url: Set(source.archive_url.clone()),
-            license: Set(source.license.clone()),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
+        let transaction = self.begin().await?;
+        let source = transaction.create_source(input).await?;
+        transaction.commit().await?;
         Ok(source)
     }
 
@@ -246,4 +216,49 @@ impl Store {
             .await?;
         Ok(count.unwrap_or(0).max(0) as u64)
     }
+}
+
+impl WriteTransaction<'_> {
+    #[tracing::instrument(skip_all)]
+    pub async fn create_source(&self, input: NewSource) -> StoreResult<Source> {
+        let source = Source {
+            id: SourceId::generate(),
+            kind: input.kind,
+            title: input.title,
+            url: input.url,
+            publisher: input.publisher,
+            authors: input.authors.iter().map(|n| n.as_str().to_owned()).collect(),
+            recipients: input.recipients.iter().map(|n| n.as_str().to_owned()).collect(),
+            published_at: input.published_at,
+            retrieved_at: input.retrieved_at,
+            archive_url: input.archive_url,
+            license: input.license,
+            created_at: Timestamp::now(),
+        };
+        let to_json = |names: &Vec<String>| {
+            serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()))
+        };
+        source::Entity::insert(source::ActiveModel {
+            id: Set(source.id.as_uuid()),
+            kind: Set(source.kind.as_str().to_owned()),
+            title: Set(source.title.clone()),
+            url: Set(source.url.clone()),
+            created_at: Set(source.created_at.micros()),
+            publisher: Set(source.publisher.clone()),
+            authors: Set(to_json(&source.authors)?),
+            recipients: Set(to_json(&source.recipients)?),
+            published_at: Set(source.published_at.map(|t| t.micros())),
+            retrieved_at: Set(source.retrieved_at.map(|t| t.micros())),
+            archive_url: Set(source.archive_url.clone()),
+            license: Set(source.license.clone()),
+        })
+        .exec_without_returning(&self.tx)
+        .await?;
+        Ok(source)
+    }
+}
+
+/// Whether a source with this id exists, read through `conn`.
+pub(crate) async fn exists(conn: &impl ConnectionTrait, id: SourceId) -> StoreResult<bool> {
+    Ok(source::Entity::find_by_id(id.as_uuid()).one(conn).await?.is_some())
 }

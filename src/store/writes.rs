@@ -1,21 +1,22 @@
 //! The two commands that append a revision: creating a document with its first revision, and
 //! revising a document on top of the head its writer saw (compare-and-swap on the head
-//! pointer). Each is one transaction: the document row, the blob, the revision and the
-//! citations it carries land together or not at all.
+//! pointer). The document row, the blob, the revision and the citations it carries land in one
+//! transaction, together or not at all.
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 
 use super::blobs::insert_blob;
-use super::documents::Document;
+use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::DocumentKind;
-use super::revisions::{NewRevision, Revision};
+use super::revisions::{self, NewRevision, Revision};
+use super::transaction::WriteTransaction;
 use super::values::{
     AgentId, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId,
     Timestamp, Title, reject_nul,
 };
-use super::{Missing, Store};
-use crate::entity::{document, revision, source};
+use super::{Missing, Store, sources};
+use crate::entity::{document, revision};
 
 /// A new document and the content of its first revision.
 #[derive(Debug, Clone)]
@@ -48,6 +49,33 @@ pub struct WriteOutcome {
 }
 
 impl Store {
+    /// Creates a document with its first revision, authored by `author`.
+    pub async fn create_document(
+        &self,
+        input: CreateDocument,
+        author: AgentId,
+    ) -> StoreResult<WriteOutcome> {
+        let transaction = self.begin().await?;
+        let outcome = transaction.create_document(input, author).await?;
+        transaction.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Appends a revision to a document whose head is still `expected_head`. If another writer
+    /// moved the head first, nothing is written and the caller gets `Conflict`.
+    pub async fn revise_document(
+        &self,
+        input: ReviseDocument,
+        author: AgentId,
+    ) -> StoreResult<WriteOutcome> {
+        let transaction = self.begin().await?;
+        let outcome = transaction.revise_document(input, author).await?;
+        transaction.commit().await?;
+        Ok(outcome)
+    }
+}
+
+impl WriteTransaction<'_> {
     /// Creates a document with its first revision, authored by `author`.
     #[tracing::instrument(skip_all, fields(slug = %input.slug))]
     pub async fn create_document(
@@ -82,7 +110,6 @@ impl Store {
             updated_at: now,
         };
 
-        let tx = self.begin_write().await?;
         let inserted = document::Entity::insert(document::ActiveModel {
             id: Set(id.as_uuid()),
             slug: Set(document.slug.as_str().to_owned()),
@@ -91,7 +118,7 @@ impl Store {
             created_at: Set(now.micros()),
             updated_at: Set(now.micros()),
         })
-        .exec_without_returning(&tx)
+        .exec_without_returning(&self.tx)
         .await;
         if let Err(err) = inserted {
             return Err(match err.sql_err() {
@@ -101,9 +128,8 @@ impl Store {
                 _ => err.into(),
             });
         }
-        insert_blob(&tx, &content_hash, &input.content).await?;
-        revision::Entity::insert(revision_row).exec_without_returning(&tx).await?;
-        tx.commit().await?;
+        insert_blob(&self.tx, &content_hash, &input.content).await?;
+        revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await?;
         tracing::info!(document = %id, revision = %revision.hash, "document created");
         Ok(WriteOutcome { document, revision })
     }
@@ -117,8 +143,11 @@ impl Store {
         author: AgentId,
     ) -> StoreResult<WriteOutcome> {
         self.check_content(&input.content)?;
-        let document = self.required_document(input.document).await?;
-        let parent = self.revision_of(&document, Some(&input.expected_head)).await?;
+        let document = documents::find(&self.tx, input.document)
+            .await?
+            .ok_or(StoreError::NotFound(Missing::Document(input.document)))?;
+        let parent =
+            revisions::revision_of(&self.tx, &document, Some(&input.expected_head)).await?;
         if document.head != parent.hash {
             let current = document.head.clone();
             return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
@@ -156,24 +185,26 @@ impl Store {
         }
         .seal();
 
-        let tx = self.begin_write().await?;
-        // Compare-and-swap on the head pointer, first in the transaction so that it takes the
-        // write lock before anything else: of concurrent writers with the same expected head,
-        // exactly one matches a row.
+        // Compare-and-swap on the head pointer: of concurrent writers with the same expected
+        // head, exactly one matches a row.
         let moved = document::Entity::update_many()
             .col_expr(document::Column::HeadHash, revision.hash.as_str().into())
             .col_expr(document::Column::UpdatedAt, created_at.micros().into())
             .filter(document::Column::Id.eq(document.id.as_uuid()))
             .filter(document::Column::HeadHash.eq(parent.hash.as_str()))
-            .exec(&tx)
+            .exec(&self.tx)
             .await?;
         if moved.rows_affected != 1 {
-            tx.rollback().await?;
-            let current = self.required_document(document.id).await?.head;
+            let current = documents::find(&self.tx, document.id)
+                .await?
+                .ok_or(StoreError::NotFound(Missing::Document(document.id)))?
+                .head;
             return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
         }
-        insert_blob(&tx, &content_hash, &input.content).await?;
-        if let Err(err) = revision::Entity::insert(revision_row).exec_without_returning(&tx).await {
+        insert_blob(&self.tx, &content_hash, &input.content).await?;
+        let inserted =
+            revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await;
+        if let Err(err) = inserted {
             // The one-child-per-parent index is the last line of defence for a single chain.
             return Err(match err.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -182,8 +213,8 @@ impl Store {
                 _ => err.into(),
             });
         }
-        super::citing::carry_citations(&tx, &parent.hash, &revision.hash, &input.content).await?;
-        tx.commit().await?;
+        super::citing::carry_citations(&self.tx, &parent.hash, &revision.hash, &input.content)
+            .await?;
         tracing::info!(revision = %revision.hash, number = revision.number, "document revised");
         let document = Document { head: revision.hash.clone(), updated_at: created_at, ..document };
         Ok(WriteOutcome { document, revision })
@@ -192,7 +223,7 @@ impl Store {
     /// Content is refused when it is too large, or when it holds NUL: PostgreSQL cannot store
     /// it and text with NUL is not a document, so neither database takes it.
     fn check_content(&self, content: &str) -> StoreResult<()> {
-        let limit = self.limits.max_content_bytes;
+        let limit = self.store.limits.max_content_bytes;
         if content.len() > limit {
             return Err(StoreError::TooLarge { what: "content", size: content.len(), limit });
         }
@@ -201,10 +232,9 @@ impl Store {
     }
 
     async fn check_source_exists(&self, source_id: Option<SourceId>) -> StoreResult<()> {
-        let Some(id) = source_id else { return Ok(()) };
-        match source::Entity::find_by_id(id.as_uuid()).one(&self.db).await? {
-            Some(_) => Ok(()),
-            None => Err(Missing::Source(id).into()),
+        match source_id {
+            Some(id) if !sources::exists(&self.tx, id).await? => Err(Missing::Source(id).into()),
+            _ => Ok(()),
         }
     }
 }
