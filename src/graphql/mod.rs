@@ -21,6 +21,49 @@ macro_rules! mirror_enum {
     };
 }
 
+/// An `#[Object]` impl with Relay connection fields written in one line each: every such field
+/// takes the same four arguments (`first`, `after`, `last`, `before`) and the same cost rule,
+/// and async-graphql has no way to share arguments between fields, so this macro spells them
+/// out. The connection fields follow `pages`, each as
+/// `name(extra: Type, ...) -> Connection = |node, ctx, args| body;`, with `args` the
+/// `PageArgs`.
+macro_rules! object_with_pages {
+    (
+        $(#[$attr:meta])*
+        impl $ty:ty { $($items:tt)* }
+        pages {
+            $(
+                $(#[doc = $doc:expr])*
+                $name:ident $( ( $($arg:ident : $arg_ty:ty),* ) )? -> $connection:ty =
+                    |$this:ident, $ctx:ident, $args:ident| $body:expr;
+            )*
+        }
+    ) => {
+        $(#[$attr])*
+        impl $ty {
+            $($items)*
+            $(
+                $(#[doc = $doc])*
+                #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
+                #[allow(clippy::too_many_arguments)]
+                async fn $name(
+                    &self,
+                    $ctx: &async_graphql::Context<'_>,
+                    first: Option<i32>,
+                    after: Option<String>,
+                    last: Option<i32>,
+                    before: Option<String>,
+                    $($($arg: $arg_ty),*)?
+                ) -> $crate::graphql::error::ApiResult<$connection> {
+                    let $this = self;
+                    let $args = $crate::graphql::connection::PageArgs { first, after, last, before };
+                    $body
+                }
+            )*
+        }
+    };
+}
+
 pub mod auth;
 pub mod connection;
 pub mod context;
@@ -59,7 +102,7 @@ pub fn build_schema(
     limits: QueryLimits,
     rate_limiter: Arc<RateLimiter>,
 ) -> AppSchema {
-    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+    Schema::build(query::QueryRoot::default(), mutation::MutationRoot, EmptySubscription)
         .data(store)
         .extension(Limits::new(limits, rate_limiter))
         .finish()
@@ -122,7 +165,8 @@ impl GraphqlService {
 /// The SDL, sorted, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
     let schema =
-        Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription).finish();
+        Schema::build(query::QueryRoot::default(), mutation::MutationRoot, EmptySubscription)
+            .finish();
     schema.sdl_with_options(
         SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items(),
     )

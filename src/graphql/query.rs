@@ -1,9 +1,9 @@
 //! `Query`: the read entry points.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
-use super::connection::{DocumentConnection, PageArgs, SourceConnection};
+use super::connection::{DocumentConnection, SourceConnection};
 use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
@@ -19,7 +19,18 @@ use crate::store::{self, DocumentKey, RevisionHash, Slug, Timestamp};
 /// The most ids one `nodes` call may resolve.
 const MAX_NODES: usize = 100;
 
-pub struct QueryRoot;
+// The root of every read. Its list fields are in `QueryLists`, written with
+// `object_with_pages!`; the rest in `QueryFields`. (A doc comment here would become the type's
+// description in the SDL.)
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(QueryFields, QueryLists);
+
+#[derive(Default)]
+pub struct QueryFields;
+
+#[derive(Default)]
+pub struct QueryLists;
 
 /// A client's rate limit, in cost points per window (the allowance refills steadily).
 #[derive(SimpleObject)]
@@ -80,8 +91,8 @@ impl From<Option<DocumentOrder>> for store::DocumentOrder {
     }
 }
 
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl QueryFields {
     /// Any object by its global id.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         resolve_node(ctx, &id).await
@@ -109,38 +120,6 @@ impl QueryRoot {
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
         Ok(document.map(DocumentNode))
-    }
-
-    /// A page of documents. Pages hold 1 to 100 documents (20 by default).
-    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn documents(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<DocumentFilter>,
-        order_by: Option<DocumentOrder>,
-    ) -> ApiResult<DocumentConnection> {
-        let filter =
-            store::DocumentFilter { kind: filter.unwrap_or_default().kind.map(Into::into) };
-        let args = PageArgs { first, after, last, before };
-        DocumentConnection::load(store(ctx)?, filter, order_by.into(), args).await
-    }
-
-    /// Every source in the corpus, oldest first.
-    #[graphql(complexity = "super::connection::page_complexity(first, last, child_complexity)")]
-    async fn sources(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<SourceConnection> {
-        SourceConnection::all(store(ctx)?, PageArgs { first, after, last, before }).await
     }
 
     /// Citation records of several documents at their heads (at most 100), in one file.
@@ -216,5 +195,24 @@ impl QueryRoot {
     /// The agent behind the request's token; null for an anonymous request.
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<AgentNode>> {
         Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode(p.agent)))
+    }
+}
+
+object_with_pages! {
+    #[Object]
+    impl QueryLists {}
+    pages {
+        /// A page of documents. Pages hold 1 to 100 documents (20 by default).
+        documents(filter: Option<DocumentFilter>, order_by: Option<DocumentOrder>) -> DocumentConnection =
+            |_root, ctx, args| {
+                let filter = store::DocumentFilter {
+                    kind: filter.unwrap_or_default().kind.map(Into::into),
+                };
+                DocumentConnection::load(store(ctx)?, filter, order_by.into(), args).await
+            };
+
+        /// Every source in the corpus, oldest first.
+        sources -> SourceConnection =
+            |_root, ctx, args| SourceConnection::all(store(ctx)?, args).await;
     }
 }

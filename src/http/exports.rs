@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::plain::{Failure, respond, revision_hash as revision_param, slug_key};
 use super::{AppState, base_url};
 use crate::export::{RecordInput, cite::Format, html, prov};
-use crate::store::{DocumentKey, Slug, StoreError, quoted};
+use crate::graphql::error::ApiError;
+use crate::store::{DocumentKey, Slug, quoted};
 
 /// The most documents one list export takes.
 const MAX_LIST: usize = 100;
@@ -135,7 +136,10 @@ pub(super) async fn provenance(
             let provenance =
                 state.store.provenance(&slug_key(&slug)?, revision.as_ref(), &budget).await?;
             let body = serde_json::to_string_pretty(&prov::prov_json(&provenance, &base_url(&req)))
-                .map_err(|e| Failure::from(StoreError::Unexpected(e.into())))?;
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot serialise PROV-JSON");
+                    Failure::from(ApiError::internal())
+                })?;
             Ok(HttpResponse::Ok().content_type("application/json; charset=utf-8").body(body))
         }
         .await,

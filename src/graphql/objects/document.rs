@@ -5,9 +5,7 @@ use async_graphql::{Context, ID, Json, Object};
 use super::export::{CitationExport, CitationFormat, ReferenceStyle};
 use crate::export::RecordInput;
 use crate::export::cite::Format;
-use crate::graphql::connection::{
-    CitationConnection, PageArgs, RevisionConnection, SourceConnection,
-};
+use crate::graphql::connection::{CitationConnection, RevisionConnection, SourceConnection};
 use crate::graphql::context::{base_url, budget, store};
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::GlobalId;
@@ -17,6 +15,7 @@ use crate::graphql::nodes::{DocumentNode, RevisionNode};
 use crate::graphql::scalars::DateTime;
 use crate::store::{DocumentKey, RevisionHash};
 
+object_with_pages! {
 #[Object(name = "Document")]
 impl DocumentNode {
     /// An opaque global id.
@@ -58,21 +57,6 @@ impl DocumentNode {
         Ok(RevisionNode(load_required(ctx, self.0.head.clone()).await?))
     }
 
-    /// The document's history, newest first. Pages hold 1 to 100 revisions (20 by default).
-    #[graphql(
-        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
-    )]
-    async fn revisions(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<RevisionConnection> {
-        let args = PageArgs { first, after, last, before };
-        RevisionConnection::of_document(store(ctx)?, self.0.id, args).await
-    }
 
     /// One revision of this document by its hash; null if the hash names no revision of it.
     async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
@@ -120,57 +104,30 @@ impl DocumentNode {
         Ok(Json(crate::export::prov::prov_json(&provenance, &base_url(ctx)?)))
     }
 
-    /// The sources this document's revisions were captured from.
-    #[graphql(
-        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
-    )]
-    async fn sources(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<SourceConnection> {
-        let args = PageArgs { first, after, last, before };
-        SourceConnection::of_document(store(ctx)?, self.0.id, args).await
-    }
 
-    /// The citations the head revision makes, in the order they were recorded.
-    #[graphql(
-        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
-    )]
-    async fn citations(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<CitationConnection> {
-        let args = PageArgs { first, after, last, before };
-        CitationConnection::in_revision(store(ctx)?, self.0.head.clone(), args).await
-    }
 
-    /// The citations of this document made by the current heads of other documents.
-    #[graphql(
-        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
-    )]
-    async fn cited_by(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<CitationConnection> {
-        let args = PageArgs { first, after, last, before };
-        CitationConnection::of_document(store(ctx)?, self.0.id, args).await
-    }
 
     /// The revision that was the head at `time`; null before the document existed.
     async fn as_of(&self, ctx: &Context<'_>, time: DateTime) -> ApiResult<Option<RevisionNode>> {
         Ok(load_optional(ctx, HeadAt(self.0.id, time.0)).await?.map(RevisionNode))
+    }
+}
+    pages {
+        /// The document's history, newest first. Pages hold 1 to 100 revisions (20 by default).
+        revisions -> RevisionConnection =
+            |node, ctx, args| RevisionConnection::of_document(store(ctx)?, node.0.id, args).await;
+
+        /// The sources this document's revisions were captured from.
+        sources -> SourceConnection =
+            |node, ctx, args| SourceConnection::of_document(store(ctx)?, node.0.id, args).await;
+
+        /// The citations the head revision makes, in the order they were recorded.
+        citations -> CitationConnection =
+            |node, ctx, args| CitationConnection::in_revision(store(ctx)?, node.0.head.clone(), args).await;
+
+        /// The citations of this document made by the current heads of other documents.
+        cited_by -> CitationConnection =
+            |node, ctx, args| CitationConnection::of_document(store(ctx)?, node.0.id, args).await;
     }
 }
 

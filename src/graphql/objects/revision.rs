@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Json, Object};
 
 use super::history::{Blame, Diff, DiffGranularity, context_lines};
-use crate::graphql::connection::{CitationConnection, PageArgs};
+use crate::graphql::connection::CitationConnection;
 use crate::graphql::context::{base_url, budget, draw_text, store};
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::GlobalId;
@@ -12,6 +12,7 @@ use crate::graphql::nodes::{AgentNode, DocumentNode, RevisionNode, SourceNode};
 use crate::graphql::scalars::DateTime;
 use crate::store::{DocumentKey, RevisionHash};
 
+object_with_pages! {
 #[Object(name = "Revision")]
 impl RevisionNode {
     /// An opaque global id.
@@ -122,21 +123,6 @@ impl RevisionNode {
         Ok(Json(crate::export::prov::prov_json(&provenance, &base_url(ctx)?)))
     }
 
-    /// The citations this revision makes, in the order they were recorded.
-    #[graphql(
-        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
-    )]
-    async fn citations(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<CitationConnection> {
-        let args = PageArgs { first, after, last, before };
-        CitationConnection::in_revision(store(ctx)?, self.0.hash.clone(), args).await
-    }
 
     /// Where this revision's text was captured from, if recorded.
     async fn source(&self, ctx: &Context<'_>) -> ApiResult<Option<SourceNode>> {
@@ -144,5 +130,11 @@ impl RevisionNode {
             Some(id) => Ok(Some(SourceNode(load_required(ctx, id).await?))),
             None => Ok(None),
         }
+    }
+}
+    pages {
+        /// The citations this revision makes, in the order they were recorded.
+        citations -> CitationConnection =
+            |node, ctx, args| CitationConnection::in_revision(store(ctx)?, node.0.hash.clone(), args).await;
     }
 }

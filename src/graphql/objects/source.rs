@@ -1,15 +1,15 @@
 //! The `Source` object type.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{ID, Object};
 
-use crate::graphql::connection::{PageArgs, RevisionConnection};
+use crate::graphql::connection::RevisionConnection;
 use crate::graphql::context::store;
-use crate::graphql::error::ApiResult;
 use crate::graphql::ids::GlobalId;
 use crate::graphql::kinds::SourceKind;
 use crate::graphql::nodes::SourceNode;
 use crate::graphql::scalars::DateTime;
 
+object_with_pages! {
 #[Object(name = "Source")]
 impl SourceNode {
     /// An opaque global id.
@@ -69,20 +69,10 @@ impl SourceNode {
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
-
-    /// The revisions whose text was captured from this source, newest first.
-    #[graphql(
-        complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)"
-    )]
-    async fn revisions(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<RevisionConnection> {
-        let args = PageArgs { first, after, last, before };
-        RevisionConnection::from_source(store(ctx)?, self.0.id, args).await
+}
+    pages {
+        /// The revisions whose text was captured from this source, newest first.
+        revisions -> RevisionConnection =
+            |node, ctx, args| RevisionConnection::from_source(store(ctx)?, node.0.id, args).await;
     }
 }
