@@ -23,4 +23,6 @@ mod loading;
 mod memento;
 mod pagination;
 mod schema_file;
+mod schema_rules;
 mod seeds;
+mod store_rules;

@@ -1,0 +1,133 @@
+//! The GraphQL schema's rules, tested at the schema's boundary (`GraphqlService::execute` over
+//! a real store, no HTTP): how a store error reaches a client, and what the limits refuse
+//! before any SQL runs. A failure here names the rule, not the transport.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_graphql::{Request, Response, Variables};
+use palimpsest::graphql::auth::Credentials;
+use palimpsest::graphql::limits::QueryLimits;
+use palimpsest::graphql::{GraphqlService, RequestContext};
+use palimpsest::ratelimit::{RateLimitSettings, RateLimiter};
+use palimpsest::store::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{CREATE_DOCUMENT, REVISE_DOCUMENT, TestApp};
+
+crate::on_both_backends!(
+    a_stale_head_is_a_conflict_that_names_the_current_head,
+    writing_without_a_token_is_unauthenticated_and_reading_is_not_forbidden,
+    a_query_over_the_cost_limit_is_refused_before_any_statement,
+    a_client_past_its_rate_limit_is_told_when_to_retry,
+);
+
+fn service(app: &TestApp, limits: QueryLimits, rates: RateLimitSettings) -> GraphqlService {
+    GraphqlService::new(app.store.clone(), limits, Arc::new(RateLimiter::new(rates)))
+}
+
+fn default_service(app: &TestApp) -> GraphqlService {
+    service(app, QueryLimits::default(), RateLimitSettings::default())
+}
+
+async fn run(service: &GraphqlService, token: Option<&str>, query: &str, vars: Value) -> Value {
+    let request = Request::new(query).variables(Variables::from_json(vars));
+    let context = RequestContext {
+        credentials: token.map_or(Credentials::Anonymous, |t| Credentials::Bearer(t.into())),
+        base_url: "http://palimpsest.test".into(),
+        client_address: Some("192.0.2.7".parse().unwrap()),
+        request_bytes: query.len() as u64,
+    };
+    let (response, _cost): (Response, _) = service.execute(request, context).await;
+    serde_json::to_value(&response).unwrap()
+}
+
+fn only_error(body: &Value) -> &Value {
+    let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors in {body}"));
+    assert_eq!(errors.len(), 1, "{body}");
+    &errors[0]
+}
+
+async fn a_stale_head_is_a_conflict_that_names_the_current_head(app: TestApp) {
+    let service = default_service(&app);
+    let token = app.editor().await;
+    let input = json!({ "input": {
+        "slug": "conflict", "title": "Conflict", "kind": "ARTICLE",
+        "content": "one\n", "message": "first"
+    }});
+    let created = run(&service, Some(&token), CREATE_DOCUMENT, input).await;
+    let created = &created["data"]["createDocument"];
+    let (id, first) = (created["document"]["id"].clone(), created["revision"]["hash"].clone());
+    let revise = |content: &str| {
+        json!({ "input": {
+            "documentId": id, "expectedHead": first, "content": content, "message": "edit"
+        }})
+    };
+    let second = run(&service, Some(&token), REVISE_DOCUMENT, revise("two\n")).await;
+    let current = second["data"]["reviseDocument"]["revision"]["hash"].clone();
+    assert!(current.is_string(), "{second}");
+
+    let stale = run(&service, Some(&token), REVISE_DOCUMENT, revise("three\n")).await;
+    let error = only_error(&stale);
+    assert_eq!(error["extensions"]["code"], "CONFLICT", "{stale}");
+    assert_eq!(error["extensions"]["currentHead"], current, "{stale}");
+    assert_eq!(error["path"], json!(["reviseDocument"]), "{stale}");
+}
+
+async fn writing_without_a_token_is_unauthenticated_and_reading_is_not_forbidden(app: TestApp) {
+    let service = default_service(&app);
+    let input = json!({ "input": {
+        "slug": "anonymous", "title": "Anonymous", "kind": "ARTICLE",
+        "content": "text\n", "message": "first"
+    }});
+    let refused = run(&service, None, CREATE_DOCUMENT, input.clone()).await;
+    assert_eq!(only_error(&refused)["extensions"]["code"], "UNAUTHENTICATED", "{refused}");
+    let reader = app.token("Reader", Role::Reader).await;
+    let forbidden = run(&service, Some(&reader), CREATE_DOCUMENT, input).await;
+    assert_eq!(only_error(&forbidden)["extensions"]["code"], "FORBIDDEN", "{forbidden}");
+    assert_eq!(app.corpus_size().await, (0, 0));
+
+    let read = run(&service, None, "{ documents(first: 5) { totalCount } }", json!({})).await;
+    assert_eq!(read["data"]["documents"]["totalCount"], 0, "{read}");
+}
+
+async fn a_query_over_the_cost_limit_is_refused_before_any_statement(app: TestApp) {
+    let limits = QueryLimits { max_cost: 50, ..QueryLimits::default() };
+    let service = service(&app, limits, RateLimitSettings::default());
+    let query = "{ documents(first: 100) { nodes { revisions(first: 100) { nodes { hash } } } } }";
+    let before = app.statements.load(Ordering::SeqCst);
+    let refused = run(&service, None, query, json!({})).await;
+    let error = only_error(&refused);
+    assert_eq!(error["extensions"]["code"], "QUERY_TOO_COMPLEX", "{refused}");
+    assert_eq!(error["extensions"]["limit"], "cost", "{refused}");
+    assert!(refused.get("data").is_none_or(Value::is_null), "{refused}");
+    assert_eq!(app.statements.load(Ordering::SeqCst), before, "no SQL for a refused query");
+}
+
+async fn a_client_past_its_rate_limit_is_told_when_to_retry(app: TestApp) {
+    let rates = RateLimitSettings {
+        anonymous_points: 40,
+        token_points: 1_000,
+        window: Duration::from_secs(60),
+    };
+    let service = service(&app, QueryLimits::default(), rates);
+    let query = "{ documents(first: 10) { nodes { slug } } }";
+    let mut refusal = None;
+    for _ in 0..10 {
+        let body = run(&service, None, query, json!({})).await;
+        if body.get("errors").is_some() {
+            refusal = Some(body);
+            break;
+        }
+    }
+    let refused = refusal.expect("forty points run out within ten such requests");
+    let error = only_error(&refused);
+    assert_eq!(error["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    let retry_after = error["extensions"]["retryAfter"].as_u64().unwrap();
+    assert!((1..=60).contains(&retry_after), "{refused}");
+    // A token is its own client, with its own allowance.
+    let token = app.editor().await;
+    let body = run(&service, Some(&token), query, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
