@@ -200,7 +200,8 @@ async fn citations_follow_their_passage_into_each_revision(app: TestApp) {
         )
         .await
         .unwrap();
-    let rows = store.citations_made_by(&[restored.revision.hash.clone()]).await.unwrap();
+    let rows =
+        store.citations_made_by(std::slice::from_ref(&restored.revision.hash)).await.unwrap();
     let followed = rows.iter().find(|c| c.lineage == with_passage.lineage).unwrap();
     assert_eq!(followed.anchor, AnchorState::Reanchored);
 }
