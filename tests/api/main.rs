@@ -21,6 +21,7 @@ mod http_protocol;
 mod limits;
 mod loading;
 mod memento;
+mod outages;
 mod pagination;
 mod schema_file;
 mod schema_rules;

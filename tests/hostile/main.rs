@@ -7,6 +7,9 @@
 //!
 //! Run it on the build users run: `cargo test --release --test hostile -- --nocapture`.
 //! Stack depth and speed differ in a debug build, so there it says so and does nothing.
+//!
+//! Past ~400 lines because the run and its report are one story (send, count, dump, compare,
+//! print); the server's lifecycle is in `server`, the attacks in `cases`.
 
 mod cases;
 #[path = "../common/database.rs"]
