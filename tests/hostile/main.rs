@@ -78,6 +78,7 @@ struct Tally {
     writes_accepted: Vec<String>,
     slow: Vec<String>,
     slowest: Duration,
+    slowest_family: &'static str,
 }
 
 async fn attack(database: Database) {
@@ -271,7 +272,10 @@ async fn run(client: &reqwest::Client, server: &Server, case: &Case, tally: &mut
         }
     };
     let elapsed = started.elapsed();
-    tally.slowest = tally.slowest.max(elapsed);
+    if elapsed > tally.slowest {
+        tally.slowest = elapsed;
+        tally.slowest_family = case.family;
+    }
     let label = || format!("{}: {}", case.family, describe(&case.request));
     if elapsed > SLOW {
         tally.slow.push(format!("{:?} {}", elapsed, label()));
@@ -418,7 +422,12 @@ fn report(
     println!("  responses without a code: {}", tally.without_code.len());
     println!("  internal errors:          {}", tally.internal.len());
     println!("  writes that should not happen: {unexpected_writes}");
-    println!("  answers slower than 1 s:  {} (slowest {:?})", tally.slow.len(), tally.slowest);
+    println!(
+        "  answers slower than 1 s:  {} (slowest {:?}, {})",
+        tally.slow.len(),
+        tally.slowest,
+        tally.slowest_family
+    );
     println!(
         "  RSS: {} KiB at the start, {} KiB at the peak, {} KiB after ({:.2}x)",
         rss_start,
