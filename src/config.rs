@@ -105,6 +105,10 @@ pub struct LimitArgs {
     /// Bytes in one name or number of a query (string values are not limited by this).
     #[arg(long, env = "PALIMPSEST_MAX_TOKEN_LENGTH", default_value_t = 1024)]
     pub max_token_length: u64,
+    /// Bytes of string values written in a query's text; longer text goes in variables,
+    /// which are read far faster.
+    #[arg(long, env = "PALIMPSEST_MAX_QUERY_STRING_BYTES", default_value_t = 256 * 1024)]
+    pub max_query_string_bytes: u64,
     /// JSON values (numbers, strings, lists, objects) in one request body, variables
     /// included.
     #[arg(long, env = "PALIMPSEST_MAX_JSON_VALUES", default_value_t = 100_000)]

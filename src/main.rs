@@ -180,6 +180,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let query_limits = QueryLimits {
         max_tokens: limits.max_query_tokens,
         max_token_length: limits.max_token_length,
+        max_string_bytes: limits.max_query_string_bytes,
         max_nesting: limits.max_query_nesting,
         max_depth: limits.max_query_depth,
         max_fields: limits.max_query_fields,

@@ -116,6 +116,7 @@ impl ApiError {
 pub enum Limit {
     Tokens,
     TokenLength,
+    StringBytes,
     Nesting,
     Depth,
     Fields,
@@ -131,6 +132,7 @@ impl Limit {
         match self {
             Limit::Tokens => "tokens",
             Limit::TokenLength => "tokenLength",
+            Limit::StringBytes => "stringBytes",
             Limit::Nesting => "nesting",
             Limit::Depth => "depth",
             Limit::Fields => "fields",
@@ -146,6 +148,9 @@ impl Limit {
         match self {
             Limit::Tokens => "lexical tokens",
             Limit::TokenLength => "bytes in its longest name or number",
+            Limit::StringBytes => {
+                "bytes of string values in its text (pass long text in variables)"
+            }
             Limit::Nesting => "levels of nesting",
             Limit::Depth => "levels of fields",
             Limit::Fields => "field selections once fragments are expanded",

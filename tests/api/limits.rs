@@ -13,6 +13,7 @@ crate::on_both_backends!(
     fragment_fan_out_is_measured_and_refused_before_validation,
     fragment_cycles_and_long_fragment_chains_are_refused,
     aliases_directives_and_tokens_are_limited,
+    long_names_and_long_strings_in_the_text_are_refused_but_variables_carry_long_text,
     content_is_priced_by_its_stored_size,
     blame_and_diff_are_priced_by_what_they_read,
     a_blame_past_its_time_limit_is_stopped_and_says_so,
@@ -153,6 +154,43 @@ async fn aliases_directives_and_tokens_are_limited(app: TestApp) {
     let tokens = "__typename ".repeat(10_001);
     let body = app.query(&format!("{{ {tokens} }}"), json!({})).await;
     assert_eq!(refused_limit(&body), "tokens");
+    still_serving(&app).await;
+}
+
+async fn long_names_and_long_strings_in_the_text_are_refused_but_variables_carry_long_text(
+    app: TestApp,
+) {
+    let name = "n".repeat(1025);
+    let body = app.query(&format!("{{ {name} }}"), json!({})).await;
+    assert_eq!(refused_limit(&body), "tokenLength");
+
+    // The parser reads a string literal byte by byte, far more slowly than JSON reads one.
+    // (A test server takes bodies of 256 KiB, the default string limit: this one takes less.)
+    let app = spawn_configured(app.backend, |config| config.http.limits.max_string_bytes = 4096)
+        .await
+        .unwrap();
+    let text = "x".repeat(4096);
+    let body = app.query(&format!("{{ document(slug: \"{text}\") {{ id }} }}"), json!({})).await;
+    assert_eq!(refused_limit(&body), "stringBytes");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("variables"), "{body:#}");
+    let over_get = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", format!("{{ document(slug: \"{text}\") {{ id }} }}"))])
+        .header("accept", "application/graphql-response+json")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = over_get.json().await.unwrap();
+    if error_code(&body) != "PAYLOAD_TOO_LARGE" {
+        assert_eq!(refused_limit(&body), "stringBytes");
+    }
+
+    // The same length in a variable is ordinary input.
+    let token = app.editor().await;
+    let content = "A long paragraph of text.\n".repeat(2_000);
+    let created = app.create_document(&token, "long-text", &content).await;
+    assert!(created["revision"]["hash"].is_string(), "{created:#}");
     still_serving(&app).await;
 }
 

@@ -39,6 +39,8 @@ pub struct QueryLimits {
     pub max_tokens: u64,
     /// Bytes in one name or number of the query text (strings are text, and not limited).
     pub max_token_length: u64,
+    /// Bytes of string values written in the query text (variables are not limited by it).
+    pub max_string_bytes: u64,
     /// Nesting of `{`, `[` and `(` in the text, and of selection sets through fragments.
     pub max_nesting: u64,
     /// Nesting of fields.
@@ -62,6 +64,7 @@ impl Default for QueryLimits {
         Self {
             max_tokens: 10_000,
             max_token_length: 1024,
+            max_string_bytes: 256 * 1024,
             max_nesting: 64,
             max_depth: 16,
             max_fields: 5_000,
@@ -150,10 +153,7 @@ impl Extension for LimitsCheck {
                 Some(Err(refused)) => return Err(rate_limited(&refused).into_server_error()),
             }
         }
-        let text = prescan::scan(query);
-        within(Limit::Tokens, text.tokens, limits.max_tokens)?;
-        within(Limit::TokenLength, text.longest_word, limits.max_token_length)?;
-        within(Limit::Nesting, text.nesting, limits.max_nesting)?;
+        text_within(query, limits)?;
         for (_, value) in variables.iter() {
             within(Limit::ValueDepth, shape::const_value_depth(value), limits.max_value_depth)?;
         }
@@ -313,11 +313,19 @@ impl LimitsCheck {
     }
 }
 
+/// The lexical limits, checked on the raw text before anything parses it.
+fn text_within(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
+    let text = prescan::scan(query);
+    within(Limit::Tokens, text.tokens, limits.max_tokens)?;
+    within(Limit::TokenLength, text.longest_word, limits.max_token_length)?;
+    within(Limit::StringBytes, text.string_bytes, limits.max_string_bytes)?;
+    within(Limit::Nesting, text.nesting, limits.max_nesting)
+}
+
 /// Whether the operation `query` would run is a mutation; false for text that is past the
 /// lexical limits or does not parse, which executing it reports.
 pub fn selects_mutation(query: &str, operation_name: Option<&str>, limits: &QueryLimits) -> bool {
-    let text = prescan::scan(query);
-    if text.tokens > limits.max_tokens || text.nesting > limits.max_nesting {
+    if text_within(query, limits).is_err() {
         return false;
     }
     let Ok(document) = async_graphql::parser::parse_query(query) else {
