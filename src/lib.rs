@@ -5,6 +5,7 @@
 
 pub mod blame;
 pub mod budget;
+pub mod checkpoint;
 pub mod compute;
 pub mod config;
 pub mod diff;
@@ -12,6 +13,7 @@ pub mod entity;
 pub mod export;
 pub mod graphql;
 pub mod http;
+pub mod merkle;
 pub mod passage;
 pub mod ratelimit;
 pub mod seed;

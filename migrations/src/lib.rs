@@ -8,6 +8,7 @@ mod m20261125_000002_create_sources;
 mod m20261125_000003_create_documents_revisions_blobs;
 mod m20261125_000004_extend_sources_create_citations;
 mod m20261126_000001_add_content_bytes_and_token_expiry;
+mod m20261126_000002_integrity;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_documents_revisions_blobs::Migration),
             Box::new(m20261125_000004_extend_sources_create_citations::Migration),
             Box::new(m20261126_000001_add_content_bytes_and_token_expiry::Migration),
+            Box::new(m20261126_000002_integrity::Migration),
         ]
     }
 }

@@ -7,6 +7,8 @@ pub struct Model {
     pub sha256: String,
     pub content: String,
     pub byte_length: i64,
+    /// When the text was purged by a redaction (it is then empty); `None` while it is kept.
+    pub purged_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

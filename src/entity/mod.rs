@@ -3,8 +3,12 @@
 
 pub mod agent;
 pub mod api_token;
+pub mod audit_event;
 pub mod blob;
 pub mod citation;
 pub mod document;
+pub mod log_checkpoint;
+pub mod log_node;
+pub mod redaction;
 pub mod revision;
 pub mod source;

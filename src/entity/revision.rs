@@ -18,6 +18,10 @@ pub struct Model {
     pub header: String,
     /// The size of the text in bytes (of UTF-8), so reads can be priced before loading it.
     pub content_bytes: i64,
+    /// The revision's leaf in the transparency log.
+    pub log_index: Option<i64>,
+    /// Set, with a row in `redactions`, when the text was redacted; nothing else changes.
+    pub redacted: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -290,6 +290,8 @@ mod tests {
                 source: None,
                 created_at: created,
                 header: String::new(),
+                log_index: Some(0),
+                redacted: false,
             },
             source: with_source.then(|| Source {
                 id: SourceId::generate(),

@@ -1,5 +1,6 @@
 //! Content blobs: each text stored once under its SHA-256, however many revisions share it.
 
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::Store;
@@ -18,8 +19,15 @@ pub(crate) async fn insert_blob(
         sha256: Set(hash.as_str().to_owned()),
         content: Set(content.to_owned()),
         byte_length: Set(content.len() as i64),
+        purged_at: Set(None),
     })
-    .on_conflict_do_nothing_on([blob::Column::Sha256])
+    // A text a redaction purged is stored again if a new revision brings it back.
+    .on_conflict(
+        OnConflict::column(blob::Column::Sha256)
+            .update_columns([blob::Column::Content, blob::Column::PurgedAt])
+            .action_and_where(Expr::col((blob::Entity, blob::Column::PurgedAt)).is_not_null())
+            .to_owned(),
+    )
     .exec_without_returning(tx)
     .await?;
     Ok(())

@@ -109,6 +109,11 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     use migration::{Migrator, MigratorTrait};
     let applied_before = Migrator::get_applied_migrations(db).await?.len();
     Migrator::up(db, None).await?;
+    // Revisions written before the transparency log existed join it, oldest first.
+    let appended = super::tlog::append_unlogged(db).await?;
+    if appended > 0 {
+        tracing::info!(appended, "revisions appended to the transparency log");
+    }
     Ok(applied_before)
 }
 

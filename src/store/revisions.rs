@@ -35,6 +35,11 @@ pub struct Revision {
     pub header: String,
     /// The size of the text in bytes of UTF-8.
     pub content_bytes: u64,
+    /// Its leaf in the transparency log (`None` only for a revision written before the log
+    /// and not appended yet, which `store::migrate` rules out).
+    pub log_index: Option<u64>,
+    /// Whether its text was redacted (the header and hashes stay).
+    pub redacted: bool,
 }
 
 impl From<revision::Model> for Revision {
@@ -52,6 +57,8 @@ impl From<revision::Model> for Revision {
             created_at: Timestamp::from_micros(row.created_at),
             header: row.header,
             content_bytes: row.content_bytes.max(0) as u64,
+            log_index: row.log_index.map(|i| i as u64),
+            redacted: row.redacted,
         }
     }
 }
@@ -99,6 +106,8 @@ impl NewRevision<'_> {
             created_at: self.created_at,
             header: canonical,
             content_bytes: self.content.len() as u64,
+            log_index: None,
+            redacted: false,
         };
         let row = revision::ActiveModel {
             hash: Set(revision.hash.as_str().to_owned()),
@@ -113,9 +122,24 @@ impl NewRevision<'_> {
             created_at: Set(self.created_at.micros()),
             header: Set(revision.header.clone()),
             content_bytes: Set(self.content.len() as i64),
+            log_index: Set(None),
+            redacted: Set(false),
         };
         (row, revision)
     }
+}
+
+/// Appends a sealed revision to the transparency log inside the caller's write transaction,
+/// just before its row is inserted, so that the row carries its leaf index.
+pub(crate) async fn log(
+    tx: &impl ConnectionTrait,
+    row: &mut revision::ActiveModel,
+    revision: &mut Revision,
+) -> StoreResult<()> {
+    let index = super::tlog::append(tx, &revision.hash).await?;
+    row.log_index = Set(Some(index as i64));
+    revision.log_index = Some(index);
+    Ok(())
 }
 
 impl Store {

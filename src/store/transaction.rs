@@ -3,7 +3,10 @@
 //! not at all (the seed loader) opens one with `Store::begin` and commits it itself. Dropped
 //! without `commit`, it rolls back.
 
-use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 
 use super::Store;
 use super::documents::{self, Document};
@@ -20,16 +23,19 @@ impl Store {
     /// timeout), so a transaction never fails half-way for want of a lock it could not upgrade
     /// to; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
-        let tx = self
-            .db
-            .begin_with_options(TransactionOptions {
-                isolation_level: None,
-                access_mode: None,
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            })
-            .await?;
-        Ok(WriteTransaction { store: self, tx })
+        Ok(WriteTransaction { store: self, tx: begin_write(&self.db).await? })
     }
+}
+
+/// A write transaction on `db`, begun as `Store::begin` begins one.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> StoreResult<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        })
+        .await?)
 }
 
 impl WriteTransaction<'_> {

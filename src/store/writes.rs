@@ -88,7 +88,7 @@ impl WriteTransaction<'_> {
         let id = DocumentId::generate();
         let now = Timestamp::now();
         let content_hash = ContentHash::of(&input.content);
-        let (revision_row, revision) = NewRevision {
+        let (mut revision_row, mut revision) = NewRevision {
             document: id,
             number: 1,
             parent: None,
@@ -129,6 +129,7 @@ impl WriteTransaction<'_> {
             });
         }
         insert_blob(&self.tx, &content_hash, &input.content).await?;
+        revisions::log(&self.tx, &mut revision_row, &mut revision).await?;
         revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await?;
         tracing::info!(document = %id, revision = %revision.hash, "document created");
         Ok(WriteOutcome { document, revision })
@@ -171,7 +172,7 @@ impl WriteTransaction<'_> {
         // Microsecond timestamps must strictly increase along a history, even if the clock
         // steps back, so that "head at instant t" always has one answer.
         let created_at = Timestamp::now().max(parent.created_at.next());
-        let (revision_row, revision) = NewRevision {
+        let (mut revision_row, mut revision) = NewRevision {
             document: document.id,
             number: parent.number + 1,
             parent: Some(&parent.hash),
@@ -202,6 +203,7 @@ impl WriteTransaction<'_> {
             return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
         }
         insert_blob(&self.tx, &content_hash, &input.content).await?;
+        revisions::log(&self.tx, &mut revision_row, &mut revision).await?;
         let inserted =
             revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await;
         if let Err(err) = inserted {

@@ -1,0 +1,268 @@
+//! The transparency log in storage: every revision hash is a leaf of one RFC 9162 Merkle tree,
+//! appended in commit order inside the transaction that writes the revision.
+//!
+//! Appending takes the log's single state row first (`UPDATE log_state … RETURNING`), so
+//! concurrent writers queue on it and commit in the order of the indexes they were given:
+//! the log never forks and never reorders. Each append stores the complete subtrees it
+//! finishes (`merkle::completed_by`, two on average), so a root or a proof reads O(log n)
+//! stored nodes in one query. Signed checkpoints are kept as served (`log_checkpoints`).
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+
+use super::Store;
+use super::error::{StoreError, StoreResult};
+use super::values::{InvalidValue, RevisionHash, Timestamp};
+use crate::checkpoint::LogKey;
+use crate::entity::{log_checkpoint, log_node, revision};
+use crate::merkle::{self, Hash, NodeId, Span};
+
+/// An inclusion proof (RFC 9162, 2.1.3): the hashes that lead from leaf `leaf_index` to the
+/// root of the tree of `tree_size` leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub hashes: Vec<Hash>,
+}
+
+/// A signed checkpoint of the log and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The whole signed note (C2SP `tlog-checkpoint` and `signed-note`).
+    pub note: String,
+}
+
+/// The leaf of a revision: its hash as 32 bytes.
+pub(crate) fn leaf_of(revision: &RevisionHash) -> Hash {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(revision.as_str(), &mut bytes).expect("a revision hash is 64 hex digits");
+    merkle::leaf_hash(&bytes)
+}
+
+/// Appends `revision` to the log inside the caller's transaction; returns its leaf index.
+/// The state row stays locked until the transaction ends.
+pub(crate) async fn append(tx: &impl ConnectionTrait, revision: &RevisionHash) -> StoreResult<u64> {
+    let backend = tx.get_database_backend();
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            backend,
+            "UPDATE log_state SET size = size + 1 WHERE id = 1 RETURNING size",
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the log has no state row")))?;
+    let size: i64 = row.try_get("", "size")?;
+    let index = (size - 1) as u64;
+    let (siblings, completed) = merkle::completed_by(index);
+    let found = fetch(tx, &siblings).await?;
+    let sibling_hashes = siblings
+        .iter()
+        .map(|id| found.get(id).copied().ok_or_else(|| missing_node(*id)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let hashes = merkle::complete(leaf_of(revision), &sibling_hashes);
+    log_node::Entity::insert_many(completed.into_iter().zip(hashes).map(|(id, hash)| {
+        log_node::ActiveModel {
+            level: Set(id.level as i16),
+            position: Set(id.position as i64),
+            hash: Set(hash.to_vec()),
+        }
+    }))
+    .exec_without_returning(tx)
+    .await?;
+    Ok(index)
+}
+
+fn missing_node(id: NodeId) -> StoreError {
+    StoreError::Unexpected(anyhow::anyhow!(
+        "the transparency log lacks node {}/{}: verify the corpus",
+        id.level,
+        id.position
+    ))
+}
+
+/// The stored hashes of `ids`, in one query.
+async fn fetch(conn: &impl ConnectionTrait, ids: &[NodeId]) -> StoreResult<HashMap<NodeId, Hash>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut any = Condition::any();
+    for id in ids {
+        any = any.add(
+            Condition::all()
+                .add(log_node::Column::Level.eq(id.level as i16))
+                .add(log_node::Column::Position.eq(id.position as i64)),
+        );
+    }
+    let rows = log_node::Entity::find().filter(any).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let hash = Hash::try_from(row.hash).ok()?;
+            Some((NodeId { level: row.level as u8, position: row.position as u64 }, hash))
+        })
+        .collect())
+}
+
+/// The hashes of `spans`, reading every node they need in one query.
+async fn span_hashes(conn: &impl ConnectionTrait, spans: &[Span]) -> StoreResult<Vec<Hash>> {
+    let nodes: Vec<Vec<NodeId>> = spans.iter().map(Span::nodes).collect();
+    let all: Vec<NodeId> = nodes.iter().flatten().copied().collect();
+    let found = fetch(conn, &all).await?;
+    nodes
+        .iter()
+        .map(|ids| {
+            let hashes = ids
+                .iter()
+                .map(|id| found.get(id).copied().ok_or_else(|| missing_node(*id)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Span::hash(&hashes).ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("empty span")))
+        })
+        .collect()
+}
+
+/// The number of leaves in the log.
+pub(crate) async fn size(conn: &impl ConnectionTrait) -> StoreResult<u64> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT size FROM log_state WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the log has no state row")))?;
+    Ok(row.try_get::<i64>("", "size")? as u64)
+}
+
+/// The SHA-256 of the empty string: the root of the empty tree (RFC 9162, 2.1.1).
+fn empty_root() -> Hash {
+    use sha2::Digest;
+    sha2::Sha256::digest([]).into()
+}
+
+impl Store {
+    /// The number of revisions in the transparency log.
+    pub async fn log_size(&self) -> StoreResult<u64> {
+        size(&self.db).await
+    }
+
+    /// The root hash of the log when it held `size` leaves.
+    pub async fn log_root(&self, size: u64) -> StoreResult<Hash> {
+        if size == 0 {
+            return Ok(empty_root());
+        }
+        Ok(span_hashes(&self.db, &[Span { start: 0, end: size }]).await?[0])
+    }
+
+    /// The inclusion proof of leaf `leaf_index` in the tree of `tree_size` leaves (the
+    /// current tree when `None`).
+    pub async fn inclusion_proof(
+        &self,
+        leaf_index: u64,
+        tree_size: Option<u64>,
+    ) -> StoreResult<InclusionProof> {
+        let current = self.log_size().await?;
+        let tree_size = tree_size.unwrap_or(current);
+        if tree_size <= leaf_index || tree_size > current {
+            return Err(InvalidValue::new(
+                "treeSize",
+                format!(
+                    "must be more than the leaf index {leaf_index} and at most the log's size \
+                     {current}, not {tree_size}"
+                ),
+            )
+            .into());
+        }
+        let hashes = span_hashes(&self.db, &merkle::inclusion_spans(leaf_index, tree_size)).await?;
+        Ok(InclusionProof { leaf_index, tree_size, hashes })
+    }
+
+    /// The consistency proof (RFC 9162, 2.1.4) between the trees of `from` and `to` leaves.
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> StoreResult<Vec<Hash>> {
+        let current = self.log_size().await?;
+        if from == 0 || from > to || to > current {
+            return Err(InvalidValue::new(
+                "from",
+                format!("need 0 < from ≤ to ≤ {current} (the log's size), not from {from} to {to}"),
+            )
+            .into());
+        }
+        span_hashes(&self.db, &merkle::consistency_spans(from, to)).await
+    }
+
+    /// A checkpoint of the log as it is now, signed with `key`: the one served before if the
+    /// log has not grown since, else a new one, kept so that `verify` can hold the log to it.
+    pub async fn checkpoint(&self, key: &LogKey) -> StoreResult<SignedCheckpoint> {
+        let size = self.log_size().await?;
+        if let Some(latest) = self.latest_checkpoint().await?
+            && latest.size == size
+            && key.open(&latest.note).is_ok()
+        {
+            return Ok(latest);
+        }
+        let root = self.log_root(size).await?;
+        let note = key.sign(size, &root);
+        log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
+            size: Set(size as i64),
+            root_hash: Set(root.to_vec()),
+            note: Set(note.clone()),
+            created_at: Set(Timestamp::now().micros()),
+        })
+        .on_conflict_do_nothing_on([log_checkpoint::Column::Size])
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(SignedCheckpoint { size, root, note })
+    }
+
+    /// The checkpoint of the largest tree served so far.
+    pub async fn latest_checkpoint(&self) -> StoreResult<Option<SignedCheckpoint>> {
+        let row = log_checkpoint::Entity::find()
+            .order_by_desc(log_checkpoint::Column::Size)
+            .one(&self.db)
+            .await?;
+        Ok(row.and_then(|row| {
+            Some(SignedCheckpoint {
+                size: row.size as u64,
+                root: Hash::try_from(row.root_hash).ok()?,
+                note: row.note,
+            })
+        }))
+    }
+}
+
+/// Appends every revision that is not in the log yet, oldest first: those written before the
+/// log existed. Run after migrations; does nothing once every revision has its leaf.
+pub(crate) async fn append_unlogged(db: &DatabaseConnection) -> StoreResult<u64> {
+    let mut appended = 0;
+    loop {
+        let tx = super::transaction::begin_write(db).await?;
+        let batch: Vec<String> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::Hash)
+            .filter(revision::Column::LogIndex.is_null())
+            .order_by_asc(revision::Column::CreatedAt)
+            .order_by_asc(revision::Column::Hash)
+            .limit(1000)
+            .into_tuple()
+            .all(&tx)
+            .await?;
+        if batch.is_empty() {
+            return Ok(appended);
+        }
+        for hash in &batch {
+            let hash = RevisionHash::from_trusted(hash.clone());
+            let index = append(&tx, &hash).await?;
+            revision::Entity::update_many()
+                .col_expr(revision::Column::LogIndex, (index as i64).into())
+                .filter(revision::Column::Hash.eq(hash.as_str()))
+                .exec(&tx)
+                .await?;
+        }
+        appended += batch.len() as u64;
+        tx.commit().await?;
+    }
+}
