@@ -799,10 +799,11 @@ def _selftest_notes(t):
     t.rejects(lambda: open_checkpoint(note + "trailing\n", key), "junk after signatures")
     t.rejects(lambda: open_checkpoint(note.replace("\n", "\r\n"), key), "CRLF line endings")
     sig_line = note[note.index("\n\n") + 2:]
-    bad_sig = sig_line[:-4] + ("AAA=" if sig_line[-4:-1] != "AAA" else "BBB=") + "\n"
-    t.rejects(lambda: open_checkpoint(text + "\n" + bad_sig, key), "corrupted signature")
+    bad_sig = sig_line[:-5] + ("AAA=" if sig_line[-5:-2] != "AAA" else "BBA=") + "\n"
+    t.rejects(lambda: open_checkpoint(text + "\n" + bad_sig, key), "corrupted signature",
+              reason="invalid signature")
     t.rejects(lambda: open_checkpoint(note + bad_sig, key),
-              "a good and a bad signature by the same key")
+              "a good and a bad signature by the same key", reason="invalid signature")
     t.verifies(lambda: open_checkpoint(note + GO_NOTE_OTHER_SIG, key), "cosigned checkpoint")
     t.rejects(lambda: open_checkpoint(text + "\n" + sig_line * (MAX_SIGNATURES + 1), key),
               "too many signatures")

@@ -361,7 +361,7 @@ async fn agent_named(
             if kind == AgentKind::Software && !software_agent {
                 bail!("creating a software agent for a token needs --software-agent");
             }
-            Ok(store.create_agent(&name, kind).await?)
+            Ok(store.create_agent(&name, kind, None).await?)
         }
         [one] => Ok(one.clone()),
         many => {

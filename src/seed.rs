@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::passage::Selector;
 use crate::store::{
-    AddCitation, AgentKind, AgentName, CitationTarget, CreateDocument, Document, Message,
+    Actor, AddCitation, AgentKind, AgentName, CitationTarget, CreateDocument, Document, Message,
     NewSource, Slug, SourceFields, SourceId, Store, Title, WriteTransaction,
 };
 
@@ -161,7 +161,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
             Some(agent) => agent,
             None => loader.insert(transaction.ensure_agent(&loader_name, loader_kind).await?),
         };
-        transaction.create_document(document, agent.id).await?;
+        transaction.create_document(document, &Actor::agent(agent.id)).await?;
         report.created.push(slug);
     }
 
@@ -180,15 +180,18 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
                                 format!("citation names an undeclared source {key:?}")
                             })?;
                         let source = transaction
-                            .create_source(NewSource::parse(SourceFields {
-                                kind: Some(declared.kind.parse()?),
-                                title: declared.title.as_deref(),
-                                url: declared.url.as_deref(),
-                                publisher: declared.publisher.as_deref(),
-                                authors: &declared.authors,
-                                recipients: &declared.recipients,
-                                ..SourceFields::default()
-                            })?)
+                            .create_source(
+                                NewSource::parse(SourceFields {
+                                    kind: Some(declared.kind.parse()?),
+                                    title: declared.title.as_deref(),
+                                    url: declared.url.as_deref(),
+                                    publisher: declared.publisher.as_deref(),
+                                    authors: &declared.authors,
+                                    recipients: &declared.recipients,
+                                    ..SourceFields::default()
+                                })?,
+                                &Actor::agent(agent.id),
+                            )
                             .await?;
                         sources.insert(key.clone(), source.id);
                         source.id
@@ -219,7 +222,7 @@ pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
                         .map(SeedPassage::selector)
                         .transpose()?,
                 },
-                agent.id,
+                &Actor::agent(agent.id),
             )
             .await
             .with_context(|| format!("cannot record a citation from {}", seed.from))?;

@@ -6,7 +6,7 @@ use tokio::sync::OnceCell;
 
 use super::context::store;
 use super::error::{ApiError, ApiResult, ErrorCode};
-use crate::store::{Principal, Store};
+use crate::store::{Actor, AuditAction, AuditOutcome, AuditTarget, Principal, Role, Store};
 
 /// What the request presented in its `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,27 +69,59 @@ impl RequestAuth {
         })
     }
 
-    /// The caller, who must be authenticated and may write documents.
-    pub async fn require_editor(ctx: &Context<'_>) -> ApiResult<Principal> {
+    /// The caller as the store records an actor, if `permission` lets them do `action`. A
+    /// refusal for the caller's role is recorded in the audit log, naming `target` (a
+    /// closure, because the input is parsed only once the caller may act).
+    pub async fn authorize(
+        ctx: &Context<'_>,
+        permission: Permission,
+        action: AuditAction,
+        target: impl FnOnce() -> AuditTarget,
+    ) -> ApiResult<Actor> {
         let principal = Self::require(ctx).await?;
-        if !principal.role.may_write_documents() {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!("a {} token may not write documents", principal.role),
-            ));
+        let actor = Actor {
+            agent: principal.agent.id,
+            token: Some(principal.token),
+            request: ctx.data_opt::<RequestId>().map(|id| id.0.clone()),
+        };
+        if permission.allows(principal.role) {
+            return Ok(actor);
         }
-        Ok(principal)
-    }
-
-    /// The caller, who must hold an admin token.
-    pub async fn require_admin(ctx: &Context<'_>) -> ApiResult<Principal> {
-        let principal = Self::require(ctx).await?;
-        if principal.role != crate::store::Role::Admin {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!("only an admin token may do this, not a {} token", principal.role),
-            ));
-        }
-        Ok(principal)
+        let message = format!("a {} token may not {}", principal.role, permission.describe());
+        store(ctx)?
+            .record_refusal(&actor, action, &target(), AuditOutcome::Forbidden, message.clone())
+            .await?;
+        Err(ApiError::new(ErrorCode::Forbidden, message))
     }
 }
+
+/// What a command needs the caller's role to allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    WriteDocuments,
+    /// Read the audit log, verify, redact.
+    Audit,
+    ManageAgents,
+}
+
+impl Permission {
+    fn allows(&self, role: Role) -> bool {
+        match self {
+            Permission::WriteDocuments => role.may_write_documents(),
+            Permission::Audit => role.may_audit(),
+            Permission::ManageAgents => role == Role::Admin,
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Permission::WriteDocuments => "write documents (an editor or admin token may)",
+            Permission::Audit => "audit, verify or redact (an archivist or admin token may)",
+            Permission::ManageAgents => "manage agents (an admin token may)",
+        }
+    }
+}
+
+/// The id the transport gave the request, carried into audit events.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);

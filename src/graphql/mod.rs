@@ -119,6 +119,8 @@ pub struct RequestContext {
     /// The size of the request as it arrived (its body, or its URL), which its admission to
     /// the rate limit is charged by.
     pub request_bytes: u64,
+    /// The id the transport gave the request, recorded with every audit event it causes.
+    pub request_id: Option<String>,
 }
 
 /// The schema with what every request needs: the store for its loaders and the limits for
@@ -151,6 +153,9 @@ impl GraphqlService {
             .data(cost.clone());
         if let Some(address) = context.client_address {
             request = request.data(ClientAddress(address));
+        }
+        if let Some(id) = context.request_id {
+            request = request.data(auth::RequestId(id));
         }
         (self.schema.execute(request).await, cost)
     }

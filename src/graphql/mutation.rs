@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use super::auth::RequestAuth;
+use super::auth::{Permission, RequestAuth};
 use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
@@ -11,9 +11,18 @@ use super::kinds::{AgentKind, CitationRelation, DocumentKind, SourceKind};
 use super::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use super::scalars::DateTime;
 use crate::passage::Selector;
-use crate::store::{self, AgentName, CitationTarget, Message, RevisionHash, Slug, Title};
+use crate::store::{
+    self, AgentName, AuditAction, AuditTarget, CitationTarget, Message, RevisionHash, Slug, Title,
+};
 
 pub struct MutationRoot;
+
+const WRITE: Permission = Permission::WriteDocuments;
+
+/// The document a refused command named, for the audit log.
+fn document_target(id: &ID) -> AuditTarget {
+    GlobalId::document("documentId", id).map_or(AuditTarget::Unnamed, AuditTarget::Document)
+}
 
 /// A new document and its first revision.
 #[derive(InputObject)]
@@ -186,9 +195,10 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreateDocumentInput,
     ) -> ApiResult<CreateDocumentPayload> {
-        let caller = RequestAuth::require_editor(ctx).await?;
+        let target = || Slug::parse(&input.slug).map_or(AuditTarget::Unnamed, AuditTarget::Slug);
+        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::CreateDocument, target).await?;
         let input = input.parse()?;
-        let outcome = store(ctx)?.create_document(input, caller.agent.id).await?;
+        let outcome = store(ctx)?.create_document(input, &actor).await?;
         Ok(CreateDocumentPayload {
             document: DocumentNode(outcome.document),
             revision: RevisionNode(outcome.revision),
@@ -201,9 +211,10 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreateSourceInput,
     ) -> ApiResult<CreateSourcePayload> {
-        RequestAuth::require_editor(ctx).await?;
+        let unnamed = || AuditTarget::Unnamed;
+        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::CreateSource, unnamed).await?;
         let input = input.parse()?;
-        let source = store(ctx)?.create_source(input).await?;
+        let source = store(ctx)?.create_source(input, &actor).await?;
         Ok(CreateSourcePayload { source: SourceNode(source) })
     }
 
@@ -213,9 +224,12 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreateAgentInput,
     ) -> ApiResult<CreateAgentPayload> {
-        RequestAuth::require_admin(ctx).await?;
+        let permission = Permission::ManageAgents;
+        let unnamed = || AuditTarget::Unnamed;
+        let actor =
+            RequestAuth::authorize(ctx, permission, AuditAction::CreateAgent, unnamed).await?;
         let name = AgentName::parse(&input.name)?;
-        let agent = store(ctx)?.create_agent(&name, input.kind.into()).await?;
+        let agent = store(ctx)?.create_agent(&name, input.kind.into(), Some(&actor)).await?;
         Ok(CreateAgentPayload { agent: AgentNode(agent) })
     }
 
@@ -227,9 +241,10 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AddCitationInput,
     ) -> ApiResult<AddCitationPayload> {
-        let caller = RequestAuth::require_editor(ctx).await?;
+        let target = || document_target(&input.document_id);
+        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::AddCitation, target).await?;
         let input = input.parse()?;
-        let citation = store(ctx)?.add_citation(input, caller.agent.id).await?;
+        let citation = store(ctx)?.add_citation(input, &actor).await?;
         Ok(AddCitationPayload { citation: CitationNode(citation) })
     }
 
@@ -240,9 +255,10 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: ReviseDocumentInput,
     ) -> ApiResult<ReviseDocumentPayload> {
-        let caller = RequestAuth::require_editor(ctx).await?;
+        let target = || document_target(&input.document_id);
+        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::ReviseDocument, target).await?;
         let input = input.parse()?;
-        let outcome = store(ctx)?.revise_document(input, caller.agent.id).await?;
+        let outcome = store(ctx)?.revise_document(input, &actor).await?;
         Ok(ReviseDocumentPayload {
             document: DocumentNode(outcome.document),
             revision: RevisionNode(outcome.revision),

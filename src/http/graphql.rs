@@ -257,6 +257,7 @@ async fn execute(
         base_url: base_url(req),
         client_address: client_address(req, state.trust_forwarded),
         request_bytes: request_bytes as u64,
+        request_id: Some(request_id.clone()).filter(|id| !id.is_empty()),
     };
     let (mut response, cost) = state.graphql.execute(request, context).await;
     for error in &mut response.errors {

@@ -7,9 +7,10 @@ use sea_orm::{
 };
 
 use super::Store;
+use super::audit::{self, Actor, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
-use super::kinds::AgentKind;
-use super::transaction::WriteTransaction;
+use super::kinds::{AgentKind, AuditAction, AuditOutcome};
+use super::transaction::{WriteTransaction, begin_write};
 use super::values::{AgentId, AgentName, Timestamp};
 use crate::entity::agent;
 
@@ -35,9 +36,18 @@ impl TryFrom<agent::Model> for Agent {
 }
 
 impl Store {
+    /// Records an agent, on behalf of `actor` (`None`: the operator at the command line).
     #[tracing::instrument(skip(self))]
-    pub async fn create_agent(&self, name: &AgentName, kind: AgentKind) -> StoreResult<Agent> {
-        insert(&self.db, name, kind).await
+    pub async fn create_agent(
+        &self,
+        name: &AgentName,
+        kind: AgentKind,
+        actor: Option<&Actor>,
+    ) -> StoreResult<Agent> {
+        let tx = begin_write(&self.db).await?;
+        let agent = insert(&tx, name, kind, actor).await?;
+        tx.commit().await?;
+        Ok(agent)
     }
 
     /// Agents with exactly this name (and this kind, if given), oldest first.
@@ -65,11 +75,11 @@ impl Store {
 }
 
 impl WriteTransaction<'_> {
-    /// The one agent with this name and kind, created if there is none yet.
+    /// The one agent with this name and kind, created (by the operator) if there is none yet.
     pub async fn ensure_agent(&self, name: &AgentName, kind: AgentKind) -> StoreResult<Agent> {
         match named(&self.tx, name, Some(kind)).await?.into_iter().next() {
             Some(agent) => Ok(agent),
-            None => insert(&self.tx, name, kind).await,
+            None => insert(&self.tx, name, kind, None).await,
         }
     }
 }
@@ -78,6 +88,7 @@ async fn insert(
     conn: &impl ConnectionTrait,
     name: &AgentName,
     kind: AgentKind,
+    actor: Option<&Actor>,
 ) -> StoreResult<Agent> {
     let agent = Agent {
         id: AgentId::generate(),
@@ -93,6 +104,9 @@ async fn insert(
     })
     .exec_without_returning(conn)
     .await?;
+    let target = AuditTarget::Agent(agent.id);
+    audit::record(conn, actor, AuditAction::CreateAgent, &target, AuditOutcome::Succeeded, None)
+        .await?;
     Ok(agent)
 }
 

@@ -6,13 +6,14 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::audit::{self, Actor, AuditTarget};
 use super::blobs::content_of;
 use super::citations::{Citation, CitationTarget, StoredSelector, row_of};
 use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
-use super::kinds::{AnchorState, CitationRelation};
+use super::kinds::{AnchorState, AuditAction, AuditOutcome, CitationRelation};
 use super::transaction::WriteTransaction;
-use super::values::{AgentId, CitationId, DocumentId, InvalidValue, RevisionHash, Timestamp};
+use super::values::{CitationId, DocumentId, InvalidValue, RevisionHash, Timestamp};
 use super::{Missing, Store};
 use super::{revisions, sources};
 use crate::entity::{citation, document};
@@ -32,18 +33,22 @@ pub struct AddCitation {
 
 impl Store {
     /// Records a citation from the head of a document.
-    pub async fn add_citation(&self, input: AddCitation, author: AgentId) -> StoreResult<Citation> {
-        let transaction = self.begin().await?;
-        let citation = transaction.add_citation(input, author).await?;
-        transaction.commit().await?;
-        Ok(citation)
+    pub async fn add_citation(&self, input: AddCitation, actor: &Actor) -> StoreResult<Citation> {
+        let target = AuditTarget::Document(input.document);
+        self.audited(actor, AuditAction::AddCitation, target, async {
+            let transaction = self.begin().await?;
+            let citation = transaction.add_citation(input, actor).await?;
+            transaction.commit().await?;
+            Ok(citation)
+        })
+        .await
     }
 }
 
 impl WriteTransaction<'_> {
     /// Records a citation from the head of a document.
     #[tracing::instrument(skip_all, fields(document = %input.document))]
-    pub async fn add_citation(&self, input: AddCitation, author: AgentId) -> StoreResult<Citation> {
+    pub async fn add_citation(&self, input: AddCitation, actor: &Actor) -> StoreResult<Citation> {
         let document = self.document(input.document).await?;
         if let Some(expected) = &input.expected_head
             && *expected != document.head
@@ -100,7 +105,7 @@ impl WriteTransaction<'_> {
             citing_passage: citing_passage.map(StoredSelector::from),
             target_passage,
             anchor: AnchorState::Created,
-            created_by: author,
+            created_by: actor.agent,
             created_at: Timestamp::now(),
         };
         // Hold the head still while the citation lands on it, so that a concurrent revision
@@ -116,6 +121,15 @@ impl WriteTransaction<'_> {
             return Err(Conflict::HeadMoved { expected: head.hash, current }.into());
         }
         citation::Entity::insert(row_of(&citation)).exec_without_returning(&self.tx).await?;
+        audit::record(
+            &self.tx,
+            Some(actor),
+            AuditAction::AddCitation,
+            &AuditTarget::Document(document.id),
+            AuditOutcome::Succeeded,
+            Some(format!("citation {id} at revision {}", citation.citing_revision)),
+        )
+        .await?;
         Ok(citation)
     }
 

@@ -62,11 +62,13 @@ string_enum!(
 );
 
 string_enum!(
-    /// What an API token may do: readers read, editors also write documents, admins also
-    /// manage agents and tokens.
+    /// What an API token may do: readers read; editors also write documents; archivists read
+    /// the audit log, verify the corpus and redact, but write no documents; admins do all of
+    /// that and manage agents.
     Role, "role" {
         Reader => "reader",
         Editor => "editor",
+        Archivist => "archivist",
         Admin => "admin",
     }
 );
@@ -111,4 +113,33 @@ impl Role {
     pub fn may_write_documents(&self) -> bool {
         matches!(self, Role::Editor | Role::Admin)
     }
+
+    /// Reading the audit log, verifying the corpus, redacting.
+    pub fn may_audit(&self) -> bool {
+        matches!(self, Role::Archivist | Role::Admin)
+    }
 }
+
+string_enum!(
+    /// What an audited command does.
+    AuditAction, "action" {
+        CreateDocument => "create_document",
+        ReviseDocument => "revise_document",
+        AddCitation => "add_citation",
+        CreateSource => "create_source",
+        CreateAgent => "create_agent",
+        RedactRevision => "redact_revision",
+        CreateToken => "create_token",
+        RevokeToken => "revoke_token",
+    }
+);
+
+string_enum!(
+    /// How an audited command ended: it did what it was asked, or it was refused for the
+    /// caller's role or because it lost to the state it found (and wrote nothing else).
+    AuditOutcome, "outcome" {
+        Succeeded => "succeeded",
+        Forbidden => "forbidden",
+        Conflict => "conflict",
+    }
+);

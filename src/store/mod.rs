@@ -13,6 +13,7 @@
 //!   parent, so a document's history is a hash chain.
 
 mod agents;
+mod audit;
 mod blobs;
 mod citations;
 mod citing;
@@ -40,6 +41,7 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use crate::compute::Compute;
 
 pub use agents::Agent;
+pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{DatabaseTimeouts, connect, connect_with, migrate, redact_password};

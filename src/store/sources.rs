@@ -7,8 +7,9 @@ use sea_orm::{
 };
 
 use super::Store;
+use super::audit::{self, Actor, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
-use super::kinds::SourceKind;
+use super::kinds::{AuditAction, AuditOutcome, SourceKind};
 use super::page::{Direction, Page, PageRequest, uuid_window};
 use super::transaction::WriteTransaction;
 use super::values::{AgentName, DocumentId, InvalidValue, SourceId, Timestamp, quoted};
@@ -142,9 +143,9 @@ impl NewSource {
 }
 
 impl Store {
-    pub async fn create_source(&self, input: NewSource) -> StoreResult<Source> {
+    pub async fn create_source(&self, input: NewSource, actor: &Actor) -> StoreResult<Source> {
         let transaction = self.begin().await?;
-        let source = transaction.create_source(input).await?;
+        let source = transaction.create_source(input, actor).await?;
         transaction.commit().await?;
         Ok(source)
     }
@@ -220,7 +221,7 @@ impl Store {
 
 impl WriteTransaction<'_> {
     #[tracing::instrument(skip_all)]
-    pub async fn create_source(&self, input: NewSource) -> StoreResult<Source> {
+    pub async fn create_source(&self, input: NewSource, actor: &Actor) -> StoreResult<Source> {
         let source = Source {
             id: SourceId::generate(),
             kind: input.kind,
@@ -254,6 +255,10 @@ impl WriteTransaction<'_> {
         })
         .exec_without_returning(&self.tx)
         .await?;
+        let target = AuditTarget::Source(source.id);
+        let succeeded = AuditOutcome::Succeeded;
+        audit::record(&self.tx, Some(actor), AuditAction::CreateSource, &target, succeeded, None)
+            .await?;
         Ok(source)
     }
 }

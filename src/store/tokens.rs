@@ -5,8 +5,10 @@ use base64::Engine;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::agents::Agent;
+use super::audit::{self, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
-use super::kinds::Role;
+use super::kinds::{AuditAction, AuditOutcome, Role};
+use super::transaction::begin_write;
 use super::values::{AgentId, InvalidValue, Sha256Hex, Timestamp, TokenId};
 use super::{Missing, Store};
 use crate::entity::api_token;
@@ -51,6 +53,9 @@ pub const MAX_LISTED_TOKENS: u64 = 10_000;
 /// Tokens start with this, so that secret scanners and people can tell them apart.
 const TOKEN_PREFIX: &str = "pal_";
 
+/// Token commands run at the command line, by the operator: their events have no actor.
+const SUCCEEDED: AuditOutcome = AuditOutcome::Succeeded;
+
 impl Store {
     /// Issues a new token for `agent`, valid until `expires_at` if given. Only the token's
     /// SHA-256 is stored.
@@ -80,6 +85,7 @@ impl Store {
             expires_at,
             revoked_at: None,
         };
+        let tx = begin_write(&self.db).await?;
         api_token::Entity::insert(api_token::ActiveModel {
             id: Set(token.id.as_uuid()),
             agent_id: Set(token.agent.id.as_uuid()),
@@ -89,8 +95,13 @@ impl Store {
             revoked_at: Set(None),
             expires_at: Set(expires_at.map(|t| t.micros())),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&tx)
         .await?;
+        let detail = format!("{} token for agent {}", role, token.agent.id);
+        let target = AuditTarget::Token(token.id);
+        audit::record(&tx, None, AuditAction::CreateToken, &target, SUCCEEDED, Some(detail))
+            .await?;
+        tx.commit().await?;
         Ok(NewToken { secret, token })
     }
 
@@ -114,12 +125,18 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn revoke_token(&self, id: TokenId) -> StoreResult<TokenInfo> {
         use sea_orm::sea_query::Expr;
-        api_token::Entity::update_many()
+        let tx = begin_write(&self.db).await?;
+        let revoked = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(Timestamp::now().micros()))
             .filter(api_token::Column::Id.eq(id.as_uuid()))
             .filter(api_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
+        if revoked.rows_affected == 1 {
+            let target = AuditTarget::Token(id);
+            audit::record(&tx, None, AuditAction::RevokeToken, &target, SUCCEEDED, None).await?;
+        }
+        tx.commit().await?;
         let row = api_token::Entity::find_by_id(id.as_uuid())
             .one(&self.db)
             .await?

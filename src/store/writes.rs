@@ -5,18 +5,21 @@
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 
+use super::audit::{self, Actor, AuditTarget};
 use super::blobs::insert_blob;
 use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
-use super::kinds::DocumentKind;
+use super::kinds::{AuditAction, AuditOutcome, DocumentKind};
 use super::revisions::{self, NewRevision, Revision};
 use super::transaction::WriteTransaction;
 use super::values::{
-    AgentId, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId,
-    Timestamp, Title, reject_nul,
+    ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId, Timestamp, Title,
+    reject_nul,
 };
 use super::{Missing, Store, sources};
 use crate::entity::{document, revision};
+
+const SUCCEEDED: AuditOutcome = AuditOutcome::Succeeded;
 
 /// A new document and the content of its first revision.
 #[derive(Debug, Clone)]
@@ -49,16 +52,20 @@ pub struct WriteOutcome {
 }
 
 impl Store {
-    /// Creates a document with its first revision, authored by `author`.
+    /// Creates a document with its first revision, authored by the actor's agent.
     pub async fn create_document(
         &self,
         input: CreateDocument,
-        author: AgentId,
+        actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
-        let transaction = self.begin().await?;
-        let outcome = transaction.create_document(input, author).await?;
-        transaction.commit().await?;
-        Ok(outcome)
+        let target = AuditTarget::Slug(input.slug.clone());
+        self.audited(actor, AuditAction::CreateDocument, target, async {
+            let transaction = self.begin().await?;
+            let outcome = transaction.create_document(input, actor).await?;
+            transaction.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 
     /// Appends a revision to a document whose head is still `expected_head`. If another writer
@@ -66,23 +73,28 @@ impl Store {
     pub async fn revise_document(
         &self,
         input: ReviseDocument,
-        author: AgentId,
+        actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
-        let transaction = self.begin().await?;
-        let outcome = transaction.revise_document(input, author).await?;
-        transaction.commit().await?;
-        Ok(outcome)
+        let target = AuditTarget::Document(input.document);
+        self.audited(actor, AuditAction::ReviseDocument, target, async {
+            let transaction = self.begin().await?;
+            let outcome = transaction.revise_document(input, actor).await?;
+            transaction.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 }
 
 impl WriteTransaction<'_> {
-    /// Creates a document with its first revision, authored by `author`.
+    /// Creates a document with its first revision, authored by the actor's agent.
     #[tracing::instrument(skip_all, fields(slug = %input.slug))]
     pub async fn create_document(
         &self,
         input: CreateDocument,
-        author: AgentId,
+        actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
+        let author = actor.agent;
         self.check_content(&input.content)?;
         self.check_source_exists(input.source).await?;
         let id = DocumentId::generate();
@@ -131,6 +143,17 @@ impl WriteTransaction<'_> {
         insert_blob(&self.tx, &content_hash, &input.content).await?;
         revisions::log(&self.tx, &mut revision_row, &mut revision).await?;
         revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await?;
+        let detail = format!("revision {}", revision.hash);
+        let target = AuditTarget::Document(id);
+        audit::record(
+            &self.tx,
+            Some(actor),
+            AuditAction::CreateDocument,
+            &target,
+            SUCCEEDED,
+            Some(detail),
+        )
+        .await?;
         tracing::info!(document = %id, revision = %revision.hash, "document created");
         Ok(WriteOutcome { document, revision })
     }
@@ -141,8 +164,9 @@ impl WriteTransaction<'_> {
     pub async fn revise_document(
         &self,
         input: ReviseDocument,
-        author: AgentId,
+        actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
+        let author = actor.agent;
         self.check_content(&input.content)?;
         let document = documents::find(&self.tx, input.document)
             .await?
@@ -217,6 +241,17 @@ impl WriteTransaction<'_> {
         }
         super::citing::carry_citations(&self.tx, &parent.hash, &revision.hash, &input.content)
             .await?;
+        let detail = format!("revision {}", revision.hash);
+        let target = AuditTarget::Document(document.id);
+        audit::record(
+            &self.tx,
+            Some(actor),
+            AuditAction::ReviseDocument,
+            &target,
+            SUCCEEDED,
+            Some(detail),
+        )
+        .await?;
         tracing::info!(revision = %revision.hash, number = revision.number, "document revised");
         let document = Document { head: revision.hash.clone(), updated_at: created_at, ..document };
         Ok(WriteOutcome { document, revision })

@@ -74,7 +74,11 @@ async fn log_and_diff_show_history_and_changes_in_a_terminal() {
     store::migrate(&connection).await.unwrap();
     let store = Store::new(connection, StoreLimits::default());
     let author = store
-        .create_agent(&store::AgentName::parse("Ada Archivist").unwrap(), store::AgentKind::Person)
+        .create_agent(
+            &store::AgentName::parse("Ada Archivist").unwrap(),
+            store::AgentKind::Person,
+            None,
+        )
         .await
         .unwrap();
     let created = store
@@ -87,7 +91,7 @@ async fn log_and_diff_show_history_and_changes_in_a_terminal() {
                 message: Message::parse("first capture").unwrap(),
                 source: None,
             },
-            author.id,
+            &store::Actor::agent(author.id),
         )
         .await
         .unwrap();
@@ -101,7 +105,7 @@ async fn log_and_diff_show_history_and_changes_in_a_terminal() {
                 message: Message::parse("correct the date").unwrap(),
                 source: None,
             },
-            author.id,
+            &store::Actor::agent(author.id),
         )
         .await
         .unwrap();
@@ -162,11 +166,11 @@ async fn tokens_are_listed_revoked_and_expire_and_software_agents_get_none_by_ac
     let connection = store::connect(&db.url()).await.unwrap();
     let store = Store::new(connection, StoreLimits::default());
     let one = store
-        .create_agent(&store::AgentName::parse("Sam Same").unwrap(), store::AgentKind::Person)
+        .create_agent(&store::AgentName::parse("Sam Same").unwrap(), store::AgentKind::Person, None)
         .await
         .unwrap();
     store
-        .create_agent(&store::AgentName::parse("Sam Same").unwrap(), store::AgentKind::Person)
+        .create_agent(&store::AgentName::parse("Sam Same").unwrap(), store::AgentKind::Person, None)
         .await
         .unwrap();
     let ambiguous = token(&["--agent", "Sam Same"]);

@@ -155,6 +155,7 @@ async fn expired_and_revoked_tokens_authenticate_nobody(app: TestApp) {
         .create_agent(
             &palimpsest::store::AgentName::parse("Short Lived").unwrap(),
             AgentKind::Person,
+            None,
         )
         .await
         .unwrap();

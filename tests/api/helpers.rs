@@ -166,7 +166,11 @@ impl TestApp {
     pub async fn token(&self, name: &str, role: Role) -> String {
         let agent = self
             .store
-            .create_agent(&palimpsest::store::AgentName::parse(name).unwrap(), AgentKind::Person)
+            .create_agent(
+                &palimpsest::store::AgentName::parse(name).unwrap(),
+                AgentKind::Person,
+                None,
+            )
             .await
             .unwrap();
         self.store.create_token(agent, role, None).await.unwrap().secret

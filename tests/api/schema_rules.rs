@@ -38,6 +38,7 @@ async fn run(service: &GraphqlService, token: Option<&str>, query: &str, vars: V
         base_url: "http://palimpsest.test".into(),
         client_address: Some("192.0.2.7".parse().unwrap()),
         request_bytes: query.len() as u64,
+        request_id: Some("schema-test".into()),
     };
     let (response, _cost): (Response, _) = service.execute(request, context).await;
     serde_json::to_value(&response).unwrap()

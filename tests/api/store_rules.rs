@@ -5,7 +5,7 @@
 
 use palimpsest::passage::Selector;
 use palimpsest::store::{
-    AddCitation, AgentId, AgentKind, AgentName, AnchorState, CitationRelation, CitationTarget,
+    Actor, AddCitation, AgentKind, AgentName, AnchorState, CitationRelation, CitationTarget,
     Conflict, CreateDocument, DocumentKind, Message, Missing, ReviseDocument, RevisionHash, Slug,
     Store, StoreError, Title, WriteOutcome,
 };
@@ -21,12 +21,12 @@ crate::on_both_backends!(
     a_seed_that_fails_half_way_writes_nothing,
 );
 
-async fn author(store: &Store) -> AgentId {
+async fn author(store: &Store) -> Actor {
     let name = AgentName::parse("Store Test").unwrap();
-    store.create_agent(&name, AgentKind::Person).await.unwrap().id
+    Actor::agent(store.create_agent(&name, AgentKind::Person, None).await.unwrap().id)
 }
 
-async fn create(store: &Store, author: AgentId, slug: &str, content: &str) -> WriteOutcome {
+async fn create(store: &Store, author: &Actor, slug: &str, content: &str) -> WriteOutcome {
     let input = CreateDocument {
         slug: Slug::parse(slug).unwrap(),
         kind: DocumentKind::Article,
@@ -52,13 +52,13 @@ fn revise(created: &WriteOutcome, head: &RevisionHash, content: &str) -> ReviseD
 async fn a_revision_lands_only_on_the_head_its_writer_saw(app: TestApp) {
     let store = &app.store;
     let author = author(store).await;
-    let created = create(store, author, "cas", "one\n").await;
+    let created = create(store, &author, "cas", "one\n").await;
     let first = created.revision.hash.clone();
-    let second = store.revise_document(revise(&created, &first, "two\n"), author).await.unwrap();
+    let second = store.revise_document(revise(&created, &first, "two\n"), &author).await.unwrap();
     assert_eq!(second.revision.parent.as_ref(), Some(&first));
     assert_eq!(second.document.head, second.revision.hash);
 
-    let stale = store.revise_document(revise(&created, &first, "three\n"), author).await;
+    let stale = store.revise_document(revise(&created, &first, "three\n"), &author).await;
     match stale {
         Err(StoreError::Conflict(Conflict::HeadMoved { expected, current })) => {
             assert_eq!(expected, first);
@@ -66,8 +66,8 @@ async fn a_revision_lands_only_on_the_head_its_writer_saw(app: TestApp) {
         }
         other => panic!("a stale head is a HeadMoved conflict, not {other:?}"),
     }
-    let foreign = create(store, author, "other", "x\n").await.revision.hash;
-    let wrong_document = store.revise_document(revise(&created, &foreign, "y\n"), author).await;
+    let foreign = create(store, &author, "other", "x\n").await.revision.hash;
+    let wrong_document = store.revise_document(revise(&created, &foreign, "y\n"), &author).await;
     assert!(
         matches!(wrong_document, Err(StoreError::NotFound(Missing::RevisionOf { .. }))),
         "{wrong_document:?}"
@@ -77,9 +77,9 @@ async fn a_revision_lands_only_on_the_head_its_writer_saw(app: TestApp) {
 async fn a_revision_identical_to_the_head_is_refused(app: TestApp) {
     let store = &app.store;
     let author = author(store).await;
-    let created = create(store, author, "same", "text\n").await;
+    let created = create(store, &author, "same", "text\n").await;
     let head = created.revision.hash.clone();
-    let refused = store.revise_document(revise(&created, &head, "text\n"), author).await;
+    let refused = store.revise_document(revise(&created, &head, "text\n"), &author).await;
     match refused {
         Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "content"),
         other => panic!("an identical revision is invalid content, not {other:?}"),
@@ -89,14 +89,14 @@ async fn a_revision_identical_to_the_head_is_refused(app: TestApp) {
         title: Some(Title::parse("Another title").unwrap()),
         ..revise(&created, &head, "text\n")
     };
-    assert!(store.revise_document(retitled, author).await.is_ok());
+    assert!(store.revise_document(retitled, &author).await.is_ok());
 }
 
 async fn revising_keeps_the_stored_title_whatever_todays_rules_say(app: TestApp) {
     use sea_orm::ConnectionTrait;
     let store = &app.store;
     let author = author(store).await;
-    let created = create(store, author, "old-title", "text\n").await;
+    let created = create(store, &author, "old-title", "text\n").await;
     // A title stored under looser rules than today's (a control character): the store never
     // re-parses it, so the document stays revisable and keeps its title.
     store
@@ -108,7 +108,7 @@ async fn revising_keeps_the_stored_title_whatever_todays_rules_say(app: TestApp)
         .await
         .unwrap();
     let head = created.revision.hash.clone();
-    let revised = store.revise_document(revise(&created, &head, "new text\n"), author).await;
+    let revised = store.revise_document(revise(&created, &head, "new text\n"), &author).await;
     assert_eq!(revised.unwrap().revision.title, "Old\tstyle");
 }
 
@@ -126,14 +126,14 @@ fn cite(citing: &WriteOutcome, target: CitationTarget, passage: Option<&str>) ->
 async fn a_citation_is_pinned_only_to_a_revision_of_the_cited_document(app: TestApp) {
     let store = &app.store;
     let author = author(store).await;
-    let citing = create(store, author, "citing", "as the letter says\n").await;
-    let cited = create(store, author, "cited", "the letter\n").await;
-    let unrelated = create(store, author, "unrelated", "other\n").await;
+    let citing = create(store, &author, "citing", "as the letter says\n").await;
+    let cited = create(store, &author, "cited", "the letter\n").await;
+    let unrelated = create(store, &author, "unrelated", "other\n").await;
     let pinned_elsewhere = CitationTarget::Document {
         id: cited.document.id,
         pinned: Some(unrelated.revision.hash.clone()),
     };
-    match store.add_citation(cite(&citing, pinned_elsewhere, None), author).await {
+    match store.add_citation(cite(&citing, pinned_elsewhere, None), &author).await {
         Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "target.revision"),
         other => panic!("a pin to another document's revision is invalid, not {other:?}"),
     }
@@ -146,10 +146,10 @@ async fn a_citation_is_pinned_only_to_a_revision_of_the_cited_document(app: Test
         ..cite(&citing, pinned.clone(), None)
     };
     assert!(matches!(
-        store.add_citation(stale, author).await,
+        store.add_citation(stale, &author).await,
         Err(StoreError::Conflict(Conflict::HeadMoved { .. }))
     ));
-    let citation = store.add_citation(cite(&citing, pinned, Some("the letter")), author).await;
+    let citation = store.add_citation(cite(&citing, pinned, Some("the letter")), &author).await;
     let citation = citation.unwrap();
     assert_eq!(citation.citing_revision, citing.revision.hash);
     assert_eq!(citation.anchor, AnchorState::Created);
@@ -158,13 +158,13 @@ async fn a_citation_is_pinned_only_to_a_revision_of_the_cited_document(app: Test
 async fn citations_follow_their_passage_into_each_revision(app: TestApp) {
     let store = &app.store;
     let author = author(store).await;
-    let citing = create(store, author, "follows", "Intro.\nThe quoted words.\n").await;
-    let cited = create(store, author, "source-doc", "The quoted words.\n").await;
+    let citing = create(store, &author, "follows", "Intro.\nThe quoted words.\n").await;
+    let cited = create(store, &author, "source-doc", "The quoted words.\n").await;
     let target = CitationTarget::Document { id: cited.document.id, pinned: None };
     let with_passage =
-        store.add_citation(cite(&citing, target.clone(), Some("quoted words")), author).await;
+        store.add_citation(cite(&citing, target.clone(), Some("quoted words")), &author).await;
     let with_passage = with_passage.unwrap();
-    store.add_citation(cite(&citing, target, None), author).await.unwrap();
+    store.add_citation(cite(&citing, target, None), &author).await.unwrap();
 
     // "New intro.\nIntro.\nThe " is 22 bytes: the passage moved down by the new first line.
     let anchors = |hash: RevisionHash| async move {
@@ -178,7 +178,7 @@ async fn citations_follow_their_passage_into_each_revision(app: TestApp) {
     };
     let head = citing.revision.hash.clone();
     let moved = store
-        .revise_document(revise(&citing, &head, "New intro.\nIntro.\nThe quoted words.\n"), author)
+        .revise_document(revise(&citing, &head, "New intro.\nIntro.\nThe quoted words.\n"), &author)
         .await
         .unwrap();
     assert_eq!(
@@ -186,7 +186,7 @@ async fn citations_follow_their_passage_into_each_revision(app: TestApp) {
         [(AnchorState::Carried, None), (AnchorState::Reanchored, Some(22))]
     );
     let reworded = store
-        .revise_document(revise(&citing, &moved.revision.hash, "Intro.\nOther words.\n"), author)
+        .revise_document(revise(&citing, &moved.revision.hash, "Intro.\nOther words.\n"), &author)
         .await
         .unwrap();
     assert_eq!(
@@ -196,7 +196,7 @@ async fn citations_follow_their_passage_into_each_revision(app: TestApp) {
     let restored = store
         .revise_document(
             revise(&citing, &reworded.revision.hash, "The quoted words again.\n"),
-            author,
+            &author,
         )
         .await
         .unwrap();
