@@ -96,6 +96,16 @@ impl std::fmt::Debug for LogKey {
 }
 
 impl LogKey {
+    /// A new key from the system's randomness.
+    pub fn generate(name: &str) -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Io {
+            path: "(randomness)".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Self::from_seed(name, seed)
+    }
+
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<Self, KeyError> {
         if name.is_empty() || name.contains(|c: char| c == '+' || c.is_whitespace()) {
             return Err(KeyError::BadName(name.to_owned()));
@@ -103,22 +113,22 @@ impl LogKey {
         Ok(LogKey { name: name.to_owned(), signing: SigningKey::from_bytes(&seed) })
     }
 
+    /// The key kept in `path`.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
+        Self::parse_private(text.trim())
+            .ok_or_else(|| KeyError::Malformed { path: path.display().to_string() })
+    }
+
     /// The key in `path`, or a new key named `name` written there first (readable by its
     /// owner only). Returns whether it was created.
     pub fn load_or_create(path: &Path, name: &str) -> Result<(Self, bool), KeyError> {
         let io = |source| KeyError::Io { path: path.display().to_string(), source };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let key = Self::parse_private(text.trim())
-                    .ok_or_else(|| KeyError::Malformed { path: path.display().to_string() })?;
-                return Ok((key, false));
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(io(err)),
+        if path.exists() {
+            return Ok((Self::load(path)?, false));
         }
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        let key = Self::from_seed(name, seed)?;
+        let key = Self::generate(name)?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

@@ -57,6 +57,46 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Verify the corpus: recompute every content and revision hash, hold each header to the
+    /// columns it covers, follow every chain to its head, and check the transparency log and
+    /// its signed checkpoints. Exits non-zero when anything is wrong.
+    Verify {
+        /// Verify only this document (its slug).
+        #[arg(long)]
+        document: Option<String>,
+        /// The transparency log's signing key (its public half checks the checkpoints).
+        #[arg(long, env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
+        log_key: PathBuf,
+    },
+    /// Print the transparency log's verifier key (`name+id+key`), for anyone who checks its
+    /// checkpoints; the signing key is created if there is none yet.
+    LogKey(LogKeyArgs),
+}
+
+/// Where the transparency log's signing key is kept: a file outside the database it vouches
+/// for, created (readable by its owner only) on first use.
+#[derive(Debug, Args)]
+pub struct LogKeyArgs {
+    #[arg(long = "log-key", env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
+    pub path: PathBuf,
+    /// The log's origin (and the key's name) when the key is created, e.g.
+    /// `corpus.example.org/log`; by default the public URL's host and path with `/log`.
+    #[arg(long, env = "PALIMPSEST_LOG_ORIGIN")]
+    pub log_origin: Option<String>,
+}
+
+impl LogKeyArgs {
+    /// The origin a new key is named after: `--log-origin`, or `public_url`'s host and path
+    /// followed by `/log`, or `palimpsest/log`.
+    pub fn origin(&self, public_url: Option<&str>) -> String {
+        if let Some(origin) = &self.log_origin {
+            return origin.clone();
+        }
+        public_url
+            .and_then(|url| url.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')))
+            .filter(|rest| !rest.is_empty())
+            .map_or_else(|| "palimpsest/log".to_owned(), |rest| format!("{rest}/log"))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +131,8 @@ pub struct ServeArgs {
     /// Do not load seeds, even into a new database.
     #[arg(long, env = "PALIMPSEST_NO_SEED")]
     pub no_seed: bool,
+    #[command(flatten)]
+    pub log_key: LogKeyArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -6,6 +6,7 @@
 pub mod blame;
 pub mod budget;
 pub mod checkpoint;
+pub mod commands;
 pub mod compute;
 pub mod config;
 pub mod diff;

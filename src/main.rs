@@ -2,11 +2,13 @@
 //! what a command prints on stdout (a token, the SDL) can be captured by scripts.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use palimpsest::budget::Budget;
+use palimpsest::checkpoint::LogKey;
 use palimpsest::compute::Compute;
 use palimpsest::config::{Cli, Command, LimitArgs, ServeArgs, TokenCommand};
 use palimpsest::diff::{ContextLines, Granularity};
@@ -101,6 +103,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Verify { document, log_key } => {
+            let store = open(&cli.database_url).await?;
+            let key = match LogKey::load(&log_key) {
+                Ok(key) => Some(key),
+                Err(err) => {
+                    eprintln!("warning: {err}; checkpoint signatures are not checked");
+                    None
+                }
+            };
+            let clean =
+                palimpsest::commands::verify(&store, document.as_deref(), key.as_ref()).await?;
+            if !clean {
+                bail!("verification found problems (listed above)");
+            }
+            Ok(())
+        }
+        Command::LogKey(args) => {
+            let (key, created) = LogKey::load_or_create(&args.path, &args.origin(None))?;
+            if created {
+                eprintln!("created the signing key {}", args.path.display());
+            }
+            println!("{}", key.verifier_key());
+            Ok(())
+        }
     }
 }
 
@@ -196,6 +222,12 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         statement: Duration::from_millis(limits.database_timeout_ms),
         acquire: Duration::from_millis(limits.database_timeout_ms),
     };
+    let origin = args.log_key.origin(args.public_url.as_deref());
+    let (log_key, created) = LogKey::load_or_create(&args.log_key.path, &origin)?;
+    if created {
+        tracing::info!(path = %args.log_key.path.display(), verifier = %log_key.verifier_key(),
+            "created the transparency log's signing key; keep it outside the database");
+    }
     let db = store::connect_with(database_url, timeouts).await?;
     let applied_before = store::migrate(&db).await?;
     let store_limits = StoreLimits {
@@ -220,6 +252,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         trust_forwarded: args.trust_forwarded_headers,
         limits: query_limits,
         rate_limits,
+        log_key: Arc::new(log_key),
     };
     let app = Application::build(&settings, store)?;
     let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// The text asked for was redacted (`extensions.revision` names the revision).
+    Redacted,
     PayloadTooLarge,
     QueryTooComplex,
     RateLimited,
@@ -34,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Redacted => "REDACTED",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::RateLimited => "RATE_LIMITED",
@@ -50,6 +53,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::Redacted => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::QueryTooComplex => 422,
             ErrorCode::RateLimited => 429,
@@ -203,8 +207,13 @@ impl From<&StoreError> for ApiError {
                     Conflict::HeadMoved { current, .. } => {
                         error.with("currentHead", current.as_str())
                     }
-                    Conflict::SlugTaken(_) | Conflict::ParentHasChild(_) => error,
+                    Conflict::SlugTaken(_)
+                    | Conflict::ParentHasChild(_)
+                    | Conflict::AlreadyRedacted(_) => error,
                 }
+            }
+            StoreError::Redacted(hash) => {
+                ApiError::new(ErrorCode::Redacted, err.to_string()).with("revision", hash.as_str())
             }
             StoreError::TooLarge { .. } => {
                 ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())

@@ -83,6 +83,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Schema};
 
+use crate::checkpoint::LogKey;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use auth::{Credentials, RequestAuth};
@@ -101,9 +102,11 @@ pub fn build_schema(
     store: Store,
     limits: QueryLimits,
     rate_limiter: Arc<RateLimiter>,
+    log_key: Arc<LogKey>,
 ) -> AppSchema {
     Schema::build(query::QueryRoot::default(), mutation::MutationRoot, EmptySubscription)
         .data(store)
+        .data(log_key)
         .extension(Limits::new(limits, rate_limiter))
         .finish()
 }
@@ -133,8 +136,14 @@ pub struct GraphqlService {
 }
 
 impl GraphqlService {
-    pub fn new(store: Store, limits: QueryLimits, rate_limiter: Arc<RateLimiter>) -> Self {
-        Self { schema: build_schema(store.clone(), limits, rate_limiter), store, limits }
+    pub fn new(
+        store: Store,
+        limits: QueryLimits,
+        rate_limiter: Arc<RateLimiter>,
+        log_key: Arc<LogKey>,
+    ) -> Self {
+        let schema = build_schema(store.clone(), limits, rate_limiter, log_key);
+        Self { schema, store, limits }
     }
 
     /// Runs one request with its own loaders, credentials and cost meter (the `Limits`

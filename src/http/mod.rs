@@ -16,6 +16,7 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
 
+use crate::checkpoint::LogKey;
 use crate::graphql::GraphqlService;
 use crate::graphql::limits::QueryLimits;
 use crate::ratelimit::{RateLimitSettings, RateLimiter};
@@ -45,6 +46,8 @@ pub struct HttpSettings {
     pub trust_forwarded: bool,
     pub limits: QueryLimits,
     pub rate_limits: RateLimitSettings,
+    /// The key that signs the transparency log's checkpoints.
+    pub log_key: Arc<LogKey>,
 }
 
 impl Default for HttpSettings {
@@ -59,6 +62,9 @@ impl Default for HttpSettings {
             trust_forwarded: false,
             limits: QueryLimits::default(),
             rate_limits: RateLimitSettings::default(),
+            // A key for this process only: a server that serves checkpoints anyone keeps
+            // loads its key from a file (`LogKey::load_or_create`).
+            log_key: Arc::new(LogKey::generate("palimpsest/log").expect("a valid key name")),
         }
     }
 }
@@ -104,7 +110,12 @@ impl Application {
         };
         let rate_limiter = Arc::new(RateLimiter::new(settings.rate_limits));
         let state = web::Data::new(AppState {
-            graphql: GraphqlService::new(store.clone(), settings.limits, rate_limiter.clone()),
+            graphql: GraphqlService::new(
+                store.clone(),
+                settings.limits,
+                rate_limiter.clone(),
+                settings.log_key.clone(),
+            ),
             store,
             sdl: crate::graphql::sdl(),
             max_body_bytes: settings.max_body_bytes,

@@ -34,13 +34,14 @@ pub(crate) async fn insert_blob(
 }
 
 impl Store {
-    /// The texts among `hashes` that are stored, in one query.
+    /// The texts among `hashes` that are stored (and not purged by a redaction), in one query.
     pub async fn contents_by_hashes(
         &self,
         hashes: &[ContentHash],
     ) -> StoreResult<Vec<(ContentHash, String)>> {
         Ok(blob::Entity::find()
             .filter(blob::Column::Sha256.is_in(hashes.iter().map(|h| h.as_str())))
+            .filter(blob::Column::PurgedAt.is_null())
             .all(&self.db)
             .await?
             .into_iter()
@@ -48,18 +49,22 @@ impl Store {
             .collect())
     }
 
-    /// The text of `revision`, which must be stored.
+    /// The text of `revision`: `Redacted` if it was.
     pub(crate) async fn required_content(&self, revision: &Revision) -> StoreResult<String> {
         content_of(&self.db, revision).await
     }
 }
 
-/// The text of `revision`, which must be stored, read through `conn`.
+/// The text of `revision` read through `conn`: `Redacted` if it was.
 pub(crate) async fn content_of(
     conn: &impl ConnectionTrait,
     revision: &Revision,
 ) -> StoreResult<String> {
+    if revision.redacted {
+        return Err(StoreError::Redacted(revision.hash.clone()));
+    }
     blob::Entity::find_by_id(revision.content_hash.as_str().to_owned())
+        .filter(blob::Column::PurgedAt.is_null())
         .one(conn)
         .await?
         .map(|row| row.content)

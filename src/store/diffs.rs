@@ -58,6 +58,9 @@ impl Store {
         };
         let from = from.map(|hash| take(&mut found, hash)).transpose()?;
         let to = take(&mut found, to)?;
+        if let Some(redacted) = from.iter().chain([&to]).find(|r| r.redacted) {
+            return Err(StoreError::Redacted(redacted.hash.clone()));
+        }
         // Finer granularities compare more, and smaller, units: a word diff costs about twice
         // a line diff of the same texts, a character diff four times.
         let bytes = from.as_ref().map_or(0, |f| f.content_bytes) + to.content_bytes;
@@ -132,6 +135,9 @@ impl Store {
                 "the history of document {} is not a single chain",
                 target.document_id
             )));
+        }
+        if let Some(redacted) = history.iter().find(|r| r.redacted) {
+            return Err(StoreError::Redacted(redacted.hash.clone()));
         }
         let bytes: u64 = history.iter().map(|r| r.content_bytes).sum();
         let points = history.len() as u64 + crate::budget::points_for_bytes(bytes);

@@ -21,6 +21,9 @@ pub enum StoreError {
     NotFound(Missing),
     #[error("{0}")]
     Conflict(Conflict),
+    /// The text this needs was redacted: the revision, its hashes and its proofs remain.
+    #[error("the text of revision {0} was redacted")]
+    Redacted(RevisionHash),
     #[error("{what} is {size} bytes; the limit is {limit} bytes")]
     TooLarge { what: &'static str, size: usize, limit: usize },
     /// The work asked for costs more than the caller's allowance; nothing was read for it.
@@ -76,6 +79,8 @@ pub enum Conflict {
     SlugTaken(Slug),
     /// The parent revision gained a child first (a concurrent revise).
     ParentHasChild(RevisionHash),
+    /// The revision's text was redacted already.
+    AlreadyRedacted(RevisionHash),
 }
 
 impl fmt::Display for Conflict {
@@ -88,6 +93,7 @@ impl fmt::Display for Conflict {
                 write!(f, "a document with slug {:?} already exists", slug.as_str())
             }
             Conflict::ParentHasChild(parent) => write!(f, "revision {parent} already has a child"),
+            Conflict::AlreadyRedacted(hash) => write!(f, "revision {hash} is redacted already"),
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct HistoryEntry {
     pub number: i64,
     pub content_hash: ContentHash,
     pub content_bytes: u64,
+    pub redacted: bool,
 }
 
 /// The least a history listing needs about a revision.
@@ -69,9 +70,10 @@ impl Store {
         number: i64,
     ) -> StoreResult<Vec<HistoryEntry>> {
         use revision::Column as C;
-        let rows: Vec<(String, Option<String>, i64, String, i64)> = revision::Entity::find()
+        let rows: Vec<(String, Option<String>, i64, String, i64, bool)> = revision::Entity::find()
             .select_only()
             .columns([C::Hash, C::ParentHash, C::Number, C::ContentSha256, C::ContentBytes])
+            .column(C::Redacted)
             .filter(C::DocumentId.eq(document.as_uuid()))
             .filter(C::Number.lte(number))
             .order_by_asc(C::Number)
@@ -81,12 +83,13 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(hash, parent, number, content, bytes)| HistoryEntry {
+            .map(|(hash, parent, number, content, bytes, redacted)| HistoryEntry {
                 hash: RevisionHash::from_trusted(hash),
                 parent: parent.map(RevisionHash::from_trusted),
                 number,
                 content_hash: ContentHash::from_trusted(content),
                 content_bytes: bytes.max(0) as u64,
+                redacted,
             })
             .collect())
     }

@@ -143,3 +143,27 @@ string_enum!(
         Conflict => "conflict",
     }
 );
+
+string_enum!(
+    /// What verification found wrong, each named after the check that failed.
+    ProblemKind, "kind" {
+        ContentHash => "content_hash",
+        ContentMissing => "content_missing",
+        ContentSize => "content_size",
+        HeaderHash => "header_hash",
+        HeaderField => "header_field",
+        HeaderMalformed => "header_malformed",
+        Parent => "parent",
+        Number => "number",
+        Time => "time",
+        Head => "head",
+        Chain => "chain",
+        Redaction => "redaction",
+        LogMissing => "log_missing",
+        LogLeaf => "log_leaf",
+        LogNode => "log_node",
+        LogSize => "log_size",
+        Checkpoint => "checkpoint",
+        CheckpointSignature => "checkpoint_signature",
+    }
+);

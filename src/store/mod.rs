@@ -25,12 +25,14 @@ pub mod hashing;
 mod history;
 mod kinds;
 mod page;
+mod redaction;
 mod revisions;
 mod sources;
-mod tlog;
+pub(crate) mod tlog;
 mod tokens;
 mod transaction;
 mod values;
+mod verify;
 mod views;
 mod writes;
 
@@ -51,12 +53,14 @@ pub use error::{Conflict, Missing, RETRY_AFTER_UNAVAILABLE, StoreError, StoreRes
 pub use history::{HistoryEntry, MAX_HISTORY, RevisionStamp};
 pub use kinds::*;
 pub use page::{Direction, Page, PageRequest};
+pub use redaction::{Redaction, RedactionReason};
 pub use revisions::Revision;
 pub use sources::{NewSource, Source, SourceFields};
 pub use tlog::{InclusionProof, SignedCheckpoint};
 pub use tokens::{MAX_LISTED_TOKENS, NewToken, Principal, TokenInfo};
 pub use transaction::WriteTransaction;
 pub use values::*;
+pub use verify::{LogReport, MAX_LISTED, Problem, Report, VerifiedPage};
 pub use views::*;
 pub use writes::{CreateDocument, ReviseDocument, WriteOutcome};
 

@@ -300,6 +300,11 @@ impl Message {
         Ok(Self(input.to_owned()))
     }
 
+    /// A message read back from the store, as it was written.
+    pub(crate) fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -57,6 +57,8 @@ pub struct TestApp {
     pub proxy: Option<crate::proxy::Proxy>,
     pub backend: Backend,
     pub database_url: String,
+    /// The key the server signs checkpoints with (its verifier key is what outsiders hold).
+    pub log_key: Arc<palimpsest::checkpoint::LogKey>,
     _database: TestDatabase,
 }
 
@@ -126,6 +128,7 @@ pub async fn spawn_configured(
         proxy,
         backend: database.backend,
         database_url,
+        log_key: config.http.log_key.clone(),
         _database: database,
     })
 }

@@ -24,7 +24,8 @@ crate::on_both_backends!(
 );
 
 fn service(app: &TestApp, limits: QueryLimits, rates: RateLimitSettings) -> GraphqlService {
-    GraphqlService::new(app.store.clone(), limits, Arc::new(RateLimiter::new(rates)))
+    let rate_limiter = Arc::new(RateLimiter::new(rates));
+    GraphqlService::new(app.store.clone(), limits, rate_limiter, app.log_key.clone())
 }
 
 fn default_service(app: &TestApp) -> GraphqlService {

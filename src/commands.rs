@@ -1,0 +1,116 @@
+//! Commands an operator runs against the corpus, with the progress and reports a terminal
+//! shows. `main.rs` parses the command line and calls these.
+
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::budget::Budget;
+use crate::checkpoint::LogKey;
+use crate::store::{DocumentId, Problem, Report, Slug, Store};
+
+/// Documents verified per page.
+const PAGE: u64 = 500;
+
+/// Verifies the corpus (or the document `slug`) and the transparency log, with a progress
+/// bar on a terminal, and prints what was checked and every problem found on stdout. Returns
+/// whether all is well.
+pub async fn verify(
+    store: &Store,
+    slug: Option<&str>,
+    key: Option<&LogKey>,
+) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let budget = Budget::unlimited();
+    let (report, total) = match slug {
+        Some(slug) => {
+            let slug = Slug::parse(slug)?;
+            let document = store
+                .document_by_slug(&slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no document has the slug {slug}"))?;
+            (store.verify_document(document.id, &budget).await?, None)
+        }
+        None => {
+            let total = store.log_size().await?;
+            let bar = progress_bar(total, "revisions");
+            let mut report = Report::default();
+            let mut after: Option<DocumentId> = None;
+            loop {
+                let tick = |n: u64| bar.inc(n);
+                let page = store.verify_documents(after, PAGE, &budget, &tick).await?;
+                report.merge_page(page.report);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            bar.finish_and_clear();
+            (report, Some(total))
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "checked {} documents and {} revisions ({} redacted) in {elapsed:.2} s ({:.0} revisions/s)",
+        report.documents,
+        report.revisions,
+        report.redacted_count,
+        report.revisions as f64 / elapsed.max(1e-9),
+    );
+    let mut clean = print_problems(&report);
+    if total.is_some() {
+        let bar = progress_bar(total.unwrap_or(0), "leaves");
+        let log = store.verify_log(key, &|n| bar.inc(n)).await?;
+        bar.finish_and_clear();
+        println!(
+            "transparency log: {} leaves, {} signed checkpoints{}",
+            log.size,
+            log.checkpoints,
+            if log.signatures_checked {
+                ", signatures checked"
+            } else {
+                " (signatures NOT checked: no key)"
+            }
+        );
+        clean &= print_problems(&log.report);
+    }
+    println!("{}", if clean { "all is well" } else { "PROBLEMS FOUND" });
+    Ok(clean)
+}
+
+fn progress_bar(total: u64, unit: &'static str) -> ProgressBar {
+    // indicatif draws only on a terminal: piped or redirected, the bar stays silent.
+    let bar = ProgressBar::new(total);
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Prints each problem on a line; returns whether there were none.
+fn print_problems(report: &Report) -> bool {
+    for problem in &report.problems {
+        println!("{}", describe(problem));
+    }
+    let unlisted = report.problem_count - report.problems.len() as u64;
+    if unlisted > 0 {
+        println!("… and {unlisted} more problems");
+    }
+    report.is_clean()
+}
+
+fn describe(problem: &Problem) -> String {
+    let mut line = format!("PROBLEM {}", problem.kind);
+    if let Some(document) = problem.document {
+        line.push_str(&format!(" document {document}"));
+    }
+    if let Some(revision) = &problem.revision {
+        line.push_str(&format!(" revision {revision}"));
+    }
+    if let Some(field) = problem.field {
+        line.push_str(&format!(" field {field}"));
+    }
+    line.push_str(&format!(": {}", problem.detail));
+    line
+}

@@ -1,0 +1,164 @@
+//! Redaction: an archivist removes a revision's text (a legal takedown, personal data) without
+//! breaking anything that proves the corpus. The text is purged — the blob's too when no
+//! other unredacted revision shares it — and a tombstone records who, when and why. The
+//! header, the hashes, the chain and the transparency log stay as they were, so they still
+//! verify; what needs the text says it was redacted (`StoreError::Redacted`). Nothing undoes a
+//! redaction.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::audit::{self, Actor, AuditTarget};
+use super::error::{Conflict, StoreError, StoreResult};
+use super::kinds::{AuditAction, AuditOutcome};
+use super::revisions::{self, Revision};
+use super::values::{AgentId, InvalidValue, RevisionHash, Timestamp, TokenId, reject_nul};
+use super::{Missing, Store};
+use crate::entity::{blob, redaction, revision};
+
+/// Why a revision was redacted: said once, kept forever, shown with the revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactionReason(String);
+
+impl RedactionReason {
+    pub const MAX_CHARS: usize = 1000;
+
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        let trimmed = input.trim();
+        reject_nul("reason", trimmed)?;
+        if trimmed.is_empty() {
+            return Err(InvalidValue::new("reason", "a redaction must say why"));
+        }
+        let chars = trimmed.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(InvalidValue::new(
+                "reason",
+                format!("is {chars} characters; at most {} are kept", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The tombstone of a redacted text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    pub revision: RevisionHash,
+    pub agent: AgentId,
+    pub token: Option<TokenId>,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+impl From<redaction::Model> for Redaction {
+    fn from(row: redaction::Model) -> Self {
+        Redaction {
+            revision: RevisionHash::from_trusted(row.revision_hash),
+            agent: row.agent_id.into(),
+            token: row.token_id.map(TokenId::from),
+            at: Timestamp::from_micros(row.at),
+            reason: row.reason,
+        }
+    }
+}
+
+impl Store {
+    /// Redacts `hash`'s text on behalf of `actor`; returns the revision as it now reads and
+    /// its tombstone. Redacting a redacted revision is a `Conflict`.
+    pub async fn redact_revision(
+        &self,
+        hash: &RevisionHash,
+        reason: RedactionReason,
+        actor: &Actor,
+    ) -> StoreResult<(Revision, Redaction)> {
+        let target = AuditTarget::Revision(hash.clone());
+        self.audited(actor, AuditAction::RedactRevision, target.clone(), async {
+            let transaction = self.begin().await?;
+            let tx = &transaction.tx;
+            let revision = revisions::find(tx, hash)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(Missing::Revision(hash.clone())))?;
+            let at = Timestamp::now();
+            let marked = revision::Entity::update_many()
+                .col_expr(revision::Column::Redacted, Expr::value(true))
+                .filter(revision::Column::Hash.eq(hash.as_str()))
+                .filter(revision::Column::Redacted.eq(false))
+                .exec(tx)
+                .await?;
+            if marked.rows_affected != 1 {
+                return Err(Conflict::AlreadyRedacted(hash.clone()).into());
+            }
+            let tombstone = Redaction {
+                revision: hash.clone(),
+                agent: actor.agent,
+                token: actor.token,
+                at,
+                reason: reason.as_str().to_owned(),
+            };
+            redaction::Entity::insert(redaction::ActiveModel {
+                revision_hash: Set(hash.as_str().to_owned()),
+                agent_id: Set(actor.agent.as_uuid()),
+                token_id: Set(actor.token.map(|t| t.as_uuid())),
+                at: Set(at.micros()),
+                reason: Set(tombstone.reason.clone()),
+            })
+            .exec_without_returning(tx)
+            .await?;
+            purge_unless_shared(tx, &revision, at).await?;
+            let detail = Some(format!("reason: {}", tombstone.reason));
+            audit::record(
+                tx,
+                Some(actor),
+                AuditAction::RedactRevision,
+                &target,
+                AuditOutcome::Succeeded,
+                detail,
+            )
+            .await?;
+            transaction.commit().await?;
+            tracing::info!(revision = %hash, "revision redacted");
+            Ok((Revision { redacted: true, ..revision }, tombstone))
+        })
+        .await
+    }
+
+    /// The tombstones of those of `hashes` that were redacted, in one query.
+    pub async fn redactions(&self, hashes: &[RevisionHash]) -> StoreResult<Vec<Redaction>> {
+        Ok(redaction::Entity::find()
+            .filter(redaction::Column::RevisionHash.is_in(hashes.iter().map(|h| h.as_str())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Redaction::from)
+            .collect())
+    }
+}
+
+/// Empties the text of `revision`'s blob unless an unredacted revision still uses it. The row
+/// stays: the header names its hash, and a revision that brings the text back refills it.
+async fn purge_unless_shared(
+    tx: &impl ConnectionTrait,
+    revision: &Revision,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let hash = revision.content_hash.as_str();
+    let still_used = revision::Entity::find()
+        .filter(revision::Column::ContentSha256.eq(hash))
+        .filter(revision::Column::Redacted.eq(false))
+        .one(tx)
+        .await?
+        .is_some();
+    if !still_used {
+        blob::Entity::update_many()
+            .col_expr(blob::Column::Content, Expr::value(""))
+            .col_expr(blob::Column::PurgedAt, Expr::value(at.micros()))
+            .filter(blob::Column::Sha256.eq(hash))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! The checks of one document's chain, pure computation over rows already read: every content
+//! and header hash recomputed, every header held to the columns it covers, every link, number,
+//! time and head followed. Rows come in `(document, number)` order, a chunk at a time; the
+//! walker carries each chain across chunks.
+
+use std::collections::{HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+
+use super::{Problem, Report};
+use crate::entity::revision;
+use crate::store::hashing::RevisionHeader;
+use crate::store::kinds::ProblemKind;
+use crate::store::tlog;
+use crate::store::values::{
+    AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
+};
+
+/// A stored text as verification needs it: hashed once, however many revisions share it.
+pub(super) struct StoredText {
+    /// Lowercase hex SHA-256 of the stored bytes.
+    pub digest: String,
+    pub bytes: usize,
+    pub purged: bool,
+}
+
+impl StoredText {
+    pub fn hash(content: &str, purged: bool) -> Self {
+        StoredText {
+            digest: hex::encode(Sha256::digest(content.as_bytes())),
+            bytes: content.len(),
+            purged,
+        }
+    }
+}
+
+/// What a chunk of revisions needs besides the rows.
+pub(super) struct ChunkContext {
+    pub texts: HashMap<String, StoredText>,
+    pub tombstones: HashSet<String>,
+    /// The stored leaves of the transparency log at the chunk's revisions' indexes.
+    pub leaves: HashMap<i64, Vec<u8>>,
+}
+
+/// Where a document's chain stands after the rows seen so far.
+#[derive(Debug, Clone)]
+pub(super) struct ChainEnd {
+    pub document: DocumentId,
+    pub hash: RevisionHash,
+    pub number: i64,
+    pub created_at: i64,
+}
+
+/// Checks `rows` (in `(document, number)` order) as continuations of `last`; returns where
+/// each document's chain ended, in the order the documents were met.
+pub(super) fn check_chunk(
+    rows: &[revision::Model],
+    context: &ChunkContext,
+    mut last: Option<ChainEnd>,
+    report: &mut Report,
+) -> Vec<ChainEnd> {
+    let mut ends = Vec::new();
+    for row in rows {
+        let document = DocumentId::from(row.document_id);
+        let hash = RevisionHash::from_trusted(row.hash.clone());
+        let problem = |kind, field: Option<&'static str>, detail: String| Problem {
+            kind,
+            document: Some(document),
+            revision: Some(hash.clone()),
+            field,
+            detail,
+        };
+        report.revisions += 1;
+        let previous = match last.take() {
+            Some(end) if end.document == document => Some(end),
+            Some(end) => {
+                ends.push(end);
+                None
+            }
+            None => None,
+        };
+        check_link(row, previous.as_ref(), report, &problem);
+        check_header(row, report, &problem);
+        check_content(row, context, report, &problem);
+        match row.log_index {
+            None => report.add(problem(
+                ProblemKind::LogMissing,
+                Some("log_index"),
+                "the revision has no leaf in the transparency log".into(),
+            )),
+            Some(index) => match context.leaves.get(&index) {
+                Some(leaf) if leaf.as_slice() == tlog::leaf_of(&hash).as_slice() => {}
+                Some(_) => report.add(problem(
+                    ProblemKind::LogLeaf,
+                    Some("log_index"),
+                    format!("leaf {index} of the transparency log is not this revision's"),
+                )),
+                None => report.add(problem(
+                    ProblemKind::LogLeaf,
+                    Some("log_index"),
+                    format!("the transparency log holds no leaf {index}"),
+                )),
+            },
+        }
+        last = Some(ChainEnd { document, hash, number: row.number, created_at: row.created_at });
+    }
+    ends.extend(last);
+    ends
+}
+
+fn check_link(
+    row: &revision::Model,
+    previous: Option<&ChainEnd>,
+    report: &mut Report,
+    problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
+) {
+    let expected_number = previous.map_or(1, |p| p.number + 1);
+    if row.number != expected_number {
+        report.add(problem(
+            ProblemKind::Number,
+            Some("number"),
+            format!("is {}; the chain has {} here", row.number, expected_number),
+        ));
+    }
+    let expected_parent = previous.map(|p| p.hash.as_str());
+    if row.parent_hash.as_deref() != expected_parent {
+        report.add(problem(
+            ProblemKind::Parent,
+            Some("parent"),
+            format!(
+                "names {}; the revision before it in the chain is {}",
+                row.parent_hash.as_deref().unwrap_or("no parent"),
+                expected_parent.unwrap_or("none")
+            ),
+        ));
+    }
+    if let Some(previous) = previous
+        && row.created_at <= previous.created_at
+    {
+        report.add(problem(
+            ProblemKind::Time,
+            Some("created_at"),
+            format!(
+                "{} is not after its parent's {}",
+                Timestamp::from_micros(row.created_at),
+                Timestamp::from_micros(previous.created_at)
+            ),
+        ));
+    }
+}
+
+fn check_header(
+    row: &revision::Model,
+    report: &mut Report,
+    problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
+) {
+    let recomputed = RevisionHash::of_header(&row.header);
+    if recomputed.as_str() != row.hash {
+        report.add(problem(
+            ProblemKind::HeaderHash,
+            Some("header"),
+            format!("the stored header hashes to {recomputed}, not to the revision's hash"),
+        ));
+    }
+    let parent = row.parent_hash.clone().map(RevisionHash::from_trusted);
+    let title = Title::from_stored(row.title.clone());
+    let message = Message::from_stored(row.message.clone());
+    let content = ContentHash::from_trusted(row.content_sha256.clone());
+    let from_columns = RevisionHeader {
+        document: DocumentId::from(row.document_id),
+        parent: parent.as_ref(),
+        title: &title,
+        content_sha256: &content,
+        author: AgentId::from(row.author_id),
+        created_at: Timestamp::from_micros(row.created_at),
+        message: &message,
+        source: row.source_id.map(SourceId::from),
+    }
+    .canonical_json();
+    if from_columns == row.header {
+        return;
+    }
+    // Say which member disagrees, not just that something does.
+    let (Ok(stored), Ok(expected)) = (
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.header),
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&from_columns),
+    ) else {
+        report.add(problem(
+            ProblemKind::HeaderMalformed,
+            Some("header"),
+            "the stored header is not a JSON object".into(),
+        ));
+        return;
+    };
+    let mut named = false;
+    for (member, value) in &expected {
+        if stored.get(member) != Some(value) {
+            named = true;
+            report.add(problem(
+                ProblemKind::HeaderField,
+                Some(member_field(member)),
+                format!(
+                    "the header says {}, the stored column {}",
+                    stored.get(member).map_or("nothing".into(), |v| v.to_string()),
+                    value
+                ),
+            ));
+        }
+    }
+    if !named {
+        report.add(problem(
+            ProblemKind::HeaderMalformed,
+            Some("header"),
+            "the stored header is not the canonical form of its members".into(),
+        ));
+    }
+}
+
+/// The `'static` name of a header member (the members are fixed by the hashing contract).
+fn member_field(member: &str) -> &'static str {
+    const MEMBERS: [&str; 9] = [
+        "author",
+        "content_sha256",
+        "created_at",
+        "document",
+        "message",
+        "parent",
+        "source",
+        "title",
+        "type",
+    ];
+    MEMBERS.iter().find(|m| **m == member).copied().unwrap_or("header")
+}
+
+fn check_content(
+    row: &revision::Model,
+    context: &ChunkContext,
+    report: &mut Report,
+    problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
+) {
+    let tombstone = context.tombstones.contains(&row.hash);
+    if row.redacted || tombstone {
+        report.add_redacted(RevisionHash::from_trusted(row.hash.clone()));
+        if row.redacted != tombstone {
+            report.add(problem(
+                ProblemKind::Redaction,
+                Some("redacted"),
+                if tombstone {
+                    "a tombstone records a redaction the revision does not show".into()
+                } else {
+                    "the revision is marked redacted without a tombstone".into()
+                },
+            ));
+        }
+        return;
+    }
+    match context.texts.get(&row.content_sha256) {
+        Some(text) if !text.purged => {
+            if text.digest != row.content_sha256 {
+                report.add(problem(
+                    ProblemKind::ContentHash,
+                    Some("content"),
+                    format!("the stored text hashes to {}, not to content_sha256", text.digest),
+                ));
+            }
+            if text.bytes as i64 != row.content_bytes {
+                report.add(problem(
+                    ProblemKind::ContentSize,
+                    Some("content_bytes"),
+                    format!("says {}; the text is {} bytes", row.content_bytes, text.bytes),
+                ));
+            }
+        }
+        Some(_) => report.add(problem(
+            ProblemKind::ContentMissing,
+            Some("content"),
+            "the text was purged, but the revision is not redacted".into(),
+        )),
+        None => report.add(problem(
+            ProblemKind::ContentMissing,
+            Some("content"),
+            "no stored text has the revision's content_sha256".into(),
+        )),
+    }
+}
