@@ -6,12 +6,14 @@ use chrono::Datelike;
 
 use super::RecordInput;
 use super::cite::{ReferenceStyle, formatted_reference};
-use crate::store::{Agent, DocumentKind};
+use crate::store::{Agent, DocumentKind, Redaction};
 
 /// A page of one revision (the head, for a document's page).
 pub struct PageInput<'a> {
     pub record: &'a RecordInput,
-    pub content: &'a str,
+    /// The text; `None` when it was redacted, and `redaction` says why.
+    pub content: Option<&'a str>,
+    pub redaction: Option<&'a Redaction>,
     pub author: Option<&'a Agent>,
     /// True for `/documents/{slug}`: the page shows whatever is the head now.
     pub is_document_page: bool,
@@ -160,8 +162,17 @@ pub fn page(input: &PageInput<'_>) -> String {
         ));
     }
     html.push_str("</dl>\n<div class=\"text\">\n");
-    for paragraph in input.content.lines() {
-        html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+    match (input.content, input.redaction) {
+        (Some(content), _) => {
+            for paragraph in content.lines() {
+                html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+            }
+        }
+        (None, redaction) => html.push_str(&format!(
+            "<p class=\"redacted\"><b>This revision's text was redacted</b>{}. Its header and \
+             hashes remain, and still verify.</p>\n",
+            redaction.map_or(String::new(), |r| format!(" on {}: {}", r.at, escape(&r.reason)))
+        )),
     }
     html.push_str("</div>\n");
     for (label, style) in

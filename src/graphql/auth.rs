@@ -69,6 +69,19 @@ impl RequestAuth {
         })
     }
 
+    /// The caller, if `permission` allows what they ask to read (reads are not audited).
+    pub async fn require_permission(
+        ctx: &Context<'_>,
+        permission: Permission,
+    ) -> ApiResult<Principal> {
+        let principal = Self::require(ctx).await?;
+        if !permission.allows(principal.role) {
+            let message = format!("a {} token may not {}", principal.role, permission.describe());
+            return Err(ApiError::new(ErrorCode::Forbidden, message));
+        }
+        Ok(principal)
+    }
+
     /// The caller as the store records an actor, if `permission` lets them do `action`. A
     /// refusal for the caller's role is recorded in the audit log, naming `target` (a
     /// closure, because the input is parsed only once the caller may act).

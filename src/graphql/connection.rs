@@ -11,9 +11,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::nodes::{CitationNode, DocumentNode, RevisionNode, SourceNode};
+use super::objects::integrity::AuditEventNode;
 use crate::store::{
-    Citation, Direction, Document, DocumentFilter, DocumentId, DocumentOrder, Page, PageRequest,
-    Revision, RevisionHash, Source, SourceId, Store, StoreResult, quoted,
+    AuditEvent, AuditFilter, Citation, Direction, Document, DocumentFilter, DocumentId,
+    DocumentOrder, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store, StoreResult,
+    quoted,
 };
 
 /// The most items one page may hold.
@@ -93,6 +95,7 @@ pub enum Count {
     SourcesOf(DocumentId),
     CitationsIn(RevisionHash),
     CitationsOf(DocumentId),
+    AuditEvents(AuditFilter),
 }
 
 impl Count {
@@ -105,6 +108,7 @@ impl Count {
             Count::SourcesOf(id) => store.count_sources_of_document(*id).await?,
             Count::CitationsIn(hash) => store.count_citations_of_revision(hash).await?,
             Count::CitationsOf(id) => store.count_citations_of_target(*id).await?,
+            Count::AuditEvents(filter) => store.count_audit_events(filter).await?,
         })
     }
 }
@@ -190,6 +194,7 @@ connection_type!(DocumentConnection, DocumentEdge, DocumentNode, "document");
 connection_type!(RevisionConnection, RevisionEdge, RevisionNode, "revision");
 connection_type!(SourceConnection, SourceEdge, SourceNode, "source");
 connection_type!(CitationConnection, CitationEdge, CitationNode, "citation");
+connection_type!(AuditEventConnection, AuditEventEdge, AuditEventNode, "audit event");
 
 /// The text forms of the store's sort keys, before they are wrapped opaquely.
 mod keys {
@@ -341,5 +346,17 @@ impl CitationConnection {
         let cursor = |c: &Citation| keys::uuid(c.id);
         let count = Count::CitationsOf(document);
         Connection::read(args, keys::parse_uuid, load, cursor, CitationNode, count).await.map(Self)
+    }
+}
+
+impl AuditEventConnection {
+    /// Audit events that pass `filter`, oldest first.
+    pub async fn load(store: &Store, filter: AuditFilter, args: PageArgs) -> ApiResult<Self> {
+        let count = Count::AuditEvents(filter.clone());
+        let load = async |request| store.audit_events(&filter, request).await;
+        let cursor = |e: &AuditEvent| keys::uuid(e.id);
+        Connection::read(args, keys::parse_uuid, load, cursor, AuditEventNode, count)
+            .await
+            .map(Self)
     }
 }

@@ -57,6 +57,17 @@ impl GlobalId {
         }
     }
 
+    /// An agent reference: its global id or its bare UUID.
+    pub fn agent(field: &str, id: &str) -> Result<AgentId, ApiError> {
+        if let Ok(uuid) = AgentId::parse(id) {
+            return Ok(uuid);
+        }
+        match GlobalId::decode(id) {
+            Ok(GlobalId::Agent(id)) => Ok(id),
+            _ => Err(ApiError::bad_input(format!("{field}: {} is not an agent id", quoted(id)))),
+        }
+    }
+
     /// A source reference: its global id or its bare UUID.
     pub fn source(field: &str, id: &str) -> Result<SourceId, ApiError> {
         if let Ok(uuid) = SourceId::parse(id) {

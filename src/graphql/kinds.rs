@@ -69,3 +69,107 @@ mirror_enum!(
     store::CitationRelation { Quotes, Paraphrases, Cites, Supports, Disputes }
 );
 mirror_enum!(CitationAnchor, store::AnchorState { Created, Reanchored, Carried, Orphaned });
+
+/// What an audited command did.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    CreateDocument,
+    ReviseDocument,
+    AddCitation,
+    CreateSource,
+    CreateAgent,
+    RedactRevision,
+    /// At the command line, by the operator.
+    CreateToken,
+    /// At the command line, by the operator.
+    RevokeToken,
+}
+
+/// How an audited command ended.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOutcome {
+    Succeeded,
+    /// Refused for the caller's role; nothing was written.
+    Forbidden,
+    /// Lost to the state it found (e.g. the head had moved on); nothing was written.
+    Conflict,
+}
+
+/// What verification found wrong, named after the check that failed.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrityProblemKind {
+    /// The stored text does not hash to the revision's content hash.
+    ContentHash,
+    /// No stored text for a revision that is not redacted.
+    ContentMissing,
+    /// The recorded size disagrees with the stored text.
+    ContentSize,
+    /// The stored header does not hash to the revision's hash.
+    HeaderHash,
+    /// A stored column disagrees with the header member that covers it.
+    HeaderField,
+    /// The stored header is not the canonical form of a revision header.
+    HeaderMalformed,
+    /// The parent link does not follow the chain.
+    Parent,
+    /// The revision number does not follow the chain.
+    Number,
+    /// The time is not after the parent's.
+    Time,
+    /// The document's head is not the end of its chain.
+    Head,
+    /// A document without revisions, or revisions without their document.
+    Chain,
+    /// A redaction flag without its tombstone, or the reverse.
+    Redaction,
+    /// A revision with no leaf in the transparency log.
+    LogMissing,
+    /// A leaf of the log that is not its revision's, or belongs to none.
+    LogLeaf,
+    /// A stored subtree of the log that the leaves do not make.
+    LogNode,
+    /// Leaves or nodes past the log's size.
+    LogSize,
+    /// A signed checkpoint the log no longer matches (rewritten or cut short).
+    Checkpoint,
+    /// A checkpoint whose signature does not verify with the log's key.
+    CheckpointSignature,
+}
+
+mirror_enum!(
+    AuditAction,
+    store::AuditAction {
+        CreateDocument,
+        ReviseDocument,
+        AddCitation,
+        CreateSource,
+        CreateAgent,
+        RedactRevision,
+        CreateToken,
+        RevokeToken,
+    }
+);
+mirror_enum!(AuditOutcome, store::AuditOutcome { Succeeded, Forbidden, Conflict });
+mirror_enum!(
+    IntegrityProblemKind,
+    store::ProblemKind {
+        ContentHash,
+        ContentMissing,
+        ContentSize,
+        HeaderHash,
+        HeaderField,
+        HeaderMalformed,
+        Parent,
+        Number,
+        Time,
+        Head,
+        Chain,
+        Redaction,
+        LogMissing,
+        LogLeaf,
+        LogNode,
+        LogSize,
+        Checkpoint,
+        CheckpointSignature,
+    }
+);

@@ -12,7 +12,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use super::error::{ApiError, ApiResult};
 use crate::store::{
-    Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, Revision,
+    Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, Redaction, Revision,
     RevisionHash, Source, SourceId, Store, StoreError, Timestamp,
 };
 
@@ -70,6 +70,24 @@ impl Loader<ContentHash> for StoreLoader {
     ) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
         let rows = self.0.contents_by_hashes(keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|(hash, text)| (hash, Arc::from(text))).collect())
+    }
+}
+
+/// The tombstone of a redacted revision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RedactionOf(pub RevisionHash);
+
+impl Loader<RedactionOf> for StoreLoader {
+    type Value = Redaction;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[RedactionOf],
+    ) -> Result<HashMap<RedactionOf, Redaction>, Self::Error> {
+        let hashes: Vec<RevisionHash> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = self.0.redactions(&hashes).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (RedactionOf(r.revision.clone()), r)).collect())
     }
 }
 

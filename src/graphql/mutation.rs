@@ -9,10 +9,12 @@ use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::{AgentKind, CitationRelation, DocumentKind, SourceKind};
 use super::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
+use super::objects::integrity::RedactionNode;
 use super::scalars::DateTime;
 use crate::passage::Selector;
 use crate::store::{
-    self, AgentName, AuditAction, AuditTarget, CitationTarget, Message, RevisionHash, Slug, Title,
+    self, AgentName, AuditAction, AuditTarget, CitationTarget, Message, RedactionReason,
+    RevisionHash, Slug, Title,
 };
 
 pub struct MutationRoot;
@@ -173,6 +175,22 @@ pub struct AddCitationPayload {
     citation: CitationNode,
 }
 
+/// A revision whose text must go (a legal takedown, personal data).
+#[derive(InputObject)]
+pub struct RedactRevisionInput {
+    /// The revision's hash.
+    hash: String,
+    /// Why: kept forever and shown with the revision (1 to 1,000 characters).
+    reason: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RedactRevisionPayload {
+    /// The revision as it now reads: `content` null, `redaction` set.
+    revision: RevisionNode,
+    redaction: RedactionNode,
+}
+
 #[derive(SimpleObject)]
 pub struct CreateDocumentPayload {
     document: DocumentNode,
@@ -246,6 +264,29 @@ impl MutationRoot {
         let input = input.parse()?;
         let citation = store(ctx)?.add_citation(input, &actor).await?;
         Ok(AddCitationPayload { citation: CitationNode(citation) })
+    }
+
+    /// Redacts a revision's text: it is purged from storage (its blob too, unless another
+    /// revision still uses it) and a tombstone records who, when and why. The header, the
+    /// hashes, the chain and the transparency log's proofs are kept and still verify; what
+    /// needs the text answers REDACTED. Needs an archivist or admin token; cannot be undone.
+    async fn redact_revision(
+        &self,
+        ctx: &Context<'_>,
+        input: RedactRevisionInput,
+    ) -> ApiResult<RedactRevisionPayload> {
+        let target =
+            || RevisionHash::parse(&input.hash).map_or(AuditTarget::Unnamed, AuditTarget::Revision);
+        let permission = Permission::Audit;
+        let actor =
+            RequestAuth::authorize(ctx, permission, AuditAction::RedactRevision, target).await?;
+        let hash = RevisionHash::parse(&input.hash)?;
+        let reason = RedactionReason::parse(&input.reason)?;
+        let (revision, redaction) = store(ctx)?.redact_revision(&hash, reason, &actor).await?;
+        Ok(RedactRevisionPayload {
+            revision: RevisionNode(revision),
+            redaction: RedactionNode(redaction),
+        })
     }
 
     /// Appends a revision on top of `expectedHead`, authored by the caller. Needs an editor

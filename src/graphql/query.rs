@@ -12,6 +12,7 @@ use super::loaders::load_optional;
 use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
 use super::objects::export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
+use super::objects::integrity::{IntegrityFields, IntegrityLists};
 use super::scalars::DateTime;
 use crate::export::RecordInput;
 use crate::store::{self, DocumentKey, RevisionHash, Slug, Timestamp};
@@ -24,7 +25,7 @@ const MAX_NODES: usize = 100;
 // description in the SDL.)
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(QueryFields, QueryLists);
+pub struct QueryRoot(QueryFields, QueryLists, IntegrityFields, IntegrityLists);
 
 #[derive(Default)]
 pub struct QueryFields;

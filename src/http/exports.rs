@@ -157,7 +157,8 @@ async fn page(
     let record = RecordInput::new(page.at, &base_url(req));
     let html = html::page(&html::PageInput {
         record: &record,
-        content: &page.content,
+        content: page.content.as_deref(),
+        redaction: page.redaction.as_ref(),
         author: page.author.as_ref(),
         is_document_page: hash.is_none(),
     });
@@ -167,7 +168,7 @@ async fn page(
         .insert_header((header::CONTENT_SECURITY_POLICY, super::PAGE_CSP))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"));
     if hash.is_some() {
-        response.insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
+        response.insert_header((header::CACHE_CONTROL, super::REVISION_CACHE));
     }
     Ok(response.body(html))
 }

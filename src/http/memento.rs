@@ -17,8 +17,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use chrono::DateTime;
 
-use super::AppState;
 use super::plain::{Failure, respond};
+use super::{AppState, REVISION_CACHE};
 use crate::store::{Revision, RevisionHash, RevisionStamp, Slug, Store, Timestamp};
 
 const LINK_FORMAT: &str = "application/link-format";
@@ -215,7 +215,7 @@ async fn memento_inner(
         .insert_header(("Memento-Datetime", http_date(revision.created_at)))
         .insert_header((header::LINK, link))
         .insert_header((header::ETAG, etag(&revision.hash)))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::CACHE_CONTROL, REVISION_CACHE))
         .insert_header(("Repr-Digest", repr_digest(revision)))
         .insert_header(("Palimpsest-Created-At", revision.created_at.to_string()));
     match memento.text.content {

@@ -69,6 +69,11 @@ impl Default for HttpSettings {
     }
 }
 
+/// How long caches may keep what a revision's URL serves. A revision never changes, but its
+/// text can be redacted, so caches keep it a day (and revalidate by its hash, the ETag)
+/// rather than forever.
+const REVISION_CACHE: &str = "public, max-age=86400";
+
 /// Where permanent links point.
 enum Links {
     /// A base URL fixed at start-up.

@@ -8,6 +8,7 @@ use super::citations::{Citation, CitationTarget};
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::history::RevisionStamp;
+use super::redaction::Redaction;
 use super::revisions::Revision;
 use super::sources::Source;
 use super::values::{DocumentId, RevisionHash, Slug, SourceId, Timestamp};
@@ -50,7 +51,9 @@ pub struct DocumentAt {
 #[derive(Debug, Clone)]
 pub struct RevisionPage {
     pub at: DocumentAt,
-    pub content: String,
+    /// `None` when the text was redacted (`redaction` then says by whom, when and why).
+    pub content: Option<String>,
+    pub redaction: Option<Redaction>,
     pub author: Option<Agent>,
 }
 
@@ -172,9 +175,13 @@ impl Store {
         revision: Option<&RevisionHash>,
     ) -> StoreResult<RevisionPage> {
         let at = self.document_at(key, revision).await?;
-        let content = self.required_content(&at.revision).await?;
+        let (content, redaction) = if at.revision.redacted {
+            (None, self.redactions(std::slice::from_ref(&at.revision.hash)).await?.pop())
+        } else {
+            (Some(self.required_content(&at.revision).await?), None)
+        };
         let author = self.agent(at.revision.author).await?;
-        Ok(RevisionPage { at, content, author })
+        Ok(RevisionPage { at, content, redaction, author })
     }
 
     /// The provenance of one revision, or of the whole history, which costs a point per
@@ -227,6 +234,9 @@ impl Store {
     pub async fn head_text(&self, slug: &Slug, with_text: bool) -> StoreResult<RevisionText> {
         let document = self.document_with_slug(slug).await?;
         let revision = self.revision_of(&document, None).await?;
+        if revision.redacted {
+            return Err(StoreError::Redacted(revision.hash));
+        }
         let content = if with_text { Some(self.required_content(&revision).await?) } else { None };
         Ok(RevisionText { document, revision, content })
     }
@@ -253,6 +263,9 @@ impl Store {
     ) -> StoreResult<Memento> {
         let document = self.document_with_slug(slug).await?;
         let revision = self.revision_of(&document, Some(hash)).await?;
+        if revision.redacted {
+            return Err(StoreError::Redacted(revision.hash));
+        }
         let n = revision.number;
         let head_number = self.revision_of(&document, None).await?.number;
         let wanted = [1, n - 1, n + 1, head_number];

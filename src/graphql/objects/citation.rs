@@ -118,6 +118,12 @@ impl CitationNode {
             });
         };
         let target: store::Revision = load_required(ctx, revision.clone()).await?;
+        if target.redacted {
+            return Ok(QuoteVerification {
+                result: Verification::unverifiable("the cited revision's text was redacted"),
+                against: Some(revision),
+            });
+        }
         draw_text(ctx, "verification", target.content_bytes)?;
         let text: Arc<str> = load_required(ctx, target.content_hash.clone()).await?;
         let given = self.0.target_position();

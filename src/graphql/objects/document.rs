@@ -3,8 +3,10 @@
 use async_graphql::{Context, ID, Json, Object};
 
 use super::export::{CitationExport, CitationFormat, ReferenceStyle};
+use super::integrity::IntegrityReport;
 use crate::export::RecordInput;
 use crate::export::cite::Format;
+use crate::graphql::auth::{Permission, RequestAuth};
 use crate::graphql::connection::{CitationConnection, RevisionConnection, SourceConnection};
 use crate::graphql::context::{base_url, budget, store};
 use crate::graphql::error::ApiResult;
@@ -50,6 +52,16 @@ impl DocumentNode {
     /// When the head revision was written.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
+    }
+
+    /// Verifies this document: every revision's content and header hash, its header against
+    /// the columns it covers, the chain, the head and each revision's leaf in the
+    /// transparency log. Needs an archivist or admin token; costs a point per revision and per
+    /// KiB of text.
+    #[graphql(complexity = 100)]
+    async fn verification(&self, ctx: &Context<'_>) -> ApiResult<IntegrityReport> {
+        RequestAuth::require_permission(ctx, Permission::Audit).await?;
+        Ok(IntegrityReport(store(ctx)?.verify_document(self.0.id, budget(ctx)?).await?))
     }
 
     /// The current revision.

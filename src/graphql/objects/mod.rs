@@ -7,6 +7,7 @@ mod citation;
 mod document;
 pub mod export;
 pub mod history;
+pub mod integrity;
 mod revision;
 mod source;
 

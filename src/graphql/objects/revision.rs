@@ -5,10 +5,11 @@ use async_graphql::{Context, ID, Json, Object};
 use super::history::{Blame, Diff, DiffGranularity, context_lines};
 use crate::graphql::connection::CitationConnection;
 use crate::graphql::context::{base_url, budget, draw_text, store};
-use crate::graphql::error::ApiResult;
+use crate::graphql::error::{ApiError, ApiResult, ErrorCode};
 use crate::graphql::ids::GlobalId;
-use crate::graphql::loaders::load_required;
+use crate::graphql::loaders::{RedactionOf, load_required};
 use crate::graphql::nodes::{AgentNode, DocumentNode, RevisionNode, SourceNode};
+use crate::graphql::objects::integrity::{InclusionProof, RedactionNode};
 use crate::graphql::scalars::DateTime;
 use crate::store::{DocumentKey, RevisionHash};
 
@@ -56,10 +57,43 @@ impl RevisionNode {
         &self.0.title
     }
 
-    /// The full text, exactly as hashed. Costs a point per KiB (see `rateLimit`).
-    async fn content(&self, ctx: &Context<'_>) -> ApiResult<String> {
+    /// The full text, exactly as hashed; null when it was redacted (see `redaction`). Costs
+    /// a point per KiB (see `rateLimit`).
+    async fn content(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        if self.0.redacted {
+            return Ok(None);
+        }
         draw_text(ctx, "content", self.0.content_bytes)?;
-        Ok(load_required(ctx, self.0.content_hash.clone()).await?.to_string())
+        Ok(Some(load_required(ctx, self.0.content_hash.clone()).await?.to_string()))
+    }
+
+    /// Who redacted this revision's text, when and why; null unless it was. The header, the
+    /// hashes and the log proofs of a redacted revision still verify.
+    async fn redaction(&self, ctx: &Context<'_>) -> ApiResult<Option<RedactionNode>> {
+        if !self.0.redacted {
+            return Ok(None);
+        }
+        let tombstone = load_required(ctx, RedactionOf(self.0.hash.clone())).await?;
+        Ok(Some(RedactionNode(tombstone)))
+    }
+
+    /// This revision's leaf in the transparency log (0-based, in commit order).
+    async fn log_index(&self) -> Option<u64> {
+        self.0.log_index
+    }
+
+    /// The proof (RFC 9162, 2.1.3) that this revision is in the log's tree of `treeSize`
+    /// leaves (the current tree by default): check it against that tree's root, taken from a
+    /// signed checkpoint.
+    async fn inclusion_proof(
+        &self,
+        ctx: &Context<'_>,
+        tree_size: Option<u64>,
+    ) -> ApiResult<InclusionProof> {
+        let index = self.0.log_index.ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, "this revision is not in the transparency log")
+        })?;
+        Ok(store(ctx)?.inclusion_proof(index, tree_size).await?.into())
     }
 
     /// The size of `content` in bytes of UTF-8.
