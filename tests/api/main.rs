@@ -5,6 +5,8 @@
 mod database;
 mod helpers;
 mod proxy;
+#[path = "../common/rfc9162.rs"]
+mod rfc9162;
 
 mod auth;
 mod bad_input;
@@ -27,3 +29,4 @@ mod schema_file;
 mod schema_rules;
 mod seeds;
 mod store_rules;
+mod transparency;

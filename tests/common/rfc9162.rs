@@ -17,6 +17,9 @@
 //!   key ID = `SHA-256(key name || 0x0A || 0x01 || public key)[:4]`. Verifier keys are
 //!   `"<name>+<8 lowercase hex digits of the key ID>+<base64(0x01 || public key)>"`.
 //!
+//! Longer than our ~400 lines on purpose: half of it is its own tests, against the RFC's and
+//! Go's published vectors, which keep it honest as an independent check.
+//!
 //! A proof binds a tree size only together with its root (different sizes can share the
 //! same audit-path arithmetic), so take the size and the root from the same checkpoint.
 #![allow(dead_code)]
