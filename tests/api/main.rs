@@ -8,6 +8,7 @@ mod proxy;
 #[path = "../common/rfc9162.rs"]
 mod rfc9162;
 
+mod audit;
 mod auth;
 mod bad_input;
 mod blame;
@@ -20,6 +21,7 @@ mod exports;
 mod hardening;
 mod hashing;
 mod http_protocol;
+mod integrity;
 mod limits;
 mod loading;
 mod memento;

@@ -335,10 +335,11 @@ impl IntegrityFields {
     async fn verification(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<CorpusVerification> {
         RequestAuth::require_permission(ctx, Permission::Audit).await?;
+        let first = first.unwrap_or(100);
         if !(1..=1000).contains(&first) {
             return Err(ApiError::bad_input(format!("`first` must be 1 to 1000, not {first}")));
         }

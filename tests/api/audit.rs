@@ -1,0 +1,242 @@
+//! The audit log as an archivist reads it: every mutation, allowed or refused, leaves one event
+//! with who (agent and token, never its secret), what, on which target, through which request,
+//! and how it ended; the log is read through a filtered, paged connection.
+
+use palimpsest::store::{AgentKind, AgentName, Role};
+use serde_json::{Value, json};
+
+use crate::helpers::{CREATE_DOCUMENT, TestApp, assert_no_errors, error_code};
+
+crate::on_both_backends!(
+    every_mutation_leaves_an_event_naming_who_what_and_through_which_request,
+    refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else,
+    the_audit_log_is_read_by_archivists_filtered_and_paged,
+);
+
+const EVENTS: &str = "query($filter: AuditEventFilter, $first: Int, $after: String) {
+  auditEvents(filter: $filter, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id at action outcome agent { name } tokenId target requestId detail }
+  }
+}";
+
+/// A token for a new agent named `name`, with its id.
+async fn token(app: &TestApp, name: &str, role: Role) -> (String, String) {
+    let agent = app
+        .store
+        .create_agent(&AgentName::parse(name).unwrap(), AgentKind::Person, None)
+        .await
+        .unwrap();
+    let token = app.store.create_token(agent, role, None).await.unwrap();
+    (token.secret, token.token.id.to_string())
+}
+
+async fn events(app: &TestApp, archivist: &str, filter: Value) -> Vec<Value> {
+    let body =
+        app.query_as(Some(archivist), EVENTS, json!({ "filter": filter, "first": 100 })).await;
+    assert_no_errors(&body);
+    body["data"]["auditEvents"]["nodes"].as_array().unwrap().clone()
+}
+
+/// POSTs a mutation and returns the body and the request id the server gave it.
+async fn mutate(app: &TestApp, token: &str, query: &str, variables: Value) -> (Value, String) {
+    let response = app
+        .post_graphql()
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    (response.json().await.unwrap(), id)
+}
+
+fn create_input(slug: &str) -> Value {
+    json!({ "input": { "slug": slug, "title": "Audited", "kind": "ARTICLE",
+                       "content": "The audited text.\n", "message": "first" } })
+}
+
+async fn every_mutation_leaves_an_event_naming_who_what_and_through_which_request(app: TestApp) {
+    let (editor, editor_token_id) = token(&app, "Eve Editor", Role::Editor).await;
+    let (admin, _) = token(&app, "Ada Admin", Role::Admin).await;
+    let (archivist, _) = token(&app, "Arthur Archivist", Role::Archivist).await;
+
+    let (created, request_id) =
+        mutate(&app, &editor, CREATE_DOCUMENT, create_input("audited")).await;
+    assert_no_errors(&created);
+    let document = created["data"]["createDocument"]["document"].clone();
+    let first = created["data"]["createDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+    let id = document["id"].as_str().unwrap();
+    let revised = app.revise(&editor, id, &first, "The audited text, revised.\n").await;
+    assert_no_errors(&revised);
+    let source = app
+        .query_as(
+            Some(&editor),
+            "mutation { createSource(input: { title: \"A letter\" }) { source { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&source);
+    let cited = app
+        .query_as(
+            Some(&editor),
+            "mutation($d: ID!, $s: ID!) { addCitation(input: { documentId: $d, relation: CITES,
+               target: { sourceId: $s } }) { citation { id } } }",
+            json!({ "d": id, "s": source["data"]["createSource"]["source"]["id"] }),
+        )
+        .await;
+    assert_no_errors(&cited);
+    let agent = app
+        .query_as(
+            Some(&admin),
+            "mutation { createAgent(input: { name: \"New Person\", kind: PERSON }) { agent { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&agent);
+    let redacted = app
+        .query_as(
+            Some(&archivist),
+            "mutation($h: String!) { redactRevision(input: { hash: $h, reason: \"personal data\" }) {
+               revision { hash } } }",
+            json!({ "h": first }),
+        )
+        .await;
+    assert_no_errors(&redacted);
+
+    let all = events(&app, &archivist, json!({})).await;
+    let of = |action: &str| -> Vec<&Value> {
+        all.iter().filter(|e| e["action"] == action && e["outcome"] == "SUCCEEDED").collect()
+    };
+    let target = format!("document:{}", document["uuid"].as_str().unwrap());
+    let created = of("CREATE_DOCUMENT");
+    assert_eq!(created.len(), 1, "{all:#?}");
+    assert_eq!(created[0]["agent"]["name"], "Eve Editor");
+    assert_eq!(created[0]["tokenId"], editor_token_id.as_str());
+    assert_eq!(created[0]["target"], target.as_str());
+    assert_eq!(created[0]["requestId"], request_id.as_str());
+    assert!(created[0]["detail"].as_str().unwrap().contains(&first));
+    assert_eq!(of("REVISE_DOCUMENT")[0]["target"], target.as_str());
+    assert_eq!(of("ADD_CITATION")[0]["target"], target.as_str());
+    assert!(of("CREATE_SOURCE")[0]["target"].as_str().unwrap().starts_with("source:"));
+    // One agent made through the API, by the admin; the others by the operator with tokens.
+    let agents = of("CREATE_AGENT");
+    assert_eq!(agents.iter().filter(|e| e["agent"]["name"] == "Ada Admin").count(), 1);
+    assert_eq!(agents.iter().filter(|e| e["agent"].is_null()).count(), 3);
+    let redaction = of("REDACT_REVISION");
+    assert_eq!(redaction[0]["target"], format!("revision:{first}"));
+    assert!(redaction[0]["detail"].as_str().unwrap().contains("personal data"));
+    // The tokens created above were the operator's doing: no agent, no token.
+    let tokens = of("CREATE_TOKEN");
+    assert_eq!(tokens.len(), 3);
+    assert!(tokens.iter().all(|e| e["agent"].is_null() && e["tokenId"].is_null()));
+    // No secret is ever written down.
+    let text = serde_json::to_string(&all).unwrap();
+    for secret in [&editor, &admin, &archivist] {
+        assert!(!text.contains(secret.as_str()));
+    }
+}
+
+async fn refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else(app: TestApp) {
+    let (reader, reader_token_id) = token(&app, "Rita Reader", Role::Reader).await;
+    let (editor, _) = token(&app, "Eve Editor", Role::Editor).await;
+    let (archivist, _) = token(&app, "Arthur Archivist", Role::Archivist).await;
+    let (_, hashes) = app.document_with_history(&editor, "contested", 2).await;
+    let before = app.corpus_size().await;
+
+    let (refused, _) = mutate(&app, &reader, CREATE_DOCUMENT, create_input("not-allowed")).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    let refused = app
+        .query_as(
+            Some(&editor),
+            "mutation($h: String!) { redactRevision(input: { hash: $h, reason: \"no\" }) {
+               revision { hash } } }",
+            json!({ "h": hashes[0] }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    let refused = app
+        .query_as(
+            Some(&archivist),
+            "mutation { createDocument(input: { slug: \"by-archivist\", title: \"T\", kind: OTHER,
+               content: \"c\" }) { document { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "archivists write no documents");
+    let document = app.query("{ document(slug: \"contested\") { id } }", json!({})).await;
+    let id = document["data"]["document"]["id"].as_str().unwrap();
+    let stale = app.revise(&editor, id, &hashes[0], "too late\n").await;
+    assert_eq!(error_code(&stale), "CONFLICT");
+    // Anonymous callers are not anyone to record.
+    let anonymous = app.query(CREATE_DOCUMENT, create_input("anonymous")).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    assert_eq!(app.corpus_size().await, before, "refusals write nothing but their event");
+
+    let forbidden = events(&app, &archivist, json!({ "action": "CREATE_DOCUMENT" })).await;
+    let forbidden: Vec<&Value> = forbidden.iter().filter(|e| e["outcome"] == "FORBIDDEN").collect();
+    assert_eq!(forbidden.len(), 2, "{forbidden:#?}");
+    assert_eq!(forbidden[0]["agent"]["name"], "Rita Reader");
+    assert_eq!(forbidden[0]["tokenId"], reader_token_id.as_str());
+    assert_eq!(forbidden[0]["target"], "slug:not-allowed");
+    assert_eq!(forbidden[1]["agent"]["name"], "Arthur Archivist");
+    let redactions = events(&app, &archivist, json!({ "action": "REDACT_REVISION" })).await;
+    assert_eq!(redactions.len(), 1);
+    assert_eq!(redactions[0]["outcome"], "FORBIDDEN");
+    assert_eq!(redactions[0]["target"], format!("revision:{}", hashes[0]));
+    let conflicts = events(&app, &archivist, json!({ "action": "REVISE_DOCUMENT" })).await;
+    let conflict: Vec<&Value> = conflicts.iter().filter(|e| e["outcome"] == "CONFLICT").collect();
+    assert_eq!(conflict.len(), 1, "{conflicts:#?}");
+    assert!(conflict[0]["detail"].as_str().unwrap().contains(&hashes[1]), "{conflict:#?}");
+}
+
+async fn the_audit_log_is_read_by_archivists_filtered_and_paged(app: TestApp) {
+    let (editor, _) = token(&app, "Eve Editor", Role::Editor).await;
+    let (other, _) = token(&app, "Olga Other", Role::Editor).await;
+    let (archivist, _) = token(&app, "Arthur Archivist", Role::Archivist).await;
+    let (id, _) = app.document_with_history(&editor, "first-document", 3).await;
+    let last_of_eve = events(&app, &archivist, json!({})).await.last().unwrap().clone();
+    let middle = last_of_eve["at"].clone();
+    app.document_with_history(&other, "second-document", 2).await;
+
+    let by_other = events(&app, &archivist, json!({ "action": "REVISE_DOCUMENT" })).await;
+    assert_eq!(by_other.len(), 3);
+    let olga = app.query_as(Some(&other), "{ viewer { id } }", json!({})).await;
+    let olga = olga["data"]["viewer"]["id"].clone();
+    let hers = events(&app, &archivist, json!({ "agentId": olga })).await;
+    assert_eq!(hers.len(), 2, "{hers:#?}");
+    assert!(hers.iter().all(|e| e["agent"]["name"] == "Olga Other"));
+    let uuid =
+        app.query("query($id: ID!) { document(id: $id) { uuid } }", json!({ "id": id })).await;
+    let target = format!("document:{}", uuid["data"]["document"]["uuid"].as_str().unwrap());
+    assert_eq!(events(&app, &archivist, json!({ "target": target })).await.len(), 3);
+    // `since` is inclusive, `until` exclusive: the boundary event falls on the later side.
+    let later = events(&app, &archivist, json!({ "since": middle })).await;
+    assert_eq!(later[0]["id"], last_of_eve["id"]);
+    assert_eq!(later.len(), 3, "{later:#?}");
+    assert!(later[1..].iter().all(|e| e["agent"]["name"] == "Olga Other"));
+    let earlier = events(&app, &archivist, json!({ "until": middle })).await;
+    assert!(earlier.iter().all(|e| e["agent"]["name"] != "Olga Other"), "{earlier:#?}");
+    assert!(earlier.iter().all(|e| e["id"] != last_of_eve["id"]));
+
+    // Pages of two, oldest first, cover the log exactly once.
+    let (mut seen, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let body =
+            app.query_as(Some(&archivist), EVENTS, json!({ "first": 2, "after": after })).await;
+        assert_no_errors(&body);
+        let page = &body["data"]["auditEvents"];
+        seen.extend(page["nodes"].as_array().unwrap().iter().map(|e| e["id"].clone()));
+        if page["pageInfo"]["hasNextPage"] == false {
+            assert_eq!(page["totalCount"].as_u64(), Some(seen.len() as u64));
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_by_key(|id| id.as_str().unwrap().to_owned());
+    assert_eq!(seen, sorted, "oldest first");
+
+    let body = app.query_as(Some(&editor), EVENTS, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "only archivists and admins read the log");
+}

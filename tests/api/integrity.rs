@@ -1,0 +1,282 @@
+//! Verification as an archivist uses it, against a database tampered with behind the server's
+//! back: each kind of tampering is detected and named (which document, which revision, which
+//! field), and a clean corpus reports clean.
+
+use palimpsest::store::Role;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_no_errors, error_code};
+
+crate::on_both_backends!(
+    a_clean_corpus_verifies_clean_page_by_page,
+    only_archivists_and_admins_verify,
+    a_changed_byte_of_text_is_named,
+    a_changed_header_is_named,
+    a_changed_column_is_named_by_the_header_member_it_breaks,
+    a_re_pointed_parent_is_named,
+    a_deleted_revision_is_found_by_its_orphaned_leaf,
+    a_swapped_head_is_named,
+    a_truncated_log_contradicts_its_signed_checkpoint,
+    a_rewritten_leaf_and_a_forged_checkpoint_are_named,
+);
+
+const VERIFY: &str = "query($after: String, $first: Int) {
+  verification(first: $first, after: $after) {
+    report { ok documents revisions redactedCount problemCount
+             problems { kind documentId revision field detail } }
+    hasNextPage endCursor
+    log { ok size checkpoints problemCount problems { kind revision detail } }
+  }
+}";
+
+/// Two documents: `target` with three revisions, `other` with one; a signed checkpoint of
+/// the four leaves; and an archivist's token.
+struct Corpus {
+    archivist: String,
+    target_id: String,
+    target: Vec<String>,
+    other: Vec<String>,
+}
+
+async fn corpus(app: &TestApp) -> Corpus {
+    let editor = app.editor().await;
+    let (target_id, target) = app.document_with_history(&editor, "target", 3).await;
+    let (_, other) = app.document_with_history(&editor, "other", 1).await;
+    assert_no_errors(&app.query("{ transparencyLog { size } }", json!({})).await);
+    let archivist = app.token("Ada Archivist", Role::Archivist).await;
+    Corpus { archivist, target_id, target, other }
+}
+
+async fn verify(app: &TestApp, corpus: &Corpus) -> Value {
+    let body = app.query_as(Some(&corpus.archivist), VERIFY, json!({ "first": 100 })).await;
+    assert_no_errors(&body);
+    body["data"]["verification"].clone()
+}
+
+async fn tamper(app: &TestApp, statements: &[String]) {
+    for statement in statements {
+        app.store.connection().execute_unprepared(statement).await.unwrap();
+    }
+}
+
+/// The problems of kind `kind` in the corpus report (or the log's, with `log`).
+fn problems<'a>(verified: &'a Value, kind: &str) -> Vec<&'a Value> {
+    let all = verified["report"]["problems"].as_array().unwrap();
+    let log = verified["log"]["problems"].as_array().unwrap();
+    all.iter().chain(log).filter(|p| p["kind"] == kind).collect()
+}
+
+fn assert_named(verified: &Value, kind: &str, revision: &str, field: Option<&str>) {
+    let found = problems(verified, kind);
+    assert!(
+        found.iter().any(|p| p["revision"] == revision && field.is_none_or(|f| p["field"] == f)),
+        "no {kind} problem on {revision} ({field:?}): {verified:#}"
+    );
+}
+
+async fn a_clean_corpus_verifies_clean_page_by_page(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let verified = verify(&app, &corpus).await;
+    assert_eq!(verified["report"]["ok"], true, "{verified:#}");
+    assert_eq!(verified["report"]["documents"], 2);
+    assert_eq!(verified["report"]["revisions"], 4);
+    assert_eq!(verified["hasNextPage"], false);
+    assert_eq!(verified["log"]["ok"], true, "{verified:#}");
+    assert_eq!(verified["log"]["size"], 4);
+    assert_eq!(verified["log"]["checkpoints"], 1);
+
+    // A page at a time: one document, then the next.
+    let first = app.query_as(Some(&corpus.archivist), VERIFY, json!({ "first": 1 })).await;
+    let first = &first["data"]["verification"];
+    assert_eq!(
+        (first["report"]["documents"].as_u64(), first["hasNextPage"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let after = first["endCursor"].clone();
+    let second =
+        app.query_as(Some(&corpus.archivist), VERIFY, json!({ "first": 1, "after": after })).await;
+    let second = &second["data"]["verification"];
+    assert_eq!(second["report"]["documents"], 1);
+    let revisions = first["report"]["revisions"].as_u64().unwrap()
+        + second["report"]["revisions"].as_u64().unwrap();
+    assert_eq!(revisions, 4);
+    // One document, through the document.
+    let body = app
+        .query_as(
+            Some(&corpus.archivist),
+            "{ document(slug: \"target\") { verification { ok revisions problemCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["document"]["verification"]["ok"], true, "{body:#}");
+    assert_eq!(body["data"]["document"]["verification"]["revisions"], 3);
+}
+
+async fn only_archivists_and_admins_verify(app: TestApp) {
+    corpus(&app).await;
+    let reader = app.token("Reader", Role::Reader).await;
+    let editor = app.editor().await;
+    for token in [Some(reader.as_str()), Some(editor.as_str())] {
+        let body = app.query_as(token, VERIFY, json!({})).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    }
+    let body = app.query(VERIFY, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body:#}");
+    let admin = app.token("Admin", Role::Admin).await;
+    let body = app.query_as(Some(&admin), VERIFY, json!({})).await;
+    assert_no_errors(&body);
+}
+
+async fn a_changed_byte_of_text_is_named(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let revision = &corpus.target[1];
+    tamper(
+        &app,
+        &[format!(
+            "UPDATE blobs SET content = 'X' || substr(content, 2) WHERE sha256 = \
+             (SELECT content_sha256 FROM revisions WHERE hash = '{revision}')"
+        )],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_eq!(verified["report"]["ok"], false);
+    assert_named(&verified, "CONTENT_HASH", revision, Some("content"));
+    let problem = problems(&verified, "CONTENT_HASH")[0];
+    assert_eq!(problem["documentId"], corpus.target_id.as_str());
+    assert_eq!(verified["report"]["problemCount"], 1, "only that text: {verified:#}");
+}
+
+async fn a_changed_header_is_named(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let revision = &corpus.target[1];
+    tamper(
+        &app,
+        &[format!(
+            "UPDATE revisions SET header = replace(header, '\"message\":\"edit\"', \
+             '\"message\":\"forged\"') WHERE hash = '{revision}'"
+        )],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_named(&verified, "HEADER_HASH", revision, Some("header"));
+    assert_named(&verified, "HEADER_FIELD", revision, Some("message"));
+}
+
+async fn a_changed_column_is_named_by_the_header_member_it_breaks(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let (second, third) = (&corpus.target[1], &corpus.target[2]);
+    tamper(
+        &app,
+        &[
+            format!("UPDATE revisions SET title = 'Another title' WHERE hash = '{second}'"),
+            format!(
+                "UPDATE revisions SET author_id = (SELECT author_id FROM revisions \
+                 WHERE hash = '{second}'), message = 'rewritten' WHERE hash = '{third}'"
+            ),
+        ],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_named(&verified, "HEADER_FIELD", second, Some("title"));
+    assert_named(&verified, "HEADER_FIELD", third, Some("message"));
+    // The header itself is intact: its hash is still the revision's.
+    assert!(problems(&verified, "HEADER_HASH").is_empty(), "{verified:#}");
+}
+
+async fn a_re_pointed_parent_is_named(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let third = &corpus.target[2];
+    let elsewhere = &corpus.other[0];
+    tamper(
+        &app,
+        &[format!("UPDATE revisions SET parent_hash = '{elsewhere}' WHERE hash = '{third}'")],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_named(&verified, "PARENT", third, Some("parent"));
+    assert_named(&verified, "HEADER_FIELD", third, Some("parent"));
+}
+
+async fn a_deleted_revision_is_found_by_its_orphaned_leaf(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let (second, third) = (&corpus.target[1], &corpus.target[2]);
+    // Removed cleanly: the head moved back, so the chain alone looks whole.
+    tamper(
+        &app,
+        &[
+            format!("UPDATE documents SET head_hash = '{second}' WHERE head_hash = '{third}'"),
+            format!("DELETE FROM revisions WHERE hash = '{third}'"),
+        ],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_eq!(verified["report"]["ok"], true, "the chain is whole: {verified:#}");
+    assert_eq!(verified["log"]["ok"], false);
+    let orphaned = problems(&verified, "LOG_LEAF");
+    assert!(
+        orphaned
+            .iter()
+            .any(|p| p["detail"].as_str().unwrap().contains("leaf 2 belongs to no revision")),
+        "{verified:#}"
+    );
+}
+
+async fn a_swapped_head_is_named(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let (first, third) = (&corpus.target[0], &corpus.target[2]);
+    tamper(
+        &app,
+        &[format!("UPDATE documents SET head_hash = '{first}' WHERE head_hash = '{third}'")],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_named(&verified, "HEAD", third, Some("head_hash"));
+    let head = problems(&verified, "HEAD")[0];
+    assert!(head["detail"].as_str().unwrap().contains(first.as_str()), "{head}");
+}
+
+async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let last = &corpus.other[0];
+    // The fourth leaf and the subtrees over it gone, the size put back to three.
+    tamper(
+        &app,
+        &[
+            "DELETE FROM log_nodes WHERE (level = 0 AND position = 3) \
+             OR (level = 1 AND position = 1) OR (level = 2 AND position = 0)"
+                .into(),
+            "UPDATE log_state SET size = 3".into(),
+            format!("UPDATE revisions SET log_index = NULL WHERE hash = '{last}'"),
+        ],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_named(&verified, "LOG_MISSING", last, Some("log_index"));
+    let checkpoint = problems(&verified, "CHECKPOINT");
+    assert!(
+        checkpoint.iter().any(|p| p["detail"].as_str().unwrap().contains("cut short")),
+        "{verified:#}"
+    );
+}
+
+async fn a_rewritten_leaf_and_a_forged_checkpoint_are_named(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let first = &corpus.target[0];
+    let rewritten = if app.backend == crate::helpers::Backend::Postgres {
+        "UPDATE log_nodes SET hash = decode(repeat('00', 32), 'hex') WHERE level = 0 AND position = 0"
+    } else {
+        "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 0 AND position = 0"
+    };
+    tamper(
+        &app,
+        &[
+            rewritten.into(),
+            "UPDATE log_checkpoints SET note = replace(note, '\n4\n', '\n5\n')".into(),
+        ],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_named(&verified, "LOG_LEAF", first, None);
+    assert!(!problems(&verified, "CHECKPOINT_SIGNATURE").is_empty(), "{verified:#}");
+}
