@@ -1,6 +1,7 @@
 //! Redaction: an archivist removes a revision's text (a legal takedown, personal data) without
 //! breaking anything that proves the corpus. The text is purged — the blob's too when no
-//! other unredacted revision shares it — and a tombstone records who, when and why. The
+//! other unredacted revision shares it, and the words citations quote from it — and a
+//! tombstone records who, when and why. The
 //! header, the hashes, the chain and the transparency log stay as they were, so they still
 //! verify; what needs the text says it was redacted (`StoreError::Redacted`). Nothing undoes a
 //! redaction.
@@ -10,11 +11,11 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::audit::{self, Actor, AuditTarget};
 use super::error::{Conflict, StoreError, StoreResult};
-use super::kinds::{AuditAction, AuditOutcome};
+use super::kinds::{AnchorState, AuditAction, AuditOutcome};
 use super::revisions::{self, Revision};
 use super::values::{AgentId, InvalidValue, RevisionHash, Timestamp, TokenId, reject_nul};
 use super::{Missing, Store};
-use crate::entity::{blob, redaction, revision};
+use crate::entity::{blob, citation, redaction, revision};
 
 /// Why a revision was redacted: said once, kept forever, shown with the revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +110,7 @@ impl Store {
             .exec_without_returning(tx)
             .await?;
             purge_unless_shared(tx, &revision, at).await?;
+            purge_quotes(tx, hash).await?;
             let detail = Some(format!("reason: {}", tombstone.reason));
             audit::record(
                 tx,
@@ -136,6 +138,42 @@ impl Store {
             .map(Redaction::from)
             .collect())
     }
+}
+
+/// Empties the words citations keep from the redacted text: the passages cited in it (and
+/// carried, orphaned, into later revisions) and the passages quoted from it by citations
+/// pinned to it. Their positions stay, so each citation still says where it pointed.
+async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreResult<()> {
+    use crate::entity::citation::Column as C;
+    let null = || Expr::value(Option::<String>::None);
+    // Later revisions carry an orphaned passage's words along without holding them: those
+    // came from this text (or one before it) and go too.
+    let lineages = sea_orm::sea_query::Query::select()
+        .column(C::LineageId)
+        .from(citation::Entity)
+        .and_where(C::CitingRevisionHash.eq(hash.as_str()))
+        .to_owned();
+    citation::Entity::update_many()
+        .col_expr(C::CitingExact, null())
+        .col_expr(C::CitingPrefix, null())
+        .col_expr(C::CitingSuffix, null())
+        .filter(
+            sea_orm::Condition::any().add(C::CitingRevisionHash.eq(hash.as_str())).add(
+                sea_orm::Condition::all()
+                    .add(C::Anchor.eq(AnchorState::Orphaned.as_str()))
+                    .add(C::LineageId.in_subquery(lineages)),
+            ),
+        )
+        .exec(tx)
+        .await?;
+    citation::Entity::update_many()
+        .col_expr(C::TargetExact, null())
+        .col_expr(C::TargetPrefix, null())
+        .col_expr(C::TargetSuffix, null())
+        .filter(C::TargetRevisionHash.eq(hash.as_str()))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// Empties the text of `revision`'s blob unless an unredacted revision still uses it. The row

@@ -27,6 +27,7 @@ mod loading;
 mod memento;
 mod outages;
 mod pagination;
+mod redaction;
 mod schema_file;
 mod schema_rules;
 mod seeds;
