@@ -220,3 +220,54 @@ async fn tokens_are_listed_revoked_and_expire_and_software_agents_get_none_by_ac
         assert!(!output.status.success(), "{bad:?}");
     }
 }
+
+#[tokio::test]
+async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status() {
+    use sea_orm::ConnectionTrait;
+    let db = TempDb::new();
+    let key = db.0.with_extension("log-key");
+    let key_arg = key.to_str().unwrap();
+    stdout(&palimpsest(&db.url(), &["seed"]));
+    // The verifier key is printed alone, the same each time; the signing key stays private.
+    let published = stdout(&palimpsest(&db.url(), &["log-key", "--log-key", key_arg]));
+    assert_eq!(published, stdout(&palimpsest(&db.url(), &["log-key", "--log-key", key_arg])));
+    assert_eq!(published.trim().split('+').count(), 3, "{published}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the signing key is readable by its owner only");
+    }
+    // A checkpoint the log will be held to.
+    let connection = store::connect(&db.url()).await.unwrap();
+    let store = Store::new(connection.clone(), StoreLimits::default());
+    let signing = palimpsest::checkpoint::LogKey::load(&key).unwrap();
+    store.checkpoint(&signing).await.unwrap();
+
+    let clean = palimpsest(&db.url(), &["verify", "--log-key", key_arg]);
+    let report = stdout(&clean);
+    assert!(report.contains("checked 2 documents and 2 revisions"), "{report}");
+    assert!(report.contains("1 signed checkpoints, signatures checked"), "{report}");
+    assert!(report.trim_end().ends_with("all is well"), "{report}");
+    let one = stdout(&palimpsest(
+        &db.url(),
+        &["verify", "--log-key", key_arg, "--document", "reading-note-security-chiefs-appeal"],
+    ));
+    assert!(one.contains("checked 1 documents and 1 revisions"), "{one}");
+
+    connection
+        .execute_unprepared("UPDATE blobs SET content = content || ' (edited)'")
+        .await
+        .unwrap();
+    let tampered = palimpsest(&db.url(), &["verify", "--log-key", key_arg]);
+    assert!(!tampered.status.success(), "verification fails with a non-zero status");
+    let report = String::from_utf8_lossy(&tampered.stdout);
+    assert_eq!(report.matches("PROBLEM content_hash").count(), 2, "{report}");
+    assert!(report.contains("field content"), "{report}");
+    assert!(stderr(&tampered).contains("verification found problems"));
+
+    // Without the key file, it says so rather than pretending to have checked signatures.
+    let keyless = palimpsest(&db.url(), &["verify", "--log-key", "/nonexistent/key"]);
+    assert!(stderr(&keyless).contains("signatures are not checked"), "{}", stderr(&keyless));
+    std::fs::remove_file(&key).ok();
+}
