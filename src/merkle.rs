@@ -6,7 +6,7 @@
 //! hash of a range of leaves that the RFC's recursion produces, and every such range splits
 //! into at most ~log₂ n complete subtrees (`Span::nodes`), so a proof reads O(log n) stored
 //! nodes and never rebuilds anything. Appending leaf `i` completes the subtrees that end at
-//! `i` (`completed_by`), on average two.
+//! `i`, on average two, from the tree's right edge (`Frontier`).
 
 use sha2::{Digest, Sha256};
 
@@ -133,31 +133,60 @@ pub fn consistency_spans(old: u64, new: u64) -> Vec<Span> {
     proof
 }
 
-/// What appending leaf `index` changes: the left siblings whose hashes it needs (bottom up)
-/// and the nodes it completes (the leaf itself, then each parent it finishes).
-pub fn completed_by(index: u64) -> (Vec<NodeId>, Vec<NodeId>) {
-    let mut siblings = Vec::new();
-    let mut completed = vec![NodeId::leaf(index)];
-    let mut node = NodeId::leaf(index);
-    while node.position & 1 == 1 {
-        siblings.push(NodeId { level: node.level, position: node.position - 1 });
-        node = NodeId { level: node.level + 1, position: node.position >> 1 };
-        completed.push(node);
-    }
-    (siblings, completed)
+/// The right edge of a tree: the complete subtrees its leaves decompose into, largest first
+/// (`Span { start: 0, end: size }.nodes()`). It is all an append needs: the new leaf merges
+/// with the smallest subtrees of its size, which are always the last ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    roots: Vec<(NodeId, Hash)>,
 }
 
-/// The hashes of the nodes `completed_by(index)` names, given the new leaf's hash and the
-/// siblings' hashes in the order it named them.
-pub fn complete(leaf: Hash, siblings: &[Hash]) -> Vec<Hash> {
-    let mut hashes = Vec::with_capacity(siblings.len() + 1);
-    let mut current = leaf;
-    hashes.push(current);
-    for sibling in siblings {
-        current = node_hash(sibling, &current);
-        hashes.push(current);
+impl Frontier {
+    pub fn empty() -> Self {
+        Frontier { size: 0, roots: Vec::new() }
     }
-    hashes
+
+    /// The nodes the frontier of a tree of `size` leaves is made of, largest first.
+    pub fn ids(size: u64) -> Vec<NodeId> {
+        Span { start: 0, end: size }.nodes()
+    }
+
+    /// The frontier of a tree of `size` leaves from the hashes of `ids(size)`, in that order.
+    pub fn from_hashes(size: u64, hashes: Vec<Hash>) -> Option<Self> {
+        let ids = Self::ids(size);
+        (ids.len() == hashes.len())
+            .then(|| Frontier { size, roots: ids.into_iter().zip(hashes).collect() })
+    }
+
+    /// Leaves in the tree.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The tree's root hash (RFC 9162's MTH); `None` for the empty tree.
+    pub fn root(&self) -> Option<Hash> {
+        let hashes: Vec<Hash> = self.roots.iter().map(|(_, hash)| *hash).collect();
+        Span::hash(&hashes)
+    }
+
+    /// Appends a leaf; returns the nodes it completes, the leaf first and then each parent.
+    pub fn push(&mut self, leaf: Hash) -> Vec<(NodeId, Hash)> {
+        let mut node = (NodeId::leaf(self.size), leaf);
+        let mut completed = vec![node];
+        while let Some(&(sibling, hash)) = self.roots.last() {
+            if sibling.level != node.0.level {
+                break;
+            }
+            self.roots.pop();
+            let parent = NodeId { level: node.0.level + 1, position: sibling.position >> 1 };
+            node = (parent, node_hash(&hash, &node.1));
+            completed.push(node);
+        }
+        self.roots.push(node);
+        self.size += 1;
+        completed
+    }
 }
 
 #[cfg(test)]
@@ -214,15 +243,21 @@ mod tests {
         }
     }
 
-    /// Every complete subtree of a tree of `n` leaves, built by appending one at a time.
+    /// Every complete subtree of a tree of `n` leaves, built by appending one at a time; the
+    /// frontier is checked against the tree at each size on the way.
     fn stored(n: u64) -> std::collections::HashMap<NodeId, Hash> {
         let mut nodes = std::collections::HashMap::new();
-        for (i, leaf) in leaves(n).into_iter().enumerate() {
-            let (siblings, completed) = completed_by(i as u64);
-            let sibling_hashes: Vec<Hash> = siblings.iter().map(|s| nodes[s]).collect();
-            for (id, hash) in completed.into_iter().zip(complete(leaf, &sibling_hashes)) {
-                nodes.insert(id, hash);
-            }
+        let mut frontier = Frontier::empty();
+        let all = leaves(n);
+        for (i, leaf) in all.iter().enumerate() {
+            nodes.extend(frontier.push(*leaf));
+            assert_eq!(frontier.root(), Some(mth(&all[..=i])), "root after {} leaves", i + 1);
+            let size = frontier.size();
+            let again = Frontier::from_hashes(
+                size,
+                Frontier::ids(size).iter().map(|id| nodes[id]).collect(),
+            );
+            assert_eq!(again.as_ref(), Some(&frontier), "frontier read back at {size}");
         }
         nodes
     }
@@ -256,8 +291,12 @@ mod tests {
         let n = 1_000_003;
         let reads: usize = inclusion_spans(777_777, n).iter().map(|s| s.nodes().len()).sum();
         assert!(reads <= 2 * 64 - n.leading_zeros() as usize, "{reads}");
-        let (siblings, completed) = completed_by(0b1011_0111);
-        assert_eq!(siblings.len(), 3);
-        assert_eq!(completed.last(), Some(&NodeId { level: 3, position: 0b1_0110 }));
+        let mut frontier = Frontier::empty();
+        let mut completed = Vec::new();
+        for i in 0..=0b1011_0111u64 {
+            completed = frontier.push(leaf_hash(&i.to_be_bytes()));
+        }
+        assert_eq!(completed.len(), 4, "leaf 0b10110111 completes three parents");
+        assert_eq!(completed.last().map(|c| c.0), Some(NodeId { level: 3, position: 0b1_0110 }));
     }
 }

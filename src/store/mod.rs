@@ -36,11 +36,13 @@ mod verify;
 mod views;
 mod writes;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
 use crate::compute::Compute;
+use crate::merkle::Frontier;
 
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
@@ -85,6 +87,8 @@ pub struct Store {
     db: DatabaseConnection,
     limits: StoreLimits,
     compute: Compute,
+    /// The transparency log's right edge as the last transaction committed here left it.
+    log_frontier: Arc<Mutex<Option<Frontier>>>,
 }
 
 impl Store {
@@ -94,7 +98,7 @@ impl Store {
 
     /// A store whose CPU-heavy work (diffs, blame, quotation checks) shares `compute`.
     pub fn with_compute(db: DatabaseConnection, limits: StoreLimits, compute: Compute) -> Self {
-        Self { db, limits, compute }
+        Self { db, limits, compute, log_frontier: Arc::default() }
     }
 
     /// Where CPU-heavy work on stored texts runs, bounded in concurrency.

@@ -11,6 +11,7 @@ use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::hashing::RevisionHeader;
 use super::page::{Direction, Page, PageRequest};
+use super::transaction::WriteTransaction;
 use super::values::{
     AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
 };
@@ -132,11 +133,11 @@ impl NewRevision<'_> {
 /// Appends a sealed revision to the transparency log inside the caller's write transaction,
 /// just before its row is inserted, so that the row carries its leaf index.
 pub(crate) async fn log(
-    tx: &impl ConnectionTrait,
+    transaction: &WriteTransaction<'_>,
     row: &mut revision::ActiveModel,
     revision: &mut Revision,
 ) -> StoreResult<()> {
-    let index = super::tlog::append(tx, &revision.hash).await?;
+    let index = transaction.append_to_log(&revision.hash).await?;
     row.log_index = Set(Some(index as i64));
     revision.log_index = Some(index);
     Ok(())

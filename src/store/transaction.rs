@@ -8,14 +8,20 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use std::sync::Mutex;
+
 use super::Store;
 use super::documents::{self, Document};
 use super::error::StoreResult;
 use super::values::Slug;
+use crate::merkle::Frontier;
 
 pub struct WriteTransaction<'s> {
     pub(crate) store: &'s Store,
     pub(crate) tx: DatabaseTransaction,
+    /// The transparency log's right edge after this transaction's appends; the store keeps
+    /// it once the transaction commits, so the next append needs no read.
+    frontier: Mutex<Option<Frontier>>,
 }
 
 impl Store {
@@ -23,7 +29,8 @@ impl Store {
     /// timeout), so a transaction never fails half-way for want of a lock it could not upgrade
     /// to; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
-        Ok(WriteTransaction { store: self, tx: begin_write(&self.db).await? })
+        let tx = begin_write(&self.db).await?;
+        Ok(WriteTransaction { store: self, tx, frontier: Mutex::new(None) })
     }
 }
 
@@ -41,7 +48,23 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> StoreResult<Database
 impl WriteTransaction<'_> {
     /// Lands everything written in the transaction.
     pub async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await?;
+        let frontier = self.frontier.into_inner().unwrap_or_else(|e| e.into_inner());
+        if frontier.is_some() {
+            *self.store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = frontier;
+        }
+        Ok(())
+    }
+
+    /// The log's right edge as this transaction, or else the store, last knew it. A stale
+    /// one is harmless: each append checks its size against the log's.
+    pub(crate) fn take_frontier(&self) -> Option<Frontier> {
+        let own = self.frontier.lock().unwrap_or_else(|e| e.into_inner()).take();
+        own.or_else(|| self.store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    pub(crate) fn keep_frontier(&self, frontier: Option<Frontier>) {
+        *self.frontier.lock().unwrap_or_else(|e| e.into_inner()) = frontier;
     }
 
     /// The document with this slug, as the transaction sees it.

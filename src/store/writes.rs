@@ -141,7 +141,7 @@ impl WriteTransaction<'_> {
             });
         }
         insert_blob(&self.tx, &content_hash, &input.content).await?;
-        revisions::log(&self.tx, &mut revision_row, &mut revision).await?;
+        revisions::log(self, &mut revision_row, &mut revision).await?;
         revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await?;
         let detail = format!("revision {}", revision.hash);
         let target = AuditTarget::Document(id);
@@ -227,7 +227,7 @@ impl WriteTransaction<'_> {
             return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
         }
         insert_blob(&self.tx, &content_hash, &input.content).await?;
-        revisions::log(&self.tx, &mut revision_row, &mut revision).await?;
+        revisions::log(self, &mut revision_row, &mut revision).await?;
         let inserted =
             revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await;
         if let Err(err) = inserted {

@@ -35,9 +35,9 @@ impl StoredText {
 }
 
 /// What a chunk of revisions needs besides the rows.
-pub(super) struct ChunkContext {
+pub(super) struct ChunkContext<'a> {
     pub texts: HashMap<String, StoredText>,
-    pub tombstones: HashSet<String>,
+    pub tombstones: &'a HashSet<String>,
     /// The stored leaves of the transparency log at the chunk's revisions' indexes.
     pub leaves: HashMap<i64, Vec<u8>>,
 }
@@ -55,7 +55,7 @@ pub(super) struct ChainEnd {
 /// each document's chain ended, in the order the documents were met.
 pub(super) fn check_chunk(
     rows: &[revision::Model],
-    context: &ChunkContext,
+    context: &ChunkContext<'_>,
     mut last: Option<ChainEnd>,
     report: &mut Report,
 ) -> Vec<ChainEnd> {
@@ -88,6 +88,9 @@ pub(super) fn check_chunk(
                 Some("log_index"),
                 "the revision has no leaf in the transparency log".into(),
             )),
+            // Leaves are checked here only when they were read (one document); the log's own
+            // verification recomputes them all.
+            Some(_) if context.leaves.is_empty() => {}
             Some(index) => match context.leaves.get(&index) {
                 Some(leaf) if leaf.as_slice() == tlog::leaf_of(&hash).as_slice() => {}
                 Some(_) => report.add(problem(
@@ -234,7 +237,7 @@ fn member_field(member: &str) -> &'static str {
 
 fn check_content(
     row: &revision::Model,
-    context: &ChunkContext,
+    context: &ChunkContext<'_>,
     report: &mut Report,
     problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
 ) {

@@ -15,7 +15,7 @@ use crate::store::values::RevisionHash;
 use crate::store::{Store, tlog};
 
 /// Rows read at a time.
-const PAGE: u64 = 10_000;
+const PAGE: u64 = 50_000;
 
 /// What the log's verification checked and found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,13 +125,13 @@ impl Store {
         loop {
             let mut query = log_node::Entity::find();
             if let Some((level, position)) = after {
-                query = query.filter(
-                    sea_orm::Condition::any().add(log_node::Column::Level.gt(level)).add(
-                        sea_orm::Condition::all()
-                            .add(log_node::Column::Level.eq(level))
-                            .add(log_node::Column::Position.gt(position)),
-                    ),
-                );
+                // A row value, so that the primary key serves the walk.
+                use sea_orm::sea_query::{Expr, ExprTrait};
+                let key = Expr::tuple([
+                    Expr::col(log_node::Column::Level),
+                    Expr::col(log_node::Column::Position),
+                ]);
+                query = query.filter(key.gt(Expr::tuple([Expr::val(level), Expr::val(position)])));
             }
             let rows = query
                 .order_by_asc(log_node::Column::Level)

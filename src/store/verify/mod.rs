@@ -14,9 +14,12 @@ pub use log::LogReport;
 
 use std::collections::{HashMap, HashSet};
 
+use std::sync::Arc;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, Func},
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -34,7 +37,7 @@ pub const MAX_LISTED: usize = 1000;
 /// Revisions read and checked at a time.
 const CHUNK: u64 = 1000;
 
-/// Bytes of text read at a time.
+/// Bytes of text read at a time, at most (a chunk holds fewer revisions when texts are large).
 const TEXT_BATCH_BYTES: u64 = 32 << 20;
 
 /// One thing found wrong.
@@ -131,8 +134,8 @@ impl Store {
         let through = if last_page { None } else { documents.last().map(|(id, _)| *id) };
         let next = through.map(DocumentId::from);
         let range = Range::Between { after: after.map(|a| a.as_uuid()), through };
-        self.charge(&range, budget).await?;
-        let report = self.verify_range(documents, range, progress).await?;
+        let largest = self.charge(&range, budget).await?;
+        let report = self.verify_split(documents, range, largest, progress).await?;
         Ok(VerifiedPage { report, next })
     }
 
@@ -146,67 +149,105 @@ impl Store {
             .await?;
         let head = head.ok_or(StoreError::NotFound(Missing::Document(id)))?;
         let range = Range::Only(id.as_uuid());
-        self.charge(&range, budget).await?;
-        self.verify_range(vec![(id.as_uuid(), head)], range, &|_| {}).await
+        let largest = self.charge(&range, budget).await?;
+        self.verify_range(vec![(id.as_uuid(), head)], range, largest, &|_| {}).await
     }
 
-    /// Draws what verifying `range` costs: a point per revision and per KiB of text.
-    async fn charge(&self, range: &Range, budget: &Budget) -> StoreResult<()> {
-        let sums: Option<(i64, Option<i64>)> = range
+    /// Draws what verifying `range` costs (a point per revision and per KiB of text) and
+    /// returns the largest text in it, which sizes the chunks it is read in.
+    async fn charge(&self, range: &Range, budget: &Budget) -> StoreResult<u64> {
+        let sums: Option<(i64, Option<i64>, Option<i64>)> = range
             .filter(revision::Entity::find())
             .select_only()
             .expr(Func::count(Expr::col(revision::Column::Hash)))
             // PostgreSQL sums BIGINT as NUMERIC.
             .expr(Func::cast_as(Func::sum(Expr::col(revision::Column::ContentBytes)), "BIGINT"))
+            .expr(Func::max(Expr::col(revision::Column::ContentBytes)))
             .into_tuple()
             .one(&self.db)
             .await?;
-        let (revisions, bytes) = sums.map_or((0, 0), |(r, b)| (r, b.unwrap_or(0)));
-        let points = revisions.max(0) as u64 + points_for_bytes(bytes.max(0) as u64);
-        budget.draw(points).map_err(|cause| StoreError::OverBudget { what: "verification", cause })
+        let (revisions, bytes, largest) = sums.map_or((0, 0, 0), |(r, b, m)| {
+            (unsigned(r), unsigned(b.unwrap_or(0)), unsigned(m.unwrap_or(0)))
+        });
+        let points = revisions + points_for_bytes(bytes);
+        budget
+            .draw(points)
+            .map_err(|cause| StoreError::OverBudget { what: "verification", cause })?;
+        Ok(largest)
+    }
+
+    /// Verifies a page of documents as two halves at once: reading rows costs as much as
+    /// checking them, and each half keeps a core busy.
+    async fn verify_split(
+        &self,
+        mut documents: Vec<(Uuid, String)>,
+        range: Range,
+        largest: u64,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> StoreResult<Report> {
+        let Range::Between { after, through } = range else {
+            return self.verify_range(documents, range, largest, progress).await;
+        };
+        if documents.len() < 2 {
+            return self.verify_range(documents, range, largest, progress).await;
+        }
+        let second = documents.split_off(documents.len() / 2);
+        let middle = documents.last().map(|(id, _)| *id);
+        let first_half = Range::Between { after, through: middle };
+        let second_half = Range::Between { after: middle, through };
+        let (first, second) = tokio::join!(
+            self.verify_range(documents, first_half, largest, progress),
+            self.verify_range(second, second_half, largest, progress),
+        );
+        let mut report = first?;
+        report.merge(second?);
+        Ok(report)
     }
 
     async fn verify_range(
         &self,
         documents: Vec<(Uuid, String)>,
         range: Range,
+        largest: u64,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> StoreResult<Report> {
+        // As many revisions at a time as keep the texts read at once under the bound.
+        let per_chunk = (TEXT_BATCH_BYTES / std::cmp::max(largest, 1)).clamp(1, CHUNK);
         let mut report = Report { documents: documents.len() as u64, ..Report::default() };
         let heads: HashMap<Uuid, String> = documents.into_iter().collect();
         let mut ended: HashSet<Uuid> = HashSet::new();
         let mut open: Option<ChainEnd> = None;
-        let mut cursor: Option<(Uuid, i64)> = None;
-        loop {
-            let mut query = range.filter(revision::Entity::find());
-            if let Some((document, number)) = cursor {
-                query = query.filter(
-                    Condition::any().add(revision::Column::DocumentId.gt(document)).add(
-                        Condition::all()
-                            .add(revision::Column::DocumentId.eq(document))
-                            .add(revision::Column::Number.gt(number)),
-                    ),
-                );
-            }
-            let rows = query
-                .order_by_asc(revision::Column::DocumentId)
-                .order_by_asc(revision::Column::Number)
-                .limit(CHUNK)
-                .all(&self.db)
-                .await?;
-            let Some(last_row) = rows.last() else { break };
-            cursor = Some((last_row.document_id, last_row.number));
-            let checked = rows.len() as u64;
-            let context = self.chunk_context(&rows).await?;
+        let tombstones = Arc::new(self.tombstones(&range).await?);
+        // A single document is checked against its leaves here; a corpus has `verify_log`
+        // recompute every leaf.
+        let leaves = matches!(range, Range::Only(_));
+        let mut next = self.fetch_chunk(&range, None, per_chunk, leaves).await?;
+        // Each chunk is checked on the compute pool while the next one is read.
+        while let Some(chunk) = next {
+            let cursor = chunk.rows.last().map(|r| (r.document_id, r.number));
+            let checked = chunk.rows.len() as u64;
             let carried = open.take();
-            let (part, mut ends) = self
-                .compute
-                .run(move || {
-                    let mut part = Report::default();
-                    let ends = check_chunk(&rows, &context, carried, &mut part);
-                    (part, ends)
-                })
-                .await?;
+            let tombstones = tombstones.clone();
+            let check = self.compute.run(move || {
+                let mut part = Report::default();
+                let context = ChunkContext {
+                    texts: chunk
+                        .texts
+                        .iter()
+                        .map(|(hash, content, purged)| {
+                            (hash.clone(), StoredText::hash(content, *purged))
+                        })
+                        .collect(),
+                    tombstones: &tombstones,
+                    leaves: chunk.leaves,
+                };
+                let ends = check_chunk(&chunk.rows, &context, carried, &mut part);
+                (part, ends)
+            });
+            let (checked_part, fetched) =
+                tokio::join!(check, self.fetch_chunk(&range, cursor, per_chunk, leaves));
+            let (part, mut ends) = checked_part?;
+            next = fetched?;
             report.merge(part);
             open = ends.pop();
             for end in ends {
@@ -231,62 +272,108 @@ impl Store {
         Ok(report)
     }
 
-    /// The tombstones and the hashed texts a chunk of revisions needs, the texts read in
-    /// batches of bounded size and hashed on the compute pool.
-    async fn chunk_context(&self, rows: &[revision::Model]) -> StoreResult<ChunkContext> {
-        let tombstones: HashSet<String> = redaction::Entity::find()
-            .select_only()
-            .column(redaction::Column::RevisionHash)
-            .filter(redaction::Column::RevisionHash.is_in(rows.iter().map(|r| r.hash.as_str())))
-            .into_tuple()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .collect();
-        let mut wanted: Vec<(&str, u64)> = rows
-            .iter()
-            .filter(|r| !r.redacted && !tombstones.contains(&r.hash))
-            .map(|r| (r.content_sha256.as_str(), r.content_bytes.max(0) as u64))
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup_by_key(|(hash, _)| *hash);
-        let mut texts = HashMap::with_capacity(wanted.len());
-        let mut batch: Vec<String> = Vec::new();
-        let mut batch_bytes = 0;
-        for (index, (hash, bytes)) in wanted.iter().enumerate() {
-            batch.push((*hash).to_owned());
-            batch_bytes += bytes;
-            if batch_bytes >= TEXT_BATCH_BYTES || index + 1 == wanted.len() {
-                let rows = blob::Entity::find()
-                    .filter(blob::Column::Sha256.is_in(std::mem::take(&mut batch)))
-                    .all(&self.db)
-                    .await?;
-                let hashed = self
-                    .compute
-                    .run(move || {
-                        rows.into_iter()
-                            .map(|b| {
-                                let text = StoredText::hash(&b.content, b.purged_at.is_some());
-                                (b.sha256, text)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .await?;
-                texts.extend(hashed);
-                batch_bytes = 0;
-            }
+    /// The revisions in `range` that have a tombstone (redactions are rare: one query).
+    async fn tombstones(&self, range: &Range) -> StoreResult<HashSet<String>> {
+        let mut query = Query::select();
+        query
+            .column((redaction::Entity, redaction::Column::RevisionHash))
+            .from(redaction::Entity)
+            .inner_join(
+                revision::Entity,
+                Expr::col((revision::Entity, revision::Column::Hash))
+                    .equals((redaction::Entity, redaction::Column::RevisionHash)),
+            );
+        range.restrict(&mut query);
+        let rows = self.db.query_all(&query).await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String>("", "revision_hash")?))
+            .collect::<StoreResult<_>>()
+    }
+
+    /// The next `limit` revisions after `cursor` in `(document, number)` order, each with its
+    /// stored text, in one query; and, if asked, their leaves.
+    async fn fetch_chunk(
+        &self,
+        range: &Range,
+        cursor: Option<(Uuid, i64)>,
+        limit: u64,
+        leaves: bool,
+    ) -> StoreResult<Option<Chunk>> {
+        let mut query = range.filter(revision::Entity::find());
+        if let Some(cursor) = cursor {
+            query = query.filter(key().gt(key_of(cursor)));
         }
+        let mut query = query
+            .order_by_asc(revision::Column::DocumentId)
+            .order_by_asc(revision::Column::Number)
+            .limit(limit)
+            .into_query();
+        // A redacted revision's text is not read: it is gone by design.
+        query
+            .left_join(
+                blob::Entity,
+                Expr::col((blob::Entity, blob::Column::Sha256))
+                    .equals((revision::Entity, revision::Column::ContentSha256))
+                    .and(Expr::col((revision::Entity, revision::Column::Redacted)).eq(false)),
+            )
+            .expr_as(Expr::col((blob::Entity, blob::Column::Content)), "blob_content")
+            .expr_as(Expr::col((blob::Entity, blob::Column::PurgedAt)), "blob_purged_at");
+        let results = self.db.query_all(&query).await?;
+        if results.is_empty() {
+            return Ok(None);
+        }
+        let mut rows = Vec::with_capacity(results.len());
+        let mut texts = Vec::with_capacity(results.len());
+        for result in &results {
+            let row = revision::Model::from_query_result(result, "")?;
+            if let Some(content) = result.try_get::<Option<String>>("", "blob_content")? {
+                let purged = result.try_get::<Option<i64>>("", "blob_purged_at")?.is_some();
+                texts.push((row.content_sha256.clone(), content, purged));
+            }
+            rows.push(row);
+        }
+        let leaves = if leaves { self.leaves_of(&rows).await? } else { HashMap::new() };
+        Ok(Some(Chunk { rows, texts, leaves }))
+    }
+
+    /// The stored leaves at the log indexes of `rows`.
+    async fn leaves_of(&self, rows: &[revision::Model]) -> StoreResult<HashMap<i64, Vec<u8>>> {
         let indexes: Vec<i64> = rows.iter().filter_map(|r| r.log_index).collect();
-        let leaves = log_node::Entity::find()
+        Ok(log_node::Entity::find()
             .filter(log_node::Column::Level.eq(0))
             .filter(log_node::Column::Position.is_in(indexes))
             .all(&self.db)
             .await?
             .into_iter()
             .map(|node| (node.position, node.hash))
-            .collect();
-        Ok(ChunkContext { texts, tombstones, leaves })
+            .collect())
     }
+}
+
+/// A count or size as stored (never negative unless the database was tampered with).
+fn unsigned(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// A chunk of revisions as read, before it is checked.
+struct Chunk {
+    rows: Vec<revision::Model>,
+    /// `(sha256, content, purged)` of the chunk's unredacted revisions' texts.
+    texts: Vec<(String, String, bool)>,
+    leaves: HashMap<i64, Vec<u8>>,
+}
+
+/// A revision's place in the order verification reads: `(document_id, number)`, compared as
+/// a row value so that the `revisions_by_number` index serves it.
+fn key() -> Expr {
+    Expr::tuple([
+        Expr::col((revision::Entity, revision::Column::DocumentId)),
+        Expr::col((revision::Entity, revision::Column::Number)),
+    ])
+}
+
+fn key_of((document, number): (Uuid, i64)) -> Expr {
+    Expr::tuple([Expr::val(document), Expr::val(number)])
 }
 
 /// A document's chain is complete: its end must be the document's head.
@@ -332,6 +419,24 @@ enum Range {
 }
 
 impl Range {
+    /// Narrows a statement over `revisions` to the range.
+    fn restrict(&self, query: &mut sea_orm::sea_query::SelectStatement) {
+        let document = || Expr::col((revision::Entity, revision::Column::DocumentId));
+        match *self {
+            Range::Only(id) => {
+                query.and_where(document().eq(id));
+            }
+            Range::Between { after, through } => {
+                if let Some(after) = after {
+                    query.and_where(document().gt(after));
+                }
+                if let Some(through) = through {
+                    query.and_where(document().lte(through));
+                }
+            }
+        }
+    }
+
     fn filter(
         &self,
         query: sea_orm::Select<revision::Entity>,
