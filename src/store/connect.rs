@@ -32,7 +32,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
 /// `statement_timeout`, so a held lock or a runaway query answers `Unavailable` instead of
 /// holding a connection and its client indefinitely.
 /// How much of a SQLite database file reads may map into memory (address space, not RAM).
-const SQLITE_MMAP_BYTES: u64 = 1 << 30;
+const SQLITE_MMAP_BYTES: u64 = 256 << 20;
 
 pub async fn connect_with(
     database_url: &str,

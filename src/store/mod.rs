@@ -1,12 +1,16 @@
 //! The versioned store: documents, hash-chained revisions, content blobs stored once per
-//! SHA-256, agents, API tokens, sources and citations.
+//! SHA-256, agents, API tokens, sources, citations, the transparency log, the audit log and
+//! verification.
 //!
 //! This module is the core of Palimpsest and imports nothing of async-graphql or actix-web.
 //! Callers hand it parsed values (`values`, `kinds`), it owns every transaction, and it
 //! answers with its own read models (`views` for those gathered from several tables).
 //! Invariants kept here:
-//! - a revision is written once and never changed; the document's head pointer (with its
-//!   `updated_at`) is the only value ever updated in place;
+//! - a revision is written once and no column its header covers ever changes; in place, only
+//!   the document's head pointer (with its `updated_at`) moves, and a redaction flags a
+//!   revision and empties its text (`redaction`);
+//! - every revision is a leaf of the transparency log (`tlog`), appended in its transaction,
+//!   and every write records its audit event there too (`audit`);
 //! - every write is one transaction that lands whole or not at all;
 //! - diffs and blame are computed from stored history, never stored;
 //! - a revision's hash is SHA-256 of its canonical header (`hashing`), which commits to its
