@@ -133,6 +133,7 @@ const QUERIES: &[&str] = &[
     "{ document(slug: \"ex-security-chiefs-urge-trump-to-end-gaza-war\") { cite(format: BIBTEX) { text } apa: reference(style: APA) provenance } }",
     "query($t: DateTime!) { documents { nodes { asOf(time: $t) { number } } } }",
     "{ viewer { name } rateLimit { cost remaining } __schema { types { name } } }",
+    "{ transparencyLog { checkpoint size rootHash } consistencyProof(from: 1, to: 2) { hashes } document(slug: \"small\") { head { logIndex inclusionProof(treeSize: 3) { leafIndex hashes } redaction { reason } } } }",
 ];
 
 const STRINGS: &[&str] = &[
@@ -502,7 +503,7 @@ fn token_cases(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize
             _ => Some(format!("Bearer {}", fixture.editor)),
         };
         // Every write is refused: by the credential, or (for editors and admins) by its input.
-        let (query, variables) = match rng.below(6) {
+        let (query, variables) = match rng.below(8) {
             0 => (
                 CREATE,
                 json!({ "input": { "slug": "huge", "title": "Taken slug", "kind": "ARTICLE", "content": "c" } }),
@@ -519,6 +520,15 @@ fn token_cases(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize
             4 => (
                 CITE,
                 json!({ "input": { "documentId": fixture.small_id, "relation": "QUOTES", "target": { "documentId": fixture.huge_id }, "passage": { "start": 5, "end": 1 } } }),
+            ),
+            5 => (
+                // A reason is required: even an admin's redaction is refused for its input.
+                "mutation($i: RedactRevisionInput!) { redactRevision(input: $i) { revision { hash } } }",
+                json!({ "input": { "hash": fixture.small_hashes[0], "reason": rng.pick(&["", " ", "\u{0}"]) } }),
+            ),
+            6 => (
+                "{ auditEvents(last: 5) { totalCount nodes { action outcome } } verification(first: 2) { report { ok } } }",
+                json!({}),
             ),
             _ => ("{ viewer { name } document(slug: \"small\") { head { hash } } }", json!({})),
         };

@@ -16,7 +16,9 @@ impl Database {
         }
     }
 
-    /// Every row of every table, in a fixed order: equal dumps mean nothing was written.
+    /// Every row of every table of the corpus, in a fixed order: equal dumps mean nothing was
+    /// written. Not the audit log (refusals are recorded there, as they should be) nor the
+    /// signed checkpoints (the server keeps each one it serves).
     pub async fn dump(&self) -> String {
         let db = palimpsest::store::connect(&self.url).await.unwrap();
         let mut dump = String::new();
@@ -28,6 +30,9 @@ impl Database {
             ("revisions", "hash"),
             ("blobs", "sha256"),
             ("citations", "id"),
+            ("redactions", "revision_hash"),
+            ("log_state", "id"),
+            ("log_nodes", "level, position"),
         ] {
             let rows = JsonValue::find_by_statement(Statement::from_string(
                 db.get_database_backend(),
