@@ -34,6 +34,8 @@ pub enum KeyError {
     Io { path: String, source: std::io::Error },
     #[error("{path} is not a log signing key (PRIVATE+KEY+name+id+key)")]
     Malformed { path: String },
+    #[error("{0:?} is not a verifier key (name+id+key, as `palimpsest log-key` prints it)")]
+    MalformedVerifier(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +82,66 @@ impl Checkpoint {
             .and_then(|bytes| Hash::try_from(bytes).ok())
             .ok_or(CheckpointError::Malformed("the third line must be a base64 SHA-256"))?;
         Ok(Checkpoint { origin: origin.to_owned(), size, root })
+    }
+}
+
+/// The public half of the log's key, as outsiders hold it: enough to check checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierKey {
+    name: String,
+    key: VerifyingKey,
+}
+
+impl VerifierKey {
+    /// Parses `name+id+key`, checking that the id is the key's.
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let malformed = || KeyError::MalformedVerifier(text.to_owned());
+        let mut parts = text.trim().splitn(3, '+');
+        let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(malformed)?;
+        let (id, key) = (parts.next().ok_or_else(malformed)?, parts.next().ok_or_else(malformed)?);
+        let bytes = BASE64.decode(key).map_err(|_| malformed())?;
+        let (&alg, public) = bytes.split_first().ok_or_else(malformed)?;
+        let public: [u8; 32] = public.try_into().map_err(|_| malformed())?;
+        let key = VerifyingKey::from_bytes(&public).map_err(|_| malformed())?;
+        let verifier = VerifierKey { name: name.to_owned(), key };
+        let valid = alg == ALG_ED25519 && hex::encode(verifier.key_id()) == id;
+        valid.then_some(verifier).ok_or_else(malformed)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key_id(&self) -> [u8; 4] {
+        key_id(&self.name, &self.key)
+    }
+
+    /// The checkpoint in `note` if this key signed it.
+    pub fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
+        let (text, signatures) = note.split_once("\n\n").ok_or(CheckpointError::NotSigned)?;
+        let text = format!("{text}\n");
+        let prefix = format!("\u{2014} {} ", self.name);
+        let signature = signatures
+            .lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .filter_map(|b64| BASE64.decode(b64).ok())
+            .find(|blob| blob.len() == 68 && blob[..4] == self.key_id())
+            .ok_or_else(|| CheckpointError::NoSignature(self.name.clone()))?;
+        let signature = Signature::from_slice(&signature[4..])
+            .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
+        self.key
+            .verify(text.as_bytes(), &signature)
+            .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
+        Checkpoint::parse(&text)
+    }
+}
+
+impl std::fmt::Display for VerifierKey {
+    /// `<name>+<key id>+<base64 key>`: what a verifier needs, published out of band.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut key = vec![ALG_ED25519];
+        key.extend_from_slice(self.key.as_bytes());
+        write!(f, "{}+{}+{}", self.name, hex::encode(self.key_id()), BASE64.encode(key))
     }
 }
 
@@ -155,11 +217,14 @@ impl LogKey {
         key_id(&self.name, &self.signing.verifying_key())
     }
 
+    /// The public half.
+    pub fn verifier(&self) -> VerifierKey {
+        VerifierKey { name: self.name.clone(), key: self.signing.verifying_key() }
+    }
+
     /// `<name>+<key id>+<base64 key>`: what a verifier needs, published out of band.
     pub fn verifier_key(&self) -> String {
-        let mut key = vec![ALG_ED25519];
-        key.extend_from_slice(self.signing.verifying_key().as_bytes());
-        format!("{}+{}+{}", self.name, hex::encode(self.key_id()), BASE64.encode(key))
+        self.verifier().to_string()
     }
 
     fn private_text(&self) -> String {
@@ -189,22 +254,7 @@ impl LogKey {
 
     /// The checkpoint in `note` if this key signed it.
     pub fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        let (text, signatures) = note.split_once("\n\n").ok_or(CheckpointError::NotSigned)?;
-        let text = format!("{text}\n");
-        let public = self.signing.verifying_key();
-        let prefix = format!("\u{2014} {} ", self.name);
-        let signature = signatures
-            .lines()
-            .filter_map(|line| line.strip_prefix(&prefix))
-            .filter_map(|b64| BASE64.decode(b64).ok())
-            .find(|blob| blob.len() == 68 && blob[..4] == self.key_id())
-            .ok_or_else(|| CheckpointError::NoSignature(self.name.clone()))?;
-        let signature = Signature::from_slice(&signature[4..])
-            .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
-        public
-            .verify(text.as_bytes(), &signature)
-            .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
-        Checkpoint::parse(&text)
+        self.verifier().open(note)
     }
 }
 
@@ -250,5 +300,9 @@ mod tests {
         assert_eq!(parts[1].len(), 8);
         assert_eq!(BASE64.decode(parts[2]).unwrap().len(), 33);
         assert!(LogKey::parse_private(&key.private_text().replace("+log+", "+other+")).is_none());
+        let parsed = VerifierKey::parse(&verifier).unwrap();
+        assert_eq!(parsed, key.verifier());
+        assert!(VerifierKey::parse(&verifier.replacen("log+", "gol+", 1)).is_err());
+        assert!(VerifierKey::parse("log+00000000+AAAA").is_err());
     }
 }

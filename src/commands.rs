@@ -6,22 +6,24 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::budget::Budget;
-use crate::checkpoint::LogKey;
+use anyhow::Context;
+
+use crate::checkpoint::{Checkpoint, LogKey, VerifierKey};
+use crate::config::VerifyArgs;
 use crate::store::{DocumentId, Problem, Report, Slug, Store};
 
 /// Documents verified per page.
 const PAGE: u64 = 500;
 
-/// Verifies the corpus (or the document `slug`) and the transparency log, with a progress
-/// bar on a terminal, and prints what was checked and every problem found on stdout. Returns
-/// whether all is well.
-pub async fn verify(
-    store: &Store,
-    slug: Option<&str>,
-    key: Option<&LogKey>,
-) -> anyhow::Result<bool> {
+/// Verifies the corpus (or one document) and the transparency log as `args` asks, with a
+/// progress bar on a terminal, and prints what was checked and every problem found on stdout.
+/// Returns whether all is well.
+pub async fn verify(store: &Store, args: &VerifyArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let budget = Budget::unlimited();
+    let key = verifier(args)?;
+    let held = held_checkpoints(args, key.as_ref())?;
+    let slug = args.document.as_deref();
     if let Some(slug) = slug {
         let slug = Slug::parse(slug)?;
         let document = store
@@ -42,7 +44,7 @@ pub async fn verify(
         let mut after: Option<DocumentId> = None;
         loop {
             let page = store.verify_documents(after, PAGE, &budget, &|n| bar.inc(n)).await?;
-            report.merge_page(page.report);
+            report.merge(page.report);
             match page.next {
                 Some(next) => after = Some(next),
                 None => break,
@@ -50,7 +52,7 @@ pub async fn verify(
         }
         anyhow::Ok((report, started.elapsed()))
     };
-    let log = async { Ok(store.verify_log(key, &|n| bar.inc(n)).await?) };
+    let log = async { Ok(store.verify_log(key.as_ref(), &held, &budget, &|n| bar.inc(n)).await?) };
     let (documents, log) = tokio::try_join!(documents, log)?;
     bar.finish_and_clear();
     let (report, elapsed) = documents;
@@ -74,6 +76,44 @@ pub async fn verify(
     );
     println!("{}", if clean { "all is well" } else { "PROBLEMS FOUND" });
     Ok(clean)
+}
+
+/// The key checkpoints are checked with: the one given, else the public half of the signing
+/// key file; without either, verification stops unless told to go without signatures.
+fn verifier(args: &VerifyArgs) -> anyhow::Result<Option<VerifierKey>> {
+    if let Some(text) = &args.verifier_key {
+        return Ok(Some(VerifierKey::parse(text)?));
+    }
+    match LogKey::load(&args.log_key) {
+        Ok(key) => Ok(Some(key.verifier())),
+        Err(_) if args.no_signatures => Ok(None),
+        Err(err) => anyhow::bail!(
+            "{err}: pass the log's verifier key (--verifier-key, as `palimpsest log-key` prints \
+             it) to check its checkpoints, or --no-signatures to verify without"
+        ),
+    }
+}
+
+/// The checkpoints kept outside the database, each opened with the key: one that does not
+/// verify is not evidence of anything.
+fn held_checkpoints(
+    args: &VerifyArgs,
+    key: Option<&VerifierKey>,
+) -> anyhow::Result<Vec<Checkpoint>> {
+    if args.checkpoints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(key) = key else {
+        anyhow::bail!("--checkpoint needs the key that signed it (--verifier-key)");
+    };
+    args.checkpoints
+        .iter()
+        .map(|path| {
+            let note = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the checkpoint {}", path.display()))?;
+            key.open(&note).with_context(|| format!("the checkpoint {}", path.display()))
+        })
+        .collect()
 }
 
 fn summarise(report: &Report, elapsed: std::time::Duration) {

@@ -60,17 +60,36 @@ pub enum Command {
     /// Verify the corpus: recompute every content and revision hash, hold each header to the
     /// columns it covers, follow every chain to its head, and check the transparency log and
     /// its signed checkpoints. Exits non-zero when anything is wrong.
-    Verify {
-        /// Verify only this document (its slug).
-        #[arg(long)]
-        document: Option<String>,
-        /// The transparency log's signing key (its public half checks the checkpoints).
-        #[arg(long, env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
-        log_key: PathBuf,
-    },
+    Verify(VerifyArgs),
     /// Print the transparency log's verifier key (`name+id+key`), for anyone who checks its
-    /// checkpoints; the signing key is created if there is none yet.
-    LogKey(LogKeyArgs),
+    /// checkpoints. `serve` creates the signing key on first start.
+    LogKey {
+        #[arg(long = "log-key", env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
+        path: PathBuf,
+    },
+}
+
+/// What `verify` checks, and with which key. It reads the database and changes nothing.
+/// Exit status: 0 when all is well, 1 when it found a problem, 2 when it could not verify.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify only this document (its slug).
+    #[arg(long)]
+    pub document: Option<String>,
+    /// The key that checks the log's checkpoints, as `palimpsest log-key` prints it
+    /// (`name+id+key`); an archivist needs no more than this.
+    #[arg(long, env = "PALIMPSEST_VERIFIER_KEY")]
+    pub verifier_key: Option<String>,
+    /// Or the log's signing key file, whose public half is used.
+    #[arg(long, env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
+    pub log_key: PathBuf,
+    /// A signed checkpoint kept outside the database (a file holding the note, as
+    /// `transparencyLog { checkpoint }` served it): the log must still extend it. Repeatable.
+    #[arg(long = "checkpoint")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Verify without a key: checkpoints' signatures are then not checked.
+    #[arg(long)]
+    pub no_signatures: bool,
 }
 
 /// Where the transparency log's signing key is kept: a file outside the database it vouches
@@ -133,6 +152,13 @@ pub struct ServeArgs {
     pub no_seed: bool,
     #[command(flatten)]
     pub log_key: LogKeyArgs,
+    /// Start even though the log has signed checkpoints and its key file is missing: sign from
+    /// now on with a new key (earlier checkpoints then verify only with the old one).
+    #[arg(long)]
+    pub new_log_key: bool,
+    /// How often the server signs a checkpoint of the log, when it has grown, in milliseconds.
+    #[arg(long, env = "PALIMPSEST_CHECKPOINT_INTERVAL_MS", default_value_t = 1000)]
+    pub checkpoint_interval_ms: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -33,6 +33,12 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[unsafe(export_name = "malloc_conf")]
 static JEMALLOC_CONF: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
+/// `verify` found something wrong (it printed what): exit status 1, apart from the 2 of a
+/// command that could not run.
+#[derive(Debug, thiserror::Error)]
+#[error("verification found problems (listed above)")]
+struct ProblemsFound;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -54,9 +60,13 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<ProblemsFound>() => {
+            eprintln!("{err}");
+            ExitCode::from(1)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
@@ -103,27 +113,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(&cli.database_url, args).await,
-        Command::Verify { document, log_key } => {
-            let store = open(&cli.database_url).await?;
-            let key = match LogKey::load(&log_key) {
-                Ok(key) => Some(key),
-                Err(err) => {
-                    eprintln!("warning: {err}; checkpoint signatures are not checked");
-                    None
-                }
-            };
-            let clean =
-                palimpsest::commands::verify(&store, document.as_deref(), key.as_ref()).await?;
-            if !clean {
-                bail!("verification found problems (listed above)");
+        Command::Verify(args) => {
+            // Verification changes nothing: no migration, no backfill.
+            let db = store::connect(&cli.database_url).await?;
+            store::check_migrated(&db).await?;
+            let store = Store::new(db, StoreLimits::default());
+            if !palimpsest::commands::verify(&store, &args).await? {
+                return Err(ProblemsFound.into());
             }
             Ok(())
         }
-        Command::LogKey(args) => {
-            let (key, created) = LogKey::load_or_create(&args.path, &args.origin(None))?;
-            if created {
-                eprintln!("created the signing key {}", args.path.display());
-            }
+        Command::LogKey { path } => {
+            let key = LogKey::load(&path).with_context(
+                || "`palimpsest serve` creates the signing key on first start (see --log-key)",
+            )?;
             println!("{}", key.verifier_key());
             Ok(())
         }
@@ -222,12 +225,6 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         statement: Duration::from_millis(limits.database_timeout_ms),
         acquire: Duration::from_millis(limits.database_timeout_ms),
     };
-    let origin = args.log_key.origin(args.public_url.as_deref());
-    let (log_key, created) = LogKey::load_or_create(&args.log_key.path, &origin)?;
-    if created {
-        tracing::info!(path = %args.log_key.path.display(), verifier = %log_key.verifier_key(),
-            "created the transparency log's signing key; keep it outside the database");
-    }
     let db = store::connect_with(database_url, timeouts).await?;
     let applied_before = store::migrate(&db).await?;
     let store_limits = StoreLimits {
@@ -239,6 +236,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         None => Compute::for_this_machine(),
     };
     let store = Store::with_compute(db, store_limits, compute);
+    let log_key = log_key(&store, &args).await?;
     if applied_before == 0 && !args.no_seed {
         seed(&store, args.seeds_dir).await?;
     }
@@ -253,6 +251,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         limits: query_limits,
         rate_limits,
         log_key: Arc::new(log_key),
+        checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms),
     };
     let app = Application::build(&settings, store)?;
     let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);
@@ -263,6 +262,28 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     );
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The log's signing key: loaded, or created on a first start. A log that has signed
+/// checkpoints gets no new key by accident: its key file must be restored, or a new key asked
+/// for with `--new-log-key`.
+async fn log_key(store: &Store, args: &ServeArgs) -> anyhow::Result<LogKey> {
+    let path = &args.log_key.path;
+    if path.exists() {
+        return Ok(LogKey::load(path)?);
+    }
+    if store.latest_checkpoint().await?.is_some() && !args.new_log_key {
+        bail!(
+            "the transparency log has signed checkpoints but its key {} is missing: restore the \
+             key file (or pass --log-key), or start with --new-log-key to sign with a new key",
+            path.display()
+        );
+    }
+    let origin = args.log_key.origin(args.public_url.as_deref());
+    let (key, _) = LogKey::load_or_create(path, &origin)?;
+    tracing::info!(path = %path.display(), verifier = %key.verifier_key(),
+        "created the transparency log's signing key; keep it outside the database, back it up");
+    Ok(key)
 }
 
 /// The rate limits; a window must hold at least one request of the largest cost, or that

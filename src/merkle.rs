@@ -12,6 +12,11 @@ use sha2::{Digest, Sha256};
 
 pub type Hash = [u8; 32];
 
+/// `SHA-256("")`: the hash of the empty tree (RFC 9162, 2.1.1).
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
 /// `SHA-256(0x00 || entry)`: the hash of a leaf (RFC 9162, 2.1.1).
 pub fn leaf_hash(entry: &[u8]) -> Hash {
     let mut hasher = Sha256::new();

@@ -101,9 +101,13 @@ impl RequestAuth {
             return Ok(actor);
         }
         let message = format!("a {} token may not {}", principal.role, permission.describe());
-        store(ctx)?
+        let recorded = store(ctx)?
             .record_refusal(&actor, action, &target(), AuditOutcome::Forbidden, message.clone())
-            .await?;
+            .await;
+        // The caller still learns why it was refused; the lost event is for the operator.
+        if let Err(err) = recorded {
+            tracing::error!(error = %err, "cannot record a refused write in the audit log");
+        }
         Err(ApiError::new(ErrorCode::Forbidden, message))
     }
 }

@@ -48,6 +48,8 @@ pub struct HttpSettings {
     pub rate_limits: RateLimitSettings,
     /// The key that signs the transparency log's checkpoints.
     pub log_key: Arc<LogKey>,
+    /// How often a checkpoint is signed, when the log has grown.
+    pub checkpoint_interval: std::time::Duration,
 }
 
 impl Default for HttpSettings {
@@ -65,14 +67,35 @@ impl Default for HttpSettings {
             // A key for this process only: a server that serves checkpoints anyone keeps
             // loads its key from a file (`LogKey::load_or_create`).
             log_key: Arc::new(LogKey::generate("palimpsest/log").expect("a valid key name")),
+            checkpoint_interval: std::time::Duration::from_secs(1),
         }
     }
 }
 
-/// How long caches may keep what a revision's URL serves. A revision never changes, but its
-/// text can be redacted, so caches keep it a day (and revalidate by its hash, the ETag)
-/// rather than forever.
-const REVISION_CACHE: &str = "public, max-age=86400";
+/// How caches may keep what a revision's URL serves. A revision never changes, but its text
+/// can be redacted, so caches revalidate every time (cheaply: the ETag is the revision hash,
+/// answered 304, or 410 once redacted) instead of serving a copy on their own.
+const REVISION_CACHE: &str = "public, no-cache";
+
+/// Signs a checkpoint of the transparency log whenever it has grown, from start-up on: reads
+/// never write, and a client gets a checkpoint that covers a new revision within an interval.
+/// A log that no longer extends its last checkpoint is not signed again; that is said once.
+async fn sign_checkpoints(store: Store, key: Arc<LogKey>, every: std::time::Duration) {
+    let mut last_error = None;
+    loop {
+        match store.sign_checkpoint(&key).await {
+            Ok(_) => last_error = None,
+            Err(err) => {
+                let text = format!("{err:#}");
+                if last_error.as_ref() != Some(&text) {
+                    tracing::error!(error = %text, "cannot sign a checkpoint of the log");
+                    last_error = Some(text);
+                }
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
 
 /// Where permanent links point.
 enum Links {
@@ -114,6 +137,11 @@ impl Application {
             (None, false) => Links::Fixed(listening_url(local)),
         };
         let rate_limiter = Arc::new(RateLimiter::new(settings.rate_limits));
+        tokio::spawn(sign_checkpoints(
+            store.clone(),
+            settings.log_key.clone(),
+            settings.checkpoint_interval,
+        ));
         let state = web::Data::new(AppState {
             graphql: GraphqlService::new(
                 store.clone(),

@@ -173,7 +173,12 @@ impl Store {
         let result = command.await;
         if let Err(StoreError::Conflict(conflict)) = &result {
             let detail = conflict.to_string();
-            self.record_refusal(actor, action, &target, AuditOutcome::Conflict, detail).await?;
+            let recorded =
+                self.record_refusal(actor, action, &target, AuditOutcome::Conflict, detail).await;
+            // The caller still learns of the conflict; the lost event is for the operator.
+            if let Err(err) = recorded {
+                tracing::error!(error = %err, "cannot record a refused write in the audit log");
+            }
         }
         result
     }

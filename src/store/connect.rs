@@ -25,15 +25,15 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
     connect_with(database_url, DatabaseTimeouts::default()).await
 }
 
+/// How much of a SQLite database file reads may map into memory (address space, not RAM).
+const SQLITE_MMAP_BYTES: u64 = 256 << 20;
+
 /// Opens a connection pool. SQLite files are created when missing and run in WAL mode with a
 /// busy timeout, so that readers never wait for the writer and writers queue instead of
 /// failing; an in-memory SQLite database is held on one connection, since each connection
 /// would otherwise see its own empty database. On PostgreSQL every statement runs under
 /// `statement_timeout`, so a held lock or a runaway query answers `Unavailable` instead of
 /// holding a connection and its client indefinitely.
-/// How much of a SQLite database file reads may map into memory (address space, not RAM).
-const SQLITE_MMAP_BYTES: u64 = 256 << 20;
-
 pub async fn connect_with(
     database_url: &str,
     timeouts: DatabaseTimeouts,
@@ -68,6 +68,8 @@ pub async fn connect_with(
                 // Reads map the file instead of copying each page through a system call:
                 // reading the corpus (verification, large pages of text) is bound by that copy.
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
+                // What a redaction purges is overwritten, not merely freed, in the file.
+                .pragma("secure_delete", "on")
         });
     } else {
         let statement_ms = timeouts.statement.as_millis().to_string();
@@ -113,14 +115,35 @@ pub fn redact_password(url: &str) -> String {
 /// tell a brand-new database (zero) from an existing one.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     use migration::{Migrator, MigratorTrait};
-    let applied_before = Migrator::get_applied_migrations(db).await?.len();
+    let applied = Migrator::get_applied_migrations(db).await?;
+    let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
     Migrator::up(db, None).await?;
-    // Revisions written before the transparency log existed join it, oldest first.
-    let appended = super::tlog::append_unlogged(db).await?;
-    if appended > 0 {
-        tracing::info!(appended, "revisions appended to the transparency log");
+    // Revisions written before the transparency log existed join it, oldest first, once: when
+    // the migration that brought the log has just run. A revision without a leaf found later
+    // was not written by the store, and verification reports it.
+    if !had_log {
+        let appended = super::tlog::append_unlogged(db).await?;
+        tracing::info!(appended, "revisions older than the transparency log appended to it");
     }
-    Ok(applied_before)
+    Ok(applied.len())
+}
+
+/// The migration that created the transparency log.
+const LOG_MIGRATION: &str = "m20261126_000002_integrity";
+
+/// Fails unless every migration has been applied: for commands that must not change the
+/// database they examine (`verify`).
+pub async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use migration::{Migrator, MigratorTrait};
+    let pending = Migrator::get_pending_migrations(db).await?;
+    if let Some(first) = pending.first() {
+        anyhow::bail!(
+            "the database is not migrated ({} pending, from {}): run `palimpsest migrate` first",
+            pending.len(),
+            first.name()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -52,7 +52,9 @@ pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
-pub use connect::{DatabaseTimeouts, connect, connect_with, migrate, redact_password};
+pub use connect::{
+    DatabaseTimeouts, check_migrated, connect, connect_with, migrate, redact_password,
+};
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};
 pub use error::{Conflict, Missing, RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};

@@ -7,7 +7,9 @@
 //! redaction.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use super::audit::{self, Actor, AuditTarget};
 use super::error::{Conflict, StoreError, StoreResult};
@@ -122,10 +124,23 @@ impl Store {
             )
             .await?;
             transaction.commit().await?;
+            self.forget_freed_pages().await;
             tracing::info!(revision = %hash, "revision redacted");
             Ok((Revision { redacted: true, ..revision }, tombstone))
         })
         .await
+    }
+
+    /// On SQLite, moves the write-ahead log into the file and truncates it, so that no copy of
+    /// the purged pages stays in the log (`secure_delete` overwrites them in the file). Best
+    /// effort: a reader holding the log open delays it to the next checkpoint. PostgreSQL
+    /// keeps dead rows until it vacuums them (see the README).
+    async fn forget_freed_pages(&self) {
+        if self.backend() == sea_orm::DatabaseBackend::Sqlite
+            && let Err(err) = self.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await
+        {
+            tracing::warn!(error = %err, "cannot checkpoint the write-ahead log after a redaction");
+        }
     }
 
     /// The tombstones of those of `hashes` that were redacted, in one query.
@@ -184,6 +199,11 @@ async fn purge_unless_shared(
     at: Timestamp,
 ) -> StoreResult<()> {
     let hash = revision.content_hash.as_str();
+    // On PostgreSQL, lock the blob before asking who uses it: a revise storing the same text
+    // meanwhile either finishes first (and is seen below) or waits, and then refills it.
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        blob::Entity::find_by_id(hash.to_owned()).lock_exclusive().one(tx).await?;
+    }
     let still_used = revision::Entity::find()
         .filter(revision::Column::ContentSha256.eq(hash))
         .filter(revision::Column::Redacted.eq(false))

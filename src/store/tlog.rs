@@ -40,11 +40,12 @@ pub struct SignedCheckpoint {
     pub note: String,
 }
 
-/// The leaf of a revision: its hash as 32 bytes.
-pub(crate) fn leaf_of(revision: &RevisionHash) -> Hash {
+/// The leaf of a revision: its hash as 32 bytes. `None` only for a stored hash that is not
+/// 64 hex digits, which verification reports.
+pub(crate) fn leaf_of(revision: &RevisionHash) -> Option<Hash> {
     let mut bytes = [0u8; 32];
-    hex::decode_to_slice(revision.as_str(), &mut bytes).expect("a revision hash is 64 hex digits");
-    merkle::leaf_hash(&bytes)
+    hex::decode_to_slice(revision.as_str(), &mut bytes).ok()?;
+    Some(merkle::leaf_hash(&bytes))
 }
 
 /// Appends `revision` to the log inside the caller's transaction; returns its leaf index.
@@ -71,7 +72,10 @@ pub(crate) async fn append(
         Some(known) if known.size() == index => known,
         _ => read_frontier(tx, index).await?,
     };
-    let completed = edge.push(leaf_of(revision));
+    let leaf = leaf_of(revision).ok_or_else(|| {
+        StoreError::Unexpected(anyhow::anyhow!("{revision} is not a revision hash"))
+    })?;
+    let completed = edge.push(leaf);
     log_node::Entity::insert_many(completed.into_iter().map(|(id, hash)| log_node::ActiveModel {
         level: Set(id.level as i16),
         position: Set(id.position as i64),
@@ -154,8 +158,9 @@ async fn span_hashes(conn: &impl ConnectionTrait, spans: &[Span]) -> StoreResult
         .collect()
 }
 
-/// The number of leaves in the log.
-pub(crate) async fn size(conn: &impl ConnectionTrait) -> StoreResult<u64> {
+/// The number of leaves in the log, as its state row says (verification holds it to the
+/// leaves).
+pub(crate) async fn stated_size(conn: &impl ConnectionTrait) -> StoreResult<i64> {
     let row = conn
         .query_one_raw(Statement::from_string(
             conn.get_database_backend(),
@@ -163,13 +168,14 @@ pub(crate) async fn size(conn: &impl ConnectionTrait) -> StoreResult<u64> {
         ))
         .await?
         .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the log has no state row")))?;
-    Ok(row.try_get::<i64>("", "size")? as u64)
+    Ok(row.try_get::<i64>("", "size")?)
 }
 
-/// The SHA-256 of the empty string: the root of the empty tree (RFC 9162, 2.1.1).
-fn empty_root() -> Hash {
-    use sha2::Digest;
-    sha2::Sha256::digest([]).into()
+pub(crate) async fn size(conn: &impl ConnectionTrait) -> StoreResult<u64> {
+    let size = stated_size(conn).await?;
+    u64::try_from(size).map_err(|_| {
+        StoreError::Unexpected(anyhow::anyhow!("the log's size is {size}: verify the corpus"))
+    })
 }
 
 impl Store {
@@ -181,7 +187,7 @@ impl Store {
     /// The root hash of the log when it held `size` leaves.
     pub async fn log_root(&self, size: u64) -> StoreResult<Hash> {
         if size == 0 {
-            return Ok(empty_root());
+            return Ok(merkle::empty_root());
         }
         Ok(span_hashes(&self.db, &[Span { start: 0, end: size }]).await?[0])
     }
@@ -197,7 +203,7 @@ impl Store {
         let tree_size = tree_size.unwrap_or(current);
         if tree_size <= leaf_index || tree_size > current {
             return Err(InvalidValue::new(
-                "treeSize",
+                "tree size",
                 format!(
                     "must be more than the leaf index {leaf_index} and at most the log's size \
                      {current}, not {tree_size}"
@@ -214,7 +220,7 @@ impl Store {
         let current = self.log_size().await?;
         if from == 0 || from > to || to > current {
             return Err(InvalidValue::new(
-                "from",
+                "tree sizes",
                 format!("need 0 < from ≤ to ≤ {current} (the log's size), not from {from} to {to}"),
             )
             .into());
@@ -222,15 +228,24 @@ impl Store {
         span_hashes(&self.db, &merkle::consistency_spans(from, to)).await
     }
 
-    /// A checkpoint of the log as it is now, signed with `key`: the one served before if the
-    /// log has not grown since, else a new one, kept so that `verify` can hold the log to it.
-    pub async fn checkpoint(&self, key: &LogKey) -> StoreResult<SignedCheckpoint> {
+    /// Signs a checkpoint of the log as it is now with `key`, unless the last one signed is of
+    /// this size already; keeps it, so that `verify` holds the log to it. A log that no longer
+    /// extends the tree the last checkpoint signed is not signed again: that is tampering.
+    pub async fn sign_checkpoint(&self, key: &LogKey) -> StoreResult<SignedCheckpoint> {
         let size = self.log_size().await?;
-        if let Some(latest) = self.latest_checkpoint().await?
-            && latest.size == size
-            && key.open(&latest.note).is_ok()
-        {
-            return Ok(latest);
+        let latest = self.latest_checkpoint().await?;
+        if let Some(latest) = &latest {
+            if latest.size == size && key.open(&latest.note).is_ok() {
+                return Ok(latest.clone());
+            }
+            let extends = latest.size <= size && self.log_root(latest.size).await? == latest.root;
+            if !extends {
+                return Err(StoreError::Unexpected(anyhow::anyhow!(
+                    "the log no longer extends its checkpoint of size {}: it is not signed \
+                     again; verify the corpus",
+                    latest.size
+                )));
+            }
         }
         let root = self.log_root(size).await?;
         let note = key.sign(size, &root);
@@ -263,12 +278,15 @@ impl Store {
 }
 
 /// Appends every revision that is not in the log yet, oldest first: those written before the
-/// log existed. Run after migrations; does nothing once every revision has its leaf.
+/// log existed (`migrate` runs it once, with the migration that created the log).
 pub(crate) async fn append_unlogged(db: &DatabaseConnection) -> StoreResult<u64> {
     let mut appended = 0;
     let mut frontier = None;
     loop {
         let tx = super::transaction::begin_write(db).await?;
+        // The state row first: another process appending at the same time waits here, and
+        // then finds these revisions logged.
+        tx.execute_unprepared("UPDATE log_state SET size = size WHERE id = 1").await?;
         let batch: Vec<String> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Hash)

@@ -168,6 +168,40 @@ async fn refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else(app
     let id = document["data"]["document"]["id"].as_str().unwrap();
     let stale = app.revise(&editor, id, &hashes[0], "too late\n").await;
     assert_eq!(error_code(&stale), "CONFLICT");
+    // The other kinds, each refused once for its role and, where it can, for a conflict.
+    let refusals = [
+        (
+            reader.as_str(),
+            "mutation { createSource(input: { title: \"S\" }) { source { id } } }",
+            json!({}),
+            "FORBIDDEN",
+        ),
+        (
+            editor.as_str(),
+            "mutation { createAgent(input: { name: \"N\", kind: PERSON }) { agent { id } } }",
+            json!({}),
+            "FORBIDDEN",
+        ),
+        (
+            reader.as_str(),
+            "mutation($d: ID!) { addCitation(input: { documentId: $d, relation: CITES,
+            target: { documentId: $d } }) { citation { id } } }",
+            json!({ "d": id }),
+            "FORBIDDEN",
+        ),
+        (
+            editor.as_str(),
+            "mutation($d: ID!, $h: String!) { addCitation(input: { documentId: $d,
+            expectedHead: $h, relation: CITES, target: { documentId: $d } }) { citation { id } } }",
+            json!({ "d": id, "h": hashes[0] }),
+            "CONFLICT",
+        ),
+        (editor.as_str(), CREATE_DOCUMENT, create_input("contested"), "CONFLICT"),
+    ];
+    for (token, query, variables, code) in refusals {
+        let body = app.query_as(Some(token), query, variables).await;
+        assert_eq!(error_code(&body), code, "{body:#}");
+    }
     // Anonymous callers are not anyone to record.
     let anonymous = app.query(CREATE_DOCUMENT, create_input("anonymous")).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
@@ -184,6 +218,16 @@ async fn refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else(app
     assert_eq!(redactions.len(), 1);
     assert_eq!(redactions[0]["outcome"], "FORBIDDEN");
     assert_eq!(redactions[0]["target"], format!("revision:{}", hashes[0]));
+    for (action, outcome) in [
+        ("CREATE_SOURCE", "FORBIDDEN"),
+        ("CREATE_AGENT", "FORBIDDEN"),
+        ("ADD_CITATION", "FORBIDDEN"),
+        ("ADD_CITATION", "CONFLICT"),
+        ("CREATE_DOCUMENT", "CONFLICT"),
+    ] {
+        let found = events(&app, &archivist, json!({ "action": action })).await;
+        assert!(found.iter().any(|e| e["outcome"] == outcome), "{action} {outcome}: {found:#?}");
+    }
     let conflicts = events(&app, &archivist, json!({ "action": "REVISE_DOCUMENT" })).await;
     let conflict: Vec<&Value> = conflicts.iter().filter(|e| e["outcome"] == "CONFLICT").collect();
     assert_eq!(conflict.len(), 1, "{conflicts:#?}");

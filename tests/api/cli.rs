@@ -228,25 +228,34 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
     let key = db.0.with_extension("log-key");
     let key_arg = key.to_str().unwrap();
     stdout(&palimpsest(&db.url(), &["seed"]));
-    // The verifier key is printed alone, the same each time; the signing key stays private.
+    // `serve` creates the signing key on first start; `log-key` prints its public half alone,
+    // the same each time, and creates nothing.
+    let missing = palimpsest(&db.url(), &["log-key", "--log-key", key_arg]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("serve"), "{}", stderr(&missing));
+    let signing = palimpsest::checkpoint::LogKey::load_or_create(&key, "palimpsest/log").unwrap().0;
     let published = stdout(&palimpsest(&db.url(), &["log-key", "--log-key", key_arg]));
-    assert_eq!(published, stdout(&palimpsest(&db.url(), &["log-key", "--log-key", key_arg])));
-    // name+id+key (the base64 key may itself hold a `+`).
-    assert!(published.starts_with("palimpsest/log+"), "{published}");
-    assert_eq!(published.trim().split('+').nth(1).map(str::len), Some(8), "{published}");
+    assert_eq!(published.trim(), signing.verifier_key());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the signing key is readable by its owner only");
     }
-    // A checkpoint the log will be held to.
+    // A checkpoint the log will be held to, kept in the database and by an outsider.
     let connection = store::connect(&db.url()).await.unwrap();
     let store = Store::new(connection.clone(), StoreLimits::default());
-    let signing = palimpsest::checkpoint::LogKey::load(&key).unwrap();
-    store.checkpoint(&signing).await.unwrap();
+    let checkpoint = store.sign_checkpoint(&signing).await.unwrap();
+    let held = db.0.with_extension("checkpoint");
+    std::fs::write(&held, &checkpoint.note).unwrap();
+    let verifier = published.trim();
+    // A log with signed checkpoints gets no new key by accident.
+    let lost =
+        palimpsest(&db.url(), &["serve", "--bind", "127.0.0.1:0", "--log-key", "/nonexistent/k"]);
+    assert_eq!(lost.status.code(), Some(2));
+    assert!(stderr(&lost).contains("--new-log-key"), "{}", stderr(&lost));
 
-    let clean = palimpsest(&db.url(), &["verify", "--log-key", key_arg]);
+    let clean = palimpsest(&db.url(), &["verify", "--verifier-key", verifier]);
     let report = stdout(&clean);
     assert!(report.contains("checked 2 documents and 2 revisions"), "{report}");
     assert!(report.contains("1 signed checkpoints, signatures checked"), "{report}");
@@ -257,19 +266,44 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
     ));
     assert!(one.contains("checked 1 documents and 1 revisions"), "{one}");
 
+    // Without a key it does not pretend to check signatures: it refuses, or says so.
+    let keyless = palimpsest(&db.url(), &["verify", "--log-key", "/nonexistent/key"]);
+    assert_eq!(keyless.status.code(), Some(2), "{}", stderr(&keyless));
+    assert!(stderr(&keyless).contains("--verifier-key"), "{}", stderr(&keyless));
+    let unsigned = palimpsest(&db.url(), &["verify", "--log-key", "/x", "--no-signatures"]);
+    assert!(stdout(&unsigned).contains("signatures NOT checked"));
+
     connection
         .execute_unprepared("UPDATE blobs SET content = content || ' (edited)'")
         .await
         .unwrap();
-    let tampered = palimpsest(&db.url(), &["verify", "--log-key", key_arg]);
-    assert!(!tampered.status.success(), "verification fails with a non-zero status");
+    let tampered = palimpsest(&db.url(), &["verify", "--verifier-key", verifier]);
+    assert_eq!(tampered.status.code(), Some(1), "problems found: status 1");
     let report = String::from_utf8_lossy(&tampered.stdout);
     assert_eq!(report.matches("PROBLEM content_hash").count(), 2, "{report}");
     assert!(report.contains("field content"), "{report}");
-    assert!(stderr(&tampered).contains("verification found problems"));
 
-    // Without the key file, it says so rather than pretending to have checked signatures.
-    let keyless = palimpsest(&db.url(), &["verify", "--log-key", "/nonexistent/key"]);
-    assert!(stderr(&keyless).contains("signatures are not checked"), "{}", stderr(&keyless));
-    std::fs::remove_file(&key).ok();
+    // Cut short with the checkpoints kept here deleted too: only a checkpoint kept elsewhere
+    // still shows it, and verification reads it.
+    for statement in [
+        "UPDATE blobs SET content = substr(content, 1, length(content) - 9)",
+        "DELETE FROM log_nodes WHERE NOT (level = 0 AND position = 0)",
+        "UPDATE log_state SET size = 1",
+        "UPDATE revisions SET log_index = NULL WHERE log_index = 1",
+        "DELETE FROM log_checkpoints",
+    ] {
+        connection.execute_unprepared(statement).await.unwrap();
+    }
+    let held_arg = held.to_str().unwrap();
+    let cut =
+        palimpsest(&db.url(), &["verify", "--verifier-key", verifier, "--checkpoint", held_arg]);
+    assert_eq!(cut.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&cut.stdout);
+    assert!(report.contains("PROBLEM checkpoint") && report.contains("cut short"), "{report}");
+    // Verification changed nothing: the revision stays without its leaf.
+    let again = palimpsest(&db.url(), &["verify", "--verifier-key", verifier]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("PROBLEM log_missing"));
+    for file in [&key, &held] {
+        std::fs::remove_file(file).ok();
+    }
 }

@@ -93,6 +93,9 @@ pub async fn spawn_configured(
             bind: "127.0.0.1:0".into(),
             max_body_bytes: TEST_MAX_BODY_BYTES,
             workers: Some(2),
+            // Tests sign checkpoints when they need one (`checkpoint_of`), so that the server's
+            // own signing never runs statements in the middle of what a test counts.
+            checkpoint_interval: std::time::Duration::from_secs(3600),
             ..HttpSettings::default()
         },
         store: StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() },
@@ -258,6 +261,15 @@ impl TestApp {
             );
         }
         (id, hashes)
+    }
+
+    /// The transparency log as served once a checkpoint of the log as it is, `size` leaves,
+    /// has been signed: as the server's signer would, now rather than within its interval.
+    pub async fn checkpoint_of(&self, size: u64) -> Value {
+        const LOG: &str = "{ transparencyLog { checkpoint size rootHash origin verifierKey } }";
+        let signed = self.store.sign_checkpoint(&self.log_key).await.unwrap();
+        assert_eq!(signed.size, size, "the log's size");
+        self.query(LOG, json!({})).await
     }
 
     /// How many documents and revisions the corpus holds, to show a failed write wrote nothing.

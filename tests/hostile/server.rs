@@ -74,8 +74,11 @@ impl Server {
         let bind = format!("127.0.0.1:{port}");
         let log = std::env::temp_dir()
             .join(format!("palimpsest-hostile-{}.log", uuid::Uuid::now_v7().simple()));
+        let key = log.with_extension("key");
         let child = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
             .args(["serve", "--bind", &bind])
+            .arg("--log-key")
+            .arg(&key)
             .args(extra)
             .env("DATABASE_URL", &database.url)
             .env_remove("RUST_LOG")
@@ -129,5 +132,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(self.log.with_extension("key"));
     }
 }

@@ -49,6 +49,9 @@ pub(super) struct ChainEnd {
     pub hash: RevisionHash,
     pub number: i64,
     pub created_at: i64,
+    pub log_index: Option<i64>,
+    /// When the chain's first revision was made.
+    pub first_created_at: i64,
 }
 
 /// Checks `rows` (in `(document, number)` order) as continuations of `last`; returns where
@@ -92,7 +95,8 @@ pub(super) fn check_chunk(
             // verification recomputes them all.
             Some(_) if context.leaves.is_empty() => {}
             Some(index) => match context.leaves.get(&index) {
-                Some(leaf) if leaf.as_slice() == tlog::leaf_of(&hash).as_slice() => {}
+                Some(leaf)
+                    if Some(leaf.as_slice()) == tlog::leaf_of(&hash).as_ref().map(|l| &l[..]) => {}
                 Some(_) => report.add(problem(
                     ProblemKind::LogLeaf,
                     Some("log_index"),
@@ -105,7 +109,15 @@ pub(super) fn check_chunk(
                 )),
             },
         }
-        last = Some(ChainEnd { document, hash, number: row.number, created_at: row.created_at });
+        let first_created_at = previous.as_ref().map_or(row.created_at, |p| p.first_created_at);
+        last = Some(ChainEnd {
+            document,
+            hash,
+            number: row.number,
+            created_at: row.created_at,
+            log_index: row.log_index,
+            first_created_at,
+        });
     }
     ends.extend(last);
     ends
@@ -135,6 +147,15 @@ fn check_link(
                 row.parent_hash.as_deref().unwrap_or("no parent"),
                 expected_parent.unwrap_or("none")
             ),
+        ));
+    }
+    if let (Some(previous), Some(index)) = (previous, row.log_index)
+        && previous.log_index.is_some_and(|before| before >= index)
+    {
+        report.add(problem(
+            ProblemKind::LogLeaf,
+            Some("log_index"),
+            format!("leaf {index} comes before its parent's in the transparency log"),
         ));
     }
     if let Some(previous) = previous

@@ -1,26 +1,23 @@
 //! Verification: proves from the stored rows alone that the corpus is what was recorded, and
 //! names precisely what is not — which document, which revision, which field.
 //!
-//! Documents are checked a page at a time (`checks` for the rules), their revisions streamed
-//! in chunks of `(document, number)` order and their texts hashed in batches of bounded size on
-//! the compute pool, so memory stays flat whatever the corpus. A revision that was redacted is
+//! Documents are checked a page at a time (`checks` for the rules), each half of a page in its
+//! own read-only snapshot (`read`), their revisions streamed in chunks of `(document, number)`
+//! order with their texts, checked on the compute pool while the next chunk is read, so memory
+//! stays flat whatever the corpus and writes landing meanwhile are not mistaken for tampering. A revision that was redacted is
 //! reported as such, not as tampered: its header, hash, chain and leaf are still checked. The
 //! transparency log and its checkpoints are checked by `log`.
 
 mod checks;
 mod log;
+mod read;
 
 pub use log::LogReport;
 
 use std::collections::{HashMap, HashSet};
 
-use std::sync::Arc;
-
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
@@ -28,8 +25,9 @@ use super::kinds::ProblemKind;
 use super::values::{DocumentId, RevisionHash};
 use super::{Missing, Store};
 use crate::budget::{Budget, points_for_bytes};
-use crate::entity::{blob, document, log_node, redaction, revision};
+use crate::entity::{document, redaction, revision};
 use checks::{ChainEnd, ChunkContext, StoredText, check_chunk};
+use read::{DocumentRow, Range, unsigned};
 
 /// Problems listed in one report; beyond them, only counted.
 pub const MAX_LISTED: usize = 1000;
@@ -84,12 +82,8 @@ impl Report {
         }
     }
 
-    /// Adds the findings of another page of the same verification.
-    pub fn merge_page(&mut self, other: Report) {
-        self.merge(other)
-    }
-
-    pub(crate) fn merge(&mut self, other: Report) {
+    /// Adds the findings of another part of the same verification.
+    pub fn merge(&mut self, other: Report) {
         self.documents += other.documents;
         self.revisions += other.revisions;
         self.redacted_count += other.redacted_count;
@@ -122,42 +116,60 @@ impl Store {
     ) -> StoreResult<VerifiedPage> {
         let mut query = document::Entity::find()
             .select_only()
-            .columns([document::Column::Id, document::Column::HeadHash])
+            .column(document::Column::Id)
             .order_by_asc(document::Column::Id)
             .limit(limit);
         if let Some(after) = after {
             query = query.filter(document::Column::Id.gt(after.as_uuid()));
         }
-        let documents: Vec<(Uuid, String)> = query.into_tuple().all(&self.db).await?;
+        let ids: Vec<Uuid> = query.into_tuple().all(&self.db).await?;
         // The last page also takes revisions past the last document, whose document is gone.
-        let last_page = (documents.len() as u64) < limit;
-        let through = if last_page { None } else { documents.last().map(|(id, _)| *id) };
-        let next = through.map(DocumentId::from);
-        let range = Range::Between { after: after.map(|a| a.as_uuid()), through };
-        let largest = self.charge(&range, budget).await?;
-        let report = self.verify_split(documents, range, largest, progress).await?;
-        Ok(VerifiedPage { report, next })
+        let last_page = (ids.len() as u64) < limit;
+        let through = if last_page { None } else { ids.last().copied() };
+        let after = after.map(|a| a.as_uuid());
+        let largest = self.charge(&Range::Between { after, through }, budget).await?;
+        // Two halves at once: reading rows costs as much as checking them, and each half keeps
+        // a core busy.
+        let middle = (ids.len() >= 2).then(|| ids[ids.len() / 2 - 1]);
+        let report = match middle {
+            Some(middle) => {
+                let (first, second) = tokio::join!(
+                    self.verify_range(
+                        Range::Between { after, through: Some(middle) },
+                        largest,
+                        progress
+                    ),
+                    self.verify_range(
+                        Range::Between { after: Some(middle), through },
+                        largest,
+                        progress
+                    ),
+                );
+                let mut report = first?;
+                report.merge(second?);
+                report
+            }
+            None => self.verify_range(Range::Between { after, through }, largest, progress).await?,
+        };
+        Ok(VerifiedPage { report, next: through.map(DocumentId::from) })
     }
 
-    /// Verifies one document: every revision and text, its chain and its head.
+    /// Verifies one document: every revision, its text and its leaf, its chain and its head.
     pub async fn verify_document(&self, id: DocumentId, budget: &Budget) -> StoreResult<Report> {
-        let head: Option<String> = document::Entity::find_by_id(id.as_uuid())
-            .select_only()
-            .column(document::Column::HeadHash)
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        let head = head.ok_or(StoreError::NotFound(Missing::Document(id)))?;
         let range = Range::Only(id.as_uuid());
         let largest = self.charge(&range, budget).await?;
-        self.verify_range(vec![(id.as_uuid(), head)], range, largest, &|_| {}).await
+        let report = self.verify_range(range, largest, &|_| {}).await?;
+        if report.documents == 0 {
+            return Err(StoreError::NotFound(Missing::Document(id)));
+        }
+        Ok(report)
     }
 
     /// Draws what verifying `range` costs (a point per revision and per KiB of text) and
     /// returns the largest text in it, which sizes the chunks it is read in.
     async fn charge(&self, range: &Range, budget: &Budget) -> StoreResult<u64> {
-        let sums: Option<(i64, Option<i64>, Option<i64>)> = range
-            .filter(revision::Entity::find())
+        let sums: Option<(i64, Option<i64>, Option<i64>)> = revision::Entity::find()
+            .filter(range.revisions())
             .select_only()
             .expr(Func::count(Expr::col(revision::Column::Hash)))
             // PostgreSQL sums BIGINT as NUMERIC.
@@ -176,53 +188,25 @@ impl Store {
         Ok(largest)
     }
 
-    /// Verifies a page of documents as two halves at once: reading rows costs as much as
-    /// checking them, and each half keeps a core busy.
-    async fn verify_split(
-        &self,
-        mut documents: Vec<(Uuid, String)>,
-        range: Range,
-        largest: u64,
-        progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> StoreResult<Report> {
-        let Range::Between { after, through } = range else {
-            return self.verify_range(documents, range, largest, progress).await;
-        };
-        if documents.len() < 2 {
-            return self.verify_range(documents, range, largest, progress).await;
-        }
-        let second = documents.split_off(documents.len() / 2);
-        let middle = documents.last().map(|(id, _)| *id);
-        let first_half = Range::Between { after, through: middle };
-        let second_half = Range::Between { after: middle, through };
-        let (first, second) = tokio::join!(
-            self.verify_range(documents, first_half, largest, progress),
-            self.verify_range(second, second_half, largest, progress),
-        );
-        let mut report = first?;
-        report.merge(second?);
-        Ok(report)
-    }
-
+    /// Verifies the documents of `range` and their revisions in one read-only snapshot.
     async fn verify_range(
         &self,
-        documents: Vec<(Uuid, String)>,
         range: Range,
         largest: u64,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> StoreResult<Report> {
         // As many revisions at a time as keep the texts read at once under the bound.
         let per_chunk = (TEXT_BATCH_BYTES / std::cmp::max(largest, 1)).clamp(1, CHUNK);
+        let snapshot = read::snapshot(&self.db).await?;
+        let documents = read::documents(&snapshot, &range).await?;
         let mut report = Report { documents: documents.len() as u64, ..Report::default() };
-        let heads: HashMap<Uuid, String> = documents.into_iter().collect();
         let mut ended: HashSet<Uuid> = HashSet::new();
         let mut open: Option<ChainEnd> = None;
-        let tombstones = Arc::new(self.tombstones(&range).await?);
+        let tombstones = tombstones(&snapshot, &range).await?;
         // A single document is checked against its leaves here; a corpus has `verify_log`
         // recompute every leaf.
         let leaves = matches!(range, Range::Only(_));
-        let mut next = self.fetch_chunk(&range, None, per_chunk, leaves).await?;
-        // Each chunk is checked on the compute pool while the next one is read.
+        let mut next = read::chunk(&snapshot, &range, None, per_chunk, leaves).await?;
         while let Some(chunk) = next {
             let cursor = chunk.rows.last().map(|r| (r.document_id, r.number));
             let checked = chunk.rows.len() as u64;
@@ -230,35 +214,33 @@ impl Store {
             let tombstones = tombstones.clone();
             let check = self.compute.run(move || {
                 let mut part = Report::default();
+                let texts = chunk.texts.iter().map(|(hash, content, purged)| {
+                    (hash.clone(), StoredText::hash(content, *purged))
+                });
                 let context = ChunkContext {
-                    texts: chunk
-                        .texts
-                        .iter()
-                        .map(|(hash, content, purged)| {
-                            (hash.clone(), StoredText::hash(content, *purged))
-                        })
-                        .collect(),
+                    texts: texts.collect(),
                     tombstones: &tombstones,
                     leaves: chunk.leaves,
                 };
                 let ends = check_chunk(&chunk.rows, &context, carried, &mut part);
                 (part, ends)
             });
-            let (checked_part, fetched) =
-                tokio::join!(check, self.fetch_chunk(&range, cursor, per_chunk, leaves));
+            let fetch = read::chunk(&snapshot, &range, cursor, per_chunk, leaves);
+            let (checked_part, fetched) = tokio::join!(check, fetch);
             let (part, mut ends) = checked_part?;
             next = fetched?;
             report.merge(part);
             open = ends.pop();
             for end in ends {
-                finish(&end, &heads, &mut ended, &mut report);
+                finish(&end, &documents, &mut ended, &mut report);
             }
             progress(checked);
         }
+        snapshot.commit().await?;
         if let Some(end) = open {
-            finish(&end, &heads, &mut ended, &mut report);
+            finish(&end, &documents, &mut ended, &mut report);
         }
-        let mut childless: Vec<&Uuid> = heads.keys().filter(|id| !ended.contains(id)).collect();
+        let mut childless: Vec<&Uuid> = documents.keys().filter(|id| !ended.contains(id)).collect();
         childless.sort();
         for id in childless {
             report.add(Problem {
@@ -271,115 +253,36 @@ impl Store {
         }
         Ok(report)
     }
+}
 
-    /// The revisions in `range` that have a tombstone (redactions are rare: one query).
-    async fn tombstones(&self, range: &Range) -> StoreResult<HashSet<String>> {
-        let mut query = Query::select();
-        query
-            .column((redaction::Entity, redaction::Column::RevisionHash))
-            .from(redaction::Entity)
-            .inner_join(
-                revision::Entity,
-                Expr::col((revision::Entity, revision::Column::Hash))
-                    .equals((redaction::Entity, redaction::Column::RevisionHash)),
-            );
-        range.restrict(&mut query);
-        let rows = self.db.query_all(&query).await?;
+/// The revisions in `range` that have a tombstone (redactions are rare: one query).
+async fn tombstones(
+    conn: &impl ConnectionTrait,
+    range: &Range,
+) -> StoreResult<std::sync::Arc<HashSet<String>>> {
+    let mut query = Query::select();
+    query
+        .column((redaction::Entity, redaction::Column::RevisionHash))
+        .from(redaction::Entity)
+        .inner_join(
+            revision::Entity,
+            Expr::col((revision::Entity, revision::Column::Hash))
+                .equals((redaction::Entity, redaction::Column::RevisionHash)),
+        )
+        .cond_where(range.revisions());
+    let rows = conn.query_all(&query).await?;
+    Ok(std::sync::Arc::new(
         rows.iter()
             .map(|row| Ok(row.try_get::<String>("", "revision_hash")?))
-            .collect::<StoreResult<_>>()
-    }
-
-    /// The next `limit` revisions after `cursor` in `(document, number)` order, each with its
-    /// stored text, in one query; and, if asked, their leaves.
-    async fn fetch_chunk(
-        &self,
-        range: &Range,
-        cursor: Option<(Uuid, i64)>,
-        limit: u64,
-        leaves: bool,
-    ) -> StoreResult<Option<Chunk>> {
-        let mut query = range.filter(revision::Entity::find());
-        if let Some(cursor) = cursor {
-            query = query.filter(key().gt(key_of(cursor)));
-        }
-        let mut query = query
-            .order_by_asc(revision::Column::DocumentId)
-            .order_by_asc(revision::Column::Number)
-            .limit(limit)
-            .into_query();
-        // A redacted revision's text is not read: it is gone by design.
-        query
-            .left_join(
-                blob::Entity,
-                Expr::col((blob::Entity, blob::Column::Sha256))
-                    .equals((revision::Entity, revision::Column::ContentSha256))
-                    .and(Expr::col((revision::Entity, revision::Column::Redacted)).eq(false)),
-            )
-            .expr_as(Expr::col((blob::Entity, blob::Column::Content)), "blob_content")
-            .expr_as(Expr::col((blob::Entity, blob::Column::PurgedAt)), "blob_purged_at");
-        let results = self.db.query_all(&query).await?;
-        if results.is_empty() {
-            return Ok(None);
-        }
-        let mut rows = Vec::with_capacity(results.len());
-        let mut texts = Vec::with_capacity(results.len());
-        for result in &results {
-            let row = revision::Model::from_query_result(result, "")?;
-            if let Some(content) = result.try_get::<Option<String>>("", "blob_content")? {
-                let purged = result.try_get::<Option<i64>>("", "blob_purged_at")?.is_some();
-                texts.push((row.content_sha256.clone(), content, purged));
-            }
-            rows.push(row);
-        }
-        let leaves = if leaves { self.leaves_of(&rows).await? } else { HashMap::new() };
-        Ok(Some(Chunk { rows, texts, leaves }))
-    }
-
-    /// The stored leaves at the log indexes of `rows`.
-    async fn leaves_of(&self, rows: &[revision::Model]) -> StoreResult<HashMap<i64, Vec<u8>>> {
-        let indexes: Vec<i64> = rows.iter().filter_map(|r| r.log_index).collect();
-        Ok(log_node::Entity::find()
-            .filter(log_node::Column::Level.eq(0))
-            .filter(log_node::Column::Position.is_in(indexes))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|node| (node.position, node.hash))
-            .collect())
-    }
+            .collect::<StoreResult<_>>()?,
+    ))
 }
 
-/// A count or size as stored (never negative unless the database was tampered with).
-fn unsigned(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-/// A chunk of revisions as read, before it is checked.
-struct Chunk {
-    rows: Vec<revision::Model>,
-    /// `(sha256, content, purged)` of the chunk's unredacted revisions' texts.
-    texts: Vec<(String, String, bool)>,
-    leaves: HashMap<i64, Vec<u8>>,
-}
-
-/// A revision's place in the order verification reads: `(document_id, number)`, compared as
-/// a row value so that the `revisions_by_number` index serves it.
-fn key() -> Expr {
-    Expr::tuple([
-        Expr::col((revision::Entity, revision::Column::DocumentId)),
-        Expr::col((revision::Entity, revision::Column::Number)),
-    ])
-}
-
-fn key_of((document, number): (Uuid, i64)) -> Expr {
-    Expr::tuple([Expr::val(document), Expr::val(number)])
-}
-
-/// A document's chain is complete: its end must be the document's head.
+/// A document's chain is complete: its head must be the chain's end, and its times those of
+/// its first and last revisions.
 fn finish(
     end: &ChainEnd,
-    heads: &HashMap<Uuid, String>,
+    documents: &HashMap<Uuid, DocumentRow>,
     ended: &mut HashSet<Uuid>,
     report: &mut Report,
 ) {
@@ -392,67 +295,36 @@ fn finish(
         field,
         detail,
     };
-    match heads.get(&id) {
-        None => report.add(problem(
+    let Some(document) = documents.get(&id) else {
+        report.add(problem(
             ProblemKind::Chain,
             Some("document_id"),
             "revisions of a document that does not exist".into(),
-        )),
-        Some(head) if *head != end.hash.as_str() => report.add(problem(
+        ));
+        return;
+    };
+    if document.head != end.hash.as_str() {
+        report.add(problem(
             ProblemKind::Head,
             Some("head_hash"),
-            format!("the document's head is {head}; its chain ends at {}", end.hash),
-        )),
-        Some(_) => {}
+            format!("the document's head is {}; its chain ends at {}", document.head, end.hash),
+        ));
     }
-}
-
-/// The documents a verification covers.
-#[derive(Debug, Clone, Copy)]
-enum Range {
-    /// Ids after `after`, through `through` (each unbounded when `None`).
-    Between {
-        after: Option<Uuid>,
-        through: Option<Uuid>,
-    },
-    Only(Uuid),
-}
-
-impl Range {
-    /// Narrows a statement over `revisions` to the range.
-    fn restrict(&self, query: &mut sea_orm::sea_query::SelectStatement) {
-        let document = || Expr::col((revision::Entity, revision::Column::DocumentId));
-        match *self {
-            Range::Only(id) => {
-                query.and_where(document().eq(id));
-            }
-            Range::Between { after, through } => {
-                if let Some(after) = after {
-                    query.and_where(document().gt(after));
-                }
-                if let Some(through) = through {
-                    query.and_where(document().lte(through));
-                }
-            }
-        }
-    }
-
-    fn filter(
-        &self,
-        query: sea_orm::Select<revision::Entity>,
-    ) -> sea_orm::Select<revision::Entity> {
-        match *self {
-            Range::Only(id) => query.filter(revision::Column::DocumentId.eq(id)),
-            Range::Between { after, through } => {
-                let mut query = query;
-                if let Some(after) = after {
-                    query = query.filter(revision::Column::DocumentId.gt(after));
-                }
-                if let Some(through) = through {
-                    query = query.filter(revision::Column::DocumentId.lte(through));
-                }
-                query
-            }
+    for (field, stored, expected) in [
+        ("created_at", document.created_at, end.first_created_at),
+        ("updated_at", document.updated_at, end.created_at),
+    ] {
+        if stored != expected {
+            report.add(problem(
+                ProblemKind::Time,
+                Some(field),
+                format!(
+                    "the document says {}; its {} revision was made at {}",
+                    crate::store::Timestamp::from_micros(stored),
+                    if field == "created_at" { "first" } else { "last" },
+                    crate::store::Timestamp::from_micros(expected)
+                ),
+            ));
         }
     }
 }

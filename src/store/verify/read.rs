@@ -1,0 +1,177 @@
+//! How verification reads the corpus: in a read-only snapshot (so that writes landing during
+//! the run are not mistaken for tampering), by ranges of document ids, and in chunks of
+//! revisions in `(document, number)` order, each with its stored text.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, SelectStatement};
+use sea_orm::{
+    AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionOptions, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::entity::{blob, document, log_node, revision};
+use crate::store::error::StoreResult;
+
+/// A read-only transaction that sees one state of the database throughout.
+pub(super) async fn snapshot(db: &DatabaseConnection) -> StoreResult<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            sqlite_transaction_mode: None,
+        })
+        .await?)
+}
+
+/// The documents a verification covers.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Range {
+    /// Ids after `after`, through `through` (each unbounded when `None`).
+    Between {
+        after: Option<Uuid>,
+        through: Option<Uuid>,
+    },
+    Only(Uuid),
+}
+
+impl Range {
+    /// The range as a condition on a column of document ids.
+    fn on(&self, column: impl Fn() -> Expr) -> Condition {
+        match *self {
+            Range::Only(id) => Condition::all().add(column().eq(id)),
+            Range::Between { after, through } => Condition::all()
+                .add_option(after.map(|after| column().gt(after)))
+                .add_option(through.map(|through| column().lte(through))),
+        }
+    }
+
+    pub(super) fn revisions(&self) -> Condition {
+        self.on(|| Expr::col((revision::Entity, revision::Column::DocumentId)))
+    }
+
+    fn documents(&self) -> Condition {
+        self.on(|| Expr::col((document::Entity, document::Column::Id)))
+    }
+}
+
+/// A document as verification holds its chain to it.
+pub(super) struct DocumentRow {
+    pub head: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(super) async fn documents(
+    conn: &impl ConnectionTrait,
+    range: &Range,
+) -> StoreResult<HashMap<Uuid, DocumentRow>> {
+    let rows: Vec<(Uuid, String, i64, i64)> = document::Entity::find()
+        .select_only()
+        .columns([
+            document::Column::Id,
+            document::Column::HeadHash,
+            document::Column::CreatedAt,
+            document::Column::UpdatedAt,
+        ])
+        .filter(range.documents())
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, head, created_at, updated_at)| {
+            (id, DocumentRow { head, created_at, updated_at })
+        })
+        .collect())
+}
+
+/// A chunk of revisions as read, before it is checked.
+pub(super) struct Chunk {
+    pub rows: Vec<revision::Model>,
+    /// `(sha256, content, purged)` of the chunk's unredacted revisions' texts.
+    pub texts: Vec<(String, String, bool)>,
+    pub leaves: HashMap<i64, Vec<u8>>,
+}
+
+/// The next `limit` revisions after `cursor` in `(document, number)` order, each with its
+/// stored text, in one query; and, if asked, their leaves.
+pub(super) async fn chunk(
+    conn: &impl ConnectionTrait,
+    range: &Range,
+    cursor: Option<(Uuid, i64)>,
+    limit: u64,
+    with_leaves: bool,
+) -> StoreResult<Option<Chunk>> {
+    let mut query = revision::Entity::find().filter(range.revisions());
+    if let Some(cursor) = cursor {
+        query = query.filter(key().gt(key_of(cursor)));
+    }
+    let mut query: SelectStatement = query
+        .order_by_asc(revision::Column::DocumentId)
+        .order_by_asc(revision::Column::Number)
+        .limit(limit)
+        .into_query();
+    // A redacted revision's text is not read: it is gone by design.
+    query
+        .left_join(
+            blob::Entity,
+            Expr::col((blob::Entity, blob::Column::Sha256))
+                .equals((revision::Entity, revision::Column::ContentSha256))
+                .and(Expr::col((revision::Entity, revision::Column::Redacted)).eq(false)),
+        )
+        .expr_as(Expr::col((blob::Entity, blob::Column::Content)), "blob_content")
+        .expr_as(Expr::col((blob::Entity, blob::Column::PurgedAt)), "blob_purged_at");
+    let results = conn.query_all(&query).await?;
+    if results.is_empty() {
+        return Ok(None);
+    }
+    let mut rows = Vec::with_capacity(results.len());
+    let mut texts = Vec::with_capacity(results.len());
+    for result in &results {
+        let row = revision::Model::from_query_result(result, "")?;
+        if let Some(content) = result.try_get::<Option<String>>("", "blob_content")? {
+            let purged = result.try_get::<Option<i64>>("", "blob_purged_at")?.is_some();
+            texts.push((row.content_sha256.clone(), content, purged));
+        }
+        rows.push(row);
+    }
+    let leaves = if with_leaves { leaves_of(conn, &rows).await? } else { HashMap::new() };
+    Ok(Some(Chunk { rows, texts, leaves }))
+}
+
+/// The stored leaves at the log indexes of `rows`.
+async fn leaves_of(
+    conn: &impl ConnectionTrait,
+    rows: &[revision::Model],
+) -> StoreResult<HashMap<i64, Vec<u8>>> {
+    let indexes: Vec<i64> = rows.iter().filter_map(|r| r.log_index).collect();
+    Ok(log_node::Entity::find()
+        .filter(log_node::Column::Level.eq(0))
+        .filter(log_node::Column::Position.is_in(indexes))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|node| (node.position, node.hash))
+        .collect())
+}
+
+/// A revision's place in the order verification reads: `(document_id, number)`, compared as
+/// a row value so that the `revisions_by_number` index serves it.
+fn key() -> Expr {
+    Expr::tuple([
+        Expr::col((revision::Entity, revision::Column::DocumentId)),
+        Expr::col((revision::Entity, revision::Column::Number)),
+    ])
+}
+
+fn key_of((document, number): (Uuid, i64)) -> Expr {
+    Expr::tuple([Expr::val(document), Expr::val(number)])
+}
+
+/// A count or size as stored (never negative unless the database was tampered with).
+pub(super) fn unsigned(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
