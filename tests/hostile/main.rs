@@ -37,7 +37,10 @@ const CODES: &[&str] = &[
     "UNAVAILABLE",
 ];
 
-const SLOW: Duration = Duration::from_secs(1);
+/// No answer may take longer than the longest single piece of work the server allows (a blame
+/// runs for at most 2 s by default): a slower one means work escaped its bound. Typical
+/// answers here take well under a second; the slowest is reported either way.
+const SLOW: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_on_sqlite() {
@@ -423,7 +426,7 @@ fn report(
     println!("  internal errors:          {}", tally.internal.len());
     println!("  writes that should not happen: {unexpected_writes}");
     println!(
-        "  answers slower than 1 s:  {} (slowest {:?}, {})",
+        "  answers slower than {SLOW:?}: {} (slowest {:?}, {})",
         tally.slow.len(),
         tally.slowest,
         tally.slowest_family
