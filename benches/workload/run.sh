@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The reference read workload, measured side by side in one run.
+#
+#   bash benches/workload/run.sh
+#
+# Generates the corpus (gen_corpus.py: DOCS documents x REVS revisions of 4-8 KB news prose,
+# deterministic from SEED), loads it through the API into each database once (kept under
+# $WORKLOAD_DIR for the next run), starts a release server per database, and measures with wrk
+# the three queries over random documents and random pages:
+#
+#   q1  a document with its head's text             palimpsest/q1_document_latest.json
+#   q2  a document's 20 newest revisions             palimpsest/q2_history20.json
+#   q3  a page of 50 documents with their sources    palimpsest/q3_page50.json
+#
+# When PostGraphile answers at $POSTGRAPHILE_URL (../shared/peers/README.md stands it up over
+# the same corpus), the same three queries (postgraphile/) run against it in the same run and
+# the table gives our ratios to it. Each figure is the median of $RUNS runs after a warm-up.
+#
+# Env: DOCS (1000) REVS (20) SEED (1)   DATABASES ("sqlite postgres")
+#      DURATION (15s) WARMUP (5s) RUNS (3) THREADS (2) CONNS (32)   as wrk takes them
+#      PALIMPSEST_BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres): the
+#        server the PostgreSQL half creates its database on
+#      POSTGRAPHILE_URL (http://127.0.0.1:5000/graphql)   SERVER_FLAGS: extra `serve` flags
+#      WORKLOAD_DIR (target/workload)   FRESH=1 reloads the corpus
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=benches/workload
+DOCS=${DOCS:-1000} REVS=${REVS:-20} SEED=${SEED:-1}
+DURATION=${DURATION:-15s} WARMUP=${WARMUP:-5s} RUNS=${RUNS:-3} THREADS=${THREADS:-2} CONNS=${CONNS:-32}
+DATABASES=${DATABASES:-"sqlite postgres"}
+pg_url=${PALIMPSEST_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+peer_url=${POSTGRAPHILE_URL:-http://127.0.0.1:5000/graphql}
+target=${CARGO_TARGET_DIR:-target}
+bin=$target/release/palimpsest
+work=$(mkdir -p "${WORKLOAD_DIR:-$target/workload}" && cd "${WORKLOAD_DIR:-$target/workload}" && pwd)/d$DOCS-r$REVS-s$SEED
+mkdir -p "$work"
+
+command -v wrk >/dev/null || {
+  if [ "$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
+  else echo "wrk is needed: apt-get install wrk" >&2; exit 2; fi
+}
+cargo build --release --quiet --bin palimpsest
+
+corpus=$work/corpus.jsonl
+if [ ! -s "$corpus" ]; then
+  echo "== generating the corpus: $DOCS documents x $REVS revisions, seed $SEED"
+  python3 $here/gen_corpus.py --docs "$DOCS" --revs "$REVS" --seed "$SEED" --out "$corpus.tmp"
+  mv "$corpus.tmp" "$corpus"
+fi
+
+servers=()
+trap 'for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+pg_database=palimpsest_workload_d${DOCS}_r${REVS}_s${SEED}
+database_url() {
+  case $1 in
+    sqlite) echo "sqlite://$work/sqlite/palimpsest.db" ;;
+    postgres) echo "${pg_url%/*}/$pg_database" ;;
+  esac
+}
+reset_database() {
+  rm -rf "${work:?}/$1"; mkdir -p "$work/$1"
+  if [ "$1" = postgres ]; then
+    psql -X -q "$pg_url" -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" -c "CREATE DATABASE $pg_database"
+  fi
+}
+
+# start DB PORT: a release server on the database, its pid in $server
+start() {
+  local db=$1 port=$2 url
+  url=$(database_url "$db")
+  # Rate limits off: one client sending thousands of requests a second is the point here.
+  # shellcheck disable=SC2086
+  DATABASE_URL="$url" RUST_LOG=warn "$bin" serve --no-seed --bind "127.0.0.1:$port" \
+    --log-key "$work/$db/log.key" --rate-limit-anonymous 0 --rate-limit-token 0 ${SERVER_FLAGS:-} \
+    >>"$work/$db/server.log" 2>&1 &
+  server=$!; servers+=("$server")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
+  echo "the $db server did not start; see $work/$db/server.log" >&2; exit 1
+}
+
+# measure LABEL URL BODY PICKS: median req/s, p50 and p99 of $RUNS wrk runs
+measure() {
+  local label=$1 url=$2 body=$3 picks=$4 out="$work/results/$1.txt"
+  mkdir -p "$work/results"; : >"$out"
+  local first; first=$(head -n1 "$picks")
+  if curl -sS -m 10 -H 'content-type: application/json' \
+      -d "$(sed "s|__ID__|$first|" "$body")" "$url" | grep -q '"errors"'; then
+    echo "pre-flight of $label failed" >&2; return 1
+  fi
+  [ "$WARMUP" = 0 ] || wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s $here/pick.lua "$url" -- "$body" "$picks" >/dev/null
+  for _ in $(seq 1 "$RUNS"); do
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency -s $here/pick.lua "$url" -- "$body" "$picks" |
+      awk '
+        function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+        /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+        /Non-2xx/ { bad += $NF } /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
+        END { printf "%s %.3f %.3f %d\n", rps, p50, p99, bad }' >>"$out"
+  done
+  # medians of each column
+  for c in 1 2 3; do cut -d' ' -f$c "$out" | sort -g | awk '{a[NR]=$1} END{printf "%s ", a[int((NR+1)/2)]}'; done
+  awk '{s += $4} END{print s}' "$out"
+}
+
+declare -A result
+port=18300
+for db in $DATABASES; do
+  port=$((port + 1))
+  picks_ok=false
+  if [ -z "${FRESH:-}" ] && [ -s "$work/$db/ids.txt" ]; then
+    start "$db" "$port"
+    first=$(head -n1 "$work/$db/ids.txt")
+    curl -sS -H 'content-type: application/json' -d "$(sed "s|__ID__|$first|" $here/palimpsest/q1_document_latest.json)" \
+      "http://127.0.0.1:$port/graphql" | grep -q '"head"' && picks_ok=true
+    $picks_ok || { kill "$server"; wait "$server" 2>/dev/null || true; }
+  fi
+  if ! $picks_ok; then
+    echo "== loading the corpus into $db"
+    reset_database "$db"
+    token=$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Workload loader" --role editor 2>/dev/null)
+    start "$db" "$port"
+    python3 $here/load_corpus.py "$corpus" "http://127.0.0.1:$port" "$token" "$work/$db"
+  fi
+  eval "port_$db=$port pid_$db=$server"
+done
+
+peer=false
+if curl -sf -m 2 -H 'content-type: application/json' -d '{"query":"{ __typename }"}' "$peer_url" >/dev/null 2>&1; then
+  peer=true
+  seq 1 "$DOCS" >"$work/peer-ids.txt"
+  seq 0 $((DOCS > 50 ? DOCS - 50 : 0)) >"$work/peer-offsets.txt"
+else
+  echo "(PostGraphile is not answering at $peer_url: measuring Palimpsest alone)"
+fi
+
+for q in q1_document_latest q2_history20 q3_page50; do
+  if $peer; then
+    picks=$work/peer-ids.txt; [ "$q" = q3_page50 ] && picks=$work/peer-offsets.txt
+    result[$q,peer]=$(measure "$q-postgraphile" "$peer_url" "$here/postgraphile/$q.json" "$picks")
+    echo "$q postgraphile: ${result[$q,peer]}"
+  fi
+  for db in $DATABASES; do
+    picks=$work/$db/ids.txt; [ "$q" = q3_page50 ] && picks=$work/$db/cursors.txt
+    eval "p=\$port_$db"
+    # shellcheck disable=SC2154
+    result[$q,$db]=$(measure "$q-$db" "http://127.0.0.1:$p/graphql" "$here/palimpsest/$q.json" "$picks")
+    echo "$q $db: ${result[$q,$db]}"
+  done
+done
+
+rss() { awk '/^VmHWM/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
+echo
+echo "## $DOCS documents x $REVS revisions, wrk -t$THREADS -c$CONNS -d$DURATION, median of $RUNS"
+header="| query |"; rule="|---|"
+$peer && { header="$header PostGraphile req/s (p99 ms) |"; rule="$rule---|"; }
+for db in $DATABASES; do header="$header Palimpsest $db req/s (p99 ms) |"; rule="$rule---|"; done
+echo "$header"; echo "$rule"
+for q in q1_document_latest q2_history20 q3_page50; do
+  row="| $q |"
+  if $peer; then read -r prps _ pp99 _ <<<"${result[$q,peer]}"; row="$row $prps ($pp99) |"; fi
+  for db in $DATABASES; do
+    read -r rps _ p99 bad <<<"${result[$q,$db]}"
+    ratio=""; $peer && ratio=$(awk -v a="$rps" -v b="$prps" 'BEGIN{printf " %.2fx", a/b}')
+    errors=""; [ "$bad" != 0 ] && errors=" $bad errors"
+    row="$row $rps$ratio ($p99)$errors |"
+  done
+  echo "$row"
+done
+for db in $DATABASES; do eval "pid=\$pid_$db"; echo "peak RSS of the $db server: $(rss "$pid")"; done
