@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Verify(args) => {
             // Verification changes nothing: no migration, no backfill.
-            let db = store::connect(&cli.database_url).await?;
+            let db = store::connect_for_scans(&cli.database_url).await?;
             store::check_migrated(&db).await?;
             let store = Store::new(db, StoreLimits::default());
             if !palimpsest::commands::verify(&store, &args).await? {

@@ -25,6 +25,14 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
     connect_with(database_url, DatabaseTimeouts::default()).await
 }
 
+/// A connection for reading the whole corpus once (`verify`): on SQLite, reads map the file
+/// instead of copying each page through a system call, which bounds such a scan. A server does
+/// not map it: every pooled connection maps the file anew, and the pages it touches count
+/// towards the server's resident memory once per connection.
+pub async fn connect_for_scans(database_url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_inner(database_url, DatabaseTimeouts::default(), true).await
+}
+
 /// How much of a SQLite database file reads may map into memory (address space, not RAM).
 const SQLITE_MMAP_BYTES: u64 = 256 << 20;
 
@@ -37,6 +45,14 @@ const SQLITE_MMAP_BYTES: u64 = 256 << 20;
 pub async fn connect_with(
     database_url: &str,
     timeouts: DatabaseTimeouts,
+) -> anyhow::Result<DatabaseConnection> {
+    connect_inner(database_url, timeouts, false).await
+}
+
+async fn connect_inner(
+    database_url: &str,
+    timeouts: DatabaseTimeouts,
+    map_file: bool,
 ) -> anyhow::Result<DatabaseConnection> {
     use anyhow::Context;
     let is_sqlite = database_url.starts_with("sqlite:");
@@ -62,14 +78,13 @@ pub async fn connect_with(
         .min_connections(if in_memory { 1 } else { 0 });
     if is_sqlite {
         options.map_sqlx_sqlite_opts(move |opts| {
-            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            let opts = opts
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .busy_timeout(timeouts.statement)
                 .foreign_keys(true)
-                // Reads map the file instead of copying each page through a system call:
-                // reading the corpus (verification, large pages of text) is bound by that copy.
-                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                 // What a redaction purges is overwritten, not merely freed, in the file.
-                .pragma("secure_delete", "on")
+                .pragma("secure_delete", "on");
+            if map_file { opts.pragma("mmap_size", SQLITE_MMAP_BYTES.to_string()) } else { opts }
         });
     } else {
         let statement_ms = timeouts.statement.as_millis().to_string();
