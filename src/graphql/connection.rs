@@ -10,12 +10,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::context::store;
 use super::error::{ApiError, ApiResult};
+use super::loaders::{feed_heads, head_parts, loaders};
 use super::nodes::{CitationNode, DocumentNode, RevisionNode, SourceNode};
 use super::objects::integrity::AuditEventNode;
 use crate::store::{
-    AuditEvent, AuditFilter, Citation, Direction, Document, DocumentFilter, DocumentId,
-    DocumentOrder, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store, StoreResult,
-    quoted,
+    AuditEvent, AuditFilter, Citation, Direction, DocumentFilter, DocumentId, DocumentOrder,
+    DocumentWithHead, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store,
+    StoreResult, quoted,
 };
 
 /// The most items one page may hold.
@@ -261,34 +262,58 @@ impl<N> Connection<N> {
 }
 
 impl DocumentConnection {
+    /// A page of documents, read with their heads (and the heads' sources, when the selection
+    /// asks for them) in one statement that feeds the request's loaders.
     pub async fn load(
-        store: &Store,
+        ctx: &Context<'_>,
         filter: DocumentFilter,
         order: DocumentOrder,
         args: PageArgs,
     ) -> ApiResult<Self> {
+        let selection = ctx.look_ahead();
+        let parts = head_parts([selection.field("nodes"), selection.field("edges").field("node")]);
         let count = Count::Documents(filter.clone());
-        let load = async |request| store.list_documents(&filter, order, request).await;
-        let cursor = |d: &Document| keys::document(&d.cursor(order));
-        Connection::read(args, keys::parse_document, load, cursor, DocumentNode, count)
-            .await
-            .map(Self)
+        let store = store(ctx)?;
+        let request = args.into_request(keys::parse_document)?;
+        let shape = shape(&request);
+        let page = store.list_documents_with_heads(&filter, order, request, parts).await?;
+        feed_heads(ctx, &page.items).await?;
+        let cursor = |d: &DocumentWithHead| keys::document(&d.document.cursor(order));
+        let wrap = |d: DocumentWithHead| DocumentNode(d.document);
+        Ok(Self(Connection::new(page, shape, cursor, wrap, count)))
     }
 }
 
 impl RevisionConnection {
-    /// A document's history, newest first; the cursor is the revision number.
+    /// A document's history, newest first; the cursor is the revision number. Read with the
+    /// revisions' authors in one statement when the selection asks for them.
     pub async fn of_document(
-        store: &Store,
+        ctx: &Context<'_>,
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let load = async |request| store.list_revisions(document, request).await;
+        let store = store(ctx)?;
+        let selection = ctx.look_ahead();
+        let wants_authors = [selection.field("nodes"), selection.field("edges").field("node")]
+            .iter()
+            .any(|revision| revision.field("author").exists());
         let cursor = |r: &Revision| keys::number(r.number);
         let count = Count::RevisionsOf(document);
-        Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
-            .await
-            .map(Self)
+        if !wants_authors {
+            let load = async |request| store.list_revisions(document, request).await;
+            return Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
+                .await
+                .map(Self);
+        }
+        let request = args.into_request(keys::parse_number)?;
+        let shape = shape(&request);
+        let page = store.list_revisions_with_authors(document, request).await?;
+        loaders(ctx)?.feed_many(page.items.iter().map(|(_, a)| (a.id, a.clone()))).await;
+        let page = Page {
+            items: page.items.into_iter().map(|(r, _)| r).collect(),
+            has_more: page.has_more,
+        };
+        Ok(Self(Connection::new(page, shape, cursor, RevisionNode, count)))
     }
 
     /// The revisions captured from a source, newest first.

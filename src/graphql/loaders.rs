@@ -1,40 +1,43 @@
 //! Batched loads: every `Revision.parent`, `.author`, `.document`, `.content`, `.source` and
 //! `Document.head` in one response is gathered into one `IN (...)` query per key type, so a
 //! page of N items costs a fixed number of queries, not N. One `DataLoader` is built per
-//! request; its cache never outlives the request.
+//! request; its cache never outlives the request, so it can never serve a stale head. Reads
+//! that fetch related rows in the same statement (a page of documents with their heads and
+//! sources) feed them to this cache, and the fields that ask for them find them there.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Context;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::{Context, Lookahead};
 
 use super::error::{ApiError, ApiResult};
 use crate::store::{
-    Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, Redaction, Revision,
-    RevisionHash, Source, SourceId, Store, StoreError, Timestamp,
+    Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, DocumentWithHead,
+    HeadParts, Redaction, Revision, RevisionHash, Source, SourceId, Store, StoreError, Timestamp,
 };
 
 pub struct StoreLoader(pub Store);
 
-pub type Loaders = DataLoader<StoreLoader>;
+pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
 
 /// A fresh loader for one request. A batch is sent once the request's resolvers have had a
 /// few turns of the executor to register their keys, not after a timer: the executor yields
 /// after polling 32 sibling resolvers, so a list of 100 items registers over 4 turns. Each
 /// actix worker runs one thread, so the yields interleave with the request's own turns.
 pub fn for_request(store: Store) -> Loaders {
-    DataLoader::new(StoreLoader(store), |batch| {
+    let spawn = |batch| {
         tokio::spawn(async move {
             for _ in 0..BATCH_TURNS {
                 tokio::task::yield_now().await;
             }
             batch.await
         })
-    })
-    .delay(Duration::ZERO)
-    .max_batch_size(500)
+    };
+    DataLoader::with_cache(StoreLoader(store), spawn, HashMapCache::default())
+        .delay(Duration::ZERO)
+        .max_batch_size(500)
 }
 
 /// Executor turns a batch waits for keys before it is sent.
@@ -111,6 +114,26 @@ impl Loader<HeadAt> for StoreLoader {
         }
         Ok(found)
     }
+}
+
+/// Puts documents read with their heads (and the heads' sources) into the request's cache, so
+/// that `title`, `head` and `head.source` are answered without another query.
+pub async fn feed_heads(ctx: &Context<'_>, rows: &[DocumentWithHead]) -> ApiResult<()> {
+    let loaders = loaders(ctx)?;
+    loaders.feed_many(rows.iter().map(|r| (r.document.id, r.document.clone()))).await;
+    loaders.feed_many(rows.iter().map(|r| (r.head.hash.clone(), r.head.clone()))).await;
+    let sources = rows.iter().filter_map(|r| r.source.as_ref()).map(|s| (s.id, s.clone()));
+    loaders.feed_many(sources).await;
+    Ok(())
+}
+
+/// What to read with each document's head, from the fields selected on the documents.
+pub fn head_parts<'a>(documents: impl IntoIterator<Item = Lookahead<'a>>) -> HeadParts {
+    let mut parts = HeadParts::default();
+    for document in documents {
+        parts.source |= document.field("head").field("source").exists();
+    }
+    parts
 }
 
 pub fn loaders<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Loaders> {

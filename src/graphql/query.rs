@@ -8,7 +8,7 @@ use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::DocumentKind;
-use super::loaders::load_optional;
+use super::loaders::{feed_heads, head_parts, load_optional};
 use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
 use super::objects::export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
@@ -115,12 +115,21 @@ impl QueryFields {
         id: Option<ID>,
         slug: Option<String>,
     ) -> ApiResult<Option<DocumentNode>> {
+        // Read with its head, and what the selection asks of the head, in one statement.
+        let parts = head_parts([ctx.look_ahead()]);
+        let store = store(ctx)?;
         let document = match (id, slug) {
-            (Some(id), None) => load_optional(ctx, GlobalId::document("id", &id)?).await?,
-            (None, Some(slug)) => store(ctx)?.document_by_slug(&Slug::parse(&slug)?).await?,
+            (Some(id), None) => {
+                let id = GlobalId::document("id", &id)?;
+                store.documents_with_heads_by_ids(&[id], parts).await?.pop()
+            }
+            (None, Some(slug)) => {
+                store.document_with_head_by_slug(&Slug::parse(&slug)?, parts).await?
+            }
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
-        Ok(document.map(DocumentNode))
+        feed_heads(ctx, document.as_slice()).await?;
+        Ok(document.map(|d| DocumentNode(d.document)))
     }
 
     /// Citation records of several documents at their heads (at most 100), in one file.
@@ -209,7 +218,7 @@ object_with_pages! {
                 let filter = store::DocumentFilter {
                     kind: filter.unwrap_or_default().kind.map(Into::into),
                 };
-                DocumentConnection::load(store(ctx)?, filter, order_by.into(), args).await
+                DocumentConnection::load(ctx, filter, order_by.into(), args).await
             };
 
         /// Every source in the corpus, oldest first.

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -131,26 +131,7 @@ impl Store {
         order: DocumentOrder,
         page: PageRequest<DocumentCursor>,
     ) -> StoreResult<Page<Document>> {
-        use document::Column as C;
-        let mut query = document::Entity::find().filter(filter_condition(filter));
-        // `after` lies before the window in list order, `before` after it.
-        if let Some(after) = &page.after {
-            query = query.filter(key_condition(order, after, !order.descending)?);
-        }
-        if let Some(before) = &page.before {
-            query = query.filter(key_condition(order, before, order.descending)?);
-        }
-        let ascending = order.descending == (page.direction == Direction::Backward);
-        let columns: &[C] = match order.field {
-            DocumentOrderField::CreatedAt => &[C::CreatedAt, C::Id],
-            DocumentOrderField::UpdatedAt => &[C::UpdatedAt, C::Id],
-            DocumentOrderField::Slug => &[C::Slug],
-        };
-        for column in columns {
-            query =
-                if ascending { query.order_by_asc(*column) } else { query.order_by_desc(*column) };
-        }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = document_page_query(filter, order, &page)?.all(&self.db).await?;
         let rows = rows.into_iter().map(Document::try_from).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
@@ -158,6 +139,34 @@ impl Store {
     pub async fn count_documents(&self, filter: &DocumentFilter) -> StoreResult<u64> {
         Ok(document::Entity::find().filter(filter_condition(filter)).count(&self.db).await?)
     }
+}
+
+/// The query for one page of documents in `order`, read along an index; it reads one row past
+/// the page, to tell whether there is another.
+pub(super) fn document_page_query(
+    filter: &DocumentFilter,
+    order: DocumentOrder,
+    page: &PageRequest<DocumentCursor>,
+) -> StoreResult<Select<document::Entity>> {
+    use document::Column as C;
+    let mut query = document::Entity::find().filter(filter_condition(filter));
+    // `after` lies before the window in list order, `before` after it.
+    if let Some(after) = &page.after {
+        query = query.filter(key_condition(order, after, !order.descending)?);
+    }
+    if let Some(before) = &page.before {
+        query = query.filter(key_condition(order, before, order.descending)?);
+    }
+    let ascending = order.descending == (page.direction == Direction::Backward);
+    let columns: &[C] = match order.field {
+        DocumentOrderField::CreatedAt => &[C::CreatedAt, C::Id],
+        DocumentOrderField::UpdatedAt => &[C::UpdatedAt, C::Id],
+        DocumentOrderField::Slug => &[C::Slug],
+    };
+    for column in columns {
+        query = if ascending { query.order_by_asc(*column) } else { query.order_by_desc(*column) };
+    }
+    Ok(query.limit(page.limit + 1))
 }
 
 fn filter_condition(filter: &DocumentFilter) -> Condition {

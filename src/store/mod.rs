@@ -27,6 +27,7 @@ mod documents;
 mod error;
 pub mod hashing;
 mod history;
+mod joined;
 mod kinds;
 mod page;
 mod redaction;
@@ -53,12 +54,14 @@ pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
-    DatabaseTimeouts, check_migrated, connect, connect_with, migrate, redact_password,
+    DatabaseTimeouts, check_migrated, connect, connect_for_scans, connect_with, migrate,
+    redact_password,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};
 pub use error::{Conflict, Missing, RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};
 pub use history::{HistoryEntry, MAX_HISTORY, RevisionStamp};
+pub use joined::{DocumentWithHead, HeadParts};
 pub use kinds::*;
 pub use page::{Direction, Page, PageRequest};
 pub use redaction::{Redaction, RedactionReason};

@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::documents::Document;
@@ -174,19 +174,7 @@ impl Store {
         document: DocumentId,
         page: PageRequest<i64>,
     ) -> StoreResult<Page<Revision>> {
-        use revision::Column as C;
-        let mut query = revision::Entity::find().filter(C::DocumentId.eq(document.as_uuid()));
-        if let Some(after) = page.after {
-            query = query.filter(C::Number.lt(after));
-        }
-        if let Some(before) = page.before {
-            query = query.filter(C::Number.gt(before));
-        }
-        query = match page.direction {
-            Direction::Forward => query.order_by_desc(C::Number),
-            Direction::Backward => query.order_by_asc(C::Number),
-        };
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = revision_page_query(document, &page).all(&self.db).await?;
         let rows = rows.into_iter().map(Revision::from).collect();
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
@@ -324,4 +312,24 @@ pub(crate) async fn revision_of(
             revision: hash.clone(),
         })
     })
+}
+
+/// The query for one page of a document's history, newest first, one row past the page.
+pub(super) fn revision_page_query(
+    document: DocumentId,
+    page: &PageRequest<i64>,
+) -> Select<revision::Entity> {
+    use revision::Column as C;
+    let mut query = revision::Entity::find().filter(C::DocumentId.eq(document.as_uuid()));
+    if let Some(after) = page.after {
+        query = query.filter(C::Number.lt(after));
+    }
+    if let Some(before) = page.before {
+        query = query.filter(C::Number.gt(before));
+    }
+    query = match page.direction {
+        Direction::Forward => query.order_by_desc(C::Number),
+        Direction::Backward => query.order_by_asc(C::Number),
+    };
+    query.limit(page.limit + 1)
 }

@@ -10,6 +10,7 @@ use crate::helpers::{TestApp, assert_no_errors};
 crate::on_both_backends!(
     a_page_of_revisions_costs_the_same_few_queries_at_any_size,
     as_of_over_a_list_of_documents_is_one_query,
+    the_workload_queries_read_one_statement_per_level,
 );
 
 const PAGE: &str =
@@ -97,4 +98,87 @@ async fn as_of_over_a_list_of_documents_is_one_query(app: TestApp) {
             .iter()
             .all(|n| n["asOf"].is_null())
     );
+}
+
+/// The reference workload's queries (`benches/workload/palimpsest/`): a document is read with
+/// its head in one statement, a page of documents with their heads and the heads' sources in
+/// one, a page of revisions with their authors in one.
+async fn the_workload_queries_read_one_statement_per_level(app: TestApp) {
+    let token = app.editor().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let source = app
+            .query_as(
+                Some(&token),
+                "mutation($i: CreateSourceInput!) { createSource(input: $i) { source { id } } }",
+                json!({ "i": { "kind": "WEB_PAGE", "url": format!("https://news.example/{i}"),
+                               "publisher": "The Daily Harbor", "authors": ["Ada Brandt"],
+                               "retrievedAt": "2024-01-01T00:00:00Z" } }),
+            )
+            .await;
+        assert_no_errors(&source);
+        let source = &source["data"]["createSource"]["source"]["id"];
+        let created = app
+            .query_as(
+                Some(&token),
+                "mutation($i: CreateDocumentInput!) { createDocument(input: $i) { document { id } revision { hash } } }",
+                json!({ "i": { "slug": format!("doc-{i}"), "title": format!("Title {i}"),
+                               "kind": "ARTICLE", "content": format!("text {i}\n"),
+                               "message": "first", "source": source } }),
+            )
+            .await;
+        assert_no_errors(&created);
+        let id = created["data"]["createDocument"]["document"]["id"].as_str().unwrap().to_owned();
+        let head = created["data"]["createDocument"]["revision"]["hash"].as_str().unwrap();
+        let revised = app
+            .query_as(
+                Some(&token),
+                "mutation($i: ReviseDocumentInput!) { reviseDocument(input: $i) { revision { hash } } }",
+                json!({ "i": { "documentId": id, "expectedHead": head, "source": source,
+                               "content": format!("text {i}, revised\n"), "message": "edit" } }),
+            )
+            .await;
+        assert_no_errors(&revised);
+        ids.push(id);
+    }
+
+    let count = async |query: &str, variables: serde_json::Value| {
+        app.statements.store(0, Ordering::SeqCst);
+        let body = app.query(query, variables).await;
+        assert_no_errors(&body);
+        (body, app.statements.load(Ordering::SeqCst))
+    };
+    let (q1, statements) = count(
+        "query($id: ID!) { document(id: $id) { id slug title head { number hash createdAt content } } }",
+        json!({ "id": ids[1] }),
+    )
+    .await;
+    assert_eq!(q1["data"]["document"]["title"], "Title 1");
+    assert_eq!(q1["data"]["document"]["head"]["content"], "text 1, revised\n");
+    assert_eq!(q1["data"]["document"]["head"]["number"], 2);
+    assert_eq!(statements, 2, "the document with its head, then the head's text");
+
+    let (q2, statements) = count(
+        "query($id: ID!) { document(id: $id) { id slug revisions(first: 20) { nodes { number author { name } message createdAt hash } } } }",
+        json!({ "id": ids[2] }),
+    )
+    .await;
+    let revisions = q2["data"]["document"]["revisions"]["nodes"].as_array().unwrap();
+    assert_eq!(revisions.len(), 2);
+    assert!(revisions.iter().all(|r| r["author"]["name"] == "Test Editor"), "{q2}");
+    assert_eq!(statements, 2, "the document with its head, then the page with its authors");
+
+    let (q3, statements) = count(
+        "{ documents(first: 50) { nodes { id slug title head { source { url publisher authors retrievedAt } } } } }",
+        json!({}),
+    )
+    .await;
+    let documents = q3["data"]["documents"]["nodes"].as_array().unwrap();
+    assert_eq!(documents.len(), 3);
+    for (i, document) in documents.iter().enumerate() {
+        assert_eq!(document["title"], format!("Title {i}"));
+        assert_eq!(document["head"]["source"]["url"], format!("https://news.example/{i}"));
+        assert_eq!(document["head"]["source"]["authors"], json!(["Ada Brandt"]));
+    }
+    assert_eq!(statements, 1, "the page with its heads and their sources");
 }
