@@ -26,6 +26,10 @@ use palimpsest::store::{self, Direction, DocumentId, HeadParts, PageRequest, Sto
 
 const CLIENTS: usize = 32;
 
+/// The server's allocator, so that allocation costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let Ok(url) = std::env::var("PALIMPSEST_BENCH_DATABASE_URL") else {

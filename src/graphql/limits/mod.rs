@@ -16,7 +16,7 @@ mod prescan;
 mod shape;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
@@ -82,11 +82,47 @@ impl Default for QueryLimits {
 pub struct Limits {
     limits: QueryLimits,
     rate_limiter: Arc<RateLimiter>,
+    parsed: Arc<ParsedQueries>,
 }
 
 impl Limits {
     pub fn new(limits: QueryLimits, rate_limiter: Arc<RateLimiter>) -> Self {
-        Self { limits, rate_limiter }
+        Self { limits, rate_limiter, parsed: Arc::new(ParsedQueries::new()) }
+    }
+}
+
+/// Query texts already scanned, parsed and measured within the limits, by their text. Clients
+/// send the same few queries over and over with different variables, and parsing was 30 % of
+/// a request for a document with its text (measured with callgrind, `benches/read_path.rs`).
+/// What is kept depends on the text alone (the limits are fixed for the server's life), so a
+/// hit is exactly what parsing would give. Bounded in entries and in the text each may hold;
+/// a text that fails the limits or the parser is never kept.
+struct ParsedQueries(Mutex<lru::LruCache<String, Arc<Parsed>>>);
+
+struct Parsed {
+    document: ExecutableDocument,
+    shape: shape::DocumentShape,
+}
+
+/// Queries kept, and the longest text kept: 256 of 4 KiB at most.
+const PARSED_QUERIES: usize = 256;
+const PARSED_QUERY_BYTES: usize = 4096;
+
+impl ParsedQueries {
+    fn new() -> Self {
+        let entries = std::num::NonZeroUsize::new(PARSED_QUERIES).expect("a positive size");
+        Self(Mutex::new(lru::LruCache::new(entries)))
+    }
+
+    fn get(&self, query: &str) -> Option<Arc<Parsed>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(query).cloned()
+    }
+
+    fn keep(&self, query: &str, parsed: Arc<Parsed>) {
+        if query.len() <= PARSED_QUERY_BYTES {
+            let mut cache = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            cache.put(query.to_owned(), parsed);
+        }
     }
 }
 
@@ -95,6 +131,7 @@ impl ExtensionFactory for Limits {
         Arc::new(LimitsCheck {
             limits: self.limits,
             rate_limiter: self.rate_limiter.clone(),
+            parsed: self.parsed.clone(),
             client: OnceLock::new(),
             introspection_cost: AtomicU64::new(0),
             charged: AtomicU64::new(0),
@@ -107,6 +144,7 @@ impl ExtensionFactory for Limits {
 struct LimitsCheck {
     limits: QueryLimits,
     rate_limiter: Arc<RateLimiter>,
+    parsed: Arc<ParsedQueries>,
     client: OnceLock<Option<Client>>,
     /// What the document's introspection fields cost, from its measure.
     introspection_cost: AtomicU64,
@@ -128,6 +166,12 @@ const MAX_MESSAGE_CHARS: usize = 300;
 
 #[async_trait::async_trait]
 impl Extension for LimitsCheck {
+    /// Fields are not wrapped: the limits are decided before the request runs, and the costs
+    /// fields draw while running are drawn by the fields themselves (see vendor/async-graphql).
+    fn wraps_fields(&self) -> bool {
+        false
+    }
+
     /// Charges the request's admission (a point, and a point per KiB of the request), then
     /// scans, parses and measures the query. The parser is only ever given text the scan found
     /// within the limits. async-graphql's own recursion and directive checks, which expand
@@ -153,30 +197,24 @@ impl Extension for LimitsCheck {
                 Some(Err(refused)) => return Err(rate_limited(&refused).into_server_error()),
             }
         }
-        text_within(query, limits)?;
+        let cached = self.parsed.get(query);
+        if cached.is_none() {
+            text_within(query, limits)?;
+        }
         for (_, value) in variables.iter() {
             within(Limit::ValueDepth, shape::const_value_depth(value), limits.max_value_depth)?;
         }
-        let document = async_graphql::parser::parse_query(query)
-            .map_err(|err| shortened(ServerError::from(err)))?;
-        let shape = shape::measure(&document, limits.max_nesting).map_err(|err| match err {
-            shape::ShapeError::FragmentCycle(name) => ApiError::bad_input(format!(
-                "fragment {name} spreads itself, directly or through other fragments"
-            ))
-            .into_server_error(),
-            shape::ShapeError::TooNested(max) => {
-                too_complex_at_least(Limit::Nesting, max).into_server_error()
+        let parsed = match cached {
+            Some(parsed) => parsed,
+            None => {
+                let parsed = Arc::new(parse_and_measure(query, limits)?);
+                self.parsed.keep(query, parsed.clone());
+                parsed
             }
-        })?;
-        within(Limit::Nesting, shape.nesting, limits.max_nesting)?;
-        within(Limit::Depth, shape.depth, limits.max_depth)?;
-        within(Limit::Fields, shape.fields, limits.max_fields)?;
-        within(Limit::Aliases, shape.aliases, limits.max_aliases)?;
-        within(Limit::Directives, shape.directives, limits.max_directives)?;
-        within(Limit::ValueDepth, shape.value_depth, limits.max_value_depth)?;
-        self.introspection_cost.store(shape.introspection_cost, Ordering::Relaxed);
-        self.writes.store(holds_mutation(&document), Ordering::Relaxed);
-        Ok(document)
+        };
+        self.introspection_cost.store(parsed.shape.introspection_cost, Ordering::Relaxed);
+        self.writes.store(holds_mutation(&parsed.document), Ordering::Relaxed);
+        Ok(parsed.document.clone())
     }
 
     /// After validation: the cost (the schema's, and introspection's) against its limit, then
@@ -245,6 +283,28 @@ impl Extension for LimitsCheck {
 }
 
 /// Whether a document holds a mutation (it may be the one the request runs).
+/// Parses and measures a query text the scan found within the limits.
+fn parse_and_measure(query: &str, limits: &QueryLimits) -> ServerResult<Parsed> {
+    let document = async_graphql::parser::parse_query(query)
+        .map_err(|err| shortened(ServerError::from(err)))?;
+    let shape = shape::measure(&document, limits.max_nesting).map_err(|err| match err {
+        shape::ShapeError::FragmentCycle(name) => ApiError::bad_input(format!(
+            "fragment {name} spreads itself, directly or through other fragments"
+        ))
+        .into_server_error(),
+        shape::ShapeError::TooNested(max) => {
+            too_complex_at_least(Limit::Nesting, max).into_server_error()
+        }
+    })?;
+    within(Limit::Nesting, shape.nesting, limits.max_nesting)?;
+    within(Limit::Depth, shape.depth, limits.max_depth)?;
+    within(Limit::Fields, shape.fields, limits.max_fields)?;
+    within(Limit::Aliases, shape.aliases, limits.max_aliases)?;
+    within(Limit::Directives, shape.directives, limits.max_directives)?;
+    within(Limit::ValueDepth, shape.value_depth, limits.max_value_depth)?;
+    Ok(Parsed { document, shape })
+}
+
 fn holds_mutation(document: &ExecutableDocument) -> bool {
     match &document.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
