@@ -1,5 +1,5 @@
 //! The integrity benchmarks the README quotes, on SQLite (release build):
-//! - `verify` over the reference corpus (`../shared/bench/gen_corpus.py --docs 1000 --revs 20
+//! - `verify` over the reference corpus (`benches/workload/gen_corpus.py --docs 1000 --revs 20
 //!   --seed 1`, or the JSON Lines file `PALIMPSEST_BENCH_CORPUS` names): revisions per second
 //!   for the documents' checks and for the transparency log's;
 //! - what appending to the log adds to a revise: the `log_append` span's time against the
@@ -83,7 +83,8 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
     // Each part on its own database; the revise timing first, while the process is fresh.
     append_share(&open(&dir.join("revise.db")).await?).await?;
     let corpus = corpus(dir)?;
-    let store = open(&dir.join("corpus.db")).await?;
+    // As `palimpsest verify` connects: reads map the file.
+    let store = open_with(&dir.join("corpus.db"), store::connect_for_scans).await?;
     let revisions = load(&store, &corpus).await?;
     verify(&store, revisions).await?;
     verify_with_the_command(&dir.join("corpus.db"), revisions)?;
@@ -92,8 +93,15 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
 }
 
 async fn open(path: &Path) -> anyhow::Result<Store> {
+    open_with(path, store::connect).await
+}
+
+async fn open_with(
+    path: &Path,
+    connect: impl AsyncFnOnce(&str) -> anyhow::Result<sea_orm::DatabaseConnection>,
+) -> anyhow::Result<Store> {
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    let db = store::connect(&url).await?;
+    let db = connect(&url).await?;
     store::migrate(&db).await?;
     Ok(Store::new(db, StoreLimits { max_content_bytes: 64 << 20, ..StoreLimits::default() }))
 }
@@ -102,7 +110,7 @@ fn corpus(dir: &Path) -> anyhow::Result<PathBuf> {
     if let Ok(path) = std::env::var("PALIMPSEST_BENCH_CORPUS") {
         return Ok(PathBuf::from(path));
     }
-    let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/gen_corpus.py");
+    let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/workload/gen_corpus.py");
     let out = dir.join("corpus.jsonl");
     let status = std::process::Command::new("python3")
         .args([generator, "--docs", "1000", "--revs", "20", "--seed", "1", "--out"])
