@@ -21,6 +21,7 @@ crate::on_both_backends!(
     writing_without_a_token_is_unauthenticated_and_reading_is_not_forbidden,
     a_query_over_the_cost_limit_is_refused_before_any_statement,
     a_client_past_its_rate_limit_is_told_when_to_retry,
+    a_repeated_query_text_is_held_to_the_limits_every_time,
 );
 
 fn service(app: &TestApp, limits: QueryLimits, rates: RateLimitSettings) -> GraphqlService {
@@ -132,4 +133,29 @@ async fn a_client_past_its_rate_limit_is_told_when_to_retry(app: TestApp) {
     let token = app.editor().await;
     let body = run(&service, Some(&token), query, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
+}
+
+/// Query texts are kept parsed between requests; what a request sends beside its text is
+/// still held to the limits each time, and a refused text is refused again.
+async fn a_repeated_query_text_is_held_to_the_limits_every_time(app: TestApp) {
+    let limits = QueryLimits { max_value_depth: 3, max_depth: 3, ..QueryLimits::default() };
+    let service = service(&app, limits, RateLimitSettings::default());
+    let token = app.editor().await;
+    let created = app.create_document(&token, "kept", "text\n").await;
+    let id = created["document"]["id"].clone();
+
+    let query = "query($id: ID) { document(id: $id) { slug } }";
+    for _ in 0..2 {
+        let body = run(&service, None, query, json!({ "id": id })).await;
+        assert_eq!(body["data"]["document"]["slug"], "kept", "{body}");
+    }
+    let nested = json!({ "id": { "a": { "b": { "c": { "d": 1 } } } } });
+    let refused = run(&service, None, query, nested).await;
+    assert_eq!(only_error(&refused)["extensions"]["limit"], "valueDepth", "{refused}");
+
+    let deep = "{ documents { nodes { head { author { name } } } } }";
+    for _ in 0..2 {
+        let refused = run(&service, None, deep, json!({})).await;
+        assert_eq!(only_error(&refused)["extensions"]["limit"], "depth", "{refused}");
+    }
 }
