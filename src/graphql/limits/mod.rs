@@ -95,34 +95,53 @@ impl Limits {
 /// send the same few queries over and over with different variables, and parsing was 30 % of
 /// a request for a document with its text (measured with callgrind, `benches/read_path.rs`).
 /// What is kept depends on the text alone (the limits are fixed for the server's life), so a
-/// hit is exactly what parsing would give. Bounded in entries and in the text each may hold;
-/// a text that fails the limits or the parser is never kept.
-struct ParsedQueries(Mutex<lru::LruCache<String, Arc<Parsed>>>);
+/// hit is exactly what parsing would give. Bounded in entries, in the text each may hold and
+/// in the text all hold together (a parsed document takes some tens of times its text); a
+/// text that fails the limits or the parser is never kept.
+struct ParsedQueries(Mutex<Kept>);
+
+struct Kept {
+    queries: lru::LruCache<String, Arc<Parsed>>,
+    text_bytes: usize,
+}
 
 struct Parsed {
     document: ExecutableDocument,
     shape: shape::DocumentShape,
 }
 
-/// Queries kept, and the longest text kept: 256 of 4 KiB at most.
+/// At most 256 texts, each of at most 2 KiB, together at most 128 KiB.
 const PARSED_QUERIES: usize = 256;
-const PARSED_QUERY_BYTES: usize = 4096;
+const PARSED_QUERY_BYTES: usize = 2 * 1024;
+const PARSED_TEXT_BYTES: usize = 128 * 1024;
 
 impl ParsedQueries {
     fn new() -> Self {
         let entries = std::num::NonZeroUsize::new(PARSED_QUERIES).expect("a positive size");
-        Self(Mutex::new(lru::LruCache::new(entries)))
+        Self(Mutex::new(Kept { queries: lru::LruCache::new(entries), text_bytes: 0 }))
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn get(&self, query: &str) -> Option<Arc<Parsed>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(query).cloned()
+        self.kept().queries.get(query).cloned()
     }
 
     fn keep(&self, query: &str, parsed: Arc<Parsed>) {
-        if query.len() <= PARSED_QUERY_BYTES {
-            let mut cache = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            cache.put(query.to_owned(), parsed);
+        if query.len() > PARSED_QUERY_BYTES {
+            return;
         }
+        let mut kept = self.kept();
+        while kept.text_bytes + query.len() > PARSED_TEXT_BYTES {
+            let Some((evicted, _)) = kept.queries.pop_lru() else { break };
+            kept.text_bytes -= evicted.len();
+        }
+        if let Some((replaced, _)) = kept.queries.push(query.to_owned(), parsed) {
+            kept.text_bytes -= replaced.len();
+        }
+        kept.text_bytes += query.len();
     }
 }
 
