@@ -4,7 +4,7 @@
 //! asked for.
 
 use async_graphql::connection::PageInfo;
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Lookahead, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -261,6 +261,12 @@ impl<N> Connection<N> {
     }
 }
 
+/// What a connection field's selection asks of each node, through `nodes` and `edges.node`.
+fn node_selections<'a>(ctx: &'a Context<'_>) -> [Lookahead<'a>; 2] {
+    let selection = ctx.look_ahead();
+    [selection.field("nodes"), selection.field("edges").field("node")]
+}
+
 impl DocumentConnection {
     /// A page of documents, read with their heads (and the heads' sources, when the selection
     /// asks for them) in one statement that feeds the request's loaders.
@@ -270,17 +276,17 @@ impl DocumentConnection {
         order: DocumentOrder,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let selection = ctx.look_ahead();
-        let parts = head_parts([selection.field("nodes"), selection.field("edges").field("node")]);
+        let (store, loaders) = (store(ctx)?, loaders(ctx)?);
+        let parts = head_parts(node_selections(ctx));
         let count = Count::Documents(filter.clone());
-        let store = store(ctx)?;
-        let request = args.into_request(keys::parse_document)?;
-        let shape = shape(&request);
-        let page = store.list_documents_with_heads(&filter, order, request, parts).await?;
-        feed_heads(ctx, &page.items).await?;
+        let load = async |request| {
+            let page = store.list_documents_with_heads(&filter, order, request, parts).await?;
+            feed_heads(loaders, &page.items).await;
+            Ok(page)
+        };
         let cursor = |d: &DocumentWithHead| keys::document(&d.document.cursor(order));
         let wrap = |d: DocumentWithHead| DocumentNode(d.document);
-        Ok(Self(Connection::new(page, shape, cursor, wrap, count)))
+        Connection::read(args, keys::parse_document, load, cursor, wrap, count).await.map(Self)
     }
 }
 
@@ -292,28 +298,22 @@ impl RevisionConnection {
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let store = store(ctx)?;
-        let selection = ctx.look_ahead();
-        let wants_authors = [selection.field("nodes"), selection.field("edges").field("node")]
-            .iter()
-            .any(|revision| revision.field("author").exists());
+        let (store, loaders) = (store(ctx)?, loaders(ctx)?);
+        let with_authors = node_selections(ctx).iter().any(|r| r.field("author").exists());
+        let load = async |request| {
+            if !with_authors {
+                return store.list_revisions(document, request).await;
+            }
+            let page = store.list_revisions_with_authors(document, request).await?;
+            loaders.feed_many(page.items.iter().map(|(_, a)| (a.id, a.clone()))).await;
+            let items = page.items.into_iter().map(|(revision, _)| revision).collect();
+            Ok(Page { items, has_more: page.has_more })
+        };
         let cursor = |r: &Revision| keys::number(r.number);
         let count = Count::RevisionsOf(document);
-        if !wants_authors {
-            let load = async |request| store.list_revisions(document, request).await;
-            return Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
-                .await
-                .map(Self);
-        }
-        let request = args.into_request(keys::parse_number)?;
-        let shape = shape(&request);
-        let page = store.list_revisions_with_authors(document, request).await?;
-        loaders(ctx)?.feed_many(page.items.iter().map(|(_, a)| (a.id, a.clone()))).await;
-        let page = Page {
-            items: page.items.into_iter().map(|(r, _)| r).collect(),
-            has_more: page.has_more,
-        };
-        Ok(Self(Connection::new(page, shape, cursor, RevisionNode, count)))
+        Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
+            .await
+            .map(Self)
     }
 
     /// The revisions captured from a source, newest first.

@@ -118,13 +118,11 @@ impl Loader<HeadAt> for StoreLoader {
 
 /// Puts documents read with their heads (and the heads' sources) into the request's cache, so
 /// that `title`, `head` and `head.source` are answered without another query.
-pub async fn feed_heads(ctx: &Context<'_>, rows: &[DocumentWithHead]) -> ApiResult<()> {
-    let loaders = loaders(ctx)?;
+pub async fn feed_heads(loaders: &Loaders, rows: &[DocumentWithHead]) {
     loaders.feed_many(rows.iter().map(|r| (r.document.id, r.document.clone()))).await;
     loaders.feed_many(rows.iter().map(|r| (r.head.hash.clone(), r.head.clone()))).await;
     let sources = rows.iter().filter_map(|r| r.source.as_ref()).map(|s| (s.id, s.clone()));
     loaders.feed_many(sources).await;
-    Ok(())
 }
 
 /// What to read with each document's head, from the fields selected on the documents.

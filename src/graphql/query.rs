@@ -8,7 +8,7 @@ use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::DocumentKind;
-use super::loaders::{feed_heads, head_parts, load_optional};
+use super::loaders::{feed_heads, head_parts, load_optional, loaders};
 use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
 use super::objects::export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
@@ -128,7 +128,7 @@ impl QueryFields {
             }
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
-        feed_heads(ctx, document.as_slice()).await?;
+        feed_heads(loaders(ctx)?, document.as_slice()).await;
         Ok(document.map(|d| DocumentNode(d.document)))
     }
 

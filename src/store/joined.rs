@@ -95,9 +95,7 @@ impl Store {
         let rows = self.db.query_all_raw(statement).await?;
         rows.iter().map(|row| parse_row(row, parts)).collect()
     }
-}
 
-impl Store {
     /// `list_revisions` with each revision's author in the same statement.
     pub async fn list_revisions_with_authors(
         &self,

@@ -301,7 +301,6 @@ impl Extension for LimitsCheck {
     }
 }
 
-/// Whether a document holds a mutation (it may be the one the request runs).
 /// Parses and measures a query text the scan found within the limits.
 fn parse_and_measure(query: &str, limits: &QueryLimits) -> ServerResult<Parsed> {
     let document = async_graphql::parser::parse_query(query)
@@ -324,6 +323,7 @@ fn parse_and_measure(query: &str, limits: &QueryLimits) -> ServerResult<Parsed> 
     Ok(Parsed { document, shape })
 }
 
+/// Whether a document holds a mutation (it may be the one the request runs).
 fn holds_mutation(document: &ExecutableDocument) -> bool {
     match &document.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
