@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// How often the server signs a checkpoint of the log, when it has grown, in milliseconds.
     #[arg(long, env = "PALIMPSEST_CHECKPOINT_INTERVAL_MS", default_value_t = 1000)]
     pub checkpoint_interval_ms: u64,
+    /// Mebibytes of answers to anonymous queries kept and replayed to identical requests while
+    /// the database is unchanged (any commit, from anywhere, empties it); 0 keeps none.
+    #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 24)]
+    pub response_cache_mb: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -252,6 +252,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         rate_limits,
         log_key: Arc::new(log_key),
         checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms),
+        response_cache_bytes: args.response_cache_mb.saturating_mul(1 << 20),
     };
     let app = Application::build(&settings, store)?;
     let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);

@@ -22,6 +22,7 @@
 #        server the PostgreSQL half creates its database on
 #      POSTGRAPHILE_URL (http://127.0.0.1:5000/graphql)   SERVER_FLAGS: extra `serve` flags
 #      WORKLOAD_DIR (target/workload)   FRESH=1 reloads the corpus
+#      SOAK=SECONDS: a soak of mixed reads and writes instead of the measures (see below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=benches/workload
@@ -103,6 +104,7 @@ measure() {
 }
 
 declare -A result
+rss() { awk '/^VmHWM/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
 port=18300
 for db in $DATABASES; do
   port=$((port + 1))
@@ -133,6 +135,34 @@ else
   echo "(PostGraphile is not answering at $peer_url: measuring Palimpsest alone)"
 fi
 
+# SOAK=SECONDS: instead of the measures, the three queries mixed at random for that long with
+# a writer revising random documents beside them; says the rates, every error, and the
+# server's RSS over time.
+if [ -n "${SOAK:-}" ]; then
+  for db in $DATABASES; do
+    eval "p=\$port_$db pid=\$pid_$db"
+    # shellcheck disable=SC2154
+    token=$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Soak writer" --role editor 2>/dev/null)
+    python3 $here/write_load.py "http://127.0.0.1:$p" "$token" "$work/$db/ids.txt" "$SOAK" \
+      >"$work/soak-writes-$db.txt" 2>"$work/soak-write-errors-$db.txt" &
+    writer=$!
+    for _ in $(seq 1 "$SOAK"); do sleep 1; awk '/^VmRSS/{printf "%.0f\n", $2/1024}' "/proc/$pid/status"; done \
+      >"$work/soak-rss-$db.txt" &
+    sampler=$!
+    wrk -t"$THREADS" -c"$CONNS" -d"${SOAK}s" --timeout 5s --latency -s $here/mixed.lua "http://127.0.0.1:$p/graphql" -- \
+      $here/palimpsest/q1_document_latest.json "$work/$db/ids.txt" $here/palimpsest/q2_history20.json "$work/$db/ids.txt" \
+      $here/palimpsest/q3_page50.json "$work/$db/cursors.txt" >"$work/soak-wrk-$db.txt"
+    wait "$writer" "$sampler"
+    rps=$(awk '/^Requests\/sec:/{print $2}' "$work/soak-wrk-$db.txt")
+    p99=$(awk '$1 == "99%" {print $2}' "$work/soak-wrk-$db.txt")
+    http_errors=$(awk '/Non-2xx/ {b += $NF} /Socket errors/ {gsub(",", ""); b += $4 + $6 + $8 + $10} END {print b + 0}' "$work/soak-wrk-$db.txt")
+    rss=$(awk '{a[NR] = $1} END {printf "%s MB at %ds, %s at %ds, %s at %ds, %s at the end", a[5], 5, a[int(NR/3)], int(NR/3), a[int(2*NR/3)], int(2*NR/3), a[NR]}' "$work/soak-rss-$db.txt")
+    echo "## soak of ${SOAK}s on $db: $rps req/s of mixed reads (p99 $p99), $(cat "$work/soak-writes-$db.txt")"
+    echo "   HTTP errors: $http_errors, $(grep 'graphql errors' "$work/soak-wrk-$db.txt"); RSS $rss; peak $(rss "$pid")"
+  done
+  exit 0
+fi
+
 for q in q1_document_latest q2_history20 q3_page50; do
   if $peer; then
     picks=$work/peer-ids.txt; [ "$q" = q3_page50 ] && picks=$work/peer-offsets.txt
@@ -148,9 +178,8 @@ for q in q1_document_latest q2_history20 q3_page50; do
   done
 done
 
-rss() { awk '/^VmHWM/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
 echo
-echo "## $DOCS documents x $REVS revisions, wrk -t$THREADS -c$CONNS -d$DURATION, median of $RUNS"
+echo "## $DOCS documents x $REVS revisions, wrk -t$THREADS -c$CONNS -d$DURATION, median of $RUNS; serve flags: ${SERVER_FLAGS:-none}"
 header="| query |"; rule="|---|"
 $peer && { header="$header PostGraphile req/s (p99 ms) |"; rule="$rule---|"; }
 for db in $DATABASES; do header="$header Palimpsest $db req/s (p99 ms) |"; rule="$rule---|"; done

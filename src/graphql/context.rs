@@ -2,7 +2,7 @@
 //! where it came from, its cost meter), and how resolvers read it.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
@@ -26,6 +26,11 @@ pub struct RequestCost {
     /// The part of the budget drawn before the query ran.
     static_cost: AtomicU64,
     rate_limit: OnceLock<RateLimitStatus>,
+    /// Whether the document holds a mutation, once it is parsed.
+    writes: AtomicBool,
+    /// Whether the answer tells something of this request besides what the database holds
+    /// (its rate limit), so that no other request may be given it.
+    own_answer: AtomicBool,
 }
 
 impl RequestCost {
@@ -35,6 +40,8 @@ impl RequestCost {
             request_bytes,
             static_cost: AtomicU64::new(0),
             rate_limit: OnceLock::new(),
+            writes: AtomicBool::new(false),
+            own_answer: AtomicBool::new(false),
         }
     }
 
@@ -63,6 +70,32 @@ impl RequestCost {
 
     pub(crate) fn set_rate_limit(&self, status: RateLimitStatus) {
         let _ = self.rate_limit.set(status);
+    }
+
+    /// What the request spent while running beyond its static cost, which is charged to the
+    /// client's rate limit afterwards, as a debt.
+    pub fn debt(&self) -> u64 {
+        self.budget.spent().saturating_sub(self.static_cost())
+    }
+
+    /// Whether the request's document holds a mutation (false for one that did not parse).
+    pub fn writes(&self) -> bool {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_writes(&self, writes: bool) {
+        self.writes.store(writes, Ordering::Relaxed);
+    }
+
+    /// Whether the answer may be given to an identical request while the database is
+    /// unchanged: it wrote nothing and selected nothing of this request's own.
+    pub fn answer_is_shareable(&self) -> bool {
+        !self.writes() && !self.own_answer.load(Ordering::Relaxed)
+    }
+
+    /// Marks the answer as this request's own (a resolver read something of the request).
+    pub(crate) fn answer_is_own(&self) {
+        self.own_answer.store(true, Ordering::Relaxed);
     }
 }
 

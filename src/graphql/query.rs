@@ -193,7 +193,9 @@ impl QueryFields {
     /// cost, the points per window, what is left and when the allowance is whole again. Null
     /// when no rate limit applies. Requests without a token are counted per address.
     async fn rate_limit(&self, ctx: &Context<'_>) -> ApiResult<Option<RateLimit>> {
-        Ok(request_cost(ctx)?.rate_limit().map(|status| RateLimit {
+        let cost = request_cost(ctx)?;
+        cost.answer_is_own();
+        Ok(cost.rate_limit().map(|status| RateLimit {
             cost: status.cost,
             limit: status.limit,
             remaining: status.remaining,

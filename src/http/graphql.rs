@@ -12,10 +12,12 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::middleware::{client_address, rate_limit_headers, request_id};
+use super::response_cache::Answer;
 use super::{AppState, GRAPHIQL_CSP, base_url};
 use crate::graphql::RequestContext;
 use crate::graphql::auth::Credentials;
 use crate::graphql::error::ErrorCode;
+use crate::ratelimit::Client;
 
 /// The response media types of GraphQL over HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,7 @@ pub(super) async fn post(
             "the request has no `query`",
         );
     }
-    execute(&state, &req, request, media, body.len()).await
+    execute(&state, &req, request, media, Raw::Body(&body)).await
 }
 
 #[derive(Deserialize)]
@@ -231,8 +233,7 @@ pub(super) async fn get(
             }
         }
     }
-    let request_bytes = req.query_string().len();
-    execute(&state, &req, request, media, request_bytes).await
+    execute(&state, &req, request, media, Raw::Query(req.query_string())).await
 }
 
 fn not_acceptable() -> HttpResponse {
@@ -244,19 +245,72 @@ fn not_acceptable() -> HttpResponse {
     )
 }
 
+/// A request as it arrived: what identifies it to the response cache and what its admission
+/// to the rate limit is charged by.
+#[derive(Clone, Copy)]
+enum Raw<'a> {
+    Body(&'a [u8]),
+    Query(&'a str),
+}
+
+impl Raw<'_> {
+    fn len(self) -> usize {
+        match self {
+            Raw::Body(body) => body.len(),
+            Raw::Query(query) => query.len(),
+        }
+    }
+
+    /// The response cache's key: everything the answer depends on besides the database. The
+    /// media type is not among them, since only answers that are the same under both are kept.
+    fn cache_key(self, base_url: &str) -> Vec<u8> {
+        let (method, bytes) = match self {
+            Raw::Body(body) => (b'P', body),
+            Raw::Query(query) => (b'G', query.as_bytes()),
+        };
+        let mut key = Vec::with_capacity(base_url.len() + bytes.len() + 2);
+        key.extend_from_slice(base_url.as_bytes());
+        key.push(0);
+        key.push(method);
+        key.extend_from_slice(bytes);
+        key
+    }
+}
+
 async fn execute(
     state: &AppState,
     req: &HttpRequest,
     request: async_graphql::Request,
     media: Media,
-    request_bytes: usize,
+    raw: Raw<'_>,
 ) -> HttpResponse {
+    let credentials = credentials(req);
+    let base_url = base_url(req);
+    let client_address = client_address(req, state.trust_forwarded);
+    // Kept answers are for requests without credentials, filed under the database's state.
+    let mut kept = None;
+    if let (Some(cache), Credentials::Anonymous) = (&state.responses, &credentials) {
+        match state.store.change_marker().await {
+            Ok(Some(marker)) => {
+                let key = raw.cache_key(&base_url);
+                if let Some(answer) = cache.get(&marker, &key)
+                    && let Some(response) = replay(state, client_address, media, answer)
+                {
+                    return response;
+                }
+                kept = Some((cache, marker, key));
+            }
+            Ok(None) => {}
+            // The request runs as if there were no cache; running it reports an outage.
+            Err(err) => tracing::debug!(error = %err, "cannot read the change marker"),
+        }
+    }
     let request_id = request_id().unwrap_or_default();
     let context = RequestContext {
-        credentials: credentials(req),
-        base_url: base_url(req),
-        client_address: client_address(req, state.trust_forwarded),
-        request_bytes: request_bytes as u64,
+        credentials,
+        base_url,
+        client_address,
+        request_bytes: raw.len() as u64,
         request_id: Some(request_id.clone()).filter(|id| !id.is_empty()),
     };
     let (mut response, cost) = state.graphql.execute(request, context).await;
@@ -309,6 +363,15 @@ async fn execute(
             .content_type(media.content_type())
             .body(error.to_string());
     }
+    let body = web::Bytes::from(body);
+    if let Some((cache, marker, key)) = kept
+        && response.errors.is_empty()
+        && status == StatusCode::OK
+        && cost.answer_is_shareable()
+    {
+        let charged = cost.rate_limit().map_or(0, |status| status.cost);
+        cache.put(marker, &key, Answer { body: body.clone(), charged, debt: cost.debt() });
+    }
     let mut builder = HttpResponse::build(status);
     builder.content_type(media.content_type());
     if let Some(seconds) = retry_after {
@@ -324,6 +387,29 @@ async fn execute(
         );
     }
     http_response
+}
+
+/// A kept answer, charged to the client's rate limit as running it was (its charge before
+/// running, then its debt); `None` when the client cannot afford it (running the request then
+/// refuses it, saying why).
+fn replay(
+    state: &AppState,
+    client_address: Option<std::net::IpAddr>,
+    media: Media,
+    answer: Answer,
+) -> Option<HttpResponse> {
+    let client = client_address.map(Client::address);
+    let charged = client.and_then(|client| state.rate_limiter.charge(client, answer.charged));
+    let mut response = HttpResponse::Ok().content_type(media.content_type()).body(answer.body);
+    match charged {
+        None => {}
+        Some(Ok(status)) => rate_limit_headers(response.headers_mut(), &status),
+        Some(Err(_)) => return None,
+    }
+    if let Some(client) = client {
+        state.rate_limiter.charge_debt(client, answer.debt);
+    }
+    Some(response)
 }
 
 fn error_code(error: &async_graphql::ServerError) -> Option<String> {

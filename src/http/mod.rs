@@ -9,6 +9,7 @@ mod health;
 mod memento;
 mod middleware;
 mod plain;
+mod response_cache;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -50,6 +51,9 @@ pub struct HttpSettings {
     pub log_key: Arc<LogKey>,
     /// How often a checkpoint is signed, when the log has grown.
     pub checkpoint_interval: std::time::Duration,
+    /// Bytes of answers to anonymous queries kept for identical requests while the database
+    /// is unchanged (`response_cache`); 0 keeps none.
+    pub response_cache_bytes: usize,
 }
 
 impl Default for HttpSettings {
@@ -68,6 +72,7 @@ impl Default for HttpSettings {
             // loads its key from a file (`LogKey::load_or_create`).
             log_key: Arc::new(LogKey::generate("palimpsest/log").expect("a valid key name")),
             checkpoint_interval: std::time::Duration::from_secs(1),
+            response_cache_bytes: 24 << 20,
         }
     }
 }
@@ -115,6 +120,7 @@ pub(crate) struct AppState {
     links: Links,
     trust_forwarded: bool,
     rate_limiter: Arc<RateLimiter>,
+    responses: Option<response_cache::ResponseCache>,
 }
 
 /// The server, bound and ready to run.
@@ -157,6 +163,7 @@ impl Application {
             links,
             trust_forwarded: settings.trust_forwarded,
             rate_limiter,
+            responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -19,6 +19,7 @@
 mod agents;
 mod audit;
 mod blobs;
+mod changes;
 mod citations;
 mod citing;
 mod connect;
@@ -51,6 +52,7 @@ use crate::merkle::Frontier;
 
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
+pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
@@ -98,6 +100,8 @@ pub struct Store {
     compute: Compute,
     /// The transparency log's right edge as the last transaction committed here left it.
     log_frontier: Arc<Mutex<Option<Frontier>>>,
+    /// How this store tells that the database has changed (`change_marker`).
+    changes: Arc<changes::ChangeWatch>,
 }
 
 impl Store {
@@ -107,7 +111,8 @@ impl Store {
 
     /// A store whose CPU-heavy work (diffs, blame, quotation checks) shares `compute`.
     pub fn with_compute(db: DatabaseConnection, limits: StoreLimits, compute: Compute) -> Self {
-        Self { db, limits, compute, log_frontier: Arc::default() }
+        let changes = Arc::new(changes::ChangeWatch::for_connection(&db));
+        Self { db, limits, compute, log_frontier: Arc::default(), changes }
     }
 
     /// Where CPU-heavy work on stored texts runs, bounded in concurrency.

@@ -28,6 +28,7 @@ mod memento;
 mod outages;
 mod pagination;
 mod redaction;
+mod response_cache;
 mod schema_file;
 mod schema_rules;
 mod seeds;

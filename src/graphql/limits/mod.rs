@@ -232,7 +232,9 @@ impl Extension for LimitsCheck {
             }
         };
         self.introspection_cost.store(parsed.shape.introspection_cost, Ordering::Relaxed);
-        self.writes.store(holds_mutation(&parsed.document), Ordering::Relaxed);
+        let writes = holds_mutation(&parsed.document);
+        self.writes.store(writes, Ordering::Relaxed);
+        cost.set_writes(writes);
         Ok(parsed.document.clone())
     }
 
@@ -294,8 +296,7 @@ impl Extension for LimitsCheck {
         if let (Some(client), Ok(meter)) =
             (self.client.get().copied().flatten(), ctx.data::<Arc<RequestCost>>())
         {
-            let ran = meter.budget().spent().saturating_sub(meter.static_cost());
-            self.rate_limiter.charge_debt(client, ran);
+            self.rate_limiter.charge_debt(client, meter.debt());
         }
         response
     }
