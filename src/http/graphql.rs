@@ -363,12 +363,16 @@ async fn execute(
             .content_type(media.content_type())
             .body(error.to_string());
     }
+    let kept = kept
+        .filter(|_| response.errors.is_empty() && status == StatusCode::OK)
+        .filter(|_| cost.answer_is_shareable());
+    let mut body = body;
+    if kept.is_some() {
+        // A kept body holds its allocation for as long as it is kept: only what it needs.
+        body.shrink_to_fit();
+    }
     let body = web::Bytes::from(body);
-    if let Some((cache, marker, key)) = kept
-        && response.errors.is_empty()
-        && status == StatusCode::OK
-        && cost.answer_is_shareable()
-    {
+    if let Some((cache, marker, key)) = kept {
         let charged = cost.rate_limit().map_or(0, |status| status.cost);
         cache.put(marker, &key, Answer { body: body.clone(), charged, debt: cost.debt() });
     }

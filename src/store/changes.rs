@@ -8,15 +8,20 @@
 //! transaction that writes starts or ends (read-only transactions take no id), cluster-wide.
 //! SQLite's `PRAGMA data_version` changes when another connection commits, so one connection
 //! kept for the purpose and never used to write sees every commit as another's.
+//!
+//! Reads are batched: one is in flight at a time, and every caller that arrives while it runs
+//! waits for the next, which begins after they arrived and so answers for all of them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sea_orm::sqlx::{self, ConnectOptions, PgPool};
 use sea_orm::{DatabaseConnection, DatabaseConnectionType, DbErr, RuntimeErr};
 
 use super::Store;
-use super::error::StoreResult;
+use super::error::{RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};
 
 /// The committed state of the database at one moment, compared only for equality: two equal
 /// markers mean nothing committed between their reads.
@@ -32,77 +37,105 @@ enum Marker {
     Postgres(String),
 }
 
+type Read = Shared<BoxFuture<'static, Result<Option<ChangeMarker>, Arc<StoreError>>>>;
+
 /// How the store reads its change marker.
-pub(crate) enum ChangeWatch {
-    Sqlite {
-        options: Arc<SqliteConnectOptions>,
-        watcher: tokio::sync::Mutex<Watcher>,
-    },
-    Postgres(PgPool),
-    /// A backend this store cannot watch: every read is a change.
-    None,
+pub(crate) struct ChangeWatch {
+    source: tokio::sync::Mutex<Source>,
+    /// The read that has not begun yet, which a caller arriving now waits for.
+    next: Mutex<Option<Read>>,
 }
 
-#[derive(Default)]
-pub(crate) struct Watcher {
-    connection: Option<SqliteConnection>,
-    opened: u64,
+enum Source {
+    Sqlite {
+        options: Arc<SqliteConnectOptions>,
+        connection: Option<SqliteConnection>,
+        opened: u64,
+    },
+    Postgres(PgPool),
+    /// A backend this store cannot watch.
+    None,
 }
 
 impl ChangeWatch {
     pub(crate) fn for_connection(db: &DatabaseConnection) -> Self {
-        match &db.inner {
-            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => ChangeWatch::Sqlite {
+        let source = match &db.inner {
+            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Source::Sqlite {
                 options: db.get_sqlite_connection_pool().connect_options(),
-                watcher: tokio::sync::Mutex::default(),
+                connection: None,
+                opened: 0,
             },
             // Straight on the pool: reading the marker is no statement of a request's own.
             DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
-                ChangeWatch::Postgres(db.get_postgres_connection_pool().clone())
+                Source::Postgres(db.get_postgres_connection_pool().clone())
             }
-            _ => ChangeWatch::None,
-        }
+            _ => Source::None,
+        };
+        Self { source: tokio::sync::Mutex::new(source), next: Mutex::new(None) }
+    }
+
+    async fn marker(self: &Arc<Self>) -> StoreResult<Option<ChangeMarker>> {
+        let read = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            next.get_or_insert_with(|| self.clone().read().boxed().shared()).clone()
+        };
+        read.await.map_err(|err| StoreError::Unavailable {
+            retry_after: RETRY_AFTER_UNAVAILABLE,
+            cause: anyhow::anyhow!("cannot read the change marker: {err:#}"),
+        })
+    }
+
+    async fn read(self: Arc<Self>) -> Result<Option<ChangeMarker>, Arc<StoreError>> {
+        let mut source = self.source.lock().await;
+        // Begun: whoever arrives from now on waits for the next read.
+        self.next.lock().unwrap_or_else(|e| e.into_inner()).take();
+        source.read().await.map_err(Arc::new)
     }
 }
 
-fn sqlx_error(err: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
-}
-
-impl Store {
-    /// The database's change marker now, `None` if this backend has none. A caller keeps what
-    /// it reads after this call under the marker, and serves it only to callers whose own
-    /// marker equals it.
-    pub async fn change_marker(&self) -> StoreResult<Option<ChangeMarker>> {
-        match self.changes.as_ref() {
-            ChangeWatch::Sqlite { options, watcher } => {
-                let mut watcher = watcher.lock().await;
-                let mut connection = match watcher.connection.take() {
-                    Some(connection) => connection,
+impl Source {
+    async fn read(&mut self) -> StoreResult<Option<ChangeMarker>> {
+        match self {
+            Source::Sqlite { options, connection, opened } => {
+                let mut watching = match connection.take() {
+                    Some(watching) => watching,
                     None => {
-                        let connection = options.connect().await.map_err(sqlx_error)?;
-                        watcher.opened += 1;
-                        connection
+                        let watching = options.connect().await.map_err(sqlx_error)?;
+                        *opened += 1;
+                        watching
                     }
                 };
-                // On an error the connection is dropped: the next call opens a new one, whose
+                // On an error the connection is dropped: the next read opens a new one, whose
                 // count starts afresh under a new number.
                 let version = sqlx::query_scalar::<_, i64>("PRAGMA data_version")
-                    .fetch_one(&mut connection)
+                    .fetch_one(&mut watching)
                     .await
                     .map_err(sqlx_error)?;
-                watcher.connection = Some(connection);
-                Ok(Some(ChangeMarker(Marker::Sqlite { connection: watcher.opened, version })))
+                *connection = Some(watching);
+                Ok(Some(ChangeMarker(Marker::Sqlite { connection: *opened, version })))
             }
-            ChangeWatch::Postgres(pool) => {
+            Source::Postgres(pool) => {
                 let snapshot =
                     sqlx::query_scalar::<_, String>("SELECT pg_current_snapshot()::text")
-                        .fetch_one(pool)
+                        .fetch_one(&*pool)
                         .await
                         .map_err(sqlx_error)?;
                 Ok(Some(ChangeMarker(Marker::Postgres(snapshot))))
             }
-            ChangeWatch::None => Ok(None),
+            Source::None => Ok(None),
         }
+    }
+}
+
+fn sqlx_error(err: sqlx::Error) -> StoreError {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))).into()
+}
+
+impl Store {
+    /// The database's change marker, read after this call began; `None` if this backend has
+    /// none. A caller keeps what it reads after this call under the marker, and serves it
+    /// only to callers whose own marker equals it.
+    pub async fn change_marker(&self) -> StoreResult<Option<ChangeMarker>> {
+        self.changes.marker().await
     }
 }
