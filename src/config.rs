@@ -161,7 +161,7 @@ pub struct ServeArgs {
     pub checkpoint_interval_ms: u64,
     /// Mebibytes of answers to anonymous queries kept and replayed to identical requests while
     /// the database is unchanged (any commit, from anywhere, empties it); 0 keeps none.
-    #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 24)]
+    #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 16)]
     pub response_cache_mb: usize,
     #[command(flatten)]
     pub limits: LimitArgs,

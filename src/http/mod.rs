@@ -72,7 +72,7 @@ impl Default for HttpSettings {
             // loads its key from a file (`LogKey::load_or_create`).
             log_key: Arc::new(LogKey::generate("palimpsest/log").expect("a valid key name")),
             checkpoint_interval: std::time::Duration::from_secs(1),
-            response_cache_bytes: 24 << 20,
+            response_cache_bytes: 16 << 20,
         }
     }
 }

@@ -153,7 +153,7 @@ async fn a_replayed_answer_costs_the_rate_limit_what_running_it_costs(app: TestA
     // The same requests on a server with the cache and one without: the same charges, the
     // same refusal.
     let mut used = Vec::new();
-    for cache in [24 << 20, 0] {
+    for cache in [16 << 20, 0] {
         let app = spawn_configured(app.backend, |config| {
             config.http.response_cache_bytes = cache;
             config.http.rate_limits.anonymous_points = 200;
