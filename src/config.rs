@@ -61,6 +61,28 @@ pub enum Command {
     /// columns it covers, follow every chain to its head, and check the transparency log and
     /// its signed checkpoints. Exits non-zero when anything is wrong.
     Verify(VerifyArgs),
+    /// Import an archive (JSON Lines, docs/archive-format.md): documents with their whole
+    /// histories, authors and sources. The file is checked whole first; a document with a bad
+    /// line is refused whole, with the line's number and why. Revisions already stored are
+    /// skipped, so an interrupted import resumes when run again. Exits 1 when any line was
+    /// refused.
+    Import {
+        /// The archive, or `-` for standard input.
+        file: PathBuf,
+        /// Revisions written per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+    },
+    /// Export the corpus, or the documents named, as an archive (JSON Lines) on standard
+    /// output or into a file.
+    Export {
+        /// Only this document (a slug); may be repeated.
+        #[arg(long = "document")]
+        documents: Vec<String>,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Print the transparency log's verifier key (`name+id+key`), for anyone who checks its
     /// checkpoints. `serve` creates the signing key on first start.
     LogKey {

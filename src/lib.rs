@@ -3,6 +3,7 @@
 //! Layers, each depending only on those before it: `store` (the versioned store; no GraphQL,
 //! no HTTP) ← `graphql` (schema, resolvers, loaders) ← `http` (actix-web) ← `main` (CLI).
 
+pub mod archive;
 pub mod blame;
 pub mod budget;
 pub mod checkpoint;

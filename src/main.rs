@@ -33,11 +33,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[unsafe(export_name = "malloc_conf")]
 static JEMALLOC_CONF: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
-/// `verify` found something wrong (it printed what): exit status 1, apart from the 2 of a
-/// command that could not run.
+/// `verify` found something wrong, or `import` refused lines (each printed what): exit status
+/// 1, apart from the 2 of a command that could not run.
 #[derive(Debug, thiserror::Error)]
-#[error("verification found problems (listed above)")]
-struct ProblemsFound;
+#[error("{0}")]
+struct ProblemsFound(&'static str);
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -72,6 +72,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    use palimpsest::archive::import::ImportOptions;
     match cli.command {
         Command::Schema => {
             print!("{}", palimpsest::graphql::sdl());
@@ -119,8 +120,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store::check_migrated(&db).await?;
             let store = Store::new(db, StoreLimits::default());
             if !palimpsest::commands::verify(&store, &args).await? {
-                return Err(ProblemsFound.into());
+                return Err(ProblemsFound("verification found problems (listed above)").into());
             }
+            Ok(())
+        }
+        Command::Import { file, batch } => {
+            let store = open(&cli.database_url).await?;
+            let options = ImportOptions { batch: batch.max(1), ..ImportOptions::default() };
+            let report = palimpsest::archive::import::import(&store, &file, options).await?;
+            for refusal in report.refusals.iter().take(100) {
+                let document = refusal.document.map(|d| format!(" (document {d})")).unwrap_or_default();
+                eprintln!("line {}{document}: {}", refusal.line, refusal.reason);
+            }
+            if report.refusals.len() > 100 {
+                eprintln!("... and {} more refused lines", report.refusals.len() - 100);
+            }
+            let seconds = report.elapsed.as_secs_f64();
+            eprintln!(
+                "imported {} revisions ({} new documents) in {seconds:.2} s: {:.0} revisions/s; \
+                 {} already stored; {} agents and {} sources in the archive; {} documents refused",
+                report.revisions,
+                report.documents,
+                report.revisions as f64 / seconds.max(1e-3),
+                report.present,
+                report.agents,
+                report.sources,
+                report.refused_documents,
+            );
+            if !report.refusals.is_empty() {
+                return Err(ProblemsFound(
+                    "lines were refused (listed above); nothing of their documents was written",
+                )
+                .into());
+            }
+            Ok(())
+        }
+        Command::Export { documents, output } => {
+            let store = open(&cli.database_url).await?;
+            let mut ids = Vec::new();
+            for slug in &documents {
+                let slug = Slug::parse(slug)?;
+                let document = store
+                    .document_by_slug(&slug)
+                    .await?
+                    .with_context(|| format!("no document has the slug {slug}"))?;
+                ids.push(document.id);
+            }
+            let selected = (!documents.is_empty()).then_some(ids.as_slice());
+            let counts = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    palimpsest::archive::export::export(&store, selected, &mut out).await?
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    palimpsest::archive::export::export(&store, selected, &mut out).await?
+                }
+            };
+            eprintln!(
+                "exported {} agents, {} sources and {} revisions",
+                counts.agents, counts.sources, counts.revisions
+            );
             Ok(())
         }
         Command::LogKey { path } => {

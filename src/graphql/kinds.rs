@@ -83,6 +83,9 @@ pub enum AuditAction {
     CreateToken,
     /// At the command line, by the operator.
     RevokeToken,
+    /// At the command line, by the operator (`palimpsest import`): one event per document a
+    /// batch extended.
+    ImportRevisions,
 }
 
 /// How an audited command ended.
@@ -147,6 +150,7 @@ mirror_enum!(
         RedactRevision,
         CreateToken,
         RevokeToken,
+        ImportRevisions,
     }
 );
 mirror_enum!(AuditOutcome, store::AuditOutcome { Succeeded, Forbidden, Conflict });

@@ -131,6 +131,7 @@ string_enum!(
         RedactRevision => "redact_revision",
         CreateToken => "create_token",
         RevokeToken => "revoke_token",
+        ImportRevisions => "import_revisions",
     }
 );
 

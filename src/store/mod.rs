@@ -19,6 +19,7 @@
 mod agents;
 mod audit;
 mod blobs;
+mod bulk;
 mod changes;
 mod citations;
 mod citing;
@@ -53,6 +54,7 @@ use crate::merkle::Frontier;
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use changes::ChangeMarker;
+pub use bulk::{ExportedRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{

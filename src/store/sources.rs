@@ -236,23 +236,7 @@ impl WriteTransaction<'_> {
             license: input.license,
             created_at: Timestamp::now(),
         };
-        let to_json = |names: &Vec<String>| {
-            serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()))
-        };
-        source::Entity::insert(source::ActiveModel {
-            id: Set(source.id.as_uuid()),
-            kind: Set(source.kind.as_str().to_owned()),
-            title: Set(source.title.clone()),
-            url: Set(source.url.clone()),
-            created_at: Set(source.created_at.micros()),
-            publisher: Set(source.publisher.clone()),
-            authors: Set(to_json(&source.authors)?),
-            recipients: Set(to_json(&source.recipients)?),
-            published_at: Set(source.published_at.map(|t| t.micros())),
-            retrieved_at: Set(source.retrieved_at.map(|t| t.micros())),
-            archive_url: Set(source.archive_url.clone()),
-            license: Set(source.license.clone()),
-        })
+        source::Entity::insert(row(&source)?)
         .exec_without_returning(&self.tx)
         .await?;
         let target = AuditTarget::Source(source.id);
@@ -266,4 +250,24 @@ impl WriteTransaction<'_> {
 /// Whether a source with this id exists, read through `conn`.
 pub(crate) async fn exists(conn: &impl ConnectionTrait, id: SourceId) -> StoreResult<bool> {
     Ok(source::Entity::find_by_id(id.as_uuid()).one(conn).await?.is_some())
+}
+
+/// The row of `source`.
+pub(crate) fn row(source: &Source) -> StoreResult<source::ActiveModel> {
+    let to_json =
+        |names: &Vec<String>| serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()));
+    Ok(source::ActiveModel {
+        id: Set(source.id.as_uuid()),
+        kind: Set(source.kind.as_str().to_owned()),
+        title: Set(source.title.clone()),
+        url: Set(source.url.clone()),
+        created_at: Set(source.created_at.micros()),
+        publisher: Set(source.publisher.clone()),
+        authors: Set(to_json(&source.authors)?),
+        recipients: Set(to_json(&source.recipients)?),
+        published_at: Set(source.published_at.map(|t| t.micros())),
+        retrieved_at: Set(source.retrieved_at.map(|t| t.micros())),
+        archive_url: Set(source.archive_url.clone()),
+        license: Set(source.license.clone()),
+    })
 }

@@ -76,19 +76,30 @@ pub(crate) async fn append(
         StoreError::Unexpected(anyhow::anyhow!("{revision} is not a revision hash"))
     })?;
     let completed = edge.push(leaf);
-    log_node::Entity::insert_many(completed.into_iter().map(|(id, hash)| log_node::ActiveModel {
-        level: Set(id.level as i16),
-        position: Set(id.position as i64),
-        hash: Set(hash.to_vec()),
-    }))
-    .exec_without_returning(tx)
-    .await?;
+    insert_nodes(tx, completed).await?;
     *frontier = Some(edge);
     Ok(index)
 }
 
+/// Stores completed subtrees.
+pub(crate) async fn insert_nodes(
+    tx: &impl ConnectionTrait,
+    nodes: Vec<(NodeId, Hash)>,
+) -> StoreResult<()> {
+    for chunk in nodes.chunks(1000) {
+        log_node::Entity::insert_many(chunk.iter().map(|(id, hash)| log_node::ActiveModel {
+            level: Set(id.level as i16),
+            position: Set(id.position as i64),
+            hash: Set(hash.to_vec()),
+        }))
+        .exec_without_returning(tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// The right edge of the stored tree of `size` leaves, in one query.
-async fn read_frontier(conn: &impl ConnectionTrait, size: u64) -> StoreResult<Frontier> {
+pub(crate) async fn read_frontier(conn: &impl ConnectionTrait, size: u64) -> StoreResult<Frontier> {
     let ids = Frontier::ids(size);
     let found = fetch(conn, &ids).await?;
     let hashes = ids

@@ -1,0 +1,460 @@
+//! `palimpsest import`: an archive into the store, checked whole before anything is written.
+//!
+//! The first pass reads every line and holds each document's history to the rules a write
+//! keeps (numbers from 1 without gaps, each revision the child of the one before, times
+//! strictly increasing, known authors and sources, a free slug, every given hash equal to the
+//! one recomputed), keeping only where each history ends: memory grows with the number of
+//! documents, never with the file. A document with a bad line is refused whole, with the
+//! line's number and why. The second pass writes the rest in batches, one transaction each,
+//! so an interrupted import leaves whole revisions only; revisions already stored (as an
+//! earlier, interrupted run left them) are checked against the store and skipped, so running
+//! it again resumes where it stopped.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Record, RevisionRecord};
+use crate::store::{
+    AgentId, DocumentId, ImportAgent, ImportBatch, RevisionHash, Slug, Source, SourceId, Store,
+    Timestamp,
+};
+
+/// How an import runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportOptions {
+    /// Revisions per transaction.
+    pub batch: usize,
+    /// The longest line read, in bytes; a longer one is refused without being held.
+    pub max_line_bytes: usize,
+    /// A progress bar on standard error, when it is a terminal.
+    pub progress: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { batch: 2_000, max_line_bytes: 16 << 20, progress: true }
+    }
+}
+
+/// A line refused, and why; `document` when the line named one (which is then refused whole).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub line: u64,
+    pub document: Option<DocumentId>,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub revisions: u64,
+    /// Revisions found stored already, each equal to the archive's.
+    pub present: u64,
+    pub documents: u64,
+    pub agents: u64,
+    pub sources: u64,
+    /// Documents refused whole.
+    pub refused_documents: u64,
+    /// Every refused line, in order.
+    pub refusals: Vec<Refusal>,
+    pub elapsed: Duration,
+}
+
+/// Where a document's history stands as the first pass reads it.
+struct Chain {
+    head: Option<RevisionHash>,
+    number: i64,
+    created_at: Option<Timestamp>,
+    /// The revisions the store holds already (0 for a new document).
+    stored: i64,
+    refused: bool,
+    touched: bool,
+}
+
+/// The archive at `path` (`-`: standard input, copied to a temporary file first, since the
+/// file is read twice) into `store`.
+pub async fn import(
+    store: &Store,
+    path: &Path,
+    options: ImportOptions,
+) -> anyhow::Result<ImportReport> {
+    let started = Instant::now();
+    let spooled = if path == Path::new("-") { Some(Spool::stdin()?) } else { None };
+    let path = spooled.as_ref().map_or(path, |s| s.0.as_path());
+    let size = std::fs::metadata(path)?.len();
+    let show = options.progress && std::io::stderr().is_terminal();
+
+    let mut report = ImportReport::default();
+    let checked = check(store, path, options, &mut report).await?;
+
+    let bar = if show {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {percent:>3}% {msg} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let writing = Instant::now();
+    let mut batch = ImportBatch::default();
+    let mut lines = Lines::open(path, options.max_line_bytes)?;
+    while let Some((_, line)) = lines.next()? {
+        bar.set_position(lines.consumed);
+        let Ok(Ok(record)) = line.map(|l| serde_json::from_str::<Record>(&l)) else {
+            continue;
+        };
+        match record {
+            Record::Agent(agent) => {
+                if let Ok(agent) = agent.parse()
+                    && checked.agents.contains(&agent.id)
+                {
+                    report.agents += 1;
+                    batch.agents.push(agent);
+                }
+            }
+            Record::Source(source) => {
+                if let Ok(source) = source.parse()
+                    && checked.sources.contains(&source.id)
+                {
+                    report.sources += 1;
+                    batch.sources.push(source);
+                }
+            }
+            Record::Revision(revision) => {
+                let Ok(document) = DocumentId::parse(&revision.document) else { continue };
+                let Some(chain) = checked.chains.get(&document) else { continue };
+                if chain.refused || revision.number <= chain.stored {
+                    continue;
+                }
+                let Ok((revision, _)) = revision.parse() else { continue };
+                if revision.number == 1 {
+                    report.documents += 1;
+                }
+                batch.revisions.push(revision);
+                report.revisions += 1;
+            }
+        }
+        if batch.revisions.len() >= options.batch {
+            store.import_batch(std::mem::take(&mut batch)).await?;
+            let rate = report.revisions as f64 / writing.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{} revisions, {rate:.0}/s", report.revisions));
+        }
+    }
+    if !batch.revisions.is_empty() || !batch.agents.is_empty() || !batch.sources.is_empty() {
+        store.import_batch(batch).await?;
+    }
+    bar.finish_and_clear();
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// What the first pass found good.
+struct Checked {
+    chains: HashMap<DocumentId, Chain>,
+    agents: HashSet<AgentId>,
+    sources: HashSet<SourceId>,
+}
+
+async fn check(
+    store: &Store,
+    path: &Path,
+    options: ImportOptions,
+    report: &mut ImportReport,
+) -> anyhow::Result<Checked> {
+    let mut chains: HashMap<DocumentId, Chain> = HashMap::new();
+    let mut agents: HashMap<AgentId, ImportAgent> = HashMap::new();
+    let mut sources: HashMap<SourceId, Source> = HashMap::new();
+    let mut stored_agents: HashMap<AgentId, bool> = HashMap::new();
+    let mut stored_sources: HashMap<SourceId, bool> = HashMap::new();
+    let mut slugs: HashMap<Slug, DocumentId> = HashMap::new();
+    let mut lines = Lines::open(path, options.max_line_bytes)?;
+    while let Some((number, line)) = lines.next()? {
+        let refuse = |report: &mut ImportReport, document: Option<DocumentId>, reason: String| {
+            report.refusals.push(Refusal { line: number, document, reason });
+        };
+        let line = match line {
+            Ok(line) => line,
+            Err(reason) => {
+                refuse(report, None, reason);
+                continue;
+            }
+        };
+        let record = match serde_json::from_str::<Record>(&line) {
+            Ok(record) => record,
+            Err(err) => {
+                refuse(report, None, format!("not an archive record: {err}"));
+                continue;
+            }
+        };
+        match record {
+            Record::Agent(agent) => match agent.parse() {
+                Ok(agent) => match agents.get(&agent.id) {
+                    Some(known) if !same_agent(known, &agent) => {
+                        refuse(report, None, format!("agent {} is given twice, differently", agent.id))
+                    }
+                    _ => {
+                        agents.insert(agent.id, agent);
+                    }
+                },
+                Err(err) => refuse(report, None, format!("agent: {err}")),
+            },
+            Record::Source(source) => match source.parse() {
+                Ok(source) => match sources.get(&source.id) {
+                    Some(known) if known != &source => refuse(
+                        report,
+                        None,
+                        format!("source {} is given twice, differently", source.id),
+                    ),
+                    _ => {
+                        sources.insert(source.id, source);
+                    }
+                },
+                Err(err) => refuse(report, None, format!("source: {err}")),
+            },
+            Record::Revision(revision) => {
+                let document = match DocumentId::parse(&revision.document) {
+                    Ok(document) => document,
+                    Err(err) => {
+                        refuse(report, None, format!("revision: {err}"));
+                        continue;
+                    }
+                };
+                if !chains.contains_key(&document) {
+                    let end = store.history_ends(&[document]).await?.remove(&document);
+                    chains.insert(
+                        document,
+                        Chain {
+                            stored: end.as_ref().map_or(0, |e| e.number),
+                            number: end.as_ref().map_or(0, |e| e.number),
+                            created_at: end.as_ref().map(|e| e.created_at),
+                            head: end.map(|e| e.head),
+                            refused: false,
+                            touched: false,
+                        },
+                    );
+                }
+                let verdict = check_revision(
+                    store,
+                    revision,
+                    document,
+                    &mut chains,
+                    &agents,
+                    &mut stored_agents,
+                    &sources,
+                    &mut stored_sources,
+                    &mut slugs,
+                    report,
+                )
+                .await?;
+                if let Err(reason) = verdict {
+                    if let Some(chain) = chains.get_mut(&document)
+                        && !chain.refused
+                    {
+                        chain.refused = true;
+                        report.refused_documents += 1;
+                    }
+                    refuse(report, Some(document), reason);
+                }
+            }
+        }
+    }
+    let agents = agents.into_keys().collect();
+    let sources = sources.into_keys().collect();
+    Ok(Checked { chains, agents, sources })
+}
+
+fn same_agent(a: &ImportAgent, b: &ImportAgent) -> bool {
+    a.name == b.name && a.kind == b.kind && a.created_at == b.created_at
+}
+
+/// Holds one revision line to its document's history; `Err` refuses the document.
+#[allow(clippy::too_many_arguments)]
+async fn check_revision(
+    store: &Store,
+    record: RevisionRecord,
+    document: DocumentId,
+    chains: &mut HashMap<DocumentId, Chain>,
+    agents: &HashMap<AgentId, ImportAgent>,
+    stored_agents: &mut HashMap<AgentId, bool>,
+    sources: &HashMap<SourceId, Source>,
+    stored_sources: &mut HashMap<SourceId, bool>,
+    slugs: &mut HashMap<Slug, DocumentId>,
+    report: &mut ImportReport,
+) -> anyhow::Result<Result<(), String>> {
+    let Some(chain) = chains.get_mut(&document) else {
+        return Ok(Err("no history was started for this document".into()));
+    };
+    if chain.refused {
+        return Ok(Err("an earlier line of this document was refused".into()));
+    }
+    let (revision, hash) = match record.parse() {
+        Ok(parsed) => parsed,
+        Err(err) => return Ok(Err(err.to_string())),
+    };
+    if revision.number <= chain.stored {
+        // Stored already, by an earlier run: it must be this very revision.
+        return Ok(match store.revision_hash_at(document, revision.number).await? {
+            Some(stored) if stored == hash => {
+                report.present += 1;
+                Ok(())
+            }
+            _ => Err(format!(
+                "revision {} differs from the stored revision {} of this document",
+                hash, revision.number
+            )),
+        });
+    }
+    if revision.number != chain.number + 1 {
+        return Ok(Err(format!(
+            "revision number {} follows number {} (numbers count from 1 without gaps)",
+            revision.number, chain.number
+        )));
+    }
+    if revision.parent != chain.head {
+        return Ok(Err(format!(
+            "the parent is {}, but the revision before it is {}",
+            revision.parent.as_ref().map_or("null".into(), |p| p.to_string()),
+            chain.head.as_ref().map_or("none".into(), |h| h.to_string()),
+        )));
+    }
+    if let Some(before) = chain.created_at
+        && revision.created_at <= before
+    {
+        return Ok(Err(format!(
+            "created_at {} is not after the revision before it ({before})",
+            revision.created_at
+        )));
+    }
+    if !agents.contains_key(&revision.author) {
+        let known = match stored_agents.get(&revision.author) {
+            Some(known) => *known,
+            None => {
+                let known = !store.stored_agents(&[revision.author]).await?.is_empty();
+                stored_agents.insert(revision.author, known);
+                known
+            }
+        };
+        if !known {
+            return Ok(Err(format!(
+                "the author {} is neither in the archive (before this line) nor stored",
+                revision.author
+            )));
+        }
+    }
+    if let Some(source) = revision.source
+        && !sources.contains_key(&source)
+    {
+        let known = match stored_sources.get(&source) {
+            Some(known) => *known,
+            None => {
+                let known = !store.stored_sources(&[source]).await?.is_empty();
+                stored_sources.insert(source, known);
+                known
+            }
+        };
+        if !known {
+            return Ok(Err(format!(
+                "the source {source} is neither in the archive (before this line) nor stored"
+            )));
+        }
+    }
+    if !chain.touched && chain.stored == 0 {
+        if let Some(other) = slugs.get(&revision.slug)
+            && *other != document
+        {
+            return Ok(Err(format!("the slug {} is another document's", revision.slug)));
+        }
+        if store.document_by_slug(&revision.slug).await?.is_some() {
+            return Ok(Err(format!("the slug {} is taken in the store", revision.slug)));
+        }
+        slugs.insert(revision.slug.clone(), document);
+    }
+    chain.touched = true;
+    chain.number = revision.number;
+    chain.head = Some(hash);
+    chain.created_at = Some(revision.created_at);
+    Ok(Ok(()))
+}
+
+/// Lines of a file, numbered from 1, each read up to a length; blank lines skipped.
+struct Lines {
+    reader: BufReader<File>,
+    number: u64,
+    max: usize,
+    buffer: Vec<u8>,
+    /// Bytes read so far.
+    consumed: u64,
+}
+
+impl Lines {
+    fn open(path: &Path, max: usize) -> std::io::Result<Self> {
+        let reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+        Ok(Self { reader, number: 0, max, buffer: Vec::new(), consumed: 0 })
+    }
+
+    /// The next line's number and text, or why it cannot be read (too long, not UTF-8).
+    #[allow(clippy::type_complexity)]
+    fn next(&mut self) -> std::io::Result<Option<(u64, Result<String, String>)>> {
+        loop {
+            self.buffer.clear();
+            let read = (&mut self.reader).take(self.max as u64 + 1).read_until(b'\n', &mut self.buffer)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            self.consumed += read as u64;
+            if self.buffer.last() != Some(&b'\n') && read > self.max {
+                // Too long: skip to its end without holding it.
+                let mut skipped = Vec::new();
+                loop {
+                    skipped.clear();
+                    let more = (&mut self.reader).take(1 << 20).read_until(b'\n', &mut skipped)?;
+                    self.consumed += more as u64;
+                    if more == 0 || skipped.last() == Some(&b'\n') {
+                        break;
+                    }
+                }
+                let reason = format!("the line is longer than {} bytes", self.max);
+                return Ok(Some((self.number, Err(reason))));
+            }
+            if self.buffer.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let text = std::mem::take(&mut self.buffer);
+            return Ok(Some((
+                self.number,
+                String::from_utf8(text).map_err(|_| "the line is not UTF-8".to_owned()),
+            )));
+        }
+    }
+}
+
+/// Standard input copied to a file, removed when dropped.
+struct Spool(PathBuf);
+
+impl Spool {
+    fn stdin() -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir()
+            .join(format!("palimpsest-import-{}-{nanos}.jsonl", std::process::id()));
+        let spool = Spool(path);
+        let mut file = File::create(&spool.0)?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+        Ok(spool)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,249 @@
+//! The corpus as a file: Palimpsest's archive format (JSON Lines, `docs/archive-format.md`,
+//! `docs/archive.schema.json`), written by `palimpsest export` and read by `palimpsest
+//! import`. One record per line: agents and sources, then revisions in commit order, each a
+//! child of the one before it in its document, with every id, time and hash as stored, so that
+//! an export imported into an empty store gives the same headers and hashes.
+//!
+//! This module maps records to the store's values and back; `export` streams a store into
+//! records, `import` checks a file whole and then writes it in batches.
+
+pub mod export;
+pub mod import;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{
+    Agent, AgentId, AgentName, ContentHash, DocumentId, ExportedRevision, ImportAgent,
+    ImportRevision, InvalidValue, Message, NewSource, RevisionHash, Slug, Source, SourceFields,
+    SourceId, Timestamp, Title,
+};
+
+/// One line of an archive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Agent(AgentRecord),
+    Source(SourceRecord),
+    Revision(RevisionRecord),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentRecord {
+    pub id: String,
+    pub name: String,
+    /// `person`, `organization` or `software`.
+    pub kind: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRecord {
+    pub id: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieved_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionRecord {
+    /// The document's id (a UUID), slug and kind.
+    pub document: String,
+    pub slug: String,
+    pub kind: String,
+    /// 1 for the revision that creates the document.
+    pub number: i64,
+    /// The revision hash; checked against the header when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    pub parent: Option<String>,
+    pub title: String,
+    pub message: String,
+    /// The author's agent id.
+    pub author: String,
+    pub source: Option<String>,
+    pub created_at: String,
+    /// SHA-256 of the text; checked when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+    /// The text; absent when it was redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redacted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+impl From<&Agent> for AgentRecord {
+    fn from(agent: &Agent) -> Self {
+        Self {
+            id: agent.id.to_string(),
+            name: agent.name.clone(),
+            kind: agent.kind.as_str().to_owned(),
+            created_at: agent.created_at.to_string(),
+        }
+    }
+}
+
+impl From<&Source> for SourceRecord {
+    fn from(source: &Source) -> Self {
+        Self {
+            id: source.id.to_string(),
+            kind: source.kind.as_str().to_owned(),
+            title: source.title.clone(),
+            url: source.url.clone(),
+            publisher: source.publisher.clone(),
+            authors: source.authors.clone(),
+            recipients: source.recipients.clone(),
+            published_at: source.published_at.map(|t| t.to_string()),
+            retrieved_at: source.retrieved_at.map(|t| t.to_string()),
+            archive_url: source.archive_url.clone(),
+            license: source.license.clone(),
+            created_at: source.created_at.to_string(),
+        }
+    }
+}
+
+impl From<ExportedRevision> for RevisionRecord {
+    fn from(exported: ExportedRevision) -> Self {
+        let r = exported.revision;
+        Self {
+            document: r.document_id.to_string(),
+            slug: exported.slug,
+            kind: exported.kind.as_str().to_owned(),
+            number: r.number,
+            hash: Some(r.hash.to_string()),
+            parent: r.parent.map(|p| p.to_string()),
+            title: r.title,
+            message: r.message,
+            author: r.author.to_string(),
+            source: r.source.map(|s| s.to_string()),
+            created_at: r.created_at.to_string(),
+            content_sha256: Some(r.content_hash.to_string()),
+            content: exported.content,
+            redacted: r.redacted,
+        }
+    }
+}
+
+impl AgentRecord {
+    pub fn parse(&self) -> Result<ImportAgent, InvalidValue> {
+        Ok(ImportAgent {
+            id: AgentId::parse(&self.id)?,
+            name: AgentName::parse(&self.name)?,
+            kind: self.kind.parse()?,
+            created_at: Timestamp::parse("created_at", &self.created_at)?,
+        })
+    }
+}
+
+impl SourceRecord {
+    pub fn parse(&self) -> Result<Source, InvalidValue> {
+        let time = |field, value: &Option<String>| {
+            value.as_deref().map(|v| Timestamp::parse(field, v)).transpose()
+        };
+        let parsed = NewSource::parse(SourceFields {
+            kind: Some(self.kind.parse()?),
+            title: self.title.as_deref(),
+            url: self.url.as_deref(),
+            publisher: self.publisher.as_deref(),
+            authors: &self.authors,
+            recipients: &self.recipients,
+            published_at: time("published_at", &self.published_at)?,
+            retrieved_at: time("retrieved_at", &self.retrieved_at)?,
+            archive_url: self.archive_url.as_deref(),
+            license: self.license.as_deref(),
+        })?;
+        Ok(Source {
+            id: SourceId::parse(&self.id)?,
+            kind: parsed.kind,
+            title: parsed.title,
+            url: parsed.url,
+            publisher: parsed.publisher,
+            authors: parsed.authors.iter().map(|n| n.as_str().to_owned()).collect(),
+            recipients: parsed.recipients.iter().map(|n| n.as_str().to_owned()).collect(),
+            published_at: parsed.published_at,
+            retrieved_at: parsed.retrieved_at,
+            archive_url: parsed.archive_url,
+            license: parsed.license,
+            created_at: Timestamp::parse("created_at", &self.created_at)?,
+        })
+    }
+}
+
+impl RevisionRecord {
+    /// The revision, with its text hashed and checked against `content_sha256` and its header
+    /// hashed and checked against `hash` where they are given.
+    pub fn parse(self) -> Result<(ImportRevision, RevisionHash), InvalidValue> {
+        if self.redacted {
+            return Err(InvalidValue::new(
+                "redacted",
+                "a redacted revision cannot be imported: its text is not in the archive",
+            ));
+        }
+        let content = self
+            .content
+            .ok_or_else(|| InvalidValue::new("content", "is missing (and not redacted)"))?;
+        if content.contains('\0') {
+            return Err(InvalidValue::new("content", "holds NUL (U+0000)"));
+        }
+        let content_hash = ContentHash::of(&content);
+        if let Some(given) = &self.content_sha256
+            && given != content_hash.as_str()
+        {
+            return Err(InvalidValue::new(
+                "content_sha256",
+                format!("is {given}, but the content hashes to {content_hash}"),
+            ));
+        }
+        if self.number < 1 {
+            return Err(InvalidValue::new("number", "counts from 1"));
+        }
+        let revision = ImportRevision {
+            document: DocumentId::parse(&self.document)?,
+            slug: Slug::parse(&self.slug)?,
+            kind: self.kind.parse()?,
+            number: self.number,
+            parent: self.parent.as_deref().map(RevisionHash::parse).transpose()?,
+            title: Title::parse(&self.title)?,
+            content,
+            content_hash,
+            message: Message::parse(&self.message)?,
+            author: AgentId::parse(&self.author)?,
+            source: self.source.as_deref().map(SourceId::parse).transpose()?,
+            created_at: Timestamp::parse("created_at", &self.created_at)?,
+        };
+        let hash = revision.hash();
+        if let Some(given) = &self.hash
+            && given != hash.as_str()
+        {
+            return Err(InvalidValue::new(
+                "hash",
+                format!("is {given}, but the revision's header hashes to {hash}"),
+            ));
+        }
+        Ok((revision, hash))
+    }
+}

@@ -1,0 +1,552 @@
+//! Whole histories in and out: revisions written in batches with their original authors,
+//! times, messages and sources (`import_batch`), and the corpus read back in commit order
+//! (`export_*`). The file format lives in `crate::archive`; this module takes and gives
+//! parsed values.
+//!
+//! An import batch is one transaction and keeps every invariant a single write keeps: each
+//! revision extends its document's head as the transaction finds it, times strictly increase
+//! along a history, every revision becomes a leaf of the transparency log in order, and each
+//! document the batch touches gets one audit event.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef, Statement,
+};
+
+use super::Store;
+use super::audit::{self, AuditTarget};
+use super::error::{StoreError, StoreResult, corrupt};
+use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
+use super::revisions::NewRevision;
+use super::transaction::begin_write;
+use super::values::{
+    AgentId, AgentName, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug,
+    SourceId, Timestamp, Title,
+};
+use crate::entity::{agent, blob, document, revision, source};
+use crate::merkle::Frontier;
+
+/// Rows per INSERT: under SQLite's limit of bound parameters for the widest row.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// An agent as an archive names it, id and all.
+#[derive(Debug, Clone)]
+pub struct ImportAgent {
+    pub id: AgentId,
+    pub name: AgentName,
+    pub kind: AgentKind,
+    pub created_at: Timestamp,
+}
+
+
+/// One revision of an imported history.
+#[derive(Debug, Clone)]
+pub struct ImportRevision {
+    pub document: DocumentId,
+    /// The document's slug and kind, used when this revision creates it (number 1).
+    pub slug: Slug,
+    pub kind: DocumentKind,
+    pub number: i64,
+    pub parent: Option<RevisionHash>,
+    pub title: Title,
+    pub content: String,
+    pub content_hash: ContentHash,
+    pub message: Message,
+    pub author: AgentId,
+    pub source: Option<SourceId>,
+    pub created_at: Timestamp,
+}
+
+impl ImportRevision {
+    /// The revision's hash under the hashing contract.
+    pub fn hash(&self) -> RevisionHash {
+        self.sealed().1.hash
+    }
+
+    fn sealed(&self) -> (revision::ActiveModel, super::revisions::Revision) {
+        NewRevision {
+            document: self.document,
+            number: self.number,
+            parent: self.parent.as_ref(),
+            title: &self.title,
+            content: &self.content,
+            content_hash: &self.content_hash,
+            message: &self.message,
+            author: self.author,
+            source: self.source,
+            created_at: self.created_at,
+        }
+        .seal()
+    }
+}
+
+/// What one transaction of an import writes: agents and sources first (those already stored
+/// are left as they are), then revisions in the order given, each the child of the one
+/// before it in its document.
+#[derive(Debug, Default)]
+pub struct ImportBatch {
+    pub agents: Vec<ImportAgent>,
+    pub sources: Vec<super::sources::Source>,
+    pub revisions: Vec<ImportRevision>,
+}
+
+/// Where a stored document's history ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEnd {
+    pub slug: String,
+    pub head: RevisionHash,
+    pub number: i64,
+    pub created_at: Timestamp,
+}
+
+/// A revision as an export writes it: its row, its text (`None` once redacted) and its
+/// document's slug and kind.
+#[derive(Debug, Clone)]
+pub struct ExportedRevision {
+    pub revision: super::revisions::Revision,
+    pub content: Option<String>,
+    pub slug: String,
+    pub kind: DocumentKind,
+}
+
+impl Store {
+    /// Where each of `documents` that is stored stands now, in one query.
+    pub async fn history_ends(
+        &self,
+        documents: &[DocumentId],
+    ) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
+        let rows: Vec<(uuid::Uuid, String, String, i64, i64)> = document::Entity::find()
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::Slug)
+            .column(document::Column::HeadHash)
+            .column(revision::Column::Number)
+            .column(revision::Column::CreatedAt)
+            .join(JoinType::InnerJoin, head_of_document())
+            .filter(document::Column::Id.is_in(documents.iter().map(|d| d.as_uuid())))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, slug, head, number, created_at)| {
+                let end = HistoryEnd {
+                    slug,
+                    head: RevisionHash::from_trusted(head),
+                    number,
+                    created_at: Timestamp::from_micros(created_at),
+                };
+                (DocumentId::from(id), end)
+            })
+            .collect())
+    }
+
+    /// The hash of revision `number` of `document`, if it is stored.
+    pub async fn revision_hash_at(
+        &self,
+        document: DocumentId,
+        number: i64,
+    ) -> StoreResult<Option<RevisionHash>> {
+        let hash: Option<String> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::Hash)
+            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
+            .filter(revision::Column::Number.eq(number))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(hash.map(RevisionHash::from_trusted))
+    }
+
+    /// Which of `ids` name stored agents.
+    pub async fn stored_agents(&self, ids: &[AgentId]) -> StoreResult<HashSet<AgentId>> {
+        let found: Vec<uuid::Uuid> = agent::Entity::find()
+            .select_only()
+            .column(agent::Column::Id)
+            .filter(agent::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(found.into_iter().map(AgentId::from).collect())
+    }
+
+    /// Which of `ids` name stored sources.
+    pub async fn stored_sources(&self, ids: &[SourceId]) -> StoreResult<HashSet<SourceId>> {
+        let found: Vec<uuid::Uuid> = source::Entity::find()
+            .select_only()
+            .column(source::Column::Id)
+            .filter(source::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(found.into_iter().map(SourceId::from).collect())
+    }
+
+    /// Writes `batch` in one transaction, by the operator at the command line. Each revision
+    /// must extend its document's head as stored (or as the batch left it), or create its
+    /// document as number 1; otherwise nothing of the batch is written.
+    pub async fn import_batch(&self, batch: ImportBatch) -> StoreResult<()> {
+        let tx = begin_write(&self.db).await?;
+        insert_agents(&tx, &batch.agents).await?;
+        insert_sources(&tx, &batch.sources).await?;
+
+        let mut touched: Vec<DocumentId> = Vec::new();
+        let mut seen = HashSet::new();
+        for revision in &batch.revisions {
+            if seen.insert(revision.document) {
+                touched.push(revision.document);
+            }
+        }
+        let mut ends = history_ends_in(&tx, &touched).await?;
+        let stored: HashMap<DocumentId, RevisionHash> =
+            ends.iter().map(|(id, end)| (*id, end.head.clone())).collect();
+
+        let mut documents = Vec::new();
+        let mut blobs: HashMap<&str, &str> = HashMap::new();
+        let mut rows = Vec::with_capacity(batch.revisions.len());
+        let mut hashes = Vec::with_capacity(batch.revisions.len());
+        let mut first_of: HashMap<DocumentId, i64> = HashMap::new();
+        for imported in &batch.revisions {
+            let expected = ends.get(&imported.document);
+            check_extends(imported, expected)?;
+            if expected.is_none() {
+                documents.push(document::ActiveModel {
+                    id: Set(imported.document.as_uuid()),
+                    slug: Set(imported.slug.as_str().to_owned()),
+                    kind: Set(imported.kind.as_str().to_owned()),
+                    head_hash: Set(String::new()),
+                    created_at: Set(imported.created_at.micros()),
+                    updated_at: Set(imported.created_at.micros()),
+                });
+            }
+            if ContentHash::of(&imported.content) != imported.content_hash {
+                return Err(InvalidValue::new(
+                    "content",
+                    format!("does not hash to {}", imported.content_hash),
+                )
+                .into());
+            }
+            let (row, sealed) = imported.sealed();
+            blobs.insert(imported.content_hash.as_str(), &imported.content);
+            first_of.entry(imported.document).or_insert(imported.number);
+            ends.insert(
+                imported.document,
+                HistoryEnd {
+                    slug: imported.slug.as_str().to_owned(),
+                    head: sealed.hash.clone(),
+                    number: imported.number,
+                    created_at: imported.created_at,
+                },
+            );
+            hashes.push(sealed.hash);
+            rows.push(row);
+        }
+
+        for chunk in documents.chunks(ROWS_PER_STATEMENT) {
+            let inserted =
+                document::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await;
+            if let Err(err) = inserted {
+                return Err(match err.sql_err() {
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                        StoreError::Unexpected(anyhow::anyhow!(
+                            "a slug of this batch is taken by another document"
+                        ))
+                    }
+                    _ => err.into(),
+                });
+            }
+        }
+        let blob_rows: Vec<blob::ActiveModel> = blobs
+            .into_iter()
+            .map(|(hash, content)| blob::ActiveModel {
+                sha256: Set(hash.to_owned()),
+                content: Set(content.to_owned()),
+                byte_length: Set(content.len() as i64),
+                purged_at: Set(None),
+            })
+            .collect();
+        for chunk in blob_rows.chunks(ROWS_PER_STATEMENT) {
+            blob::Entity::insert_many(chunk.to_vec())
+                .on_conflict_do_nothing_on([blob::Column::Sha256])
+                .exec_without_returning(&tx)
+                .await?;
+        }
+
+        let (first_index, edge) = append_many(&tx, self, &hashes).await?;
+        for (offset, row) in rows.iter_mut().enumerate() {
+            row.log_index = Set(Some((first_index + offset as u64) as i64));
+        }
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            revision::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await?;
+        }
+
+        for id in &touched {
+            let Some(end) = ends.get(id) else { continue };
+            let mut moved = document::Entity::update_many()
+                .col_expr(document::Column::HeadHash, end.head.as_str().into())
+                .col_expr(document::Column::UpdatedAt, end.created_at.micros().into())
+                .filter(document::Column::Id.eq(id.as_uuid()));
+            // Compare-and-swap, as a revise does: the head this batch extended, or the empty
+            // one it gave the documents it created.
+            let was = stored.get(id).map_or("", RevisionHash::as_str);
+            moved = moved.filter(document::Column::HeadHash.eq(was));
+            if moved.exec(&tx).await?.rows_affected != 1 {
+                return Err(StoreError::Unexpected(anyhow::anyhow!(
+                    "the head of document {id} moved during the import"
+                )));
+            }
+            let first = first_of.get(id).copied().unwrap_or(end.number);
+            audit::record(
+                &tx,
+                None,
+                AuditAction::ImportRevisions,
+                &AuditTarget::Document(*id),
+                AuditOutcome::Succeeded,
+                Some(format!("revisions {first} to {} imported; head {}", end.number, end.head)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
+        Ok(())
+    }
+
+    /// Every agent, oldest first, a page after `after` (by id).
+    pub async fn export_agents(
+        &self,
+        after: Option<AgentId>,
+        limit: u64,
+    ) -> StoreResult<Vec<super::agents::Agent>> {
+        let mut query = agent::Entity::find().order_by_asc(agent::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(agent::Column::Id.gt(after.as_uuid()));
+        }
+        query.all(&self.db).await?.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Every source, a page after `after` (by id).
+    pub async fn export_sources(
+        &self,
+        after: Option<SourceId>,
+        limit: u64,
+    ) -> StoreResult<Vec<super::sources::Source>> {
+        let mut query = source::Entity::find().order_by_asc(source::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(source::Column::Id.gt(after.as_uuid()));
+        }
+        query.all(&self.db).await?.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Revisions in the order they were committed (the log's), with their texts, a page
+    /// after leaf `after`; only `documents`' when given.
+    pub async fn export_revisions(
+        &self,
+        after: Option<u64>,
+        limit: u64,
+        documents: Option<&[DocumentId]>,
+    ) -> StoreResult<Vec<ExportedRevision>> {
+        let mut query = revision::Entity::find()
+            .filter(revision::Column::LogIndex.is_not_null())
+            .order_by_asc(revision::Column::LogIndex)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(revision::Column::LogIndex.gt(after as i64));
+        }
+        if let Some(documents) = documents {
+            query = query
+                .filter(revision::Column::DocumentId.is_in(documents.iter().map(|d| d.as_uuid())));
+        }
+        let rows = query.all(&self.db).await?;
+        let revisions: Vec<super::revisions::Revision> =
+            rows.into_iter().map(Into::into).collect();
+        let hashes: Vec<ContentHash> = revisions
+            .iter()
+            .filter(|r| !r.redacted)
+            .map(|r| r.content_hash.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let texts: HashMap<ContentHash, String> =
+            self.contents_by_hashes(&hashes).await?.into_iter().collect();
+        let ids: Vec<uuid::Uuid> = revisions
+            .iter()
+            .map(|r| r.document_id.as_uuid())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let documents: HashMap<uuid::Uuid, (String, String)> = document::Entity::find()
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::Slug)
+            .column(document::Column::Kind)
+            .filter(document::Column::Id.is_in(ids))
+            .into_tuple::<(uuid::Uuid, String, String)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|(id, slug, kind)| (id, (slug, kind)))
+            .collect();
+        revisions
+            .into_iter()
+            .map(|revision| {
+                let (slug, kind) = documents
+                    .get(&revision.document_id.as_uuid())
+                    .cloned()
+                    .ok_or_else(|| corrupt("revisions.document_id", "no such document"))?;
+                let content = if revision.redacted {
+                    None
+                } else {
+                    Some(texts.get(&revision.content_hash).cloned().ok_or_else(|| {
+                        corrupt("revisions.content_sha256", "the text is not stored")
+                    })?)
+                };
+                let kind = kind.parse().map_err(|e| corrupt("documents.kind", e))?;
+                Ok(ExportedRevision { revision, content, slug, kind })
+            })
+            .collect()
+    }
+}
+
+fn head_of_document() -> RelationDef {
+    document::Entity::belongs_to(revision::Entity)
+        .from(document::Column::HeadHash)
+        .to(revision::Column::Hash)
+        .into()
+}
+
+async fn history_ends_in(
+    conn: &impl ConnectionTrait,
+    documents: &[DocumentId],
+) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
+    let mut ends = HashMap::new();
+    for chunk in documents.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(uuid::Uuid, String, String, i64, i64)> = document::Entity::find()
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::Slug)
+            .column(document::Column::HeadHash)
+            .column(revision::Column::Number)
+            .column(revision::Column::CreatedAt)
+            .join(JoinType::InnerJoin, head_of_document())
+            .filter(document::Column::Id.is_in(chunk.iter().map(|d| d.as_uuid())))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (id, slug, head, number, created_at) in rows {
+            let end = HistoryEnd {
+                slug,
+                head: RevisionHash::from_trusted(head),
+                number,
+                created_at: Timestamp::from_micros(created_at),
+            };
+            ends.insert(DocumentId::from(id), end);
+        }
+    }
+    Ok(ends)
+}
+
+/// Whether `imported` may follow `end` (the document's head, `None` for a new document).
+fn check_extends(imported: &ImportRevision, end: Option<&HistoryEnd>) -> StoreResult<()> {
+    match end {
+        None if imported.number == 1 && imported.parent.is_none() => Ok(()),
+        None => Err(InvalidValue::new(
+            "parent",
+            format!(
+                "revision {} of document {} has no stored parent to follow",
+                imported.number, imported.document
+            ),
+        )
+        .into()),
+        Some(end) => {
+            if imported.parent.as_ref() != Some(&end.head) || imported.number != end.number + 1 {
+                return Err(InvalidValue::new(
+                    "parent",
+                    format!(
+                        "revision {} of document {} does not follow its head, revision {} ({})",
+                        imported.number, imported.document, end.number, end.head
+                    ),
+                )
+                .into());
+            }
+            if imported.created_at <= end.created_at {
+                return Err(InvalidValue::new(
+                    "created_at",
+                    format!(
+                        "{} is not after its parent's time {}",
+                        imported.created_at, end.created_at
+                    ),
+                )
+                .into());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn insert_agents(
+    conn: &impl ConnectionTrait,
+    agents: &[ImportAgent],
+) -> StoreResult<()> {
+    for chunk in agents.chunks(ROWS_PER_STATEMENT) {
+        agent::Entity::insert_many(chunk.iter().map(|a| agent::ActiveModel {
+            id: Set(a.id.as_uuid()),
+            name: Set(a.name.as_str().to_owned()),
+            kind: Set(a.kind.as_str().to_owned()),
+            created_at: Set(a.created_at.micros()),
+        }))
+        .on_conflict_do_nothing_on([agent::Column::Id])
+        .exec_without_returning(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_sources(
+    conn: &impl ConnectionTrait,
+    sources: &[super::sources::Source],
+) -> StoreResult<()> {
+    for chunk in sources.chunks(ROWS_PER_STATEMENT) {
+        let rows =
+            chunk.iter().map(super::sources::row).collect::<StoreResult<Vec<_>>>()?;
+        source::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([source::Column::Id])
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Appends `hashes` to the log in order, in one update of its state and one insert of the
+/// subtrees they complete; returns the first one's leaf index and the log's new right edge,
+/// which the store keeps once the transaction commits.
+async fn append_many(
+    tx: &impl ConnectionTrait,
+    store: &Store,
+    hashes: &[RevisionHash],
+) -> StoreResult<(u64, Frontier)> {
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            tx.get_database_backend(),
+            format!("UPDATE log_state SET size = size + {} WHERE id = 1 RETURNING size", hashes.len()),
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the log has no state row")))?;
+    let size: i64 = row.try_get("", "size")?;
+    let first = size as u64 - hashes.len() as u64;
+    let known = store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut edge: Frontier = match known {
+        Some(known) if known.size() == first => known,
+        _ => super::tlog::read_frontier(tx, first).await?,
+    };
+    let mut nodes = Vec::new();
+    for hash in hashes {
+        let leaf = super::tlog::leaf_of(hash).ok_or_else(|| {
+            StoreError::Unexpected(anyhow::anyhow!("{hash} is not a revision hash"))
+        })?;
+        nodes.extend(edge.push(leaf));
+    }
+    super::tlog::insert_nodes(tx, nodes).await?;
+    Ok((first, edge))
+}
