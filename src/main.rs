@@ -129,7 +129,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = ImportOptions { batch: batch.max(1), ..ImportOptions::default() };
             let report = palimpsest::archive::import::import(&store, &file, options).await?;
             for refusal in report.refusals.iter().take(100) {
-                let document = refusal.document.map(|d| format!(" (document {d})")).unwrap_or_default();
+                let document =
+                    refusal.document.map(|d| format!(" (document {d})")).unwrap_or_default();
                 eprintln!("line {}{document}: {}", refusal.line, refusal.reason);
             }
             if report.refusals.len() > 100 {

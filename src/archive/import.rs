@@ -93,10 +93,8 @@ pub async fn import(
     let bar = if show {
         let bar = indicatif::ProgressBar::new(size);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {percent:>3}% {msg} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -196,9 +194,11 @@ async fn check(
         match record {
             Record::Agent(agent) => match agent.parse() {
                 Ok(agent) => match agents.get(&agent.id) {
-                    Some(known) if !same_agent(known, &agent) => {
-                        refuse(report, None, format!("agent {} is given twice, differently", agent.id))
-                    }
+                    Some(known) if !same_agent(known, &agent) => refuse(
+                        report,
+                        None,
+                        format!("agent {} is given twice, differently", agent.id),
+                    ),
                     _ => {
                         agents.insert(agent.id, agent);
                     }
@@ -226,19 +226,16 @@ async fn check(
                         continue;
                     }
                 };
-                if !chains.contains_key(&document) {
+                if let std::collections::hash_map::Entry::Vacant(entry) = chains.entry(document) {
                     let end = store.history_ends(&[document]).await?.remove(&document);
-                    chains.insert(
-                        document,
-                        Chain {
-                            stored: end.as_ref().map_or(0, |e| e.number),
-                            number: end.as_ref().map_or(0, |e| e.number),
-                            created_at: end.as_ref().map(|e| e.created_at),
-                            head: end.map(|e| e.head),
-                            refused: false,
-                            touched: false,
-                        },
-                    );
+                    entry.insert(Chain {
+                        stored: end.as_ref().map_or(0, |e| e.number),
+                        number: end.as_ref().map_or(0, |e| e.number),
+                        created_at: end.as_ref().map(|e| e.created_at),
+                        head: end.map(|e| e.head),
+                        refused: false,
+                        touched: false,
+                    });
                 }
                 let verdict = check_revision(
                     store,
@@ -404,7 +401,8 @@ impl Lines {
     fn next(&mut self) -> std::io::Result<Option<(u64, Result<String, String>)>> {
         loop {
             self.buffer.clear();
-            let read = (&mut self.reader).take(self.max as u64 + 1).read_until(b'\n', &mut self.buffer)?;
+            let read =
+                (&mut self.reader).take(self.max as u64 + 1).read_until(b'\n', &mut self.buffer)?;
             if read == 0 {
                 return Ok(None);
             }

@@ -11,8 +11,8 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationDef, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, Statement,
 };
 
 use super::Store;
@@ -39,7 +39,6 @@ pub struct ImportAgent {
     pub kind: AgentKind,
     pub created_at: Timestamp,
 }
-
 
 /// One revision of an imported history.
 #[derive(Debug, Clone)]
@@ -249,11 +248,9 @@ impl Store {
                 document::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await;
             if let Err(err) = inserted {
                 return Err(match err.sql_err() {
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                        StoreError::Unexpected(anyhow::anyhow!(
-                            "a slug of this batch is taken by another document"
-                        ))
-                    }
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::Unexpected(
+                        anyhow::anyhow!("a slug of this batch is taken by another document"),
+                    ),
                     _ => err.into(),
                 });
             }
@@ -359,8 +356,7 @@ impl Store {
                 .filter(revision::Column::DocumentId.is_in(documents.iter().map(|d| d.as_uuid())));
         }
         let rows = query.all(&self.db).await?;
-        let revisions: Vec<super::revisions::Revision> =
-            rows.into_iter().map(Into::into).collect();
+        let revisions: Vec<super::revisions::Revision> = rows.into_iter().map(Into::into).collect();
         let hashes: Vec<ContentHash> = revisions
             .iter()
             .filter(|r| !r.redacted)
@@ -485,10 +481,7 @@ fn check_extends(imported: &ImportRevision, end: Option<&HistoryEnd>) -> StoreRe
     }
 }
 
-async fn insert_agents(
-    conn: &impl ConnectionTrait,
-    agents: &[ImportAgent],
-) -> StoreResult<()> {
+async fn insert_agents(conn: &impl ConnectionTrait, agents: &[ImportAgent]) -> StoreResult<()> {
     for chunk in agents.chunks(ROWS_PER_STATEMENT) {
         agent::Entity::insert_many(chunk.iter().map(|a| agent::ActiveModel {
             id: Set(a.id.as_uuid()),
@@ -508,8 +501,7 @@ async fn insert_sources(
     sources: &[super::sources::Source],
 ) -> StoreResult<()> {
     for chunk in sources.chunks(ROWS_PER_STATEMENT) {
-        let rows =
-            chunk.iter().map(super::sources::row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = chunk.iter().map(super::sources::row).collect::<StoreResult<Vec<_>>>()?;
         source::Entity::insert_many(rows)
             .on_conflict_do_nothing_on([source::Column::Id])
             .exec_without_returning(conn)
@@ -529,7 +521,10 @@ async fn append_many(
     let row = tx
         .query_one_raw(Statement::from_string(
             tx.get_database_backend(),
-            format!("UPDATE log_state SET size = size + {} WHERE id = 1 RETURNING size", hashes.len()),
+            format!(
+                "UPDATE log_state SET size = size + {} WHERE id = 1 RETURNING size",
+                hashes.len()
+            ),
         ))
         .await?
         .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the log has no state row")))?;

@@ -236,9 +236,7 @@ impl WriteTransaction<'_> {
             license: input.license,
             created_at: Timestamp::now(),
         };
-        source::Entity::insert(row(&source)?)
-        .exec_without_returning(&self.tx)
-        .await?;
+        source::Entity::insert(row(&source)?).exec_without_returning(&self.tx).await?;
         let target = AuditTarget::Source(source.id);
         let succeeded = AuditOutcome::Succeeded;
         audit::record(&self.tx, Some(actor), AuditAction::CreateSource, &target, succeeded, None)
@@ -254,8 +252,9 @@ pub(crate) async fn exists(conn: &impl ConnectionTrait, id: SourceId) -> StoreRe
 
 /// The row of `source`.
 pub(crate) fn row(source: &Source) -> StoreResult<source::ActiveModel> {
-    let to_json =
-        |names: &Vec<String>| serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()));
+    let to_json = |names: &Vec<String>| {
+        serde_json::to_string(names).map_err(|e| StoreError::Unexpected(e.into()))
+    };
     Ok(source::ActiveModel {
         id: Set(source.id.as_uuid()),
         kind: Set(source.kind.as_str().to_owned()),

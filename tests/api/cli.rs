@@ -307,3 +307,51 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
         std::fs::remove_file(file).ok();
     }
 }
+
+/// `palimpsest import` killed (SIGKILL) part-way leaves only whole revisions, and run again
+/// it writes the rest and nothing twice; its report says what was there already.
+#[tokio::test]
+async fn an_import_killed_part_way_resumes_without_duplicates() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let mut archive = crate::archive::Archive::new();
+    for i in 0..400 {
+        archive.history(&format!("doc-{i}"), 10);
+    }
+    let file = std::env::temp_dir()
+        .join(format!("palimpsest-kill-{}.jsonl", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&file, archive.bytes()).unwrap();
+    let db = TempDb::new();
+    assert!(palimpsest(&db.url(), &["migrate"]).status.success());
+    let reader = store::connect(&db.url()).await.unwrap();
+    let count = async || palimpsest::entity::revision::Entity::find().count(&reader).await.unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+        .args(["import", file.to_str().unwrap(), "--batch", "10"])
+        .env("DATABASE_URL", db.url())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut before_kill = 0;
+    for _ in 0..2000 {
+        before_kill = count().await;
+        if before_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = count().await;
+    assert!(left >= before_kill && left % 10 == 0, "whole batches only: {left}");
+    eprintln!("killed with {left} of 4000 revisions written");
+
+    let resumed = palimpsest(&db.url(), &["import", file.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{report}");
+    assert!(report.contains(&format!("imported {} revisions", 4000 - left)), "{report}");
+    assert!(report.contains(&format!("{left} already stored")), "{report}");
+    assert_eq!(count().await, 4000);
+    let verified = palimpsest(&db.url(), &["verify", "--no-signatures"]);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+    std::fs::remove_file(&file).ok();
+}

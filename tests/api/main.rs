@@ -8,6 +8,7 @@ mod proxy;
 #[path = "../common/rfc9162.rs"]
 mod rfc9162;
 
+mod archive;
 mod audit;
 mod auth;
 mod bad_input;

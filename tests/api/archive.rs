@@ -1,0 +1,285 @@
+//! Archives (`palimpsest export` / `palimpsest import`): a corpus exported and imported into
+//! an empty store comes back byte for byte, with every hash checked by an independent
+//! verifier; bad lines are refused with their numbers and nothing of their documents is
+//! written; an interrupted import resumes without duplicating anything.
+
+use palimpsest::archive::import::{ImportOptions, ImportReport, import};
+use palimpsest::archive::{AgentRecord, Record, RevisionRecord};
+use palimpsest::store::Store;
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_no_errors, spawn_app};
+
+crate::on_both_backends!(
+    an_export_imported_into_an_empty_store_comes_back_byte_for_byte,
+    each_kind_of_bad_line_is_refused_with_its_number_and_nothing_of_its_document,
+    an_interrupted_import_resumes_without_duplicating_anything,
+);
+
+const OPTIONS: ImportOptions = ImportOptions { batch: 3, max_line_bytes: 1 << 20, progress: false };
+
+async fn export_of(store: &Store) -> Vec<u8> {
+    let mut out = Vec::new();
+    palimpsest::archive::export::export(store, None, &mut out).await.unwrap();
+    out
+}
+
+/// A file holding `bytes`, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn with(bytes: &[u8]) -> Self {
+        let path = std::env::temp_dir()
+            .join(format!("palimpsest-archive-{}.jsonl", uuid::Uuid::now_v7().simple()));
+        std::fs::write(&path, bytes).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn import_bytes(store: &Store, bytes: &[u8]) -> ImportReport {
+    let file = TempFile::with(bytes);
+    import(store, &file.0, OPTIONS).await.unwrap()
+}
+
+/// `docs/verify_archive.py` on `bytes`: every hash and chain, by an independent RFC 8785
+/// implementation. Skipped, saying so, without python3 and its `rfc8785` package, unless
+/// `PALIMPSEST_REQUIRE_VERIFIERS` is set (as `.ci/run` sets it).
+fn independently_verified(bytes: &[u8]) {
+    let probe = std::process::Command::new("python3").args(["-c", "import rfc8785"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_none(),
+            "python3 with rfc8785 is required"
+        );
+        eprintln!("skipped the independent verifier: python3 with rfc8785 is not installed");
+        return;
+    }
+    let file = TempFile::with(bytes);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/verify_archive.py");
+    let output = std::process::Command::new("python3").arg(script).arg(&file.0).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// A small corpus through the API: two documents, two authors, a source, several revisions.
+async fn small_corpus(app: &TestApp) {
+    let first = app.editor().await;
+    let second = app.token("Second Editor", palimpsest::store::Role::Editor).await;
+    let source = app
+        .query_as(
+            Some(&first),
+            "mutation($i: CreateSourceInput!) { createSource(input: $i) { source { id } } }",
+            json!({ "i": { "kind": "WEB_PAGE", "url": "https://news.example/a",
+                           "publisher": "The Daily Harbor", "authors": ["Ada Brandt"],
+                           "retrievedAt": "2024-01-01T00:00:00Z" } }),
+        )
+        .await;
+    assert_no_errors(&source);
+    for (slug, token) in [("first", &first), ("second", &second)] {
+        let created = app.create_document(token, slug, "One line.\n").await;
+        let id = created["document"]["id"].as_str().unwrap().to_owned();
+        let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
+        for n in 2..=4 {
+            let who = if n % 2 == 0 { &second } else { &first };
+            let body = app.revise(who, &id, &head, &format!("One line.\nLine {n} — é\n")).await;
+            assert_no_errors(&body);
+            head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().into();
+        }
+    }
+}
+
+async fn an_export_imported_into_an_empty_store_comes_back_byte_for_byte(app: TestApp) {
+    small_corpus(&app).await;
+    let exported = export_of(&app.store).await;
+    independently_verified(&exported);
+
+    let empty = spawn_app(app.backend).await.unwrap();
+    let report = import_bytes(&empty.store, &exported).await;
+    assert!(report.refusals.is_empty(), "{:?}", report.refusals);
+    assert_eq!((report.revisions, report.documents, report.present), (8, 2, 0));
+    assert_eq!(export_of(&empty.store).await, exported, "the same records, byte for byte");
+    assert_eq!(empty.corpus_size().await, (2, 8));
+
+    // Served as the original serves it, hashes and all.
+    let query = "{ document(slug: \"second\") { head { hash number header author { name } } } }";
+    assert_eq!(empty.query(query, json!({})).await, app.query(query, json!({})).await);
+}
+
+/// The lines of an archive built by hand: one agent, then revisions of documents numbered by
+/// the caller, each with its hash computed as the store computes it.
+pub(crate) struct Archive {
+    lines: Vec<String>,
+    agent: String,
+}
+
+impl Archive {
+    pub(crate) fn new() -> Self {
+        let agent = uuid::Uuid::now_v7().to_string();
+        let record = Record::Agent(AgentRecord {
+            id: agent.clone(),
+            name: "Archivist".into(),
+            kind: "person".into(),
+            created_at: "2020-01-01T00:00:00.000000Z".into(),
+        });
+        Self { lines: vec![serde_json::to_string(&record).unwrap()], agent }
+    }
+
+    /// A revision of `document` (a UUID), as its own line; returns its hash.
+    fn revision(
+        &self,
+        document: &str,
+        slug: &str,
+        number: i64,
+        parent: Option<&str>,
+        minute: u32,
+    ) -> RevisionRecord {
+        let mut record = RevisionRecord {
+            document: document.into(),
+            slug: slug.into(),
+            kind: "article".into(),
+            number,
+            hash: None,
+            parent: parent.map(str::to_owned),
+            title: format!("Title of {slug}"),
+            message: format!("revision {number}"),
+            author: self.agent.clone(),
+            source: None,
+            created_at: format!("2021-01-01T00:{minute:02}:00.000000Z"),
+            content_sha256: None,
+            content: Some(format!("Text of {slug}, revision {number}.\n")),
+            redacted: false,
+        };
+        let (_, hash) = record.clone().parse().unwrap();
+        record.hash = Some(hash.to_string());
+        record
+    }
+
+    /// Appends `record`; returns its line number.
+    fn push(&mut self, record: &RevisionRecord) -> u64 {
+        self.lines.push(serde_json::to_string(&Record::Revision(record.clone())).unwrap());
+        self.lines.len() as u64
+    }
+
+    /// A document of `revisions` good revisions; returns the records.
+    pub(crate) fn history(&mut self, slug: &str, revisions: i64) -> Vec<RevisionRecord> {
+        let document = uuid::Uuid::now_v7().to_string();
+        let mut records: Vec<RevisionRecord> = Vec::new();
+        for number in 1..=revisions {
+            let parent = records.last().and_then(|r| r.hash.clone());
+            let record = self.revision(&document, slug, number, parent.as_deref(), number as u32);
+            self.push(&record);
+            records.push(record);
+        }
+        records
+    }
+
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        (self.lines.join("\n") + "\n").into_bytes()
+    }
+}
+
+async fn each_kind_of_bad_line_is_refused_with_its_number_and_nothing_of_its_document(
+    app: TestApp,
+) {
+    let token = app.editor().await;
+    app.create_document(&token, "taken", "Already here.\n").await;
+    let mut archive = Archive::new();
+    archive.history("good", 2);
+    let mut expected = Vec::new();
+    let mut bad = |archive: &mut Archive, slug: &str, spoil: &dyn Fn(&mut RevisionRecord)| {
+        let document = uuid::Uuid::now_v7().to_string();
+        let first = archive.revision(&document, slug, 1, None, 1);
+        archive.push(&first);
+        let mut second = archive.revision(&document, slug, 2, first.hash.as_deref(), 2);
+        spoil(&mut second);
+        let line = archive.push(&second);
+        // A good line after the bad one is refused with its document.
+        let third = archive.revision(&document, slug, 3, second.hash.as_deref(), 3);
+        expected.push((line, slug.to_owned()));
+        expected.push((archive.push(&third), slug.to_owned()));
+    };
+    bad(&mut archive, "wrong-content-hash", &|r| r.content_sha256 = Some("0".repeat(64)));
+    bad(&mut archive, "wrong-hash", &|r| r.hash = Some("a".repeat(64)));
+    bad(&mut archive, "wrong-parent", &|r| r.parent = Some("b".repeat(64)));
+    bad(&mut archive, "time-backwards", &|r| {
+        r.created_at = "2021-01-01T00:01:00.000000Z".into();
+        r.hash = None;
+    });
+    bad(&mut archive, "number-gap", &|r| {
+        r.number = 3;
+        r.hash = None;
+    });
+    bad(&mut archive, "unknown-author", &|r| {
+        r.author = uuid::Uuid::now_v7().to_string();
+        r.hash = None;
+    });
+    bad(&mut archive, "bad-title", &|r| r.title = String::new());
+    bad(&mut archive, "nul-text", &|r| {
+        r.content = Some("a\0b".into());
+        r.content_sha256 = None;
+    });
+    let document = uuid::Uuid::now_v7().to_string();
+    let taken = archive.revision(&document, "taken", 1, None, 1);
+    let taken_line = archive.push(&taken);
+    archive.lines.push("{ not json".into());
+    let junk_line = archive.lines.len() as u64;
+    archive.history("also-good", 3);
+
+    let report = import_bytes(&app.store, &archive.bytes()).await;
+    let refused: Vec<(u64, Option<String>)> =
+        report.refusals.iter().map(|r| (r.line, r.document.map(|d| d.to_string()))).collect();
+    eprintln!("{:#?}", report.refusals);
+    for (line, slug) in &expected {
+        assert!(refused.iter().any(|(l, d)| l == line && d.is_some()), "line {line} ({slug})");
+    }
+    assert!(refused.contains(&(taken_line, Some(document))), "the taken slug");
+    assert!(refused.contains(&(junk_line, None)), "the line that is not JSON");
+    assert_eq!(report.refused_documents, 9);
+    assert_eq!(report.refusals.len(), expected.len() + 2);
+    assert_eq!((report.documents, report.revisions), (2, 5), "only the good documents");
+    // The corpus holds the good documents, and not one revision of the refused ones.
+    assert_eq!(app.corpus_size().await, (3, 6));
+    let slugs = app.query("{ documents(first: 20) { nodes { slug } } }", json!({})).await;
+    let mut slugs: Vec<&str> = slugs["data"]["documents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["slug"].as_str().unwrap())
+        .collect();
+    slugs.sort();
+    assert_eq!(slugs, ["also-good", "good", "taken"]);
+}
+
+async fn an_interrupted_import_resumes_without_duplicating_anything(app: TestApp) {
+    let mut archive = Archive::new();
+    for i in 0..4 {
+        archive.history(&format!("doc-{i}"), 5);
+    }
+    // Interleave the histories, as an archive in commit order does, then stop half-way.
+    let header = archive.lines[0].clone();
+    let mut revisions: Vec<String> = archive.lines[1..].to_vec();
+    revisions.sort_by_key(|line| {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        (record["number"].as_i64().unwrap(), record["slug"].as_str().unwrap().to_owned())
+    });
+    let full: Vec<String> = std::iter::once(header).chain(revisions).collect();
+    let whole = (full.join("\n") + "\n").into_bytes();
+    let half = (full[..11].join("\n") + "\n").into_bytes();
+
+    let first = import_bytes(&app.store, &half).await;
+    assert!(first.refusals.is_empty(), "{:?}", first.refusals);
+    assert_eq!(first.revisions, 10);
+    let again = import_bytes(&app.store, &whole).await;
+    assert!(again.refusals.is_empty(), "{:?}", again.refusals);
+    assert_eq!((again.present, again.revisions), (10, 10));
+    let once_more = import_bytes(&app.store, &whole).await;
+    assert_eq!((once_more.present, once_more.revisions), (20, 0));
+    assert_eq!(app.corpus_size().await, (4, 20));
+    let exported = export_of(&app.store).await;
+    independently_verified(&exported);
+}
