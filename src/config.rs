@@ -69,8 +69,9 @@ pub enum Command {
     Import {
         /// The archive, or `-` for standard input.
         file: PathBuf,
-        /// Revisions written per transaction.
-        #[arg(long, default_value_t = 2000)]
+        /// Revisions written per transaction, at most (a transaction also ends at 32 MiB of
+        /// text).
+        #[arg(long, default_value_t = 10_000)]
         batch: usize,
     },
     /// Export the corpus, or the documents named, as an archive (JSON Lines) on standard

@@ -125,7 +125,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { file, batch } => {
-            let store = open(&cli.database_url).await?;
+            let db = store::connect_for_bulk(&cli.database_url).await?;
+            store::migrate(&db).await?;
+            let store = Store::new(db, StoreLimits::default());
             let options = ImportOptions { batch: batch.max(1), ..ImportOptions::default() };
             let report = palimpsest::archive::import::import(&store, &file, options).await?;
             for refusal in report.refusals.iter().take(100) {
@@ -138,10 +140,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let seconds = report.elapsed.as_secs_f64();
             eprintln!(
-                "imported {} revisions ({} new documents) in {seconds:.2} s: {:.0} revisions/s; \
-                 {} already stored; {} agents and {} sources in the archive; {} documents refused",
+                "imported {} revisions ({} new documents) in {seconds:.2} s ({:.2} s checking): \
+                 {:.0} revisions/s; {} already stored; {} agents and {} sources in the archive; \
+                 {} documents refused",
                 report.revisions,
                 report.documents,
+                report.checking.as_secs_f64(),
                 report.revisions as f64 / seconds.max(1e-3),
                 report.present,
                 report.agents,

@@ -203,13 +203,13 @@ impl Store {
             ends.iter().map(|(id, end)| (*id, end.head.clone())).collect();
 
         let mut documents = Vec::new();
-        let mut blobs: HashMap<&str, &str> = HashMap::new();
+        let mut blobs: HashMap<ContentHash, String> = HashMap::new();
         let mut rows = Vec::with_capacity(batch.revisions.len());
         let mut hashes = Vec::with_capacity(batch.revisions.len());
         let mut first_of: HashMap<DocumentId, i64> = HashMap::new();
-        for imported in &batch.revisions {
+        for imported in batch.revisions {
             let expected = ends.get(&imported.document);
-            check_extends(imported, expected)?;
+            check_extends(&imported, expected)?;
             if expected.is_none() {
                 documents.push(document::ActiveModel {
                     id: Set(imported.document.as_uuid()),
@@ -228,7 +228,6 @@ impl Store {
                 .into());
             }
             let (row, sealed) = imported.sealed();
-            blobs.insert(imported.content_hash.as_str(), &imported.content);
             first_of.entry(imported.document).or_insert(imported.number);
             ends.insert(
                 imported.document,
@@ -241,11 +240,12 @@ impl Store {
             );
             hashes.push(sealed.hash);
             rows.push(row);
+            // Moved, not copied: a batch's texts are its size.
+            blobs.insert(imported.content_hash, imported.content);
         }
 
-        for chunk in documents.chunks(ROWS_PER_STATEMENT) {
-            let inserted =
-                document::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await;
+        for chunk in in_chunks(documents) {
+            let inserted = document::Entity::insert_many(chunk).exec_without_returning(&tx).await;
             if let Err(err) = inserted {
                 return Err(match err.sql_err() {
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::Unexpected(
@@ -258,14 +258,14 @@ impl Store {
         let blob_rows: Vec<blob::ActiveModel> = blobs
             .into_iter()
             .map(|(hash, content)| blob::ActiveModel {
-                sha256: Set(hash.to_owned()),
-                content: Set(content.to_owned()),
+                sha256: Set(hash.as_str().to_owned()),
                 byte_length: Set(content.len() as i64),
+                content: Set(content),
                 purged_at: Set(None),
             })
             .collect();
-        for chunk in blob_rows.chunks(ROWS_PER_STATEMENT) {
-            blob::Entity::insert_many(chunk.to_vec())
+        for chunk in in_chunks(blob_rows) {
+            blob::Entity::insert_many(chunk)
                 .on_conflict_do_nothing_on([blob::Column::Sha256])
                 .exec_without_returning(&tx)
                 .await?;
@@ -275,8 +275,8 @@ impl Store {
         for (offset, row) in rows.iter_mut().enumerate() {
             row.log_index = Set(Some((first_index + offset as u64) as i64));
         }
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            revision::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await?;
+        for chunk in in_chunks(rows) {
+            revision::Entity::insert_many(chunk).exec_without_returning(&tx).await?;
         }
 
         for id in &touched {
@@ -403,6 +403,15 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// `rows` in statements' worth, moved rather than copied.
+fn in_chunks<T>(rows: Vec<T>) -> impl Iterator<Item = Vec<T>> {
+    let mut rows = rows.into_iter();
+    std::iter::from_fn(move || {
+        let chunk: Vec<T> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
 }
 
 fn head_of_document() -> RelationDef {

@@ -30,7 +30,23 @@ pub async fn connect(database_url: &str) -> anyhow::Result<DatabaseConnection> {
 /// not map it: every pooled connection maps the file anew, and the pages it touches count
 /// towards the server's resident memory once per connection.
 pub async fn connect_for_scans(database_url: &str) -> anyhow::Result<DatabaseConnection> {
-    connect_inner(database_url, DatabaseTimeouts::default(), true).await
+    connect_inner(database_url, DatabaseTimeouts::default(), Purpose::Scan).await
+}
+
+/// A connection for writing many revisions in batches (`import`): on SQLite, a commit waits
+/// for the write-ahead log to reach the disk only at checkpoints (`synchronous = NORMAL`,
+/// which WAL mode keeps consistent through a crash). A power cut may lose the last batches
+/// committed, never part of one, and the import run again writes them.
+pub async fn connect_for_bulk(database_url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_inner(database_url, DatabaseTimeouts::default(), Purpose::Bulk).await
+}
+
+/// What a pool is opened for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Serve,
+    Scan,
+    Bulk,
 }
 
 /// How much of a SQLite database file reads may map into memory (address space, not RAM).
@@ -46,13 +62,13 @@ pub async fn connect_with(
     database_url: &str,
     timeouts: DatabaseTimeouts,
 ) -> anyhow::Result<DatabaseConnection> {
-    connect_inner(database_url, timeouts, false).await
+    connect_inner(database_url, timeouts, Purpose::Serve).await
 }
 
 async fn connect_inner(
     database_url: &str,
     timeouts: DatabaseTimeouts,
-    map_file: bool,
+    purpose: Purpose,
 ) -> anyhow::Result<DatabaseConnection> {
     use anyhow::Context;
     let is_sqlite = database_url.starts_with("sqlite:");
@@ -84,7 +100,13 @@ async fn connect_inner(
                 .foreign_keys(true)
                 // What a redaction purges is overwritten, not merely freed, in the file.
                 .pragma("secure_delete", "on");
-            if map_file { opts.pragma("mmap_size", SQLITE_MMAP_BYTES.to_string()) } else { opts }
+            match purpose {
+                Purpose::Serve => opts,
+                Purpose::Scan => opts.pragma("mmap_size", SQLITE_MMAP_BYTES.to_string()),
+                Purpose::Bulk => opts
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .pragma("cache_size", "-65536"),
+            }
         });
     } else {
         let statement_ms = timeouts.statement.as_millis().to_string();

@@ -58,8 +58,8 @@ pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
-    DatabaseTimeouts, check_migrated, connect, connect_for_scans, connect_with, migrate,
-    redact_password,
+    DatabaseTimeouts, check_migrated, connect, connect_for_bulk, connect_for_scans, connect_with,
+    migrate, redact_password,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};

@@ -16,7 +16,8 @@ crate::on_both_backends!(
     an_interrupted_import_resumes_without_duplicating_anything,
 );
 
-const OPTIONS: ImportOptions = ImportOptions { batch: 3, max_line_bytes: 1 << 20, progress: false };
+const OPTIONS: ImportOptions =
+    ImportOptions { batch: 3, batch_bytes: 1 << 20, max_line_bytes: 1 << 20, progress: false };
 
 async fn export_of(store: &Store) -> Vec<u8> {
     let mut out = Vec::new();
