@@ -48,22 +48,36 @@ async fn import_bytes(store: &Store, bytes: &[u8]) -> ImportReport {
     import(store, &file.0, OPTIONS).await.unwrap()
 }
 
-/// `docs/verify_archive.py` on `bytes`: every hash and chain, by an independent RFC 8785
-/// implementation. Skipped, saying so, without python3 and its `rfc8785` package, unless
+/// `docs/verify_archive.py` on `bytes` (every hash and chain, by an independent RFC 8785
+/// implementation), and every line against `docs/archive.schema.json` (by the `jsonschema`
+/// package). Skipped, saying so, without python3 and those packages, unless
 /// `PALIMPSEST_REQUIRE_VERIFIERS` is set (as `.ci/run` sets it).
 fn independently_verified(bytes: &[u8]) {
-    let probe = std::process::Command::new("python3").args(["-c", "import rfc8785"]).output();
+    let probe =
+        std::process::Command::new("python3").args(["-c", "import rfc8785, jsonschema"]).output();
     if !probe.is_ok_and(|o| o.status.success()) {
         assert!(
             std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_none(),
-            "python3 with rfc8785 is required"
+            "python3 with rfc8785 and jsonschema is required"
         );
-        eprintln!("skipped the independent verifier: python3 with rfc8785 is not installed");
+        eprintln!("skipped the independent verifiers: python3 with rfc8785 and jsonschema");
         return;
     }
     let file = TempFile::with(bytes);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/verify_archive.py");
     let output = std::process::Command::new("python3").arg(script).arg(&file.0).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/archive.schema.json");
+    let check = "import json, sys, jsonschema
+validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+for number, line in enumerate(open(sys.argv[2]), start=1):
+    for error in validator.iter_errors(json.loads(line)):
+        sys.exit(f'line {number}: {error.message}')";
+    let output = std::process::Command::new("python3")
+        .args(["-c", check, schema])
+        .arg(&file.0)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
