@@ -75,14 +75,18 @@ pub enum Command {
         batch: usize,
     },
     /// Export the corpus, or the documents named, as an archive (JSON Lines) on standard
-    /// output or into a file.
+    /// output or into a file, or as an OCFL storage root.
     Export {
         /// Only this document (a slug); may be repeated.
         #[arg(long = "document")]
         documents: Vec<String>,
         /// Write here instead of standard output.
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "ocfl")]
         output: Option<PathBuf>,
+        /// Write an OCFL 1.1 storage root here instead (a new or empty folder): one object per
+        /// document, one version per revision.
+        #[arg(long)]
+        ocfl: Option<PathBuf>,
     },
     /// Print the transparency log's verifier key (`name+id+key`), for anyone who checks its
     /// checkpoints. `serve` creates the signing key on first start.

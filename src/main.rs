@@ -160,7 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Export { documents, output } => {
+        Command::Export { documents, output, ocfl } => {
             let store = open(&cli.database_url).await?;
             let mut ids = Vec::new();
             for slug in &documents {
@@ -172,6 +172,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ids.push(document.id);
             }
             let selected = (!documents.is_empty()).then_some(ids.as_slice());
+            if let Some(root) = ocfl {
+                let counts =
+                    palimpsest::archive::ocfl::export_ocfl(&store, selected, &root).await?;
+                eprintln!(
+                    "wrote {} OCFL objects ({} versions) under {}",
+                    counts.objects,
+                    counts.versions,
+                    root.display()
+                );
+                return Ok(());
+            }
             let counts = match output {
                 Some(path) => {
                     let file = std::fs::File::create(&path)

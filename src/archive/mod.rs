@@ -9,6 +9,7 @@
 
 pub mod export;
 pub mod import;
+pub mod ocfl;
 
 use serde::{Deserialize, Serialize};
 

@@ -310,7 +310,26 @@ impl Store {
         Ok(())
     }
 
-    /// Every agent, oldest first, a page after `after` (by id).
+    /// Every document's id and slug, by id, a page after `after`.
+    pub async fn export_documents(
+        &self,
+        after: Option<DocumentId>,
+        limit: u64,
+    ) -> StoreResult<Vec<(DocumentId, String)>> {
+        let mut query = document::Entity::find()
+            .select_only()
+            .column(document::Column::Id)
+            .column(document::Column::Slug)
+            .order_by_asc(document::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(document::Column::Id.gt(after.as_uuid()));
+        }
+        let rows: Vec<(uuid::Uuid, String)> = query.into_tuple().all(&self.db).await?;
+        Ok(rows.into_iter().map(|(id, slug)| (DocumentId::from(id), slug)).collect())
+    }
+
+    /// Every agent, by id, a page after `after`.
     pub async fn export_agents(
         &self,
         after: Option<AgentId>,
