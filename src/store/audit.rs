@@ -121,6 +121,20 @@ pub(crate) async fn record(
     outcome: AuditOutcome,
     detail: Option<String>,
 ) -> StoreResult<()> {
+    audit_event::Entity::insert(event_row(actor, action, target, outcome, detail))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The row of one event, timed now; for callers that record many in one statement.
+pub(crate) fn event_row(
+    actor: Option<&Actor>,
+    action: AuditAction,
+    target: &AuditTarget,
+    outcome: AuditOutcome,
+    detail: Option<String>,
+) -> audit_event::ActiveModel {
     // The time is the id's own (UUID v7), so that a time range bounds the ids exactly.
     let id = Uuid::now_v7();
     let at = id
@@ -130,7 +144,7 @@ pub(crate) async fn record(
             Timestamp::from_micros(secs as i64 * 1_000_000 + i64::from(nanos / 1000))
         })
         .unwrap_or_else(Timestamp::now);
-    audit_event::Entity::insert(audit_event::ActiveModel {
+    audit_event::ActiveModel {
         id: Set(id),
         at: Set(at.micros()),
         agent_id: Set(actor.map(|a| a.agent.as_uuid())),
@@ -140,10 +154,7 @@ pub(crate) async fn record(
         request_id: Set(actor.and_then(|a| a.request.clone())),
         outcome: Set(outcome.as_str().to_owned()),
         detail: Set(detail.map(|d| d.chars().take(MAX_DETAIL_CHARS).collect())),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    }
 }
 
 impl Store {

@@ -211,14 +211,18 @@ impl Store {
             let expected = ends.get(&imported.document);
             check_extends(&imported, expected)?;
             if expected.is_none() {
-                documents.push(document::ActiveModel {
-                    id: Set(imported.document.as_uuid()),
-                    slug: Set(imported.slug.as_str().to_owned()),
-                    kind: Set(imported.kind.as_str().to_owned()),
-                    head_hash: Set(String::new()),
-                    created_at: Set(imported.created_at.micros()),
-                    updated_at: Set(imported.created_at.micros()),
-                });
+                // Its head and update time are set once the batch's last revision of it is.
+                documents.push((
+                    imported.document,
+                    document::ActiveModel {
+                        id: Set(imported.document.as_uuid()),
+                        slug: Set(imported.slug.as_str().to_owned()),
+                        kind: Set(imported.kind.as_str().to_owned()),
+                        head_hash: Set(String::new()),
+                        created_at: Set(imported.created_at.micros()),
+                        updated_at: Set(imported.created_at.micros()),
+                    },
+                ));
             }
             if ContentHash::of(&imported.content) != imported.content_hash {
                 return Err(InvalidValue::new(
@@ -244,6 +248,16 @@ impl Store {
             blobs.insert(imported.content_hash, imported.content);
         }
 
+        let documents: Vec<document::ActiveModel> = documents
+            .into_iter()
+            .map(|(id, mut row)| {
+                if let Some(end) = ends.get(&id) {
+                    row.head_hash = Set(end.head.as_str().to_owned());
+                    row.updated_at = Set(end.created_at.micros());
+                }
+                row
+            })
+            .collect();
         for chunk in in_chunks(documents) {
             let inserted = document::Entity::insert_many(chunk).exec_without_returning(&tx).await;
             if let Err(err) = inserted {
@@ -279,31 +293,31 @@ impl Store {
             revision::Entity::insert_many(chunk).exec_without_returning(&tx).await?;
         }
 
+        // Heads of the stored documents this batch extended move by compare-and-swap, as a
+        // revise's does, in one statement per chunk; one audit event per document.
+        let mut moves = Vec::new();
+        let mut events = Vec::with_capacity(touched.len());
         for id in &touched {
             let Some(end) = ends.get(id) else { continue };
-            let mut moved = document::Entity::update_many()
-                .col_expr(document::Column::HeadHash, end.head.as_str().into())
-                .col_expr(document::Column::UpdatedAt, end.created_at.micros().into())
-                .filter(document::Column::Id.eq(id.as_uuid()));
-            // Compare-and-swap, as a revise does: the head this batch extended, or the empty
-            // one it gave the documents it created.
-            let was = stored.get(id).map_or("", RevisionHash::as_str);
-            moved = moved.filter(document::Column::HeadHash.eq(was));
-            if moved.exec(&tx).await?.rows_affected != 1 {
-                return Err(StoreError::Unexpected(anyhow::anyhow!(
-                    "the head of document {id} moved during the import"
-                )));
+            if let Some(was) = stored.get(id) {
+                moves.push((*id, was.clone(), end.head.clone(), end.created_at));
             }
             let first = first_of.get(id).copied().unwrap_or(end.number);
-            audit::record(
-                &tx,
+            events.push(audit::event_row(
                 None,
                 AuditAction::ImportRevisions,
                 &AuditTarget::Document(*id),
                 AuditOutcome::Succeeded,
                 Some(format!("revisions {first} to {} imported; head {}", end.number, end.head)),
-            )
-            .await?;
+            ));
+        }
+        for chunk in moves.chunks(ROWS_PER_STATEMENT / 4) {
+            move_heads(&tx, chunk).await?;
+        }
+        for chunk in in_chunks(events) {
+            crate::entity::audit_event::Entity::insert_many(chunk)
+                .exec_without_returning(&tx)
+                .await?;
         }
         tx.commit().await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
@@ -422,6 +436,53 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Moves each document's head from `was` to `head` (and its update time to `at`) in one
+/// statement; fails unless every one of them still had `was`.
+async fn move_heads(
+    tx: &impl ConnectionTrait,
+    moves: &[(DocumentId, RevisionHash, RevisionHash, Timestamp)],
+) -> StoreResult<()> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let backend = tx.get_database_backend();
+    let mut values = Vec::with_capacity(moves.len() * 4);
+    let mut rows = Vec::with_capacity(moves.len());
+    for (i, (id, was, head, at)) in moves.iter().enumerate() {
+        let n = i * 4;
+        rows.push(match backend {
+            sea_orm::DatabaseBackend::Postgres => format!(
+                "(${}::uuid, ${}::text, ${}::text, ${}::bigint)",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4
+            ),
+            _ => "(?, ?, ?, ?)".to_owned(),
+        });
+        values.push(sea_orm::Value::from(id.as_uuid()));
+        values.push(sea_orm::Value::from(was.as_str().to_owned()));
+        values.push(sea_orm::Value::from(head.as_str().to_owned()));
+        values.push(sea_orm::Value::from(at.micros()));
+    }
+    let sql = format!(
+        // VALUES names its columns column1.. on both databases.
+        "UPDATE documents SET head_hash = moves.column3, updated_at = moves.column4 \
+         FROM (VALUES {}) AS moves \
+         WHERE documents.id = moves.column1 AND documents.head_hash = moves.column2",
+        rows.join(", ")
+    );
+    let moved = tx.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    if moved.rows_affected() != moves.len() as u64 {
+        return Err(StoreError::Unexpected(anyhow::anyhow!(
+            "a head this import extends moved during it ({} of {} still in place)",
+            moved.rows_affected(),
+            moves.len()
+        )));
+    }
+    Ok(())
 }
 
 /// `rows` in statements' worth, moved rather than copied.
