@@ -377,38 +377,21 @@ async fn check_revision(
             revision.created_at
         )));
     }
-    if !agents.contains_key(&revision.author) {
-        let known = match stored_agents.get(&revision.author) {
-            Some(known) => *known,
-            None => {
-                let known = !store.stored_agents(&[revision.author]).await?.is_empty();
-                stored_agents.insert(revision.author, known);
-                known
-            }
-        };
-        if !known {
-            return Ok(Err(format!(
-                "the author {} is neither in the archive (before this line) nor stored",
-                revision.author
-            )));
-        }
+    let author = revision.author;
+    if !agents.contains_key(&author)
+        && !stored(stored_agents, author, async || store.stored_agents(&[author]).await).await?
+    {
+        return Ok(Err(format!(
+            "the author {author} is neither in the archive (before this line) nor stored"
+        )));
     }
     if let Some(source) = revision.source
         && !sources.contains_key(&source)
+        && !stored(stored_sources, source, async || store.stored_sources(&[source]).await).await?
     {
-        let known = match stored_sources.get(&source) {
-            Some(known) => *known,
-            None => {
-                let known = !store.stored_sources(&[source]).await?.is_empty();
-                stored_sources.insert(source, known);
-                known
-            }
-        };
-        if !known {
-            return Ok(Err(format!(
-                "the source {source} is neither in the archive (before this line) nor stored"
-            )));
-        }
+        return Ok(Err(format!(
+            "the source {source} is neither in the archive (before this line) nor stored"
+        )));
     }
     if !chain.touched && chain.stored == 0 {
         if let Some(other) = slugs.get(&revision.slug)
@@ -426,6 +409,20 @@ async fn check_revision(
     chain.head = Some(hash);
     chain.created_at = Some(revision.created_at);
     Ok(Ok(()))
+}
+
+/// Whether `id` is stored, asked of the store once per id (`known` remembers the answers).
+async fn stored<Id: std::hash::Hash + Eq + Copy>(
+    known: &mut HashMap<Id, bool>,
+    id: Id,
+    lookup: impl AsyncFnOnce() -> crate::store::StoreResult<HashSet<Id>>,
+) -> anyhow::Result<bool> {
+    if let Some(known) = known.get(&id) {
+        return Ok(*known);
+    }
+    let found = lookup().await?.contains(&id);
+    known.insert(id, found);
+    Ok(found)
 }
 
 /// Lines of a file, numbered from 1, each read up to a length; blank lines skipped.

@@ -116,30 +116,7 @@ impl Store {
         &self,
         documents: &[DocumentId],
     ) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
-        let rows: Vec<(uuid::Uuid, String, String, i64, i64)> = document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::Slug)
-            .column(document::Column::HeadHash)
-            .column(revision::Column::Number)
-            .column(revision::Column::CreatedAt)
-            .join(JoinType::InnerJoin, head_of_document())
-            .filter(document::Column::Id.is_in(documents.iter().map(|d| d.as_uuid())))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, slug, head, number, created_at)| {
-                let end = HistoryEnd {
-                    slug,
-                    head: RevisionHash::from_trusted(head),
-                    number,
-                    created_at: Timestamp::from_micros(created_at),
-                };
-                (DocumentId::from(id), end)
-            })
-            .collect())
+        history_ends_in(&self.db, documents).await
     }
 
     /// The hash of revision `number` of `document`, if it is stored.
