@@ -142,7 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!(
                 "imported {} revisions ({} new documents) in {seconds:.2} s ({:.2} s checking): \
                  {:.0} revisions/s; {} already stored; {} agents and {} sources in the archive; \
-                 {} documents refused",
+                 {} documents refused{}",
                 report.revisions,
                 report.documents,
                 report.checking.as_secs_f64(),
@@ -151,6 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.agents,
                 report.sources,
                 report.refused_documents,
+                if report.compacted { "; database compacted" } else { "" },
             );
             if !report.refusals.is_empty() {
                 return Err(ProblemsFound(

@@ -9,6 +9,7 @@ mod m20261125_000003_create_documents_revisions_blobs;
 mod m20261125_000004_extend_sources_create_citations;
 mod m20261126_000001_add_content_bytes_and_token_expiry;
 mod m20261126_000002_integrity;
+mod m20261204_000001_packed_storage;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_extend_sources_create_citations::Migration),
             Box::new(m20261126_000001_add_content_bytes_and_token_expiry::Migration),
             Box::new(m20261126_000002_integrity::Migration),
+            Box::new(m20261204_000001_packed_storage::Migration),
         ]
     }
 }

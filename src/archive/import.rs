@@ -63,6 +63,8 @@ pub struct ImportReport {
     pub refused_documents: u64,
     /// Every refused line, in order.
     pub refusals: Vec<Refusal>,
+    /// Whether the database file was compacted after writing (see `Store::compact_after_bulk`).
+    pub compacted: bool,
     /// The whole import, and the first pass (checking) of it.
     pub elapsed: Duration,
     pub checking: Duration,
@@ -126,6 +128,7 @@ pub async fn import(
     report.agents = counts.agents;
     report.sources = counts.sources;
     bar.finish_and_clear();
+    report.compacted = store.compact_after_bulk(report.revisions).await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }

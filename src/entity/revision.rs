@@ -14,7 +14,8 @@ pub struct Model {
     pub message: String,
     pub source_id: Option<Uuid>,
     pub created_at: i64,
-    /// The canonical header bytes, verbatim: the input of `hash`.
+    /// The canonical header bytes, verbatim: the input of `hash`; empty when they are kept
+    /// in `packed_header`.
     pub header: String,
     /// The size of the text in bytes (of UTF-8), so reads can be priced before loading it.
     pub content_bytes: i64,
@@ -22,6 +23,8 @@ pub struct Model {
     pub log_index: Option<i64>,
     /// Set, with a row in `redactions`, when the text was redacted; nothing else changes.
     pub redacted: bool,
+    /// The canonical header as a zstd frame (`store::packing::pack_header`).
+    pub packed_header: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

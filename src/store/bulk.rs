@@ -11,8 +11,8 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Statement,
 };
 
 use super::Store;
@@ -25,7 +25,7 @@ use super::values::{
     AgentId, AgentName, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug,
     SourceId, Timestamp, Title,
 };
-use crate::entity::{agent, blob, document, revision, source};
+use crate::entity::{agent, document, revision, source};
 use crate::merkle::Frontier;
 
 /// Rows per INSERT: under SQLite's limit of bound parameters for the widest row.
@@ -96,6 +96,8 @@ pub struct ImportBatch {
 pub struct HistoryEnd {
     pub slug: String,
     pub head: RevisionHash,
+    /// The head's text.
+    pub content: ContentHash,
     pub number: i64,
     pub created_at: Timestamp,
 }
@@ -184,9 +186,12 @@ impl Store {
         let mut rows = Vec::with_capacity(batch.revisions.len());
         let mut hashes = Vec::with_capacity(batch.revisions.len());
         let mut first_of: HashMap<DocumentId, i64> = HashMap::new();
+        // Each revision's parent's text and its own, oldest first: what may become deltas.
+        let mut successions: Vec<(ContentHash, ContentHash)> = Vec::new();
         for imported in batch.revisions {
             let expected = ends.get(&imported.document);
             check_extends(&imported, expected)?;
+            let older = expected.map(|end| end.content.clone());
             if expected.is_none() {
                 // Its head and update time are set once the batch's last revision of it is.
                 documents.push((
@@ -215,12 +220,16 @@ impl Store {
                 HistoryEnd {
                     slug: imported.slug.as_str().to_owned(),
                     head: sealed.hash.clone(),
+                    content: imported.content_hash.clone(),
                     number: imported.number,
                     created_at: imported.created_at,
                 },
             );
             hashes.push(sealed.hash);
             rows.push(row);
+            if let Some(older) = older {
+                successions.push((older, imported.content_hash.clone()));
+            }
             // Moved, not copied: a batch's texts are its size.
             blobs.insert(imported.content_hash, imported.content);
         }
@@ -246,21 +255,7 @@ impl Store {
                 });
             }
         }
-        let blob_rows: Vec<blob::ActiveModel> = blobs
-            .into_iter()
-            .map(|(hash, content)| blob::ActiveModel {
-                sha256: Set(hash.as_str().to_owned()),
-                byte_length: Set(content.len() as i64),
-                content: Set(content),
-                purged_at: Set(None),
-            })
-            .collect();
-        for chunk in in_chunks(blob_rows) {
-            blob::Entity::insert_many(chunk)
-                .on_conflict_do_nothing_on([blob::Column::Sha256])
-                .exec_without_returning(&tx)
-                .await?;
-        }
+        super::blobs::store_many(&tx, blobs, &successions).await?;
 
         let (first_index, edge) = append_many(&tx, self, &hashes).await?;
         for (offset, row) in rows.iter_mut().enumerate() {
@@ -299,6 +294,23 @@ impl Store {
         tx.commit().await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
         Ok(())
+    }
+
+    /// After a bulk write of `written` revisions: compacts the database file (SQLite) when they
+    /// are at least half of all it holds. Imported in time order, every batch rewrites the
+    /// texts the one before left whole as deltas, which leaves pages half empty; on a store
+    /// that grew mostly by this import, rewriting the file once is cheap beside the import.
+    /// True if it compacted.
+    pub async fn compact_after_bulk(&self, written: u64) -> StoreResult<bool> {
+        if written == 0 || self.backend() != sea_orm::DatabaseBackend::Sqlite {
+            return Ok(false);
+        }
+        let total = revision::Entity::find().count(&self.db).await?;
+        if written * 2 < total {
+            return Ok(false);
+        }
+        super::connect::compact(&self.db).await.map_err(StoreError::Unexpected)?;
+        Ok(true)
     }
 
     /// Every document's id and slug, by id, a page after `after`.
@@ -484,11 +496,12 @@ async fn history_ends_in(
 ) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
     let mut ends = HashMap::new();
     for chunk in documents.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<(uuid::Uuid, String, String, i64, i64)> = document::Entity::find()
+        let rows: Vec<(uuid::Uuid, String, String, String, i64, i64)> = document::Entity::find()
             .select_only()
             .column(document::Column::Id)
             .column(document::Column::Slug)
             .column(document::Column::HeadHash)
+            .column(revision::Column::ContentSha256)
             .column(revision::Column::Number)
             .column(revision::Column::CreatedAt)
             .join(JoinType::InnerJoin, head_of_document())
@@ -496,10 +509,11 @@ async fn history_ends_in(
             .into_tuple()
             .all(conn)
             .await?;
-        for (id, slug, head, number, created_at) in rows {
+        for (id, slug, head, content, number, created_at) in rows {
             let end = HistoryEnd {
                 slug,
                 head: RevisionHash::from_trusted(head),
+                content: ContentHash::from_trusted(content),
                 number,
                 created_at: Timestamp::from_micros(created_at),
             };

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 
 /// How long the database may keep a caller waiting.
 #[derive(Debug, Clone, Copy)]
@@ -155,6 +155,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     let applied = Migrator::get_applied_migrations(db).await?;
     let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
     Migrator::up(db, None).await?;
+    // Texts and headers stored before packing existed are packed (and the space they took
+    // given back); finding none costs two lookups in empty partial indexes.
+    let packed = super::blobs::pack_plain(db).await?;
+    if packed > 0 {
+        tracing::info!(packed, "texts and headers stored before packing packed");
+        compact(db).await?;
+    }
     // Revisions written before the transparency log existed join it, oldest first, once: when
     // the migration that brought the log has just run. A revision without a leaf found later
     // was not written by the store, and verification reports it.
@@ -167,6 +174,18 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
 
 /// The migration that created the transparency log.
 const LOG_MIGRATION: &str = "m20261126_000002_integrity";
+
+/// Gives the space freed inside the database file back, on SQLite (PostgreSQL's autovacuum
+/// makes it reusable on its own). A rewrite of the whole file: for after bulk changes.
+pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() == DatabaseBackend::Sqlite {
+        db.execute_unprepared("VACUUM").await?;
+        // In WAL mode the rewrite went through the log: fold it in and truncate it, or the
+        // log file would hold a second copy of the database until the next checkpoint.
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}
 
 /// Fails unless every migration has been applied: for commands that must not change the
 /// database they examine (`verify`).

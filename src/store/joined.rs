@@ -185,6 +185,7 @@ by_position!(revision::Model {
     content_bytes,
     log_index,
     redacted,
+    packed_header,
 });
 by_position!(source::Model {
     id,

@@ -31,6 +31,7 @@ pub mod hashing;
 mod history;
 mod joined;
 mod kinds;
+mod packing;
 mod page;
 mod redaction;
 mod revisions;
@@ -53,13 +54,14 @@ use crate::merkle::Frontier;
 
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
+pub use blobs::unpack_for_downgrade;
 pub use bulk::{ExportedRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
 pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
-    DatabaseTimeouts, check_migrated, connect, connect_for_bulk, connect_for_scans, connect_with,
-    migrate, redact_password,
+    DatabaseTimeouts, check_migrated, compact, connect, connect_for_bulk, connect_for_scans,
+    connect_with, migrate, redact_password,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};

@@ -211,12 +211,7 @@ async fn purge_unless_shared(
         .await?
         .is_some();
     if !still_used {
-        blob::Entity::update_many()
-            .col_expr(blob::Column::Content, Expr::value(""))
-            .col_expr(blob::Column::PurgedAt, Expr::value(at.micros()))
-            .filter(blob::Column::Sha256.eq(hash))
-            .exec(tx)
-            .await?;
+        super::blobs::purge(tx, hash, at.micros()).await?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::hashing::RevisionHeader;
+use super::packing::{self, UnpackError};
 use super::page::{Direction, Page, PageRequest};
 use super::transaction::WriteTransaction;
 use super::values::{
@@ -43,8 +44,22 @@ pub struct Revision {
     pub redacted: bool,
 }
 
+/// The canonical header bytes of `row`, unpacked if they are packed.
+pub(crate) fn stored_header(row: &revision::Model) -> Result<String, UnpackError> {
+    match &row.packed_header {
+        Some(frame) => packing::unpack_header(frame),
+        None => Ok(row.header.clone()),
+    }
+}
+
 impl From<revision::Model> for Revision {
     fn from(row: revision::Model) -> Self {
+        // A header that cannot be unpacked reads as empty, which hashes to nothing: every
+        // client holding the hash sees it fail, and `verify` names the damage.
+        let header = stored_header(&row).unwrap_or_else(|error| {
+            tracing::error!(revision = %row.hash, %error, "stored header cannot be unpacked");
+            String::new()
+        });
         Revision {
             hash: RevisionHash::from_trusted(row.hash),
             document_id: row.document_id.into(),
@@ -56,7 +71,7 @@ impl From<revision::Model> for Revision {
             message: row.message,
             source: row.source_id.map(SourceId::from),
             created_at: Timestamp::from_micros(row.created_at),
-            header: row.header,
+            header,
             content_bytes: row.content_bytes.max(0) as u64,
             log_index: row.log_index.map(|i| i as u64),
             redacted: row.redacted,
@@ -121,10 +136,11 @@ impl NewRevision<'_> {
             message: Set(revision.message.clone()),
             source_id: Set(self.source.map(|s| s.as_uuid())),
             created_at: Set(self.created_at.micros()),
-            header: Set(revision.header.clone()),
+            header: Set(String::new()),
             content_bytes: Set(self.content.len() as i64),
             log_index: Set(None),
             redacted: Set(false),
+            packed_header: Set(Some(packing::pack_header(&revision.header))),
         };
         (row, revision)
     }

@@ -6,7 +6,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 
 use super::audit::{self, Actor, AuditTarget};
-use super::blobs::insert_blob;
+use super::blobs::{insert_blob, rebase_parent};
 use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AuditAction, AuditOutcome, DocumentKind};
@@ -226,7 +226,9 @@ impl WriteTransaction<'_> {
                 .head;
             return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
         }
-        insert_blob(&self.tx, &content_hash, &input.content).await?;
+        if insert_blob(&self.tx, &content_hash, &input.content).await? {
+            rebase_parent(&self.tx, &parent.content_hash, &content_hash, &input.content).await?;
+        }
         revisions::log(self, &mut revision_row, &mut revision).await?;
         let inserted =
             revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await;

@@ -274,7 +274,8 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
     assert!(stdout(&unsigned).contains("signatures NOT checked"));
 
     connection
-        .execute_unprepared("UPDATE blobs SET content = content || ' (edited)'")
+        // Forged texts, stored plain beside the packed originals.
+        .execute_unprepared("UPDATE blobs SET packing = 0, content = 'forged'")
         .await
         .unwrap();
     let tampered = palimpsest(&db.url(), &["verify", "--verifier-key", verifier]);
@@ -286,7 +287,7 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
     // Cut short with the checkpoints kept here deleted too: only a checkpoint kept elsewhere
     // still shows it, and verification reads it.
     for statement in [
-        "UPDATE blobs SET content = substr(content, 1, length(content) - 9)",
+        "UPDATE blobs SET packing = 1, content = ''",
         "DELETE FROM log_nodes WHERE NOT (level = 0 AND position = 0)",
         "UPDATE log_state SET size = 1",
         "UPDATE revisions SET log_index = NULL WHERE log_index = 1",

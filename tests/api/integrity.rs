@@ -13,6 +13,7 @@ crate::on_both_backends!(
     only_archivists_and_admins_verify,
     a_changed_byte_of_text_is_named,
     a_changed_header_is_named,
+    a_damaged_packed_text_is_named_with_the_texts_packed_against_it,
     a_changed_column_is_named_by_the_header_member_it_breaks,
     a_re_pointed_parent_is_named,
     a_deleted_revision_is_found_by_its_orphaned_leaf,
@@ -130,11 +131,14 @@ async fn only_archivists_and_admins_verify(app: TestApp) {
 
 async fn a_changed_byte_of_text_is_named(app: TestApp) {
     let corpus = corpus(&app).await;
-    let revision = &corpus.target[1];
+    // The oldest revision: no other text is stored as a delta against its text. A forger
+    // with write access to the database stores the altered text plain.
+    let revision = &corpus.target[0];
     tamper(
         &app,
         &[format!(
-            "UPDATE blobs SET content = 'X' || substr(content, 2) WHERE sha256 = \
+            "UPDATE blobs SET packing = 0, packed = NULL, base_sha256 = NULL, \
+             content = 'Xersion 1\n' WHERE sha256 = \
              (SELECT content_sha256 FROM revisions WHERE hash = '{revision}')"
         )],
     )
@@ -142,19 +146,56 @@ async fn a_changed_byte_of_text_is_named(app: TestApp) {
     let verified = verify(&app, &corpus).await;
     assert_eq!(verified["report"]["ok"], false);
     assert_named(&verified, "CONTENT_HASH", revision, Some("content"));
-    let problem = problems(&verified, "CONTENT_HASH")[0];
-    assert_eq!(problem["documentId"], corpus.target_id.as_str());
-    assert_eq!(verified["report"]["problemCount"], 1, "only that text: {verified:#}");
+    // The other document's only revision has the same text, stored once: it is named too.
+    assert_named(&verified, "CONTENT_HASH", &corpus.other[0], Some("content"));
+    assert_eq!(verified["report"]["problemCount"], 2, "only that text: {verified:#}");
+}
+
+async fn a_damaged_packed_text_is_named_with_the_texts_packed_against_it(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let head = &corpus.target[2];
+    tamper(
+        &app,
+        &[format!(
+            "UPDATE blobs SET packed = substr(packed, 1, 4) WHERE sha256 = \
+             (SELECT content_sha256 FROM revisions WHERE hash = '{head}')"
+        )],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert_eq!(verified["report"]["ok"], false);
+    assert_named(&verified, "CONTENT_HASH", head, Some("content"));
+    let damaged = problems(&verified, "CONTENT_HASH");
+    assert!(
+        damaged.iter().all(|p| p["detail"].as_str().unwrap().contains("cannot be read")),
+        "{verified:#}"
+    );
+    // Older texts of the document kept as deltas against it are lost with it, and named;
+    // the other document's are not.
+    assert!(damaged.iter().all(|p| p["documentId"] == corpus.target_id.as_str()));
+    // A client reading it is told it cannot be read, not handed other bytes.
+    let body = app
+        .query("query($h: String!) { revision(hash: $h) { content } }", json!({ "h": head }))
+        .await;
+    assert_eq!(error_code(&body), "INTERNAL", "{body:#}");
 }
 
 async fn a_changed_header_is_named(app: TestApp) {
     let corpus = corpus(&app).await;
     let revision = &corpus.target[1];
+    let read = app
+        .query("query($h: String!) { revision(hash: $h) { header } }", json!({ "h": revision }))
+        .await;
+    let forged = read["data"]["revision"]["header"]
+        .as_str()
+        .unwrap()
+        .replace(r#""message":"edit""#, r#""message":"forged""#);
+    // A forger stores the altered header plain.
     tamper(
         &app,
         &[format!(
-            "UPDATE revisions SET header = replace(header, '\"message\":\"edit\"', \
-             '\"message\":\"forged\"') WHERE hash = '{revision}'"
+            "UPDATE revisions SET packed_header = NULL, header = '{}' WHERE hash = '{revision}'",
+            forged.replace('\'', "''")
         )],
     )
     .await;

@@ -27,6 +27,7 @@ mod limits;
 mod loading;
 mod memento;
 mod outages;
+mod packing;
 mod pagination;
 mod redaction;
 mod response_cache;

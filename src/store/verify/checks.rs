@@ -11,25 +11,34 @@ use super::{Problem, Report};
 use crate::entity::revision;
 use crate::store::hashing::RevisionHeader;
 use crate::store::kinds::ProblemKind;
+use crate::store::packing::Unpacked;
+use crate::store::revisions::stored_header;
 use crate::store::tlog;
 use crate::store::values::{
     AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
 };
 
 /// A stored text as verification needs it: hashed once, however many revisions share it.
-pub(super) struct StoredText {
-    /// Lowercase hex SHA-256 of the stored bytes.
-    pub digest: String,
-    pub bytes: usize,
-    pub purged: bool,
+pub(super) enum StoredText {
+    Kept {
+        /// Lowercase hex SHA-256 of the stored bytes.
+        digest: String,
+        bytes: usize,
+    },
+    Purged,
+    /// Its stored bytes do not unpack.
+    Damaged(String),
 }
 
 impl StoredText {
-    pub fn hash(content: &str, purged: bool) -> Self {
-        StoredText {
-            digest: hex::encode(Sha256::digest(content.as_bytes())),
-            bytes: content.len(),
-            purged,
+    pub fn of(text: &Unpacked) -> Self {
+        match text {
+            Unpacked::Text(content) => StoredText::Kept {
+                digest: hex::encode(Sha256::digest(content.as_bytes())),
+                bytes: content.len(),
+            },
+            Unpacked::Purged => StoredText::Purged,
+            Unpacked::Damaged(error) => StoredText::Damaged(error.to_string()),
         }
     }
 }
@@ -178,7 +187,18 @@ fn check_header(
     report: &mut Report,
     problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
 ) {
-    let recomputed = RevisionHash::of_header(&row.header);
+    let header = match stored_header(row) {
+        Ok(header) => header,
+        Err(error) => {
+            report.add(problem(
+                ProblemKind::HeaderMalformed,
+                Some("header"),
+                format!("the stored header cannot be read: {error}"),
+            ));
+            return;
+        }
+    };
+    let recomputed = RevisionHash::of_header(&header);
     if recomputed.as_str() != row.hash {
         report.add(problem(
             ProblemKind::HeaderHash,
@@ -201,12 +221,12 @@ fn check_header(
         source: row.source_id.map(SourceId::from),
     }
     .canonical_json();
-    if from_columns == row.header {
+    if from_columns == header {
         return;
     }
     // Say which member disagrees, not just that something does.
     let (Ok(stored), Ok(expected)) = (
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.header),
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&header),
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&from_columns),
     ) else {
         report.add(problem(
@@ -279,23 +299,28 @@ fn check_content(
         return;
     }
     match context.texts.get(&row.content_sha256) {
-        Some(text) if !text.purged => {
-            if text.digest != row.content_sha256 {
+        Some(StoredText::Kept { digest, bytes }) => {
+            if *digest != row.content_sha256 {
                 report.add(problem(
                     ProblemKind::ContentHash,
                     Some("content"),
-                    format!("the stored text hashes to {}, not to content_sha256", text.digest),
+                    format!("the stored text hashes to {digest}, not to content_sha256"),
                 ));
             }
-            if text.bytes as i64 != row.content_bytes {
+            if *bytes as i64 != row.content_bytes {
                 report.add(problem(
                     ProblemKind::ContentSize,
                     Some("content_bytes"),
-                    format!("says {}; the text is {} bytes", row.content_bytes, text.bytes),
+                    format!("says {}; the text is {bytes} bytes", row.content_bytes),
                 ));
             }
         }
-        Some(_) => report.add(problem(
+        Some(StoredText::Damaged(error)) => report.add(problem(
+            ProblemKind::ContentHash,
+            Some("content"),
+            format!("the stored text cannot be read: {error}"),
+        )),
+        Some(StoredText::Purged) => report.add(problem(
             ProblemKind::ContentMissing,
             Some("content"),
             "the text was purged, but the revision is not redacted".into(),

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
 use super::kinds::ProblemKind;
+use super::packing;
 use super::values::{DocumentId, RevisionHash};
 use super::{Missing, Store};
 use crate::budget::{Budget, points_for_bytes};
@@ -214,9 +215,11 @@ impl Store {
             let tombstones = tombstones.clone();
             let check = self.compute.run(move || {
                 let mut part = Report::default();
-                let texts = chunk.texts.iter().map(|(hash, content, purged)| {
-                    (hash.clone(), StoredText::hash(content, *purged))
-                });
+                let wanted: Vec<&str> =
+                    chunk.rows.iter().map(|r| r.content_sha256.as_str()).collect();
+                let texts = packing::unpack_all(chunk.blobs, wanted)
+                    .into_iter()
+                    .map(|(hash, text)| (hash, StoredText::of(&text)));
                 let context = ChunkContext {
                     texts: texts.collect(),
                     tombstones: &tombstones,

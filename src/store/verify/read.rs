@@ -4,16 +4,18 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionOptions, TransactionTrait,
+    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionOptions,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::entity::{blob, document, log_node, revision};
+use crate::entity::{document, log_node, revision};
+use crate::store::blobs::read_stored;
 use crate::store::error::StoreResult;
+use crate::store::packing::StoredBlob;
 
 /// A read-only transaction that sees one state of the database throughout.
 pub(super) async fn snapshot(db: &DatabaseConnection) -> StoreResult<DatabaseTransaction> {
@@ -91,13 +93,14 @@ pub(super) async fn documents(
 /// A chunk of revisions as read, before it is checked.
 pub(super) struct Chunk {
     pub rows: Vec<revision::Model>,
-    /// `(sha256, content, purged)` of the chunk's unredacted revisions' texts.
-    pub texts: Vec<(String, String, bool)>,
+    /// The stored blobs of the chunk's unredacted revisions' texts, and of every text on
+    /// their chains of deltas, still packed (they are unpacked on the compute pool).
+    pub blobs: Vec<StoredBlob>,
     pub leaves: HashMap<i64, Vec<u8>>,
 }
 
-/// The next `limit` revisions after `cursor` in `(document, number)` order, each with its
-/// stored text, in one query; and, if asked, their leaves.
+/// The next `limit` revisions after `cursor` in `(document, number)` order, and their stored
+/// texts (one query each); and, if asked, their leaves.
 pub(super) async fn chunk(
     conn: &impl ConnectionTrait,
     range: &Range,
@@ -109,37 +112,23 @@ pub(super) async fn chunk(
     if let Some(cursor) = cursor {
         query = query.filter(key().gt(key_of(cursor)));
     }
-    let mut query: SelectStatement = query
+    let rows = query
         .order_by_asc(revision::Column::DocumentId)
         .order_by_asc(revision::Column::Number)
         .limit(limit)
-        .into_query();
-    // A redacted revision's text is not read: it is gone by design.
-    query
-        .left_join(
-            blob::Entity,
-            Expr::col((blob::Entity, blob::Column::Sha256))
-                .equals((revision::Entity, revision::Column::ContentSha256))
-                .and(Expr::col((revision::Entity, revision::Column::Redacted)).eq(false)),
-        )
-        .expr_as(Expr::col((blob::Entity, blob::Column::Content)), "blob_content")
-        .expr_as(Expr::col((blob::Entity, blob::Column::PurgedAt)), "blob_purged_at");
-    let results = conn.query_all(&query).await?;
-    if results.is_empty() {
+        .all(conn)
+        .await?;
+    if rows.is_empty() {
         return Ok(None);
     }
-    let mut rows = Vec::with_capacity(results.len());
-    let mut texts = Vec::with_capacity(results.len());
-    for result in &results {
-        let row = revision::Model::from_query_result(result, "")?;
-        if let Some(content) = result.try_get::<Option<String>>("", "blob_content")? {
-            let purged = result.try_get::<Option<i64>>("", "blob_purged_at")?.is_some();
-            texts.push((row.content_sha256.clone(), content, purged));
-        }
-        rows.push(row);
-    }
+    // A redacted revision's text is not read: it is gone by design.
+    let mut wanted: Vec<&str> =
+        rows.iter().filter(|r| !r.redacted).map(|r| r.content_sha256.as_str()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let blobs = read_stored(conn, &wanted).await?;
     let leaves = if with_leaves { leaves_of(conn, &rows).await? } else { HashMap::new() };
-    Ok(Some(Chunk { rows, texts, leaves }))
+    Ok(Some(Chunk { rows, blobs, leaves }))
 }
 
 /// The stored leaves at the log indexes of `rows`.

@@ -1,0 +1,200 @@
+//! Packed storage as a client and an operator meet it: every revision's text reads back byte
+//! for byte however it is stored, a long history takes little more room than its newest text,
+//! a redaction loses no other text, and a database written before packing is packed by
+//! `migrate` (and can be unpacked to go back).
+
+use std::collections::HashMap;
+
+use palimpsest::store::Role;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_no_errors};
+
+crate::on_both_backends!(
+    a_long_history_is_stored_as_deltas_and_reads_back_whole,
+    a_redacted_text_takes_no_other_text_with_it,
+    texts_stored_before_packing_are_packed_by_migrate,
+);
+
+const HISTORY: &str = "query($id: ID!, $after: String) {
+  document(id: $id) { revisions(first: 20, after: $after) {
+    nodes { hash content } pageInfo { hasNextPage endCursor } } }
+}";
+
+const VERIFY: &str =
+    "{ verification(first: 100) { report { ok problemCount problems { kind detail } } } }";
+
+/// The text of version `n` of an article: forty paragraphs, one of them edited each time.
+fn article(n: usize) -> String {
+    (0..40)
+        .map(|p| {
+            let edit =
+                if p == n % 40 { format!(" (revised in version {n})") } else { String::new() };
+            format!("Paragraph {p} of the council's report on the harbour budget{edit}.\n\n")
+        })
+        .collect()
+}
+
+/// Creates a document and revises it to `versions` versions; its id and each version's hash
+/// and text, oldest first.
+async fn history(
+    app: &TestApp,
+    token: &str,
+    slug: &str,
+    versions: usize,
+) -> (String, Vec<(String, String)>) {
+    let created = app.create_document(token, slug, &article(1)).await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let mut written = vec![(created["revision"]["hash"].as_str().unwrap().to_owned(), article(1))];
+    for n in 2..=versions {
+        let text = article(n);
+        let body = app.revise(token, &id, &written.last().unwrap().0, &text).await;
+        assert_no_errors(&body);
+        let hash = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+        written.push((hash, text));
+    }
+    (id, written)
+}
+
+/// Every revision of document `id` with its text as served, by hash (`None`: redacted).
+async fn served(app: &TestApp, id: &str) -> HashMap<String, Option<String>> {
+    let mut texts = HashMap::new();
+    let mut after = Value::Null;
+    loop {
+        let body = app.query(HISTORY, json!({ "id": id, "after": after })).await;
+        let page = &body["data"]["document"]["revisions"];
+        for node in page["nodes"].as_array().unwrap_or_else(|| panic!("{body:#}")) {
+            let content = node["content"].as_str().map(str::to_owned);
+            texts.insert(node["hash"].as_str().unwrap().to_owned(), content);
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return texts;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// `(sha256, packing, base, stored bytes)` of every blob.
+async fn blobs(app: &TestApp) -> Vec<(String, i64, Option<String>, i64)> {
+    let db = app.store.connection();
+    let sql = "SELECT sha256, packing, base_sha256, \
+               COALESCE(LENGTH(packed), 0) + LENGTH(content) AS stored FROM blobs";
+    let rows =
+        db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get("", "sha256").unwrap(),
+                r.try_get::<i16>("", "packing").map(i64::from).unwrap(),
+                r.try_get("", "base_sha256").unwrap(),
+                r.try_get::<i32>("", "stored")
+                    .map(i64::from)
+                    .or_else(|_| r.try_get("", "stored"))
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn assert_verifies(app: &TestApp) {
+    let archivist = app.token("Ada Archivist", Role::Archivist).await;
+    let body = app.query_as(Some(&archivist), VERIFY, json!({})).await;
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["verification"]["report"]["ok"], true, "{body:#}");
+}
+
+async fn a_long_history_is_stored_as_deltas_and_reads_back_whole(app: TestApp) {
+    let token = app.editor().await;
+    // Longer than a chain of deltas may grow, so that a whole text starts a new one.
+    let (id, written) = history(&app, &token, "harbour-budget", 45).await;
+    let texts = served(&app, &id).await;
+    for (hash, text) in &written {
+        assert_eq!(texts[hash].as_deref(), Some(text.as_str()), "revision {hash}");
+    }
+
+    let stored = blobs(&app).await;
+    let whole: Vec<_> = stored.iter().filter(|b| b.1 == 1).collect();
+    assert!(stored.iter().all(|b| b.1 == 1 || b.1 == 2), "every text is packed: {stored:?}");
+    assert!((1..=3).contains(&whole.len()), "a whole text per chain: {whole:?}");
+    let written_bytes: usize = written.iter().map(|(_, t)| t.len()).sum();
+    let stored_bytes: i64 = stored.iter().map(|b| b.3).sum();
+    assert!(
+        (stored_bytes as usize) * 10 < written_bytes,
+        "{stored_bytes} bytes stored for {written_bytes} written"
+    );
+    // No chain of deltas is longer than the store allows.
+    let base: HashMap<&str, Option<&str>> =
+        stored.iter().map(|b| (b.0.as_str(), b.2.as_deref())).collect();
+    for start in base.keys() {
+        let (mut at, mut length) = (*start, 0);
+        while let Some(Some(next)) = base.get(at) {
+            (at, length) = (next, length + 1);
+            assert!(length < 32, "chain from {start} too long");
+        }
+    }
+    assert_verifies(&app).await;
+}
+
+async fn a_redacted_text_takes_no_other_text_with_it(app: TestApp) {
+    let token = app.editor().await;
+    let (id, written) = history(&app, &token, "harbour-budget", 6).await;
+    let archivist = app.token("Ada Archivist", Role::Archivist).await;
+    // The middle of the chain: the older texts are deltas against it.
+    let redacted = &written[3].0;
+    let body = app
+        .query_as(
+            Some(&archivist),
+            "mutation($h: String!) { redactRevision(input: { hash: $h, reason: \"test\" }) { revision { hash } } }",
+            json!({ "h": redacted }),
+        )
+        .await;
+    assert_no_errors(&body);
+    let texts = served(&app, &id).await;
+    for (hash, text) in &written {
+        let expected = (hash != redacted).then_some(text.as_str());
+        assert_eq!(texts[hash].as_deref(), expected, "revision {hash}");
+    }
+    assert_verifies(&app).await;
+    // Its successor can still be revised, and the history keeps reading back.
+    let text = article(7);
+    let body = app.revise(&token, &id, &written.last().unwrap().0, &text).await;
+    assert_no_errors(&body);
+    assert_eq!(served(&app, &id).await.len(), 7);
+}
+
+async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
+    use migration::MigratorTrait;
+    let token = app.editor().await;
+    let (id, written) = history(&app, &token, "harbour-budget", 8).await;
+    let db = app.store.connection();
+    // Packed texts cannot be dropped with the columns that hold them.
+    let refused = migration::Migrator::down(db, Some(1)).await.unwrap_err();
+    assert!(refused.to_string().contains("packed"), "{refused}");
+    // Unpacked, they can: the database as it was before packing, texts in `content`.
+    let unpacked = palimpsest::store::unpack_for_downgrade(db).await.unwrap();
+    assert_eq!(unpacked, 16, "8 texts and 8 headers");
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    let plain = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM blobs WHERE LENGTH(content) > 0",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plain.try_get::<i64>("", "n").unwrap(), 8);
+
+    palimpsest::store::migrate(db).await.unwrap();
+    let stored = blobs(&app).await;
+    assert!(stored.iter().all(|b| b.1 == 1 || b.1 == 2), "all packed: {stored:?}");
+    assert_eq!(stored.iter().filter(|b| b.1 == 2).count(), 7, "the older texts are deltas");
+    let texts = served(&app, &id).await;
+    for (hash, text) in &written {
+        assert_eq!(texts[hash].as_deref(), Some(text.as_str()), "revision {hash}");
+    }
+    assert_verifies(&app).await;
+    // Migrating again finds nothing to pack.
+    palimpsest::store::migrate(db).await.unwrap();
+    assert_eq!(blobs(&app).await.len(), 8);
+}
