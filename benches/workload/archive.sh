@@ -7,7 +7,7 @@
 # the read workload), turns it into an archive (to_archive.py), then for each database in
 # DATABASES imports it into an empty store RUNS times (the median and the best are printed),
 # exports it back, checks the exported revisions against the archive's line for line, and prints the
-# database's size on disk.
+# database's size on disk. git fast-import of the same history runs first, as the peer.
 #
 # Env: DOCS (1000) REVS (20) SEED (1) RUNS (3) DATABASES ("sqlite postgres")
 #      PALIMPSEST_BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
@@ -36,6 +36,20 @@ if [ ! -s "$archive" ]; then
 fi
 revisions=$(grep -c '"type":"revision"' "$archive")
 echo "## $revisions revisions of $DOCS documents, $(du -m "$archive" | cut -f1) MB of archive"
+
+# The peer, in the same run: git fast-import of the same history into an empty repository,
+# and the size of the pack it leaves (then repacked as `git gc --aggressive` would).
+if command -v git >/dev/null; then
+  stream=$work/corpus.fi
+  [ -s "$stream" ] || python3 $here/to_fast_import.py "$corpus" > "$stream"
+  repo=$work/git-peer
+  rm -rf "$repo" && git init -q --bare "$repo"
+  start=$(date +%s.%N)
+  git -C "$repo" fast-import --quiet < "$stream"
+  took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  git -C "$repo" repack -adq --window=250 --depth=50
+  echo "git fast-import: $(awk -v n="$revisions" -v t="$took" 'BEGIN { printf "%.0f", n / t }') revisions/s ($took s); pack $(( $(du -cb "$repo"/objects/pack/* | tail -n1 | cut -f1) / 1000000 )) MB"
+fi
 
 pg_database=palimpsest_archive_bench
 database_url() {

@@ -4,10 +4,13 @@
 use std::io::Write;
 
 use super::{AgentRecord, Record, RevisionRecord, SourceRecord};
-use crate::store::{DocumentId, Store};
+use crate::store::{DocumentId, FrameCache, Store};
 
 /// Records read per query.
 const PAGE: u64 = 500;
+
+/// Stored frames kept while exporting: the chains of deltas of ~100,000 revisions' texts.
+pub(super) const FRAME_CACHE_BYTES: usize = 64 << 20;
 
 /// What an export wrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +53,9 @@ pub async fn export(
         }
     }
     let mut after = None;
+    let mut cache = FrameCache::new(FRAME_CACHE_BYTES);
     loop {
-        let page = store.export_revisions(after, PAGE, documents).await?;
+        let page = store.export_revisions(after, PAGE, documents, &mut cache).await?;
         let full = page.len() as u64 == PAGE;
         let last = page.last().and_then(|r| r.revision.log_index);
         counts.revisions += page.len() as u64;

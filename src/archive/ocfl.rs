@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha512};
 
-use crate::store::{AgentId, DocumentId, ExportedRevision, Store};
+use crate::store::{AgentId, DocumentId, ExportedRevision, FrameCache, Store};
 
 /// Revisions read per query.
 const PAGE: u64 = 500;
@@ -109,8 +109,9 @@ async fn write_object(
     };
     let mut after = None;
     let mut versions = 0;
+    let mut cache = FrameCache::new(super::export::FRAME_CACHE_BYTES);
     loop {
-        let page = store.export_revisions(after, PAGE, Some(&[document])).await?;
+        let page = store.export_revisions(after, PAGE, Some(&[document]), &mut cache).await?;
         let full = page.len() as u64 == PAGE;
         let last = page.last().and_then(|r| r.revision.log_index);
         for exported in page {

@@ -416,6 +416,65 @@ pub(crate) async fn read_stored(
         .collect()
 }
 
+/// Blob rows kept across the pages of one long read (an export), so that the chains of deltas
+/// its pages share are read from the database once: an export in commit order reads each
+/// document's chain again for every revision. Bounded in bytes; emptied whole when full.
+#[derive(Debug)]
+pub struct FrameCache {
+    rows: HashMap<String, StoredBlob>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl FrameCache {
+    /// A cache of at most `limit` bytes of stored frames.
+    pub fn new(limit: usize) -> Self {
+        FrameCache { rows: HashMap::new(), bytes: 0, limit }
+    }
+
+    fn row_bytes(row: &StoredBlob) -> usize {
+        row.sha256.len() + row.content.len() + row.packed.as_ref().map_or(0, Vec::len) + 96
+    }
+}
+
+/// The texts of `hashes` (stored and not purged), reading only the blob rows `cache` lacks.
+pub(crate) async fn texts_through(
+    conn: &impl ConnectionTrait,
+    hashes: &[ContentHash],
+    cache: &mut FrameCache,
+) -> StoreResult<HashMap<String, Unpacked>> {
+    let missing: Vec<&str> =
+        hashes.iter().map(ContentHash::as_str).filter(|h| !cache.rows.contains_key(*h)).collect();
+    for row in read_stored(conn, &missing).await? {
+        if cache.bytes > cache.limit {
+            cache.rows.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += FrameCache::row_bytes(&row);
+        cache.rows.insert(row.sha256.clone(), row);
+    }
+    // Every row on the wanted chains: a chain is cached whole, as it was read.
+    let mut rows = Vec::new();
+    let mut pending: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let mut seen = HashSet::new();
+    while let Some(hash) = pending.pop() {
+        if !seen.insert(hash) {
+            continue;
+        }
+        match cache.rows.get(hash) {
+            Some(row) => {
+                if let Some(base) = &row.base {
+                    pending.push(base.as_str());
+                }
+                rows.push(row.clone());
+            }
+            // Emptied meanwhile, or never stored: read what is left directly.
+            None => rows.extend(read_stored(conn, &[hash]).await?),
+        }
+    }
+    Ok(packing::unpack_all(rows, hashes.iter().map(ContentHash::as_str)))
+}
+
 /// The texts of `hashes` that are stored and not purged.
 async fn texts_of(
     conn: &impl ConnectionTrait,

@@ -19,6 +19,7 @@ use super::Store;
 use super::audit::{self, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
+use super::packing::Unpacked;
 use super::revisions::NewRevision;
 use super::transaction::begin_write;
 use super::values::{
@@ -365,6 +366,7 @@ impl Store {
         after: Option<u64>,
         limit: u64,
         documents: Option<&[DocumentId]>,
+        cache: &mut super::blobs::FrameCache,
     ) -> StoreResult<Vec<ExportedRevision>> {
         let mut query = revision::Entity::find()
             .filter(revision::Column::LogIndex.is_not_null())
@@ -386,8 +388,7 @@ impl Store {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let texts: HashMap<ContentHash, String> =
-            self.contents_by_hashes(&hashes).await?.into_iter().collect();
+        let texts = super::blobs::texts_through(&self.db, &hashes, cache).await?;
         let ids: Vec<uuid::Uuid> = revisions
             .iter()
             .map(|r| r.document_id.as_uuid())
@@ -416,9 +417,19 @@ impl Store {
                 let content = if revision.redacted {
                     None
                 } else {
-                    Some(texts.get(&revision.content_hash).cloned().ok_or_else(|| {
-                        corrupt("revisions.content_sha256", "the text is not stored")
-                    })?)
+                    // Texts shared by several revisions of the page are cloned, once each.
+                    Some(match texts.get(revision.content_hash.as_str()) {
+                        Some(Unpacked::Text(text)) => text.clone(),
+                        Some(Unpacked::Damaged(error)) => {
+                            return Err(corrupt("blobs.packed", error.to_string()));
+                        }
+                        Some(Unpacked::Purged) | None => {
+                            return Err(corrupt(
+                                "revisions.content_sha256",
+                                "the text is not stored",
+                            ));
+                        }
+                    })
                 };
                 let kind = kind.parse().map_err(|e| corrupt("documents.kind", e))?;
                 Ok(ExportedRevision { revision, content, slug, kind })

@@ -54,7 +54,7 @@ use crate::merkle::Frontier;
 
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
-pub use blobs::unpack_for_downgrade;
+pub use blobs::{FrameCache, unpack_for_downgrade};
 pub use bulk::{ExportedRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
 pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
