@@ -42,6 +42,8 @@ struct ProblemsFound(&'static str);
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
             // actix-http logs every malformed request from a client as an ERROR; on a public
             // server that lets anyone flood the log, so it is off unless RUST_LOG asks for it.
@@ -84,7 +86,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied to {}", store::redact_password(&cli.database_url));
             Ok(())
         }
-        Command::Seed { dir } => seed(&open(&cli.database_url).await?, dir).await,
+        Command::Seed { dir } => {
+            let db = store::connect(&cli.database_url).await?;
+            store::migrate(&db).await?;
+            seed(&Store::new(db, StoreLimits::default()), dir).await
+        }
         Command::Token(command) => token(&open(&cli.database_url).await?, command).await,
         Command::Log { slug, max_count } => {
             let store = open(&cli.database_url).await?;
@@ -214,6 +220,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connects and migrates, for commands that read or write the corpus.
 async fn open(database_url: &str) -> anyhow::Result<Store> {
+    // A command run in another folder must not quietly work on a new, empty database.
+    if let Some(file) = store::sqlite_file(database_url)
+        && !file.exists()
+    {
+        anyhow::bail!(
+            "there is no database at {}: `palimpsest migrate` (or `serve`) creates one, or pass \
+             --database-url (DATABASE_URL) to use another",
+            file.display()
+        );
+    }
     let db = store::connect(database_url).await?;
     store::migrate(&db).await?;
     Ok(Store::new(db, StoreLimits::default()))

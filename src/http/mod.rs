@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpServer, guard, web};
 
 use crate::checkpoint::LogKey;
 use crate::graphql::GraphqlService;
@@ -200,27 +200,34 @@ fn listening_url(local: SocketAddr) -> String {
     }
 }
 
+/// A route for reading: `GET`, and `HEAD` with the same status and headers and no body (the
+/// HTTP/1 codec drops the body of an answer to `HEAD`), which archive tools and link checkers
+/// send to probe mementos and TimeGates.
+fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::post))
-        .route("/graphql", web::get().to(graphql::get))
-        .route("/schema.graphql", web::get().to(graphql::schema_sdl))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
+        .route("/graphql", read().to(graphql::get))
+        .route("/schema.graphql", read().to(graphql::schema_sdl))
+        .route("/healthz", read().to(health::healthz))
+        .route("/readyz", read().to(health::readyz))
         .service(
             web::scope("/documents")
                 .wrap(from_fn(middleware::rate_limit_plain))
-                .route("/{slug}/text", web::get().to(memento::original))
-                .route("/{slug}/timemap", web::get().to(memento::timemap))
-                .route("/{slug}/revisions/{hash}/text", web::get().to(memento::memento))
-                .route("/{slug}", web::get().to(exports::document_page))
-                .route("/{slug}/revisions/{hash}", web::get().to(exports::revision_page))
-                .route("/{slug}/cite", web::get().to(exports::cite))
-                .route("/{slug}/provenance", web::get().to(exports::provenance)),
+                .route("/{slug}/text", read().to(memento::original))
+                .route("/{slug}/timemap", read().to(memento::timemap))
+                .route("/{slug}/revisions/{hash}/text", read().to(memento::memento))
+                .route("/{slug}", read().to(exports::document_page))
+                .route("/{slug}/revisions/{hash}", read().to(exports::revision_page))
+                .route("/{slug}/cite", read().to(exports::cite))
+                .route("/{slug}/provenance", read().to(exports::provenance)),
         )
         .service(
             web::resource("/cite")
                 .wrap(from_fn(middleware::rate_limit_plain))
-                .route(web::get().to(exports::cite_list)),
+                .route(read().to(exports::cite_list)),
         );
 }
 

@@ -127,9 +127,41 @@ async fn connect_inner(
             })
         });
     }
-    Database::connect(options)
-        .await
-        .with_context(|| format!("cannot connect to {}", redact_password(database_url)))
+    match Database::connect(options).await {
+        Ok(db) => Ok(db),
+        Err(err) if is_missing_database(&err) => {
+            let name = database_url.rsplit('/').next().unwrap_or_default();
+            let name = name.split('?').next().unwrap_or_default();
+            anyhow::bail!(
+                "the PostgreSQL database \"{name}\" does not exist on {}: create it (`createdb \
+                 {name}`, or `CREATE DATABASE {name}` in psql), then run `palimpsest migrate`",
+                redact_password(database_url)
+            )
+        }
+        Err(err) => {
+            Err(err).with_context(|| format!("cannot connect to {}", redact_password(database_url)))
+        }
+    }
+}
+
+/// Whether connecting failed because the PostgreSQL database named does not exist (SQLSTATE
+/// 3D000, invalid_catalog_name).
+fn is_missing_database(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Conn(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx))) =
+        err
+    else {
+        return false;
+    };
+    sqlx.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "3D000")
+}
+
+/// The file of a `sqlite:` URL, unless it names an in-memory database.
+pub fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    let rest = database_url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
 }
 
 /// The URL with any password replaced, for messages and logs.

@@ -61,7 +61,7 @@ pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
     DatabaseTimeouts, check_migrated, compact, connect, connect_for_bulk, connect_for_scans,
-    connect_with, migrate, redact_password,
+    connect_with, migrate, redact_password, sqlite_file,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};

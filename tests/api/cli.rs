@@ -46,6 +46,14 @@ impl Drop for TempDb {
 #[test]
 fn token_create_prints_the_token_alone_and_seed_is_idempotent() {
     let db = TempDb::new();
+    // Run where there is no database, it says so rather than create an empty one.
+    let nowhere =
+        palimpsest(&db.url(), &["token", "create", "--agent", "Ada Archivist", "--role", "editor"]);
+    assert!(!nowhere.status.success());
+    assert!(stderr(&nowhere).contains("there is no database at"), "{}", stderr(&nowhere));
+    assert!(stderr(&nowhere).contains("palimpsest migrate"), "{}", stderr(&nowhere));
+    assert!(!db.0.exists(), "nothing created");
+    assert!(palimpsest(&db.url(), &["migrate"]).status.success());
     let output =
         palimpsest(&db.url(), &["token", "create", "--agent", "Ada Archivist", "--role", "editor"]);
     let out = stdout(&output);
@@ -65,6 +73,31 @@ fn token_create_prints_the_token_alone_and_seed_is_idempotent() {
     }
 
     assert_eq!(stdout(&palimpsest(&db.url(), &["schema"])), palimpsest::graphql::sdl());
+}
+
+#[test]
+fn a_missing_postgres_database_is_named_with_how_to_create_it() {
+    let Ok(server) = std::env::var("PALIMPSEST_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: PALIMPSEST_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+    let url = format!("{base}/palimpsest_never_created_{}", uuid::Uuid::now_v7().simple());
+    let output = palimpsest(&url, &["migrate"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(said.contains("does not exist") && said.contains("createdb"), "{said}");
+    assert_eq!(said.matches("does not exist").count(), 1, "said once: {said}");
+}
+
+#[test]
+fn logs_carry_no_colour_codes_when_not_on_a_terminal() {
+    let db = TempDb::new();
+    let migrated = palimpsest(&db.url(), &["migrate"]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let log = stderr(&migrated);
+    assert!(log.contains("INFO"), "{log}");
+    assert!(!log.contains('\u{1b}'), "escape codes in a piped log: {log:?}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ crate::on_both_backends!(
     malformed_requests_get_precise_http_errors,
     schema_and_health_routes_answer,
     queries_past_the_depth_or_complexity_limits_are_refused,
+    head_answers_every_get_route_as_get_does_without_the_body,
 );
 
 async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
@@ -151,4 +152,45 @@ async fn queries_past_the_depth_or_complexity_limits_are_refused(app: TestApp) {
     );
     let body = app.query(&deep, json!({})).await;
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX");
+}
+
+async fn head_answers_every_get_route_as_get_does_without_the_body(app: TestApp) {
+    let token = app.editor().await;
+    let (_, hashes) = app.document_with_history(&token, "probed", 2).await;
+    let head = &hashes[1];
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let routes = [
+        "/graphql?query=%7Bdocuments%7BtotalCount%7D%7D".to_owned(),
+        "/schema.graphql".to_owned(),
+        "/healthz".to_owned(),
+        "/readyz".to_owned(),
+        "/documents/probed".to_owned(),
+        "/documents/probed/text".to_owned(),
+        "/documents/probed/timemap".to_owned(),
+        format!("/documents/probed/revisions/{head}"),
+        format!("/documents/probed/revisions/{head}/text"),
+        "/documents/probed/cite?format=bibtex".to_owned(),
+        "/documents/probed/provenance".to_owned(),
+        "/cite?format=ris&documents=probed".to_owned(),
+        "/documents/nowhere".to_owned(),
+    ];
+    for route in &routes {
+        let url = format!("{}{route}", app.address);
+        let get = client.get(&url).send().await.unwrap();
+        let (status, headers) = (get.status(), get.headers().clone());
+        let body = get.bytes().await.unwrap();
+        let head = client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), status, "HEAD {route}");
+        for name in ["content-type", "link", "memento-datetime", "etag", "cache-control"] {
+            assert_eq!(head.headers().get(name), headers.get(name), "{name} of HEAD {route}");
+        }
+        if let Some(length) = head.headers().get("content-length") {
+            assert_eq!(length.to_str().unwrap(), body.len().to_string(), "HEAD {route}");
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {route} has no body");
+    }
+    // Writes stay POST only.
+    let url = format!("{}/documents/probed", app.address);
+    assert_eq!(client.post(&url).send().await.unwrap().status(), 405);
 }
