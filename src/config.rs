@@ -171,7 +171,8 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PALIMPSEST_WORKERS")]
     pub workers: Option<usize>,
-    /// The seeds folder loaded into a new database.
+    /// The seeds folder loaded into a new database (default: `seeds/` in the working
+    /// directory if it holds a `corpus.json`, else the sample corpus built into the binary).
     #[arg(long, env = "PALIMPSEST_SEEDS_DIR")]
     pub seeds_dir: Option<PathBuf>,
     /// Do not load seeds, even into a new database.

@@ -280,13 +280,14 @@ async fn log(store: &Store, slug: &str, max_count: usize) -> anyhow::Result<()> 
 }
 
 async fn seed(store: &Store, dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
-    let dir = dir.unwrap_or_else(palimpsest::seed::default_dir);
-    let report = palimpsest::seed::load(store, &dir)
+    use palimpsest::seed::Seeds;
+    let seeds = dir.map_or_else(Seeds::default_source, Seeds::Dir);
+    let report = palimpsest::seed::load(store, &seeds)
         .await
-        .with_context(|| format!("cannot load seeds from {}", dir.display()))?;
+        .with_context(|| format!("cannot load seeds from {seeds}"))?;
     eprintln!(
         "seeds from {}: {} created, {} already present",
-        dir.display(),
+        seeds,
         report.created.len(),
         report.already_present.len()
     );
@@ -334,6 +335,12 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let log_key = log_key(&store, &args).await?;
     if applied_before == 0 && !args.no_seed {
         seed(&store, args.seeds_dir).await?;
+    } else if store.count_documents(&Default::default()).await? == 0 {
+        // A database migrated before its first start is not seeded: say how to fill it.
+        tracing::warn!(
+            "the corpus is empty: `palimpsest seed` loads the sample corpus, `palimpsest import` \
+             an archive, and the createDocument mutation writes a document"
+        );
     }
     let settings = HttpSettings {
         bind: args.bind,

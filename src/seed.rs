@@ -110,31 +110,64 @@ pub struct SeedReport {
     pub already_present: Vec<String>,
 }
 
-/// The seeds folder: `seeds/` in the working directory, else the one this binary was built
-/// from (so `cargo run` works from anywhere in the checkout).
-pub fn default_dir() -> PathBuf {
-    let local = PathBuf::from("seeds");
-    if local.join("corpus.json").exists() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+/// Where the seeds are read from.
+#[derive(Debug, Clone)]
+pub enum Seeds {
+    /// A folder holding `corpus.json` and the text files it names.
+    Dir(PathBuf),
+    /// The sample corpus built into the binary (this checkout's `seeds/`), so an installed
+    /// binary seeds from wherever it runs, with no path of the machine it was built on.
+    BuiltIn,
+}
+
+/// The files of `seeds/`, built in. A file added there is added here too (the test
+/// `the_built_in_seeds_are_the_seeds_folder` says so if not).
+const BUILT_IN: &[(&str, &str)] = &[
+    ("corpus.json", include_str!("../seeds/corpus.json")),
+    ("000_29be97726b5e019a.txt", include_str!("../seeds/000_29be97726b5e019a.txt")),
+    ("001_reading_note.txt", include_str!("../seeds/001_reading_note.txt")),
+];
+
+impl Seeds {
+    /// `seeds/` in the working directory if it has a manifest, else the built-in corpus.
+    pub fn default_source() -> Self {
+        let local = PathBuf::from("seeds");
+        if local.join("corpus.json").exists() { Seeds::Dir(local) } else { Seeds::BuiltIn }
+    }
+
+    fn read(&self, name: &Path) -> anyhow::Result<String> {
+        match self {
+            Seeds::Dir(dir) => {
+                let path = dir.join(name);
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))
+            }
+            Seeds::BuiltIn => BUILT_IN
+                .iter()
+                .find(|(file, _)| Path::new(file) == name)
+                .map(|(_, text)| (*text).to_owned())
+                .with_context(|| format!("the built-in seeds have no {}", name.display())),
+        }
     }
 }
 
-pub async fn load(store: &Store, dir: &Path) -> anyhow::Result<SeedReport> {
-    let manifest_path = dir.join("corpus.json");
-    let manifest: Manifest = serde_json::from_str(
-        &std::fs::read_to_string(&manifest_path)
-            .with_context(|| format!("cannot read {}", manifest_path.display()))?,
-    )
-    .with_context(|| format!("{} is not a valid seed manifest", manifest_path.display()))?;
+impl std::fmt::Display for Seeds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Seeds::Dir(dir) => write!(f, "{}", dir.display()),
+            Seeds::BuiltIn => f.write_str("the built-in sample corpus"),
+        }
+    }
+}
+
+pub async fn load(store: &Store, seeds: &Seeds) -> anyhow::Result<SeedReport> {
+    let manifest: Manifest = serde_json::from_str(&seeds.read(Path::new("corpus.json"))?)
+        .with_context(|| format!("the manifest of {seeds} is not a valid seed manifest"))?;
 
     // Parse everything before writing anything, so a bad manifest writes nothing.
     let mut documents = Vec::with_capacity(manifest.documents.len());
     for seed in manifest.documents {
-        let path = dir.join(&seed.content_file);
-        let content = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
+        let content = seeds.read(&seed.content_file)?;
         documents.push(CreateDocument {
             slug: Slug::parse(&seed.slug)?,
             kind: seed.kind.parse()?,
@@ -236,4 +269,25 @@ async fn find(transaction: &WriteTransaction<'_>, slug: &str) -> anyhow::Result<
         .document_by_slug(&Slug::parse(slug)?)
         .await?
         .with_context(|| format!("no document has the slug {slug}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_seeds_are_the_seeds_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut built_in: Vec<String> = BUILT_IN.iter().map(|(f, _)| (*f).to_owned()).collect();
+        built_in.sort();
+        assert_eq!(files, built_in, "add the file to BUILT_IN");
+        for (file, text) in BUILT_IN {
+            assert_eq!(Seeds::Dir(dir.clone()).read(Path::new(file)).unwrap(), *text);
+        }
+    }
 }

@@ -91,6 +91,34 @@ fn a_missing_postgres_database_is_named_with_how_to_create_it() {
 }
 
 #[test]
+fn serving_a_database_migrated_but_never_seeded_says_the_corpus_is_empty() {
+    use std::io::{BufRead, BufReader};
+    let db = TempDb::new();
+    assert!(palimpsest(&db.url(), &["migrate"]).status.success());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-key"])
+        .arg(db.0.with_extension("key"))
+        .env("DATABASE_URL", db.url())
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    for line in BufReader::new(server.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("serving GraphQL") {
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_file(db.0.with_extension("key"));
+    assert!(said.contains("the corpus is empty") && said.contains("palimpsest seed"), "{said}");
+}
+
+#[test]
 fn logs_carry_no_colour_codes_when_not_on_a_terminal() {
     let db = TempDb::new();
     let migrated = palimpsest(&db.url(), &["migrate"]);

@@ -49,7 +49,7 @@ fn parse_externally(kind: &str, text: &str) -> Option<Value> {
 
 /// The sample corpus plus a document captured from a source with known authors and date.
 async fn corpus(app: &TestApp) -> (String, String) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let dir = palimpsest::seed::Seeds::BuiltIn;
     palimpsest::seed::load(&app.store, &dir).await.unwrap();
     let token = app.editor().await;
     let source = app
@@ -334,7 +334,7 @@ async fn permanent_links_use_the_configured_public_url() {
     )
     .await
     .unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let dir = palimpsest::seed::Seeds::BuiltIn;
     palimpsest::seed::load(&app.store, &dir).await.unwrap();
     let ris =
         get(&app, &format!("/documents/{ARTICLE}/cite?format=ris")).await.text().await.unwrap();

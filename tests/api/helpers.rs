@@ -31,6 +31,10 @@ macro_rules! on_both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(
+                    palimpsest_no_postgres,
+                    ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
+                )]
                 async fn $name() {
                     let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else {
                         eprintln!(

@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, assert_no_errors, sha256_hex};
 crate::on_both_backends!(the_sample_article_loads_verbatim_and_only_once);
 
 async fn the_sample_article_loads_verbatim_and_only_once(app: TestApp) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let dir = palimpsest::seed::Seeds::BuiltIn;
     let report = palimpsest::seed::load(&app.store, &dir).await.unwrap();
     assert_eq!(
         report.created,
@@ -29,7 +29,10 @@ async fn the_sample_article_loads_verbatim_and_only_once(app: TestApp) {
         .await;
     assert_no_errors(&body);
     let document = &body["data"]["document"];
-    let file = std::fs::read(dir.join("000_29be97726b5e019a.txt")).unwrap();
+    let file = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/000_29be97726b5e019a.txt"),
+    )
+    .unwrap();
     assert_eq!(document["head"]["contentHash"], sha256_hex(&file), "equals sha256sum of the file");
     assert_eq!(
         document["head"]["contentHash"],

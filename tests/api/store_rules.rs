@@ -222,7 +222,8 @@ async fn a_seed_that_fails_half_way_writes_nothing(app: TestApp) {
         }]
     });
     std::fs::write(dir.join("corpus.json"), manifest.to_string()).unwrap();
-    let result = palimpsest::seed::load(&app.store, &dir).await;
+    let result =
+        palimpsest::seed::load(&app.store, &palimpsest::seed::Seeds::Dir(dir.clone())).await;
     std::fs::remove_dir_all(&dir).ok();
     assert!(result.is_err(), "the seed cannot record its citation");
     assert_eq!(app.corpus_size().await, (0, 0), "nothing of the failed seed is stored");
