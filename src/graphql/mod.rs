@@ -182,6 +182,11 @@ pub fn sdl() -> String {
         Schema::build(query::QueryRoot::default(), mutation::MutationRoot, EmptySubscription)
             .finish();
     schema.sdl_with_options(
-        SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items(),
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items()
+            // What introspection serves (`specifiedByURL`), the SDL says too.
+            .include_specified_by(),
     )
 }

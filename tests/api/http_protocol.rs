@@ -11,6 +11,7 @@ crate::on_both_backends!(
     schema_and_health_routes_answer,
     queries_past_the_depth_or_complexity_limits_are_refused,
     head_answers_every_get_route_as_get_does_without_the_body,
+    documents_and_revisions_carry_the_urls_of_their_pages,
 );
 
 async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
@@ -193,4 +194,31 @@ async fn head_answers_every_get_route_as_get_does_without_the_body(app: TestApp)
     // Writes stay POST only.
     let url = format!("{}/documents/probed", app.address);
     assert_eq!(client.post(&url).send().await.unwrap().status(), 405);
+}
+
+async fn documents_and_revisions_carry_the_urls_of_their_pages(app: TestApp) {
+    let token = app.editor().await;
+    let (id, hashes) = app.document_with_history(&token, "linked", 2).await;
+    let body = app
+        .query(
+            "query($id: ID!) { document(id: $id) { url head { url }
+               revisions { nodes { hash url } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_no_errors(&body);
+    let document = &body["data"]["document"];
+    assert_eq!(document["url"], format!("{}/documents/linked", app.address));
+    let head = &hashes[1];
+    assert_eq!(
+        document["head"]["url"],
+        format!("{}/documents/linked/revisions/{head}", app.address)
+    );
+    for node in document["revisions"]["nodes"].as_array().unwrap() {
+        let url = node["url"].as_str().unwrap();
+        assert!(url.ends_with(node["hash"].as_str().unwrap()), "{url}");
+        let page = app.client.get(url).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{url}");
+        assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    }
 }

@@ -35,6 +35,11 @@ impl DocumentNode {
         self.0.slug.as_str()
     }
 
+    /// The document's page for people (HTML, its head revision's text, citation metadata).
+    async fn url(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(format!("{}/documents/{}", base_url(ctx)?, self.0.slug.as_str()))
+    }
+
     /// The title at the head revision.
     async fn title(&self, ctx: &Context<'_>) -> ApiResult<String> {
         Ok(load_required(ctx, self.0.head.clone()).await?.title)

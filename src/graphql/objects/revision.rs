@@ -36,6 +36,18 @@ impl RevisionNode {
         &self.0.header
     }
 
+    /// This revision's permanent page for people (HTML): it shows this text for good, whatever
+    /// the document becomes.
+    async fn url(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let document: crate::store::Document = load_required(ctx, self.0.document_id).await?;
+        Ok(format!(
+            "{}/documents/{}/revisions/{}",
+            base_url(ctx)?,
+            document.slug.as_str(),
+            self.0.hash.as_str()
+        ))
+    }
+
     /// Position in the document's history: 1 for the first revision.
     async fn number(&self) -> i64 {
         self.0.number
