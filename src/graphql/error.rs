@@ -25,6 +25,9 @@ pub enum ErrorCode {
     QueryTooComplex,
     RateLimited,
     Unavailable,
+    /// Apollo's automatic persisted queries: the hash sent alone is not known; send the query
+    /// with it once.
+    PersistedQueryNotFound,
     Internal,
 }
 
@@ -41,6 +44,7 @@ impl ErrorCode {
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -58,6 +62,7 @@ impl ErrorCode {
             ErrorCode::QueryTooComplex => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,
+            ErrorCode::PersistedQueryNotFound => 400,
             ErrorCode::Internal => 500,
         }
     }

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::middleware::{client_address, rate_limit_headers, request_id};
+use super::persisted;
 use super::response_cache::Answer;
 use super::{AppState, GRAPHIQL_CSP, base_url};
 use crate::graphql::RequestContext;
@@ -144,7 +145,7 @@ pub(super) async fn post(
             &format!("the request body holds more than {} JSON values", state.max_json_values),
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
             return error_response(
@@ -155,6 +156,14 @@ pub(super) async fn post(
             );
         }
     };
+    if let Some(extension) = request.extensions.remove("persistedQuery") {
+        let extension = extension.into_json().unwrap_or_default();
+        let query = std::mem::take(&mut request.query);
+        match state.persisted.resolve(Some(query), Some(&extension)) {
+            Ok(query) => request.query = query.unwrap_or_default(),
+            Err(refused) => return persisted_refused(media, refused),
+        }
+    }
     if request.query.trim().is_empty() {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -170,6 +179,8 @@ pub(super) async fn post(
 pub(super) struct GetParams {
     query: Option<String>,
     variables: Option<String>,
+    /// JSON, as Apollo's links send it: `{"persistedQuery":{"version":1,"sha256Hash":…}}`.
+    extensions: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
 }
@@ -180,7 +191,25 @@ pub(super) async fn get(
     params: web::Query<GetParams>,
 ) -> HttpResponse {
     let params = params.into_inner();
-    let Some(query) = params.query else {
+    let query = match params.extensions.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+        None => params.query,
+        Some(Ok(extensions)) if extensions.is_object() => {
+            let media = Media::negotiate(&req).unwrap_or(Media::Json);
+            match state.persisted.resolve(params.query, extensions.get("persistedQuery")) {
+                Ok(query) => query,
+                Err(refused) => return persisted_refused(media, refused),
+            }
+        }
+        Some(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                Media::negotiate(&req).unwrap_or(Media::Json),
+                ErrorCode::BadUserInput,
+                "the `extensions` parameter must be a JSON object",
+            );
+        }
+    };
+    let Some(query) = query else {
         let wants_html = req
             .headers()
             .get(header::ACCEPT)
@@ -234,6 +263,29 @@ pub(super) async fn get(
         }
     }
     execute(&state, &req, request, media, Raw::Query(req.query_string())).await
+}
+
+/// A persisted-query request that cannot run. Not found is answered 200 under
+/// `application/json`, where Apollo's link reads it and retries with the query; under
+/// `application/graphql-response+json` a request error is a 4xx, as that media type requires.
+fn persisted_refused(media: Media, refused: persisted::Refused) -> HttpResponse {
+    match refused {
+        persisted::Refused::NotFound => {
+            let status = match media {
+                Media::Json => StatusCode::OK,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            error_response(
+                status,
+                media,
+                ErrorCode::PersistedQueryNotFound,
+                "PersistedQueryNotFound",
+            )
+        }
+        persisted::Refused::Invalid(why) => {
+            error_response(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, &why)
+        }
+    }
 }
 
 fn not_acceptable() -> HttpResponse {

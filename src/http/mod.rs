@@ -8,6 +8,7 @@ mod graphql;
 mod health;
 mod memento;
 mod middleware;
+mod persisted;
 mod plain;
 mod response_cache;
 
@@ -121,7 +122,11 @@ pub(crate) struct AppState {
     trust_forwarded: bool,
     rate_limiter: Arc<RateLimiter>,
     responses: Option<response_cache::ResponseCache>,
+    persisted: persisted::PersistedQueries,
 }
+
+/// Persisted queries kept (each at most a request body): clients re-register one forgotten.
+const PERSISTED_QUERIES: usize = 4096;
 
 /// The server, bound and ready to run.
 pub struct Application {
@@ -164,6 +169,7 @@ impl Application {
             trust_forwarded: settings.trust_forwarded,
             rate_limiter,
             responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
+            persisted: persisted::PersistedQueries::new(PERSISTED_QUERIES),
         });
         let mut server = HttpServer::new(move || {
             App::new()

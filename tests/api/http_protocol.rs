@@ -12,6 +12,7 @@ crate::on_both_backends!(
     queries_past_the_depth_or_complexity_limits_are_refused,
     head_answers_every_get_route_as_get_does_without_the_body,
     documents_and_revisions_carry_the_urls_of_their_pages,
+    automatic_persisted_queries_work_as_apollos_link_sends_them,
 );
 
 async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
@@ -221,4 +222,73 @@ async fn documents_and_revisions_carry_the_urls_of_their_pages(app: TestApp) {
         assert_eq!(page.status(), 200, "{url}");
         assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     }
+}
+
+async fn automatic_persisted_queries_work_as_apollos_link_sends_them(app: TestApp) {
+    let query = "query Count { documents { totalCount } }";
+    let hash = crate::helpers::sha256_hex(query.as_bytes());
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post =
+        |body: Value| app.post_graphql().header("accept", "application/json").json(&body).send();
+
+    // The hash alone, first: not found, in the shape the link retries on.
+    let response = post(json!({ "extensions": extensions })).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "PERSISTED_QUERY_NOT_FOUND", "{body:#}");
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+
+    // Then with its query: it runs and is registered.
+    let body: Value = post(json!({ "query": query, "extensions": extensions }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_no_errors(&body);
+    assert!(body["data"]["documents"]["totalCount"].is_number());
+
+    // From then on the hash alone runs it, over POST and over GET (which HTTP caches keep).
+    let body: Value =
+        post(json!({ "extensions": extensions })).await.unwrap().json().await.unwrap();
+    assert_no_errors(&body);
+    let url = format!(
+        "{}/graphql?operationName=Count&extensions={}",
+        app.address,
+        urlencode(&extensions.to_string())
+    );
+    let response = app.client.get(&url).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_no_errors(&body);
+    assert!(body["data"]["documents"]["totalCount"].is_number());
+
+    // A hash that is not the query's is refused, and nothing is registered under it.
+    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+    let response = post(json!({ "query": query, "extensions": wrong })).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body:#}");
+    let body: Value = post(json!({ "extensions": wrong })).await.unwrap().json().await.unwrap();
+    assert_eq!(error_code(&body), "PERSISTED_QUERY_NOT_FOUND");
+
+    // A persisted mutation still runs over POST only.
+    let mutation = "mutation { createDocument(input: { slug: \"x\", title: \"x\", content: \"x\" }) { document { id } } }";
+    let mutation_ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": crate::helpers::sha256_hex(mutation.as_bytes()) } });
+    let _ = post(json!({ "query": mutation, "extensions": mutation_ext })).await.unwrap();
+    let url =
+        format!("{}/graphql?extensions={}", app.address, urlencode(&mutation_ext.to_string()));
+    let response = app.client.get(&url).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(response.status(), 405);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
