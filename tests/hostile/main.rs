@@ -157,8 +157,10 @@ async fn attack(database: Database) {
     assert!(rss_end <= 2 * rss_start, "RSS {rss_end} KiB after, {rss_start} KiB before");
 }
 
-/// Tokens of every kind the attacks present, made with the CLI as an operator would.
+/// Tokens of every kind the attacks present, made with the CLI as an operator would (on a
+/// database `migrate` created first, as token commands never create one).
 async fn tokens(database: &Database) -> [String; 5] {
+    cli(database, &["migrate"]);
     let token = |name: &str, role: &str, extra: &[&str]| {
         let mut args = vec!["token", "create", "--agent", name, "--role", role];
         args.extend_from_slice(extra);

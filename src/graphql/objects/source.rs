@@ -26,6 +26,14 @@ impl SourceNode {
         self.0.kind.into()
     }
 
+    /// The source's title, when it has one.
+    async fn source_title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    #[graphql(deprecation = "Use `sourceTitle`: `title` here is nullable where `Document.title` \
+                             is not, so a query cannot select both in one selection set (as \
+                             `node { ... on Document { title } ... on Source { title } }` does).")]
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
