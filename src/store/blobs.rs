@@ -15,14 +15,12 @@ use sea_orm::{
 };
 
 use super::Store;
+use super::bulk::ROWS_PER_STATEMENT;
 use super::error::{StoreError, StoreResult};
 use super::packing::{self, MAX_CHAIN, Packing, StoredBlob, Unpacked};
 use super::revisions::Revision;
 use super::values::ContentHash;
 use crate::entity::blob;
-
-/// Rows per multi-row statement (SQLite binds at most 32,766 values).
-const ROWS_PER_STATEMENT: usize = 500;
 
 impl From<blob::Model> for StoredBlob {
     fn from(row: blob::Model) -> Self {
@@ -372,6 +370,14 @@ pub(crate) fn rebased(row: StoredBlob, height: i16, newer: &str) -> Option<Vec<u
     }
 }
 
+/// The `i`th (from 1) bind parameter of a raw statement, as `backend` writes it.
+fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => format!("${i}"),
+        _ => "?".to_owned(),
+    }
+}
+
 /// The stored rows of `hashes` and of every blob on their chains, in one statement.
 pub(crate) async fn read_stored(
     conn: &impl ConnectionTrait,
@@ -381,12 +387,7 @@ pub(crate) async fn read_stored(
         return Ok(Vec::new());
     }
     let backend = conn.get_database_backend();
-    let placeholders: Vec<String> = (1..=hashes.len())
-        .map(|i| match backend {
-            sea_orm::DatabaseBackend::Postgres => format!("${i}"),
-            _ => "?".to_owned(),
-        })
-        .collect();
+    let placeholders: Vec<String> = (1..=hashes.len()).map(|i| placeholder(backend, i)).collect();
     let sql = format!(
         // Both terms cast alike: PostgreSQL wants one type, and the columns' lengths differ.
         "WITH RECURSIVE chain(sha256) AS ( \
@@ -536,15 +537,15 @@ pub(crate) async fn content_of(
 pub(crate) async fn purge(tx: &impl ConnectionTrait, hash: &str, at: i64) -> StoreResult<()> {
     use blob::Column as C;
     // Its dependents are texts of parents of revisions with this text (see the invariant).
-    let sql = "SELECT b.sha256 FROM revisions r \
-               JOIN revisions p ON p.hash = r.parent_hash \
-               JOIN blobs b ON b.sha256 = p.content_sha256 \
-               WHERE r.content_sha256 = {} AND b.base_sha256 = {}";
     let backend = tx.get_database_backend();
-    let sql = match backend {
-        sea_orm::DatabaseBackend::Postgres => sql.replacen("{}", "$1", 1).replacen("{}", "$2", 1),
-        _ => sql.replace("{}", "?"),
-    };
+    let sql = format!(
+        "SELECT b.sha256 FROM revisions r \
+         JOIN revisions p ON p.hash = r.parent_hash \
+         JOIN blobs b ON b.sha256 = p.content_sha256 \
+         WHERE r.content_sha256 = {} AND b.base_sha256 = {}",
+        placeholder(backend, 1),
+        placeholder(backend, 2),
+    );
     let dependents: Vec<String> = tx
         .query_all_raw(Statement::from_sql_and_values(backend, sql, [hash.into(), hash.into()]))
         .await?

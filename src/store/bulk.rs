@@ -30,7 +30,7 @@ use crate::entity::{agent, document, revision, source};
 use crate::merkle::Frontier;
 
 /// Rows per INSERT: under SQLite's limit of bound parameters for the widest row.
-const ROWS_PER_STATEMENT: usize = 500;
+pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
 /// An agent as an archive names it, id and all.
 #[derive(Debug, Clone)]
