@@ -4,8 +4,10 @@ use futures_util::{FutureExt, StreamExt as _, stream::FuturesUnordered};
 use indexmap::IndexMap;
 
 use crate::{
-    Context, ContextBase, ContextSelectionSet, Error, Name, OutputType, ServerError, ServerResult,
-    Value, extensions::ResolveInfo, parser::types::Selection,
+    Context, ContextBase, ContextSelectionSet, Error, Name, OutputType, Positioned, ServerError,
+    ServerResult, Value,
+    extensions::ResolveInfo,
+    parser::types::{Field, Selection},
 };
 
 /// Represents a GraphQL container object.
@@ -174,36 +176,145 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     let mut fields = Fields(Vec::new());
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.0).await)
+    do_resolve_container(parallel, fields.0).await
 }
 
 pub(crate) async fn do_resolve_container<'a>(
-    ctx: &ContextSelectionSet<'a>,
     parallel: bool,
     futures: Vec<BoxFieldFuture<'a>>,
-) -> Value {
-    let mut results = IndexMap::new();
-    let mut handle = |res| match res {
-        Ok((name, value)) => insert_value(&mut results, name, value),
-        Err(e) => ctx.add_error(e),
-    };
-
+) -> ServerResult<Value> {
+    // PATCHED (Palimpsest): results are merged in the order the fields were selected, not the
+    // order they finished in (spec 7.2.2: the same query gives the same order every time),
+    // and a field that failed is `null` in its place or, if it is non-null, fails this whole
+    // object (spec 6.4.4); see `null_for_error`. Upstream dropped the failed field's key and
+    // returned `null` for an object whose fields all failed.
+    let mut results = IndexMap::with_capacity(futures.len());
     if parallel {
-        let mut set = FuturesUnordered::new();
-        set.extend(futures);
-        while let Some(field) = set.next().await {
-            handle(field);
+        let mut done: Vec<Option<(Name, Value)>> = Vec::with_capacity(futures.len());
+        done.resize_with(futures.len(), || None);
+        let mut set: FuturesUnordered<_> = futures
+            .into_iter()
+            .enumerate()
+            .map(|(idx, field)| field.map(move |res| (idx, res)))
+            .collect();
+        while let Some((idx, res)) = set.next().await {
+            done[idx] = Some(res?);
+        }
+        for (name, value) in done.into_iter().flatten() {
+            insert_value(&mut results, name, value);
         }
     } else {
-        for fut in futures {
-            handle(fut.await);
+        for field in futures {
+            let (name, value) = field.await?;
+            insert_value(&mut results, name, value);
         }
     }
+    Ok(Value::Object(results))
+}
 
-    if results.is_empty() {
-        Value::Null
+/// PATCHED (Palimpsest): what a field that failed resolves to (spec 6.4.4, "Handling Field
+/// Errors"): a nullable field is `null` and its error is recorded; a non-null field's error
+/// propagates, so the parent object fails and the nearest nullable field above is `null`
+/// (`Option`'s `OutputType::resolve` and this function absorb it there). The field's type is
+/// looked up only here, on the error path, so a request without errors pays nothing for it.
+fn null_for_error<T: ContainerType + ?Sized>(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    err: ServerError,
+) -> ServerResult<(Name, Value)> {
+    let non_null = ctx
+        .schema_env
+        .registry
+        .types
+        .get(T::type_name().as_ref())
+        .and_then(|ty| ty.field_by_name(field.node.name.node.as_str()))
+        .is_some_and(|meta| meta.ty.ends_with('!'));
+    if non_null {
+        Err(err)
     } else {
-        Value::Object(results)
+        ctx.add_error(err);
+        Ok((field.node.response_key().node.clone(), Value::Null))
+    }
+}
+
+/// One selected field of `root`, through the extensions and directives that wrap it.
+async fn resolve_selected_field<'a, T: ContainerType + ?Sized>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+    field: &'a Positioned<Field>,
+) -> ServerResult<(Name, Value)> {
+    let ctx_field = ctx.with_field(field);
+    let field_name = ctx_field.item.node.response_key().node.clone();
+    let extensions = &ctx.query_env.extensions;
+
+    if !extensions.wrap_fields() && field.node.directives.is_empty() {
+        Ok((field_name, root.resolve_field(&ctx_field).await?.unwrap_or_default()))
+    } else {
+        let type_name = T::type_name();
+        let resolve_info = ResolveInfo {
+            path_node: ctx_field.path_node.as_ref().unwrap(),
+            parent_type: &type_name,
+            return_type: match ctx_field
+                .schema_env
+                .registry
+                .types
+                .get(type_name.as_ref())
+                .and_then(|ty| ty.field_by_name(field.node.name.node.as_str()))
+                .map(|field| &field.ty)
+            {
+                Some(ty) => &ty,
+                None => {
+                    return Err(ServerError::new(
+                        format!(r#"Cannot query field "{}" on type "{}"."#, field_name, type_name),
+                        Some(ctx_field.item.pos),
+                    ));
+                }
+            },
+            name: field.node.name.node.as_str(),
+            alias: field.node.alias.as_ref().map(|alias| alias.node.as_str()),
+            is_for_introspection: ctx_field.is_for_introspection,
+            field: &field.node,
+        };
+
+        let resolve_fut = root.resolve_field(&ctx_field);
+
+        if field.node.directives.is_empty() {
+            futures_util::pin_mut!(resolve_fut);
+            Ok((
+                field_name,
+                extensions.resolve(resolve_info, &mut resolve_fut).await?.unwrap_or_default(),
+            ))
+        } else {
+            let mut resolve_fut = resolve_fut.boxed();
+
+            for directive in &field.node.directives {
+                if let Some(directive_factory) =
+                    ctx.schema_env.custom_directives.get(directive.node.name.node.as_str())
+                {
+                    let ctx_directive = ContextBase {
+                        path_node: ctx_field.path_node,
+                        is_for_introspection: false,
+                        item: directive,
+                        schema_env: ctx_field.schema_env,
+                        query_env: ctx_field.query_env,
+                        execute_data: ctx_field.execute_data,
+                    };
+                    let directive_instance =
+                        directive_factory.create(&ctx_directive, &directive.node)?;
+                    resolve_fut = Box::pin({
+                        let ctx_field = ctx_field.clone();
+                        async move {
+                            directive_instance.resolve_field(&ctx_field, &mut resolve_fut).await
+                        }
+                    });
+                }
+            }
+
+            Ok((
+                field_name,
+                extensions.resolve(resolve_info, &mut resolve_fut).await?.unwrap_or_default(),
+            ))
+        }
     }
 }
 
@@ -229,110 +340,18 @@ impl<'a> Fields<'a> {
                         let field_name = ctx_field.item.node.response_key().node.clone();
                         let typename = root.introspection_type_name().into_owned();
 
-                        self.0.push(Box::pin(async move {
-                            Ok((field_name, Value::String(typename)))
-                        }));
+                        self.0.push(Box::pin(
+                            async move { Ok((field_name, Value::String(typename))) },
+                        ));
                         continue;
                     }
 
                     let resolve_fut = Box::pin({
                         let ctx = ctx.clone();
                         async move {
-                            let ctx_field = ctx.with_field(field);
-                            let field_name = ctx_field.item.node.response_key().node.clone();
-                            let extensions = &ctx.query_env.extensions;
-
-                            if !extensions.wrap_fields() && field.node.directives.is_empty() {
-                                Ok((
-                                    field_name,
-                                    root.resolve_field(&ctx_field).await?.unwrap_or_default(),
-                                ))
-                            } else {
-                                let type_name = T::type_name();
-                                let resolve_info = ResolveInfo {
-                                    path_node: ctx_field.path_node.as_ref().unwrap(),
-                                    parent_type: &type_name,
-                                    return_type: match ctx_field
-                                        .schema_env
-                                        .registry
-                                        .types
-                                        .get(type_name.as_ref())
-                                        .and_then(|ty| {
-                                            ty.field_by_name(field.node.name.node.as_str())
-                                        })
-                                        .map(|field| &field.ty)
-                                    {
-                                        Some(ty) => &ty,
-                                        None => {
-                                            return Err(ServerError::new(
-                                                format!(
-                                                    r#"Cannot query field "{}" on type "{}"."#,
-                                                    field_name, type_name
-                                                ),
-                                                Some(ctx_field.item.pos),
-                                            ));
-                                        }
-                                    },
-                                    name: field.node.name.node.as_str(),
-                                    alias: field
-                                        .node
-                                        .alias
-                                        .as_ref()
-                                        .map(|alias| alias.node.as_str()),
-                                    is_for_introspection: ctx_field.is_for_introspection,
-                                    field: &field.node,
-                                };
-
-                                let resolve_fut = root.resolve_field(&ctx_field);
-
-                                if field.node.directives.is_empty() {
-                                    futures_util::pin_mut!(resolve_fut);
-                                    Ok((
-                                        field_name,
-                                        extensions
-                                            .resolve(resolve_info, &mut resolve_fut)
-                                            .await?
-                                            .unwrap_or_default(),
-                                    ))
-                                } else {
-                                    let mut resolve_fut = resolve_fut.boxed();
-
-                                    for directive in &field.node.directives {
-                                        if let Some(directive_factory) = ctx
-                                            .schema_env
-                                            .custom_directives
-                                            .get(directive.node.name.node.as_str())
-                                        {
-                                            let ctx_directive = ContextBase {
-                                                path_node: ctx_field.path_node,
-                                                is_for_introspection: false,
-                                                item: directive,
-                                                schema_env: ctx_field.schema_env,
-                                                query_env: ctx_field.query_env,
-                                                execute_data: ctx_field.execute_data,
-                                            };
-                                            let directive_instance = directive_factory
-                                                .create(&ctx_directive, &directive.node)?;
-                                            resolve_fut = Box::pin({
-                                                let ctx_field = ctx_field.clone();
-                                                async move {
-                                                    directive_instance
-                                                        .resolve_field(&ctx_field, &mut resolve_fut)
-                                                        .await
-                                                }
-                                            });
-                                        }
-                                    }
-
-                                    Ok((
-                                        field_name,
-                                        extensions
-                                            .resolve(resolve_info, &mut resolve_fut)
-                                            .await?
-                                            .unwrap_or_default(),
-                                    ))
-                                }
-                            }
+                            resolve_selected_field(&ctx, root, field)
+                                .await
+                                .or_else(|err| null_for_error::<T>(&ctx, field, err))
                         }
                     });
 
@@ -356,15 +375,11 @@ impl<'a> Fields<'a> {
                                     ));
                                 }
                             };
-                            (
-                                Some(&fragment.node.type_condition),
-                                &fragment.node.selection_set,
-                            )
+                            (Some(&fragment.node.type_condition), &fragment.node.selection_set)
                         }
-                        Selection::InlineFragment(fragment) => (
-                            fragment.node.type_condition.as_ref(),
-                            &fragment.node.selection_set,
-                        ),
+                        Selection::InlineFragment(fragment) => {
+                            (fragment.node.type_condition.as_ref(), &fragment.node.selection_set)
+                        }
                     };
                     let type_condition =
                         type_condition.map(|condition| condition.node.on.node.as_str());
