@@ -111,6 +111,10 @@ pub fn build_schema(
         .finish()
 }
 
+/// The schema, for `Query.queryCost`, which measures a query as the schema would.
+#[derive(Clone)]
+pub(crate) struct Measurer(pub(crate) AppSchema);
+
 /// What a transport knows of a request besides the request itself.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -159,7 +163,8 @@ impl GraphqlService {
             .data(RequestAuth::new(context.credentials))
             .data(BaseUrl(context.base_url))
             .data(loaders::for_request(self.store.clone()))
-            .data(cost.clone());
+            .data(cost.clone())
+            .data(Measurer(self.schema.clone()));
         if let Some(address) = context.client_address {
             request = request.data(ClientAddress(address));
         }

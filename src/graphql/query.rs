@@ -14,6 +14,7 @@ use super::objects::export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
 use super::objects::integrity::{IntegrityFields, IntegrityLists};
 use super::scalars::DateTime;
+use super::{Measurer, limits};
 use crate::export::RecordInput;
 use crate::store::{self, DocumentKey, RevisionHash, Slug, Timestamp};
 
@@ -46,6 +47,18 @@ pub struct RateLimit {
     used: u64,
     /// When the allowance will be whole again, if nothing more is spent.
     reset_at: DateTime,
+}
+
+/// What a query would cost (`queryCost`), in the points of the cost model and rate limits.
+#[derive(SimpleObject)]
+pub struct QueryCost {
+    /// The points it would be charged before it ran. Fields that read stored texts draw more
+    /// while running, by the texts' size (see `extensions.cost.actual` of a response).
+    cost: u64,
+    /// The most one request may cost.
+    limit: u64,
+    /// Whether `cost` is within `limit`.
+    within_limit: bool,
 }
 
 /// Which documents a list holds.
@@ -202,6 +215,38 @@ impl QueryFields {
             used: status.limit.saturating_sub(status.remaining),
             reset_at: DateTime::from(Timestamp::from_datetime(status.reset_at.into())),
         }))
+    }
+
+    /// What `query` would cost, without running it: the points it would be charged before
+    /// it ran (its `extensions.cost.requested`), and whether that is within the most one
+    /// request may cost. Nothing runs and nothing is charged; a query that does not parse or
+    /// validate is refused with the errors that running it would give.
+    async fn query_cost(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        operation_name: Option<String>,
+        variables: Option<async_graphql::Json<serde_json::Value>>,
+    ) -> ApiResult<QueryCost> {
+        let limit = request_cost(ctx)?.budget().max();
+        let Measurer(schema) = ctx.data::<Measurer>().map_err(|_| {
+            tracing::error!("a request without the schema to measure with");
+            ApiError::internal()
+        })?;
+        let mut request = async_graphql::Request::new(query);
+        if let Some(name) = operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(async_graphql::Json(variables)) = variables {
+            request = request.variables(async_graphql::Variables::from_json(variables));
+        }
+        match limits::cost_of(schema, request, limit).await {
+            Ok(cost) => Ok(QueryCost { cost, limit, within_limit: cost <= limit }),
+            Err(errors) => Err(ApiError::bad_input(format!(
+                "the query would be refused: {}",
+                errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+            ))),
+        }
     }
 
     /// The agent behind the request's token; null for an anonymous request.

@@ -13,6 +13,9 @@ crate::on_both_backends!(
     head_answers_every_get_route_as_get_does_without_the_body,
     documents_and_revisions_carry_the_urls_of_their_pages,
     automatic_persisted_queries_work_as_apollos_link_sends_them,
+    a_failed_field_is_null_in_place_and_a_failed_non_null_field_nulls_its_parent,
+    fields_come_back_in_the_order_the_query_asked_for_them,
+    every_response_says_what_it_cost_and_a_query_can_be_priced_without_running,
 );
 
 async fn post_negotiates_the_response_media_type_and_status(app: TestApp) {
@@ -291,4 +294,136 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Spec 6.4.4: a field whose resolver fails is in `data` as null beside its error; a failed
+/// non-null field makes its nearest nullable parent null. (Apollo Client's cache keeps a
+/// result only when every field it asked for is there.)
+async fn a_failed_field_is_null_in_place_and_a_failed_non_null_field_nulls_its_parent(
+    app: TestApp,
+) {
+    let token = app.editor().await;
+    app.document_with_history(&token, "nulls", 1).await;
+    let body = app
+        .query(
+            r#"{
+                nullable: document(slug: "nulls") { slug revision(hash: "zz") { number } kind }
+                nonNull: document(slug: "nulls") { slug provenance(revision: "zz") }
+                fine: document(slug: "nulls") { slug }
+            }"#,
+            json!({}),
+        )
+        .await;
+    let data = &body["data"];
+    assert_eq!(
+        data["nullable"],
+        json!({ "slug": "nulls", "revision": null, "kind": "ARTICLE" }),
+        "the failed nullable field is there, as null: {body:#}"
+    );
+    assert!(data.as_object().unwrap().contains_key("nonNull"), "{body:#}");
+    assert_eq!(data["nonNull"], Value::Null, "the non-null failure nulls its parent: {body:#}");
+    assert_eq!(data["fine"], json!({ "slug": "nulls" }));
+    let mut paths: Vec<Value> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| {
+            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+            error["path"].clone()
+        })
+        .collect();
+    paths.sort_by_key(|path| path.to_string());
+    assert_eq!(paths, [json!(["nonNull", "provenance"]), json!(["nullable", "revision"])]);
+
+    // A non-null root field that fails makes `data` itself null.
+    let body = app.query(r#"{ documents { totalCount } provenance: document(slug: "nulls") { provenance(revision: "zz") } }"#, json!({})).await;
+    assert_eq!(body["data"]["provenance"], Value::Null, "{body:#}");
+    assert!(body["data"]["documents"]["totalCount"].is_number(), "{body:#}");
+}
+
+/// Spec 7.2.2: the response's fields are in the order the query selected them, every time,
+/// whatever order their resolvers finished in.
+async fn fields_come_back_in_the_order_the_query_asked_for_them(app: TestApp) {
+    let token = app.editor().await;
+    app.document_with_history(&token, "ordered", 3).await;
+    // The database-bound fields come first, the ones that answer at once after.
+    let query = r#"{
+        zFirst: document(slug: "ordered") { revisions(first: 3) { totalCount nodes { number } } }
+        yCount: documents { totalCount }
+        aTypename: __typename
+        ...Later
+    }
+    fragment Later on Query { mSlug: document(slug: "ordered") { slug id } bTypename: __typename }"#;
+    let expected = ["zFirst", "yCount", "aTypename", "mSlug", "bTypename"];
+    for _ in 0..20 {
+        let response = app.post_graphql().json(&json!({ "query": query })).send().await.unwrap();
+        let text = response.text().await.unwrap();
+        let positions: Vec<usize> = expected
+            .iter()
+            .map(|key| text.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key}: {text}")))
+            .collect();
+        assert!(positions.is_sorted(), "fields out of order: {text}");
+        let number = text.find("\"totalCount\"").unwrap();
+        assert!(number < text.find("\"nodes\"").unwrap(), "{text}");
+    }
+}
+
+/// `extensions.cost` in every response that ran, and `queryCost` for a query not run.
+async fn every_response_says_what_it_cost_and_a_query_can_be_priced_without_running(app: TestApp) {
+    let token = app.editor().await;
+    app.document_with_history(&token, "priced", 2).await;
+    let query = r#"{ document(slug: "priced") { head { content } revisions(first: 2) { nodes { number } } } }"#;
+    let body = app.query(query, json!({})).await;
+    assert_no_errors(&body);
+    let cost = &body["extensions"]["cost"];
+    let requested = cost["requested"].as_u64().unwrap();
+    let actual = cost["actual"].as_u64().unwrap();
+    assert!(requested > 1, "{cost:#}");
+    assert!(actual >= requested, "reading the text draws more while running: {cost:#}");
+    assert_eq!(cost["limit"], 20_000);
+
+    // Priced without running: the same static cost, and nothing written or read.
+    let priced = app
+        .query(
+            "query Price($q: String!) { queryCost(query: $q) { cost limit withinLimit } }",
+            json!({ "q": query }),
+        )
+        .await;
+    assert_no_errors(&priced);
+    assert_eq!(priced["data"]["queryCost"]["cost"], requested, "{priced:#}");
+    assert_eq!(priced["data"]["queryCost"]["withinLimit"], true);
+
+    // A mutation is priced, not run.
+    let mutation = r#"mutation { createDocument(input: { slug: "never", kind: OTHER, title: "t", content: "c" }) { document { slug } } }"#;
+    let priced = app
+        .query(
+            "query Price($q: String!) { queryCost(query: $q) { cost } }",
+            json!({ "q": mutation }),
+        )
+        .await;
+    assert_no_errors(&priced);
+    let never = app.query(r#"{ document(slug: "never") { slug } }"#, json!({})).await;
+    assert_eq!(never["data"]["document"], Value::Null, "the priced mutation did not run");
+
+    // Too costly to run, still priced; the variables and operation are taken into account.
+    let costly = "query Big($n: Int!) { documents(first: $n) { nodes { revisions(first: 100) { nodes { content } } } } }";
+    let priced = app
+        .query(
+            "query Price($q: String!, $v: JSON) { queryCost(query: $q, variables: $v, operationName: \"Big\") { cost limit withinLimit } }",
+            json!({ "q": costly, "v": { "n": 100 } }),
+        )
+        .await;
+    assert_no_errors(&priced);
+    assert_eq!(priced["data"]["queryCost"]["withinLimit"], false, "{priced:#}");
+    assert!(priced["data"]["queryCost"]["cost"].as_u64().unwrap() > 20_000);
+
+    // What would be refused says why.
+    let priced = app
+        .query(
+            "query Price($q: String!) { queryCost(query: $q) { cost } }",
+            json!({ "q": "{ nope }" }),
+        )
+        .await;
+    assert_eq!(error_code(&priced), "BAD_USER_INPUT");
+    assert!(priced["errors"][0]["message"].as_str().unwrap().contains("nope"), "{priced:#}");
 }

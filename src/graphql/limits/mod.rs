@@ -248,6 +248,10 @@ impl Extension for LimitsCheck {
         let result = next.run(ctx).await.map_err(|errors| self.bounded(errors))?;
         let cost = (result.complexity as u64)
             .saturating_add(self.introspection_cost.load(Ordering::Relaxed));
+        if let Ok(measure) = ctx.data::<Arc<MeasureOnly>>() {
+            let _ = measure.0.set(cost);
+            return Err(vec![ServerError::new("measured, not run", None)]);
+        }
         let meter = ctx.data::<Arc<RequestCost>>().map_err(|_| vec![internal("its cost meter")])?;
         meter.budget().draw(cost).map_err(|over| {
             vec![too_complex(Limit::Cost, over.max, over.needed).into_server_error()]
@@ -293,12 +297,54 @@ impl Extension for LimitsCheck {
             }
         };
         response.errors = self.bounded(std::mem::take(&mut response.errors));
-        if let (Some(client), Ok(meter)) =
-            (self.client.get().copied().flatten(), ctx.data::<Arc<RequestCost>>())
-        {
-            self.rate_limiter.charge_debt(client, meter.debt());
+        if let Ok(meter) = ctx.data::<Arc<RequestCost>>() {
+            if let Some(client) = self.client.get().copied().flatten() {
+                self.rate_limiter.charge_debt(client, meter.debt());
+            }
+            response.extensions.insert("cost".to_owned(), cost_extension(meter));
         }
         response
+    }
+}
+
+/// What a request cost, in every response that ran (`extensions.cost`): the points charged
+/// before it ran (`requested`: its fields, by the schema's cost model), what it drew in all
+/// (`actual`: that and what fields reading stored texts drew, by their size) and the most one
+/// request may draw (`limit`).
+fn cost_extension(meter: &RequestCost) -> Value {
+    let points = |n: u64| Value::Number(n.into());
+    Value::Object(
+        [
+            ("requested", points(meter.static_cost())),
+            ("actual", points(meter.budget().spent())),
+            ("limit", points(meter.budget().max())),
+        ]
+        .into_iter()
+        .map(|(name, value)| (async_graphql::Name::new(name), value))
+        .collect(),
+    )
+}
+
+/// Marks a request that is only measured: after validation its cost is recorded here and the
+/// request stops, so nothing runs and nothing is charged (`cost_of`).
+#[derive(Debug, Default)]
+struct MeasureOnly(OnceLock<u64>);
+
+/// What `request` would be charged before it runs (as `extensions.cost.requested` would say),
+/// without running it; the errors that would refuse it instead when it does not parse or
+/// validate. Held to the same lexical and shape limits as a request that runs.
+pub(crate) async fn cost_of(
+    schema: &super::AppSchema,
+    request: async_graphql::Request,
+    max_cost: u64,
+) -> Result<u64, Vec<ServerError>> {
+    let measure = Arc::new(MeasureOnly::default());
+    let bytes = request.query.len() as u64;
+    let request = request.data(measure.clone()).data(Arc::new(RequestCost::new(max_cost, bytes)));
+    let response = schema.execute(request).await;
+    match measure.0.get() {
+        Some(cost) => Ok(*cost),
+        None => Err(response.errors),
     }
 }
 
