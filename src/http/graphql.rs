@@ -7,14 +7,13 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::middleware::{client_address, rate_limit_headers, request_id};
 use super::persisted;
 use super::response_cache::Answer;
-use super::{AppState, GRAPHIQL_CSP, base_url};
+use super::{AppState, base_url};
 use crate::graphql::RequestContext;
 use crate::graphql::auth::Credentials;
 use crate::graphql::error::ErrorCode;
@@ -216,12 +215,7 @@ pub(super) async fn get(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"));
         if wants_html {
-            let page = GraphiQLSource::build().endpoint("/graphql").title("Palimpsest").finish();
-            return HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP))
-                .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-                .body(page);
+            return super::graphiql::page();
         }
         return error_response(
             StatusCode::BAD_REQUEST,
