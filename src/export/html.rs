@@ -1,14 +1,29 @@
-//! HTML pages for people and for citation-manager connectors (Zotero, Mendeley): Highwire
-//! `citation_*` meta tags, Dublin Core tags, and a COinS span (OpenURL ContextObject), so that
-//! a browser connector saves the page with the right fields and the exact revision.
+//! HTML pages for people and for citation-manager connectors (Zotero, Mendeley): a revision's
+//! page (its text, where it stands in the history, its citations with their verdicts, its
+//! hashes), a document's history, and a word diff between two revisions. Revision pages carry
+//! Highwire `citation_*` meta tags, Dublin Core tags and a COinS span (OpenURL ContextObject),
+//! so that a browser connector saves the page with the right fields and the exact revision.
+//!
+//! Server-rendered with `maud` (which escapes every value), one inline stylesheet allowed by
+//! its hash (`STYLE_HASH`), no scripts, nothing loaded from anywhere.
 
+use std::sync::LazyLock;
+
+use base64::Engine;
 use chrono::Datelike;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sha2::{Digest, Sha256};
 
 use super::RecordInput;
 use super::cite::{ReferenceStyle, formatted_reference};
-use crate::store::{Agent, DocumentKind, Redaction};
+use crate::diff::ChangeOp;
+use crate::passage::VerificationStatus;
+use crate::store::{
+    Agent, CitationVerdict, Document, DocumentKind, HistoryPage, Redaction, Revision, RevisionDiff,
+    RevisionStamp, Timestamp,
+};
 
-/// A page of one revision (the head, for a document's page).
+/// A revision's page (the head, for a document's page).
 pub struct PageInput<'a> {
     pub record: &'a RecordInput,
     /// The text; `None` when it was redacted, and `redaction` says why.
@@ -17,7 +32,83 @@ pub struct PageInput<'a> {
     pub author: Option<&'a Agent>,
     /// True for `/documents/{slug}`: the page shows whatever is the head now.
     pub is_document_page: bool,
+    pub head: &'a RevisionStamp,
+    pub previous: Option<&'a RevisionStamp>,
+    pub next: Option<&'a RevisionStamp>,
+    pub citations: &'a [CitationVerdict],
+    /// How many citations the revision makes in all (the page shows the first few).
+    pub citation_count: u64,
 }
+
+/// The pages' stylesheet, inline; the Content-Security-Policy allows exactly it.
+const STYLE: &str = r#"
+:root { color-scheme: light dark; --fg: #1b1b1b; --bg: #fdfdfb; --muted: #5b5b5b;
+  --rule: #d8d8d0; --accent: #1a5fb4; --ins: #d7f5dd; --del: #fbdada; --warn: #fff4cc; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8e8e3; --bg: #161616; --muted: #a8a8a0;
+  --rule: #3a3a36; --accent: #8cb4f0; --ins: #1f4a2a; --del: #5a2323; --warn: #4a3d10; } }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg);
+  font: 1.0625rem/1.6 Georgia, "Iowan Old Style", "Times New Roman", serif; }
+header, main, footer { max-width: 46rem; margin: 0 auto; padding: 0 1rem; }
+header { padding-top: 1rem; font-family: system-ui, sans-serif; font-size: .9rem; }
+header a, nav a { color: var(--accent); }
+a { color: var(--accent); }
+h1 { font-size: 1.75rem; line-height: 1.25; margin: .5rem 0 1rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 1px solid var(--rule); }
+nav.revisions { display: flex; flex-wrap: wrap; gap: .25rem 1rem; font-family: system-ui, sans-serif;
+  font-size: .9rem; margin: .5rem 0 1rem; }
+.notice { background: var(--warn); border-left: 4px solid #c49a00; padding: .5rem .75rem;
+  font-family: system-ui, sans-serif; font-size: .95rem; }
+.current { font-family: system-ui, sans-serif; font-size: .9rem; color: var(--muted); }
+.text p { margin: 0 0 1rem; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem;
+  font-family: system-ui, sans-serif; font-size: .9rem; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; min-width: 0; }
+code, .hash { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85em;
+  overflow-wrap: anywhere; word-break: break-all; }
+.hint { font-family: system-ui, sans-serif; font-size: .85rem; color: var(--muted); }
+ol.citations { padding-left: 1.25rem; }
+ol.citations li { margin-bottom: .75rem; }
+.verdict { font-family: system-ui, sans-serif; font-size: .75rem; font-weight: 600;
+  letter-spacing: .03em; padding: .05rem .4rem; border-radius: .25rem; border: 1px solid; }
+.verdict.verified { color: #1e7b34; } .verdict.altered { color: #a35c00; }
+.verdict.not-found { color: #b3261e; } .verdict.unverifiable { color: var(--muted); }
+table.history { width: 100%; border-collapse: collapse; font-family: system-ui, sans-serif;
+  font-size: .9rem; }
+table.history th, table.history td { text-align: left; vertical-align: top; padding: .4rem .3rem;
+  border-bottom: 1px solid var(--rule); }
+table.history td.why { overflow-wrap: break-word; }
+form.compare { font-family: system-ui, sans-serif; font-size: .9rem; display: flex;
+  flex-wrap: wrap; gap: .5rem; align-items: end; margin: 1rem 0; }
+form.compare label { display: flex; flex-direction: column; }
+select, button { font: inherit; max-width: 100%; }
+.diff { white-space: pre-wrap; overflow-wrap: anywhere; }
+.hunk { border: 1px solid var(--rule); padding: .5rem .75rem; margin: 0 0 1rem; }
+.hunk .where { font-family: system-ui, sans-serif; font-size: .8rem; color: var(--muted); }
+ins { background: var(--ins); text-decoration: underline; }
+del { background: var(--del); text-decoration: line-through; }
+.references p { font-size: .95rem; }
+footer { margin-top: 3rem; padding-bottom: 2rem; font-family: system-ui, sans-serif;
+  font-size: .85rem; color: var(--muted); }
+.skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; }
+"#;
+
+/// The CSP source expression that allows `STYLE` (CSP 3 hash source).
+pub static STYLE_HASH: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::digest(STYLE.as_bytes());
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+});
+
+/// The Content-Security-Policy of every page: nothing loaded, no scripts, only the inline
+/// stylesheet; forms (the diff picker) go to this origin only.
+pub static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "default-src 'none'; style-src {}; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'",
+        *STYLE_HASH
+    )
+});
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -88,11 +179,12 @@ pub fn coins(record: &RecordInput) -> String {
     kev.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect::<Vec<_>>().join("&")
 }
 
-pub fn page(input: &PageInput<'_>) -> String {
-    let record = input.record;
+/// The Highwire and Dublin Core meta tags of a revision, as connectors read them for its
+/// document's kind: the publisher is a journal's title for an article, the issuing
+/// institution for a report, and the publisher otherwise. (There is no report number to give:
+/// the revision is identified by its permanent URL and `DC.identifier`.)
+fn citation_meta(record: &RecordInput) -> Vec<(&'static str, String)> {
     let (document, revision) = (&record.document, &record.revision);
-    let base = &record.base_url;
-    let slug = document.slug.as_str();
     let mut meta: Vec<(&str, String)> = vec![("citation_title", revision.title.clone())];
     if let Some(source) = &record.source {
         meta.extend(source.authors.iter().map(|a| ("citation_author", a.clone())));
@@ -104,10 +196,12 @@ pub fn page(input: &PageInput<'_>) -> String {
             ));
         }
         if let Some(publisher) = &source.publisher {
-            meta.push(("citation_publisher", publisher.clone()));
-            if document.kind == DocumentKind::Article {
-                meta.push(("citation_journal_title", publisher.clone()));
-            }
+            let name = match document.kind {
+                DocumentKind::Article => "citation_journal_title",
+                DocumentKind::Report => "citation_technical_report_institution",
+                _ => "citation_publisher",
+            };
+            meta.push((name, publisher.clone()));
         }
     }
     let online = revision.created_at.as_datetime();
@@ -117,83 +211,334 @@ pub fn page(input: &PageInput<'_>) -> String {
     ));
     meta.push(("citation_public_url", record.permalink()));
     meta.push(("citation_fulltext_html_url", record.permalink()));
-    meta.push(("citation_technical_report_number", revision.hash.to_string()));
     meta.push(("DC.title", revision.title.clone()));
     meta.push(("DC.identifier", format!("urn:palimpsest:revision:{}", revision.hash)));
     meta.push(("DC.type", document.kind.as_str().to_owned()));
+    meta
+}
 
-    let mut html =
-        String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    html.push_str(&format!("<title>{}</title>\n", escape(&revision.title)));
-    for (name, content) in &meta {
-        html.push_str(&format!("<meta name=\"{name}\" content=\"{}\">\n", escape(content)));
-    }
-    html.push_str(&format!("<link rel=\"canonical\" href=\"{}\">\n", escape(&record.permalink())));
-    html.push_str(&format!(
-        "<link rel=\"timemap\" type=\"application/link-format\" href=\"{base}/documents/{slug}/timemap\">\n"
-    ));
-    html.push_str("</head>\n<body>\n<article>\n");
-    html.push_str(&format!("<h1>{}</h1>\n", escape(&revision.title)));
-    html.push_str(&format!("<span class=\"Z3988\" title=\"{}\"></span>\n", escape(&coins(record))));
-    html.push_str("<dl class=\"revision\">\n");
-    html.push_str(&format!(
-        "<dt>Revision</dt><dd>{} (number {})</dd>\n",
-        revision.hash, revision.number
-    ));
-    html.push_str(&format!("<dt>Content SHA-256</dt><dd>{}</dd>\n", revision.content_hash));
-    html.push_str(&format!(
-        "<dt>Recorded</dt><dd><time datetime=\"{0}\">{0}</time></dd>\n",
-        revision.created_at
-    ));
-    if let Some(author) = input.author {
-        html.push_str(&format!(
-            "<dt>Recorded by</dt><dd>{} ({})</dd>\n",
-            escape(&author.name),
-            author.kind
-        ));
-    }
-    if !revision.message.is_empty() {
-        html.push_str(&format!("<dt>Message</dt><dd>{}</dd>\n", escape(&revision.message)));
-    }
-    if input.is_document_page {
-        html.push_str(&format!(
-            "<dt>Permanent link</dt><dd><a href=\"{0}\">{0}</a></dd>\n",
-            escape(&record.permalink())
-        ));
-    }
-    html.push_str("</dl>\n<div class=\"text\">\n");
-    match (input.content, input.redaction) {
-        (Some(content), _) => {
-            for paragraph in content.lines() {
-                html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+/// A time as people read it, in a `<time>` element machines read.
+fn when(at: Timestamp) -> Markup {
+    html! { time datetime=(at) { (at.as_datetime().format("%Y-%m-%d %H:%M UTC")) } }
+}
+
+fn document_url(base: &str, document: &Document) -> String {
+    format!("{base}/documents/{}", document.slug)
+}
+
+fn revision_link(base: &str, document: &Document, hash: &impl std::fmt::Display) -> String {
+    format!("{base}/documents/{}/revisions/{hash}", document.slug)
+}
+
+fn history_url(base: &str, document: &Document) -> String {
+    format!("{base}/documents/{}/history", document.slug)
+}
+
+fn diff_url(
+    base: &str,
+    document: &Document,
+    from: &impl std::fmt::Display,
+    to: &impl std::fmt::Display,
+) -> String {
+    format!("{base}/documents/{}/diff?from={from}&to={to}", document.slug)
+}
+
+/// The frame every page shares.
+fn layout(title: &str, head: Markup, crumbs: Markup, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                (head)
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                a.skip href="#main" { "Skip to the text" }
+                header { nav aria-label="Breadcrumbs" { (crumbs) } }
+                main id="main" { (body) }
+                footer {
+                    p { "Palimpsest keeps every revision of this document, hashed (SHA-256) and chained: nothing here changes once recorded." }
+                }
             }
         }
-        (None, redaction) => html.push_str(&format!(
-            "<p class=\"redacted\"><b>This revision's text was redacted</b>{}. Its header and \
-             hashes remain, and still verify.</p>\n",
-            redaction.map_or(String::new(), |r| format!(" on {}: {}", r.at, escape(&r.reason)))
-        )),
     }
-    html.push_str("</div>\n");
-    for (label, style) in
-        [("APA", ReferenceStyle::Apa), ("Chicago", ReferenceStyle::ChicagoAuthorDate)]
-    {
-        if let Some(reference) = formatted_reference(record, style) {
-            html.push_str(&format!(
-                "<p class=\"reference\"><b>{label}:</b> {}</p>\n",
-                escape(&reference)
-            ));
+    .into_string()
+}
+
+/// A revision's page: its text, where it stands, its citations and how to check it.
+pub fn page(input: &PageInput<'_>) -> String {
+    let record = input.record;
+    let (document, revision) = (&record.document, &record.revision);
+    let base = &record.base_url;
+    let is_head = input.head.hash == revision.hash;
+    let permalink = record.permalink();
+    let text_url = format!("{permalink}/text");
+    let head = html! {
+        @for (name, content) in citation_meta(record) {
+            meta name=(name) content=(content);
         }
+        link rel="canonical" href=(permalink);
+        link rel="timemap" type="application/link-format" href={ (document_url(base, document)) "/timemap" };
+        @if let Some(previous) = input.previous {
+            link rel="prev" href=(revision_link(base, document, &previous.hash));
+        }
+        @if let Some(next) = input.next {
+            link rel="next" href=(revision_link(base, document, &next.hash));
+        }
+    };
+    let crumbs = html! {
+        a href=(document_url(base, document)) { (document.slug.as_str()) }
+        " › "
+        a href=(history_url(base, document)) { "history" }
+        " › revision " (revision.number)
+    };
+    let body = html! {
+        article {
+            h1 { (revision.title) }
+            span.Z3988 title=(coins(record)) {}
+            @if !is_head {
+                p.notice.superseded role="note" {
+                    strong { "Superseded." }
+                    " This is revision " (revision.number) " of " (input.head.number) "; the current text is "
+                    a href=(revision_link(base, document, &input.head.hash)) { "revision " (input.head.number) }
+                    " (" (when(input.head.created_at)) ")."
+                }
+            } @else {
+                p.current { "The current revision (" (revision.number) " of " (input.head.number) ")." }
+            }
+            nav.revisions aria-label="Revisions" {
+                @if let Some(previous) = input.previous {
+                    a rel="prev" href=(revision_link(base, document, &previous.hash)) { "← Revision " (previous.number) }
+                    a href=(diff_url(base, document, &previous.hash, &revision.hash)) { "Changes from revision " (previous.number) }
+                }
+                a href=(history_url(base, document)) { "History" }
+                @if let Some(next) = input.next {
+                    a rel="next" href=(revision_link(base, document, &next.hash)) { "Revision " (next.number) " →" }
+                }
+            }
+            @match (input.content, input.redaction) {
+                (Some(content), _) => {
+                    div.text {
+                        @for paragraph in content.lines() { p { (paragraph) } }
+                    }
+                }
+                (None, redaction) => {
+                    p.notice.redacted role="note" {
+                        strong { "This revision's text was redacted" }
+                        @if let Some(r) = redaction { " on " (when(r.at)) ": " (r.reason) }
+                        ". Its header and hashes remain, and still verify."
+                    }
+                }
+            }
+        }
+        section aria-labelledby="citations" {
+            h2 id="citations" { "Citations (" (input.citation_count) ")" }
+            @if input.citations.is_empty() {
+                p { "This revision cites nothing." }
+            } @else {
+                ol.citations {
+                    @for verdict in input.citations { li { (citation(base, verdict)) } }
+                }
+                @if input.citation_count > input.citations.len() as u64 {
+                    p.hint { "The first " (input.citations.len()) " are shown; the GraphQL API lists them all (Revision.citations)." }
+                }
+            }
+        }
+        section aria-labelledby="about" {
+            h2 id="about" { "About this revision" }
+            dl.facts {
+                dt { "Revision" } dd { (revision.number) " of " (input.head.number) }
+                dt { "Recorded" } dd { (when(revision.created_at)) }
+                @if let Some(author) = input.author {
+                    dt { "By" } dd { (author.name) " (" (author.kind) ")" }
+                }
+                dt { "Why" } dd { @if revision.message.is_empty() { "(no message)" } @else { (revision.message) } }
+                @if let Some(source) = &record.source {
+                    dt { "Source" }
+                    dd {
+                        @match (&source.title, &source.url) {
+                            (Some(title), Some(url)) => { a href=(url) { (title) } }
+                            (None, Some(url)) => { a href=(url) { (url) } }
+                            (Some(title), None) => { (title) }
+                            (None, None) => { (source.kind) }
+                        }
+                    }
+                }
+                dt { "Permanent link" } dd { a.hash href=(permalink) { (permalink) } }
+                dt { "Revision SHA-256" } dd.hash { (revision.hash) }
+                dt { "Content SHA-256" } dd.hash { (revision.content_hash) }
+            }
+            @if input.content.is_some() {
+                p.hint {
+                    "Verify it yourself: " code { "curl -s " (text_url) " | sha256sum" } " prints the content SHA-256."
+                }
+            }
+        }
+        section.references aria-labelledby="cite" {
+            h2 id="cite" { "Cite this revision" }
+            @for (label, style) in [("APA", ReferenceStyle::Apa), ("Chicago", ReferenceStyle::ChicagoAuthorDate)] {
+                @if let Some(reference) = formatted_reference(record, style) {
+                    p.reference { b { (label) ": " } (reference) }
+                }
+            }
+            @let cite = format!("{base}/documents/{}/cite?revision={}", document.slug, revision.hash);
+            nav.revisions aria-label="Exports" {
+                a href=(text_url) { "Plain text" }
+                a href={ (cite) "&format=bibtex" } { "BibTeX" }
+                a href={ (cite) "&format=ris" } { "RIS" }
+                a href={ (cite) "&format=csl-json" } { "CSL-JSON" }
+                a href={ (document_url(base, document)) "/provenance?revision=" (revision.hash) } { "Provenance (PROV-JSON)" }
+                a href={ (document_url(base, document)) "/timemap" } { "TimeMap" }
+            }
+        }
+    };
+    let title = if is_head {
+        revision.title.clone()
+    } else {
+        format!("{} (revision {})", revision.title, revision.number)
+    };
+    layout(&title, head, crumbs, body)
+}
+
+fn citation(base: &str, verdict: &CitationVerdict) -> Markup {
+    let c = &verdict.citation;
+    let (class, label) = match verdict.verification.status {
+        VerificationStatus::Verified => ("verified", "VERIFIED"),
+        VerificationStatus::Altered => ("altered", "ALTERED"),
+        VerificationStatus::NotFound => ("not-found", "NOT FOUND"),
+        VerificationStatus::Unverifiable => ("unverifiable", "UNVERIFIABLE"),
+    };
+    html! {
+        span class={ "verdict " (class) } { (label) }
+        " " (c.relation) " "
+        @if let Some((document, at)) = &verdict.target {
+            a href=(revision_link(base, document, &at.hash)) { (at.title) }
+            " (revision " (at.number) ")"
+        } @else if let Some(source) = &verdict.source {
+            @match (&source.title, &source.url) {
+                (Some(title), Some(url)) => { a href=(url) { (title) } }
+                (None, Some(url)) => { a href=(url) { (url) } }
+                (Some(title), None) => { (title) }
+                (None, None) => { "a source outside the corpus" }
+            }
+        }
+        @if let Some(quote) = c.quoted_words() {
+            ": " q { (quote) }
+        }
+        br;
+        span.hint { (verdict.verification.reason) }
     }
-    let cite = format!("{base}/documents/{slug}/cite?revision={}", revision.hash);
-    html.push_str(&format!(
-        "<nav><a href=\"{base}/documents/{slug}/revisions/{hash}/text\">text</a> · \
-         <a href=\"{cite}&amp;format=bibtex\">BibTeX</a> · <a href=\"{cite}&amp;format=ris\">RIS</a> · \
-         <a href=\"{cite}&amp;format=csl-json\">CSL-JSON</a> · \
-         <a href=\"{base}/documents/{slug}/provenance?revision={hash}\">provenance</a> · \
-         <a href=\"{base}/documents/{slug}/timemap\">history</a></nav>\n",
-        hash = revision.hash
-    ));
-    html.push_str("</article>\n</body>\n</html>\n");
-    html
+}
+
+/// The most revisions one history page lists.
+pub const HISTORY_PAGE: u64 = 50;
+
+/// A document's history, newest first, with a form to compare any two revisions listed.
+pub fn history(history: &HistoryPage, base: &str) -> String {
+    let document = &history.document;
+    let title = format!("History of {}", history.head.title);
+    let crumbs = html! {
+        a href=(document_url(base, document)) { (document.slug.as_str()) } " › history"
+    };
+    let revisions = &history.revisions;
+    let body = html! {
+        h1 { (title) }
+        p { (history.head.number) " revisions, the newest first; each links to its page, with its text and hashes." }
+        @if revisions.len() > 1 {
+            form.compare method="get" action={ (document_url(base, document)) "/diff" } {
+                label { "From" select name="from" {
+                    @for (i, (r, _)) in revisions.iter().enumerate() {
+                        option value=(r.hash) selected[i == 1] { "Revision " (r.number) " · " (r.created_at.as_datetime().format("%Y-%m-%d")) }
+                    }
+                } }
+                label { "To" select name="to" {
+                    @for (i, (r, _)) in revisions.iter().enumerate() {
+                        option value=(r.hash) selected[i == 0] { "Revision " (r.number) " · " (r.created_at.as_datetime().format("%Y-%m-%d")) }
+                    }
+                } }
+                button type="submit" { "Compare" }
+            }
+        }
+        table.history {
+            caption.hint { "Who changed what, when and why" }
+            thead { tr { th scope="col" { "Revision" } th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Why" } th scope="col" { "Changes" } } }
+            tbody {
+                @for (revision, author) in revisions {
+                    tr {
+                        td { a href=(revision_link(base, document, &revision.hash)) { (revision.number) }
+                            @if revision.hash == document.head { " (current)" }
+                            @if revision.redacted { " (redacted)" } }
+                        td { (when(revision.created_at)) }
+                        td { (author.name) }
+                        td.why { @if revision.message.is_empty() { "—" } @else { (revision.message) } }
+                        td { @if let Some(parent) = &revision.parent {
+                            a href=(diff_url(base, document, parent, &revision.hash)) { "diff" }
+                        } @else { "first" } }
+                    }
+                }
+            }
+        }
+        @if history.has_older {
+            @if let Some((oldest, _)) = revisions.last() {
+                nav.revisions aria-label="Pages" {
+                    a href={ (history_url(base, document)) "?before=" (oldest.number) } { "Older revisions →" }
+                }
+            }
+        }
+    };
+    layout(&title, html! {}, crumbs, body)
+}
+
+/// A word diff between two revisions of one document.
+pub fn diff(document: &Document, diff: &RevisionDiff, base: &str) -> String {
+    let to = &diff.to;
+    let from = diff.from.as_ref();
+    let title = match from {
+        Some(from) => format!("{}: revision {} → {}", to.title, from.number, to.number),
+        None => format!("{}: revision {}", to.title, to.number),
+    };
+    let stats = &diff.result.stats;
+    let side = |revision: &Revision| {
+        html! {
+            a href=(revision_link(base, document, &revision.hash)) { "Revision " (revision.number) }
+            " · " (when(revision.created_at))
+            @if !revision.message.is_empty() { " · " (revision.message) }
+        }
+    };
+    let crumbs = html! {
+        a href=(document_url(base, document)) { (document.slug.as_str()) } " › "
+        a href=(history_url(base, document)) { "history" } " › diff"
+    };
+    let body = html! {
+        h1 { (title) }
+        dl.facts {
+            dt { "From" } dd { @if let Some(from) = from { (side(from)) } @else { "(the empty text)" } }
+            dt { "To" } dd { (side(to)) }
+            dt { "Changed" } dd { (stats.insertions) " words inserted, " (stats.deletions) " deleted" }
+        }
+        @if diff.result.fell_back {
+            p.notice role="note" { "The texts are large: the changes are shown by line rather than by word." }
+        }
+        @if diff.result.hunks.is_empty() {
+            p { "The two texts are the same." }
+        }
+        @for hunk in &diff.result.hunks {
+            section.hunk {
+                p.where { "Lines " (hunk.old_start) "–" (hunk.old_start + hunk.old_lines.saturating_sub(1)) " → " (hunk.new_start) "–" (hunk.new_start + hunk.new_lines.saturating_sub(1)) }
+                div.diff {
+                    @for change in &hunk.changes {
+                        @match change.op {
+                            ChangeOp::Equal => { (change.text) }
+                            ChangeOp::Insert => { ins { (change.text) } }
+                            ChangeOp::Delete => { del { (change.text) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(&title, html! {}, crumbs, body)
 }

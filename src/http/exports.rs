@@ -146,6 +146,17 @@ pub(super) async fn provenance(
     )
 }
 
+/// An HTML page: no scripts, nothing from elsewhere, never framed.
+fn html_response(html: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, html::PAGE_CSP.as_str()))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        // What a page says of a revision (superseded or not) changes with the history.
+        .insert_header((header::CACHE_CONTROL, super::REVISION_CACHE))
+        .body(html)
+}
+
 async fn page(
     state: &AppState,
     req: &HttpRequest,
@@ -155,22 +166,78 @@ async fn page(
     let revision = revision_param(hash)?;
     let page = state.store.revision_page(&slug_key(slug)?, revision.as_ref()).await?;
     let record = RecordInput::new(page.at, &base_url(req));
-    let html = html::page(&html::PageInput {
+    Ok(html_response(html::page(&html::PageInput {
         record: &record,
         content: page.content.as_deref(),
         redaction: page.redaction.as_ref(),
         author: page.author.as_ref(),
         is_document_page: hash.is_none(),
-    });
-    let mut response = HttpResponse::Ok();
-    response
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, super::PAGE_CSP))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"));
-    if hash.is_some() {
-        response.insert_header((header::CACHE_CONTROL, super::REVISION_CACHE));
-    }
-    Ok(response.body(html))
+        head: &page.head,
+        previous: page.previous.as_ref(),
+        next: page.next.as_ref(),
+        citations: &page.citations,
+        citation_count: page.citation_count,
+    })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct HistoryParams {
+    /// Revisions older than this number (the next page).
+    before: Option<String>,
+}
+
+/// GET /documents/{slug}/history[?before=N]: the history as a page, newest first.
+pub(super) async fn history_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    params: web::Query<HistoryParams>,
+) -> HttpResponse {
+    respond(
+        async {
+            let before = match params.before.as_deref() {
+                None => None,
+                Some(n) => Some(n.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    Failure::bad(format!("before= takes a revision number, not {}", quoted(n)))
+                })?),
+            };
+            let history =
+                state.store.history_page(&slug_key(&slug)?, before, html::HISTORY_PAGE).await?;
+            Ok(html_response(html::history(&history, &base_url(&req))))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct DiffParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// GET /documents/{slug}/diff?from={hash}&to={hash}: a word diff between two revisions of the
+/// document (without `from`: the first revision's text against nothing).
+pub(super) async fn diff_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    params: web::Query<DiffParams>,
+) -> HttpResponse {
+    respond(
+        async {
+            let from = revision_param(params.from.as_deref())?;
+            let to = revision_param(params.to.as_deref())?.ok_or_else(|| {
+                Failure::bad("give to= the hash of a revision (and from= another)")
+            })?;
+            // The texts are bounded by the largest text a revision may hold, and requests to
+            // pages by the per-client rate limit.
+            let budget = crate::budget::Budget::unlimited();
+            let (document, diff) =
+                state.store.diff_page(&slug_key(&slug)?, from.as_ref(), &to, &budget).await?;
+            Ok(html_response(html::diff(&document, &diff, &base_url(&req))))
+        }
+        .await,
+    )
 }
 
 /// GET /documents/{slug}: the document's page, at its head.

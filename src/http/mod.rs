@@ -4,6 +4,7 @@
 //! make one call, and answer.
 
 mod exports;
+mod graphiql;
 mod graphql;
 mod health;
 mod memento;
@@ -216,6 +217,7 @@ fn read() -> actix_web::Route {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::post))
         .route("/graphql", read().to(graphql::get))
+        .route("/graphiql/{file}", read().to(graphiql::asset))
         .route("/schema.graphql", read().to(graphql::schema_sdl))
         .route("/healthz", read().to(health::healthz))
         .route("/readyz", read().to(health::readyz))
@@ -227,6 +229,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/{slug}/revisions/{hash}/text", read().to(memento::memento))
                 .route("/{slug}", read().to(exports::document_page))
                 .route("/{slug}/revisions/{hash}", read().to(exports::revision_page))
+                .route("/{slug}/history", read().to(exports::history_page))
+                .route("/{slug}/diff", read().to(exports::diff_page))
                 .route("/{slug}/cite", read().to(exports::cite))
                 .route("/{slug}/provenance", read().to(exports::provenance)),
         )
@@ -236,16 +240,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(read().to(exports::cite_list)),
         );
 }
-
-/// The Content-Security-Policy of the HTML pages: they load nothing and may not be framed.
-pub(crate) const PAGE_CSP: &str =
-    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-/// GraphiQL's page loads its scripts and styles from unpkg.com and talks to this origin.
-pub(crate) const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; \
-     style-src 'unsafe-inline' https://unpkg.com; img-src https://graphql.org data:; \
-     font-src https://unpkg.com data:; connect-src 'self'; frame-ancestors 'none'; \
-     base-uri 'none'; form-action 'none'";
 
 /// The base URL for absolute links: fixed at start-up, or (with trusted proxies only) the
 /// scheme and host the proxy forwarded.

@@ -43,6 +43,21 @@ impl Verification {
             diff: None,
         }
     }
+
+    /// The citation quotes nothing to look for.
+    pub fn no_passage() -> Self {
+        Self::unverifiable("the citation names no passage to check")
+    }
+
+    /// The text to look in was redacted.
+    pub fn redacted() -> Self {
+        Self::unverifiable("the cited revision's text was redacted")
+    }
+
+    /// What is cited has no text in the corpus (a source outside it).
+    pub fn no_text() -> Self {
+        Self::unverifiable("the cited source has no text in the corpus")
+    }
 }
 
 /// Checks that `quote` is in `cited`, at `given` (a code-point range) if there is one.

@@ -4,16 +4,23 @@
 //! "this revision belongs to this document" has one home (`Store::revision_of`).
 
 use super::agents::Agent;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::citations::{Citation, CitationTarget};
+use super::diffs::RevisionDiff;
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::history::RevisionStamp;
+use super::page::{Direction, PageRequest};
 use super::redaction::Redaction;
 use super::revisions::Revision;
 use super::sources::Source;
-use super::values::{DocumentId, RevisionHash, Slug, SourceId, Timestamp};
+use super::values::{ContentHash, DocumentId, RevisionHash, Slug, SourceId, Timestamp};
 use super::{Missing, Store};
 use crate::budget::Budget;
+use crate::diff::{ContextLines, Granularity};
+use crate::passage::{self, Verification};
 
 /// How a caller names a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +54,8 @@ pub struct DocumentAt {
     pub source: Option<Source>,
 }
 
-/// One revision as its page shows it: the document at it, its text and its author.
+/// One revision as its page shows it: the document at it, its text and its author, where it
+/// stands in the history, and the citations it makes with their verdicts.
 #[derive(Debug, Clone)]
 pub struct RevisionPage {
     pub at: DocumentAt,
@@ -55,6 +63,40 @@ pub struct RevisionPage {
     pub content: Option<String>,
     pub redaction: Option<Redaction>,
     pub author: Option<Agent>,
+    /// The document's head now: the revision is superseded unless it is this one.
+    pub head: RevisionStamp,
+    pub previous: Option<RevisionStamp>,
+    pub next: Option<RevisionStamp>,
+    /// The first `MAX_PAGE_CITATIONS` citations the revision makes, in the order recorded.
+    pub citations: Vec<CitationVerdict>,
+    /// How many citations the revision makes in all.
+    pub citation_count: u64,
+}
+
+/// The most citations a revision's page shows (each is checked against the text it cites).
+pub const MAX_PAGE_CITATIONS: u64 = 50;
+
+/// A citation with what it cites and whether its quoted words are there now.
+#[derive(Debug, Clone)]
+pub struct CitationVerdict {
+    pub citation: Citation,
+    /// The cited document (when it cites one) and the revision the verdict was reached
+    /// against: the pinned one, or the cited document's head.
+    pub target: Option<(Document, Revision)>,
+    /// The cited source, when it cites one outside the corpus.
+    pub source: Option<Source>,
+    pub verification: Verification,
+}
+
+/// A page of a document's history, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    pub document: Document,
+    /// The head, for the title and the count of revisions.
+    pub head: Revision,
+    pub revisions: Vec<(Revision, Agent)>,
+    /// Whether older revisions follow on another page.
+    pub has_older: bool,
 }
 
 /// The provenance of some revisions of one document: the revisions (oldest first) and every
@@ -168,7 +210,8 @@ impl Store {
             .collect()
     }
 
-    /// A revision (or the head) with its text and author, for its page.
+    /// A revision (or the head) with its text and author, its neighbours in the history and
+    /// the citations it makes with their verdicts, for its page.
     pub async fn revision_page(
         &self,
         key: &DocumentKey,
@@ -181,7 +224,175 @@ impl Store {
             (Some(self.required_content(&at.revision).await?), None)
         };
         let author = self.agent(at.revision.author).await?;
-        Ok(RevisionPage { at, content, redaction, author })
+        let n = at.revision.number;
+        let head_hash = &at.document.head;
+        let neighbours = self.revisions_by_numbers(at.document.id, &[n - 1, n + 1]).await?;
+        let stamp =
+            |number: i64| neighbours.iter().find(|r| r.number == number).map(RevisionStamp::of);
+        let head = if *head_hash == at.revision.hash {
+            RevisionStamp::of(&at.revision)
+        } else {
+            self.revisions_by_hashes(std::slice::from_ref(head_hash))
+                .await?
+                .first()
+                .map(RevisionStamp::of)
+                .ok_or_else(|| {
+                    StoreError::Unexpected(anyhow::anyhow!("head {head_hash} is missing"))
+                })?
+        };
+        let page = PageRequest {
+            after: None,
+            before: None,
+            limit: MAX_PAGE_CITATIONS,
+            direction: Direction::Forward,
+        };
+        let citations = self.citations_of_revision(&at.revision.hash, page).await?.items;
+        let citation_count = if (citations.len() as u64) < MAX_PAGE_CITATIONS {
+            citations.len() as u64
+        } else {
+            self.count_citations_of_revision(&at.revision.hash).await?
+        };
+        let citations = self.verdicts(citations).await?;
+        Ok(RevisionPage {
+            previous: stamp(n - 1),
+            next: stamp(n + 1),
+            head,
+            at,
+            content,
+            redaction,
+            author,
+            citations,
+            citation_count,
+        })
+    }
+
+    /// Each citation with what it cites and its verdict, in a query per table whatever their
+    /// number; the quotes are checked on the compute pool.
+    async fn verdicts(&self, citations: Vec<Citation>) -> StoreResult<Vec<CitationVerdict>> {
+        let mut document_ids: Vec<DocumentId> = citations
+            .iter()
+            .filter_map(|c| match &c.target {
+                CitationTarget::Document { id, .. } => Some(*id),
+                CitationTarget::Source(_) => None,
+            })
+            .collect();
+        document_ids.sort();
+        document_ids.dedup();
+        let documents = self.documents_by_ids(&document_ids).await?;
+        let against = |citation: &Citation| match &citation.target {
+            CitationTarget::Document { pinned: Some(hash), .. } => Some(hash.clone()),
+            CitationTarget::Document { id, .. } => {
+                documents.iter().find(|d| d.id == *id).map(|d| d.head.clone())
+            }
+            CitationTarget::Source(_) => None,
+        };
+        let mut wanted: Vec<RevisionHash> = citations.iter().filter_map(against).collect();
+        wanted.sort();
+        wanted.dedup();
+        let revisions = self.revisions_by_hashes(&wanted).await?;
+        let mut contents: Vec<ContentHash> =
+            revisions.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
+        contents.sort();
+        contents.dedup();
+        let texts: HashMap<ContentHash, Arc<str>> = self
+            .contents_by_hashes(&contents)
+            .await?
+            .into_iter()
+            .map(|(hash, text)| (hash, Arc::from(text)))
+            .collect();
+        let mut source_ids: Vec<SourceId> = citations
+            .iter()
+            .filter_map(|c| match c.target {
+                CitationTarget::Source(id) => Some(id),
+                CitationTarget::Document { .. } => None,
+            })
+            .collect();
+        source_ids.sort();
+        source_ids.dedup();
+        let sources = self.sources_by_ids(&source_ids).await?;
+        let checks: Vec<_> = citations
+            .iter()
+            .map(|citation| {
+                let revision =
+                    against(citation).and_then(|h| revisions.iter().find(|r| r.hash == h));
+                let quote = citation.quoted_words().map(str::to_owned);
+                let text = revision.and_then(|r| texts.get(&r.content_hash).cloned());
+                let given = citation.target_position();
+                let redacted = revision.is_some_and(|r| r.redacted);
+                (quote, text, given, redacted)
+            })
+            .collect();
+        let verifications = self
+            .compute()
+            .run(move || {
+                checks
+                    .into_iter()
+                    .map(|(quote, text, given, redacted)| match (quote, text) {
+                        (None, _) => Verification::no_passage(),
+                        (Some(_), None) if redacted => Verification::redacted(),
+                        (Some(_), None) => Verification::no_text(),
+                        (Some(quote), Some(text)) => passage::verify(&quote, &text, given),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        Ok(citations
+            .into_iter()
+            .zip(verifications)
+            .map(|(citation, verification)| {
+                let target = match &citation.target {
+                    CitationTarget::Document { id, .. } => {
+                        let document = documents.iter().find(|d| d.id == *id).cloned();
+                        let revision = against(&citation)
+                            .and_then(|h| revisions.iter().find(|r| r.hash == h))
+                            .cloned();
+                        document.zip(revision)
+                    }
+                    CitationTarget::Source(_) => None,
+                };
+                let source = match citation.target {
+                    CitationTarget::Source(id) => sources.iter().find(|s| s.id == id).cloned(),
+                    CitationTarget::Document { .. } => None,
+                };
+                CitationVerdict { citation, target, source, verification }
+            })
+            .collect())
+    }
+
+    /// A page of `key`'s history, newest first: at most `limit` revisions older than number
+    /// `before` (from the head when `None`), each with its author.
+    pub async fn history_page(
+        &self,
+        key: &DocumentKey,
+        before: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<HistoryPage> {
+        let document = self.document_by_key(key).await?;
+        let head = self.revision_of(&document, None).await?;
+        // Revision lists run newest first, so "after" a number is older than it.
+        let page =
+            PageRequest { after: before, before: None, limit, direction: Direction::Forward };
+        let found = self.list_revisions_with_authors(document.id, page).await?;
+        Ok(HistoryPage { document, head, revisions: found.items, has_older: found.has_more })
+    }
+
+    /// A word diff between two revisions of `key`'s document (`from` `None`: against the
+    /// empty text). Both must be revisions of that document. The texts are paid for from
+    /// `budget` by their size.
+    pub async fn diff_page(
+        &self,
+        key: &DocumentKey,
+        from: Option<&RevisionHash>,
+        to: &RevisionHash,
+        budget: &Budget,
+    ) -> StoreResult<(Document, RevisionDiff)> {
+        let document = self.document_by_key(key).await?;
+        for hash in from.into_iter().chain([to]) {
+            self.revision_of(&document, Some(hash)).await?;
+        }
+        let diff =
+            self.diff_revisions(from, to, Granularity::Word, ContextLines::DEFAULT, budget).await?;
+        Ok((document, diff))
     }
 
     /// The provenance of one revision, or of the whole history, which costs a point per

@@ -28,6 +28,7 @@ mod loading;
 mod memento;
 mod outages;
 mod packing;
+mod pages;
 mod pagination;
 mod redaction;
 mod response_cache;

@@ -113,14 +113,14 @@ impl CitationNode {
     ) -> ApiResult<QuoteVerification> {
         let Some(quote) = self.0.quoted_words().map(str::to_owned) else {
             return Ok(QuoteVerification {
-                result: Verification::unverifiable("the citation names no passage to check"),
+                result: Verification::no_passage(),
                 against: Some(revision),
             });
         };
         let target: store::Revision = load_required(ctx, revision.clone()).await?;
         if target.redacted {
             return Ok(QuoteVerification {
-                result: Verification::unverifiable("the cited revision's text was redacted"),
+                result: Verification::redacted(),
                 against: Some(revision),
             });
         }
@@ -144,10 +144,7 @@ impl CitationNode {
 }
 
 fn no_text() -> QuoteVerification {
-    QuoteVerification {
-        result: Verification::unverifiable("the cited source has no text in the corpus"),
-        against: None,
-    }
+    QuoteVerification { result: Verification::no_text(), against: None }
 }
 
 #[Object(name = "Citation")]
