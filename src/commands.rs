@@ -118,10 +118,11 @@ fn held_checkpoints(
 
 fn summarise(report: &Report, elapsed: std::time::Duration) {
     let elapsed = elapsed.as_secs_f64();
+    let count = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "checked {} documents and {} revisions ({} redacted) in {elapsed:.2} s ({:.0} revisions/s)",
-        report.documents,
-        report.revisions,
+        "checked {} and {} ({} redacted) in {elapsed:.2} s ({:.0} revisions/s)",
+        count(report.documents, "document", "documents"),
+        count(report.revisions, "revision", "revisions"),
         report.redacted_count,
         report.revisions as f64 / elapsed.max(1e-9),
     );

@@ -277,7 +277,7 @@ pub enum TokenCommand {
         /// The agent's id (its UUID).
         #[arg(long)]
         agent_id: Option<String>,
-        /// reader, editor or admin.
+        /// reader, editor, archivist or admin.
         #[arg(long, default_value = "editor")]
         role: String,
         /// The agent's kind if it has to be created: person, organization or software.

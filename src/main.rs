@@ -465,7 +465,7 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "{:<36}  {:<6}  {:<27}  {:<27}  {:<8}  AGENT",
+                "{:<36}  {:<9}  {:<27}  {:<27}  {:<8}  AGENT",
                 "ID", "ROLE", "CREATED", "EXPIRES", "STATUS"
             )?;
             let tokens = store.list_tokens(all).await?;
@@ -475,7 +475,7 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             for token in tokens {
                 writeln!(
                     out,
-                    "{:<36}  {:<6}  {:<27}  {:<27}  {:<8}  {} ({}, {})",
+                    "{:<36}  {:<9}  {:<27}  {:<27}  {:<8}  {} ({}, {})",
                     token.id.to_string(),
                     token.role.to_string(),
                     token.created_at.to_string(),

@@ -119,7 +119,9 @@ for db in $DATABASES; do
   if ! $picks_ok; then
     echo "== loading the corpus into $db"
     reset_database "$db"
-    token=$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Workload loader" --role editor 2>/dev/null)
+    # `token create` works on an existing database only: `migrate` creates it.
+    DATABASE_URL=$(database_url "$db") "$bin" migrate >/dev/null
+    token=$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Workload loader" --role editor)
     start "$db" "$port"
     python3 $here/load_corpus.py "$corpus" "http://127.0.0.1:$port" "$token" "$work/$db"
   fi

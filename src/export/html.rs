@@ -243,6 +243,15 @@ fn diff_url(
     format!("{base}/documents/{}/diff?from={from}&to={to}", document.slug)
 }
 
+/// Which lines of one side a hunk covers, as a person reads it.
+fn lines(word: &str, start: usize, count: usize) -> String {
+    match count {
+        0 => "nothing".to_owned(),
+        1 => format!("{} {start}", word.trim_end_matches('s')),
+        _ => format!("{word} {start}–{}", start + count - 1),
+    }
+}
+
 /// The frame every page shares.
 fn layout(title: &str, head: Markup, crumbs: Markup, body: Markup) -> String {
     html! {
@@ -527,7 +536,7 @@ pub fn diff(document: &Document, diff: &RevisionDiff, base: &str) -> String {
         }
         @for hunk in &diff.result.hunks {
             section.hunk {
-                p.where { "Lines " (hunk.old_start) "–" (hunk.old_start + hunk.old_lines.saturating_sub(1)) " → " (hunk.new_start) "–" (hunk.new_start + hunk.new_lines.saturating_sub(1)) }
+                p.where { (lines("Lines", hunk.old_start, hunk.old_lines)) " → " (lines("lines", hunk.new_start, hunk.new_lines)) }
                 div.diff {
                     @for change in &hunk.changes {
                         @match change.op {

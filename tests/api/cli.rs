@@ -325,7 +325,7 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
         &db.url(),
         &["verify", "--log-key", key_arg, "--document", "reading-note-security-chiefs-appeal"],
     ));
-    assert!(one.contains("checked 1 documents and 1 revisions"), "{one}");
+    assert!(one.contains("checked 1 document and 1 revision"), "{one}");
 
     // Without a key it does not pretend to check signatures: it refuses, or says so.
     let keyless = palimpsest(&db.url(), &["verify", "--log-key", "/nonexistent/key"]);
@@ -416,4 +416,52 @@ async fn an_import_killed_part_way_resumes_without_duplicates() {
     let verified = palimpsest(&db.url(), &["verify", "--no-signatures"]);
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
     std::fs::remove_file(&file).ok();
+}
+
+/// The README's examples, run in order against a fresh `palimpsest serve` as a new user would
+/// (`tests/readme/run_readme.py` says how): each command succeeds and prints what the README
+/// says it prints. Needs bash, curl, jq and python3; skipped, saying so, without them unless
+/// `PALIMPSEST_REQUIRE_VERIFIERS` is set (as `.ci/run` sets it).
+#[test]
+fn the_readme_examples_run_as_written() {
+    let tools = ["bash", "curl", "jq", "python3", "sha256sum", "xxd", "patch"];
+    let missing: Vec<&str> = tools
+        .into_iter()
+        .filter(|tool| {
+            !std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_none(),
+            "the README's examples need {missing:?}"
+        );
+        eprintln!("skipped the README's examples: they need {missing:?}");
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/readme/run_readme.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_palimpsest"))
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    println!("{transcript}");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        transcript
+            .lines()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionOptions,
-    TransactionTrait,
+    DbBackend, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect,
+    TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -18,11 +18,14 @@ use crate::store::error::StoreResult;
 use crate::store::packing::StoredBlob;
 
 /// A read-only transaction that sees one state of the database throughout.
+/// (On SQLite every read transaction is one snapshot in WAL mode, and the driver has no
+/// isolation levels or access modes to set: it would only warn that it ignored them.)
 pub(super) async fn snapshot(db: &DatabaseConnection) -> StoreResult<DatabaseTransaction> {
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
     Ok(db
         .begin_with_options(TransactionOptions {
-            isolation_level: Some(IsolationLevel::RepeatableRead),
-            access_mode: Some(AccessMode::ReadOnly),
+            isolation_level: postgres.then_some(IsolationLevel::RepeatableRead),
+            access_mode: postgres.then_some(AccessMode::ReadOnly),
             sqlite_transaction_mode: None,
         })
         .await?)

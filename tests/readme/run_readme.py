@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Runs the README's examples, in order, against a fresh server, as a new user would.
+
+    run_readme.py PALIMPSEST_BINARY [README.md]
+
+Every ```sh block of the README is an example to run. The blocks run in order in one bash
+session (`set -euo pipefail`, so variables set by one block are there for the next), in a new
+empty folder that holds only a link to the checkout's `docs/` (the README's examples run from
+the checkout), with the binary's folder first on PATH and `PALIMPSEST` set to the address of
+a server started there as the README says (`palimpsest serve`, on a free port), on a new
+SQLite database with the built-in sample corpus.
+
+A block fails when a command in it fails, when what it printed holds a GraphQL error
+(`"errors":`) and the block does not expect one, or when it did not print what its `#> `
+lines say: each `#> ` line is expected output, a `…` in it stands for text that varies (times,
+hashes), and the parts between must appear in order, in what the block printed (spaces are
+not compared). Blocks fenced ```console or ```text are shown, not run (installing, building,
+starting a server).
+
+Prints each block and what it printed; exits 1 at the first block that fails.
+"""
+
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+FENCE = re.compile(r"^```sh\s*$(.*?)^```\s*$", re.M | re.S)
+MARKER = "__PALIMPSEST_README_BLOCK_DONE__"
+
+
+def blocks(readme):
+    text = open(readme, encoding="utf-8").read()
+    found = []
+    for match in FENCE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        found.append((line, match.group(1).strip("\n")))
+    return found
+
+
+def expected(block):
+    return [line[3:] for line in block.splitlines() if line.startswith("#> ")]
+
+
+def squash(text):
+    return re.sub(r"\s+", "", text)
+
+
+def shows(output, expectation):
+    """Whether `output` holds the parts of `expectation` between its `…`, in order."""
+    at = 0
+    flat = squash(output)
+    for part in expectation.split("…"):
+        part = squash(part)
+        if not part:
+            continue
+        found = flat.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(base, server, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit("the server exited with %s before it was ready" % server.returncode)
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.2)
+    sys.exit("the server was not ready within %d s" % seconds)
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = sys.argv[2] if len(sys.argv) > 2 else os.path.join(checkout, "README.md")
+    examples = blocks(readme)
+    if not examples:
+        sys.exit("no ```sh blocks in %s" % readme)
+    folder = tempfile.mkdtemp(prefix="palimpsest-readme-")
+    os.symlink(os.path.join(checkout, "docs"), os.path.join(folder, "docs"))
+    bindir = os.path.join(folder, ".bin")
+    os.mkdir(bindir)
+    os.symlink(binary, os.path.join(bindir, "palimpsest"))
+    port = free_port()
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("PALIMPSEST_") or name in ("DATABASE_URL", "TOKEN"):
+            del env[name]
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env["PALIMPSEST"] = "http://127.0.0.1:%d" % port
+    env["RUST_LOG"] = "warn"
+    env["NO_COLOR"] = "1"
+    server_log = open(os.path.join(folder, ".server.log"), "w")
+    server = subprocess.Popen(
+        ["palimpsest", "serve", "--bind", "127.0.0.1:%d" % port],
+        cwd=folder, env=env, stdout=server_log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    shell = None
+    try:
+        wait_ready(env["PALIMPSEST"], server)
+        shell = subprocess.Popen(
+            ["bash", "--noprofile", "--norc"], cwd=folder, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        shell.stdin.write("set -euo pipefail\n")
+        # The shell's output is read on a thread, so that a block that hangs without printing
+        # anything is still stopped at its deadline (a blocking readline would wait forever).
+        lines = queue.Queue()
+        threading.Thread(
+            target=lambda: [lines.put(text) for text in iter(shell.stdout.readline, "")]
+            + [lines.put("")],
+            daemon=True,
+        ).start()
+        for number, (line, block) in enumerate(examples, start=1):
+            print("── README.md line %d (example %d of %d)" % (line, number, len(examples)))
+            print(block)
+            # The block runs in this shell; the marker says it finished, with its status.
+            shell.stdin.write(block + "\n")
+            shell.stdin.write("echo; echo %s $?\n" % MARKER)
+            shell.stdin.flush()
+            output, status = [], None
+            deadline = time.time() + 120
+            while True:
+                try:
+                    text = lines.get(timeout=max(0.0, deadline - time.time()))
+                except queue.Empty:
+                    status = "it ran longer than 120 s"
+                    break
+                if not text:
+                    status = "the shell exited (a command failed under set -e)"
+                    break
+                if text.startswith(MARKER):
+                    code = text.split()[-1]
+                    status = None if code == "0" else "exit status %s" % code
+                    break
+                output.append(text)
+            printed = "".join(output)
+            print("·· printed:")
+            print(printed.rstrip() or "(nothing)")
+            failure = status
+            wants_errors = any('"errors"' in e for e in expected(block))
+            if failure is None and '"errors":' in printed and not wants_errors:
+                failure = "it printed a GraphQL error it does not expect"
+            for expectation in expected(block):
+                if failure is None and not shows(printed, expectation):
+                    failure = "it did not print: %s" % expectation
+            if failure:
+                print("✗ README.md line %d: %s" % (line, failure))
+                print("·· server log (last lines):")
+                server_log.flush()
+                print("".join(open(os.path.join(folder, ".server.log")).readlines()[-20:]))
+                sys.exit(1)
+        print("✓ %d examples ran as the README says" % len(examples))
+    finally:
+        for process in (shell, server):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
