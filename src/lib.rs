@@ -18,5 +18,6 @@ pub mod http;
 pub mod merkle;
 pub mod passage;
 pub mod ratelimit;
+pub mod search;
 pub mod seed;
 pub mod store;

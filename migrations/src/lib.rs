@@ -10,6 +10,7 @@ mod m20261125_000004_extend_sources_create_citations;
 mod m20261126_000001_add_content_bytes_and_token_expiry;
 mod m20261126_000002_integrity;
 mod m20261204_000001_packed_storage;
+mod m20261205_000001_search;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_add_content_bytes_and_token_expiry::Migration),
             Box::new(m20261126_000002_integrity::Migration),
             Box::new(m20261204_000001_packed_storage::Migration),
+            Box::new(m20261205_000001_search::Migration),
         ]
     }
 }

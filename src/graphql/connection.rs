@@ -78,11 +78,11 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: 
     1 + size * child_complexity
 }
 
-fn encode_cursor(raw: &str) -> String {
+pub(crate) fn encode_cursor(raw: &str) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_cursor(text: &str) -> Option<String> {
+pub(crate) fn decode_cursor(text: &str) -> Option<String> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()
 }
 

@@ -13,6 +13,7 @@ use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
 use super::objects::export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
 use super::objects::integrity::{IntegrityFields, IntegrityLists};
+use super::objects::search::{self, SearchFilter, SearchHitConnection, SearchScope};
 use super::scalars::DateTime;
 use super::{Measurer, limits};
 use crate::export::RecordInput;
@@ -215,6 +216,25 @@ impl QueryFields {
             used: status.limit.saturating_sub(status.remaining),
             reset_at: DateTime::from(Timestamp::from_datetime(status.reset_at.into())),
         }))
+    }
+
+    /// Paragraphs (and titles) holding the words of `query`, best first, in the documents
+    /// as they are now (`scope: HEADS`) or in every revision (`HISTORY`, where each hit says
+    /// from which revision to which the words stood). The syntax: words (all in one
+    /// paragraph), `"a phrase"`, `prefix*`, `-excluded`; case is ignored, words are letters and
+    /// digits. A malformed query is refused `BAD_USER_INPUT`, saying what is wrong.
+    #[graphql(complexity = "10 + first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        scope: Option<SearchScope>,
+        filter: Option<SearchFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<SearchHitConnection> {
+        let request = search::request(&query, scope, filter, first, after)?;
+        Ok(search::connection(store(ctx)?.search(&request).await?))
     }
 
     /// What `query` would cost, without running it: the points it would be charged before

@@ -371,7 +371,7 @@ pub(crate) fn rebased(row: StoredBlob, height: i16, newer: &str) -> Option<Vec<u
 }
 
 /// The `i`th (from 1) bind parameter of a raw statement, as `backend` writes it.
-fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String {
+pub(super) fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String {
     match backend {
         sea_orm::DatabaseBackend::Postgres => format!("${i}"),
         _ => "?".to_owned(),
@@ -477,7 +477,7 @@ pub(crate) async fn texts_through(
 }
 
 /// The texts of `hashes` that are stored and not purged.
-async fn texts_of(
+pub(super) async fn texts_of(
     conn: &impl ConnectionTrait,
     hashes: &[ContentHash],
 ) -> StoreResult<HashMap<String, Unpacked>> {

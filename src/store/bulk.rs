@@ -21,6 +21,7 @@ use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
 use super::packing::Unpacked;
 use super::revisions::NewRevision;
+use super::search::Indexed;
 use super::transaction::begin_write;
 use super::values::{
     AgentId, AgentName, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug,
@@ -187,6 +188,8 @@ impl Store {
         let mut rows = Vec::with_capacity(batch.revisions.len());
         let mut hashes = Vec::with_capacity(batch.revisions.len());
         let mut first_of: HashMap<DocumentId, i64> = HashMap::new();
+        // What the search index needs of each revision; the texts are in `blobs`.
+        let mut to_index = Vec::with_capacity(batch.revisions.len());
         // Each revision's parent's text and its own, oldest first: what may become deltas.
         let mut successions: Vec<(ContentHash, ContentHash)> = Vec::new();
         for imported in batch.revisions {
@@ -226,6 +229,12 @@ impl Store {
                     created_at: imported.created_at,
                 },
             );
+            to_index.push((
+                imported.document,
+                imported.number,
+                sealed.title,
+                imported.content_hash.clone(),
+            ));
             hashes.push(sealed.hash);
             rows.push(row);
             if let Some(older) = older {
@@ -256,6 +265,17 @@ impl Store {
                 });
             }
         }
+        let indexed: Vec<Indexed<'_>> = to_index
+            .iter()
+            .map(|(document, number, title, content)| Indexed {
+                document: *document,
+                number: *number,
+                title,
+                content: blobs.get(content).map(String::as_str),
+            })
+            .collect();
+        super::search::index_revisions(&tx, &indexed).await?;
+        drop(indexed);
         super::blobs::store_many(&tx, blobs, &successions).await?;
 
         let (first_index, edge) = append_many(&tx, self, &hashes).await?;

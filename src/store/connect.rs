@@ -194,6 +194,12 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
         tracing::info!(packed, "texts and headers stored before packing packed");
         compact(db).await?;
     }
+    // Documents written before full-text search existed are indexed (resumably: it looks for
+    // documents without passages, a lookup per document in an index).
+    let indexed = super::search::index_unindexed(db).await?;
+    if indexed > 0 {
+        tracing::info!(indexed, "revisions written before full-text search indexed");
+    }
     // Revisions written before the transparency log existed join it, oldest first, once: when
     // the migration that brought the log has just run. A revision without a leaf found later
     // was not written by the store, and verification reports it.

@@ -11,6 +11,7 @@ use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AuditAction, AuditOutcome, DocumentKind};
 use super::revisions::{self, NewRevision, Revision};
+use super::search::{self, Indexed};
 use super::transaction::WriteTransaction;
 use super::values::{
     ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId, Timestamp, Title,
@@ -143,6 +144,16 @@ impl WriteTransaction<'_> {
         insert_blob(&self.tx, &content_hash, &input.content).await?;
         revisions::log(self, &mut revision_row, &mut revision).await?;
         revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await?;
+        search::index_revisions(
+            &self.tx,
+            &[Indexed {
+                document: id,
+                number: 1,
+                title: &revision.title,
+                content: Some(&input.content),
+            }],
+        )
+        .await?;
         let detail = format!("revision {}", revision.hash);
         let target = AuditTarget::Document(id);
         audit::record(
@@ -243,6 +254,16 @@ impl WriteTransaction<'_> {
         }
         super::citing::carry_citations(&self.tx, &parent.hash, &revision.hash, &input.content)
             .await?;
+        search::index_revisions(
+            &self.tx,
+            &[Indexed {
+                document: document.id,
+                number: revision.number,
+                title: &revision.title,
+                content: Some(&input.content),
+            }],
+        )
+        .await?;
         let detail = format!("revision {}", revision.hash);
         let target = AuditTarget::Document(document.id);
         audit::record(

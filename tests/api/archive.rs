@@ -6,7 +6,7 @@
 use palimpsest::archive::import::{ImportOptions, ImportReport, import};
 use palimpsest::archive::{AgentRecord, Record, RevisionRecord};
 use palimpsest::store::Store;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_no_errors, spawn_app};
 
@@ -124,6 +124,24 @@ async fn an_export_imported_into_an_empty_store_comes_back_byte_for_byte(app: Te
     // Served as the original serves it, hashes and all.
     let query = "{ document(slug: \"second\") { head { hash number header author { name } } } }";
     assert_eq!(empty.query(query, json!({})).await, app.query(query, json!({})).await);
+
+    // Indexed for search as the writes indexed the original: the same paragraphs, standing in
+    // the same revisions (a batch closes what its own later revisions dropped).
+    let search = r#"{ search(query: "line", scope: HISTORY, first: 100) { edges { node {
+        document { slug } since { number } until { number } field snippet ranges { start end } } } } }"#;
+    let found = |body: Value| {
+        let mut hits: Vec<String> = body["data"]["search"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].to_string())
+            .collect();
+        hits.sort();
+        hits
+    };
+    let original = found(app.query(search, json!({})).await);
+    assert_eq!(original.len(), 8, "{original:#?}");
+    assert_eq!(found(empty.query(search, json!({})).await), original);
 }
 
 /// The lines of an archive built by hand: one agent, then revisions of documents numbered by

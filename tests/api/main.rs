@@ -34,6 +34,7 @@ mod redaction;
 mod response_cache;
 mod schema_file;
 mod schema_rules;
+mod search;
 mod seeds;
 mod store_rules;
 mod transparency;

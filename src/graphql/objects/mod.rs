@@ -9,6 +9,7 @@ pub mod export;
 pub mod history;
 pub mod integrity;
 mod revision;
+pub mod search;
 mod source;
 
 pub use citation::{QuoteVerification, TextSelector, VerificationStatus};

@@ -1,0 +1,516 @@
+//! Full-text search over current heads and over the whole history (`search_passages`; see its
+//! migration). Each distinct paragraph of a document's history is one row, with the revisions
+//! it stood in, `[from_number, until_number)`; a write indexes what its revision added and
+//! closes what it removed, in its own transaction, so the index is never behind the corpus.
+//! The database's own engine finds and ranks (FTS5 `bm25`, PostgreSQL `ts_rank_cd`); this
+//! module then reads the hits' revisions and texts and says where the words are.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use uuid::Uuid;
+
+use super::Store;
+use super::blobs::placeholder;
+use super::bulk::ROWS_PER_STATEMENT;
+use super::documents::Document;
+use super::error::{StoreError, StoreResult};
+use super::history::RevisionStamp;
+use super::kinds::DocumentKind;
+use super::revisions::Revision;
+use super::values::{DocumentId, InvalidValue};
+use crate::search::{self, SearchQuery};
+
+/// Where a search looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchScope {
+    /// The documents as they are now.
+    Heads,
+    /// Every revision: each hit says in which revisions the words stood.
+    History,
+}
+
+/// Where a page of hits starts: after this rank and passage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchCursor {
+    pub rank: f64,
+    pub passage: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: SearchQuery,
+    pub scope: SearchScope,
+    pub kind: Option<DocumentKind>,
+    pub after: Option<SearchCursor>,
+    /// 1 to 100.
+    pub limit: u64,
+}
+
+/// One paragraph (or title) where the words are.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub cursor: SearchCursor,
+    pub document: Document,
+    /// The revision the text and ranges are of: the head (`Heads`), or the first revision that
+    /// had the words (`History`).
+    pub revision: Revision,
+    /// The first revision that had them, and the first that no longer did (`None`: the head
+    /// still has them).
+    pub since: RevisionStamp,
+    pub until: Option<RevisionStamp>,
+    /// Whether the words are in the title rather than the text.
+    pub in_title: bool,
+    /// The paragraph around the words, cut with `…` when long.
+    pub snippet: String,
+    /// Where the words are in `snippet`, in code points.
+    pub snippet_matches: Vec<(usize, usize)>,
+    /// Where they are in the revision's text (or title), in code points, as a citation
+    /// selector counts: `None` when the text was redacted.
+    pub matches: Option<Vec<(usize, usize)>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    pub has_more: bool,
+}
+
+/// A paragraph row as the engine returned it.
+struct Found {
+    passage: i64,
+    rank: f64,
+    document: DocumentId,
+    in_title: bool,
+    text: String,
+    from: i64,
+    until: Option<i64>,
+}
+
+/// What one revision brings to the index.
+pub(crate) struct Indexed<'a> {
+    pub document: DocumentId,
+    pub number: i64,
+    pub title: &'a str,
+    /// `None` for a redacted text: its paragraphs are taken as its parent's.
+    pub content: Option<&'a str>,
+}
+
+/// An open paragraph: still in the document's newest revision indexed so far.
+struct Open {
+    /// The stored row's id, or where it waits in `new` when written in this batch.
+    row: Row,
+    key: i64,
+}
+
+#[derive(Clone, Copy)]
+enum Row {
+    Stored(i64),
+    New(usize),
+}
+
+struct NewPassage {
+    document: DocumentId,
+    in_title: bool,
+    key: i64,
+    text: String,
+    from: i64,
+    until: Option<i64>,
+}
+
+/// Indexes `revisions` (in history order per document, each one the successor of the last
+/// indexed of its document), in the caller's transaction: the paragraphs each adds are written,
+/// those it drops are closed at its number. A few statements whatever their number.
+pub(crate) async fn index_revisions(
+    conn: &impl ConnectionTrait,
+    revisions: &[Indexed<'_>],
+) -> StoreResult<()> {
+    if revisions.is_empty() {
+        return Ok(());
+    }
+    let backend = conn.get_database_backend();
+    let mut documents: Vec<DocumentId> = revisions.iter().map(|r| r.document).collect();
+    documents.sort();
+    documents.dedup();
+    let mut open: HashMap<DocumentId, Vec<Open>> = HashMap::new();
+    for chunk in documents.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, document_id, paragraph_key FROM search_passages \
+             WHERE until_number IS NULL AND document_id IN ({})",
+            (1..=chunk.len()).map(|i| placeholder(backend, i)).collect::<Vec<_>>().join(",")
+        );
+        let values: Vec<Value> = chunk.iter().map(|d| Value::from(d.as_uuid())).collect();
+        for row in conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await? {
+            let id: i64 = row.try_get_by_index(0)?;
+            let document: Uuid = row.try_get_by_index(1)?;
+            let key: i64 = row.try_get_by_index(2)?;
+            open.entry(document.into()).or_default().push(Open { row: Row::Stored(id), key });
+        }
+    }
+    let mut new: Vec<NewPassage> = Vec::new();
+    // Stored rows closed, by the number that closed them.
+    let mut closed: HashMap<i64, Vec<i64>> = HashMap::new();
+    for revision in revisions {
+        let Some(content) = revision.content else { continue };
+        let paragraphs = std::iter::once((true, revision.title))
+            .chain(search::paragraphs(content).map(|p| (false, p)));
+        let still = open.remove(&revision.document).unwrap_or_default();
+        let mut unmatched: HashMap<i64, Vec<Row>> = HashMap::new();
+        for o in still {
+            unmatched.entry(o.key).or_default().push(o.row);
+        }
+        let mut kept = Vec::new();
+        for (in_title, text) in paragraphs {
+            let key = search::paragraph_key(in_title, text);
+            match unmatched.get_mut(&key).and_then(Vec::pop) {
+                Some(row) => kept.push(Open { row, key }),
+                None => {
+                    new.push(NewPassage {
+                        document: revision.document,
+                        in_title,
+                        key,
+                        text: text.to_owned(),
+                        from: revision.number,
+                        until: None,
+                    });
+                    kept.push(Open { row: Row::New(new.len() - 1), key });
+                }
+            }
+        }
+        for row in unmatched.into_values().flatten() {
+            match row {
+                Row::Stored(id) => closed.entry(revision.number).or_default().push(id),
+                Row::New(at) => new[at].until = Some(revision.number),
+            }
+        }
+        open.insert(revision.document, kept);
+    }
+    for (number, ids) in closed {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE search_passages SET until_number = {} WHERE id IN ({})",
+                placeholder(backend, 1),
+                (2..=chunk.len() + 1)
+                    .map(|i| placeholder(backend, i))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let values: Vec<Value> = std::iter::once(Value::from(number))
+                .chain(chunk.iter().map(|&id| Value::from(id)))
+                .collect();
+            conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        }
+    }
+    const COLUMNS: usize = 6;
+    for chunk in new.chunks(ROWS_PER_STATEMENT / COLUMNS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let cells: Vec<String> =
+                    (1..=COLUMNS).map(|c| placeholder(backend, r * COLUMNS + c)).collect();
+                format!("({})", cells.join(","))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO search_passages \
+             (document_id, in_title, paragraph_key, text, from_number, until_number) VALUES {}",
+            rows.join(",")
+        );
+        let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
+        for p in chunk {
+            values.push(Value::from(p.document.as_uuid()));
+            values.push(Value::from(p.in_title));
+            values.push(Value::from(p.key));
+            values.push(Value::from(p.text.clone()));
+            values.push(Value::from(p.from));
+            values.push(Value::from(p.until));
+        }
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// Forgets the paragraphs that stood in revision `number` of `document` only, when its text is
+/// redacted (`head`: whether it is the document's head): the others are still in revisions
+/// that keep their text.
+pub(crate) async fn unindex_redacted(
+    conn: &impl ConnectionTrait,
+    document: DocumentId,
+    number: i64,
+    head: bool,
+) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    let p = |i| placeholder(backend, i);
+    let until =
+        if head { "until_number IS NULL".to_owned() } else { format!("until_number = {}", p(3)) };
+    let sql = format!(
+        "DELETE FROM search_passages WHERE document_id = {} AND from_number = {} AND {until}",
+        p(1),
+        p(2)
+    );
+    let mut values = vec![Value::from(document.as_uuid()), Value::from(number)];
+    if !head {
+        values.push(Value::from(number + 1));
+    }
+    conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+/// The engine's side of a search: a page of matching paragraphs, best first, one more than
+/// asked to tell whether there are more.
+async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResult<Vec<Found>> {
+    let backend = conn.get_database_backend();
+    let p = |i| placeholder(backend, i);
+    let mut values: Vec<Value> = Vec::new();
+    let (matched, rank) = match backend {
+        DbBackend::Sqlite => {
+            values.push(request.query.to_fts5().into());
+            (
+                format!(
+                    "(SELECT rowid AS id, bm25(search_passages_fts) AS rank \
+                     FROM search_passages_fts WHERE search_passages_fts MATCH {})",
+                    p(1)
+                ),
+                "m.rank",
+            )
+        }
+        _ => {
+            values.push(request.query.to_tsquery().into());
+            (
+                format!(
+                    "(SELECT sp.id, -CAST(ts_rank_cd(sp.tsv, q) AS DOUBLE PRECISION) AS rank \
+                     FROM search_passages sp, to_tsquery('simple', {}) q WHERE sp.tsv @@ q)",
+                    p(1)
+                ),
+                "m.rank",
+            )
+        }
+    };
+    let mut conditions = Vec::new();
+    if request.scope == SearchScope::Heads {
+        conditions.push("s.until_number IS NULL".to_owned());
+    }
+    if let Some(kind) = request.kind {
+        values.push(kind.as_str().into());
+        conditions.push(format!("d.kind = {}", p(values.len())));
+    }
+    if let Some(after) = request.after {
+        // A placeholder per use: SQLite's `?` are positional.
+        values.push(after.rank.into());
+        let above = p(values.len());
+        values.push(after.rank.into());
+        let level = p(values.len());
+        values.push(after.passage.into());
+        let id = p(values.len());
+        conditions.push(format!("({rank} > {above} OR ({rank} = {level} AND s.id > {id}))"));
+    }
+    values.push(((request.limit + 1) as i64).into());
+    let sql = format!(
+        "SELECT s.id, {rank}, s.document_id, s.in_title, s.text, s.from_number, s.until_number \
+         FROM {matched} m JOIN search_passages s ON s.id = m.id \
+         JOIN documents d ON d.id = s.document_id {} \
+         ORDER BY {rank}, s.id LIMIT {}",
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        },
+        p(values.len()),
+    );
+    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter()
+        .map(|row| {
+            let document: Uuid = row.try_get_by_index(2)?;
+            Ok(Found {
+                passage: row.try_get_by_index(0)?,
+                rank: row.try_get_by_index(1)?,
+                document: document.into(),
+                in_title: row.try_get_by_index(3)?,
+                text: row.try_get_by_index(4)?,
+                from: row.try_get_by_index(5)?,
+                until: row.try_get_by_index(6)?,
+            })
+        })
+        .collect()
+}
+
+impl Store {
+    /// A page of hits for `request`, best first: each with its document, its revision (and the
+    /// range of revisions the words stood in), a snippet and where the words are.
+    pub async fn search(&self, request: &SearchRequest) -> StoreResult<SearchPage> {
+        if !(1..=100).contains(&request.limit) {
+            return Err(InvalidValue::new("first", "a page holds 1 to 100 hits").into());
+        }
+        let mut found = find(&self.db, request).await?;
+        let has_more = found.len() as u64 > request.limit;
+        found.truncate(request.limit as usize);
+        let mut document_ids: Vec<DocumentId> = found.iter().map(|f| f.document).collect();
+        document_ids.sort();
+        document_ids.dedup();
+        let documents = self.documents_by_ids(&document_ids).await?;
+        // The revisions the hits name, by document and number, in one query per document.
+        let mut numbers: HashMap<DocumentId, Vec<i64>> = HashMap::new();
+        for f in &found {
+            let wanted = numbers.entry(f.document).or_default();
+            wanted.push(f.from);
+            wanted.extend(f.until);
+        }
+        let mut revisions: HashMap<(DocumentId, i64), Revision> = HashMap::new();
+        for (document, mut wanted) in numbers {
+            wanted.sort_unstable();
+            wanted.dedup();
+            for r in self.revisions_by_numbers(document, &wanted).await? {
+                revisions.insert((document, r.number), r);
+            }
+        }
+        let heads: Vec<_> = documents.iter().map(|d| d.head.clone()).collect();
+        let head_revisions = self.revisions_by_hashes(&heads).await?;
+        let mut hits = Vec::with_capacity(found.len());
+        let mut shown: Vec<Revision> = Vec::with_capacity(found.len());
+        for f in &found {
+            let document =
+                documents.iter().find(|d| d.id == f.document).cloned().ok_or_else(|| {
+                    StoreError::Unexpected(anyhow::anyhow!("a hit's document is missing"))
+                })?;
+            let revision_at = |n: i64| {
+                revisions.get(&(f.document, n)).cloned().ok_or_else(|| {
+                    StoreError::Unexpected(anyhow::anyhow!(
+                        "revision {n} of {} is missing",
+                        f.document
+                    ))
+                })
+            };
+            let since = revision_at(f.from)?;
+            let until = f.until.map(revision_at).transpose()?;
+            let revision = match request.scope {
+                SearchScope::History => since.clone(),
+                SearchScope::Heads => {
+                    head_revisions.iter().find(|r| r.hash == document.head).cloned().ok_or_else(
+                        || StoreError::Unexpected(anyhow::anyhow!("a head is missing")),
+                    )?
+                }
+            };
+            shown.push(revision.clone());
+            let snippet = search::snippet(&f.text, &request.query.matches_in(&f.text));
+            hits.push(SearchHit {
+                cursor: SearchCursor { rank: f.rank, passage: f.passage },
+                document,
+                since: RevisionStamp::of(&since),
+                until: until.as_ref().map(RevisionStamp::of),
+                revision,
+                in_title: f.in_title,
+                snippet: snippet.text,
+                snippet_matches: snippet.matches,
+                matches: None,
+            });
+        }
+        // Where the paragraph is in its revision's text: the texts, in one read.
+        let mut contents: Vec<_> =
+            shown.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
+        contents.sort();
+        contents.dedup();
+        let texts: HashMap<_, _> = self.contents_by_hashes(&contents).await?.into_iter().collect();
+        for (hit, f) in hits.iter_mut().zip(&found) {
+            let in_paragraph = request.query.matches_in(&f.text);
+            hit.matches = if f.in_title {
+                Some(request.query.matches_in(&hit.revision.title))
+            } else {
+                texts.get(&hit.revision.content_hash).and_then(|text| {
+                    paragraph_offset(text, &f.text)
+                        .map(|at| in_paragraph.iter().map(|&(s, e)| (s + at, e + at)).collect())
+                })
+            };
+        }
+        Ok(SearchPage { hits, has_more })
+    }
+}
+
+/// Where (in code points) `paragraph` starts in `text`, as a line of it.
+fn paragraph_offset(text: &str, paragraph: &str) -> Option<usize> {
+    let mut at = 0;
+    for segment in text.split('\n') {
+        let line = segment.strip_suffix('\r').unwrap_or(segment);
+        if line == paragraph {
+            return Some(at);
+        }
+        at += segment.chars().count() + 1;
+    }
+    None
+}
+
+/// The most revisions (and their texts) held in memory at once while indexing older documents.
+const BACKFILL_REVISIONS: u64 = 500;
+
+/// Indexes the documents that have no passages yet (written before full-text search), each
+/// in a transaction of its own, its history read `BACKFILL_REVISIONS` at a time, oldest first.
+/// Interrupted, it goes on where it stopped: a document is indexed whole or not at all.
+/// Returns how many revisions it indexed.
+pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreResult<u64> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+    use crate::entity::revision;
+
+    let backend = db.get_database_backend();
+    let mut indexed = 0;
+    let mut after: Option<Uuid> = None;
+    loop {
+        let (condition, values) = match after {
+            Some(id) => (format!("AND d.id > {}", placeholder(backend, 1)), vec![Value::from(id)]),
+            None => (String::new(), Vec::new()),
+        };
+        let sql = format!(
+            "SELECT d.id FROM documents d WHERE NOT EXISTS \
+             (SELECT 1 FROM search_passages s WHERE s.document_id = d.id) {condition} \
+             ORDER BY d.id LIMIT 100"
+        );
+        let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        let ids: Vec<Uuid> =
+            rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
+        let Some(last) = ids.last() else { break };
+        after = Some(*last);
+        for id in ids {
+            let tx = super::transaction::begin_write(db).await?;
+            let mut from = 0;
+            loop {
+                let chunk: Vec<Revision> = revision::Entity::find()
+                    .filter(revision::Column::DocumentId.eq(id))
+                    .filter(revision::Column::Number.gt(from))
+                    .order_by_asc(revision::Column::Number)
+                    .limit(BACKFILL_REVISIONS)
+                    .all(&tx)
+                    .await?
+                    .into_iter()
+                    .map(Revision::from)
+                    .collect();
+                let Some(newest) = chunk.last() else { break };
+                from = newest.number;
+                let mut contents: Vec<_> =
+                    chunk.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
+                contents.sort();
+                contents.dedup();
+                let texts = super::blobs::texts_of(&tx, &contents).await?;
+                let text_of = |r: &Revision| match texts.get(r.content_hash.as_str()) {
+                    Some(super::packing::Unpacked::Text(text)) if !r.redacted => {
+                        Some(text.as_str())
+                    }
+                    _ => None,
+                };
+                let revisions: Vec<Indexed<'_>> = chunk
+                    .iter()
+                    .map(|r| Indexed {
+                        document: id.into(),
+                        number: r.number,
+                        title: &r.title,
+                        content: text_of(r),
+                    })
+                    .collect();
+                index_revisions(&tx, &revisions).await?;
+                indexed += chunk.len() as u64;
+                if (chunk.len() as u64) < BACKFILL_REVISIONS {
+                    break;
+                }
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(indexed)
+}
