@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use palimpsest::budget::Budget;
@@ -21,53 +20,14 @@ use palimpsest::store::{
     ReviseDocument, RevisionHash, Slug, Store, StoreError, StoreLimits, Title,
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
 
-/// Total time and count of closed spans, by name.
-static SPANS: Mutex<Option<HashMap<&'static str, (Duration, u64)>>> = Mutex::new(None);
-
-/// Times every span from creation to close (wall time, awaits included).
-struct SpanTimes;
-
-impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for SpanTimes {
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        id: &tracing::Id,
-        ctx: Context<'_, S>,
-    ) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(Instant::now());
-        }
-    }
-
-    fn on_close(&self, id: tracing::Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let Some(started) = span.extensions().get::<Instant>().copied() else { return };
-        let mut spans = SPANS.lock().unwrap();
-        let entry = spans.get_or_insert_with(HashMap::new).entry(span.name()).or_default();
-        entry.0 += started.elapsed();
-        entry.1 += 1;
-    }
-}
-
-fn span_total(name: &str) -> (Duration, u64) {
-    SPANS.lock().unwrap().as_ref().and_then(|s| s.get(name).copied()).unwrap_or_default()
-}
-
-fn reset_spans() {
-    *SPANS.lock().unwrap() = None;
-}
+#[path = "common/spans.rs"]
+mod spans;
+use spans::{reset_spans, span_total};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::filter::Targets::new().with_target("palimpsest", tracing::Level::DEBUG);
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(SpanTimes.with_filter(filter)),
-    )?;
+    spans::install()?;
     let dir = std::env::temp_dir().join(format!("palimpsest-bench-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
     let result = run(&dir).await;

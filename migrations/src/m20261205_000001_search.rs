@@ -2,8 +2,9 @@
 //! document's history once (and its title, `in_title`), with the revisions it stood in,
 //! `[from_number, until_number)` (`until_number` null while the head still has it). The
 //! database's own engine indexes the text: on SQLite an FTS5 table over it (external content,
-//! kept current by triggers in the writing transaction), on PostgreSQL a generated `tsvector`
-//! column with a GIN index. Both tokenize alike (`unicode61` without diacritic folding;
+//! kept current by triggers in the writing transaction) and another over the heads' paragraphs
+//! alone, on PostgreSQL a generated `tsvector` column with a GIN index and a partial one for
+//! the heads. Both tokenize alike (`unicode61` without diacritic folding;
 //! `simple`): no stemming, no stop words.
 //!
 //! Documents written before this migration are indexed by the store right after it
@@ -45,12 +46,30 @@ const SQLITE_FTS: &[&str] = &[
      INSERT INTO search_passages_fts(search_passages_fts, rowid, text) \
      VALUES ('delete', old.id, old.text); \
      INSERT INTO search_passages_fts(rowid, text) VALUES (new.id, new.text); END",
+    // The heads' paragraphs again, on their own: a search of the heads ranks only those
+    // (a quarter of the rows on the reference corpus) instead of ranking every revision's.
+    "CREATE VIRTUAL TABLE search_heads_fts USING fts5(text, content='search_passages', \
+     content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER search_heads_ai AFTER INSERT ON search_passages \
+     WHEN new.until_number IS NULL BEGIN \
+     INSERT INTO search_heads_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER search_heads_closed AFTER UPDATE OF until_number ON search_passages \
+     WHEN old.until_number IS NULL AND new.until_number IS NOT NULL BEGIN \
+     INSERT INTO search_heads_fts(search_heads_fts, rowid, text) \
+     VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER search_heads_ad AFTER DELETE ON search_passages \
+     WHEN old.until_number IS NULL BEGIN \
+     INSERT INTO search_heads_fts(search_heads_fts, rowid, text) \
+     VALUES ('delete', old.id, old.text); END",
 ];
 
 const POSTGRES_FTS: &[&str] = &[
     "ALTER TABLE search_passages ADD COLUMN tsv tsvector \
      GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED",
     "CREATE INDEX search_passages_tsv ON search_passages USING GIN (tsv)",
+    // The heads' paragraphs on their own, for a search of the heads.
+    "CREATE INDEX search_passages_heads_tsv ON search_passages USING GIN (tsv) \
+     WHERE until_number IS NULL",
 ];
 
 #[async_trait::async_trait]
@@ -121,6 +140,10 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         if manager.get_database_backend() == DbBackend::Sqlite {
             for statement in [
+                "DROP TRIGGER IF EXISTS search_heads_ad",
+                "DROP TRIGGER IF EXISTS search_heads_closed",
+                "DROP TRIGGER IF EXISTS search_heads_ai",
+                "DROP TABLE IF EXISTS search_heads_fts",
                 "DROP TRIGGER IF EXISTS search_passages_au",
                 "DROP TRIGGER IF EXISTS search_passages_ad",
                 "DROP TRIGGER IF EXISTS search_passages_ai",

@@ -121,6 +121,7 @@ struct NewPassage {
 /// Indexes `revisions` (in history order per document, each one the successor of the last
 /// indexed of its document), in the caller's transaction: the paragraphs each adds are written,
 /// those it drops are closed at its number. A few statements whatever their number.
+#[tracing::instrument(level = "debug", name = "search_index", skip_all)]
 pub(crate) async fn index_revisions(
     conn: &impl ConnectionTrait,
     revisions: &[Indexed<'_>],
@@ -257,6 +258,7 @@ pub(crate) async fn unindex_redacted(
 
 /// The engine's side of a search: a page of matching paragraphs, best first, one more than
 /// asked to tell whether there are more.
+#[tracing::instrument(level = "debug", name = "search_find", skip_all)]
 async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResult<Vec<Found>> {
     let backend = conn.get_database_backend();
     let p = |i| placeholder(backend, i);
@@ -264,10 +266,14 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
     let (matched, rank) = match backend {
         DbBackend::Sqlite => {
             values.push(request.query.to_fts5().into());
+            let table = match request.scope {
+                SearchScope::Heads => "search_heads_fts",
+                SearchScope::History => "search_passages_fts",
+            };
             (
                 format!(
-                    "(SELECT rowid AS id, bm25(search_passages_fts) AS rank \
-                     FROM search_passages_fts WHERE search_passages_fts MATCH {})",
+                    "(SELECT rowid AS id, bm25({table}) AS rank FROM {table} \
+                     WHERE {table} MATCH {})",
                     p(1)
                 ),
                 "m.rank",
@@ -278,17 +284,20 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
             (
                 format!(
                     "(SELECT sp.id, -CAST(ts_rank_cd(sp.tsv, q) AS DOUBLE PRECISION) AS rank \
-                     FROM search_passages sp, to_tsquery('simple', {}) q WHERE sp.tsv @@ q)",
-                    p(1)
+                     FROM search_passages sp, to_tsquery('simple', {}) q WHERE sp.tsv @@ q{})",
+                    p(1),
+                    // Written out here so that the planner takes the heads' partial index.
+                    if request.scope == SearchScope::Heads {
+                        " AND sp.until_number IS NULL"
+                    } else {
+                        ""
+                    }
                 ),
                 "m.rank",
             )
         }
     };
     let mut conditions = Vec::new();
-    if request.scope == SearchScope::Heads {
-        conditions.push("s.until_number IS NULL".to_owned());
-    }
     if let Some(kind) = request.kind {
         values.push(kind.as_str().into());
         conditions.push(format!("d.kind = {}", p(values.len())));
@@ -301,21 +310,32 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
         let level = p(values.len());
         values.push(after.passage.into());
         let id = p(values.len());
-        conditions.push(format!("({rank} > {above} OR ({rank} = {level} AND s.id > {id}))"));
+        conditions.push(format!("({rank} > {above} OR ({rank} = {level} AND m.id > {id}))"));
     }
     values.push(((request.limit + 1) as i64).into());
-    let sql = format!(
-        "SELECT s.id, {rank}, s.document_id, s.in_title, s.text, s.from_number, s.until_number \
-         FROM {matched} m JOIN search_passages s ON s.id = m.id \
-         JOIN documents d ON d.id = s.document_id {} \
-         ORDER BY {rank}, s.id LIMIT {}",
-        if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        },
-        p(values.len()),
-    );
+    let limit = p(values.len());
+    let columns = "s.document_id, s.in_title, s.text, s.from_number, s.until_number";
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    // Without a filter by kind, the page is cut from the engine's matches before anything is
+    // joined to them: joining every match first cost most of a search for a common word.
+    let sql = if request.kind.is_none() {
+        format!(
+            "SELECT t.id, t.rank, {columns} FROM \
+             (SELECT m.id, {rank} AS rank FROM {matched} m {filter} ORDER BY {rank}, m.id \
+              LIMIT {limit}) t \
+             JOIN search_passages s ON s.id = t.id ORDER BY t.rank, t.id"
+        )
+    } else {
+        format!(
+            "SELECT s.id, {rank}, {columns} FROM {matched} m \
+             JOIN search_passages s ON s.id = m.id JOIN documents d ON d.id = s.document_id \
+             {filter} ORDER BY {rank}, m.id LIMIT {limit}"
+        )
+    };
     let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     rows.iter()
         .map(|row| {
@@ -354,14 +374,12 @@ impl Store {
             wanted.push(f.from);
             wanted.extend(f.until);
         }
-        let mut revisions: HashMap<(DocumentId, i64), Revision> = HashMap::new();
-        for (document, mut wanted) in numbers {
-            wanted.sort_unstable();
-            wanted.dedup();
-            for r in self.revisions_by_numbers(document, &wanted).await? {
-                revisions.insert((document, r.number), r);
-            }
-        }
+        let revisions: HashMap<(DocumentId, i64), Revision> = self
+            .revisions_numbered(numbers)
+            .await?
+            .into_iter()
+            .map(|r| ((r.document_id, r.number), r))
+            .collect();
         let heads: Vec<_> = documents.iter().map(|d| d.head.clone()).collect();
         let head_revisions = self.revisions_by_hashes(&heads).await?;
         let mut hits = Vec::with_capacity(found.len());
@@ -421,6 +439,36 @@ impl Store {
             };
         }
         Ok(SearchPage { hits, has_more })
+    }
+}
+
+impl Store {
+    /// The revisions with these numbers of these documents, in one query.
+    async fn revisions_numbered(
+        &self,
+        numbers: HashMap<DocumentId, Vec<i64>>,
+    ) -> StoreResult<Vec<Revision>> {
+        use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+
+        use crate::entity::revision;
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for (document, wanted) in numbers {
+            any = any.add(
+                Condition::all()
+                    .add(revision::Column::DocumentId.eq(document.as_uuid()))
+                    .add(revision::Column::Number.is_in(wanted)),
+            );
+        }
+        Ok(revision::Entity::find()
+            .filter(any)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect())
     }
 }
 
