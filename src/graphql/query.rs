@@ -10,6 +10,7 @@ use super::ids::GlobalId;
 use super::kinds::DocumentKind;
 use super::loaders::{feed_heads, head_parts, load_optional, loaders};
 use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
+use super::objects::CitationDriftPage;
 use super::objects::export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
 use super::objects::integrity::{IntegrityFields, IntegrityLists};
@@ -235,6 +236,29 @@ impl QueryFields {
     ) -> ApiResult<SearchHitConnection> {
         let request = search::request(&query, scope, filter, first, after)?;
         Ok(search::connection(store(ctx)?.search(&request).await?))
+    }
+
+    /// Citations made by current heads whose verdict against the cited document's head
+    /// differs from the one against the revision they are pinned to — quotes that stopped
+    /// being true (or became true again) since — so that a client that was away catches up.
+    /// Each call checks a window of `first` (1–100, 20 by default) pinned citations whose
+    /// cited document has moved on, both ways, and returns the drifted ones among them; pass
+    /// `endCursor` as `after` while `hasNextPage`. A window may hold none.
+    #[graphql(complexity = "1 + 40 * first.unwrap_or(20).clamp(1, 100) as usize")]
+    async fn drifted_citations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<CitationDriftPage> {
+        let first = first.unwrap_or(20);
+        if !(1..=100).contains(&first) {
+            return Err(ApiError::bad_input(format!(
+                "`first` must be between 1 and 100, not {first}"
+            )));
+        }
+        let after = after.as_deref().map(CitationDriftPage::after).transpose()?;
+        Ok(CitationDriftPage::new(store(ctx)?.drifted_citations(after, first as u64).await?))
     }
 
     /// What `query` would cost, without running it: the points it would be charged before

@@ -7,6 +7,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -256,6 +257,44 @@ fn cited_by_heads(document: DocumentId) -> sea_orm::Condition {
 }
 
 impl Store {
+    /// Citations made by current heads and pinned to a revision that is no longer the cited
+    /// document's head, by id after `after`, at most `limit`.
+    pub(crate) async fn pinned_behind_heads(
+        &self,
+        after: Option<CitationId>,
+        limit: u64,
+    ) -> StoreResult<Vec<Citation>> {
+        let heads =
+            Query::select().column(document::Column::HeadHash).from(document::Entity).to_owned();
+        let moved_on = Query::select()
+            .column(document::Column::Id)
+            .from(document::Entity)
+            .and_where(
+                Expr::col((document::Entity, document::Column::Id))
+                    .equals((citation::Entity, citation::Column::TargetDocumentId)),
+            )
+            .and_where(
+                Expr::col((document::Entity, document::Column::HeadHash))
+                    .ne(Expr::col((citation::Entity, citation::Column::TargetRevisionHash))),
+            )
+            .to_owned();
+        let mut query = citation::Entity::find()
+            .filter(citation::Column::TargetRevisionHash.is_not_null())
+            .filter(Expr::col(citation::Column::CitingRevisionHash).in_subquery(heads))
+            .filter(Expr::exists(moved_on));
+        if let Some(after) = after {
+            query = query.filter(citation::Column::Id.gt(after.as_uuid()));
+        }
+        query
+            .order_by_asc(citation::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Citation::try_from)
+            .collect()
+    }
+
     /// Every citation the given revisions make, in one query.
     pub async fn citations_made_by(
         &self,

@@ -16,6 +16,7 @@ use super::page::{Direction, PageRequest};
 use super::redaction::Redaction;
 use super::revisions::Revision;
 use super::sources::Source;
+use super::values::CitationId;
 use super::values::{ContentHash, DocumentId, RevisionHash, Slug, SourceId, Timestamp};
 use super::{Missing, Store};
 use crate::budget::Budget;
@@ -87,6 +88,34 @@ pub struct CitationVerdict {
     pub source: Option<Source>,
     pub verification: Verification,
 }
+
+/// Which revision of a cited document a verdict is reached against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Against {
+    /// The pinned one, or the head when unpinned (`verification`).
+    PinnedOrHead,
+    /// The head (`currentVerification`).
+    Head,
+}
+
+/// A pinned citation whose quote fares differently against the cited document's head than
+/// against the revision it is pinned to: the moment it stopped (or started again) being true.
+#[derive(Debug, Clone)]
+pub struct CitationDrift {
+    pub pinned: CitationVerdict,
+    pub current: CitationVerdict,
+}
+
+/// Drifted citations found among a window of candidates, and where the next window starts.
+#[derive(Debug, Clone)]
+pub struct DriftPage {
+    pub drifts: Vec<CitationDrift>,
+    /// The last candidate looked at, when more may follow.
+    pub next: Option<CitationId>,
+}
+
+/// The most candidates one `drifted_citations` call checks.
+pub const MAX_DRIFT_SCAN: u64 = 100;
 
 /// A page of a document's history, newest first.
 #[derive(Debug, Clone)]
@@ -252,7 +281,7 @@ impl Store {
         } else {
             self.count_citations_of_revision(&at.revision.hash).await?
         };
-        let citations = self.verdicts(citations).await?;
+        let citations = self.verdicts(citations, Against::PinnedOrHead).await?;
         Ok(RevisionPage {
             previous: stamp(n - 1),
             next: stamp(n + 1),
@@ -266,9 +295,14 @@ impl Store {
         })
     }
 
-    /// Each citation with what it cites and its verdict, in a query per table whatever their
-    /// number; the quotes are checked on the compute pool.
-    async fn verdicts(&self, citations: Vec<Citation>) -> StoreResult<Vec<CitationVerdict>> {
+    /// Each citation with what it cites and its verdict against the revision `against` says,
+    /// in a query per table whatever their number; the quotes are checked on the compute pool.
+    async fn verdicts(
+        &self,
+        citations: Vec<Citation>,
+        against: Against,
+    ) -> StoreResult<Vec<CitationVerdict>> {
+        let which = against;
         let mut document_ids: Vec<DocumentId> = citations
             .iter()
             .filter_map(|c| match &c.target {
@@ -280,7 +314,11 @@ impl Store {
         document_ids.dedup();
         let documents = self.documents_by_ids(&document_ids).await?;
         let against = |citation: &Citation| match &citation.target {
-            CitationTarget::Document { pinned: Some(hash), .. } => Some(hash.clone()),
+            CitationTarget::Document { pinned: Some(hash), .. }
+                if which == Against::PinnedOrHead =>
+            {
+                Some(hash.clone())
+            }
             CitationTarget::Document { id, .. } => {
                 documents.iter().find(|d| d.id == *id).map(|d| d.head.clone())
             }
@@ -357,6 +395,31 @@ impl Store {
                 CitationVerdict { citation, target, source, verification }
             })
             .collect())
+    }
+
+    /// The citations made by current heads, pinned to a revision that is no longer its
+    /// document's head, whose verdict against the head differs from the one against the pinned
+    /// revision — among at most `scan` such candidates after `after` (by id), each checked
+    /// both ways. A window may hold no drift and still have more after it (`next`).
+    pub async fn drifted_citations(
+        &self,
+        after: Option<CitationId>,
+        scan: u64,
+    ) -> StoreResult<DriftPage> {
+        let scan = scan.clamp(1, MAX_DRIFT_SCAN);
+        let candidates = self.pinned_behind_heads(after, scan + 1).await?;
+        let more = candidates.len() as u64 > scan;
+        let candidates: Vec<Citation> = candidates.into_iter().take(scan as usize).collect();
+        let next = if more { candidates.last().map(|c| c.id) } else { None };
+        let pinned = self.verdicts(candidates.clone(), Against::PinnedOrHead).await?;
+        let current = self.verdicts(candidates, Against::Head).await?;
+        let drifts = pinned
+            .into_iter()
+            .zip(current)
+            .filter(|(p, c)| p.verification.status != c.verification.status)
+            .map(|(pinned, current)| CitationDrift { pinned, current })
+            .collect();
+        Ok(DriftPage { drifts, next })
     }
 
     /// A page of `key`'s history, newest first: at most `limit` revisions older than number

@@ -11,6 +11,7 @@ crate::on_both_backends!(
     each_verification_status_is_reported,
     citations_follow_revisions_while_their_passage_is_there,
     bad_citations_are_refused_and_nothing_is_written,
+    drifted_citations_are_those_whose_quote_fares_differently_at_the_head,
 );
 
 const ADD: &str = "mutation($input: AddCitationInput!) { addCitation(input: $input) { citation {
@@ -399,4 +400,90 @@ async fn bad_citations_are_refused_and_nothing_is_written(app: TestApp) {
     assert_eq!(count(&app).await, before);
     let anonymous = app.query(ADD, json!({ "input": base(json!({})) })).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+/// `Query.driftedCitations`: a pinned quote that stopped being true at the cited document's
+/// head is listed with both verdicts; one that still holds is not; the list pages by windows.
+async fn drifted_citations_are_those_whose_quote_fares_differently_at_the_head(app: TestApp) {
+    let token = app.editor().await;
+    let report = app
+        .create_document(
+            &token,
+            "minutes",
+            "The committee approved the budget.\nThe chair thanked the members.\n",
+        )
+        .await;
+    let report_id = report["document"]["id"].as_str().unwrap().to_owned();
+    let pinned = report["revision"]["hash"].as_str().unwrap().to_owned();
+    let note = app
+        .create_document(&token, "note", "It approved the budget, and thanked the members.\n")
+        .await;
+    let note_id = note["document"]["id"].as_str().unwrap().to_owned();
+    for (passage, quote) in [
+        ("approved the budget", "committee approved the budget"),
+        ("thanked the members", "chair thanked the members"),
+    ] {
+        let body = add(
+            &app,
+            &token,
+            json!({
+            "documentId": note_id, "relation": "QUOTES",
+            "passage": { "exact": passage },
+            "target": { "documentId": report_id, "revision": pinned },
+            "targetPassage": { "exact": quote } }),
+        )
+        .await;
+        assert_eq!(citation(&body)["verification"]["status"], "VERIFIED", "{body:#}");
+    }
+    const DRIFTED: &str = "query($first: Int, $after: String) { driftedCitations(first: $first, after: $after) {
+        drifts { citation { targetPassage { exact } } pinned { status against { hash } } current { status against { hash } } }
+        hasNextPage endCursor } }";
+    let none = app.query(DRIFTED, json!({})).await;
+    assert_no_errors(&none);
+    assert_eq!(
+        none["data"]["driftedCitations"]["drifts"],
+        json!([]),
+        "the cited head has not moved"
+    );
+
+    // The report is revised: the budget was rejected, the thanks stay.
+    let revised = app
+        .revise(
+            &token,
+            &report_id,
+            &pinned,
+            "The committee rejected the whole budget.\nThe chair thanked the members.\n",
+        )
+        .await;
+    assert_no_errors(&revised);
+    let head = revised["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+    let body = app.query(DRIFTED, json!({})).await;
+    assert_no_errors(&body);
+    let drifts = body["data"]["driftedCitations"]["drifts"].as_array().unwrap();
+    assert_eq!(drifts.len(), 1, "{body:#}");
+    let drift = &drifts[0];
+    assert_eq!(drift["citation"]["targetPassage"]["exact"], "committee approved the budget");
+    assert_eq!(drift["pinned"]["status"], "VERIFIED");
+    assert_eq!(drift["pinned"]["against"]["hash"], pinned.as_str());
+    assert_ne!(drift["current"]["status"], "VERIFIED");
+    assert_eq!(drift["current"]["against"]["hash"], head.as_str());
+    assert_eq!(body["data"]["driftedCitations"]["hasNextPage"], false);
+
+    // Windows of one candidate: the drift is in one of them, and the pages end.
+    let mut found = 0;
+    let mut after = Value::Null;
+    for _ in 0..5 {
+        let page = app.query(DRIFTED, json!({ "first": 1, "after": after })).await;
+        assert_no_errors(&page);
+        found += page["data"]["driftedCitations"]["drifts"].as_array().unwrap().len();
+        if page["data"]["driftedCitations"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["data"]["driftedCitations"]["endCursor"].clone();
+    }
+    assert_eq!(found, 1);
+    let bad = app.query(DRIFTED, json!({ "after": "nonsense" })).await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+    let bad = app.query(DRIFTED, json!({ "first": 0 })).await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
 }

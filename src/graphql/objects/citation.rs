@@ -257,3 +257,64 @@ impl CitationNode {
         }
     }
 }
+
+/// A pinned citation whose quote fares differently against the cited document's head than
+/// against the revision it is pinned to (`Query.driftedCitations`).
+pub struct CitationDriftNode(pub store::CitationDrift);
+
+#[Object(name = "CitationDrift")]
+impl CitationDriftNode {
+    async fn citation(&self) -> CitationNode {
+        CitationNode(self.0.pinned.citation.clone())
+    }
+
+    /// The verdict against the pinned revision (the citation's `verification`).
+    async fn pinned(&self) -> QuoteVerification {
+        verdict(&self.0.pinned)
+    }
+
+    /// The verdict against the cited document's head (its `currentVerification`).
+    async fn current(&self) -> QuoteVerification {
+        verdict(&self.0.current)
+    }
+}
+
+fn verdict(verdict: &store::CitationVerdict) -> QuoteVerification {
+    QuoteVerification {
+        result: verdict.verification.clone(),
+        against: verdict.target.as_ref().map(|(_, revision)| revision.hash.clone()),
+    }
+}
+
+/// Drifted citations found in a window of candidates (`Query.driftedCitations`).
+#[derive(SimpleObject)]
+pub struct CitationDriftPage {
+    drifts: Vec<CitationDriftNode>,
+    /// Whether candidates follow the window, and the cursor to pass as `after` for them.
+    has_next_page: bool,
+    end_cursor: Option<String>,
+}
+
+impl CitationDriftPage {
+    pub fn new(page: store::DriftPage) -> Self {
+        Self {
+            drifts: page.drifts.into_iter().map(CitationDriftNode).collect(),
+            has_next_page: page.next.is_some(),
+            end_cursor: page
+                .next
+                .map(|id| crate::graphql::connection::encode_cursor(&format!("d:{id}"))),
+        }
+    }
+
+    /// The candidate an `after` cursor names.
+    pub fn after(cursor: &str) -> ApiResult<store::CitationId> {
+        crate::graphql::connection::decode_cursor(cursor)
+            .and_then(|raw| raw.strip_prefix("d:").and_then(|id| store::CitationId::parse(id).ok()))
+            .ok_or_else(|| {
+                ApiError::bad_input(format!(
+                    "`after` is not a valid cursor: {}",
+                    store::quoted(cursor)
+                ))
+            })
+    }
+}

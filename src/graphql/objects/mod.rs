@@ -12,4 +12,4 @@ mod revision;
 pub mod search;
 mod source;
 
-pub use citation::{QuoteVerification, TextSelector, VerificationStatus};
+pub use citation::{CitationDriftPage, QuoteVerification, TextSelector, VerificationStatus};
