@@ -406,6 +406,12 @@ fn bad_arguments(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usi
         "query($v: Int) { document(slug: \"small\") { head { diff(context: $v) { unified } } } }",
         "query($v: String!) { document(slug: \"small\") { cite(format: RIS, revision: $v) { text } } }",
         "query($v: [ID!]!) { cite(documents: $v, format: BIBTEX) { text } }",
+        "query($v: String!) { search(query: $v) { edges { node { snippet ranges { start end } } } } }",
+        "query($v: String!) { search(query: $v, scope: HISTORY) { pageInfo { endCursor } } }",
+        "query($v: String) { search(query: \"small\", after: $v) { pageInfo { endCursor } } }",
+        "query($v: Int) { search(query: \"small\", first: $v) { pageInfo { hasNextPage } } }",
+        "query($v: String) { driftedCitations(after: $v) { hasNextPage } }",
+        "query($v: String!) { queryCost(query: $v) { cost } }",
     ];
     for _ in 0..n {
         let shape = rng.pick(&shapes);
@@ -650,7 +656,7 @@ fn plain_routes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usiz
             url_encode(&hostile_string(rng))
         };
         let junk = url_encode(&hostile_string(rng));
-        let (path, headers): (String, Vec<(String, String)>) = match rng.below(10) {
+        let (path, headers): (String, Vec<(String, String)>) = match rng.below(13) {
             0 => (format!("/documents/{slug}"), vec![]),
             1 => (format!("/documents/{slug}/revisions/{hash}"), vec![]),
             2 => (
@@ -672,6 +678,9 @@ fn plain_routes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usiz
                 vec![],
             ),
             8 => (format!("/{junk}/{junk}"), vec![("host".into(), "evil.example".into())]),
+            9 => (format!("/documents/{slug}/history?before={junk}"), vec![]),
+            10 => (format!("/documents/{slug}/diff?from={hash}&to={junk}"), vec![]),
+            11 => (format!("/graphiql/{junk}"), vec![("if-none-match".into(), junk.clone())]),
             _ => ("/graphql".into(), vec![("accept".into(), "text/html".into())]),
         };
         cases.push(get("plain route", path, headers));
