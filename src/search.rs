@@ -11,6 +11,11 @@
 
 use std::fmt;
 
+/// Where matches are looked for in a paragraph: its first `MAX_SCANNED` code points (what
+/// PostgreSQL indexes of a paragraph too), and at most `MAX_MATCHES` of them are reported.
+pub const MAX_SCANNED: usize = 100_000;
+pub const MAX_MATCHES: usize = 1_000;
+
 /// The most terms one query may have, and its longest text.
 pub const MAX_TERMS: usize = 16;
 pub const MAX_QUERY_CHARS: usize = 256;
@@ -174,23 +179,25 @@ impl SearchQuery {
     /// Where the query's wanted terms are in `text`: code-point ranges `[start, end)`, in
     /// order and apart (overlapping matches are one range).
     pub fn matches_in(&self, text: &str) -> Vec<(usize, usize)> {
-        // The words of the text with their code-point ranges.
+        // The words of the text with their code-point ranges, in one pass (byte offsets kept
+        // beside code points, so each word is sliced directly).
         let mut words: Vec<(String, usize, usize)> = Vec::new();
-        let mut start = None;
+        let mut start: Option<(usize, usize)> = None;
         let mut count = 0;
-        for (i, c) in text.chars().enumerate() {
+        for (point, (byte, c)) in text.char_indices().take(MAX_SCANNED).enumerate() {
             match (c.is_alphanumeric(), start) {
-                (true, None) => start = Some(i),
-                (false, Some(s)) => {
-                    words.push((text_slice(text, s, i).to_lowercase(), s, i));
+                (true, None) => start = Some((point, byte)),
+                (false, Some((from, from_byte))) => {
+                    words.push((text[from_byte..byte].to_lowercase(), from, point));
                     start = None;
                 }
                 _ => {}
             }
-            count = i + 1;
+            count = point + 1;
         }
-        if let Some(s) = start {
-            words.push((text_slice(text, s, count).to_lowercase(), s, count));
+        if let Some((from, from_byte)) = start {
+            let end_byte = text.char_indices().nth(count).map_or(text.len(), |(b, _)| b);
+            words.push((text[from_byte..end_byte].to_lowercase(), from, count));
         }
         let mut found = Vec::new();
         for term in self.terms.iter().filter(|t| !t.negated) {
@@ -214,15 +221,16 @@ impl SearchQuery {
                 _ => merged.push((start, end)),
             }
         }
+        merged.truncate(MAX_MATCHES);
         merged
     }
 }
 
 /// The code points `[start, end)` of `text`.
 fn text_slice(text: &str, start: usize, end: usize) -> &str {
-    let mut indices = text.char_indices().map(|(i, _)| i).chain([text.len()]);
-    let from = indices.nth(start).unwrap_or(text.len());
-    let to = if end > start { indices.nth(end - start - 1).unwrap_or(text.len()) } else { from };
+    let mut bytes = text.char_indices().map(|(i, _)| i).chain([text.len()]);
+    let from = bytes.nth(start).unwrap_or(text.len());
+    let to = if end > start { bytes.nth(end - start - 1).unwrap_or(text.len()) } else { from };
     &text[from..to]
 }
 
@@ -329,6 +337,12 @@ mod tests {
         let shown: Vec<String> = found.iter().map(|&(s, e)| chars[s..e].iter().collect()).collect();
         assert_eq!(shown, ["Gaza war", "gazette", "Gaza   War"]);
         assert_eq!(parse("élan").matches_in(text), [(0, 4)]);
+        // One pass over at most MAX_SCANNED code points, at most MAX_MATCHES ranges.
+        let long = "a ".repeat(200_000);
+        let found = parse("a").matches_in(&long);
+        assert_eq!(found.len(), MAX_MATCHES);
+        assert_eq!(found[999], (1998, 1999));
+        assert_eq!(parse("b").matches_in(&format!("{}b", "a".repeat(MAX_SCANNED))), []);
     }
 
     #[test]

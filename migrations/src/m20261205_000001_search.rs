@@ -37,6 +37,9 @@ enum Documents {
 const SQLITE_FTS: &[&str] = &[
     "CREATE VIRTUAL TABLE search_passages_fts USING fts5(text, content='search_passages', \
      content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    // A deleted entry is removed from the index's pages, not only marked: a redaction must
+    // leave nothing of the text's words behind.
+    "INSERT INTO search_passages_fts(search_passages_fts, rank) VALUES ('secure-delete', 1)",
     "CREATE TRIGGER search_passages_ai AFTER INSERT ON search_passages BEGIN \
      INSERT INTO search_passages_fts(rowid, text) VALUES (new.id, new.text); END",
     "CREATE TRIGGER search_passages_ad AFTER DELETE ON search_passages BEGIN \
@@ -50,6 +53,7 @@ const SQLITE_FTS: &[&str] = &[
     // (a quarter of the rows on the reference corpus) instead of ranking every revision's.
     "CREATE VIRTUAL TABLE search_heads_fts USING fts5(text, content='search_passages', \
      content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    "INSERT INTO search_heads_fts(search_heads_fts, rank) VALUES ('secure-delete', 1)",
     "CREATE TRIGGER search_heads_ai AFTER INSERT ON search_passages \
      WHEN new.until_number IS NULL BEGIN \
      INSERT INTO search_heads_fts(rowid, text) VALUES (new.id, new.text); END",
@@ -64,8 +68,10 @@ const SQLITE_FTS: &[&str] = &[
 ];
 
 const POSTGRES_FTS: &[&str] = &[
+    // The first 100,000 characters of a paragraph (a tsvector holds at most 1 MB; a longer
+    // paragraph would refuse the write that brings it). Matches are looked for there too.
     "ALTER TABLE search_passages ADD COLUMN tsv tsvector \
-     GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED",
+     GENERATED ALWAYS AS (to_tsvector('simple', left(text, 100000))) STORED",
     "CREATE INDEX search_passages_tsv ON search_passages USING GIN (tsv)",
     // The heads' paragraphs on their own, for a search of the heads.
     "CREATE INDEX search_passages_heads_tsv ON search_passages USING GIN (tsv) \

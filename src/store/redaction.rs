@@ -113,11 +113,7 @@ impl Store {
             .await?;
             purge_unless_shared(tx, &revision, at).await?;
             purge_quotes(tx, hash).await?;
-            let head = super::documents::find(tx, revision.document_id)
-                .await?
-                .is_some_and(|d| d.head == revision.hash);
-            super::search::unindex_redacted(tx, revision.document_id, revision.number, head)
-                .await?;
+            super::search::unindex_redacted(tx, revision.document_id, revision.number).await?;
             let detail = Some(format!("reason: {}", tombstone.reason));
             audit::record(
                 tx,

@@ -230,28 +230,36 @@ pub(crate) async fn index_revisions(
     Ok(())
 }
 
-/// Forgets the paragraphs that stood in revision `number` of `document` only, when its text is
-/// redacted (`head`: whether it is the document's head): the others are still in revisions
-/// that keep their text.
+/// Forgets, when revision `number` of `document` is redacted (after it is marked so, in the
+/// same transaction), every paragraph that no unredacted revision holds any more: those that
+/// stood only in it, and those that stood only in it and other redacted revisions. The others
+/// are still in revisions that keep their text.
 pub(crate) async fn unindex_redacted(
     conn: &impl ConnectionTrait,
     document: DocumentId,
     number: i64,
-    head: bool,
 ) -> StoreResult<()> {
     let backend = conn.get_database_backend();
     let p = |i| placeholder(backend, i);
-    let until =
-        if head { "until_number IS NULL".to_owned() } else { format!("until_number = {}", p(3)) };
     let sql = format!(
-        "DELETE FROM search_passages WHERE document_id = {} AND from_number = {} AND {until}",
+        "DELETE FROM search_passages WHERE document_id = {} AND from_number <= {} \
+         AND (until_number IS NULL OR until_number > {}) \
+         AND NOT EXISTS (SELECT 1 FROM revisions r \
+           WHERE r.document_id = search_passages.document_id \
+           AND r.number >= search_passages.from_number \
+           AND (search_passages.until_number IS NULL OR r.number < search_passages.until_number) \
+           AND r.redacted = {})",
         p(1),
-        p(2)
+        p(2),
+        p(3),
+        p(4)
     );
-    let mut values = vec![Value::from(document.as_uuid()), Value::from(number)];
-    if !head {
-        values.push(Value::from(number + 1));
-    }
+    let values = vec![
+        Value::from(document.as_uuid()),
+        Value::from(number),
+        Value::from(number),
+        Value::from(false),
+    ];
     conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     Ok(())
 }

@@ -283,4 +283,55 @@ async fn redaction_and_migration_keep_the_index_true(app: TestApp) {
     assert_eq!(regards.len(), 1);
     assert_eq!(regards[0]["since"]["number"], 1);
     assert_eq!(regards[0]["ranges"], Value::Null, "the revision's text is gone");
+
+    // Words that stood in two revisions, both redacted (one after the other, in either order),
+    // are gone too.
+    document(
+        &app,
+        &token,
+        "twice",
+        "LETTER",
+        "Twice",
+        &[
+            "Always here.\n",
+            "Always here.\nThe secret code is 1234.\n",
+            "Always here.\nThe secret code is 1234.\nAnd more.\n",
+            "Always here.\n",
+        ],
+    )
+    .await;
+    let hashes = app
+        .query(
+            r#"{ document(slug: "twice") { revisions(first: 4) { nodes { number hash } } } }"#,
+            json!({}),
+        )
+        .await;
+    let hash_of = |n: i64| {
+        hashes["data"]["document"]["revisions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["number"] == n)
+            .unwrap()["hash"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(hits(&search(&app, json!({ "q": "secret", "scope": "HISTORY" })).await).len(), 1);
+    for n in [3, 2] {
+        let body = app
+            .query_as(
+                Some(&archivist),
+                "mutation($h: String!) { redactRevision(input: { hash: $h, reason: \"personal data\" }) { revision { hash } } }",
+                json!({ "h": hash_of(n) }),
+            )
+            .await;
+        assert_no_errors(&body);
+        let left = hits(&search(&app, json!({ "q": "secret", "scope": "HISTORY" })).await);
+        assert_eq!(left.len(), usize::from(n == 3), "after redacting revision {n}: {left:#?}");
+    }
+    assert!(
+        hits(&search(&app, json!({ "q": "\"and more\"", "scope": "HISTORY" })).await).is_empty()
+    );
+    assert_eq!(hits(&search(&app, json!({ "q": "always", "scope": "HISTORY" })).await).len(), 1);
 }
