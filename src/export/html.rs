@@ -110,22 +110,6 @@ pub static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Percent-encodes a value for a KEV (OpenURL) string.
 fn percent(text: &str) -> String {
     let mut out = String::new();

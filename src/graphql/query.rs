@@ -235,7 +235,7 @@ impl QueryFields {
         after: Option<String>,
     ) -> ApiResult<SearchHitConnection> {
         let request = search::request(&query, scope, filter, first, after)?;
-        Ok(search::connection(store(ctx)?.search(&request).await?))
+        Ok(SearchHitConnection(store(ctx)?.search(&request).await?))
     }
 
     /// Citations made by current heads whose verdict against the cited document's head

@@ -391,7 +391,7 @@ impl Store {
         let heads: Vec<_> = documents.iter().map(|d| d.head.clone()).collect();
         let head_revisions = self.revisions_by_hashes(&heads).await?;
         let mut hits = Vec::with_capacity(found.len());
-        let mut shown: Vec<Revision> = Vec::with_capacity(found.len());
+        let mut paragraph_matches = Vec::with_capacity(found.len());
         for f in &found {
             let document =
                 documents.iter().find(|d| d.id == f.document).cloned().ok_or_else(|| {
@@ -415,8 +415,9 @@ impl Store {
                     )?
                 }
             };
-            shown.push(revision.clone());
-            let snippet = search::snippet(&f.text, &request.query.matches_in(&f.text));
+            let in_paragraph = request.query.matches_in(&f.text);
+            let snippet = search::snippet(&f.text, &in_paragraph);
+            paragraph_matches.push(in_paragraph);
             hits.push(SearchHit {
                 cursor: SearchCursor { rank: f.rank, passage: f.passage },
                 document,
@@ -430,15 +431,18 @@ impl Store {
             });
         }
         // Where the paragraph is in its revision's text: the texts, in one read.
-        let mut contents: Vec<_> =
-            shown.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
+        let mut contents: Vec<_> = hits
+            .iter()
+            .filter(|h| !h.revision.redacted)
+            .map(|h| h.revision.content_hash.clone())
+            .collect();
         contents.sort();
         contents.dedup();
         let texts: HashMap<_, _> = self.contents_by_hashes(&contents).await?.into_iter().collect();
-        for (hit, f) in hits.iter_mut().zip(&found) {
-            let in_paragraph = request.query.matches_in(&f.text);
+        for ((hit, f), in_paragraph) in hits.iter_mut().zip(&found).zip(paragraph_matches) {
+            // A title passage is the title of the revision shown.
             hit.matches = if f.in_title {
-                Some(request.query.matches_in(&hit.revision.title))
+                Some(in_paragraph)
             } else {
                 texts.get(&hit.revision.content_hash).and_then(|text| {
                     paragraph_offset(text, &f.text)

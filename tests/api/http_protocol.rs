@@ -255,12 +255,14 @@ async fn automatic_persisted_queries_work_as_apollos_link_sends_them(app: TestAp
     let body: Value =
         post(json!({ "extensions": extensions })).await.unwrap().json().await.unwrap();
     assert_no_errors(&body);
-    let url = format!(
-        "{}/graphql?operationName=Count&extensions={}",
-        app.address,
-        urlencode(&extensions.to_string())
-    );
-    let response = app.client.get(&url).header("accept", "application/json").send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("operationName", "Count".to_owned()), ("extensions", extensions.to_string())])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_no_errors(&body);
@@ -279,21 +281,15 @@ async fn automatic_persisted_queries_work_as_apollos_link_sends_them(app: TestAp
     let mutation = "mutation { createDocument(input: { slug: \"x\", title: \"x\", content: \"x\" }) { document { id } } }";
     let mutation_ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": crate::helpers::sha256_hex(mutation.as_bytes()) } });
     let _ = post(json!({ "query": mutation, "extensions": mutation_ext })).await.unwrap();
-    let url =
-        format!("{}/graphql?extensions={}", app.address, urlencode(&mutation_ext.to_string()));
-    let response = app.client.get(&url).header("accept", "application/json").send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("extensions", mutation_ext.to_string())])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 405);
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Spec 6.4.4: a field whose resolver fails is in `data` as null beside its error; a failed

@@ -1,5 +1,6 @@
 //! Full-text search: `Query.search` and its hits.
 
+use async_graphql::connection::PageInfo;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
 use crate::graphql::connection::{decode_cursor, encode_cursor};
@@ -116,15 +117,9 @@ pub struct SearchHitEdge {
     node: SearchHitNode,
 }
 
-#[derive(SimpleObject)]
-pub struct SearchPageInfo {
-    has_next_page: bool,
-    end_cursor: Option<String>,
-}
-
 /// A page of hits, best first. Forward only (`first`, `after`); there is no total, which
 /// would cost as much as finding every hit.
-pub struct SearchHitConnection(store::SearchPage);
+pub struct SearchHitConnection(pub store::SearchPage);
 
 #[Object]
 impl SearchHitConnection {
@@ -143,9 +138,11 @@ impl SearchHitConnection {
         self.0.hits.iter().cloned().map(SearchHitNode).collect()
     }
 
-    async fn page_info(&self) -> SearchPageInfo {
-        SearchPageInfo {
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: false,
             has_next_page: self.0.has_more,
+            start_cursor: self.0.hits.first().map(|hit| cursor_text(hit.cursor)),
             end_cursor: self.0.hits.last().map(|hit| cursor_text(hit.cursor)),
         }
     }
@@ -194,8 +191,4 @@ pub fn request(
         after,
         limit: first as u64,
     })
-}
-
-pub fn connection(page: store::SearchPage) -> SearchHitConnection {
-    SearchHitConnection(page)
 }
