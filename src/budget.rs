@@ -69,6 +69,12 @@ impl Budget {
         }
     }
 
+    /// Starts over with `spent` points spent: for work that runs again under the same
+    /// allowance (each event of a subscription).
+    pub fn restart(&self, spent: u64) {
+        self.spent.store(spent, Ordering::Relaxed);
+    }
+
     /// Spends what reading or copying `bytes` of text costs.
     pub fn draw_bytes(&self, bytes: u64) -> Result<(), OverBudget> {
         self.draw(points_for_bytes(bytes))

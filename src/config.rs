@@ -191,6 +191,13 @@ pub struct ServeArgs {
     /// the database is unchanged (any commit, from anywhere, empties it); 0 keeps none.
     #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 16)]
     pub response_cache_mb: usize,
+    /// The most WebSocket connections (GraphQL subscriptions) open at once; more are answered
+    /// 503 with Retry-After.
+    #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKETS", default_value_t = 1_000)]
+    pub max_websockets: usize,
+    /// The most operations (subscriptions) one WebSocket connection runs at once.
+    #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKET_OPERATIONS", default_value_t = 100)]
+    pub max_websocket_operations: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

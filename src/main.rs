@@ -326,6 +326,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let store_limits = StoreLimits {
         max_content_bytes: args.max_content_bytes,
         blame_time: Duration::from_millis(limits.blame_timeout_ms),
+        ..StoreLimits::default()
     };
     let compute = match limits.heavy_tasks {
         Some(tasks) => Compute::new(tasks, Duration::from_millis(limits.heavy_wait_ms)),
@@ -355,6 +356,9 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         log_key: Arc::new(log_key),
         checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms),
         response_cache_bytes: args.response_cache_mb.saturating_mul(1 << 20),
+        max_sockets: args.max_websockets,
+        max_socket_operations: args.max_websocket_operations,
+        ..HttpSettings::default()
     };
     let app = Application::build(&settings, store)?;
     let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);

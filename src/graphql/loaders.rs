@@ -40,6 +40,19 @@ pub fn for_request(store: Store) -> Loaders {
         .max_batch_size(500)
 }
 
+/// Empties the cache, for a request that runs again (each event of a subscription) and must
+/// not be served what the last run read.
+pub fn forget(loaders: &Loaders) {
+    loaders.clear::<RevisionHash>();
+    loaders.clear::<DocumentId>();
+    loaders.clear::<AgentId>();
+    loaders.clear::<SourceId>();
+    loaders.clear::<CitationId>();
+    loaders.clear::<ContentHash>();
+    loaders.clear::<RedactionOf>();
+    loaders.clear::<HeadAt>();
+}
+
 /// Executor turns a batch waits for keys before it is sent.
 const BATCH_TURNS: usize = 8;
 

@@ -77,11 +77,12 @@ pub mod nodes;
 pub mod objects;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Schema};
+use async_graphql::{Request, Response, SDLExportOptions, Schema};
 
 use crate::checkpoint::LogKey;
 use crate::ratelimit::RateLimiter;
@@ -89,8 +90,9 @@ use crate::store::Store;
 use auth::{Credentials, RequestAuth};
 use context::{ClientAddress, RequestCost};
 use limits::{Limits, QueryLimits};
+use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot>;
 
 /// The public base URL (`scheme://host`) of the request, for permanent links in exports.
 #[derive(Debug, Clone)]
@@ -104,7 +106,7 @@ pub fn build_schema(
     rate_limiter: Arc<RateLimiter>,
     log_key: Arc<LogKey>,
 ) -> AppSchema {
-    Schema::build(query::QueryRoot::default(), mutation::MutationRoot, EmptySubscription)
+    Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
         .data(store)
         .data(log_key)
         .extension(Limits::new(limits, rate_limiter))
@@ -150,6 +152,10 @@ impl GraphqlService {
         Self { schema, store, limits }
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Runs one request with its own loaders, credentials and cost meter (the `Limits`
     /// extension holds it to the limits and the deadline). Returns the meter too, so the
     /// transport can report the rate limit.
@@ -158,6 +164,24 @@ impl GraphqlService {
         request: Request,
         context: RequestContext,
     ) -> (Response, Arc<RequestCost>) {
+        let (request, cost) = self.prepare(request, context);
+        (self.schema.execute(request).await, cost)
+    }
+
+    /// Runs one operation of a connection that stays open (a WebSocket): a query or mutation
+    /// answers once, a subscription with each event. `connection` holds what the connection
+    /// established for all its operations.
+    pub fn execute_stream(
+        &self,
+        request: Request,
+        context: RequestContext,
+        connection: Arc<async_graphql::Data>,
+    ) -> futures_util::stream::BoxStream<'static, Response> {
+        let (request, _) = self.prepare(request, context);
+        self.schema.execute_stream_with_session_data(request, connection)
+    }
+
+    fn prepare(&self, request: Request, context: RequestContext) -> (Request, Arc<RequestCost>) {
         let cost = Arc::new(RequestCost::new(self.limits.max_cost, context.request_bytes));
         let mut request = request
             .data(RequestAuth::new(context.credentials))
@@ -171,7 +195,7 @@ impl GraphqlService {
         if let Some(id) = context.request_id {
             request = request.data(auth::RequestId(id));
         }
-        (self.schema.execute(request).await, cost)
+        (request, cost)
     }
 
     /// Whether the operation a request would run is a mutation (GET may not run one). Text
@@ -184,7 +208,7 @@ impl GraphqlService {
 /// The SDL, sorted, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
     let schema =
-        Schema::build(query::QueryRoot::default(), mutation::MutationRoot, EmptySubscription)
+        Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
             .finish();
     schema.sdl_with_options(
         SDLExportOptions::new()

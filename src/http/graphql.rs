@@ -75,7 +75,16 @@ fn error_response(
     HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
 }
 
-fn credentials(req: &HttpRequest) -> Credentials {
+/// A request-level error under `application/json`, for routes that negotiate no media type.
+pub(super) fn error_response_json(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+) -> HttpResponse {
+    error_response(status, Media::Json, code, message)
+}
+
+pub(super) fn credentials(req: &HttpRequest) -> Credentials {
     match req.headers().get(header::AUTHORIZATION) {
         None => Credentials::Anonymous,
         Some(value) => match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {

@@ -12,6 +12,7 @@ mod middleware;
 mod persisted;
 mod plain;
 mod response_cache;
+mod websocket;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -56,6 +57,12 @@ pub struct HttpSettings {
     /// Bytes of answers to anonymous queries kept for identical requests while the database
     /// is unchanged (`response_cache`); 0 keeps none.
     pub response_cache_bytes: usize,
+    /// The most WebSocket connections open at once (GraphQL subscriptions).
+    pub max_sockets: usize,
+    /// The most operations one WebSocket connection runs at once.
+    pub max_socket_operations: usize,
+    /// How long a new WebSocket connection may take to send `connection_init`.
+    pub socket_init_timeout: std::time::Duration,
 }
 
 impl Default for HttpSettings {
@@ -75,6 +82,9 @@ impl Default for HttpSettings {
             log_key: Arc::new(LogKey::generate("palimpsest/log").expect("a valid key name")),
             checkpoint_interval: std::time::Duration::from_secs(1),
             response_cache_bytes: 16 << 20,
+            max_sockets: 1_000,
+            max_socket_operations: 100,
+            socket_init_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -124,6 +134,11 @@ pub(crate) struct AppState {
     rate_limiter: Arc<RateLimiter>,
     responses: Option<response_cache::ResponseCache>,
     persisted: persisted::PersistedQueries,
+    /// Permits for WebSocket connections, one held by each open connection.
+    sockets: Arc<tokio::sync::Semaphore>,
+    max_sockets: usize,
+    max_socket_operations: usize,
+    socket_init_timeout: std::time::Duration,
 }
 
 /// Persisted queries kept (each at most a request body): clients re-register one forgotten.
@@ -171,6 +186,10 @@ impl Application {
             rate_limiter,
             responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
             persisted: persisted::PersistedQueries::new(PERSISTED_QUERIES),
+            sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
+            max_sockets: settings.max_sockets,
+            max_socket_operations: settings.max_socket_operations,
+            socket_init_timeout: settings.socket_init_timeout,
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -215,7 +234,8 @@ fn read() -> actix_web::Route {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/graphql", web::post().to(graphql::post))
+    cfg.route("/graphql", web::get().guard(guard::fn_guard(websocket::is_upgrade)).to(websocket::upgrade))
+        .route("/graphql", web::post().to(graphql::post))
         .route("/graphql", read().to(graphql::get))
         .route("/graphiql/{file}", read().to(graphiql::asset))
         .route("/schema.graphql", read().to(graphql::schema_sdl))

@@ -21,6 +21,7 @@ use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
 use super::packing::Unpacked;
 use super::revisions::NewRevision;
+use super::live::RevisionEvent;
 use super::search::Indexed;
 use super::transaction::begin_write;
 use super::values::{
@@ -187,6 +188,7 @@ impl Store {
         let mut blobs: HashMap<ContentHash, String> = HashMap::new();
         let mut rows = Vec::with_capacity(batch.revisions.len());
         let mut hashes = Vec::with_capacity(batch.revisions.len());
+        let mut announced = Vec::with_capacity(batch.revisions.len());
         let mut first_of: HashMap<DocumentId, i64> = HashMap::new();
         // What the search index needs of each revision; the texts are in `blobs`.
         let mut to_index = Vec::with_capacity(batch.revisions.len());
@@ -196,6 +198,7 @@ impl Store {
             let expected = ends.get(&imported.document);
             check_extends(&imported, expected)?;
             let older = expected.map(|end| end.content.clone());
+            let previous = expected.map(|end| end.head.clone());
             if expected.is_none() {
                 // Its head and update time are set once the batch's last revision of it is.
                 documents.push((
@@ -235,6 +238,12 @@ impl Store {
                 sealed.title,
                 imported.content_hash.clone(),
             ));
+            announced.push(RevisionEvent {
+                document: imported.document,
+                number: imported.number,
+                hash: sealed.hash.clone(),
+                previous,
+            });
             hashes.push(sealed.hash);
             rows.push(row);
             if let Some(older) = older {
@@ -312,8 +321,10 @@ impl Store {
                 .exec_without_returning(&tx)
                 .await?;
         }
+        super::live::announce(&tx, &announced).await?;
         tx.commit().await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
+        self.published(announced);
         Ok(())
     }
 

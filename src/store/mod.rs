@@ -31,6 +31,7 @@ pub mod hashing;
 mod history;
 mod joined;
 mod kinds;
+mod live;
 mod packing;
 mod page;
 mod redaction;
@@ -70,6 +71,7 @@ pub use error::{Conflict, Missing, RETRY_AFTER_UNAVAILABLE, StoreError, StoreRes
 pub use history::{HistoryEntry, MAX_HISTORY, RevisionStamp};
 pub use joined::{DocumentWithHead, HeadParts};
 pub use kinds::*;
+pub use live::{CitationChange, LIVE_BUFFER, Listener, Notice, RevisionEvent};
 pub use page::{Direction, Page, PageRequest};
 pub use redaction::{Redaction, RedactionReason};
 pub use revisions::Revision;
@@ -90,11 +92,17 @@ pub struct StoreLimits {
     pub max_content_bytes: usize,
     /// How long one blame may compute before it is stopped.
     pub blame_time: Duration,
+    /// How many events a live listener may fall behind before it loses its place.
+    pub live_buffer: usize,
 }
 
 impl Default for StoreLimits {
     fn default() -> Self {
-        Self { max_content_bytes: 4 * 1024 * 1024, blame_time: Duration::from_secs(2) }
+        Self {
+            max_content_bytes: 4 * 1024 * 1024,
+            blame_time: Duration::from_secs(2),
+            live_buffer: live::LIVE_BUFFER,
+        }
     }
 }
 
@@ -108,6 +116,8 @@ pub struct Store {
     log_frontier: Arc<Mutex<Option<Frontier>>>,
     /// How this store tells that the database has changed (`change_marker`).
     changes: Arc<changes::ChangeWatch>,
+    /// Who hears of committed revisions (`listen_revisions`).
+    live: Arc<live::Live>,
 }
 
 impl Store {
@@ -118,7 +128,8 @@ impl Store {
     /// A store whose CPU-heavy work (diffs, blame, quotation checks) shares `compute`.
     pub fn with_compute(db: DatabaseConnection, limits: StoreLimits, compute: Compute) -> Self {
         let changes = Arc::new(changes::ChangeWatch::for_connection(&db));
-        Self { db, limits, compute, log_frontier: Arc::default(), changes }
+        let live = Arc::new(live::Live::new(limits.live_buffer));
+        Self { db, limits, compute, log_frontier: Arc::default(), changes, live }
     }
 
     /// Where CPU-heavy work on stored texts runs, bounded in concurrency.

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use super::Store;
 use super::documents::{self, Document};
 use super::error::StoreResult;
+use super::live::RevisionEvent;
 use super::values::Slug;
 use crate::merkle::Frontier;
 
@@ -22,6 +23,8 @@ pub struct WriteTransaction<'s> {
     /// The transparency log's right edge after this transaction's appends; the store keeps
     /// it once the transaction commits, so the next append needs no read.
     frontier: Mutex<Option<Frontier>>,
+    /// The revisions written, announced when the transaction commits.
+    revisions: Mutex<Vec<RevisionEvent>>,
 }
 
 impl Store {
@@ -30,7 +33,12 @@ impl Store {
     /// to; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
         let tx = begin_write(&self.db).await?;
-        Ok(WriteTransaction { store: self, tx, frontier: Mutex::new(None) })
+        Ok(WriteTransaction {
+            store: self,
+            tx,
+            frontier: Mutex::new(None),
+            revisions: Mutex::default(),
+        })
     }
 }
 
@@ -48,7 +56,10 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> StoreResult<Database
 impl WriteTransaction<'_> {
     /// Lands everything written in the transaction.
     pub async fn commit(self) -> StoreResult<()> {
+        let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());
+        super::live::announce(&self.tx, &revisions).await?;
         self.tx.commit().await?;
+        self.store.published(revisions);
         let frontier = self.frontier.into_inner().unwrap_or_else(|e| e.into_inner());
         if frontier.is_some() {
             *self.store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = frontier;
@@ -61,6 +72,11 @@ impl WriteTransaction<'_> {
     pub(crate) fn take_frontier(&self) -> Option<Frontier> {
         let own = self.frontier.lock().unwrap_or_else(|e| e.into_inner()).take();
         own.or_else(|| self.store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Records a revision written, to be announced once the transaction commits.
+    pub(crate) fn announce(&self, event: RevisionEvent) {
+        self.revisions.lock().unwrap_or_else(|e| e.into_inner()).push(event);
     }
 
     pub(crate) fn keep_frontier(&self, frontier: Option<Frontier>) {

@@ -12,6 +12,7 @@ use super::diffs::RevisionDiff;
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::history::RevisionStamp;
+use super::live::{CitationChange, RevisionEvent};
 use super::page::{Direction, PageRequest};
 use super::redaction::Redaction;
 use super::revisions::Revision;
@@ -90,12 +91,14 @@ pub struct CitationVerdict {
 }
 
 /// Which revision of a cited document a verdict is reached against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Against {
     /// The pinned one, or the head when unpinned (`verification`).
     PinnedOrHead,
     /// The head (`currentVerification`).
     Head,
+    /// This one, for citations of its document: the head as it was when it was written.
+    Exactly(RevisionHash),
 }
 
 /// A pinned citation whose quote fares differently against the cited document's head than
@@ -113,6 +116,10 @@ pub struct DriftPage {
     /// The last candidate looked at, when more may follow.
     pub next: Option<CitationId>,
 }
+
+/// The most citations of one document whose verdicts each of its revisions is checked
+/// against, for live listeners (`citation_changes`).
+pub const MAX_WATCHED_CITATIONS: usize = 10_000;
 
 /// The most candidates one `drifted_citations` call checks.
 pub const MAX_DRIFT_SCAN: u64 = 100;
@@ -313,16 +320,15 @@ impl Store {
         document_ids.sort();
         document_ids.dedup();
         let documents = self.documents_by_ids(&document_ids).await?;
-        let against = |citation: &Citation| match &citation.target {
-            CitationTarget::Document { pinned: Some(hash), .. }
-                if which == Against::PinnedOrHead =>
-            {
+        let against = |citation: &Citation| match (&citation.target, &which) {
+            (CitationTarget::Document { .. }, Against::Exactly(hash)) => Some(hash.clone()),
+            (CitationTarget::Document { pinned: Some(hash), .. }, Against::PinnedOrHead) => {
                 Some(hash.clone())
             }
-            CitationTarget::Document { id, .. } => {
+            (CitationTarget::Document { id, .. }, _) => {
                 documents.iter().find(|d| d.id == *id).map(|d| d.head.clone())
             }
-            CitationTarget::Source(_) => None,
+            (CitationTarget::Source(_), _) => None,
         };
         let mut wanted: Vec<RevisionHash> = citations.iter().filter_map(against).collect();
         wanted.sort();
@@ -420,6 +426,51 @@ impl Store {
             .map(|(pinned, current)| CitationDrift { pinned, current })
             .collect();
         Ok(DriftPage { drifts, next })
+    }
+
+    /// The citations (made by current heads) of the document `event` revised whose verdict
+    /// against the revision it replaced differs from the one against it — at most
+    /// `MAX_WATCHED_CITATIONS` of them, the oldest first; more are left to `drifted_citations`.
+    pub async fn citation_changes(
+        &self,
+        event: Arc<RevisionEvent>,
+    ) -> StoreResult<Vec<CitationChange>> {
+        let Some(previous) = event.previous.clone() else { return Ok(Vec::new()) };
+        let mut citations = Vec::new();
+        let mut after = None;
+        loop {
+            let page = PageRequest {
+                after,
+                before: None,
+                limit: 500,
+                direction: Direction::Forward,
+            };
+            let page = self.citations_of_target(event.document, page).await?;
+            after = page.items.last().map(|c| c.id.as_uuid());
+            citations.extend(page.items);
+            if !page.has_more {
+                break;
+            }
+            if citations.len() >= MAX_WATCHED_CITATIONS {
+                tracing::warn!(
+                    document = %event.document,
+                    "more citations than are watched; the rest drift silently"
+                );
+                citations.truncate(MAX_WATCHED_CITATIONS);
+                break;
+            }
+        }
+        if citations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let before = self.verdicts(citations.clone(), Against::Exactly(previous)).await?;
+        let after = self.verdicts(citations, Against::Exactly(event.hash.clone())).await?;
+        Ok(before
+            .into_iter()
+            .zip(after)
+            .filter(|(b, a)| b.verification.status != a.verification.status)
+            .map(|(before, after)| CitationChange { before, after, cause: event.clone() })
+            .collect())
     }
 
     /// A page of `key`'s history, newest first: at most `limit` revisions older than number

@@ -12,6 +12,7 @@ use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AuditAction, AuditOutcome, DocumentKind};
 use super::revisions::{self, NewRevision, Revision};
 use super::search::{self, Indexed};
+use super::live::RevisionEvent;
 use super::transaction::WriteTransaction;
 use super::values::{
     ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId, Timestamp, Title,
@@ -154,6 +155,12 @@ impl WriteTransaction<'_> {
             }],
         )
         .await?;
+        self.announce(RevisionEvent {
+            document: id,
+            number: 1,
+            hash: revision.hash.clone(),
+            previous: None,
+        });
         let detail = format!("revision {}", revision.hash);
         let target = AuditTarget::Document(id);
         audit::record(
@@ -264,6 +271,12 @@ impl WriteTransaction<'_> {
             }],
         )
         .await?;
+        self.announce(RevisionEvent {
+            document: document.id,
+            number: revision.number,
+            hash: revision.hash.clone(),
+            previous: Some(parent.hash.clone()),
+        });
         let detail = format!("revision {}", revision.hash);
         let target = AuditTarget::Document(document.id);
         audit::record(

@@ -208,14 +208,76 @@ impl TestApp {
     }
 
     pub async fn query_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request =
-            self.post_graphql().json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        query_at(&self.client, &self.address, token, query, variables).await
+    }
+
+    /// Another server on this test's database, as a second node behind a load balancer
+    /// would be: its own store, pool and event hub. Returns its address.
+    pub async fn second_server(&self) -> String {
+        let db = store::connect_with(&self.database_url, DatabaseTimeouts::default())
+            .await
+            .expect("connect to the test database");
+        let store = Store::new(
+            db,
+            StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() },
+        );
+        let settings = HttpSettings {
+            bind: "127.0.0.1:0".into(),
+            workers: Some(2),
+            checkpoint_interval: std::time::Duration::from_secs(3600),
+            ..HttpSettings::default()
+        };
+        let app = Application::build(&settings, store).expect("build the second app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    /// Revises the document `n` times in one transaction, from `head`, as the store's
+    /// callers can (a seed, an import): the revisions commit, and are announced, at once.
+    pub async fn revise_many(&self, document: &str, head: &str, n: usize) {
+        let id = palimpsest::store::DocumentId::parse(
+            &String::from_utf8(
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, document)
+                    .unwrap(),
+            )
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_owned(),
+        )
+        .unwrap();
+        let agent = self
+            .store
+            .create_agent(
+                &palimpsest::store::AgentName::parse("Bulk Writer").unwrap(),
+                AgentKind::Software,
+                None,
+            )
+            .await
+            .unwrap();
+        let actor = palimpsest::store::Actor::agent(agent.id);
+        let tx = self.store.begin().await.unwrap();
+        let mut head = palimpsest::store::RevisionHash::parse(head).unwrap();
+        for k in 0..n {
+            let outcome = tx
+                .revise_document(
+                    palimpsest::store::ReviseDocument {
+                        document: id,
+                        expected_head: head,
+                        content: format!("bulk {k}\n"),
+                        title: None,
+                        message: palimpsest::store::Message::parse("bulk").unwrap(),
+                        source: None,
+                    },
+                    &actor,
+                )
+                .await
+                .unwrap();
+            head = outcome.revision.hash;
         }
-        let response = request.send().await.expect("send");
-        assert_eq!(response.status(), 200, "GraphQL over application/json answers 200");
-        response.json().await.expect("JSON body")
+        tx.commit().await.unwrap();
     }
 
     /// Creates a document through the API and returns `createDocument`'s payload.
@@ -309,6 +371,25 @@ pub const REVISE_DOCUMENT: &str = "mutation($input: ReviseDocumentInput!) {
     revision { hash number title message createdAt author { name } parent { hash } }
   }
 }";
+
+/// POSTs a query to the server at `address` and returns the response body.
+pub async fn query_at(
+    client: &reqwest::Client,
+    address: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("send");
+    assert_eq!(response.status(), 200, "GraphQL over application/json answers 200");
+    response.json().await.expect("JSON body")
+}
 
 pub fn assert_no_errors(body: &Value) {
     assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");

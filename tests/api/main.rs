@@ -37,4 +37,5 @@ mod schema_rules;
 mod search;
 mod seeds;
 mod store_rules;
+mod subscriptions;
 mod transparency;

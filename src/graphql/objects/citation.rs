@@ -270,19 +270,22 @@ impl CitationDriftNode {
 
     /// The verdict against the pinned revision (the citation's `verification`).
     async fn pinned(&self) -> QuoteVerification {
-        verdict(&self.0.pinned)
+        QuoteVerification::of(&self.0.pinned)
     }
 
     /// The verdict against the cited document's head (its `currentVerification`).
     async fn current(&self) -> QuoteVerification {
-        verdict(&self.0.current)
+        QuoteVerification::of(&self.0.current)
     }
 }
 
-fn verdict(verdict: &store::CitationVerdict) -> QuoteVerification {
-    QuoteVerification {
-        result: verdict.verification.clone(),
-        against: verdict.target.as_ref().map(|(_, revision)| revision.hash.clone()),
+impl QuoteVerification {
+    /// A verdict the store reached.
+    pub(crate) fn of(verdict: &store::CitationVerdict) -> Self {
+        QuoteVerification {
+            result: verdict.verification.clone(),
+            against: verdict.target.as_ref().map(|(_, revision)| revision.hash.clone()),
+        }
     }
 }
 

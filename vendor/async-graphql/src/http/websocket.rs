@@ -326,7 +326,13 @@ where
                     Ok(message) => message,
                     Err(err) => {
                         *this.close = true;
-                        return Poll::Ready(Some(WsMessage::Close(1002, err.to_string())));
+                        // PATCHED (Palimpsest): graphql-transport-ws closes an invalid message
+                        // with 4400 (Bad Request), not a WebSocket protocol error.
+                        let code = match this.protocol {
+                            Protocols::GraphQLWS => 4400,
+                            Protocols::SubscriptionsTransportWS => 1002,
+                        };
+                        return Poll::Ready(Some(WsMessage::Close(code, err.to_string())));
                     }
                 };
 
@@ -369,16 +375,32 @@ where
                         payload: request,
                     } => {
                         if let Some(data) = this.data.clone() {
+                            // PATCHED (Palimpsest): graphql-transport-ws refuses an id that is
+                            // already running with 4409 rather than silently replacing it.
+                            if *this.protocol == Protocols::GraphQLWS
+                                && this.streams.contains_key(&id)
+                            {
+                                *this.close = true;
+                                return Poll::Ready(Some(WsMessage::Close(
+                                    4409,
+                                    format!("Subscriber for {id} already exists"),
+                                )));
+                            }
                             this.streams.insert(
                                 id,
                                 Box::pin(this.executor.execute_stream(request, Some(data))),
                             );
                         } else {
                             *this.close = true;
-                            return Poll::Ready(Some(WsMessage::Close(
-                                1011,
-                                "The handshake is not completed.".to_string(),
-                            )));
+                            // PATCHED (Palimpsest): graphql-transport-ws says 4401 (Unauthorized)
+                            // for a subscribe before the connection was acknowledged.
+                            let (code, reason) = match this.protocol {
+                                Protocols::GraphQLWS => (4401, "Unauthorized"),
+                                Protocols::SubscriptionsTransportWS => {
+                                    (1011, "The handshake is not completed.")
+                                }
+                            };
+                            return Poll::Ready(Some(WsMessage::Close(code, reason.to_string())));
                         }
                     }
                     ClientMessage::Stop { id } => {
@@ -434,7 +456,9 @@ where
                                 })
                                 .unwrap(),
                             )),
-                            Protocols::GraphQLWS => Some(WsMessage::Close(1002, err.message)),
+                            // PATCHED (Palimpsest): a refused `connection_init` is 4403
+                            // (Forbidden) in graphql-transport-ws.
+                            Protocols::GraphQLWS => Some(WsMessage::Close(4403, err.message)),
                         }
                     }
                 }
