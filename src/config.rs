@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate, load the seeds into a new database, and serve GraphQL over HTTP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations.
     Migrate,
     /// Load the sample corpus; documents already present are left as they are.

@@ -119,7 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Serve(args) => serve(&cli.database_url, *args).await,
         Command::Verify(args) => {
             // Verification changes nothing: no migration, no backfill.
             let db = store::connect_for_scans(&cli.database_url).await?;

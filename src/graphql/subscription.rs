@@ -49,7 +49,7 @@ impl FellBehind {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Each revision of the named documents as it commits, by any server on the database:
     /// give exactly one of `ids` and `slugs` (at most 100; slugs are looked up when the

@@ -488,7 +488,9 @@ fn retry_after_of(error: &async_graphql::ServerError) -> Option<u64> {
 
 /// Gives every error a code: ours carry one already; the rest come from parsing, validation
 /// and input coercion (BAD_USER_INPUT). Internal errors get the request id and nothing else.
-fn classify_error(error: &mut async_graphql::ServerError, request_id: &str) {
+/// Gives every error a code (one without is the client's: a query that did not parse or
+/// validate), and hides what an internal error says behind its request id.
+pub(super) fn classify_error(error: &mut async_graphql::ServerError, request_id: &str) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     let code = match extensions.get("code") {
         Some(async_graphql::Value::String(code)) => code.clone(),

@@ -234,31 +234,34 @@ fn read() -> actix_web::Route {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/graphql", web::get().guard(guard::fn_guard(websocket::is_upgrade)).to(websocket::upgrade))
-        .route("/graphql", web::post().to(graphql::post))
-        .route("/graphql", read().to(graphql::get))
-        .route("/graphiql/{file}", read().to(graphiql::asset))
-        .route("/schema.graphql", read().to(graphql::schema_sdl))
-        .route("/healthz", read().to(health::healthz))
-        .route("/readyz", read().to(health::readyz))
-        .service(
-            web::scope("/documents")
-                .wrap(from_fn(middleware::rate_limit_plain))
-                .route("/{slug}/text", read().to(memento::original))
-                .route("/{slug}/timemap", read().to(memento::timemap))
-                .route("/{slug}/revisions/{hash}/text", read().to(memento::memento))
-                .route("/{slug}", read().to(exports::document_page))
-                .route("/{slug}/revisions/{hash}", read().to(exports::revision_page))
-                .route("/{slug}/history", read().to(exports::history_page))
-                .route("/{slug}/diff", read().to(exports::diff_page))
-                .route("/{slug}/cite", read().to(exports::cite))
-                .route("/{slug}/provenance", read().to(exports::provenance)),
-        )
-        .service(
-            web::resource("/cite")
-                .wrap(from_fn(middleware::rate_limit_plain))
-                .route(read().to(exports::cite_list)),
-        );
+    cfg.route(
+        "/graphql",
+        web::get().guard(guard::fn_guard(websocket::is_upgrade)).to(websocket::upgrade),
+    )
+    .route("/graphql", web::post().to(graphql::post))
+    .route("/graphql", read().to(graphql::get))
+    .route("/graphiql/{file}", read().to(graphiql::asset))
+    .route("/schema.graphql", read().to(graphql::schema_sdl))
+    .route("/healthz", read().to(health::healthz))
+    .route("/readyz", read().to(health::readyz))
+    .service(
+        web::scope("/documents")
+            .wrap(from_fn(middleware::rate_limit_plain))
+            .route("/{slug}/text", read().to(memento::original))
+            .route("/{slug}/timemap", read().to(memento::timemap))
+            .route("/{slug}/revisions/{hash}/text", read().to(memento::memento))
+            .route("/{slug}", read().to(exports::document_page))
+            .route("/{slug}/revisions/{hash}", read().to(exports::revision_page))
+            .route("/{slug}/history", read().to(exports::history_page))
+            .route("/{slug}/diff", read().to(exports::diff_page))
+            .route("/{slug}/cite", read().to(exports::cite))
+            .route("/{slug}/provenance", read().to(exports::provenance)),
+    )
+    .service(
+        web::resource("/cite")
+            .wrap(from_fn(middleware::rate_limit_plain))
+            .route(read().to(exports::cite_list)),
+    );
 }
 
 /// The base URL for absolute links: fixed at start-up, or (with trusted proxies only) the

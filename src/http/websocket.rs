@@ -26,7 +26,7 @@ use futures_util::stream::BoxStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
-use super::graphql::{credentials, error_response_json};
+use super::graphql::{classify_error, credentials, error_response_json};
 use super::middleware::client_address;
 use crate::graphql::auth::Credentials;
 use crate::graphql::error::ErrorCode;
@@ -122,35 +122,37 @@ async fn serve(
     let store = executor.graphql.store().clone();
     let protocol =
         WebSocket::new(executor, client_messages(incoming, session.clone()), Protocols::GraphQLWS)
-    .connection_data(data)
-    .on_connection_init(move |payload| async move {
-        let presented = match payload_credentials(&payload) {
-            Ok(Credentials::Anonymous) => upgrade_credentials,
-            Ok(presented) => presented,
-            Err(why) => return Err(async_graphql::Error::new(why)),
-        };
-        if let Credentials::Bearer(token) = &presented {
-            match store.authenticate(token).await {
-                Ok(Some(_)) => {}
-                Ok(None) => {
+            .connection_data(data)
+            .on_connection_init(move |payload| async move {
+                let presented = match payload_credentials(&payload) {
+                    Ok(Credentials::Anonymous) => upgrade_credentials,
+                    Ok(presented) => presented,
+                    Err(why) => return Err(async_graphql::Error::new(why)),
+                };
+                if let Credentials::Bearer(token) = &presented {
+                    match store.authenticate(token).await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
+                            return Err(async_graphql::Error::new(
+                                "the token is unknown, revoked or expired",
+                            ));
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, "cannot check a WebSocket's token");
+                            return Err(async_graphql::Error::new(
+                                "the token cannot be checked now",
+                            ));
+                        }
+                    }
+                }
+                if let Credentials::Malformed = presented {
                     return Err(async_graphql::Error::new(
-                        "the token is unknown, revoked or expired",
+                        "the Authorization header must be `Bearer <token>`",
                     ));
                 }
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot check a WebSocket's token");
-                    return Err(async_graphql::Error::new("the token cannot be checked now"));
-                }
-            }
-        }
-        if let Credentials::Malformed = presented {
-            return Err(async_graphql::Error::new(
-                "the Authorization header must be `Bearer <token>`",
-            ));
-        }
-        let _ = credentials.set(presented);
-        Ok(Data::default())
-    });
+                let _ = credentials.set(presented);
+                Ok(Data::default())
+            });
     let mut protocol = pin!(protocol);
     let mut session = session;
     let init_deadline = tokio::time::sleep(init_timeout);
@@ -178,7 +180,10 @@ async fn serve(
                 }
             }
             Some(WsMessage::Close(code, reason)) => {
-                let reason = CloseReason { code: CloseCode::from(code), description: Some(reason) };
+                let reason = CloseReason {
+                    code: CloseCode::from(code),
+                    description: Some(close_reason(reason)),
+                };
                 let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(Some(reason))).await;
                 return;
             }
@@ -188,6 +193,21 @@ async fn serve(
             }
         }
     }
+}
+
+/// A close frame carries at most 125 bytes, two of them the code: a longer reason (a JSON
+/// error quoting the message) is cut at a character boundary rather than break the frame.
+fn close_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut end = MAX - '…'.len_utf8();
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
 }
 
 /// The protocol's messages as the client sends them: text (or binary) frames, whole. Pings
@@ -272,17 +292,22 @@ impl Executor for SocketExecutor {
             return futures_util::stream::once(async move { response }).boxed();
         }
         let credentials = self.credentials.get().cloned().unwrap_or(Credentials::Anonymous);
+        // Each operation is a request of its own in the logs and the audit log.
+        let request_id = uuid::Uuid::now_v7().simple().to_string();
         let context = RequestContext {
             credentials,
             request_bytes: request.query.len() as u64,
-            request_id: super::request_id(),
+            request_id: Some(request_id.clone()),
             ..(*self.context).clone()
         };
         let running = Running(self.running.clone());
         self.graphql
             .execute_stream(request, context, connection.unwrap_or_default())
-            .map(move |response| {
+            .map(move |mut response| {
                 let _running = &running;
+                for error in &mut response.errors {
+                    classify_error(error, &request_id);
+                }
                 response
             })
             .boxed()
@@ -295,5 +320,35 @@ struct Running(Arc<AtomicUsize>);
 impl Drop for Running {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        assert_eq!(close_reason("short".into()), "short");
+        for reason in ["x".repeat(500), "é".repeat(100), format!("a{}", "€".repeat(60))] {
+            let cut = close_reason(reason.clone());
+            assert!(cut.len() <= 123, "{} bytes", cut.len());
+            assert!(cut.ends_with('…'));
+            assert!(reason.starts_with(cut.trim_end_matches('…')));
+        }
+    }
+
+    #[test]
+    fn connection_init_presents_a_bearer_token_or_nothing() {
+        let parse = |v: serde_json::Value| payload_credentials(&v);
+        assert_eq!(parse(serde_json::json!(null)), Ok(Credentials::Anonymous));
+        assert_eq!(parse(serde_json::json!({})), Ok(Credentials::Anonymous));
+        assert_eq!(
+            parse(serde_json::json!({ "Authorization": "Bearer abc " })),
+            Ok(Credentials::Bearer("abc".into()))
+        );
+        assert!(parse(serde_json::json!({ "authorization": "Basic abc" })).is_err());
+        assert!(parse(serde_json::json!({ "authorization": "Bearer  " })).is_err());
+        assert!(parse(serde_json::json!({ "authorization": 7 })).is_err());
     }
 }

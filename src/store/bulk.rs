@@ -19,9 +19,9 @@ use super::Store;
 use super::audit::{self, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
+use super::live::RevisionEvent;
 use super::packing::Unpacked;
 use super::revisions::NewRevision;
-use super::live::RevisionEvent;
 use super::search::Indexed;
 use super::transaction::begin_write;
 use super::values::{

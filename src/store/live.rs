@@ -264,19 +264,17 @@ async fn relay(mut listener: PgListener, live: Weak<Live>) {
         let received = listener.try_recv().await;
         let Some(live) = live.upgrade() else { return };
         match received {
-            Ok(Some(notification)) => {
-                match decode(notification.payload()) {
-                    Ok(events) => {
-                        for event in events {
-                            let _ = live.revisions.send(Notice::Event(Arc::new(event)));
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "an announcement that is not revisions");
-                        let _ = live.revisions.send(Notice::Missed);
+            Ok(Some(notification)) => match decode(notification.payload()) {
+                Ok(events) => {
+                    for event in events {
+                        let _ = live.revisions.send(Notice::Event(Arc::new(event)));
                     }
                 }
-            }
+                Err(err) => {
+                    tracing::warn!(error = %err, "an announcement that is not revisions");
+                    let _ = live.revisions.send(Notice::Missed);
+                }
+            },
             Ok(None) => {
                 tracing::warn!("the connection listening for revisions dropped; reconnecting");
                 let _ = live.revisions.send(Notice::Missed);

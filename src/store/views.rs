@@ -439,12 +439,8 @@ impl Store {
         let mut citations = Vec::new();
         let mut after = None;
         loop {
-            let page = PageRequest {
-                after,
-                before: None,
-                limit: 500,
-                direction: Direction::Forward,
-            };
+            let page =
+                PageRequest { after, before: None, limit: 500, direction: Direction::Forward };
             let page = self.citations_of_target(event.document, page).await?;
             after = page.items.last().map(|c| c.id.as_uuid());
             citations.extend(page.items);

@@ -236,18 +236,13 @@ impl TestApp {
     /// Revises the document `n` times in one transaction, from `head`, as the store's
     /// callers can (a seed, an import): the revisions commit, and are announced, at once.
     pub async fn revise_many(&self, document: &str, head: &str, n: usize) {
-        let id = palimpsest::store::DocumentId::parse(
-            &String::from_utf8(
-                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, document)
-                    .unwrap(),
-            )
-            .unwrap()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .to_owned(),
-        )
-        .unwrap();
+        // A document's global id is `Document:<uuid>`, base64url without padding.
+        let decoded =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, document)
+                .unwrap();
+        let uuid = String::from_utf8(decoded).unwrap();
+        let id =
+            palimpsest::store::DocumentId::parse(uuid.trim_start_matches("Document:")).unwrap();
         let agent = self
             .store
             .create_agent(

@@ -76,7 +76,7 @@ impl WsClient {
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "id": id, "type": "subscribe",
             "payload": { "query": query, "variables": variables } }))
-        .await;
+            .await;
     }
 
     /// The next protocol message; panics on a close or after `WAIT`.
@@ -183,7 +183,9 @@ async fn document_changed_tells_each_new_revision_with_its_hash_and_author(app: 
             .as_str()
             .unwrap()
             .to_owned();
-        assert_no_errors(&app.revise(&token, &other_id, &other_head, &format!("other {n}\n")).await);
+        assert_no_errors(
+            &app.revise(&token, &other_id, &other_head, &format!("other {n}\n")).await,
+        );
 
         let body = app.revise(&token, &id, &head, &format!("final {n}\n")).await;
         assert_no_errors(&body);
@@ -255,10 +257,7 @@ async fn citation_drift_tells_the_citing_side_when_a_quote_stops_and_starts_bein
     client.subscribe("drift", CITATION_DRIFT, json!({ "ids": [note_id] })).await;
 
     // Toggles the quoted words out and back in until the subscription hears one.
-    let texts = [
-        "The committee rejected the budget.\nThe chair thanked the members.\n",
-        said,
-    ];
+    let texts = ["The committee rejected the budget.\nThe chair thanked the members.\n", said];
     let mut written: Vec<(String, &str)> = Vec::new();
     let first = first_event(&mut client, async |attempt| {
         let text = texts[attempt % 2];
@@ -312,17 +311,19 @@ async fn citation_drift_tells_the_citing_side_when_a_quote_stops_and_starts_bein
     assert_eq!(inserted, ["revised"], "{message:#}");
 
     // Removed: ALTERED → NOT_FOUND; restored: NOT_FOUND → VERIFIED.
-    for (text, before, after) in [
-        ("The chair thanked everyone.\n", "ALTERED", "NOT_FOUND"),
-        (said, "NOT_FOUND", "VERIFIED"),
-    ] {
+    for (text, before, after) in
+        [("The chair thanked everyone.\n", "ALTERED", "NOT_FOUND"), (said, "NOT_FOUND", "VERIFIED")]
+    {
         let body = app.revise(&token, &cited_id, &head, text).await;
         assert_no_errors(&body);
         head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
         let message = client.next().await;
         let event = &message["payload"]["data"]["citationDrift"];
-        assert_eq!((event["before"]["status"].as_str(), event["after"]["status"].as_str()),
-            (Some(before), Some(after)), "{message:#}");
+        assert_eq!(
+            (event["before"]["status"].as_str(), event["after"]["status"].as_str()),
+            (Some(before), Some(after)),
+            "{message:#}"
+        );
     }
 
     // The cited side may subscribe too; a document on neither side hears nothing.
@@ -342,8 +343,10 @@ async fn citation_drift_tells_the_citing_side_when_a_quote_stops_and_starts_bein
         head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
     })
     .await;
-    assert_eq!(heard["payload"]["data"]["citationDrift"]["citation"]["citingPassage"]["exact"],
-        "approved the budget");
+    assert_eq!(
+        heard["payload"]["data"]["citationDrift"]["citation"]["citingPassage"]["exact"],
+        "approved the budget"
+    );
     assert_eq!(bystander.next_within(Duration::from_millis(300)).await, None);
 }
 
@@ -359,9 +362,10 @@ async fn connections_are_refused_and_closed_with_the_protocols_codes(app: TestAp
 
     // A token that is not known: 4403 Forbidden.
     let mut client = WsClient::open(&app.address).await;
-    client.send(json!({ "type": "connection_init",
+    client
+        .send(json!({ "type": "connection_init",
         "payload": { "authorization": "Bearer not-a-token" } }))
-    .await;
+        .await;
     let closed = client.closed().await;
     assert_eq!(closed.code, 4403, "{closed:?}");
     assert!(closed.reason.contains("unknown, revoked or expired"), "{closed:?}");
@@ -580,6 +584,9 @@ async fn a_write_on_one_server_reaches_subscribers_of_another_on_the_same_postgr
     let hash = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
     for client in [&mut on_other, &mut on_one] {
         let message = client.next().await;
-        assert_eq!(message["payload"]["data"]["documentChanged"]["revision"]["hash"], hash.as_str());
+        assert_eq!(
+            message["payload"]["data"]["documentChanged"]["revision"]["hash"],
+            hash.as_str()
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The hostile-input suite: more than 10,000 generated attacks on the release binary, on SQLite
+//! The hostile-input suite: more than 10,000 generated attacks on the release binary (and ~500
+//! hostile WebSocket connections, `sockets`), on SQLite
 //! and (when `PALIMPSEST_TEST_POSTGRES_URL` names a server) PostgreSQL. It counts crashes,
 //! responses without a code, internal errors, writes that should not have happened (the
 //! database is dumped before and after), answers slower than a second, and the server's memory
@@ -15,6 +16,7 @@ mod cases;
 #[path = "../common/database.rs"]
 mod database;
 mod server;
+mod sockets;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -130,6 +132,11 @@ async fn attack(database: Database) {
             }
         }
     }
+    let sockets = if server.alive() {
+        sockets::attack(&server, &fixture, &mut rng).await
+    } else {
+        sockets::SocketTally::default()
+    };
     let elapsed = started.elapsed();
     if !server.alive() {
         tally.crashes = tally.crashes.max(1);
@@ -146,8 +153,19 @@ async fn attack(database: Database) {
         }
     }
     report(&database, &tally, elapsed, unexpected_writes, (rss_start, rss_peak, rss_end));
+    println!("  WebSocket connections:    {}", sockets.connections);
+    for (family, count) in &sockets.by_family {
+        println!("    {family:<28} {count}");
+    }
+    println!("  close codes:              {:?}", sockets.close_codes);
+    println!("  WebSocket faults:         {}", sockets.faults.len());
+    for fault in sockets.faults.iter().take(20) {
+        println!("  fault: {fault}");
+    }
 
     assert!(tally.requests >= 10_000, "{} requests", tally.requests);
+    assert!(sockets.connections >= 480, "{} WebSocket connections", sockets.connections);
+    assert!(sockets.faults.is_empty(), "WebSocket faults: {:#?}", sockets.faults);
     assert_eq!(tally.crashes, 0, "the server crashed");
     assert!(tally.without_code.is_empty(), "responses without a code: {:#?}", tally.without_code);
     assert!(tally.internal.is_empty(), "internal errors: {:#?}", tally.internal);

@@ -5,7 +5,7 @@
 
 Every ```sh block of the README is an example to run. The blocks run in order in one bash
 session (`set -euo pipefail`, so variables set by one block are there for the next), in a new
-empty folder that holds only a link to the checkout's `docs/` (the README's examples run from
+empty folder that holds only links to the checkout's `docs/` and `examples/` (the README's examples run from
 the checkout), with the binary's folder first on PATH and `PALIMPSEST` set to the address of
 a server started there as the README says (`palimpsest serve`, on a free port), on a new
 SQLite database with the built-in sample corpus.
@@ -97,7 +97,8 @@ def main():
     if not examples:
         sys.exit("no ```sh blocks in %s" % readme)
     folder = tempfile.mkdtemp(prefix="palimpsest-readme-")
-    os.symlink(os.path.join(checkout, "docs"), os.path.join(folder, "docs"))
+    for linked in ("docs", "examples"):
+        os.symlink(os.path.join(checkout, linked), os.path.join(folder, linked))
     bindir = os.path.join(folder, ".bin")
     os.mkdir(bindir)
     os.symlink(binary, os.path.join(bindir, "palimpsest"))
