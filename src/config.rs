@@ -195,6 +195,11 @@ pub struct ServeArgs {
     /// 503 with Retry-After.
     #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKETS", default_value_t = 1_000)]
     pub max_websockets: usize,
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated:
+    /// `https://news.example.org,http://localhost:5173` (bearer tokens allowed), or `*` for any
+    /// origin, anonymous reads only. None by default.
+    #[arg(long, env = "PALIMPSEST_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// The most operations (subscriptions) one WebSocket connection runs at once.
     #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKET_OPERATIONS", default_value_t = 100)]
     pub max_websocket_operations: usize,

@@ -13,7 +13,7 @@ use palimpsest::compute::Compute;
 use palimpsest::config::{Cli, Command, LimitArgs, ServeArgs, TokenCommand};
 use palimpsest::diff::{ContextLines, Granularity};
 use palimpsest::graphql::limits::QueryLimits;
-use palimpsest::http::{Application, HttpSettings};
+use palimpsest::http::{Application, CorsOrigins, HttpSettings};
 use palimpsest::ratelimit::RateLimitSettings;
 use palimpsest::store::{
     self, Agent, AgentId, AgentKind, AgentName, DatabaseTimeouts, Direction, PageRequest,
@@ -358,6 +358,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         response_cache_bytes: args.response_cache_mb.saturating_mul(1 << 20),
         max_sockets: args.max_websockets,
         max_socket_operations: args.max_websocket_operations,
+        cors: CorsOrigins::parse(&args.cors_origins).map_err(anyhow::Error::msg)?,
         ..HttpSettings::default()
     };
     let app = Application::build(&settings, store)?;

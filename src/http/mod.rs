@@ -3,6 +3,7 @@
 //! pages (`exports`), and what every request passes through (`middleware`). Handlers parse,
 //! make one call, and answer.
 
+mod cors;
 mod exports;
 mod graphiql;
 mod graphql;
@@ -19,6 +20,8 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, guard, web};
+
+pub use cors::Origins as CorsOrigins;
 
 use crate::checkpoint::LogKey;
 use crate::graphql::GraphqlService;
@@ -63,6 +66,8 @@ pub struct HttpSettings {
     pub max_socket_operations: usize,
     /// How long a new WebSocket connection may take to send `connection_init`.
     pub socket_init_timeout: std::time::Duration,
+    /// The origins whose pages may call the API from a browser (CORS).
+    pub cors: CorsOrigins,
 }
 
 impl Default for HttpSettings {
@@ -85,6 +90,7 @@ impl Default for HttpSettings {
             max_sockets: 1_000,
             max_socket_operations: 100,
             socket_init_timeout: std::time::Duration::from_secs(10),
+            cors: CorsOrigins::None,
         }
     }
 }
@@ -139,6 +145,7 @@ pub(crate) struct AppState {
     max_sockets: usize,
     max_socket_operations: usize,
     socket_init_timeout: std::time::Duration,
+    cors: CorsOrigins,
 }
 
 /// Persisted queries kept (each at most a request body): clients re-register one forgotten.
@@ -190,7 +197,9 @@ impl Application {
             max_sockets: settings.max_sockets,
             max_socket_operations: settings.max_socket_operations,
             socket_init_timeout: settings.socket_init_timeout,
+            cors: settings.cors.clone(),
         });
+        let cors = settings.cors.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -198,6 +207,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(middleware::bad_parameters))
                 .configure(routes)
                 .default_service(web::to(middleware::no_route))
+                .wrap(cors.middleware())
                 .wrap(from_fn(middleware::request_context))
         })
         .listen(listener)?;

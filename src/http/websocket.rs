@@ -26,6 +26,7 @@ use futures_util::stream::BoxStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
+use super::cors::SocketAccess;
 use super::graphql::{classify_error, credentials, error_response_json};
 use super::middleware::client_address;
 use crate::graphql::auth::Credentials;
@@ -67,6 +68,19 @@ pub(super) async fn upgrade(
              Sec-WebSocket-Protocol",
         );
     }
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let own = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    let access = state.cors.socket(origin, &own);
+    if access == SocketAccess::Refused {
+        return error_response_json(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "pages on this origin may not open a WebSocket here: it is not among the CORS origins",
+        );
+    }
     let Ok(permit) = state.sockets.clone().try_acquire_owned() else {
         let mut response = error_response_json(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -95,6 +109,7 @@ pub(super) async fn upgrade(
         credentials: Arc::default(),
         running: Arc::default(),
         max_operations: state.max_socket_operations,
+        anonymous_only: access == SocketAccess::Anonymous,
     };
     let max_message = state.max_body_bytes;
     let incoming = messages
@@ -120,6 +135,7 @@ async fn serve(
     let credentials = executor.credentials.clone();
     let upgrade_credentials = executor.context.credentials.clone();
     let store = executor.graphql.store().clone();
+    let anonymous_only = executor.anonymous_only;
     let protocol =
         WebSocket::new(executor, client_messages(incoming, session.clone()), Protocols::GraphQLWS)
             .connection_data(data)
@@ -129,28 +145,8 @@ async fn serve(
                     Ok(presented) => presented,
                     Err(why) => return Err(async_graphql::Error::new(why)),
                 };
-                if let Credentials::Bearer(token) = &presented {
-                    match store.authenticate(token).await {
-                        Ok(Some(_)) => {}
-                        Ok(None) => {
-                            return Err(async_graphql::Error::new(
-                                "the token is unknown, revoked or expired",
-                            ));
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, "cannot check a WebSocket's token");
-                            return Err(async_graphql::Error::new(
-                                "the token cannot be checked now",
-                            ));
-                        }
-                    }
-                }
-                if let Credentials::Malformed = presented {
-                    return Err(async_graphql::Error::new(
-                        "the Authorization header must be `Bearer <token>`",
-                    ));
-                }
-                let _ = credentials.set(presented);
+                let admitted = admit(&store, presented, anonymous_only).await;
+                let _ = credentials.set(admitted.map_err(async_graphql::Error::new)?);
                 Ok(Data::default())
             });
     let mut protocol = pin!(protocol);
@@ -237,6 +233,32 @@ fn client_messages(
     })
 }
 
+/// The credentials a connection runs its operations with, once checked; why not, if refused
+/// (the connection is then closed with 4403).
+async fn admit(
+    store: &crate::store::Store,
+    presented: Credentials,
+    anonymous_only: bool,
+) -> Result<Credentials, &'static str> {
+    match &presented {
+        Credentials::Anonymous => return Ok(presented),
+        Credentials::Malformed => return Err("the Authorization header must be `Bearer <token>`"),
+        Credentials::Bearer(_) if anonymous_only => {
+            return Err("this origin may read anonymously only: tokens are accepted from the \
+                        listed CORS origins");
+        }
+        Credentials::Bearer(token) => match store.authenticate(token).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err("the token is unknown, revoked or expired"),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot check a WebSocket's token");
+                return Err("the token cannot be checked now");
+            }
+        },
+    }
+    Ok(presented)
+}
+
 /// The credentials `connection_init` presents: `{"authorization": "Bearer <token>"}` (the key
 /// in any case, as Apollo's and urql's `connectionParams` carry it); none is anonymous.
 fn payload_credentials(payload: &serde_json::Value) -> Result<Credentials, String> {
@@ -267,6 +289,8 @@ struct SocketExecutor {
     credentials: Arc<OnceLock<Credentials>>,
     running: Arc<AtomicUsize>,
     max_operations: usize,
+    /// A page on an origin allowed anonymous reads only (`*`): no token is accepted.
+    anonymous_only: bool,
 }
 
 impl Executor for SocketExecutor {

@@ -46,8 +46,27 @@ impl WsClient {
         address: &str,
         protocol: Option<&str>,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        Self::connect(address, protocol, None).await
+    }
+
+    /// Opens a socket as a page on `origin` would (browsers send `Origin` on every upgrade).
+    pub async fn open_from(
+        address: &str,
+        origin: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        Self::connect(address, Some("graphql-transport-ws"), origin).await
+    }
+
+    async fn connect(
+        address: &str,
+        protocol: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
         let url = format!("{}/graphql", address.replacen("http://", "ws://", 1));
         let mut request = url.into_client_request()?;
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", HeaderValue::from_str(origin).unwrap());
+        }
         if let Some(protocol) = protocol {
             request
                 .headers_mut()

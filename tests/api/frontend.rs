@@ -1,0 +1,199 @@
+//! The example front-end (`examples/web`: React, urql, graphql-ws, types from the committed
+//! SDL by graphql-codegen), built and served from its own origin, used in headless Chromium
+//! against the API on another origin (`tests/browser/frontend.py`); and the same page against
+//! an API that does not list its origin, which the browser must refuse.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_no_errors, spawn_configured};
+use palimpsest::http::CorsOrigins;
+
+const PAGE_SIZE: usize = 5;
+
+/// A static file server for the built app, on its own origin, stopped when dropped.
+struct StaticSite {
+    child: Child,
+    origin: String,
+}
+
+impl StaticSite {
+    fn serve(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server");
+        let origin = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self { child, origin }
+    }
+}
+
+impl Drop for StaticSite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")))
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command.output().unwrap_or_else(|err| panic!("{what}: {err}"));
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Installs the example's locked dependencies and builds it (codegen, type check, bundle).
+fn build_app() -> PathBuf {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web");
+    let out = target_dir().join("web-dist");
+    run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&app),
+        "npm ci in examples/web",
+    );
+    run(
+        Command::new("npm")
+            .args(["run", "build", "--", "--outDir"])
+            .arg(&out)
+            .arg("--emptyOutDir")
+            .current_dir(&app),
+        "npm run build in examples/web",
+    );
+    out
+}
+
+fn browse(plan: Value, name: &str) -> String {
+    let dir = target_dir().join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan_file = dir.join(format!("frontend-{name}.json"));
+    std::fs::write(&plan_file, serde_json::to_vec(&plan).unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/frontend.py");
+    let output = Command::new("python3").arg(script).arg(&plan_file).arg(&dir).output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("{printed}");
+    assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+    printed
+}
+
+/// Seven documents; `minutes` has three revisions (the last moved the meeting from Monday to
+/// Tuesday) and cites `budget` twice, one quote exact and one altered.
+async fn corpus(app: &TestApp, token: &str) -> Value {
+    for n in 1..=5 {
+        app.create_document(token, &format!("brief-{n}"), &format!("Brief number {n}.\n")).await;
+    }
+    let budget = app
+        .create_document(
+            token,
+            "budget",
+            "The budget for 2027 is balanced.\nSpending rises by two percent.\n",
+        )
+        .await;
+    let budget_id = budget["document"]["id"].as_str().unwrap().to_owned();
+    let created = app.create_document(token, "minutes", "The committee met on Monday.\n").await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
+    for text in [
+        "The committee met on Monday.\nIt approved the budget.\n",
+        "The committee met on Tuesday.\nIt approved the budget, noting spending rises by three percent.\n",
+    ] {
+        let body = app.revise(token, &id, &head, text).await;
+        assert_no_errors(&body);
+        head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+    }
+    for (passage, quote) in [
+        ("approved the budget", "The budget for 2027 is balanced"),
+        ("spending rises by three percent", "Spending rises by three percent"),
+    ] {
+        let added = app
+            .query_as(
+                Some(token),
+                "mutation($input: AddCitationInput!) { addCitation(input: $input) { citation { id } } }",
+                json!({ "input": { "documentId": id, "relation": "QUOTES",
+                    "passage": { "exact": passage }, "target": { "documentId": budget_id },
+                    "targetPassage": { "exact": quote } } }),
+            )
+            .await;
+        assert_no_errors(&added);
+    }
+    json!({ "slug": "minutes", "title": "Title of minutes", "id": id, "head": head, "revisions": 3 })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_front_end_works_from_another_origin_and_cors_protects_it() {
+    let have = |program: &str, args: &[&str]| {
+        Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
+    };
+    let ready = have("node", &["--version"])
+        && have("npm", &["--version"])
+        && have("python3", &["-c", "import selenium"])
+        && Path::new("/usr/bin/chromium").exists()
+        && Path::new("/usr/bin/chromedriver").exists();
+    if !ready {
+        assert!(
+            std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_none(),
+            "node, npm, chromium, chromedriver and python3 with selenium are required"
+        );
+        eprintln!("skipped the front-end: it needs node, npm, chromium and selenium");
+        return;
+    }
+    let dist = tokio::task::spawn_blocking(build_app).await.unwrap();
+    let site = StaticSite::serve(&dist);
+
+    // The API lists the site's origin.
+    let origin = site.origin.clone();
+    let listed = CorsOrigins::parse(std::slice::from_ref(&origin)).unwrap();
+    let app =
+        spawn_configured(Backend::Sqlite, move |config| config.http.cors = listed).await.unwrap();
+    let token = app.editor().await;
+    let document = corpus(&app, &token).await;
+    let plan = json!({
+        "app": format!("{origin}/?api={}", app.address),
+        "api": app.address,
+        "allowed": true,
+        "token": token,
+        "viewer": "Test Editor",
+        "document": document,
+        "documents": 7,
+        "page_size": PAGE_SIZE,
+        "inserted": "Tuesday",
+        "deleted": "Monday",
+        "verdicts": ["verified", "altered"],
+    });
+    let printed = tokio::task::spawn_blocking(move || browse(plan, "allowed")).await.unwrap();
+    assert!(printed.contains("arrived over the WebSocket"), "{printed}");
+
+    // Another API, which does not list it: the browser refuses the page the answers.
+    let closed = spawn_configured(Backend::Sqlite, |_| {}).await.unwrap();
+    let plan = json!({ "app": format!("{origin}/?api={}", closed.address), "api": closed.address,
+        "allowed": false });
+    tokio::task::spawn_blocking(move || browse(plan, "refused")).await.unwrap();
+
+    // What the reader downloads.
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(dist.join("assets")).unwrap() {
+        bytes += entry.unwrap().metadata().unwrap().len();
+    }
+    println!("the built app's assets weigh {} KiB", bytes / 1024);
+}
