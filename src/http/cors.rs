@@ -107,7 +107,9 @@ impl Origins {
         let mut headers: Vec<HeaderName> =
             REQUEST_HEADERS.iter().map(|h| HeaderName::from_static(h)).collect();
         let cors = match self {
-            Origins::None => Cors::default(),
+            // No answer differs by origin, so none says `Vary: Origin` (a Memento TimeGate's
+            // `Vary: accept-datetime` stays what it is).
+            Origins::None => Cors::default().disable_vary_header(),
             Origins::Any => Cors::default().allow_any_origin().send_wildcard(),
             Origins::Listed(origins) => {
                 headers.push(header::AUTHORIZATION);

@@ -52,6 +52,8 @@ async fn by_default_no_other_origin_may_read_and_same_origin_pages_work() {
         .unwrap();
     assert_eq!(answered.status(), 200);
     assert_eq!(header(&answered, "access-control-allow-origin"), None);
+    // No answer differs by origin, so caches are not told it might.
+    assert!(!header(&answered, "vary").unwrap_or("").contains("Origin"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
