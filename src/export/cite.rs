@@ -14,7 +14,8 @@ use hayagriva::{BibliographyDriver, BibliographyRequest, CitationItem, CitationR
 use serde_json::{Value, json};
 
 use super::RecordInput;
-use crate::store::{DocumentKind, Timestamp};
+use super::item_type::{ItemType, revision_lines};
+use crate::store::Timestamp;
 
 /// The export formats and their media types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,30 +85,19 @@ fn date_parts(t: Timestamp) -> Value {
     json!({ "date-parts": [[d.year(), d.month(), d.day()]] })
 }
 
-/// The CSL-JSON item of one revision.
+/// The CSL-JSON item of one revision. The revision's hashes go in `note`, which Zotero keeps
+/// as `Extra` and styles do not print; the permanent link is the URL.
 pub fn csl_item(record: &RecordInput) -> Value {
     let (document, revision) = (&record.document, &record.revision);
-    let csl_type = match document.kind {
-        DocumentKind::Article => "article-newspaper",
-        DocumentKind::Letter => "personal_communication",
-        DocumentKind::Report => "report",
-        DocumentKind::Statement | DocumentKind::Other => "document",
-    };
+    let item_type = ItemType::of(document.kind);
     let mut item = json!({
         "id": record.key(),
-        "type": csl_type,
+        "type": item_type.csl(),
         "title": revision.title,
         "URL": record.permalink(),
-        "version": revision.hash.as_str(),
         "accessed": date_parts(revision.created_at),
-        "note": format!(
-            "Palimpsest revision {} ({}), content SHA-256 {}",
-            revision.hash, revision.created_at, revision.content_hash
-        ),
+        "note": revision_lines(&revision.hash, &revision.content_hash),
     });
-    if document.kind == DocumentKind::Letter {
-        item["genre"] = json!("Letter");
-    }
     if let Some(source) = &record.source {
         let names =
             |names: &[String]| names.iter().map(|n| json!({ "literal": n })).collect::<Vec<_>>();
@@ -118,9 +108,12 @@ pub fn csl_item(record: &RecordInput) -> Value {
             item["recipient"] = json!(names(&source.recipients));
         }
         if let Some(publisher) = &source.publisher {
-            item["publisher"] = json!(publisher);
-            if document.kind == DocumentKind::Article {
-                item["container-title"] = json!(publisher);
+            match item_type {
+                // The newspaper, or the site that published it.
+                ItemType::NewspaperArticle | ItemType::Webpage => {
+                    item["container-title"] = json!(publisher)
+                }
+                ItemType::Letter | ItemType::Report => item["publisher"] = json!(publisher),
             }
         }
         if let Some(published) = source.published_at {
@@ -133,14 +126,16 @@ pub fn csl_item(record: &RecordInput) -> Value {
     item
 }
 
-/// A BibLaTeX entry (which BibTeX tools also read).
+/// A BibLaTeX entry (which BibTeX tools also read). The revision's hashes go in `note`.
 pub fn bibtex_entry(record: &RecordInput) -> String {
     let (document, revision) = (&record.document, &record.revision);
-    let entry_type = match document.kind {
-        DocumentKind::Article => EntryType::Article,
-        DocumentKind::Report => EntryType::Report,
-        DocumentKind::Letter | DocumentKind::Statement => EntryType::Misc,
-        DocumentKind::Other => EntryType::Online,
+    let item_type = ItemType::of(document.kind);
+    let entry_type = match item_type {
+        ItemType::NewspaperArticle => EntryType::Article,
+        // Written as `@letter` below.
+        ItemType::Letter => EntryType::Misc,
+        ItemType::Report => EntryType::Report,
+        ItemType::Webpage => EntryType::Online,
     };
     let mut entry = Entry::new(record.key(), entry_type);
     let text = |value: &str| vec![Spanned::detached(Chunk::Normal(value.to_owned()))];
@@ -158,30 +153,23 @@ pub fn bibtex_entry(record: &RecordInput) -> String {
     entry.set("title", text(&revision.title));
     entry.set("url", text(&record.permalink()));
     entry.set("urldate", text(&revision.created_at.as_datetime().format("%Y-%m-%d").to_string()));
-    entry.set("version", text(revision.hash.as_str()));
-    entry.set(
-        "note",
-        text(&format!(
-            "Palimpsest revision {}, content SHA-256 {}",
-            revision.hash, revision.content_hash
-        )),
-    );
-    match document.kind {
-        DocumentKind::Article => entry.set("entrysubtype", text("newspaper")),
-        DocumentKind::Report => entry.set("type", text("report")),
-        DocumentKind::Letter => entry.set("type", text("letter")),
-        DocumentKind::Statement => entry.set("type", text("statement")),
-        DocumentKind::Other => {}
+    entry.set("note", text(&revision_lines(&revision.hash, &revision.content_hash)));
+    match item_type {
+        ItemType::NewspaperArticle => entry.set("entrysubtype", text("newspaper")),
+        ItemType::Report => entry.set("type", text("report")),
+        ItemType::Letter | ItemType::Webpage => {}
     }
     if let Some(source) = &record.source {
         if !source.authors.is_empty() {
             entry.set("author", names(&source.authors));
         }
         if let Some(publisher) = &source.publisher {
-            let field = match document.kind {
-                DocumentKind::Article => "journaltitle",
-                DocumentKind::Report => "institution",
-                _ => "publisher",
+            let field = match item_type {
+                ItemType::NewspaperArticle => "journaltitle",
+                ItemType::Report => "institution",
+                // The site it was published on (Zotero's website title).
+                ItemType::Webpage => "organization",
+                ItemType::Letter => "publisher",
             };
             entry.set(field, text(publisher));
         }
@@ -189,26 +177,35 @@ pub fn bibtex_entry(record: &RecordInput) -> String {
             entry.set("date", text(&published.as_datetime().format("%Y-%m-%d").to_string()));
         }
     }
-    entry.to_biblatex_string()
+    let written = entry.to_biblatex_string();
+    match item_type {
+        // `@letter` is one of BibLaTeX's non-standard types, which the biblatex crate writes as
+        // `@misc`; Zotero reads `@letter` as a letter and `@misc` as a document.
+        ItemType::Letter => written.replacen("@misc{", "@letter{", 1),
+        _ => written,
+    }
 }
 
-/// A RIS record, lines ending in CR LF as the format specifies.
+/// A RIS record, lines ending in CR LF as the format specifies. The revision's hashes go in a
+/// note (`N1`): RIS has no field for a version that Zotero would not print as something else
+/// (it reads `ET` as an edition).
 pub fn ris_record(record: &RecordInput) -> String {
     let (document, revision) = (&record.document, &record.revision);
-    let ty = match document.kind {
-        DocumentKind::Article => "NEWS",
-        DocumentKind::Letter => "PCOMM",
-        DocumentKind::Report => "RPRT",
-        DocumentKind::Statement | DocumentKind::Other => "GEN",
-    };
-    let mut lines =
-        vec![("TY", ty.to_owned()), ("ID", record.key()), ("TI", one_line(&revision.title))];
+    let item_type = ItemType::of(document.kind);
+    let mut lines = vec![
+        ("TY", item_type.ris().to_owned()),
+        ("ID", record.key()),
+        ("TI", one_line(&revision.title)),
+    ];
     if let Some(source) = &record.source {
         lines.extend(source.authors.iter().map(|a| ("AU", one_line(a))));
         if let Some(publisher) = &source.publisher {
-            lines.push(("PB", one_line(publisher)));
-            if document.kind == DocumentKind::Article {
-                lines.push(("T2", one_line(publisher)));
+            match item_type {
+                // The newspaper, or the website.
+                ItemType::NewspaperArticle | ItemType::Webpage => {
+                    lines.push(("T2", one_line(publisher)))
+                }
+                ItemType::Letter | ItemType::Report => lines.push(("PB", one_line(publisher))),
             }
         }
         if let Some(published) = source.published_at {
@@ -219,12 +216,9 @@ pub fn ris_record(record: &RecordInput) -> String {
     }
     lines.push(("Y2", revision.created_at.as_datetime().format("%Y/%m/%d/").to_string()));
     lines.push(("UR", record.permalink()));
-    lines.push(("ET", revision.hash.to_string()));
-    lines.push((
-        "N1",
-        format!("Palimpsest revision {}, content SHA-256 {}", revision.hash, revision.content_hash),
-    ));
-    lines.push(("DB", "Palimpsest".into()));
+    lines.push(("N1", revision_lines(&revision.hash, &revision.content_hash).replace('\n', "; ")));
+    // Where the record came from: Zotero's "Library Catalog", which styles do not print.
+    lines.push(("DP", "Palimpsest".into()));
     lines.push(("ER", String::new()));
     lines.iter().map(|(tag, value)| format!("{tag}  - {value}\r\n")).collect()
 }
@@ -260,8 +254,8 @@ pub fn formatted_reference(record: &RecordInput, style: ReferenceStyle) -> Optio
 mod tests {
     use super::*;
     use crate::store::{
-        AgentId, ContentHash, Document, DocumentId, Revision, RevisionHash, Slug, Source, SourceId,
-        SourceKind,
+        AgentId, ContentHash, Document, DocumentId, DocumentKind, Revision, RevisionHash, Slug,
+        Source, SourceId, SourceKind,
     };
 
     pub(crate) fn record(kind: DocumentKind, with_source: bool) -> RecordInput {

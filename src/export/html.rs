@@ -16,10 +16,11 @@ use sha2::{Digest, Sha256};
 
 use super::RecordInput;
 use super::cite::{ReferenceStyle, formatted_reference};
+use super::item_type::ItemType;
 use crate::diff::ChangeOp;
 use crate::passage::VerificationStatus;
 use crate::store::{
-    Agent, CitationVerdict, Document, DocumentKind, HistoryPage, Redaction, Revision, RevisionDiff,
+    Agent, CitationVerdict, Document, HistoryPage, Redaction, Revision, RevisionDiff,
     RevisionStamp, Timestamp,
 };
 
@@ -124,51 +125,45 @@ fn percent(text: &str) -> String {
     out
 }
 
-/// The COinS `title` value: an OpenURL ContextObject in KEV form.
+/// The COinS `title` value: an OpenURL ContextObject in KEV form, in the Dublin Core format
+/// whatever the kind, so that `rft.type` can name the item type (Zotero takes its own type
+/// names from it; the journal format would make every article a journal article). The
+/// permanent link is the identifier, which Zotero keeps as the URL (and then dates the access).
 pub fn coins(record: &RecordInput) -> String {
     let (document, revision) = (&record.document, &record.revision);
-    let mut kev: Vec<(&str, String)> = vec![("ctx_ver", "Z39.88-2004".into())];
+    let item_type = ItemType::of(document.kind);
     let source = record.source.as_ref();
-    let date =
-        source.and_then(|s| s.published_at).map(|t| t.as_datetime().format("%Y-%m-%d").to_string());
-    if document.kind == DocumentKind::Article {
-        kev.push(("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal".into()));
-        kev.push(("rft.genre", "article".into()));
-        kev.push(("rft.atitle", revision.title.clone()));
-        if let Some(publisher) = source.and_then(|s| s.publisher.clone()) {
-            kev.push(("rft.jtitle", publisher));
-        }
-        for author in source.map(|s| s.authors.as_slice()).unwrap_or_default() {
-            kev.push(("rft.au", author.clone()));
-        }
-        if let Some(date) = date {
-            kev.push(("rft.date", date));
-        }
-    } else {
-        kev.push(("rft_val_fmt", "info:ofi/fmt:kev:mtx:dc".into()));
-        kev.push(("rft.type", document.kind.as_str().into()));
-        kev.push(("rft.title", revision.title.clone()));
-        for author in source.map(|s| s.authors.as_slice()).unwrap_or_default() {
-            kev.push(("rft.creator", author.clone()));
-        }
-        if let Some(publisher) = source.and_then(|s| s.publisher.clone()) {
-            kev.push(("rft.publisher", publisher));
-        }
-        if let Some(date) = date {
-            kev.push(("rft.date", date));
+    let mut kev: Vec<(&str, String)> = vec![
+        ("ctx_ver", "Z39.88-2004".into()),
+        ("rft_val_fmt", "info:ofi/fmt:kev:mtx:dc".into()),
+        ("rft.type", item_type.zotero().into()),
+        ("rft.title", revision.title.clone()),
+    ];
+    for author in source.map(|s| s.authors.as_slice()).unwrap_or_default() {
+        kev.push(("rft.creator", author.clone()));
+    }
+    if let Some(publisher) = source.and_then(|s| s.publisher.clone()) {
+        match item_type {
+            // The newspaper, or the site: Zotero's publication (website) title.
+            ItemType::NewspaperArticle | ItemType::Webpage => kev.push(("rft.source", publisher)),
+            ItemType::Letter | ItemType::Report => kev.push(("rft.publisher", publisher)),
         }
     }
-    kev.push(("rft_id", record.permalink()));
-    kev.push(("rft.identifier", format!("urn:palimpsest:revision:{}", revision.hash)));
+    if let Some(published) = source.and_then(|s| s.published_at) {
+        kev.push(("rft.date", published.as_datetime().format("%Y-%m-%d").to_string()));
+    }
+    kev.push(("rft.identifier", record.permalink()));
     kev.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect::<Vec<_>>().join("&")
 }
 
-/// The Highwire and Dublin Core meta tags of a revision, as connectors read them for its
-/// document's kind: the publisher is a journal's title for an article, the issuing
-/// institution for a report, and the publisher otherwise. (There is no report number to give:
-/// the revision is identified by its permanent URL and `DC.identifier`.)
+/// The Highwire and Dublin Core meta tags of a revision, as connectors read them. `DC.type`
+/// is the item type in Zotero's words (its Embedded Metadata translator takes it as it is);
+/// no Highwire tag that implies another type is given (`citation_journal_title` would make an
+/// article a journal article), so the newspaper or site is `og:site_name`. A publication date
+/// is given only when the source says it; when the revision was recorded is not one.
 fn citation_meta(record: &RecordInput) -> Vec<(&'static str, String)> {
     let (document, revision) = (&record.document, &record.revision);
+    let item_type = ItemType::of(document.kind);
     let mut meta: Vec<(&str, String)> = vec![("citation_title", revision.title.clone())];
     if let Some(source) = &record.source {
         meta.extend(source.authors.iter().map(|a| ("citation_author", a.clone())));
@@ -180,24 +175,19 @@ fn citation_meta(record: &RecordInput) -> Vec<(&'static str, String)> {
             ));
         }
         if let Some(publisher) = &source.publisher {
-            let name = match document.kind {
-                DocumentKind::Article => "citation_journal_title",
-                DocumentKind::Report => "citation_technical_report_institution",
-                _ => "citation_publisher",
+            let name = match item_type {
+                ItemType::NewspaperArticle | ItemType::Webpage => "og:site_name",
+                ItemType::Report => "citation_technical_report_institution",
+                ItemType::Letter => "citation_publisher",
             };
             meta.push((name, publisher.clone()));
         }
     }
-    let online = revision.created_at.as_datetime();
-    meta.push((
-        "citation_online_date",
-        format!("{}/{:02}/{:02}", online.year(), online.month(), online.day()),
-    ));
     meta.push(("citation_public_url", record.permalink()));
     meta.push(("citation_fulltext_html_url", record.permalink()));
     meta.push(("DC.title", revision.title.clone()));
-    meta.push(("DC.identifier", format!("urn:palimpsest:revision:{}", revision.hash)));
-    meta.push(("DC.type", document.kind.as_str().to_owned()));
+    meta.push(("DC.identifier", record.permalink()));
+    meta.push(("DC.type", item_type.zotero().to_owned()));
     meta
 }
 
@@ -271,7 +261,12 @@ pub fn page(input: &PageInput<'_>) -> String {
     let text_url = format!("{permalink}/text");
     let head = html! {
         @for (name, content) in citation_meta(record) {
-            meta name=(name) content=(content);
+            // Open Graph names its tags by `property`.
+            @if name.starts_with("og:") {
+                meta property=(name) content=(content);
+            } @else {
+                meta name=(name) content=(content);
+            }
         }
         link rel="canonical" href=(permalink);
         link rel="timemap" type="application/link-format" href={ (document_url(base, document)) "/timemap" };

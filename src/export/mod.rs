@@ -5,6 +5,7 @@
 
 pub mod cite;
 pub mod html;
+pub mod item_type;
 pub mod prov;
 
 use crate::store::{Document, DocumentAt, Revision, Source};

@@ -114,7 +114,9 @@ async fn every_citation_format_parses_back_and_pins_the_revision(app: TestApp) {
             "bibtex" => {
                 let entry = &parsed[0];
                 assert_eq!(entry["type"], "article");
-                assert_eq!(entry["fields"]["version"], printed_head);
+                assert_eq!(entry["fields"]["entrysubtype"], "newspaper");
+                assert!(entry["fields"].get("version").is_none(), "no hash as a version");
+                assert!(entry["fields"]["note"].as_str().unwrap().contains(&printed_head));
                 assert_eq!(entry["fields"]["url"], permalink("printed", &printed_head));
                 assert_eq!(entry["fields"]["journaltitle"], "The Example Times");
                 assert_eq!(entry["fields"]["date"], "2025-08-04");
@@ -125,7 +127,8 @@ async fn every_citation_format_parses_back_and_pins_the_revision(app: TestApp) {
                 assert_eq!(record["type_of_reference"], "NEWS");
                 assert_eq!(record["authors"], json!(["Jane Reporter", "John Editor"]));
                 assert_eq!(record["urls"], json!([permalink("printed", &printed_head)]));
-                assert_eq!(record["edition"], printed_head);
+                assert!(record.get("edition").is_none(), "no hash as an edition: {record}");
+                assert!(record["notes"].to_string().contains(&printed_head), "{record}");
                 assert_eq!(record["year"], "2025");
                 assert_eq!(record["date"], "2025/08/04/");
             }
@@ -147,6 +150,7 @@ async fn every_citation_format_parses_back_and_pins_the_revision(app: TestApp) {
     if let Some(parsed) = parse_externally("bibtex", &text) {
         let types: Vec<&str> =
             parsed.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        // The note (kind OTHER) is cited as the web page it is.
         assert_eq!(types, ["article", "online", "article"]);
         assert!(parsed[0]["fields"].get("author").is_none(), "the article's author is unknown");
     }
@@ -261,6 +265,11 @@ async fn provenance_exports_are_read_by_the_prov_library(app: TestApp) {
     }
 }
 
+/// How a URL stands in a COinS `title` attribute: percent-encoded, `&` as `&amp;`.
+fn html_kev(url: &str) -> String {
+    url.replace(':', "%3A").replace('/', "%2F")
+}
+
 async fn html_pages_carry_citation_metadata_for_connectors(app: TestApp) {
     let (_, printed_head) = corpus(&app).await;
     for path in
@@ -275,9 +284,11 @@ async fn html_pages_carry_citation_metadata_for_connectors(app: TestApp) {
             "<meta name=\"citation_author\" content=\"Jane Reporter\">",
             "<meta name=\"citation_author\" content=\"John Editor\">",
             "<meta name=\"citation_publication_date\" content=\"2025/08/04\">",
-            "<meta name=\"citation_journal_title\" content=\"The Example Times\">",
-            "<span class=\"Z3988\" title=\"ctx_ver=Z39.88-2004&amp;rft_val_fmt=info%3Aofi%2Ffmt%3Akev%3Amtx%3Ajournal",
-            "rft.au=Jane%20Reporter",
+            "<meta property=\"og:site_name\" content=\"The Example Times\">",
+            "<meta name=\"DC.type\" content=\"newspaperArticle\">",
+            "<span class=\"Z3988\" title=\"ctx_ver=Z39.88-2004&amp;rft_val_fmt=info%3Aofi%2Ffmt%3Akev%3Amtx%3Adc&amp;rft.type=newspaperArticle",
+            "rft.creator=Jane%20Reporter",
+            "rft.source=The%20Example%20Times",
             "rft.date=2025-08-04",
         ] {
             assert!(html.contains(needle), "{path} lacks {needle}\n{html}");
@@ -287,6 +298,14 @@ async fn html_pages_carry_citation_metadata_for_connectors(app: TestApp) {
             app.address
         )));
         assert!(html.contains("<p>Printed text.</p>"));
+        // No Highwire tag that would make it a journal article, and no date it was not
+        // published on (when the revision was recorded is not one).
+        assert!(!html.contains("citation_journal_title"), "{html}");
+        assert!(!html.contains("citation_online_date"), "{html}");
+        assert!(html.contains(&format!(
+            "rft.identifier={}",
+            html_kev(&format!("{}/documents/printed/revisions/{printed_head}", app.address))
+        )));
     }
     let letterless = get(&app, &format!("/documents/{ARTICLE}")).await.text().await.unwrap();
     assert!(!letterless.contains("citation_author"), "an unknown author stays unknown");

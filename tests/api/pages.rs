@@ -322,13 +322,16 @@ async fn meta_tags_follow_the_kind_of_document(app: TestApp) {
         assert_no_errors(&body);
     }
     let meta = |name: &str, content: &str| format!("<meta name=\"{name}\" content=\"{content}\">");
-    // An article: the publisher is the journal's title; never a report number.
+    let site = |content: &str| format!("<meta property=\"og:site_name\" content=\"{content}\">");
+    // An article: a newspaper article in Zotero's words, the publisher its site; no tag that
+    // would make it a journal article or a report.
     let article = page(&app, "/documents/budget-note").await;
-    assert!(article.contains(&meta("citation_journal_title", "City Council")), "{article}");
-    assert!(article.contains(&meta("DC.type", "article")));
+    assert!(article.contains(&site("City Council")), "{article}");
+    assert!(article.contains(&meta("DC.type", "newspaperArticle")));
+    assert!(!article.contains("citation_journal_title"), "{article}");
     assert!(!article.contains("citation_technical_report"), "{article}");
     // A report: the publisher is the issuing institution; no report number either (there is
-    // none to give: the revision is named by its URL and DC.identifier).
+    // none to give: the revision is named by its URL, which DC.identifier gives).
     let report = page(&app, "/documents/minutes").await;
     assert!(
         report.contains(&meta("citation_technical_report_institution", "City Council")),
@@ -337,7 +340,7 @@ async fn meta_tags_follow_the_kind_of_document(app: TestApp) {
     assert!(!report.contains("citation_technical_report_number"));
     assert!(!report.contains("citation_journal_title"));
     assert!(report.contains(&meta("DC.type", "report")));
-    // Anything else: the publisher is the publisher.
+    // A letter: the publisher is the publisher.
     let letter = page(&app, "/documents/letter").await;
     assert!(letter.contains(&meta("citation_publisher", "City Council")), "{letter}");
     assert!(!letter.contains("citation_journal_title") && !letter.contains("citation_technical"));
