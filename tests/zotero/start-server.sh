@@ -1,5 +1,5 @@
 #!/bin/bash
-# Start Zotero translation-server on loopback, translators from /work/zotero-lab/translators.
+# Start Zotero translation-server on loopback, with the translators of the lab ($ZOTERO_LAB, README.md).
 # Usage: ./start-server.sh [port]   (logs -> server.log, pid -> server.pid)
 LAB=${ZOTERO_LAB:?set ZOTERO_LAB to the lab SETUP.md assembles}
 PORT=${1:-1969}
