@@ -27,28 +27,13 @@ import sys
 import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+# The same headless Chromium the pages' check drives (this folder is on the path when run).
+from check import browser
+
 WAIT = 20
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
-        if os.path.exists(path):
-            options.binary_location = path
-            break
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--no-first-run", "--disable-extensions", "--window-size=1280,900"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver_path = next((p for p in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
-                        if os.path.exists(p)), None)
-    return webdriver.Chrome(service=Service(driver_path) if driver_path else Service(),
-                            options=options)
 
 
 def css(driver, selector):
@@ -201,7 +186,7 @@ def main():
     plan = json.load(open(sys.argv[1]))
     OUTDIR = sys.argv[2]
     os.makedirs(OUTDIR, exist_ok=True)
-    driver = browser()
+    driver = browser(phone=False)
     report = []
     try:
         (allowed if plan["allowed"] else refused)(driver, plan, report)
