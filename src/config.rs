@@ -203,6 +203,14 @@ pub struct ServeArgs {
     /// The most operations (subscriptions) one WebSocket connection runs at once.
     #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKET_OPERATIONS", default_value_t = 100)]
     pub max_websocket_operations: usize,
+    /// Mebibytes all clients together may make the server hold (request bodies being read,
+    /// WebSocket frames queued in and out); past it a request is answered 503 and a WebSocket
+    /// that cannot queue its frame in time is closed.
+    #[arg(long, env = "PALIMPSEST_CLIENT_MEMORY_MB", default_value_t = 512)]
+    pub client_memory_mb: usize,
+    /// Mebibytes the clients of one address (an IPv6 /64) may make the server hold together.
+    #[arg(long, env = "PALIMPSEST_CLIENT_MEMORY_PER_ADDRESS_MB", default_value_t = 64)]
+    pub client_memory_per_address_mb: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

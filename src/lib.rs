@@ -15,6 +15,7 @@ pub mod entity;
 pub mod export;
 pub mod graphql;
 pub mod http;
+pub mod memory;
 pub mod merkle;
 pub mod passage;
 pub mod ratelimit;

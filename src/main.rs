@@ -14,6 +14,7 @@ use palimpsest::config::{Cli, Command, LimitArgs, ServeArgs, TokenCommand};
 use palimpsest::diff::{ContextLines, Granularity};
 use palimpsest::graphql::limits::QueryLimits;
 use palimpsest::http::{Application, CorsOrigins, HttpSettings};
+use palimpsest::memory::MemoryLimits;
 use palimpsest::ratelimit::RateLimitSettings;
 use palimpsest::store::{
     self, Agent, AgentId, AgentKind, AgentName, DatabaseTimeouts, Direction, PageRequest,
@@ -359,6 +360,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         max_sockets: args.max_websockets,
         max_socket_operations: args.max_websocket_operations,
         cors: CorsOrigins::parse(&args.cors_origins).map_err(anyhow::Error::msg)?,
+        memory: MemoryLimits {
+            per_connection: HttpSettings::connection_memory(args.max_body_bytes),
+            per_address: args.client_memory_per_address_mb.saturating_mul(1 << 20),
+            total: args.client_memory_mb.saturating_mul(1 << 20),
+        },
         ..HttpSettings::default()
     };
     let app = Application::build(&settings, store)?;

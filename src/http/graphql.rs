@@ -17,6 +17,7 @@ use super::{AppState, base_url};
 use crate::graphql::RequestContext;
 use crate::graphql::auth::Credentials;
 use crate::graphql::error::ErrorCode;
+use crate::memory::{Bound, Held, OverMemory};
 use crate::ratelimit::Client;
 
 /// The response media types of GraphQL over HTTP.
@@ -130,6 +131,10 @@ pub(super) async fn post(
     if declared_length.is_some_and(|len| len > state.max_body_bytes) {
         return too_large();
     }
+    // The body is held from the client's share of the server's memory while it is read and
+    // until the request ends.
+    let account = state.memory.account(client_address(&req, state.trust_forwarded));
+    let mut held = Held::default();
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
@@ -142,6 +147,9 @@ pub(super) async fn post(
         };
         if body.len() + chunk.len() > state.max_body_bytes {
             return too_large();
+        }
+        if let Err(refused) = account.try_grow(&mut held, chunk.len()) {
+            return memory_spent(media, refused);
         }
         body.extend_from_slice(&chunk);
     }
@@ -289,6 +297,26 @@ fn persisted_refused(media: Media, refused: persisted::Refused) -> HttpResponse 
             error_response(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, &why)
         }
     }
+}
+
+/// A body that cannot be held now: the server holds as much of what clients sent as it may
+/// (from this address, or from everyone). Nothing was read of it; the client may retry.
+fn memory_spent(media: Media, refused: OverMemory) -> HttpResponse {
+    let whose = match refused.bound {
+        Bound::Connection | Bound::Address => "this client's",
+        Bound::Total => "all clients'",
+    };
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        ErrorCode::Unavailable,
+        &format!(
+            "the server holds as much of {whose} requests as it may ({} bytes); retry shortly",
+            refused.limit
+        ),
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(1));
+    response
 }
 
 fn not_acceptable() -> HttpResponse {

@@ -26,6 +26,7 @@ pub use cors::Origins as CorsOrigins;
 use crate::checkpoint::LogKey;
 use crate::graphql::GraphqlService;
 use crate::graphql::limits::QueryLimits;
+use crate::memory::{Memory, MemoryLimits};
 use crate::ratelimit::{RateLimitSettings, RateLimiter};
 use crate::store::Store;
 
@@ -66,8 +67,22 @@ pub struct HttpSettings {
     pub max_socket_operations: usize,
     /// How long a new WebSocket connection may take to send `connection_init`.
     pub socket_init_timeout: std::time::Duration,
+    /// How long a WebSocket's outbox may stay too full for the next message (a client that
+    /// does not read) before the connection is dropped.
+    pub socket_send_timeout: std::time::Duration,
     /// The origins whose pages may call the API from a browser (CORS).
     pub cors: CorsOrigins,
+    /// What clients may make the server hold: request bodies being read, WebSocket frames
+    /// in and out.
+    pub memory: MemoryLimits,
+}
+
+impl HttpSettings {
+    /// What one connection may hold: a request body (or a WebSocket message) as large as
+    /// accepted, and as much again queued to go out to a WebSocket client.
+    pub fn connection_memory(max_body_bytes: usize) -> usize {
+        max_body_bytes.saturating_mul(2).saturating_add(64 * 1024)
+    }
 }
 
 impl Default for HttpSettings {
@@ -90,7 +105,12 @@ impl Default for HttpSettings {
             max_sockets: 1_000,
             max_socket_operations: 100,
             socket_init_timeout: std::time::Duration::from_secs(10),
+            socket_send_timeout: std::time::Duration::from_secs(10),
             cors: CorsOrigins::None,
+            memory: MemoryLimits {
+                per_connection: Self::connection_memory(10 * 1024 * 1024),
+                ..MemoryLimits::default()
+            },
         }
     }
 }
@@ -145,7 +165,9 @@ pub(crate) struct AppState {
     max_sockets: usize,
     max_socket_operations: usize,
     socket_init_timeout: std::time::Duration,
+    socket_send_timeout: std::time::Duration,
     cors: CorsOrigins,
+    memory: Memory,
 }
 
 /// Persisted queries kept (each at most a request body): clients re-register one forgotten.
@@ -155,6 +177,7 @@ const PERSISTED_QUERIES: usize = 4096;
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    memory: Memory,
 }
 
 impl Application {
@@ -176,6 +199,7 @@ impl Application {
             settings.log_key.clone(),
             settings.checkpoint_interval,
         ));
+        let memory = Memory::new(settings.memory);
         let state = web::Data::new(AppState {
             graphql: GraphqlService::new(
                 store.clone(),
@@ -197,7 +221,9 @@ impl Application {
             max_sockets: settings.max_sockets,
             max_socket_operations: settings.max_socket_operations,
             socket_init_timeout: settings.socket_init_timeout,
+            socket_send_timeout: settings.socket_send_timeout,
             cors: settings.cors.clone(),
+            memory: memory.clone(),
         });
         let cors = settings.cors.clone();
         let mut server = HttpServer::new(move || {
@@ -214,11 +240,16 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port: local.port(), server: server.run() })
+        Ok(Self { port: local.port(), server: server.run(), memory })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// What clients make the server hold now (request bodies, WebSocket frames).
+    pub fn client_memory(&self) -> Memory {
+        self.memory.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

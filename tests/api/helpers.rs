@@ -63,6 +63,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The key the server signs checkpoints with (its verifier key is what outsiders hold).
     pub log_key: Arc<palimpsest::checkpoint::LogKey>,
+    /// What clients make the server hold (request bodies, WebSocket frames).
+    pub memory: palimpsest::memory::Memory,
     _database: TestDatabase,
 }
 
@@ -126,6 +128,7 @@ pub async fn spawn_configured(
     let store = Store::new(db, config.store);
     let app = Application::build(&config.http, store.clone()).expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let memory = app.client_memory();
     tokio::spawn(app.run_until_stopped());
     // The server signs a checkpoint as it starts: wait for it, so that its statements are not
     // counted in what a test measures.
@@ -144,6 +147,7 @@ pub async fn spawn_configured(
         backend: database.backend,
         database_url,
         log_key: config.http.log_key.clone(),
+        memory,
         _database: database,
     })
 }

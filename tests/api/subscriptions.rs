@@ -19,6 +19,7 @@ crate::on_both_backends!(
     document_changed_tells_each_new_revision_with_its_hash_and_author,
     citation_drift_tells_the_citing_side_when_a_quote_stops_and_starts_being_true,
     connections_are_refused_and_closed_with_the_protocols_codes,
+    a_close_is_answered_with_the_clients_code_and_the_connection_ends_at_once,
     bad_subscriptions_are_answered_with_errors_and_the_connection_goes_on,
 );
 
@@ -414,6 +415,13 @@ async fn connections_are_refused_and_closed_with_the_protocols_codes(app: TestAp
     client.socket.send(Message::text("{ not json")).await.unwrap();
     assert_eq!(client.closed().await.code, 4400);
 
+    // A `connection_init` payload that is not an object: 4400 too.
+    for payload in [json!("Bearer abc"), json!(7), json!(["a"])] {
+        let mut client = WsClient::open(&app.address).await;
+        client.send(json!({ "type": "connection_init", "payload": payload })).await;
+        assert_eq!(client.closed().await.code, 4400, "{payload}");
+    }
+
     // An id already running: 4409.
     app.create_document(&token, "twice", "text\n").await;
     let mut client = WsClient::open(&app.address).await;
@@ -466,6 +474,38 @@ async fn connections_are_refused_and_closed_with_the_protocols_codes(app: TestAp
     }
     let mut idle = idle.expect("the closed connection's place is free again");
     assert_eq!(idle.closed().await.code, 4408);
+}
+
+/// RFC 6455 (5.5.1, 7.1.1): a close from the client is answered with its own code, and the
+/// server, having sent its close frame, closes the TCP connection itself, at once.
+async fn a_close_is_answered_with_the_clients_code_and_the_connection_ends_at_once(app: TestApp) {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    for code in [1000, 4321] {
+        let mut client = WsClient::open(&app.address).await;
+        client.init(json!({})).await;
+        let started = std::time::Instant::now();
+        let frame = CloseFrame { code: CloseCode::from(code), reason: "done".into() };
+        client.socket.close(Some(frame)).await.unwrap();
+        let answer = tokio::time::timeout(WAIT, client.socket.next()).await.expect("an answer");
+        match answer {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), code),
+            other => panic!("expected the close frame with code {code}, got {other:?}"),
+        }
+        let end = tokio::time::timeout(WAIT, client.socket.next()).await.expect("the end");
+        assert!(matches!(end, None | Some(Err(_))), "{end:?}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(500), "the connection ended after {took:?}");
+    }
+    // A close the server starts ends the connection as soon.
+    let mut client = WsClient::open(&app.address).await;
+    client.init(json!({})).await;
+    client.socket.send(Message::text("{ not json")).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(client.closed().await.code, 4400);
+    let end = tokio::time::timeout(WAIT, client.socket.next()).await.expect("the end");
+    assert!(matches!(end, None | Some(Err(_))), "{end:?}");
+    assert!(started.elapsed() < Duration::from_millis(500), "ended after {:?}", started.elapsed());
 }
 
 async fn bad_subscriptions_are_answered_with_errors_and_the_connection_goes_on(app: TestApp) {
@@ -608,4 +648,99 @@ async fn a_write_on_one_server_reaches_subscribers_of_another_on_the_same_postgr
             hash.as_str()
         );
     }
+}
+
+/// A subscriber that stops reading holds no more than its connection's share of memory, and
+/// only until its outbox has stayed full for the send timeout: then it is dropped and what was
+/// queued for it is given back (a real socket with a small receive window, subscribed to a
+/// large text that keeps changing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_reading_is_dropped_and_what_it_held_is_given_back() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SHARE: usize = 256 * 1024;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_configured(backend, |config| {
+            config.http.memory.per_connection = SHARE;
+            config.http.socket_send_timeout = Duration::from_secs(1);
+        })
+        .await
+        else {
+            continue;
+        };
+        let token = app.editor().await;
+        let text = |n: usize| format!("{n:06} {}\n", "lorem ipsum ".repeat(5_000));
+        let created = app.create_document(&token, "large", &text(0)).await;
+        let id = created["document"]["id"].as_str().unwrap().to_owned();
+        let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
+
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+        let mut stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+        stream
+            .write_all(
+                b"GET /graphql HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n\
+                  Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                  Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($ids: [ID!]) { documentChanged(ids: $ids) { document { head { content } } } }",
+            "variables": { "ids": [id] } } });
+        for message in [json!({ "type": "connection_init" }), subscribe] {
+            stream.write_all(&client_frame(&message.to_string())).await.unwrap();
+        }
+        // It never reads again. Each revision is an event of some 60 KiB for it.
+        let mut most = 0;
+        for n in 1..=120 {
+            let body = app.revise(&token, &id, &head, &text(n)).await;
+            assert_no_errors(&body);
+            head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+            most = most.max(app.memory.held());
+        }
+        assert!(most > 0, "{backend:?}: events were queued for the subscriber");
+        assert!(most <= SHARE, "{backend:?}: {most} bytes held for one connection");
+        // Given back once the outbox stayed full for the send timeout.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while app.memory.held() > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "{backend:?}: still held");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The server goes on, and the connection is gone: what the kernel still had for it
+        // arrives, then its end (within the server's write-stall timeout).
+        assert_no_errors(&app.query("{ documents { totalCount } }", json!({})).await);
+        let mut sink = vec![0u8; 1 << 16];
+        let ended = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "{backend:?}: the server dropped the connection");
+    }
+}
+
+/// A client's text frame, masked as RFC 6455 requires of clients.
+fn client_frame(text: &str) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let payload = text.as_bytes();
+    let mut frame = vec![0x81];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
 }

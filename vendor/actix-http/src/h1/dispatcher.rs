@@ -16,7 +16,7 @@ use futures_core::ready;
 use pin_project_lite::pin_project;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
-    time::sleep_until,
+    time::{sleep, sleep_until},
 };
 use tokio_util::codec::{Decoder as _, Encoder as _};
 use tracing::{error, trace};
@@ -43,9 +43,14 @@ const MAX_PIPELINED_MESSAGES: usize = 16;
 /// Write buffer capacity at which we reallocate it after flushing.
 const WRITE_BUFFER_RETENTION_LIMIT: usize = 1024 * 128;
 
+/// PATCHED (Palimpsest): how long a connection may take no bytes at all of what is waiting to
+/// be written to it before it is dropped. Upstream waits forever, so a client that stops
+/// reading holds its response (and, for a streamed body, whatever feeds it) for good.
+const WRITE_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 bitflags! {
     #[derive(Debug, Clone, Copy)]
-    pub struct Flags: u8 {
+    pub struct Flags: u16 {
         /// Set when stream is read for first time.
         const STARTED          = 0b0000_0001;
 
@@ -74,6 +79,11 @@ bitflags! {
         /// after the current response finishes. [`LINGER`](Self::LINGER) remains separate and is
         /// used only to close cleanly after a response to an unread request payload.
         const DRAINING         = 0b1000_0000;
+
+        /// PATCHED (Palimpsest): set when the response switched protocols (101, a WebSocket):
+        /// once its body ends the connection is shut down at once, since no request can
+        /// follow and the protocol expects the server to close first.
+        const UPGRADED         = 0b1_0000_0000;
     }
 }
 
@@ -180,6 +190,9 @@ pin_project! {
         head_timer: TimerState,
         ka_timer: TimerState,
         shutdown_timer: TimerState,
+        // PATCHED (Palimpsest): armed while bytes wait to be written, reset by each write that
+        // makes progress; see `WRITE_STALL_TIMEOUT`.
+        write_timer: TimerState,
         graceful_shutdown: Option<crate::config::GracefulShutdownFuture>,
 
         pub(super) io: Option<T>,
@@ -301,6 +314,7 @@ where
                     head_timer: TimerState::new(config.client_request_deadline().is_some()),
                     ka_timer: TimerState::new(config.keep_alive().enabled()),
                     shutdown_timer: TimerState::new(config.client_disconnect_deadline().is_some()),
+                    write_timer: TimerState::new(true),
                     graceful_shutdown: config.graceful_shutdown(),
 
                     io: Some(io),
@@ -364,6 +378,7 @@ where
             write_buf,
             h1_write_buffer_size,
             write_buf_needs_reset,
+            write_timer,
             ..
         } = self.project();
         let mut io = Pin::new(io.as_mut().unwrap());
@@ -392,9 +407,17 @@ where
 
                 Poll::Pending => {
                     write_buf.advance(written);
+                    // PATCHED (Palimpsest): the stall is counted from the last byte taken.
+                    if written > 0 || !matches!(write_timer, TimerState::Active { .. }) {
+                        write_timer.set_and_init(cx, sleep(WRITE_STALL_TIMEOUT), line!());
+                    }
                     return Poll::Pending;
                 }
             }
+        }
+
+        if matches!(write_timer, TimerState::Active { .. }) {
+            write_timer.clear(line!());
         }
 
         // All bytes have been accepted by the I/O stream, so the buffer can be reused or released.
@@ -512,6 +535,11 @@ where
             res.head_mut().set_connection_type(ConnectionType::Close);
         }
 
+        if is_upgrade {
+            // PATCHED (Palimpsest): see `Flags::UPGRADED`.
+            self.as_mut().project().flags.insert(Flags::UPGRADED);
+        }
+
         let size = self.as_mut().send_response_inner(res, &body)?;
         match size {
             BodySize::None | BodySize::Sized(0) => {
@@ -560,6 +588,11 @@ where
 
         if close_after_response {
             res.head_mut().set_connection_type(ConnectionType::Close);
+        }
+
+        if is_upgrade {
+            // PATCHED (Palimpsest): see `Flags::UPGRADED`.
+            self.as_mut().project().flags.insert(Flags::UPGRADED);
         }
 
         let size = self.as_mut().send_response_inner(res, &body)?;
@@ -710,7 +743,10 @@ where
                                 // set state to None and handle next message
                                 this.state.set(State::None);
 
-                                if not_pipelined && close_for_unread_payload {
+                                if this.flags.contains(Flags::UPGRADED) {
+                                    // PATCHED (Palimpsest): see `Flags::UPGRADED`.
+                                    this.flags.insert(Flags::SHUTDOWN | Flags::FINISHED);
+                                } else if not_pipelined && close_for_unread_payload {
                                     if this.config.client_disconnect_deadline().is_some() {
                                         Self::enter_linger(this.flags);
                                     } else {
@@ -768,7 +804,10 @@ where
                                 // set state to None and handle next message
                                 this.state.set(State::None);
 
-                                if not_pipelined && close_for_unread_payload {
+                                if this.flags.contains(Flags::UPGRADED) {
+                                    // PATCHED (Palimpsest): see `Flags::UPGRADED`.
+                                    this.flags.insert(Flags::SHUTDOWN | Flags::FINISHED);
+                                } else if not_pipelined && close_for_unread_payload {
                                     if this.config.client_disconnect_deadline().is_some() {
                                         Self::enter_linger(this.flags);
                                     } else {
@@ -1177,11 +1216,27 @@ where
         }
     }
 
-    /// Poll head, keep-alive, and disconnect timer.
+    /// PATCHED (Palimpsest): drops a connection that took no bytes for `WRITE_STALL_TIMEOUT`.
+    fn poll_write_timer(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Result<(), DispatchError> {
+        let this = self.project();
+        if let TimerState::Active { timer } = this.write_timer {
+            if timer.as_mut().poll(cx).is_ready() {
+                trace!("the client took no bytes for {WRITE_STALL_TIMEOUT:?}; dropping it");
+                return Err(DispatchError::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client took no bytes of the response in time",
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Poll head, keep-alive, disconnect and write-stall timer.
     fn poll_timers(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Result<(), DispatchError> {
         self.as_mut().poll_head_timer(cx)?;
         self.as_mut().poll_ka_timer(cx)?;
         self.as_mut().poll_shutdown_timer(cx)?;
+        self.as_mut().poll_write_timer(cx)?;
 
         Ok(())
     }

@@ -343,6 +343,21 @@ where
 
                 match message {
                     ClientMessage::ConnectionInit { payload } => {
+                        // PATCHED (Palimpsest): graphql-transport-ws allows only an object (or
+                        // nothing) as the `connection_init` payload; anything else is an
+                        // invalid message, 4400.
+                        if *this.protocol == Protocols::GraphQLWS
+                            && !matches!(
+                                payload,
+                                None | Some(serde_json::Value::Null | serde_json::Value::Object(_))
+                            )
+                        {
+                            *this.close = true;
+                            return Poll::Ready(Some(WsMessage::Close(
+                                4400,
+                                "the connection_init payload must be an object".to_string(),
+                            )));
+                        }
                         if let Some(on_connection_init) = this.on_connection_init.take() {
                             *this.init_fut = Some(Box::pin(async move {
                                 on_connection_init(payload.unwrap_or_default()).await

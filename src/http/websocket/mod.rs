@@ -2,29 +2,35 @@
 //! Client, urql and the `graphql-ws` package speak. async-graphql runs the protocol
 //! (`http::WebSocket`, with the close codes patched to the protocol's, see
 //! vendor/async-graphql/PATCHED.md); this module admits connections, authenticates them in
-//! `connection_init`, and moves messages between the socket and the protocol with bounded
-//! buffers only.
+//! `connection_init`, and moves frames between the socket and the protocol (`frames`), every
+//! byte held from the connection's memory account.
 //!
 //! Limits: at most `max_sockets` connections at once (more are answered 503 before the
 //! upgrade), each with at most `max_operations` operations running; a connection that has not
-//! sent `connection_init` in time (10 s) is closed with 4408; one the server cannot hand a message
-//! to within 10 s, or whose subscription fell behind the events, is closed with 1013 (Try Again
-//! Later), so that nothing buffers without bound for a subscriber that does not read.
+//! sent `connection_init` in time (10 s) is closed with 4408; one whose outbox stays full for
+//! 10 s (a client that does not read) is dropped, and one whose subscription fell behind the
+//! events is closed with 1013 (Try Again Later), so that nothing is buffered without bound for
+//! a subscriber that does not read. A close from the client is answered with its own code, and
+//! the connection ends as soon as the close frame is out.
+
+mod frames;
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use actix_http::ws::CloseCode;
+use actix_web::body::{BodyStream, MessageBody};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use async_graphql::http::{WebSocket, WebSocketProtocols as Protocols, WsMessage};
 use async_graphql::{Data, Executor, Request, Response};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tokio::sync::OwnedSemaphorePermit;
 
+use self::frames::{Inbox, Incoming, Outbox, Stalled};
 use super::AppState;
 use super::cors::SocketAccess;
 use super::graphql::{classify_error, credentials, error_response_json};
@@ -36,9 +42,6 @@ use crate::graphql::{GraphqlService, RequestContext};
 
 /// The subprotocol spoken.
 const PROTOCOL: &str = "graphql-transport-ws";
-
-/// How long the server waits to hand a message to a connection before it gives up on it.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether a request asks to open a WebSocket (the route's guard).
 pub(super) fn is_upgrade(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
@@ -90,19 +93,27 @@ pub(super) async fn upgrade(
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(5));
         return response;
     };
-    let (mut response, session, messages) = match actix_ws::handle(&req, body) {
-        Ok(parts) => parts,
-        Err(err) => return err.error_response(),
+    let mut handshake = match actix_http::ws::handshake(req.head()) {
+        Ok(handshake) => handshake,
+        Err(err) => {
+            let status = actix_http::Response::from(&err).status();
+            return error_response_json(status, ErrorCode::BadUserInput, &err.to_string());
+        }
     };
-    response
-        .headers_mut()
-        .insert(header::SEC_WEBSOCKET_PROTOCOL, header::HeaderValue::from_static(PROTOCOL));
+    handshake.insert_header((header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL));
+    let address = client_address(&req, state.trust_forwarded);
+    let account = Arc::new(state.memory.account(address));
+    let outbox = Outbox::new(account.clone());
+    let response = match handshake.message_body(BodyStream::new(outbox.body()).boxed()) {
+        Ok(response) => HttpResponse::from(response),
+        Err(err) => return HttpResponse::from_error(err),
+    };
     let executor = SocketExecutor {
         graphql: state.graphql.clone(),
         context: Arc::new(RequestContext {
             credentials: credentials(&req),
             base_url: super::base_url(&req),
-            client_address: client_address(&req, state.trust_forwarded),
+            client_address: address,
             request_bytes: 0,
             request_id: None,
         }),
@@ -111,22 +122,36 @@ pub(super) async fn upgrade(
         max_operations: state.max_socket_operations,
         anonymous_only: access == SocketAccess::Anonymous,
     };
-    let max_message = state.max_body_bytes;
-    let incoming = messages
-        .max_frame_size(max_message)
-        .aggregate_continuations()
-        .max_continuation_size(max_message);
-    actix_web::rt::spawn(serve(executor, session, incoming, permit, state.socket_init_timeout));
+    let inbox = Inbox::new(body, state.max_body_bytes, account);
+    let timeouts = Timeouts { init: state.socket_init_timeout, send: state.socket_send_timeout };
+    actix_web::rt::spawn(serve(executor, inbox, outbox, permit, timeouts));
     response
+}
+
+/// How the client's side of a connection ended.
+#[derive(Debug, Clone, Copy)]
+enum ClientEnd {
+    /// It sent a close frame (with this code), or the connection dropped.
+    Closed(Option<CloseCode>),
+    /// It broke the WebSocket protocol, sent too much, or could not be kept up with.
+    Refused(CloseCode),
+}
+
+/// How long a connection may take to send `connection_init`, and the server to find room in
+/// its outbox for the next message.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    init: Duration,
+    send: Duration,
 }
 
 /// Runs one connection until either side closes it.
 async fn serve(
     executor: SocketExecutor,
-    session: Session,
-    incoming: actix_ws::AggregatedMessageStream,
+    inbox: Inbox,
+    outbox: Outbox,
     _permit: OwnedSemaphorePermit,
-    init_timeout: Duration,
+    timeouts: Timeouts,
 ) {
     let fell_behind = Arc::new(FellBehind::default());
     let initialised = executor.credentials.clone();
@@ -136,22 +161,22 @@ async fn serve(
     let upgrade_credentials = executor.context.credentials.clone();
     let store = executor.graphql.store().clone();
     let anonymous_only = executor.anonymous_only;
-    let protocol =
-        WebSocket::new(executor, client_messages(incoming, session.clone()), Protocols::GraphQLWS)
-            .connection_data(data)
-            .on_connection_init(move |payload| async move {
-                let presented = match payload_credentials(&payload) {
-                    Ok(Credentials::Anonymous) => upgrade_credentials,
-                    Ok(presented) => presented,
-                    Err(why) => return Err(async_graphql::Error::new(why)),
-                };
-                let admitted = admit(&store, presented, anonymous_only).await;
-                let _ = credentials.set(admitted.map_err(async_graphql::Error::new)?);
-                Ok(Data::default())
-            });
+    let client_end = Arc::new(Mutex::new(None));
+    let messages = client_messages(inbox, outbox.clone(), client_end.clone());
+    let protocol = WebSocket::new(executor, messages, Protocols::GraphQLWS)
+        .connection_data(data)
+        .on_connection_init(move |payload| async move {
+            let presented = match payload_credentials(&payload) {
+                Ok(Credentials::Anonymous) => upgrade_credentials,
+                Ok(presented) => presented,
+                Err(why) => return Err(async_graphql::Error::new(why)),
+            };
+            let admitted = admit(&store, presented, anonymous_only).await;
+            let _ = credentials.set(admitted.map_err(async_graphql::Error::new)?);
+            Ok(Data::default())
+        });
     let mut protocol = pin!(protocol);
-    let mut session = session;
-    let init_deadline = tokio::time::sleep(init_timeout);
+    let init_deadline = tokio::time::sleep(timeouts.init);
     let mut init_deadline = pin!(init_deadline);
     loop {
         let waiting_for_init = initialised.get().is_none();
@@ -168,67 +193,67 @@ async fn serve(
             )),
         };
         match next {
-            Some(WsMessage::Text(text)) => {
-                match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
-                    Ok(Ok(())) => {}
-                    // Closed by the client, or not reading: nothing more can be sent to it.
-                    _ => return,
+            Some(WsMessage::Text(text)) => match outbox.text(text, timeouts.send).await {
+                Ok(()) => {}
+                // Not reading: what is queued for it goes, and actix-http drops the
+                // connection once it has taken no bytes for as long.
+                Err(Stalled::NotReading) => {
+                    tracing::debug!("dropping a WebSocket client that does not read");
+                    return outbox.abandon();
                 }
-            }
+                Err(Stalled::Closed) => return,
+            },
             Some(WsMessage::Close(code, reason)) => {
-                let reason = CloseReason {
-                    code: CloseCode::from(code),
-                    description: Some(close_reason(reason)),
-                };
-                let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(Some(reason))).await;
-                return;
+                return outbox.close(CloseCode::from(code), Some(reason), timeouts.send).await;
             }
             None => {
-                let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(None)).await;
-                return;
+                let ended = *client_end.lock().unwrap_or_else(|e| e.into_inner());
+                let (code, reason) = match ended {
+                    // As RFC 6455 (5.5.1) asks: the client's own code back.
+                    Some(ClientEnd::Closed(Some(code))) => (code, None),
+                    Some(ClientEnd::Closed(None)) | None => (CloseCode::Normal, None),
+                    Some(ClientEnd::Refused(code)) => (code, Some(refusal(code))),
+                };
+                return outbox.close(code, reason, timeouts.send).await;
             }
         }
     }
 }
 
-/// A close frame carries at most 125 bytes, two of them the code: a longer reason (a JSON
-/// error quoting the message) is cut at a character boundary rather than break the frame.
-fn close_reason(mut reason: String) -> String {
-    const MAX: usize = 123;
-    if reason.len() > MAX {
-        let mut end = MAX - '…'.len_utf8();
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-        reason.push('…');
+/// Why the server closed a connection the client broke.
+fn refusal(code: CloseCode) -> String {
+    match code {
+        CloseCode::Size => "a frame or message is larger than the server accepts",
+        CloseCode::Again => "the server cannot hold more of what clients send; try again later",
+        _ => "not the WebSocket protocol",
     }
-    reason
+    .to_owned()
 }
 
 /// The protocol's messages as the client sends them: text (or binary) frames, whole. Pings
-/// are answered here; a close frame, an error or the end of the stream ends it.
+/// are answered here; a close frame, an error or the end of the connection ends it, and
+/// `ended` says which.
 fn client_messages(
-    incoming: actix_ws::AggregatedMessageStream,
-    session: Session,
+    inbox: Inbox,
+    outbox: Outbox,
+    ended: Arc<Mutex<Option<ClientEnd>>>,
 ) -> impl futures_util::Stream<Item = web::Bytes> {
-    futures_util::stream::unfold((incoming, session), |(mut incoming, mut session)| async move {
+    futures_util::stream::unfold((inbox, outbox, ended), |(mut inbox, outbox, ended)| async move {
         loop {
-            match incoming.next().await {
-                Some(Ok(AggregatedMessage::Text(text))) => {
-                    return Some((text.into_bytes(), (incoming, session)));
+            let end = match inbox.next().await? {
+                Ok(Incoming::Message(bytes)) => return Some((bytes, (inbox, outbox, ended))),
+                Ok(Incoming::Ping(bytes)) => match outbox.pong(bytes).await {
+                    Ok(()) => continue,
+                    Err(_) => ClientEnd::Refused(CloseCode::Again),
+                },
+                Ok(Incoming::Closed(code)) => ClientEnd::Closed(code),
+                Err(err) => {
+                    tracing::debug!(error = %err, "closing a WebSocket whose frames were refused");
+                    ClientEnd::Refused(err.close_code())
                 }
-                Some(Ok(AggregatedMessage::Binary(bytes))) => {
-                    return Some((bytes, (incoming, session)));
-                }
-                Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                    if session.pong(&bytes).await.is_err() {
-                        return None;
-                    }
-                }
-                Some(Ok(AggregatedMessage::Pong(_))) => {}
-                Some(Ok(AggregatedMessage::Close(_)) | Err(_)) | None => return None,
-            }
+            };
+            *ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
+            return None;
         }
     })
 }
@@ -350,17 +375,6 @@ impl Drop for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn close_reasons_fit_a_close_frame() {
-        assert_eq!(close_reason("short".into()), "short");
-        for reason in ["x".repeat(500), "é".repeat(100), format!("a{}", "€".repeat(60))] {
-            let cut = close_reason(reason.clone());
-            assert!(cut.len() <= 123, "{} bytes", cut.len());
-            assert!(cut.ends_with('…'));
-            assert!(reason.starts_with(cut.trim_end_matches('…')));
-        }
-    }
 
     #[test]
     fn connection_init_presents_a_bearer_token_or_nothing() {
