@@ -10,7 +10,7 @@ use async_graphql::Context;
 use super::BaseUrl;
 use super::error::{ApiError, ApiResult, over_budget};
 use crate::budget::Budget;
-use crate::ratelimit::RateLimitStatus;
+use crate::ratelimit::{Client, RateLimitStatus};
 use crate::store::Store;
 
 /// Where the request came from, for the per-address rate limit.
@@ -26,6 +26,8 @@ pub struct RequestCost {
     /// The part of the budget drawn before the query ran.
     static_cost: AtomicU64,
     rate_limit: OnceLock<RateLimitStatus>,
+    /// Who pays: the token's agent or the client's address; none when no rate limit applies.
+    client: OnceLock<Option<Client>>,
     /// Whether the document holds a mutation, once it is parsed.
     writes: AtomicBool,
     /// Whether the answer tells something of this request besides what the database holds
@@ -40,6 +42,7 @@ impl RequestCost {
             request_bytes,
             static_cost: AtomicU64::new(0),
             rate_limit: OnceLock::new(),
+            client: OnceLock::new(),
             writes: AtomicBool::new(false),
             own_answer: AtomicBool::new(false),
         }
@@ -70,6 +73,15 @@ impl RequestCost {
 
     pub(crate) fn set_rate_limit(&self, status: RateLimitStatus) {
         let _ = self.rate_limit.set(status);
+    }
+
+    /// Who the request is charged to, once the limits decided it.
+    pub fn client(&self) -> Option<Client> {
+        self.client.get().copied().flatten()
+    }
+
+    pub(crate) fn set_client(&self, client: Option<Client>) {
+        let _ = self.client.set(client);
     }
 
     /// What the request spent while running beyond its static cost, which is charged to the

@@ -109,6 +109,8 @@ pub fn build_schema(
     Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
         .data(store)
         .data(log_key)
+        .data(rate_limiter.clone())
+        .data(limits::EventGate::default())
         .extension(Limits::new(limits, rate_limiter))
         .finish()
 }

@@ -11,9 +11,10 @@ use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::Stream;
 use tokio::sync::Notify;
 
-use super::context::{request_cost, store};
+use super::context::store;
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::ids::GlobalId;
+use super::limits::EventMeter;
 use super::loaders::{self, load_required};
 use super::nodes::{CitationNode, DocumentNode, RevisionNode};
 use super::objects::QuoteVerification;
@@ -55,7 +56,10 @@ impl SubscriptionRoot {
     /// give exactly one of `ids` and `slugs` (at most 100; slugs are looked up when the
     /// subscription starts). A subscriber that falls more than 4,096 events behind is told so
     /// with an `UNAVAILABLE` error and disconnected: its documents' `history` has what it missed.
-    #[graphql(complexity = 50)]
+    /// Each event is paid for as a query of its own (its selection plus 50 points), from the
+    /// same rate limit; a client that cannot pay for one is told `RATE_LIMITED` and the
+    /// subscription ends.
+    #[graphql(complexity = "50 + child_complexity")]
     async fn document_changed(
         &self,
         ctx: &Context<'_>,
@@ -73,8 +77,9 @@ impl SubscriptionRoot {
     /// that document has a new revision (VERIFIED → ALTERED or NOT_FOUND, or back): its
     /// verdicts against the head before and after, the after one with its word diff. Give the
     /// documents on either side (the citing or the cited; at most 100). A client that was
-    /// offline catches up with `Query.driftedCitations`.
-    #[graphql(complexity = 100)]
+    /// offline catches up with `Query.driftedCitations`. Each event is paid for as a query of
+    /// its own (its selection plus 100 points), as for `documentChanged`.
+    #[graphql(complexity = "100 + child_complexity")]
     async fn citation_drift(
         &self,
         ctx: &Context<'_>,
@@ -142,16 +147,23 @@ where
     T: Send + Sync + 'static,
     E: Send + 'a,
 {
-    futures_util::stream::unfold(Some((listener, pick)), move |state| async move {
-        let (mut listener, pick) = state?;
+    let meter = EventMeter::of(ctx);
+    futures_util::stream::unfold(Some((listener, pick, meter)), move |state| async move {
+        let (mut listener, pick, meter) = state?;
+        let mut meter = match meter {
+            Ok(meter) => meter,
+            Err(err) => return Some((Err(err), None)),
+        };
+        // Polled again once the last event was resolved: it is paid for now.
+        meter.settle();
         loop {
             match listener.next().await? {
                 Notice::Event(event) => {
                     let Some(picked) = pick(&event) else { continue };
-                    if let Err(err) = fresh_event(ctx) {
+                    if let Err(err) = fresh_event(ctx, &mut meter).await {
                         return Some((Err(err), None));
                     }
-                    return Some((Ok(picked), Some((listener, pick))));
+                    return Some((Ok(picked), Some((listener, pick, Ok(meter)))));
                 }
                 Notice::Missed => {
                     if let Some(connection) = ctx.data_opt::<Arc<FellBehind>>() {
@@ -164,12 +176,10 @@ where
     })
 }
 
-/// An event starts with nothing remembered from the one before it.
-fn fresh_event(ctx: &Context<'_>) -> ApiResult<()> {
+/// An event starts with nothing remembered from the one before it, and paid for.
+async fn fresh_event(ctx: &Context<'_>, meter: &mut EventMeter) -> ApiResult<()> {
     loaders::forget(loaders::loaders(ctx)?);
-    let cost = request_cost(ctx)?;
-    cost.budget().restart(cost.static_cost());
-    Ok(())
+    meter.start().await
 }
 
 fn missed() -> ApiError {

@@ -744,3 +744,101 @@ fn client_frame(text: &str) -> Vec<u8> {
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     frame
 }
+
+/// A subscription is priced as the query its events are (its selection, plus what listening
+/// costs): a selection a query could not afford is refused when it subscribes, as the query
+/// would be, and `queryCost` says so; two root fields are refused as graphql-js refuses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_is_priced_as_its_events_and_selects_one_root_field() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.unwrap();
+    let token = app.editor().await;
+    app.create_document(&token, "priced", "text\n").await;
+    let blames: String = (0..20)
+        .map(|n| format!("a{n}: document {{ revisions(first: 100) {{ nodes {{ blame {{ lines {{ number text }} }} }} }} }} "))
+        .collect();
+    let expensive =
+        format!("subscription {{ documentChanged(slugs: [\"priced\"]) {{ {blames} }} }}");
+    let priced = app
+        .query(
+            "query($q: String!) { queryCost(query: $q) { cost withinLimit } }",
+            json!({ "q": expensive }),
+        )
+        .await;
+    let cost = priced["data"]["queryCost"]["cost"].as_u64().unwrap();
+    assert!(cost > 2_000_000, "{priced:#}");
+    assert_eq!(priced["data"]["queryCost"]["withinLimit"], false);
+
+    let mut client = WsClient::open(&app.address).await;
+    client.init(json!({})).await;
+    client.subscribe("expensive", &expensive, json!({})).await;
+    let refused = client.next().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{refused:#}"
+    );
+    assert_eq!(client.next().await, json!({ "type": "complete", "id": "expensive" }));
+
+    let two = "subscription Both { documentChanged(slugs: [\"priced\"]) { previousHash } \
+               citationDrift(documentIds: [\"x\"]) { before { status } } }";
+    client.subscribe("two", two, json!({})).await;
+    let refused = client.next().await;
+    let error = &refused["payload"]["errors"][0];
+    assert_eq!(error["message"], "Subscription \"Both\" must select only one top level field.");
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(client.next().await["type"], "complete");
+}
+
+/// Each event is paid for from the client's rate limit as a query of its own would be: a
+/// subscriber whose allowance is spent is told `RATE_LIMITED` (with when to come back) and its
+/// subscription ends, while the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_is_charged_to_the_rate_limit_and_a_subscriber_that_cannot_pay_is_stopped() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_configured(backend, |config| {
+            config.http.rate_limits.anonymous_points = 400;
+            config.http.rate_limits.window = Duration::from_secs(24 * 3600);
+        })
+        .await
+        else {
+            continue;
+        };
+        let token = app.editor().await;
+        let created = app.create_document(&token, "paid", "version 0\n").await;
+        let id = created["document"]["id"].as_str().unwrap().to_owned();
+        let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
+        let mut client = WsClient::open(&app.address).await;
+        client.init(json!({})).await;
+        // 50 for listening and 2 for the selection: 52 points when it starts, 52 per event.
+        client
+            .subscribe(
+                "paid",
+                "subscription($ids: [ID!]) { documentChanged(ids: $ids) { revision { hash } } }",
+                json!({ "ids": [id] }),
+            )
+            .await;
+        let mut events = 0;
+        let stopped = loop {
+            assert!(events < 10, "{backend:?}: the subscriber was never stopped");
+            let body = app.revise(&token, &id, &head, &format!("version {}\n", events + 1)).await;
+            assert_no_errors(&body);
+            head = body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+            let Some(message) = client.next_within(Duration::from_secs(2)).await else { continue };
+            if message["payload"]["errors"].is_array() {
+                break message;
+            }
+            assert_eq!(
+                message["payload"]["data"]["documentChanged"]["revision"]["hash"],
+                head.as_str()
+            );
+            events += 1;
+        };
+        let error = &stopped["payload"]["errors"][0];
+        assert_eq!(error["extensions"]["code"], "RATE_LIMITED", "{backend:?}: {stopped:#}");
+        assert!(error["extensions"]["retryAfter"].as_u64().unwrap() > 0);
+        // 400 points: the subscribe and its admission, then six events of 52 points.
+        assert_eq!(events, 6, "{backend:?}: events paid for before the allowance was spent");
+        assert_eq!(client.next().await, json!({ "type": "complete", "id": "paid" }));
+        client.send(json!({ "type": "ping" })).await;
+        assert_eq!(client.next().await["type"], "pong");
+    }
+}

@@ -12,15 +12,20 @@
 //!
 //! This is a schema extension, so every transport that executes the schema is held to it.
 
+mod events;
 mod prescan;
+mod rules;
 mod shape;
+
+pub use events::{EventGate, EventMeter};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
+    NextValidation, ResolveInfo,
 };
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
@@ -31,6 +36,9 @@ use super::error::{ApiError, ErrorCode, Limit, too_complex, too_complex_at_least
 use crate::budget::points_for_bytes;
 use crate::ratelimit::{Client, RateLimitStatus, RateLimited, RateLimiter};
 use crate::store::Store;
+
+/// The subscription root's name in the schema.
+const SUBSCRIPTION: &str = "Subscription";
 
 /// The limits a request is held to. Every one is a setting (see `config`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +199,29 @@ impl Extension for LimitsCheck {
         false
     }
 
+    /// The resolution of a subscription's event (the one field resolution the extension chain
+    /// sees, as `Subscription.<field>`) runs under the request deadline, as a query does.
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.parent_type != SUBSCRIPTION {
+            return next.run(ctx, info).await;
+        }
+        let deadline = self.limits.deadline;
+        let started = Instant::now();
+        match tokio::time::timeout(deadline, next.run(ctx, info)).await {
+            Ok(resolved) => resolved,
+            Err(_) => {
+                let max = deadline.as_millis() as u64;
+                let ran = (started.elapsed().as_millis() as u64).max(max + 1);
+                Err(too_complex(Limit::TimeMs, max, ran).into_server_error())
+            }
+        }
+    }
+
     /// Charges the request's admission (a point, and a point per KiB of the request), then
     /// scans, parses and measures the query. The parser is only ever given text the scan found
     /// within the limits. async-graphql's own recursion and directive checks, which expand
@@ -206,6 +237,7 @@ impl Extension for LimitsCheck {
         let limits = &self.limits;
         let cost = ctx.data::<Arc<RequestCost>>().map_err(|_| internal("its cost meter"))?;
         let client = self.client(ctx).await.map_err(ApiError::into_server_error)?;
+        cost.set_client(client);
         if let Some(client) = client {
             let admission = 1 + points_for_bytes(cost.request_bytes().max(query.len() as u64));
             match self.rate_limiter.charge(client, admission) {
@@ -367,6 +399,8 @@ fn parse_and_measure(query: &str, limits: &QueryLimits) -> ServerResult<Parsed> 
     within(Limit::Aliases, shape.aliases, limits.max_aliases)?;
     within(Limit::Directives, shape.directives, limits.max_directives)?;
     within(Limit::ValueDepth, shape.value_depth, limits.max_value_depth)?;
+    rules::single_root_field(&document)
+        .map_err(|message| ApiError::bad_input(message).into_server_error())?;
     Ok(Parsed { document, shape })
 }
 
@@ -467,7 +501,7 @@ pub fn selects_mutation(query: &str, operation_name: Option<&str>, limits: &Quer
 }
 
 /// `RATE_LIMITED`, with when to come back.
-fn rate_limited(refused: &RateLimited) -> ApiError {
+pub(crate) fn rate_limited(refused: &RateLimited) -> ApiError {
     let retry_after = refused.retry_after_secs();
     ApiError::new(
         ErrorCode::RateLimited,
