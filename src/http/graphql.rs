@@ -175,7 +175,8 @@ pub(super) async fn post(
     if let Some(extension) = request.extensions.remove("persistedQuery") {
         let extension = extension.into_json().unwrap_or_default();
         let query = std::mem::take(&mut request.query);
-        match state.persisted.resolve(Some(query), Some(&extension)) {
+        let address = client_address(&req, state.trust_forwarded);
+        match state.persisted.resolve(Some(query), Some(&extension), address) {
             Ok(query) => request.query = query.unwrap_or_default(),
             Err(refused) => return persisted_refused(media, refused),
         }
@@ -211,7 +212,8 @@ pub(super) async fn get(
         None => params.query,
         Some(Ok(extensions)) if extensions.is_object() => {
             let media = Media::negotiate(&req).unwrap_or(Media::Json);
-            match state.persisted.resolve(params.query, extensions.get("persistedQuery")) {
+            let address = client_address(&req, state.trust_forwarded);
+            match state.persisted.resolve(params.query, extensions.get("persistedQuery"), address) {
                 Ok(query) => query,
                 Err(refused) => return persisted_refused(media, refused),
             }

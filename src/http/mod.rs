@@ -170,9 +170,6 @@ pub(crate) struct AppState {
     memory: Memory,
 }
 
-/// Persisted queries kept (each at most a request body): clients re-register one forgotten.
-const PERSISTED_QUERIES: usize = 4096;
-
 /// The server, bound and ready to run.
 pub struct Application {
     port: u16,
@@ -216,7 +213,7 @@ impl Application {
             trust_forwarded: settings.trust_forwarded,
             rate_limiter,
             responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
-            persisted: persisted::PersistedQueries::new(PERSISTED_QUERIES),
+            persisted: persisted::PersistedQueries::new(persisted::PersistedLimits::default()),
             sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
             max_sockets: settings.max_sockets,
             max_socket_operations: settings.max_socket_operations,

@@ -277,6 +277,17 @@ async fn automatic_persisted_queries_work_as_apollos_link_sends_them(app: TestAp
     let body: Value = post(json!({ "extensions": wrong })).await.unwrap().json().await.unwrap();
     assert_eq!(error_code(&body), "PERSISTED_QUERY_NOT_FOUND");
 
+    // A query longer than the server keeps (128 KiB; a comment passes the query limits)
+    // runs, and is not kept: its hash alone is not found afterwards.
+    let long = format!("query Long {{ documents {{ totalCount }} }} #{}", "x".repeat(200_000));
+    let long_ext = json!({ "persistedQuery": { "version": 1,
+        "sha256Hash": crate::helpers::sha256_hex(long.as_bytes()) } });
+    let body: Value =
+        post(json!({ "query": long, "extensions": long_ext })).await.unwrap().json().await.unwrap();
+    assert_no_errors(&body);
+    let body: Value = post(json!({ "extensions": long_ext })).await.unwrap().json().await.unwrap();
+    assert_eq!(error_code(&body), "PERSISTED_QUERY_NOT_FOUND", "{body:#}");
+
     // A persisted mutation still runs over POST only.
     let mutation = "mutation { createDocument(input: { slug: \"x\", title: \"x\", content: \"x\" }) { document { id } } }";
     let mutation_ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": crate::helpers::sha256_hex(mutation.as_bytes()) } });
