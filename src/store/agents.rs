@@ -46,7 +46,7 @@ impl Store {
     ) -> StoreResult<Agent> {
         let tx = begin_write(&self.db).await?;
         let agent = insert(&tx, name, kind, actor).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(agent)
     }
 

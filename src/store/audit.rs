@@ -169,7 +169,7 @@ impl Store {
     ) -> StoreResult<()> {
         let tx = begin_write(&self.db).await?;
         record(&tx, Some(actor), action, target, outcome, Some(detail)).await?;
-        Ok(tx.commit().await?)
+        self.commit(tx).await
     }
 
     /// Runs a write command and, if it lost to a concurrent write (`Conflict`), records the

@@ -322,7 +322,7 @@ impl Store {
                 .await?;
         }
         super::live::announce(&tx, &announced).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
         self.published(announced);
         Ok(())

@@ -251,3 +251,49 @@ mod tests {
         assert_eq!(super::redact_password("sqlite://x.db"), "sqlite://x.db");
     }
 }
+
+/// The SQLite file a store was opened on, as it was then. A file deleted (or replaced) under a
+/// running server is not noticed by SQLite, which goes on writing to the unlinked file: every
+/// write after that would be acknowledged and then lost. So each write checks, just before it
+/// commits, that the path still names the file it was opened on.
+#[derive(Debug)]
+pub(crate) struct DatabaseFile {
+    path: std::path::PathBuf,
+    identity: (u64, u64),
+}
+
+impl DatabaseFile {
+    /// The file behind `db`, when it is a SQLite database in a file that exists.
+    pub(crate) fn of(db: &DatabaseConnection) -> Option<Self> {
+        if db.get_database_backend() != DatabaseBackend::Sqlite {
+            return None;
+        }
+        let options = db.get_sqlite_connection_pool().connect_options();
+        let path = std::fs::canonicalize(options.get_filename()).ok()?;
+        let identity = identity(&path).ok()?;
+        Some(DatabaseFile { path, identity })
+    }
+
+    /// `Unavailable` once the path no longer names the file the store writes to.
+    pub(crate) fn check(&self) -> super::StoreResult<()> {
+        match identity(&self.path) {
+            Ok(now) if now == self.identity => Ok(()),
+            found => Err(super::StoreError::Unavailable {
+                retry_after: super::error::RETRY_AFTER_UNAVAILABLE,
+                cause: anyhow::anyhow!(
+                    "the database file {} was {} while the server ran: nothing more is written \
+                     to it; restore it (or move the new one away) and restart the server",
+                    self.path.display(),
+                    if found.is_err() { "removed" } else { "replaced" },
+                ),
+            }),
+        }
+    }
+}
+
+/// The device and inode of a file.
+fn identity(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path)?;
+    Ok((metadata.dev(), metadata.ino()))
+}

@@ -186,12 +186,15 @@ fn sqlite_unavailable(code: &str) -> bool {
         .is_ok_and(|code| matches!(code & 0xff, BUSY | LOCKED | IOERR | FULL | CANTOPEN))
 }
 
-/// PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources (53), operator
-/// intervention (57: statement timeout, shutdown), lock not available, and the transaction
-/// rollbacks a retry resolves (serialization failure, deadlock).
+/// PostgreSQL SQLSTATEs: connection exceptions (08), invalid authorization (28: the role was
+/// dropped or its password changed), insufficient resources (53), operator intervention (57:
+/// statement timeout, shutdown, a connection terminated), the database gone (3D000: dropped or
+/// renamed under the server), lock not available, and the transaction rollbacks a retry
+/// resolves (serialization failure, deadlock).
 fn postgres_unavailable(code: &str) -> bool {
     code.starts_with("08")
+        || code.starts_with("28")
         || code.starts_with("53")
         || code.starts_with("57")
-        || matches!(code, "55P03" | "40001" | "40P01")
+        || matches!(code, "3D000" | "55P03" | "40001" | "40P01")
 }

@@ -118,6 +118,8 @@ pub struct Store {
     changes: Arc<changes::ChangeWatch>,
     /// Who hears of committed revisions (`listen_revisions`).
     live: Arc<live::Live>,
+    /// The SQLite file written to, checked before each commit.
+    file: Option<Arc<connect::DatabaseFile>>,
 }
 
 impl Store {
@@ -129,7 +131,19 @@ impl Store {
     pub fn with_compute(db: DatabaseConnection, limits: StoreLimits, compute: Compute) -> Self {
         let changes = Arc::new(changes::ChangeWatch::for_connection(&db));
         let live = Arc::new(live::Live::new(limits.live_buffer));
-        Self { db, limits, compute, log_frontier: Arc::default(), changes, live }
+        let file = connect::DatabaseFile::of(&db).map(Arc::new);
+        Self { db, limits, compute, log_frontier: Arc::default(), changes, live, file }
+    }
+
+    /// `Unavailable` when the database file was removed or replaced under the store.
+    pub(crate) fn check_file(&self) -> StoreResult<()> {
+        self.file.as_ref().map_or(Ok(()), |file| file.check())
+    }
+
+    /// Commits a write, unless the database file is no longer there to hold it.
+    pub(crate) async fn commit(&self, tx: sea_orm::DatabaseTransaction) -> StoreResult<()> {
+        self.check_file()?;
+        Ok(tx.commit().await?)
     }
 
     /// Where CPU-heavy work on stored texts runs, bounded in concurrency.
@@ -139,6 +153,7 @@ impl Store {
 
     /// Whether the database answers now: one trivial statement.
     pub async fn ping(&self) -> StoreResult<()> {
+        self.check_file()?;
         Ok(self.db.ping().await?)
     }
 

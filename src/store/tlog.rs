@@ -260,6 +260,7 @@ impl Store {
         }
         let root = self.log_root(size).await?;
         let note = key.sign(size, &root);
+        self.check_file()?;
         log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
             size: Set(size as i64),
             root_hash: Set(root.to_vec()),

@@ -58,6 +58,8 @@ impl WriteTransaction<'_> {
     pub async fn commit(self) -> StoreResult<()> {
         let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());
         super::live::announce(&self.tx, &revisions).await?;
+        // A file removed under the server would take this write with it: it is not committed.
+        self.store.check_file()?;
         self.tx.commit().await?;
         self.store.published(revisions);
         let frontier = self.frontier.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -14,6 +14,7 @@ use crate::helpers::{
 crate::on_both_backends!(
     a_locked_database_is_answered_unavailable_and_recovered_from,
     requests_run_under_a_deadline,
+    a_database_removed_under_the_server_is_unavailable_and_acknowledges_no_write,
 );
 
 fn message(body: &Value) -> &str {
@@ -165,4 +166,50 @@ async fn postgres_outages_are_answered_unavailable_and_readiness_follows_the_dat
     }
     assert!(recovered, "the server recovered without a restart");
     assert_eq!(ready(&app).await, 200);
+}
+
+/// A SQLite file deleted under the running server, or a PostgreSQL database dropped under it:
+/// writes are answered `UNAVAILABLE` (SQLite would go on writing to the unlinked file, and
+/// every acknowledged write would be lost), and the server says it is not ready.
+async fn a_database_removed_under_the_server_is_unavailable_and_acknowledges_no_write(
+    app: TestApp,
+) {
+    let token = app.editor().await;
+    let created = app.create_document(&token, "before", "text\n").await;
+    assert!(created["document"]["id"].is_string());
+    match app.backend {
+        Backend::Sqlite => {
+            let path = app.database_url.trim_start_matches("sqlite://");
+            let path = path.split('?').next().unwrap();
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        }
+        Backend::Postgres => {
+            use sea_orm::ConnectionTrait;
+            let (base, name) = app.database_url.rsplit_once('/').unwrap();
+            let admin = sea_orm::Database::connect(format!("{base}/postgres")).await.unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
+    let response = app
+        .post_graphql()
+        .bearer_auth(&token)
+        .json(&json!({ "query": CREATE_DOCUMENT, "variables": { "input": {
+            "slug": "after", "title": "T", "kind": "ARTICLE", "content": "c" } } }))
+        .send()
+        .await
+        .unwrap();
+    // The mutation field failed (`data.createDocument` is null): GraphQL over HTTP answers 200,
+    // with when to retry.
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "UNAVAILABLE", "{:?}: {body:#}", app.backend);
+    assert_eq!(retry_after.unwrap(), "5");
+    assert!(!message(&body).contains("internal"), "{body:#}");
+    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
 }
