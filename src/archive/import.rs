@@ -89,7 +89,14 @@ pub async fn import(
     options: ImportOptions,
 ) -> anyhow::Result<ImportReport> {
     let started = Instant::now();
-    let spooled = if path == Path::new("-") { Some(Spool::stdin()?) } else { None };
+    // A file is read twice; anything else (standard input, a pipe, a device) is copied first.
+    let spooled = if path == Path::new("-") {
+        Some(Spool::copy(std::io::stdin().lock(), options.max_line_bytes)?)
+    } else if !std::fs::metadata(path)?.is_file() {
+        Some(Spool::copy(File::open(path)?, options.max_line_bytes)?)
+    } else {
+        None
+    };
     let path = spooled.as_ref().map_or(path, |s| s.0.as_path());
     let size = std::fs::metadata(path)?.len();
     let show = options.progress && std::io::stderr().is_terminal();
@@ -428,7 +435,10 @@ async fn stored<Id: std::hash::Hash + Eq + Copy>(
     Ok(found)
 }
 
-/// Lines of a file, numbered from 1, each read up to a length; blank lines skipped.
+/// Lines of a file, numbered from 1, each read up to a length; blank lines skipped. A line
+/// longer than the limit is refused and skipped; one that does not end within
+/// `UNENDING_LINES` times the limit, or that holds a NUL byte (which no JSON text has), means
+/// the file is not an archive at all, and reading stops with an error.
 struct Lines {
     reader: BufReader<File>,
     number: u64,
@@ -436,6 +446,20 @@ struct Lines {
     buffer: Vec<u8>,
     /// Bytes read so far.
     consumed: u64,
+}
+
+/// How many times the line limit an over-long line may run on before the file is given up.
+const UNENDING_LINES: u64 = 16;
+
+/// The byte order mark some editors put at the start of a UTF-8 file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Why a file is not read further: it is not a JSON Lines archive.
+fn not_an_archive(line: u64, why: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("line {line} {why}: this is not a JSON Lines archive (docs/archive-format.md)"),
+    )
 }
 
 impl Lines {
@@ -456,19 +480,16 @@ impl Lines {
             }
             self.number += 1;
             self.consumed += read as u64;
+            if self.buffer.contains(&0) {
+                return Err(not_an_archive(self.number, "holds a NUL byte"));
+            }
             if self.buffer.last() != Some(&b'\n') && read > self.max {
-                // Too long: skip to its end without holding it.
-                let mut skipped = Vec::new();
-                loop {
-                    skipped.clear();
-                    let more = (&mut self.reader).take(1 << 20).read_until(b'\n', &mut skipped)?;
-                    self.consumed += more as u64;
-                    if more == 0 || skipped.last() == Some(&b'\n') {
-                        break;
-                    }
-                }
+                self.skip_rest()?;
                 let reason = format!("the line is longer than {} bytes", self.max);
                 return Ok(Some((self.number, Err(reason))));
+            }
+            if self.number == 1 && self.buffer.starts_with(BOM) {
+                self.buffer.drain(..BOM.len());
             }
             if self.buffer.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -480,21 +501,81 @@ impl Lines {
             )));
         }
     }
+
+    /// Skips to the end of an over-long line without holding it, within bounds.
+    fn skip_rest(&mut self) -> std::io::Result<()> {
+        let mut skipped = Vec::new();
+        let mut length = self.max as u64;
+        loop {
+            skipped.clear();
+            let more = (&mut self.reader).take(1 << 20).read_until(b'\n', &mut skipped)?;
+            self.consumed += more as u64;
+            length += more as u64;
+            if skipped.contains(&0) {
+                return Err(not_an_archive(self.number, "holds a NUL byte"));
+            }
+            if more == 0 || skipped.last() == Some(&b'\n') {
+                return Ok(());
+            }
+            if length > self.max as u64 * UNENDING_LINES {
+                let why = format!("does not end within {length} bytes");
+                return Err(not_an_archive(self.number, &why));
+            }
+        }
+    }
 }
 
-/// Standard input copied to a file, removed when dropped.
+/// An archive that is not a file that can be read twice (standard input, a pipe, a device)
+/// copied to a temporary file first, removed when dropped. What is copied is held to the rules
+/// `Lines` keeps (no NUL byte, no line without end), so an endless input is refused as soon as
+/// it shows it is not an archive instead of filling the disk; a progress line says how much
+/// was read when standard error is a terminal.
 struct Spool(PathBuf);
 
 impl Spool {
-    fn stdin() -> std::io::Result<Self> {
+    fn copy(mut input: impl Read, max_line: usize) -> std::io::Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let path = std::env::temp_dir()
             .join(format!("palimpsest-import-{}-{nanos}.jsonl", std::process::id()));
         let spool = Spool(path);
-        let mut file = File::create(&spool.0)?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+        let mut file = std::io::BufWriter::new(File::create(&spool.0)?);
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} reading the archive: {bytes}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let (mut line, mut run) = (1u64, 0u64);
+        let unending = max_line as u64 * UNENDING_LINES;
+        let mut chunk = vec![0u8; 1 << 16];
+        loop {
+            let read = match input.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            for &byte in &chunk[..read] {
+                match byte {
+                    0 => return Err(not_an_archive(line, "holds a NUL byte")),
+                    b'\n' => (line, run) = (line + 1, 0),
+                    _ => run += 1,
+                }
+                if run > unending {
+                    return Err(not_an_archive(line, &format!("does not end within {run} bytes")));
+                }
+            }
+            std::io::Write::write_all(&mut file, &chunk[..read])?;
+            bar.inc(read as u64);
+        }
+        std::io::Write::flush(&mut file)?;
+        bar.finish_and_clear();
         Ok(spool)
     }
 }

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     each_kind_of_bad_line_is_refused_with_its_number_and_nothing_of_its_document,
     an_interrupted_import_resumes_without_duplicating_anything,
     an_ocfl_export_is_a_valid_storage_root_with_each_revision_a_version,
+    a_byte_order_mark_is_read_past_and_what_is_not_an_archive_stops_at_once,
 );
 
 const OPTIONS: ImportOptions =
@@ -377,4 +378,36 @@ async fn an_ocfl_export_is_a_valid_storage_root_with_each_revision_a_version(app
     let again = export_ocfl(&app.store, None, &root).await.unwrap_err();
     assert!(again.to_string().contains("is not empty"), "{again}");
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// An archive saved with a byte order mark (as some editors save UTF-8) imports as without it;
+/// a file that is not JSON Lines at all (a NUL byte, which no JSON text holds; a line that
+/// never ends; `/dev/zero`) stops the import at once with the line and why, writing nothing.
+async fn a_byte_order_mark_is_read_past_and_what_is_not_an_archive_stops_at_once(app: TestApp) {
+    let mut archive = Archive::new();
+    archive.history("marked", 2);
+    let mut marked = b"\xEF\xBB\xBF".to_vec();
+    marked.extend(archive.bytes());
+    let report = import_bytes(&app.store, &marked).await;
+    assert!(report.refusals.is_empty(), "{:#?}", report.refusals);
+    assert_eq!((report.documents, report.revisions), (1, 2));
+
+    let before = app.corpus_size().await;
+    let mut binary = archive.bytes();
+    binary.extend_from_slice(b"\x00\x01\x02 binary\n");
+    let unending = vec![b'x'; 17 << 20];
+    for (what, bytes, says) in [
+        ("binary", binary, "line 4 holds a NUL byte"),
+        ("unending", unending, "line 1 does not end within"),
+    ] {
+        let file = TempFile::with(&bytes);
+        let err = import(&app.store, &file.0, OPTIONS).await.unwrap_err();
+        assert!(err.to_string().contains(says), "{what}: {err:#}");
+        assert!(err.to_string().contains("not a JSON Lines archive"), "{what}: {err:#}");
+    }
+    let started = std::time::Instant::now();
+    let err = import(&app.store, std::path::Path::new("/dev/zero"), OPTIONS).await.unwrap_err();
+    assert!(err.to_string().contains("line 1 holds a NUL byte"), "{err:#}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(app.corpus_size().await, before, "nothing was written");
 }
