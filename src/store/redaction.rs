@@ -8,7 +8,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::audit::{self, Actor, AuditTarget};
@@ -86,6 +87,8 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::NotFound(Missing::Revision(hash.clone())))?;
             let at = Timestamp::now();
+            // Read before it goes: quotes taken from it go with it.
+            let text = super::blobs::content_of(tx, &revision).await.ok();
             let marked = revision::Entity::update_many()
                 .col_expr(revision::Column::Redacted, Expr::value(true))
                 .filter(revision::Column::Hash.eq(hash.as_str()))
@@ -113,6 +116,9 @@ impl Store {
             .await?;
             purge_unless_shared(tx, &revision, at).await?;
             purge_quotes(tx, hash).await?;
+            if let Some(text) = &text {
+                purge_unpinned_quotes(tx, &revision, text).await?;
+            }
             super::search::unindex_redacted(tx, revision.document_id, revision.number).await?;
             let detail = Some(format!("reason: {}", tombstone.reason));
             audit::record(
@@ -189,6 +195,70 @@ async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreRe
         .filter(C::TargetRevisionHash.eq(hash.as_str()))
         .exec(tx)
         .await?;
+    Ok(())
+}
+
+/// Citations of `revision`'s document that pin no revision, and quote words of its text that
+/// the document's head no longer holds, lose their quote too: read against that revision
+/// (while it was the head) they were verified, so they repeat its words. Positions stay. In
+/// pages of citations, so that a much-cited document is never read whole at once.
+async fn purge_unpinned_quotes(
+    tx: &impl ConnectionTrait,
+    revision: &Revision,
+    text: &str,
+) -> StoreResult<()> {
+    use crate::entity::citation::Column as C;
+    const PAGE: u64 = 500;
+    let document = revision.document_id.as_uuid();
+    let head = match super::documents::find(tx, revision.document_id).await? {
+        Some(document) if document.head != revision.hash => {
+            revisions::find(tx, &document.head).await?
+        }
+        _ => None,
+    };
+    // A redacted head holds nothing public (content_of refuses it).
+    let head_text = match &head {
+        Some(head) => super::blobs::content_of(tx, head).await.ok(),
+        None => None,
+    };
+    let still_public = |quote: &str| head_text.as_deref().is_some_and(|h| h.contains(quote));
+    let mut after: Option<uuid::Uuid> = None;
+    loop {
+        let mut page = citation::Entity::find()
+            .select_only()
+            .columns([C::Id, C::TargetExact])
+            .filter(C::TargetDocumentId.eq(document))
+            .filter(C::TargetRevisionHash.is_null())
+            .filter(C::TargetExact.is_not_null())
+            .order_by_asc(C::Id)
+            .limit(PAGE);
+        if let Some(after) = after {
+            page = page.filter(C::Id.gt(after));
+        }
+        let rows: Vec<(uuid::Uuid, Option<String>)> = page.into_tuple().all(tx).await?;
+        let Some((last, _)) = rows.last() else { break };
+        after = Some(*last);
+        let quoting: Vec<uuid::Uuid> = rows
+            .iter()
+            .filter_map(|(id, exact)| {
+                let exact = exact.as_deref().filter(|e| !e.is_empty())?;
+                (text.contains(exact) && !still_public(exact)).then_some(*id)
+            })
+            .collect();
+        if !quoting.is_empty() {
+            let null = || Expr::value(Option::<String>::None);
+            citation::Entity::update_many()
+                .col_expr(C::TargetExact, null())
+                .col_expr(C::TargetPrefix, null())
+                .col_expr(C::TargetSuffix, null())
+                .filter(C::Id.is_in(quoting))
+                .exec(tx)
+                .await?;
+        }
+        if (rows.len() as u64) < PAGE {
+            break;
+        }
+    }
     Ok(())
 }
 

@@ -97,6 +97,21 @@ async fn a_redacted_text_is_gone_while_its_proofs_still_verify(app: TestApp) {
         )
         .await;
     assert_no_errors(&own);
+    // A citation that pins no revision quotes it while it is the head (verified against it).
+    let reader = app.create_document(&editor, "reader", "It quoted the head.\n").await;
+    let unpinned = app
+        .query_as(
+            Some(&editor),
+            "mutation($d: ID!, $t: ID!) { addCitation(input: { documentId: $d,
+               relation: QUOTES, target: { documentId: $t },
+               targetPassage: { exact: \"12 Elm Street\" } }) {
+               citation { currentVerification { status } } } }",
+            json!({ "d": reader["document"]["id"], "t": id }),
+        )
+        .await;
+    assert_no_errors(&unpinned);
+    let verdict = &unpinned["data"]["addCitation"]["citation"]["currentVerification"]["status"];
+    assert_eq!(verdict, "VERIFIED", "{unpinned:#}");
     let third = app.revise(&editor, &id, &second, "Public text, corrected.\n").await;
     let third = third["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
     // Another document quotes the passage, pinned to the revision that held it.
@@ -137,7 +152,7 @@ async fn a_redacted_text_is_gone_while_its_proofs_still_verify(app: TestApp) {
         read["contentHash"],
         sha256_hex(format!("Public text.\n{PRIVATE}\n").as_bytes()).as_str()
     );
-    let log = app.checkpoint_of(4).await;
+    let log = app.checkpoint_of(5).await;
     let key = VerifierKey::parse(&app.log_key.verifier_key()).unwrap();
     let checkpoint = rfc9162::open_checkpoint(
         log["data"]["transparencyLog"]["checkpoint"].as_str().unwrap(),
