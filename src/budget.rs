@@ -5,7 +5,9 @@
 //! text is drawn by its stored size before it is copied into a response, a diff or a blame by
 //! the size of the texts it would read, before they are read. Nothing here knows of GraphQL.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// What one point buys of text: a KiB read, copied or compared.
 pub const BYTES_PER_POINT: u64 = 1024;
@@ -24,16 +26,26 @@ pub struct OverBudget {
 }
 
 /// An allowance of `max` points. Draws are atomic, so concurrent resolvers of one request
-/// never overspend it together.
+/// never overspend it together. It also holds when the request's CPU-heavy work (diffs,
+/// blame) must be done by: that time is for all of it together, however many there are.
 #[derive(Debug)]
 pub struct Budget {
     max: u64,
     spent: AtomicU64,
+    compute_deadline: Mutex<Option<Instant>>,
 }
 
 impl Budget {
     pub fn new(max: u64) -> Self {
-        Self { max, spent: AtomicU64::new(0) }
+        Self { max, spent: AtomicU64::new(0), compute_deadline: Mutex::new(None) }
+    }
+
+    /// When the CPU-heavy work drawn on this allowance must be done: `time` after the first
+    /// piece of it asked, for that one and every one after. So several diffs or blames in one
+    /// request share one time limit instead of each having its own.
+    pub fn compute_deadline(&self, time: Duration) -> Instant {
+        let mut deadline = self.compute_deadline.lock().unwrap_or_else(|e| e.into_inner());
+        *deadline.get_or_insert_with(|| Instant::now() + time)
     }
 
     /// An allowance without a limit, for work the operator runs (the CLI).
@@ -73,6 +85,7 @@ impl Budget {
     /// allowance (each event of a subscription).
     pub fn restart(&self, spent: u64) {
         self.spent.store(spent, Ordering::Relaxed);
+        *self.compute_deadline.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Spends what reading or copying `bytes` of text costs.
@@ -95,6 +108,16 @@ mod tests {
         assert_eq!(budget.draw_bytes(1), Err(OverBudget { max: 10, needed: 11 }));
         assert_eq!(points_for_bytes(0), 0);
         assert_eq!(points_for_bytes(1025), 2);
+    }
+
+    #[test]
+    fn heavy_work_shares_one_deadline_until_the_budget_starts_over() {
+        let budget = Budget::new(10);
+        let first = budget.compute_deadline(Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(budget.compute_deadline(Duration::from_secs(2)), first);
+        budget.restart(0);
+        assert!(budget.compute_deadline(Duration::from_secs(2)) > first);
     }
 
     #[test]

@@ -260,8 +260,9 @@ pub struct LimitArgs {
     /// The longest a GraphQL request may run, in milliseconds.
     #[arg(long, env = "PALIMPSEST_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
-    /// The longest one blame may compute, in milliseconds.
-    #[arg(long, env = "PALIMPSEST_BLAME_TIMEOUT_MS", default_value_t = 2_000)]
+    /// The longest the diffs and blames of one request may compute together, in milliseconds
+    /// (a diff past it falls back to a coarser result and says so; a blame is refused).
+    #[arg(long, env = "PALIMPSEST_BLAME_TIMEOUT_MS", default_value_t = 1_500)]
     pub blame_timeout_ms: u64,
     /// The longest a database statement may run or wait for a lock, and a request may wait
     /// for a connection, in milliseconds.

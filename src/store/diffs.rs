@@ -97,7 +97,10 @@ impl Store {
                 .find(|d| d.id == id)
                 .map_or_else(|| id.to_string(), |d| d.slug.to_string())
         };
-        let options = DiffOptions {
+        // The request's heavy work shares one time limit: this diff gets what is left of it
+        // when it starts, and falls back to a coarser result (saying so) when that runs out.
+        let deadline = budget.compute_deadline(self.limits.blame_time);
+        let mut options = DiffOptions {
             granularity,
             context: context.get(),
             budget: DiffOptions::DEFAULT_BUDGET,
@@ -107,13 +110,21 @@ impl Store {
             ),
             new_label: format!("b/{}", slug_of(to.document_id)),
         };
-        let result = self.compute.run(move || diff::diff(&old_text, &new_text, &options)).await?;
+        let result = self
+            .compute
+            .run(move || {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                options.budget = options.budget.min(left);
+                diff::diff(&old_text, &new_text, &options)
+            })
+            .await?;
         Ok(RevisionDiff { from, to, result })
     }
 
     /// For each line of `hash`, the revision that introduced it. The history is paid for from
     /// `budget` before any text is read: a point per revision and per KiB of every text; the
-    /// computation is stopped past the store's blame time limit.
+    /// computation is stopped past the store's blame time limit, which all the heavy work of
+    /// one request (its diffs and blames) shares.
     #[tracing::instrument(skip(self, budget))]
     pub async fn blame(&self, hash: &RevisionHash, budget: &Budget) -> StoreResult<Vec<BlameLine>> {
         let target = self
@@ -151,11 +162,11 @@ impl Store {
             return Err(StoreError::Unexpected(anyhow::anyhow!("a content blob is missing")));
         }
         let time_limit = self.limits.blame_time;
+        let deadline = budget.compute_deadline(time_limit);
         self.compute
             .run(move || {
                 let texts: Vec<&str> =
                     history.iter().map(|r| contents[&r.content_hash].as_str()).collect();
-                let deadline = std::time::Instant::now() + time_limit;
                 let origins = crate::blame::line_origins_until(&texts, Some(deadline))
                     .ok_or(StoreError::TimedOut { what: "blame", limit: time_limit })?;
                 let last = texts.last().copied().unwrap_or_default();

@@ -90,7 +90,8 @@ pub use writes::{CreateDocument, ReviseDocument, WriteOutcome};
 pub struct StoreLimits {
     /// The largest revision content accepted, in bytes of UTF-8.
     pub max_content_bytes: usize,
-    /// How long one blame may compute before it is stopped.
+    /// How long the diffs and blames of one request (one `Budget`) may compute together: a
+    /// diff past it falls back to a coarser result, a blame is stopped.
     pub blame_time: Duration,
     /// How many events a live listener may fall behind before it loses its place.
     pub live_buffer: usize,
@@ -100,7 +101,7 @@ impl Default for StoreLimits {
     fn default() -> Self {
         Self {
             max_content_bytes: 4 * 1024 * 1024,
-            blame_time: Duration::from_secs(2),
+            blame_time: Duration::from_millis(1_500),
             live_buffer: live::LIVE_BUFFER,
         }
     }

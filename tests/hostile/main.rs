@@ -39,9 +39,10 @@ const CODES: &[&str] = &[
     "UNAVAILABLE",
 ];
 
-/// No answer may take longer than the longest single piece of work the server allows (a blame
-/// runs for at most 2 s by default): a slower one means work escaped its bound. Typical
-/// answers here take well under a second; the slowest is reported either way.
+/// No answer may take longer than the longest piece of work the server allows (the diffs and
+/// blames of one request compute for at most 1.5 s together by default), with room for the
+/// rest of the request: a slower one means work escaped its bound. Typical answers here take
+/// well under a second; the slowest is reported either way.
 const SLOW: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
