@@ -11,6 +11,8 @@ mod m20261126_000001_add_content_bytes_and_token_expiry;
 mod m20261126_000002_integrity;
 mod m20261204_000001_packed_storage;
 mod m20261205_000001_search;
+mod m20261206_000001_sealed_texts;
+mod m20261206_000002_search_partitions;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_integrity::Migration),
             Box::new(m20261204_000001_packed_storage::Migration),
             Box::new(m20261205_000001_search::Migration),
+            Box::new(m20261206_000001_sealed_texts::Migration),
+            Box::new(m20261206_000002_search_partitions::Migration),
         ]
     }
 }

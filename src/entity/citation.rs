@@ -29,6 +29,9 @@ pub struct Model {
     pub anchor: String,
     pub created_by: Uuid,
     pub created_at: i64,
+    /// Whether the quotes (`*_exact`, `*_prefix`, `*_suffix`) are sealed under the bucket key
+    /// of the citing revision's hash (`store::seal`), as base64.
+    pub sealed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,11 @@ pub struct Model {
     pub token_id: Option<Uuid>,
     pub at: i64,
     pub reason: String,
+    /// When what the redaction purged was made unrecoverable in the database's files; `None`
+    /// while that is still to be done.
+    pub erased_at: Option<i64>,
+    /// On PostgreSQL, the redaction's transaction id: erasing waits until no snapshot is older.
+    pub erase_after: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

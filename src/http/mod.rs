@@ -140,6 +140,31 @@ async fn sign_checkpoints(store: Store, key: Arc<LogKey>, every: std::time::Dura
     }
 }
 
+/// Erases what redactions purged whenever it can be done (see `store::erasure`): right
+/// after each redaction, and from start-up on, every half minute, for those that had to wait
+/// for older transactions or locks (or a restart).
+async fn erase_redactions(store: Store) {
+    let mut last_error = None;
+    loop {
+        match store.erase_pending().await {
+            Ok(erased) => {
+                if erased > 0 {
+                    tracing::info!(erased, "redacted texts erased from the database's files");
+                }
+                last_error = None;
+            }
+            Err(err) => {
+                let text = format!("{err:#}");
+                if last_error.as_ref() != Some(&text) {
+                    tracing::warn!(error = %text, "cannot erase redacted texts yet");
+                    last_error = Some(text);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    }
+}
+
 /// Where permanent links point.
 enum Links {
     /// A base URL fixed at start-up.
@@ -196,6 +221,7 @@ impl Application {
             settings.log_key.clone(),
             settings.checkpoint_interval,
         ));
+        tokio::spawn(erase_redactions(store.clone()));
         let memory = Memory::new(settings.memory);
         let state = web::Data::new(AppState {
             graphql: GraphqlService::new(

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
 use super::Store;
@@ -19,44 +19,69 @@ use super::bulk::ROWS_PER_STATEMENT;
 use super::error::{StoreError, StoreResult};
 use super::packing::{self, MAX_CHAIN, Packing, StoredBlob, Unpacked};
 use super::revisions::Revision;
+use super::seal::{self, Keys, keys_for};
 use super::values::ContentHash;
 use crate::entity::blob;
 
-impl From<blob::Model> for StoredBlob {
-    fn from(row: blob::Model) -> Self {
-        StoredBlob {
-            sha256: row.sha256,
-            packing: row.packing,
-            content: row.content,
-            packed: row.packed,
-            base: row.base_sha256,
-            byte_length: row.byte_length,
-            purged: row.purged_at.is_some(),
-        }
+/// A stored row with its frame opened (`seal`): what the packing code reads.
+fn opened(row: blob::Model, keys: &Keys) -> StoredBlob {
+    let (packed, unopenable) = open_frame(&row.sha256, row.packed, row.sealed, keys);
+    StoredBlob {
+        sha256: row.sha256,
+        packing: row.packing,
+        content: row.content,
+        packed,
+        base: row.base_sha256,
+        byte_length: row.byte_length,
+        purged: row.purged_at.is_some(),
+        unopenable,
     }
 }
 
-/// A new blob row: `content` whole, or as a delta against `base`'s text.
+/// A stored frame opened under its bucket's key when it is sealed; whether it did not open.
+fn open_frame(
+    sha256: &str,
+    packed: Option<Vec<u8>>,
+    sealed: bool,
+    keys: &Keys,
+) -> (Option<Vec<u8>>, bool) {
+    match packed {
+        Some(frame) if sealed => match keys.of(sha256).map(|k| k.open(sha256.as_bytes(), &frame)) {
+            Ok(Ok(plain)) => (Some(plain), false),
+            _ => (None, true),
+        },
+        other => (other, false),
+    }
+}
+
+/// A text frame sealed for the row of `hash`.
+fn sealed_frame(keys: &Keys, hash: &str, frame: &[u8]) -> StoreResult<Vec<u8>> {
+    Ok(keys.of(hash)?.seal(hash.as_bytes(), frame))
+}
+
+/// A new blob row: `content` whole, or as a delta against `base`'s text, sealed.
 fn packed_row(
     hash: &ContentHash,
     content: &str,
     base: Option<(&ContentHash, &str)>,
     chain_height: i16,
-) -> blob::ActiveModel {
-    let (packing, packed) = match base {
+    keys: &Keys,
+) -> StoreResult<blob::ActiveModel> {
+    let (packing, frame) = match base {
         Some((_, base_text)) => (Packing::Delta, packing::pack_delta(content, base_text)),
         None => (Packing::Whole, packing::pack_whole(content)),
     };
-    blob::ActiveModel {
+    Ok(blob::ActiveModel {
         sha256: Set(hash.as_str().to_owned()),
         content: Set(String::new()),
         byte_length: Set(content.len() as i64),
         purged_at: Set(None),
         packing: Set(packing.code()),
-        packed: Set(Some(packed)),
+        packed: Set(Some(sealed_frame(keys, hash.as_str(), &frame)?)),
         base_sha256: Set(base.map(|(hash, _)| hash.as_str().to_owned())),
         chain_height: Set(chain_height),
-    }
+        sealed: Set(true),
+    })
 }
 
 /// On inserting a blob that is stored already: a text a redaction purged is stored again when
@@ -71,6 +96,7 @@ fn refill_purged() -> OnConflict {
             C::Packed,
             C::BaseSha256,
             C::ChainHeight,
+            C::Sealed,
         ])
         .action_and_where(Expr::col((blob::Entity, C::PurgedAt)).is_not_null())
         .to_owned()
@@ -82,8 +108,9 @@ pub(crate) async fn insert_blob(
     tx: &impl ConnectionTrait,
     hash: &ContentHash,
     content: &str,
-) -> Result<bool, DbErr> {
-    let stored = blob::Entity::insert(packed_row(hash, content, None, 0))
+) -> StoreResult<bool> {
+    let keys = keys_for(tx, [hash.as_str()]).await?;
+    let stored = blob::Entity::insert(packed_row(hash, content, None, 0, &keys)?)
         .on_conflict(refill_purged())
         .exec_without_returning(tx)
         .await?;
@@ -171,13 +198,16 @@ async fn write_packed(
         .collect();
     stored.sort_unstable();
     stored.dedup();
+    // Sealing keys of every bucket written to, held until the transaction ends.
+    let keys =
+        keys_for(tx, texts.keys().map(ContentHash::as_str).chain(stored.iter().copied())).await?;
     let mut heads: HashMap<String, (StoredBlob, i16)> = HashMap::new();
     for chunk in stored.chunks(ROWS_PER_STATEMENT) {
         let rows =
             blob::Entity::find().filter(C::Sha256.is_in(chunk.iter().copied())).all(tx).await?;
         for row in rows {
             let height = row.chain_height;
-            heads.insert(row.sha256.clone(), (row.into(), height));
+            heads.insert(row.sha256.clone(), (opened(row, &keys), height));
         }
     }
 
@@ -214,16 +244,24 @@ async fn write_packed(
 
     let pack = |(hash, text): (&ContentHash, &String)| {
         let base = base_of.get(hash).map(|base| (*base, texts[*base].as_str()));
-        packed_row(hash, text, base, height.get(hash).copied().unwrap_or(0))
+        packed_row(hash, text, base, height.get(hash).copied().unwrap_or(0), &keys)
     };
     let rows = in_parallel(texts.iter().collect(), pack);
+    let rows: Vec<blob::ActiveModel> = rows.into_iter().collect::<StoreResult<_>>()?;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<blob::ActiveModel> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
         let on_conflict = match storing {
             Storing::New => refill_purged(),
             Storing::Repack => OnConflict::column(C::Sha256)
-                .update_columns([C::Content, C::Packing, C::Packed, C::BaseSha256, C::ChainHeight])
+                .update_columns([
+                    C::Content,
+                    C::Packing,
+                    C::Packed,
+                    C::BaseSha256,
+                    C::ChainHeight,
+                    C::Sealed,
+                ])
                 .to_owned(),
         };
         blob::Entity::insert_many(chunk)
@@ -233,7 +271,7 @@ async fn write_packed(
     }
     // If another writer got there first, the height given to a successor is merely an upper
     // bound, which is all a height promises.
-    swap_in_deltas(tx, head_deltas).await?;
+    swap_in_deltas(tx, head_deltas, &keys).await?;
     Ok(())
 }
 
@@ -270,7 +308,8 @@ impl DeltaSwap {
 async fn swap_in_deltas(
     tx: &impl ConnectionTrait,
     swaps: Vec<DeltaSwap>,
-) -> Result<HashSet<String>, DbErr> {
+    keys: &Keys,
+) -> StoreResult<HashSet<String>> {
     use blob::Column as C;
     let mut swapped = HashSet::new();
     if tx.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
@@ -290,17 +329,20 @@ async fn swap_in_deltas(
                 C::Packed,
                 C::BaseSha256,
                 C::ChainHeight,
+                C::Sealed,
             ]);
             for swap in swaps.by_ref().take(ROWS_PER_STATEMENT) {
+                let delta = sealed_frame(keys, &swap.older, &swap.delta)?;
                 replace.values_panic([
                     swap.older.as_str().into(),
                     "".into(),
                     swap.byte_length.into(),
                     Option::<i64>::None.into(),
                     Packing::Delta.code().into(),
-                    swap.delta.into(),
+                    delta.into(),
                     swap.newer.as_str().into(),
                     0i16.into(),
+                    true.into(),
                 ]);
                 swapped.insert(swap.older);
             }
@@ -309,9 +351,11 @@ async fn swap_in_deltas(
         return Ok(swapped);
     }
     for swap in swaps {
+        let delta = sealed_frame(keys, &swap.older, &swap.delta)?;
         let moved = blob::Entity::update_many()
             .col_expr(C::Packing, Expr::value(Packing::Delta.code()))
-            .col_expr(C::Packed, Expr::value(swap.delta))
+            .col_expr(C::Packed, Expr::value(delta))
+            .col_expr(C::Sealed, Expr::value(true))
             .col_expr(C::BaseSha256, Expr::value(swap.newer))
             .col_expr(C::Content, Expr::value(""))
             .filter(C::Sha256.eq(swap.older.as_str()))
@@ -341,11 +385,12 @@ pub(crate) async fn rebase_parent(
     let Some(row) = blob::Entity::find_by_id(parent.as_str().to_owned()).one(tx).await? else {
         return Ok(());
     };
+    let keys = keys_for(tx, [parent.as_str()]).await?;
     let height = row.chain_height;
-    let Some(swap) = DeltaSwap::of(row.into(), height, hash, text) else {
+    let Some(swap) = DeltaSwap::of(opened(row, &keys), height, hash, text) else {
         return Ok(());
     };
-    if !swap_in_deltas(tx, vec![swap]).await?.is_empty() {
+    if !swap_in_deltas(tx, vec![swap], &keys).await?.is_empty() {
         blob::Entity::update_many()
             .col_expr(blob::Column::ChainHeight, Expr::value(height + 1))
             .filter(blob::Column::Sha256.eq(hash.as_str()))
@@ -382,7 +427,7 @@ pub(super) fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String
 pub(crate) async fn read_stored(
     conn: &impl ConnectionTrait,
     hashes: &[&str],
-) -> Result<Vec<StoredBlob>, DbErr> {
+) -> StoreResult<Vec<StoredBlob>> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
@@ -396,22 +441,31 @@ pub(crate) async fn read_stored(
            SELECT CAST(b.base_sha256 AS TEXT) FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
            WHERE b.packing = {} AND b.base_sha256 IS NOT NULL) \
          SELECT b.sha256, b.packing, b.content, b.packed, b.base_sha256, b.byte_length, \
-           b.purged_at FROM blobs b JOIN chain c ON b.sha256 = c.sha256",
+           b.purged_at, b.sealed, k.key FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
+           LEFT JOIN text_keys k ON k.bucket = substr(b.sha256, 1, 2)",
         placeholders.join(","),
         Packing::Delta.code(),
     );
     let values: Vec<Value> = hashes.iter().map(|h| Value::from(*h)).collect();
     let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut keys = Keys::default();
     rows.iter()
         .map(|row| {
+            let sha256: String = row.try_get_by_index(0)?;
+            if let Some(key) = row.try_get_by_index::<Option<Vec<u8>>>(8)? {
+                keys.insert_stored(seal::bucket_of(&sha256), &key)?;
+            }
+            let sealed: bool = row.try_get_by_index(7)?;
+            let (packed, unopenable) = open_frame(&sha256, row.try_get_by_index(3)?, sealed, &keys);
             Ok(StoredBlob {
-                sha256: row.try_get_by_index(0)?,
+                sha256,
                 packing: row.try_get_by_index(1)?,
                 content: row.try_get_by_index(2)?,
-                packed: row.try_get_by_index(3)?,
+                packed,
                 base: row.try_get_by_index(4)?,
                 byte_length: row.try_get_by_index(5)?,
                 purged: row.try_get_by_index::<Option<i64>>(6)?.is_some(),
+                unopenable,
             })
         })
         .collect()
@@ -553,14 +607,17 @@ pub(crate) async fn purge(tx: &impl ConnectionTrait, hash: &str, at: i64) -> Sto
         .map(|row| row.try_get_by_index::<String>(0))
         .collect::<Result<_, _>>()?;
     if !dependents.is_empty() {
-        let keys: Vec<&str> = dependents.iter().map(String::as_str).collect();
-        let mut texts = packing::unpack_all(read_stored(tx, &keys).await?, keys);
+        let wanted: Vec<&str> = dependents.iter().map(String::as_str).collect();
+        let mut texts = packing::unpack_all(read_stored(tx, &wanted).await?, wanted.clone());
+        let keys = keys_for(tx, wanted).await?;
         for dependent in &dependents {
             match texts.remove(dependent) {
                 Some(Unpacked::Text(text)) => {
+                    let whole = sealed_frame(&keys, dependent, &packing::pack_whole(&text))?;
                     blob::Entity::update_many()
                         .col_expr(C::Packing, Expr::value(Packing::Whole.code()))
-                        .col_expr(C::Packed, Expr::value(packing::pack_whole(&text)))
+                        .col_expr(C::Packed, Expr::value(whole))
+                        .col_expr(C::Sealed, Expr::value(true))
                         .col_expr(C::BaseSha256, Expr::value(Option::<String>::None))
                         // Chains already ending at it are of unknown length: none may grow.
                         .col_expr(C::ChainHeight, Expr::value(MAX_CHAIN))
@@ -732,6 +789,7 @@ pub async fn unpack_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
                         .col_expr(blob::Column::Packing, Expr::value(Packing::Plain.code()))
                         .col_expr(blob::Column::Packed, Expr::value(Option::<Vec<u8>>::None))
                         .col_expr(blob::Column::BaseSha256, Expr::value(Option::<String>::None))
+                        .col_expr(blob::Column::Sealed, Expr::value(false))
                         .filter(blob::Column::Sha256.eq(hash.as_str()))
                         .exec(&tx)
                         .await?;

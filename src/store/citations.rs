@@ -6,8 +6,7 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -15,6 +14,7 @@ use super::Store;
 use super::error::{StoreError, StoreResult};
 use super::kinds::{AnchorState, CitationRelation};
 use super::page::{Page, PageRequest, uuid_window};
+use super::seal::{self, Keys};
 use super::values::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, Timestamp};
 use crate::entity::{citation, document};
 use crate::passage::{Passage, Selector};
@@ -113,11 +113,80 @@ impl Citation {
     }
 }
 
+/// The quote columns, each sealed bound to its citation and its name.
+const QUOTES: [&str; 6] = [
+    "citing_exact",
+    "citing_prefix",
+    "citing_suffix",
+    "target_exact",
+    "target_prefix",
+    "target_suffix",
+];
+
+/// The quote fields of a row, in the order of `QUOTES`.
+fn quotes_of(row: &mut citation::Model) -> [&mut Option<String>; 6] {
+    [
+        &mut row.citing_exact,
+        &mut row.citing_prefix,
+        &mut row.citing_suffix,
+        &mut row.target_exact,
+        &mut row.target_prefix,
+        &mut row.target_suffix,
+    ]
+}
+
+/// Opens the quotes of `row` (sealed under the bucket key of its citing revision's hash), or
+/// seals them, in place.
+pub(super) fn open_quotes(row: &mut citation::Model, keys: &Keys) -> StoreResult<()> {
+    if !row.sealed {
+        return Ok(());
+    }
+    let key = keys.of(&row.citing_revision_hash)?.clone();
+    let id = row.id;
+    for (name, field) in QUOTES.iter().zip(quotes_of(row)) {
+        *field = seal::open_field(&key, &format!("{id}/{name}"), field.take()).map_err(|_| {
+            StoreError::Unexpected(anyhow::anyhow!("citation {id}: {name} does not open"))
+        })?;
+    }
+    row.sealed = false;
+    Ok(())
+}
+
+pub(super) fn seal_quotes(row: &mut citation::Model, keys: &Keys) -> StoreResult<()> {
+    if row.sealed {
+        return Ok(());
+    }
+    let key = keys.of(&row.citing_revision_hash)?.clone();
+    let id = row.id;
+    for (name, field) in QUOTES.iter().zip(quotes_of(row)) {
+        *field = seal::seal_field(&key, &format!("{id}/{name}"), field.take());
+    }
+    row.sealed = true;
+    Ok(())
+}
+
+/// Citations from their rows as read through `conn`, quotes opened.
+pub(super) async fn opened(
+    conn: &impl ConnectionTrait,
+    mut rows: Vec<citation::Model>,
+) -> StoreResult<Vec<Citation>> {
+    let sealed = rows.iter().filter(|r| r.sealed).map(|r| r.citing_revision_hash.as_str());
+    let keys = seal::keys_to_open(conn, sealed).await?;
+    for row in &mut rows {
+        open_quotes(row, &keys)?;
+    }
+    rows.into_iter().map(Citation::try_from).collect()
+}
+
+/// From a row whose quotes are open (`opened`).
 impl TryFrom<citation::Model> for Citation {
     type Error = StoreError;
     fn try_from(row: citation::Model) -> StoreResult<Self> {
         let unreadable =
             |what: &str| StoreError::Unexpected(anyhow::anyhow!("unreadable citations.{what}"));
+        if row.sealed {
+            return Err(unreadable("sealed quotes"));
+        }
         let target = match (row.target_document_id, row.target_source_id) {
             (Some(id), None) => CitationTarget::Document {
                 id: id.into(),
@@ -158,7 +227,14 @@ impl TryFrom<citation::Model> for Citation {
     }
 }
 
-pub(super) fn row_of(c: &Citation) -> citation::ActiveModel {
+/// The row of `c`, its quotes sealed with `keys` (which hold its citing revision's bucket).
+pub(super) fn row_of(c: &Citation, keys: &Keys) -> StoreResult<citation::ActiveModel> {
+    let mut row = model_of(c);
+    seal_quotes(&mut row, keys)?;
+    Ok(row.into())
+}
+
+fn model_of(c: &Citation) -> citation::Model {
     let (target_document, pinned, target_source) = match &c.target {
         CitationTarget::Document { id, pinned } => {
             (Some(id.as_uuid()), pinned.as_ref().map(|h| h.as_str().to_owned()), None)
@@ -168,41 +244,40 @@ pub(super) fn row_of(c: &Citation) -> citation::ActiveModel {
     let citing = c.citing_passage.clone().unwrap_or_default();
     let cited = c.target_passage.clone().unwrap_or_default();
     let position = |v: Option<usize>| v.map(|v| v as i64);
-    citation::ActiveModel {
-        id: Set(c.id.as_uuid()),
-        lineage_id: Set(c.lineage.as_uuid()),
-        origin_id: Set(c.origin.map(|o| o.as_uuid())),
-        citing_document_id: Set(c.citing_document.as_uuid()),
-        citing_revision_hash: Set(c.citing_revision.as_str().to_owned()),
-        relation: Set(c.relation.as_str().to_owned()),
-        target_document_id: Set(target_document),
-        target_revision_hash: Set(pinned),
-        target_source_id: Set(target_source),
-        citing_exact: Set(citing.exact),
-        citing_prefix: Set(citing.prefix),
-        citing_suffix: Set(citing.suffix),
-        citing_start: Set(position(citing.start)),
-        citing_end: Set(position(citing.end)),
-        target_exact: Set(cited.exact),
-        target_prefix: Set(cited.prefix),
-        target_suffix: Set(cited.suffix),
-        target_start: Set(position(cited.start)),
-        target_end: Set(position(cited.end)),
-        anchor: Set(c.anchor.as_str().to_owned()),
-        created_by: Set(c.created_by.as_uuid()),
-        created_at: Set(c.created_at.micros()),
+    citation::Model {
+        id: c.id.as_uuid(),
+        lineage_id: c.lineage.as_uuid(),
+        origin_id: c.origin.map(|o| o.as_uuid()),
+        citing_document_id: c.citing_document.as_uuid(),
+        citing_revision_hash: c.citing_revision.as_str().to_owned(),
+        relation: c.relation.as_str().to_owned(),
+        target_document_id: target_document,
+        target_revision_hash: pinned,
+        target_source_id: target_source,
+        citing_exact: citing.exact,
+        citing_prefix: citing.prefix,
+        citing_suffix: citing.suffix,
+        citing_start: position(citing.start),
+        citing_end: position(citing.end),
+        target_exact: cited.exact,
+        target_prefix: cited.prefix,
+        target_suffix: cited.suffix,
+        target_start: position(cited.start),
+        target_end: position(cited.end),
+        anchor: c.anchor.as_str().to_owned(),
+        created_by: c.created_by.as_uuid(),
+        created_at: c.created_at.micros(),
+        sealed: false,
     }
 }
 
 impl Store {
     pub async fn citations_by_ids(&self, ids: &[CitationId]) -> StoreResult<Vec<Citation>> {
-        citation::Entity::find()
+        let rows = citation::Entity::find()
             .filter(citation::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Citation::try_from)
-            .collect()
+            .await?;
+        opened(&self.db, rows).await
     }
 
     /// One page of the citations a revision makes, in the order they were recorded.
@@ -243,7 +318,7 @@ impl Store {
     ) -> StoreResult<Page<Citation>> {
         let query = citation::Entity::find().filter(condition);
         let rows = uuid_window(query, citation::Column::Id, &page).all(&self.db).await?;
-        let rows = rows.into_iter().map(Citation::try_from).collect::<StoreResult<Vec<_>>>()?;
+        let rows = opened(&self.db, rows).await?;
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
 }
@@ -285,14 +360,8 @@ impl Store {
         if let Some(after) = after {
             query = query.filter(citation::Column::Id.gt(after.as_uuid()));
         }
-        query
-            .order_by_asc(citation::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Citation::try_from)
-            .collect()
+        let rows = query.order_by_asc(citation::Column::Id).limit(limit).all(&self.db).await?;
+        opened(&self.db, rows).await
     }
 
     /// Every citation the given revisions make, in one query.
@@ -300,15 +369,13 @@ impl Store {
         &self,
         revisions: &[RevisionHash],
     ) -> StoreResult<Vec<Citation>> {
-        citation::Entity::find()
+        let rows = citation::Entity::find()
             .filter(
                 citation::Column::CitingRevisionHash.is_in(revisions.iter().map(|h| h.as_str())),
             )
             .order_by_asc(citation::Column::Id)
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Citation::try_from)
-            .collect()
+            .await?;
+        opened(&self.db, rows).await
     }
 }

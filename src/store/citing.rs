@@ -12,6 +12,7 @@ use super::citations::{Citation, CitationTarget, StoredSelector, row_of};
 use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AnchorState, AuditAction, AuditOutcome, CitationRelation};
+use super::seal::keys_for;
 use super::transaction::WriteTransaction;
 use super::values::{CitationId, DocumentId, InvalidValue, RevisionHash, Timestamp};
 use super::{Missing, Store};
@@ -120,7 +121,10 @@ impl WriteTransaction<'_> {
             let current = self.document(document.id).await?.head;
             return Err(Conflict::HeadMoved { expected: head.hash, current }.into());
         }
-        citation::Entity::insert(row_of(&citation)).exec_without_returning(&self.tx).await?;
+        let keys = keys_for(&self.tx, [citation.citing_revision.as_str()]).await?;
+        citation::Entity::insert(row_of(&citation, &keys)?)
+            .exec_without_returning(&self.tx)
+            .await?;
         audit::record(
             &self.tx,
             Some(actor),
@@ -154,8 +158,8 @@ pub(crate) async fn carry_citations(
         .await?;
     let count = rows.len();
     let now = Timestamp::now();
-    for row in rows {
-        let old = Citation::try_from(row)?;
+    let keys = keys_for(tx, [revision.as_str()]).await?;
+    for old in super::citations::opened(tx, rows).await? {
         let (citing_passage, anchor) = match &old.citing_passage {
             None => (None, AnchorState::Carried),
             Some(stored) => {
@@ -187,7 +191,7 @@ pub(crate) async fn carry_citations(
             created_at: now,
             ..old
         };
-        citation::Entity::insert(row_of(&follower)).exec_without_returning(tx).await?;
+        citation::Entity::insert(row_of(&follower, &keys)?).exec_without_returning(tx).await?;
     }
     Ok(count)
 }

@@ -187,9 +187,15 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     let applied = Migrator::get_applied_migrations(db).await?;
     let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
     Migrator::up(db, None).await?;
+    super::seal::ensure_keys(db).await?;
     // Texts and headers stored before packing existed are packed (and the space they took
     // given back); finding none costs two lookups in empty partial indexes.
     let packed = super::blobs::pack_plain(db).await?;
+    // Texts and quotes stored before sealing existed are sealed (likewise).
+    let sealed = super::erasure::seal_unsealed(db).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "texts and quotes stored before sealing sealed");
+    }
     if packed > 0 {
         tracing::info!(packed, "texts and headers stored before packing packed");
         compact(db).await?;

@@ -76,6 +76,8 @@ pub(crate) enum UnpackError {
     MissingBase(String),
     #[error("its chain of deltas does not end in a whole text")]
     BrokenChain,
+    #[error("the stored frame is sealed and does not open under its bucket's key")]
+    Unopenable,
 }
 
 thread_local! {
@@ -160,6 +162,8 @@ pub(crate) struct StoredBlob {
     pub base: Option<String>,
     pub byte_length: i64,
     pub purged: bool,
+    /// Sealed, and it did not open under its bucket's key (`store::seal`).
+    pub unopenable: bool,
 }
 
 /// A blob's text as a reader gets it.
@@ -223,6 +227,9 @@ fn unpack_one(row: &StoredBlob, done: &HashMap<String, Unpacked>) -> Unpacked {
     if row.purged {
         return Unpacked::Purged;
     }
+    if row.unopenable {
+        return Unpacked::Damaged(UnpackError::Unopenable);
+    }
     let expected = row.byte_length.max(0) as usize;
     let unpacked = match Packing::from_code(row.packing) {
         None => Err(UnpackError::UnknownPacking(row.packing)),
@@ -265,6 +272,7 @@ mod tests {
             base: base.map(|(hash, _)| hash.to_owned()),
             byte_length: text.len() as i64,
             purged: false,
+            unopenable: false,
         }
     }
 

@@ -12,10 +12,13 @@ use sea_orm::{
     QuerySelect,
 };
 
+use std::collections::BTreeSet;
+
 use super::audit::{self, Actor, AuditTarget};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AnchorState, AuditAction, AuditOutcome};
 use super::revisions::{self, Revision};
+use super::seal;
 use super::values::{AgentId, InvalidValue, RevisionHash, Timestamp, TokenId, reject_nul};
 use super::{Missing, Store};
 use crate::entity::{blob, citation, redaction, revision};
@@ -56,6 +59,8 @@ pub struct Redaction {
     pub token: Option<TokenId>,
     pub at: Timestamp,
     pub reason: String,
+    /// When what it purged was erased from the database's files (`erase_pending`).
+    pub erased_at: Option<Timestamp>,
 }
 
 impl From<redaction::Model> for Redaction {
@@ -66,6 +71,7 @@ impl From<redaction::Model> for Redaction {
             token: row.token_id.map(TokenId::from),
             at: Timestamp::from_micros(row.at),
             reason: row.reason,
+            erased_at: row.erased_at.map(Timestamp::from_micros),
         }
     }
 }
@@ -104,6 +110,7 @@ impl Store {
                 token: actor.token,
                 at,
                 reason: reason.as_str().to_owned(),
+                erased_at: None,
             };
             redaction::Entity::insert(redaction::ActiveModel {
                 revision_hash: Set(hash.as_str().to_owned()),
@@ -111,14 +118,22 @@ impl Store {
                 token_id: Set(actor.token.map(|t| t.as_uuid())),
                 at: Set(at.micros()),
                 reason: Set(tombstone.reason.clone()),
+                erased_at: Set(None),
+                erase_after: Set(super::erasure::transaction_id(tx).await?),
             })
             .exec_without_returning(tx)
             .await?;
-            purge_unless_shared(tx, &revision, at).await?;
-            purge_quotes(tx, hash).await?;
-            if let Some(text) = &text {
-                purge_unpinned_quotes(tx, &revision, text).await?;
+            // The buckets whose keys must change so that what is purged cannot be opened again.
+            let mut buckets = BTreeSet::new();
+            if purge_unless_shared(tx, &revision, at).await? {
+                buckets.insert(seal::bucket_of(revision.content_hash.as_str()).to_owned());
             }
+            let mut quoting = purge_quotes(tx, hash).await?;
+            if let Some(text) = &text {
+                quoting.extend(purge_unpinned_quotes(tx, &revision, text).await?);
+            }
+            buckets.extend(quoting.iter().map(|h| seal::bucket_of(h).to_owned()));
+            super::erasure::rotate(tx, &buckets).await?;
             super::search::unindex_redacted(tx, revision.document_id, revision.number).await?;
             let detail = Some(format!("reason: {}", tombstone.reason));
             audit::record(
@@ -131,23 +146,14 @@ impl Store {
             )
             .await?;
             transaction.commit().await?;
-            self.forget_freed_pages().await;
+            match self.erase_pending().await {
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot erase a redaction yet"),
+            }
             tracing::info!(revision = %hash, "revision redacted");
             Ok((Revision { redacted: true, ..revision }, tombstone))
         })
         .await
-    }
-
-    /// On SQLite, moves the write-ahead log into the file and truncates it, so that no copy of
-    /// the purged pages stays in the log (`secure_delete` overwrites them in the file). Best
-    /// effort: a reader holding the log open delays it to the next checkpoint. PostgreSQL
-    /// keeps dead rows until it vacuums them (see the README).
-    async fn forget_freed_pages(&self) {
-        if self.backend() == sea_orm::DatabaseBackend::Sqlite
-            && let Err(err) = self.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await
-        {
-            tracing::warn!(error = %err, "cannot checkpoint the write-ahead log after a redaction");
-        }
     }
 
     /// The tombstones of those of `hashes` that were redacted, in one query.
@@ -165,7 +171,8 @@ impl Store {
 /// Empties the words citations keep from the redacted text: the passages cited in it (and
 /// carried, orphaned, into later revisions) and the passages quoted from it by citations
 /// pinned to it. Their positions stay, so each citation still says where it pointed.
-async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreResult<()> {
+/// Returns the citing revisions of the rows it emptied.
+async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreResult<Vec<String>> {
     use crate::entity::citation::Column as C;
     let null = || Expr::value(Option::<String>::None);
     // Later revisions carry an orphaned passage's words along without holding them: those
@@ -175,27 +182,35 @@ async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreRe
         .from(citation::Entity)
         .and_where(C::CitingRevisionHash.eq(hash.as_str()))
         .to_owned();
+    let citing = sea_orm::Condition::any().add(C::CitingRevisionHash.eq(hash.as_str())).add(
+        sea_orm::Condition::all()
+            .add(C::Anchor.eq(AnchorState::Orphaned.as_str()))
+            .add(C::LineageId.in_subquery(lineages)),
+    );
+    let cited = C::TargetRevisionHash.eq(hash.as_str());
+    let touched: Vec<String> = citation::Entity::find()
+        .select_only()
+        .column(C::CitingRevisionHash)
+        .distinct()
+        .filter(sea_orm::Condition::any().add(citing.clone()).add(cited.clone()))
+        .into_tuple()
+        .all(tx)
+        .await?;
     citation::Entity::update_many()
         .col_expr(C::CitingExact, null())
         .col_expr(C::CitingPrefix, null())
         .col_expr(C::CitingSuffix, null())
-        .filter(
-            sea_orm::Condition::any().add(C::CitingRevisionHash.eq(hash.as_str())).add(
-                sea_orm::Condition::all()
-                    .add(C::Anchor.eq(AnchorState::Orphaned.as_str()))
-                    .add(C::LineageId.in_subquery(lineages)),
-            ),
-        )
+        .filter(citing)
         .exec(tx)
         .await?;
     citation::Entity::update_many()
         .col_expr(C::TargetExact, null())
         .col_expr(C::TargetPrefix, null())
         .col_expr(C::TargetSuffix, null())
-        .filter(C::TargetRevisionHash.eq(hash.as_str()))
+        .filter(cited)
         .exec(tx)
         .await?;
-    Ok(())
+    Ok(touched)
 }
 
 /// Citations of `revision`'s document that pin no revision, and quote words of its text that
@@ -206,7 +221,7 @@ async fn purge_unpinned_quotes(
     tx: &impl ConnectionTrait,
     revision: &Revision,
     text: &str,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<String>> {
     use crate::entity::citation::Column as C;
     const PAGE: u64 = 500;
     let document = revision.document_id.as_uuid();
@@ -223,10 +238,9 @@ async fn purge_unpinned_quotes(
     };
     let still_public = |quote: &str| head_text.as_deref().is_some_and(|h| h.contains(quote));
     let mut after: Option<uuid::Uuid> = None;
+    let mut touched = Vec::new();
     loop {
         let mut page = citation::Entity::find()
-            .select_only()
-            .columns([C::Id, C::TargetExact])
             .filter(C::TargetDocumentId.eq(document))
             .filter(C::TargetRevisionHash.is_null())
             .filter(C::TargetExact.is_not_null())
@@ -235,14 +249,18 @@ async fn purge_unpinned_quotes(
         if let Some(after) = after {
             page = page.filter(C::Id.gt(after));
         }
-        let rows: Vec<(uuid::Uuid, Option<String>)> = page.into_tuple().all(tx).await?;
-        let Some((last, _)) = rows.last() else { break };
-        after = Some(*last);
+        let rows = super::citations::opened(tx, page.all(tx).await?).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id.as_uuid());
         let quoting: Vec<uuid::Uuid> = rows
             .iter()
-            .filter_map(|(id, exact)| {
-                let exact = exact.as_deref().filter(|e| !e.is_empty())?;
-                (text.contains(exact) && !still_public(exact)).then_some(*id)
+            .filter(|citation| {
+                let exact = citation.target_passage.as_ref().and_then(|p| p.exact.as_deref());
+                exact.is_some_and(|e| !e.is_empty() && text.contains(e) && !still_public(e))
+            })
+            .map(|citation| {
+                touched.push(citation.citing_revision.as_str().to_owned());
+                citation.id.as_uuid()
             })
             .collect();
         if !quoting.is_empty() {
@@ -259,16 +277,17 @@ async fn purge_unpinned_quotes(
             break;
         }
     }
-    Ok(())
+    Ok(touched)
 }
 
 /// Empties the text of `revision`'s blob unless an unredacted revision still uses it. The row
 /// stays: the header names its hash, and a revision that brings the text back refills it.
+/// Whether it was purged.
 async fn purge_unless_shared(
     tx: &impl ConnectionTrait,
     revision: &Revision,
     at: Timestamp,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let hash = revision.content_hash.as_str();
     // On PostgreSQL, lock the blob before asking who uses it: a revise storing the same text
     // meanwhile either finishes first (and is seen below) or waits, and then refills it.
@@ -284,5 +303,5 @@ async fn purge_unless_shared(
     if !still_used {
         super::blobs::purge(tx, hash, at.micros()).await?;
     }
-    Ok(())
+    Ok(!still_used)
 }

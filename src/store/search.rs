@@ -149,8 +149,9 @@ pub(crate) async fn index_revisions(
         }
     }
     let mut new: Vec<NewPassage> = Vec::new();
-    // Stored rows closed, by the number that closed them.
-    let mut closed: HashMap<i64, Vec<i64>> = HashMap::new();
+    // Stored rows closed, by their document and the number that closed them (the document
+    // names the partition that holds them, on PostgreSQL).
+    let mut closed: HashMap<(DocumentId, i64), Vec<i64>> = HashMap::new();
     for revision in revisions {
         let Some(content) = revision.content else { continue };
         let paragraphs = std::iter::once((true, revision.title))
@@ -180,23 +181,28 @@ pub(crate) async fn index_revisions(
         }
         for row in unmatched.into_values().flatten() {
             match row {
-                Row::Stored(id) => closed.entry(revision.number).or_default().push(id),
+                Row::Stored(id) => {
+                    closed.entry((revision.document, revision.number)).or_default().push(id)
+                }
                 Row::New(at) => new[at].until = Some(revision.number),
             }
         }
         open.insert(revision.document, kept);
     }
-    for (number, ids) in closed {
+    for ((document, number), ids) in closed {
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "UPDATE search_passages SET until_number = {} WHERE id IN ({})",
+                "UPDATE search_passages SET until_number = {} \
+                 WHERE document_id = {} AND id IN ({})",
                 placeholder(backend, 1),
-                (2..=chunk.len() + 1)
+                placeholder(backend, 2),
+                (3..=chunk.len() + 2)
                     .map(|i| placeholder(backend, i))
                     .collect::<Vec<_>>()
                     .join(",")
             );
-            let values: Vec<Value> = std::iter::once(Value::from(number))
+            let values: Vec<Value> = [Value::from(number), Value::from(document.as_uuid())]
+                .into_iter()
                 .chain(chunk.iter().map(|&id| Value::from(id)))
                 .collect();
             conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
@@ -271,7 +277,7 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
     let backend = conn.get_database_backend();
     let p = |i| placeholder(backend, i);
     let mut values: Vec<Value> = Vec::new();
-    let (matched, rank) = match backend {
+    let (matched, rank, partition) = match backend {
         DbBackend::Sqlite => {
             values.push(request.query.to_fts5().into());
             let table = match request.scope {
@@ -285,13 +291,15 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
                     p(1)
                 ),
                 "m.rank",
+                "",
             )
         }
         _ => {
             values.push(request.query.to_tsquery().into());
             (
                 format!(
-                    "(SELECT sp.id, -CAST(ts_rank_cd(sp.tsv, q) AS DOUBLE PRECISION) AS rank \
+                    "(SELECT sp.id, sp.document_id, \
+                     -CAST(ts_rank_cd(sp.tsv, q) AS DOUBLE PRECISION) AS rank \
                      FROM search_passages sp, to_tsquery('simple', {}) q WHERE sp.tsv @@ q{})",
                     p(1),
                     // Written out here so that the planner takes the heads' partial index.
@@ -302,6 +310,8 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
                     }
                 ),
                 "m.rank",
+                // The partition holding the row, found by its document.
+                ", m.document_id",
             )
         }
     };
@@ -331,17 +341,20 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
     // Without a filter by kind, the page is cut from the engine's matches before anything is
     // joined to them: joining every match first cost most of a search for a common word.
     let sql = if request.kind.is_none() {
+        let on_partition =
+            if partition.is_empty() { "" } else { " AND s.document_id = t.document_id" };
         format!(
             "SELECT t.id, t.rank, {columns} FROM \
-             (SELECT m.id, {rank} AS rank FROM {matched} m {filter} ORDER BY {rank}, m.id \
-              LIMIT {limit}) t \
-             JOIN search_passages s ON s.id = t.id ORDER BY t.rank, t.id"
+             (SELECT m.id{partition}, {rank} AS rank FROM {matched} m {filter} \
+              ORDER BY {rank}, m.id LIMIT {limit}) t \
+             JOIN search_passages s ON s.id = t.id{on_partition} ORDER BY t.rank, t.id"
         )
     } else {
         format!(
             "SELECT s.id, {rank}, {columns} FROM {matched} m \
-             JOIN search_passages s ON s.id = m.id JOIN documents d ON d.id = s.document_id \
-             {filter} ORDER BY {rank}, m.id LIMIT {limit}"
+             JOIN search_passages s ON s.id = m.id{} JOIN documents d ON d.id = s.document_id \
+             {filter} ORDER BY {rank}, m.id LIMIT {limit}",
+            if partition.is_empty() { "" } else { " AND s.document_id = m.document_id" }
         )
     };
     let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
@@ -573,4 +586,24 @@ pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreRe
         }
     }
     Ok(indexed)
+}
+
+/// The table that holds `document`'s passages on PostgreSQL: its partition of
+/// `search_passages` (partitioned by a hash of the document), or the table itself where it is
+/// not partitioned.
+pub(crate) async fn relation_of(
+    conn: &impl ConnectionTrait,
+    document: uuid::Uuid,
+) -> StoreResult<String> {
+    let sql = "SELECT format('search_passages_p%s', lpad(r::text, 2, '0')) \
+               FROM pg_class c, generate_series(0, 15) r \
+               WHERE c.oid = 'search_passages'::regclass AND c.relkind = 'p' \
+               AND satisfies_hash_partition(c.oid, 16, r, $1::uuid)";
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [document.into()]))
+        .await?;
+    Ok(row
+        .map(|row| row.try_get_by_index::<String>(0))
+        .transpose()?
+        .unwrap_or_else(|| "search_passages".to_owned()))
 }

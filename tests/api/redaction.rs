@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_redacted_text_is_gone_while_its_proofs_still_verify,
     a_text_another_revision_shares_is_kept_for_it,
     a_document_whose_head_was_redacted_stays_revisable,
+    a_redacted_text_leaves_no_byte_of_itself_in_the_databases_files,
 );
 
 const PRIVATE: &str = "Private address: 12 Elm Street.";
@@ -52,21 +53,29 @@ async fn texts_holding(app: &TestApp, needle: &str) -> i64 {
     texts.iter().filter(|(_, text)| text.contains(needle)).count() as i64
 }
 
-/// How many citations still quote `needle`.
+/// How many citations still quote `needle`: every citation in the database, as the store
+/// reads it (the quotes are sealed in the columns).
 async fn quotes_holding(app: &TestApp, needle: &str) -> i64 {
     let db = app.store.connection();
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM citations WHERE target_exact LIKE '%{needle}%' \
-         OR citing_exact LIKE '%{needle}%' OR target_prefix LIKE '%{needle}%' \
-         OR target_suffix LIKE '%{needle}%' OR citing_prefix LIKE '%{needle}%' \
-         OR citing_suffix LIKE '%{needle}%'"
-    );
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM citations",
+        ))
         .await
-        .unwrap()
         .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
+    let ids: Vec<palimpsest::store::CitationId> =
+        rows.iter().map(|row| row.try_get::<uuid::Uuid>("", "id").unwrap().into()).collect();
+    let citations = app.store.citations_by_ids(&ids).await.unwrap();
+    assert_eq!(citations.len(), ids.len());
+    citations
+        .iter()
+        .flat_map(|c| [&c.citing_passage, &c.target_passage])
+        .flatten()
+        .flat_map(|p| [&p.exact, &p.prefix, &p.suffix])
+        .flatten()
+        .filter(|quote| quote.contains(needle))
+        .count() as i64
 }
 
 async fn a_redacted_text_is_gone_while_its_proofs_still_verify(app: TestApp) {
@@ -286,4 +295,120 @@ async fn a_document_whose_head_was_redacted_stays_revisable(app: TestApp) {
     let budget = palimpsest::budget::Budget::unlimited();
     let verified = app.store.verify_log(None, &[], &budget, &|_| {}).await.unwrap();
     assert!(verified.report.is_clean());
+}
+
+/// Whether `needle` is anywhere in the database's own files, byte for byte: the SQLite file and
+/// its write-ahead log, or every file of the PostgreSQL database's directory (tables, indexes,
+/// TOAST, free space, its catalogs and their statistics). `None` when the files cannot be read
+/// here (PostgreSQL's are its own user's: the test runs as root in CI).
+async fn files_holding(app: &TestApp, needle: &str) -> Option<usize> {
+    let db = app.store.connection();
+    let files: Vec<std::path::PathBuf> = match app.backend {
+        crate::helpers::Backend::Sqlite => {
+            let path = app.database_url.trim_start_matches("sqlite://");
+            let path = path.split('?').next().unwrap().to_owned();
+            ["", "-wal", "-shm"].iter().map(|s| format!("{path}{s}").into()).collect()
+        }
+        crate::helpers::Backend::Postgres => {
+            // What the server holds in its buffers reaches the files.
+            db.execute_unprepared("CHECKPOINT").await.unwrap();
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT current_setting('data_directory') || '/base/' || oid::text AS dir \
+                     FROM pg_database WHERE datname = current_database()",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let dir: String = row.try_get("", "dir").unwrap();
+            let entries = std::fs::read_dir(&dir).ok()?;
+            entries.map(|e| e.unwrap().path()).collect()
+        }
+    };
+    let mut holding = 0;
+    for file in files {
+        let Ok(bytes) = std::fs::read(&file) else { continue };
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            eprintln!("{needle:?} is in {}", file.display());
+            holding += 1;
+        }
+    }
+    Some(holding)
+}
+
+/// An erasure request: after a redaction, not one byte of the text is left in the database's
+/// files — not in the dead row versions, index pages, TOAST or free space PostgreSQL keeps
+/// until it happens to reuse them, nor in its statistics — without VACUUM FULL of the
+/// database or any downtime; and the redaction says when that was done (`erasedAt`).
+async fn a_redacted_text_leaves_no_byte_of_itself_in_the_databases_files(app: TestApp) {
+    const NEEDLE: &str = "Quagmirewhistle";
+    let editor = app.editor().await;
+    let archivist = app.token("Arthur Archivist", Role::Archivist).await;
+    let private = format!("Public opening.\nMr {NEEDLE} lives at 77 Obscurity Lane.\n");
+    let created = app.create_document(&editor, "erasure", &private).await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let first = created["revision"]["hash"].as_str().unwrap().to_owned();
+    // Quoted by another document, and its words indexed for search.
+    let citing = app.create_document(&editor, "quoting", &format!("It named {NEEDLE}.\n")).await;
+    let quoted = app
+        .query_as(
+            Some(&editor),
+            "mutation($d: ID!, $t: ID!, $r: String!, $q: String!) { addCitation(input: {
+               documentId: $d, relation: QUOTES, target: { documentId: $t, revision: $r },
+               targetPassage: { exact: $q } }) { citation { id } } }",
+            json!({ "d": citing["document"]["id"], "t": id, "r": first,
+                    "q": format!("Mr {NEEDLE} lives") }),
+        )
+        .await;
+    assert_no_errors(&quoted);
+    // The corrected text, without the address: the redacted one stays in the history only.
+    let body = app.revise(&editor, &id, &first, "Public opening.\n").await;
+    assert_no_errors(&body);
+    // The citing document's own text names him too: it is rewritten, and that one redacted.
+    let citing_id = citing["document"]["id"].as_str().unwrap();
+    let citing_first = citing["revision"]["hash"].as_str().unwrap();
+    let body = app.revise(&editor, citing_id, citing_first, "It named someone.\n").await;
+    assert_no_errors(&body);
+    let db = app.store.connection();
+    if app.backend == crate::helpers::Backend::Postgres {
+        // Statistics would keep samples of the words, if any were gathered on them.
+        db.execute_unprepared("ANALYZE").await.unwrap();
+    }
+    let Some(before) = files_holding(&app, NEEDLE).await else {
+        assert!(
+            std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_none(),
+            "the database's files must be readable to check an erasure (run as root)"
+        );
+        eprintln!("skipped: the database's files cannot be read here");
+        return;
+    };
+    assert!(before > 0, "the words are in the files before the redaction");
+
+    for hash in [first.as_str(), citing_first] {
+        assert_no_errors(&redact(&app, &archivist, hash).await);
+    }
+    // Erased as soon as no transaction can see the old rows: retried until then.
+    let mut erased = None;
+    for _ in 0..100 {
+        app.store.erase_pending().await.unwrap();
+        let body = app
+            .query(
+                "query($h: String!) { revision(hash: $h) { redaction { erasedAt } } }",
+                json!({ "h": first }),
+            )
+            .await;
+        assert_no_errors(&body);
+        erased = body["data"]["revision"]["redaction"]["erasedAt"].as_str().map(str::to_owned);
+        if erased.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(erased.is_some(), "the redaction was erased");
+    assert_eq!(files_holding(&app, NEEDLE).await, Some(0), "no byte of the text is left");
+    // Everything else still reads back.
+    let body = app.query("{ documents { nodes { slug head { content } } } }", json!({})).await;
+    assert_no_errors(&body);
+    assert_eq!(quotes_holding(&app, NEEDLE).await, 0);
 }

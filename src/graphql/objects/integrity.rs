@@ -203,6 +203,13 @@ impl RedactionNode {
         &self.0.reason
     }
 
+    /// When the text was erased from the database's files, past recovery (its dead copies
+    /// and index entries made unreadable, what held them rewritten); null while the server
+    /// is still waiting to do that (for transactions that may still read the old rows).
+    async fn erased_at(&self) -> Option<DateTime> {
+        self.0.erased_at.map(DateTime::from)
+    }
+
     /// Who redacted it.
     async fn agent(&self, ctx: &Context<'_>) -> ApiResult<AgentNode> {
         Ok(AgentNode(load_required(ctx, self.0.agent).await?))
