@@ -96,8 +96,10 @@ impl MigrationTrait for Migration {
         }
         db.execute_unprepared("ALTER TABLE search_passages RENAME TO search_passages_old").await?;
         // Index names are the schema's: the new table's key takes the old one's name.
-        db.execute_unprepared("ALTER INDEX search_passages_pkey RENAME TO search_passages_old_pkey")
-            .await?;
+        db.execute_unprepared(
+            "ALTER INDEX search_passages_pkey RENAME TO search_passages_old_pkey",
+        )
+        .await?;
         db.execute_unprepared(&format!(
             "CREATE TABLE search_passages ({COLUMNS}, PRIMARY KEY (id))"
         ))

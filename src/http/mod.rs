@@ -297,35 +297,102 @@ fn read() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// One route: its path pattern, the methods it answers, and how it is registered. The one
+/// list of what a client can reach (`routes` registers exactly these; the hostile suite holds
+/// every one to its attacks, and fails when one is added without them).
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static str,
+    register: fn(&mut web::ServiceConfig),
+}
+
+/// A read route on its own resource, held to the plain routes' rate limit.
+macro_rules! plain {
+    ($path:literal, $handler:path) => {
+        Route {
+            path: $path,
+            methods: "GET, HEAD",
+            register: |cfg| {
+                cfg.service(
+                    web::resource($path)
+                        .wrap(from_fn(middleware::rate_limit_plain))
+                        .route(read().to($handler)),
+                );
+            },
+        }
+    };
+}
+
+/// Every route, in the order they are matched.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/graphql",
+        methods: "GET with Upgrade: websocket",
+        register: |cfg| {
+            cfg.route(
+                "/graphql",
+                web::get().guard(guard::fn_guard(websocket::is_upgrade)).to(websocket::upgrade),
+            );
+        },
+    },
+    Route {
+        path: "/graphql",
+        methods: "POST",
+        register: |cfg| {
+            cfg.route("/graphql", web::post().to(graphql::post));
+        },
+    },
+    Route {
+        path: "/graphql",
+        methods: "GET, HEAD",
+        register: |cfg| {
+            cfg.route("/graphql", read().to(graphql::get));
+        },
+    },
+    Route {
+        path: "/graphiql/{file}",
+        methods: "GET, HEAD",
+        register: |cfg| {
+            cfg.route("/graphiql/{file}", read().to(graphiql::asset));
+        },
+    },
+    Route {
+        path: "/schema.graphql",
+        methods: "GET, HEAD",
+        register: |cfg| {
+            cfg.route("/schema.graphql", read().to(graphql::schema_sdl));
+        },
+    },
+    Route {
+        path: "/healthz",
+        methods: "GET, HEAD",
+        register: |cfg| {
+            cfg.route("/healthz", read().to(health::healthz));
+        },
+    },
+    Route {
+        path: "/readyz",
+        methods: "GET, HEAD",
+        register: |cfg| {
+            cfg.route("/readyz", read().to(health::readyz));
+        },
+    },
+    plain!("/documents/{slug}/text", memento::original),
+    plain!("/documents/{slug}/timemap", memento::timemap),
+    plain!("/documents/{slug}/revisions/{hash}/text", memento::memento),
+    plain!("/documents/{slug}", exports::document_page),
+    plain!("/documents/{slug}/revisions/{hash}", exports::revision_page),
+    plain!("/documents/{slug}/history", exports::history_page),
+    plain!("/documents/{slug}/diff", exports::diff_page),
+    plain!("/documents/{slug}/cite", exports::cite),
+    plain!("/documents/{slug}/provenance", exports::provenance),
+    plain!("/cite", exports::cite_list),
+];
+
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/graphql",
-        web::get().guard(guard::fn_guard(websocket::is_upgrade)).to(websocket::upgrade),
-    )
-    .route("/graphql", web::post().to(graphql::post))
-    .route("/graphql", read().to(graphql::get))
-    .route("/graphiql/{file}", read().to(graphiql::asset))
-    .route("/schema.graphql", read().to(graphql::schema_sdl))
-    .route("/healthz", read().to(health::healthz))
-    .route("/readyz", read().to(health::readyz))
-    .service(
-        web::scope("/documents")
-            .wrap(from_fn(middleware::rate_limit_plain))
-            .route("/{slug}/text", read().to(memento::original))
-            .route("/{slug}/timemap", read().to(memento::timemap))
-            .route("/{slug}/revisions/{hash}/text", read().to(memento::memento))
-            .route("/{slug}", read().to(exports::document_page))
-            .route("/{slug}/revisions/{hash}", read().to(exports::revision_page))
-            .route("/{slug}/history", read().to(exports::history_page))
-            .route("/{slug}/diff", read().to(exports::diff_page))
-            .route("/{slug}/cite", read().to(exports::cite))
-            .route("/{slug}/provenance", read().to(exports::provenance)),
-    )
-    .service(
-        web::resource("/cite")
-            .wrap(from_fn(middleware::rate_limit_plain))
-            .route(read().to(exports::cite_list)),
-    );
+    for route in ROUTES {
+        (route.register)(cfg);
+    }
 }
 
 /// The base URL for absolute links: fixed at start-up, or (with trusted proxies only) the

@@ -166,7 +166,7 @@ const STRINGS: &[&str] = &[
 ];
 
 /// A hostile string: one of the classics, random bytes as text, or something long.
-fn hostile_string(rng: &mut Rng) -> String {
+pub fn hostile_string(rng: &mut Rng) -> String {
     match rng.below(6) {
         0..=2 => (*rng.pick(STRINGS)).to_owned(),
         3 => (0..rng.range(1, 40))
@@ -193,7 +193,9 @@ pub fn generate(fixture: &Fixture, rng: &mut Rng) -> Vec<Case> {
     plain_routes(fixture, rng, &mut cases, 1000);
     raw_http(rng, &mut cases, 100);
     heavy_reads(fixture, rng, &mut cases, 40);
+    several_heavy_fields(rng, &mut cases, 12);
     schema_and_size_attacks(rng, &mut cases, 200);
+    crate::surfaces::hostile_arguments(fixture, rng, &mut cases, 40);
     cases
 }
 
@@ -725,5 +727,18 @@ fn heavy_reads(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize
         } else {
             cases.push(graphql("heavy read", None, (*rng.pick(&queries)).into(), json!({})));
         }
+    }
+}
+
+/// Several diffs and blames of large texts in one anonymous request: each is priced within the
+/// cost limit, and together they share one time limit, so the answer stays under `SLOW`.
+fn several_heavy_fields(rng: &mut Rng, cases: &mut Vec<Case>, n: usize) {
+    let queries = [
+        "{ document(slug: \"medium\") { revisions(first: 4) { nodes { diff(granularity: WORD) { stats { insertions } } } } } }",
+        "{ document(slug: \"medium\") { revisions(first: 4) { nodes { blame { ranges { startLine } } } } } }",
+        "{ document(slug: \"medium\") { revisions(first: 4) { nodes { a: diff(granularity: LINE) { unified } b: blame { lines { number } } } } } }",
+    ];
+    for _ in 0..n {
+        cases.push(graphql("several heavy fields", None, (*rng.pick(&queries)).into(), json!({})));
     }
 }

@@ -15,8 +15,10 @@
 mod cases;
 #[path = "../common/database.rs"]
 mod database;
+mod resources;
 mod server;
 mod sockets;
+mod surfaces;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -70,6 +72,37 @@ async fn hostile_requests_on_postgres() {
         return;
     };
     attack(database).await;
+}
+
+/// What clients can make the server hold, attacked one way at a time (`resources`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_attacks_on_sqlite() {
+    if cfg!(debug_assertions) {
+        eprintln!("skipped: run the hostile suite on the release build");
+        return;
+    }
+    resource_attacks(server::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_attacks_on_postgres() {
+    if cfg!(debug_assertions) {
+        eprintln!("skipped: run the hostile suite on the release build");
+        return;
+    }
+    if std::env::var(server::POSTGRES_ENV).is_err() {
+        eprintln!("skipped: set {} to run it on PostgreSQL", server::POSTGRES_ENV);
+        return;
+    }
+    resource_attacks(server::Backend::Postgres).await;
+}
+
+async fn resource_attacks(backend: server::Backend) {
+    println!("resource attacks on {backend:?}:");
+    resources::stalled_subscribers(backend).await;
+    resources::subscriptions_priced_by_their_events(backend).await;
+    resources::a_crowd_of_cheap_subscriptions(backend).await;
+    resources::persisted_query_flood(backend).await;
 }
 
 #[derive(Default)]
@@ -256,6 +289,33 @@ async fn corpus(client: &reqwest::Client, server: &Server, tokens: [String; 5]) 
         )
         .await;
         small_hashes.push(body["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned());
+    }
+    // A text of some 800 KB in four revisions that share little: its diffs and blames are
+    // slow, yet several fit in one request's cost.
+    let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"];
+    let medium_text = |seed: u64| -> String {
+        let mut rng = Rng::new(seed);
+        (0..12_000)
+            .map(|_| {
+                let line: Vec<&str> = (0..12).map(|_| *rng.pick(&words)).collect();
+                line.join(" ") + "\n"
+            })
+            .collect()
+    };
+    let medium = post(
+        create,
+        json!({ "input": { "slug": "medium", "title": "Medium", "kind": "REPORT", "content": medium_text(1) } }),
+    )
+    .await;
+    let medium_id = medium["createDocument"]["document"]["id"].as_str().unwrap().to_owned();
+    let mut medium_head = medium["createDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
+    for seed in 2..=4 {
+        let body = post(
+            revise,
+            json!({ "input": { "documentId": medium_id, "expectedHead": medium_head, "content": medium_text(seed) } }),
+        )
+        .await;
+        medium_head = body["reviseDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
     }
     post(
         "mutation($input: AddCitationInput!) { addCitation(input: $input) { citation { id } } }",

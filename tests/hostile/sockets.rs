@@ -62,8 +62,12 @@ enum Heard {
 }
 
 async fn hear(socket: &mut Socket) -> Heard {
+    hear_within(socket, SLOW).await
+}
+
+async fn hear_within(socket: &mut Socket, wait: Duration) -> Heard {
     loop {
-        match tokio::time::timeout(SLOW, socket.next()).await {
+        match tokio::time::timeout(wait, socket.next()).await {
             Err(_) => return Heard::Nothing,
             Ok(None | Some(Err(_))) => return Heard::Closed(None),
             Ok(Some(Ok(Message::Close(frame)))) => {
@@ -338,6 +342,77 @@ pub async fn attack(server: &Server, fixture: &Fixture, rng: &mut Rng) -> Socket
         expect_close(&mut tally, family, &mut socket, 4409).await;
     }
 
+    // A `connection_init` whose payload is not an object: 4400.
+    for payload in [json!("Bearer x"), json!(7), json!([1]), json!(true)] {
+        let family = "connection_init that is not an object";
+        count(&mut tally, family);
+        let Some(mut socket) = open(server).await else { continue };
+        send(&mut socket, json!({ "type": "connection_init", "payload": payload })).await;
+        expect_close(&mut tally, family, &mut socket, 4400).await;
+    }
+
+    // A close from the client is answered with its code, and the connection ends at once.
+    for code in [1000u16, 4000, 4999] {
+        let family = "a close answered and ended";
+        count(&mut tally, family);
+        let Some(mut socket) = open(server).await else { continue };
+        if !init(&mut tally, family, &mut socket).await {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: code.into(),
+            reason: "bye".into(),
+        };
+        let _ = socket.close(Some(frame)).await;
+        expect_close(&mut tally, family, &mut socket, code).await;
+        let ended = tokio::time::timeout(SLOW, socket.next()).await;
+        if !matches!(ended, Ok(None | Some(Err(_)))) {
+            tally.fault(family, format!("the connection did not end: {ended:?}"));
+        } else if started.elapsed() > Duration::from_millis(500) {
+            tally.fault(family, format!("it ended after {:?}", started.elapsed()));
+        }
+    }
+
+    // Every subscription with arguments built from the schema's types: errors or events,
+    // never a fault.
+    let schema = crate::surfaces::schema();
+    for field in ["citationDrift", "documentChanged"] {
+        let family = "hostile arguments, every subscription";
+        count(&mut tally, family);
+        let Some(mut socket) = open(server).await else { continue };
+        if !init(&mut tally, family, &mut socket).await {
+            continue;
+        }
+        for n in 0..40 {
+            let (query, variables) =
+                crate::surfaces::hostile_call(&schema, "Subscription", field, rng);
+            let id = format!("h{n}");
+            send(
+                &mut socket,
+                json!({ "id": id, "type": "subscribe",
+                "payload": { "query": query, "variables": variables } }),
+            )
+            .await;
+            // An error then `complete`, or (for valid arguments) a subscription that listens:
+            // completed here by the client.
+            match hear_within(&mut socket, Duration::from_millis(500)).await {
+                Heard::Message(m) if m["id"] == id.as_str() => {
+                    if m["payload"]["errors"].is_array() {
+                        let _ = hear(&mut socket).await;
+                    }
+                }
+                Heard::Nothing => {
+                    send(&mut socket, json!({ "id": id, "type": "complete" })).await;
+                }
+                other => {
+                    tally.fault(family, format!("{field}: {}", describe(&other)));
+                    break;
+                }
+            }
+        }
+    }
+
     // Many connections at once, each with a subscription, all dropped without a word.
     let family = "connection flood";
     let mut sockets = Vec::new();
@@ -359,4 +434,60 @@ pub async fn attack(server: &Server, fixture: &Fixture, rng: &mut Rng) -> Socket
     }
     drop(sockets);
     tally
+}
+
+fn describe(heard: &Heard) -> String {
+    match heard {
+        Heard::Message(m) => format!("unexpected message {m}"),
+        Heard::Closed(code) => format!("closed ({code:?})"),
+        Heard::Nothing => "silence".to_owned(),
+    }
+}
+
+/// A socket for the resource tests, opened as any client would.
+pub async fn open_public(server: &Server) -> Option<Socket> {
+    open(server).await
+}
+
+/// `connection_init` and one subscription; the code of the first error it is answered with
+/// (`None` if it was accepted or nothing came).
+pub async fn subscribe_once(socket: &mut Socket, query: &str, variables: Value) -> Option<String> {
+    send(socket, json!({ "type": "connection_init" })).await;
+    let Heard::Message(ack) = hear(socket).await else { return None };
+    if ack["type"] != "connection_ack" {
+        return None;
+    }
+    send(socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+        .await;
+    match hear_within(socket, Duration::from_secs(5)).await {
+        Heard::Message(m) => {
+            m["payload"]["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+/// A connection of `n` cheap subscriptions to `document`, reading every event it is sent
+/// (a well-behaved client in a crowd) until dropped.
+pub struct Crowd(tokio::task::JoinHandle<()>);
+
+impl Drop for Crowd {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub async fn crowd(server: &Server, document: &str, n: usize) -> Option<Crowd> {
+    let mut socket = open(server).await?;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    for i in 0..n {
+        send(
+            &mut socket,
+            json!({ "id": format!("c{i}"), "type": "subscribe", "payload": {
+                "query": "subscription($ids: [ID!]) { documentChanged(ids: $ids) { revision { hash } } }",
+                "variables": { "ids": [document] } } }),
+        )
+        .await;
+    }
+    Some(Crowd(tokio::spawn(async move { while let Some(Ok(_)) = socket.next().await {} })))
 }
