@@ -191,10 +191,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     // Texts and headers stored before packing existed are packed (and the space they took
     // given back); finding none costs two lookups in empty partial indexes.
     let packed = super::blobs::pack_plain(db).await?;
-    // Texts and quotes stored before sealing existed are sealed (likewise).
+    // Texts and quotes stored before sealing existed are sealed (likewise). Their unsealed
+    // versions stay behind as dead rows on PostgreSQL: where a text was ever redacted, the
+    // tables are rewritten once, so that nothing redacted before the upgrade survives it.
     let sealed = super::erasure::seal_unsealed(db).await?;
     if sealed > 0 {
         tracing::info!(sealed, "texts and quotes stored before sealing sealed");
+        super::erasure::rewrite_after_sealing(db).await?;
     }
     if packed > 0 {
         tracing::info!(packed, "texts and headers stored before packing packed");

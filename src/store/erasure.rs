@@ -211,13 +211,20 @@ impl Store {
         Ok(erased)
     }
 
-    /// Whether every snapshot (of any session, and any replication slot) is newer than the
-    /// transaction `xid`, so that a rewrite keeps none of the rows it replaced.
+    /// Whether everything that holds this database's old rows back is newer than the
+    /// transaction `xid`, so that a rewrite keeps none of the rows it replaced: the snapshots
+    /// of its sessions and of a standby (`hot_standby_feedback`, through its WAL sender), any
+    /// replication slot, and every transaction running on the cluster — in any database,
+    /// since a new snapshot (the rewrite's own) starts at the oldest of those.
     async fn nothing_older_sees(&self, xid: Option<i64>) -> StoreResult<bool> {
         let Some(xid) = xid else { return Ok(true) };
         let sql = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity \
-                     WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() \
-                     AND age(backend_xmin) >= age(xid($1::text::xid8))) \
+                     WHERE pid <> pg_backend_pid() \
+                     AND ((backend_xid IS NOT NULL \
+                           AND age(backend_xid) >= age(xid($1::text::xid8))) \
+                       OR ((datname = current_database() OR backend_type = 'walsender') \
+                           AND backend_xmin IS NOT NULL \
+                           AND age(backend_xmin) >= age(xid($1::text::xid8))))) \
                    AND NOT EXISTS (SELECT 1 FROM pg_replication_slots \
                      WHERE (xmin IS NOT NULL AND age(xmin) >= age(xid($1::text::xid8))) \
                      OR (catalog_xmin IS NOT NULL \
@@ -427,4 +434,19 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
         tx.commit().await?;
     }
     Ok(opened)
+}
+
+/// After rows were sealed at `migrate`: on PostgreSQL, when any text was ever redacted, the
+/// tables that held texts and quotes in the clear are rewritten once (an upgrade step, run
+/// before the server serves), so that no purged text survives in their dead rows.
+pub(crate) async fn rewrite_after_sealing(db: &sea_orm::DatabaseConnection) -> StoreResult<()> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let redacted = redaction::Entity::find().one(db).await?.is_some();
+    if redacted {
+        db.execute_unprepared("VACUUM (FULL) blobs, citations").await?;
+        tracing::info!("blobs and citations rewritten: what was redacted before sealing is gone");
+    }
+    Ok(())
 }

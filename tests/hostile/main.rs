@@ -103,6 +103,8 @@ async fn resource_attacks(backend: server::Backend) {
     resources::subscriptions_priced_by_their_events(backend).await;
     resources::a_crowd_of_cheap_subscriptions(backend).await;
     resources::persisted_query_flood(backend).await;
+    resources::an_archive_without_end(backend).await;
+    resources::database_removed_under_the_server(backend).await;
 }
 
 #[derive(Default)]

@@ -291,8 +291,9 @@ pub async fn a_crowd_of_cheap_subscriptions(backend: Backend) {
     let mut slowest = Duration::ZERO;
     let mut slowest_read = Duration::ZERO;
     for round in 0..3 {
-        slowest = slowest
-            .max(revise(&server, &token, &id, &mut head, |k| format!("text {round}-{k}\n"), 1).await);
+        slowest = slowest.max(
+            revise(&server, &token, &id, &mut head, |k| format!("text {round}-{k}\n"), 1).await,
+        );
         slowest_read = slowest_read.max(bystander_read(&server).await);
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -356,4 +357,103 @@ pub async fn persisted_query_flood(backend: Backend) {
 fn palimpsest_hash(text: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The database removed under the running server — the SQLite file deleted, the PostgreSQL
+/// database dropped: writes are refused `UNAVAILABLE`, never acknowledged into nothing, and
+/// readiness says so. Run last: it destroys its database.
+pub async fn database_removed_under_the_server(backend: Backend) {
+    let family = "database removed under the server";
+    let Some((database, mut server, token)) = server_for(backend, &[]).await else { return };
+    let client = bystander();
+    let created = post(&client, &server, Some(&token), CREATE, json!({ "c": "before\n" })).await;
+    assert!(created["errors"].is_null(), "{created:#}");
+    match backend {
+        Backend::Sqlite => {
+            let path =
+                database.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        }
+        Backend::Postgres => {
+            use sea_orm::ConnectionTrait;
+            let (base, name) = database.url.rsplit_once('/').unwrap();
+            let admin = sea_orm::Database::connect(format!("{base}/postgres")).await.unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
+    let mut acknowledged = 0;
+    let mut codes = std::collections::BTreeMap::new();
+    for k in 0..20 {
+        let query = "mutation($s: String!) { createDocument(input: { slug: $s, title: \"T\", kind: OTHER, content: \"after\" }) { document { id } } }";
+        let body =
+            post(&client, &server, Some(&token), query, json!({ "s": format!("after-{k}") })).await;
+        acknowledged += usize::from(body["data"]["createDocument"]["document"]["id"].is_string());
+        let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or("none").to_owned();
+        *codes.entry(code).or_insert(0) += 1;
+    }
+    let ready = client.get(format!("{}/readyz", server.address)).send().await.unwrap().status();
+    println!(
+        "  {family} ({backend:?}): {acknowledged} of 20 writes acknowledged; codes {codes:?}; /readyz {ready}"
+    );
+    assert!(server.alive(), "{family}: the server died");
+    assert_eq!(acknowledged, 0, "{family}: writes acknowledged into nothing");
+    assert_eq!(codes.get("UNAVAILABLE"), Some(&20), "{family}: {codes:?}");
+    assert_eq!(ready, 503);
+}
+
+/// `palimpsest import` given what never ends: `/dev/zero`, and standard input that never
+/// sends a line's end. Each stops at once, saying why, and writes nothing.
+pub async fn an_archive_without_end(backend: Backend) {
+    let family = "an archive without end";
+    let Some(database) = Database::create(backend, "palimpsest-resources").await else { return };
+    cli(&database, &["migrate"]);
+    let run = |file: &str, endless_stdin: bool| {
+        let started = Instant::now();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+            .args(["import", file])
+            .env("DATABASE_URL", &database.url)
+            .stdin(if endless_stdin {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Text without a line's end, for as long as the importer reads it.
+        if let Some(mut stdin) = child.stdin.take() {
+            std::thread::spawn(move || {
+                let chunk = vec![b'x'; 1 << 16];
+                while std::io::Write::write_all(&mut stdin, &chunk).is_ok() {}
+            });
+        }
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut said = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut said).unwrap();
+                return (status.success(), said, started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                return (true, "still running after 60 s".to_owned(), started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    for (what, file, endless_stdin) in [
+        ("/dev/zero", "/dev/zero", false),
+        ("endless standard input without a line's end", "-", true),
+    ] {
+        let (succeeded, said, took) = run(file, endless_stdin);
+        println!("  {family} ({backend:?}): {what}: stopped after {took:?}: {}", said.trim());
+        assert!(!succeeded, "{family}: {what}: {said}");
+        assert!(said.contains("not a JSON Lines archive"), "{family}: {what}: {said}");
+        assert!(took < Duration::from_secs(10), "{family}: {what} took {took:?}");
+    }
 }

@@ -94,6 +94,7 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
             "JSON value flood",
             "malformed HTTP",
             "persisted query flood",
+            "database removed under the server",
         ],
     ),
     (
@@ -136,6 +137,8 @@ pub const SOCKET_AND_RESOURCE_FAMILIES: &[&str] = &[
     "subscriptions priced by their events",
     "a crowd of cheap subscriptions",
     "persisted query flood",
+    "an archive without end",
+    "database removed under the server",
 ];
 
 /// The schema, parsed.
