@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Runs the README's examples, in order, against a fresh server, as a new user would.
+"""Runs the README's and the guide's examples, in order, against a fresh server, as a user would.
 
-    run_readme.py PALIMPSEST_BINARY [README.md]
+    run_readme.py PALIMPSEST_BINARY [FILE.md ...]
 
-Every ```sh block of the README is an example to run. The blocks run in order in one bash
-session (`set -euo pipefail`, so variables set by one block are there for the next), in a new
-empty folder that holds only links to the checkout's `docs/` and `examples/` (the README's examples run from
-the checkout), with the binary's folder first on PATH and `PALIMPSEST` set to the address of
-a server started there as the README says (`palimpsest serve`, on a free port), on a new
-SQLite database with the built-in sample corpus.
+Every ```sh block is an example to run. Without FILE arguments the files are README.md and
+then every chapter of the guide, in the order of docs/SUMMARY.md (the guide's chapters go on
+from the README's tour: state such as `$TOKEN` or the documents created carries over), after
+tests/readme/check_links.py has found every relative link of the README and the guide good.
+The blocks run in order in one bash session (`set -euo pipefail`, so variables set by one
+block are there for the next), in a new empty folder that holds copies of the checkout's
+`docs/` and `examples/` (the examples run from the checkout, and some write there: `npm ci` in
+examples/live makes node_modules; copies keep the checkout as it was, and leave out what
+installs and builds left in it), with the binary's folder first on PATH and `PALIMPSEST` set
+to the address of a server started there as the README says (`palimpsest serve`, on a free
+port), on a new SQLite database with the built-in sample corpus.
 
 A block fails when a command in it fails, when what it printed holds a GraphQL error
 (`"errors":`) and the block does not expect one, or when it did not print what its `#> `
@@ -37,6 +42,12 @@ FENCE = re.compile(r"^```sh\s*$(.*?)^```\s*$", re.M | re.S)
 MARKER = "__PALIMPSEST_README_BLOCK_DONE__"
 
 
+# What the examples' folders hold that is not the checkout's own: installs and builds (the
+# .gitignore files of examples/ name them). They are not copied.
+NOT_COPIED = shutil.ignore_patterns("node_modules", "dist", "gql", "__pycache__")
+CHAPTER = re.compile(r"\]\(([^)#\s]+\.md)\)")
+
+
 def blocks(readme):
     text = open(readme, encoding="utf-8").read()
     found = []
@@ -44,6 +55,17 @@ def blocks(readme):
         line = text.count("\n", 0, match.start()) + 1
         found.append((line, match.group(1).strip("\n")))
     return found
+
+
+def guide(checkout):
+    """README.md, then the guide's chapters in the order of docs/SUMMARY.md."""
+    docs = os.path.join(checkout, "docs")
+    files = [os.path.join(checkout, "README.md")]
+    for match in CHAPTER.finditer(open(os.path.join(docs, "SUMMARY.md"), encoding="utf-8").read()):
+        path = os.path.normpath(os.path.join(docs, match.group(1)))
+        if path not in files:
+            files.append(path)
+    return files
 
 
 def expected(block):
@@ -92,13 +114,31 @@ def wait_ready(base, server, seconds=60):
 def main():
     binary = os.path.abspath(sys.argv[1])
     checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    readme = sys.argv[2] if len(sys.argv) > 2 else os.path.join(checkout, "README.md")
-    examples = blocks(readme)
-    if not examples:
-        sys.exit("no ```sh blocks in %s" % readme)
+    if len(sys.argv) > 2:
+        files = [os.path.abspath(name) for name in sys.argv[2:]]
+    else:
+        files = guide(checkout)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        sys.dont_write_bytecode = True  # no __pycache__ left in the checkout
+        import check_links
+
+        broken = check_links.check(checkout)
+        for problem in broken:
+            print("✗ %s" % problem)
+        if broken:
+            sys.exit(1)
+        print("✓ the links of the README and the guide lead somewhere")
+    examples = []
+    for name in files:
+        shown = os.path.relpath(name, checkout)
+        found = blocks(name)
+        if not found and name == files[0]:
+            sys.exit("no ```sh blocks in %s" % shown)
+        examples += [(shown, line, block) for line, block in found]
     folder = tempfile.mkdtemp(prefix="palimpsest-readme-")
-    for linked in ("docs", "examples"):
-        os.symlink(os.path.join(checkout, linked), os.path.join(folder, linked))
+    for copied in ("docs", "examples"):
+        shutil.copytree(os.path.join(checkout, copied), os.path.join(folder, copied),
+                        symlinks=True, ignore=NOT_COPIED)
     bindir = os.path.join(folder, ".bin")
     os.mkdir(bindir)
     os.symlink(binary, os.path.join(bindir, "palimpsest"))
@@ -134,8 +174,8 @@ def main():
             + [lines.put("")],
             daemon=True,
         ).start()
-        for number, (line, block) in enumerate(examples, start=1):
-            print("── README.md line %d (example %d of %d)" % (line, number, len(examples)))
+        for number, (shown, line, block) in enumerate(examples, start=1):
+            print("── %s line %d (example %d of %d)" % (shown, line, number, len(examples)))
             print(block)
             # The block runs in this shell; the marker says it finished, with its status.
             shell.stdin.write(block + "\n")
@@ -168,12 +208,12 @@ def main():
                 if failure is None and not shows(printed, expectation):
                     failure = "it did not print: %s" % expectation
             if failure:
-                print("✗ README.md line %d: %s" % (line, failure))
+                print("✗ %s line %d: %s" % (shown, line, failure))
                 print("·· server log (last lines):")
                 server_log.flush()
                 print("".join(open(os.path.join(folder, ".server.log")).readlines()[-20:]))
                 sys.exit(1)
-        print("✓ %d examples ran as the README says" % len(examples))
+        print("✓ %d examples of %d files ran as they say" % (len(examples), len(files)))
     finally:
         for process in (shell, server):
             if process is not None and process.poll() is None:
