@@ -11,13 +11,13 @@ use super::kinds::DocumentKind;
 use super::loaders::{feed_heads, head_parts, load_optional, loaders};
 use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
 use super::objects::CitationDriftPage;
-use super::objects::export::{CitationExport, CitationFormat};
+use super::objects::citation_export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
 use super::objects::integrity::{IntegrityFields, IntegrityLists};
 use super::objects::search::{self, SearchFilter, SearchHitConnection, SearchScope};
 use super::scalars::DateTime;
 use super::{Measurer, limits};
-use crate::export::RecordInput;
+use crate::render::RecordInput;
 use crate::store::{self, DocumentKey, RevisionHash, Slug, Timestamp};
 
 /// The most ids one `nodes` call may resolve.
@@ -169,7 +169,7 @@ impl QueryFields {
             .into_iter()
             .map(|at| RecordInput::new(at, &base))
             .collect();
-        Ok(CitationExport::new(format, crate::export::cite::Format::from(format).render(&records)))
+        Ok(CitationExport::new(format, crate::render::cite::Format::from(format).render(&records)))
     }
 
     /// A revision of any document, by its hash.

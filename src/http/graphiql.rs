@@ -5,6 +5,8 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::plain::{Failure, client_holds};
+
 /// GraphiQL's page and scripts ask for nothing but this origin; styles may be set inline (the
 /// editor positions itself with `style` attributes) and its fonts are `data:` URLs.
 pub(crate) const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; \
@@ -50,23 +52,22 @@ pub(crate) fn page() -> HttpResponse {
 /// `GET /graphiql/{file}`: one of the embedded files. They change only with the binary, so a
 /// browser may keep one for an hour and then revalidates it by its ETag (the build's version
 /// and the file's name).
-pub(crate) async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
+pub(crate) async fn asset(
+    req: HttpRequest,
+    file: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     let Some((name, media, bytes)) = ASSETS.iter().find(|(name, ..)| *name == file.as_str()) else {
         return super::middleware::no_route(req).await;
     };
-    let etag = format!("\"{}-{name}\"", env!("CARGO_PKG_VERSION"));
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    let etag = header::EntityTag::new_strong(format!("{}-{name}", env!("CARGO_PKG_VERSION")));
+    let fresh = client_holds(&req, &etag);
     let mut response = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .insert_header((header::ETAG, etag));
+        .insert_header(header::ETag(etag));
     if fresh {
-        return response.finish();
+        return Ok(response.finish());
     }
-    response.content_type(*media).body(*bytes)
+    Ok(response.content_type(*media).body(*bytes))
 }

@@ -15,9 +15,8 @@ use std::collections::BTreeMap;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
-use chrono::DateTime;
 
-use super::plain::{Failure, respond};
+use super::plain::Failure;
 use super::{AppState, REVISION_CACHE};
 use crate::store::{Revision, RevisionHash, RevisionStamp, Slug, Store, Timestamp};
 
@@ -58,36 +57,31 @@ impl Uris {
 }
 
 /// An HTTP-date (IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
-fn http_date(t: Timestamp) -> String {
-    t.as_datetime().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+fn http_date(t: Timestamp) -> header::HttpDate {
+    header::HttpDate::from(std::time::SystemTime::from(t.as_datetime()))
 }
 
-/// `Accept-Datetime` as the instant to look up: an HTTP-date covers its whole second; an
-/// RFC 3339 time is taken to the microsecond.
+/// `Accept-Datetime` as the instant to look up: an HTTP-date (any of the three forms RFC 9110
+/// has a recipient accept) covers its whole second; an RFC 3339 time is taken to the
+/// microsecond.
 fn parse_accept_datetime(value: &str) -> Option<Timestamp> {
-    if let Ok(t) = DateTime::parse_from_rfc2822(value.trim()) {
-        let start = Timestamp::from_datetime(t.to_utc());
+    if let Ok(date) = value.trim().parse::<header::HttpDate>() {
+        let start = Timestamp::from_datetime(chrono::DateTime::<chrono::Utc>::from(
+            std::time::SystemTime::from(date),
+        ));
         return Some(Timestamp::from_micros(start.micros() + 999_999));
     }
     Timestamp::parse("Accept-Datetime", value.trim()).ok()
 }
 
-fn etag(hash: &RevisionHash) -> String {
-    format!("\"{hash}\"")
+/// A revision's entity tag: its hash, which names its text for good.
+fn etag(hash: &RevisionHash) -> header::ETag {
+    header::ETag(header::EntityTag::new_strong(hash.to_string()))
 }
 
-/// The entity tags of `If-None-Match`, if the request sent any.
-struct EntityTags(String);
-
-impl EntityTags {
-    fn matches(&self, hash: &RevisionHash) -> bool {
-        self.0.split(',').any(|tag| tag.trim() == etag(hash) || tag.trim() == "*")
-    }
-}
-
-fn if_none_match(req: &HttpRequest) -> Option<EntityTags> {
-    let value = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    Some(EntityTags(value.to_owned()))
+/// Whether the client holds this revision already.
+fn client_holds(req: &HttpRequest, hash: &RevisionHash) -> bool {
+    super::plain::client_holds(req, &etag(hash).0)
 }
 
 /// `Repr-Digest` (RFC 9530): the SHA-256 of the body, which is the revision's content hash.
@@ -107,8 +101,8 @@ pub(super) async fn original(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
-) -> HttpResponse {
-    respond(original_inner(&state.store, &req, &slug).await)
+) -> Result<HttpResponse, Failure> {
+    original_inner(&state.store, &req, &slug).await
 }
 
 async fn original_inner(
@@ -142,12 +136,12 @@ async fn original_inner(
     }
 
     let head = store.head_text(&slug, true).await?;
-    let not_modified = if_none_match(req).is_some_and(|tags| tags.matches(&head.revision.hash));
+    let not_modified = client_holds(req, &head.revision.hash);
     let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::VARY, "accept-datetime"))
         .insert_header((header::LINK, link_base))
-        .insert_header((header::ETAG, etag(&head.revision.hash)))
+        .insert_header(etag(&head.revision.hash))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("Repr-Digest", repr_digest(&head.revision)));
     match head.content {
@@ -161,9 +155,9 @@ pub(super) async fn memento(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-) -> HttpResponse {
+) -> Result<HttpResponse, Failure> {
     let (slug, hash) = path.into_inner();
-    respond(memento_inner(&state.store, &req, &slug, &hash).await)
+    memento_inner(&state.store, &req, &slug, &hash).await
 }
 
 async fn memento_inner(
@@ -175,8 +169,7 @@ async fn memento_inner(
     let hash = RevisionHash::parse(hash).map_err(|e| Failure::bad(e.to_string()))?;
     let slug = self::slug(slug)?;
     // An immutable memento needs no reading when the client holds it already.
-    let etags = if_none_match(req);
-    let not_modified = etags.is_some_and(|tags| tags.matches(&hash));
+    let not_modified = client_holds(req, &hash);
     let memento = store.memento(&slug, &hash, !not_modified).await?;
     let revision = &memento.text.revision;
     let uris = Uris::new(req, &slug);
@@ -214,7 +207,7 @@ async fn memento_inner(
     response
         .insert_header(("Memento-Datetime", http_date(revision.created_at)))
         .insert_header((header::LINK, link))
-        .insert_header((header::ETAG, etag(&revision.hash)))
+        .insert_header(etag(&revision.hash))
         .insert_header((header::CACHE_CONTROL, REVISION_CACHE))
         .insert_header(("Repr-Digest", repr_digest(revision)))
         .insert_header(("Palimpsest-Created-At", revision.created_at.to_string()));
@@ -240,8 +233,8 @@ pub(super) async fn timemap(
     req: HttpRequest,
     slug: web::Path<String>,
     params: web::Query<TimeMapParams>,
-) -> HttpResponse {
-    respond(timemap_inner(&state.store, &req, &slug, params.after).await)
+) -> Result<HttpResponse, Failure> {
+    timemap_inner(&state.store, &req, &slug, params.after).await
 }
 
 async fn timemap_inner(

@@ -1,6 +1,6 @@
 //! What every request passes through: an id (in its log span and `x-request-id`), the headers
 //! that keep browsers from misreading a response, the rate limit of the plain routes, and
-//! plain-text answers for bad parameters and unknown routes.
+//! the errors of bad parameters and unknown routes.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -11,9 +11,11 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 
+use super::plain::Failure;
 use super::{AppState, Links};
 use crate::budget::points_for_bytes;
 use crate::ratelimit::{Client, RateLimitStatus};
+use crate::store::quoted;
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -70,12 +72,15 @@ pub(super) async fn rate_limit_plain(
     match charged {
         Some(Err(refused)) => {
             let retry_after = refused.retry_after_secs();
-            let response = HttpResponse::TooManyRequests()
-                .content_type("text/plain; charset=utf-8")
-                .insert_header((header::RETRY_AFTER, retry_after))
-                .insert_header(("x-ratelimit-limit", refused.limit))
-                .insert_header(("x-ratelimit-remaining", 0))
-                .body(format!("the rate limit is spent; retry in {retry_after} s\n"));
+            let mut response = HttpResponse::from_error(Failure {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message: format!("the rate limit is spent; retry in {retry_after} s"),
+                retry_after: Some(std::time::Duration::from_secs(retry_after)),
+            });
+            let headers = response.headers_mut();
+            headers
+                .insert(header::HeaderName::from_static("x-ratelimit-limit"), refused.limit.into());
+            headers.insert(header::HeaderName::from_static("x-ratelimit-remaining"), 0.into());
             Ok(req.into_response(response))
         }
         Some(Ok(status)) => {
@@ -119,17 +124,13 @@ pub(super) fn client_address(req: &HttpRequest, trust_forwarded: bool) -> Option
     req.peer_addr().map(|a| a.ip())
 }
 
-/// Bad path or query parameters, as a plain-text 400 that says what was wrong.
+/// Bad path or query parameters: a 400 that says what was wrong.
 pub(super) fn bad_parameters(err: impl std::fmt::Display, _req: &HttpRequest) -> actix_web::Error {
-    let message = format!("bad request parameters: {err}\n");
-    actix_web::error::InternalError::from_response(
-        message.clone(),
-        HttpResponse::BadRequest().content_type("text/plain; charset=utf-8").body(message),
-    )
-    .into()
+    Failure::bad(format!("bad request parameters: {err}")).into()
 }
 
-pub(super) async fn no_route(req: HttpRequest) -> HttpResponse {
+/// A path no route serves (or a method it does not answer).
+pub(super) async fn no_route(req: HttpRequest) -> Result<HttpResponse, Failure> {
     let status = if req.method() == actix_web::http::Method::GET
         || req.method() == actix_web::http::Method::HEAD
     {
@@ -137,7 +138,12 @@ pub(super) async fn no_route(req: HttpRequest) -> HttpResponse {
     } else {
         StatusCode::METHOD_NOT_ALLOWED
     };
-    HttpResponse::build(status)
-        .content_type("text/plain; charset=utf-8")
-        .body(format!("no route for {} here; see /graphql\n", req.method()))
+    Err(Failure::new(
+        status,
+        format!(
+            "nothing answers {} {} here: the API is /graphql, the home page /",
+            req.method(),
+            quoted(req.path())
+        ),
+    ))
 }

@@ -1,15 +1,15 @@
 //! The actix-web application: GraphQL over HTTP (`graphql`), liveness and readiness
-//! (`health`), Memento time travel (`memento`, RFC 7089), citation exports, PROV-JSON and HTML
-//! pages (`exports`), and what every request passes through (`middleware`). Handlers parse,
-//! make one call, and answer.
+//! (`health`), Memento time travel (`memento`, RFC 7089), HTML pages, citation records and
+//! PROV-JSON (`pages`), and what every request passes through (`middleware`; errors of the
+//! plain routes in `plain`). Handlers parse, make one call, and answer.
 
 mod cors;
-mod exports;
 mod graphiql;
 mod graphql;
 mod health;
 mod memento;
 mod middleware;
+mod pages;
 mod persisted;
 mod plain;
 mod response_cache;
@@ -256,6 +256,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(middleware::bad_parameters))
                 .configure(routes)
                 .default_service(web::to(middleware::no_route))
+                .wrap(from_fn(plain::error_pages))
                 .wrap(cors.middleware())
                 .wrap(from_fn(middleware::request_context))
         })
@@ -377,16 +378,18 @@ pub const ROUTES: &[Route] = &[
             cfg.route("/readyz", read().to(health::readyz));
         },
     },
+    plain!("/", pages::home),
+    plain!("/search", pages::search),
     plain!("/documents/{slug}/text", memento::original),
     plain!("/documents/{slug}/timemap", memento::timemap),
     plain!("/documents/{slug}/revisions/{hash}/text", memento::memento),
-    plain!("/documents/{slug}", exports::document_page),
-    plain!("/documents/{slug}/revisions/{hash}", exports::revision_page),
-    plain!("/documents/{slug}/history", exports::history_page),
-    plain!("/documents/{slug}/diff", exports::diff_page),
-    plain!("/documents/{slug}/cite", exports::cite),
-    plain!("/documents/{slug}/provenance", exports::provenance),
-    plain!("/cite", exports::cite_list),
+    plain!("/documents/{slug}", pages::document_page),
+    plain!("/documents/{slug}/revisions/{hash}", pages::revision_page),
+    plain!("/documents/{slug}/history", pages::history_page),
+    plain!("/documents/{slug}/diff", pages::diff_page),
+    plain!("/documents/{slug}/cite", pages::cite),
+    plain!("/documents/{slug}/provenance", pages::provenance),
+    plain!("/cite", pages::cite_list),
 ];
 
 fn routes(cfg: &mut web::ServiceConfig) {

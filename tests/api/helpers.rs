@@ -18,10 +18,11 @@ pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
 /// `postgres::name`. Without a PostgreSQL server the PostgreSQL half says it was skipped.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
+    ($($(#[$attr:meta])* $name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$attr])*
                 async fn $name() {
                     let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
                     super::$name(app).await;
@@ -35,15 +36,11 @@ macro_rules! on_both_backends {
                     palimpsest_no_postgres,
                     ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
                 )]
+                $(#[$attr])*
                 async fn $name() {
-                    let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else {
-                        eprintln!(
-                            "skipped {}: set {} to run it on PostgreSQL",
-                            stringify!($name),
-                            $crate::helpers::POSTGRES_ENV
-                        );
-                        return;
-                    };
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres)
+                        .await
+                        .expect("PALIMPSEST_TEST_POSTGRES_URL names a PostgreSQL server");
                     super::$name(app).await;
                 }
             )+

@@ -123,6 +123,18 @@ async fn mementos_are_cached_and_linked_to_their_neighbours(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    // If-None-Match compares weakly (RFC 9110 13.1.2), in a list, with other tags.
+    for tags in [format!("W/\"{}\"", hashes[1]), format!("\"other\", W/\"{}\"", hashes[1])] {
+        let held = client.get(url(&hashes[1])).header("if-none-match", tags).send().await.unwrap();
+        assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
+    }
+    let other = client
+        .get(url(&hashes[1]))
+        .header("if-none-match", format!("W/\"{}\"", hashes[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
 
     let first = client.get(url(&hashes[0])).send().await.unwrap();
     let link = header(&first, "link");

@@ -119,6 +119,10 @@ async fn requests_run_under_a_deadline(app: TestApp) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    palimpsest_no_postgres,
+    ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
+)]
 async fn postgres_outages_are_answered_unavailable_and_readiness_follows_the_database() {
     let Some(app) = spawn_configured(Backend::Postgres, |config| {
         config.through_proxy = true;
@@ -127,8 +131,7 @@ async fn postgres_outages_are_answered_unavailable_and_readiness_follows_the_dat
     })
     .await
     else {
-        eprintln!("skipped: set {} to run it on PostgreSQL", crate::helpers::POSTGRES_ENV);
-        return;
+        panic!("{} names no PostgreSQL server", crate::helpers::POSTGRES_ENV);
     };
     let proxy = app.proxy.as_ref().unwrap();
     let ready = |app: &TestApp| {

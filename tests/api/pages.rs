@@ -14,6 +14,8 @@ crate::on_both_backends!(
     the_diff_page_highlights_words_between_any_two_revisions,
     meta_tags_follow_the_kind_of_document,
     page_requests_with_bad_input_are_refused,
+    the_home_page_lists_recent_documents_and_searches_them,
+    a_browser_meets_every_error_as_a_page_with_a_way_back,
 );
 
 const SOURCE_TEXT: &str = "The committee met on Monday.\nIt approved the budget for the year.\n";
@@ -372,22 +374,13 @@ async fn page_requests_with_bad_input_are_refused(app: TestApp) {
 /// The pages and GraphiQL in headless Chromium, at desktop and phone width: every part there,
 /// nothing loaded from elsewhere, no console error (a CSP violation is one), no sideways
 /// scrolling on a phone; GraphiQL renders and runs its query. Screenshots go to
-/// `target/browser/` (or `$CARGO_TARGET_DIR/browser/`). Skipped, saying so, without chromium,
-/// chromedriver and selenium, unless `PALIMPSEST_REQUIRE_VERIFIERS` is set (as `.ci/run` sets
-/// it, after installing them).
+/// `target/browser/` (or `$CARGO_TARGET_DIR/browser/`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    palimpsest_no_browser,
+    ignore = "needs chromium, chromedriver and python3 with selenium"
+)]
 async fn pages_and_graphiql_work_in_a_real_browser_at_desktop_and_phone_width() {
-    let probe = std::process::Command::new("python3").args(["-c", "import selenium"]).output();
-    let have_browser = std::path::Path::new("/usr/bin/chromium").exists()
-        && std::path::Path::new("/usr/bin/chromedriver").exists();
-    if !probe.is_ok_and(|o| o.status.success()) || !have_browser {
-        assert!(
-            std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_none(),
-            "chromium, chromedriver and python3 with selenium are required"
-        );
-        eprintln!("skipped the browser checks: they need chromium, chromedriver and selenium");
-        return;
-    }
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let corpus = corpus(&app).await;
     let base = app.address.clone();
@@ -437,4 +430,72 @@ async fn pages_and_graphiql_work_in_a_real_browser_at_desktop_and_phone_width() 
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let shots = String::from_utf8_lossy(&output.stdout).matches("screenshot:").count();
     assert_eq!(shots, 1 + 6 * 2, "GraphiQL and every page at both widths");
+}
+
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+async fn browse(app: &TestApp, path: &str) -> reqwest::Response {
+    let url = format!("{}{path}", app.address);
+    app.client.get(url).header("accept", BROWSER_ACCEPT).send().await.unwrap()
+}
+
+/// `/` is a page for a browser (the documents changed last, a search box, where the API is)
+/// and a line saying where the API is for anyone else; the search box's results are a page.
+async fn the_home_page_lists_recent_documents_and_searches_them(app: TestApp) {
+    corpus(&app).await;
+    let home = browse(&app, "/").await;
+    assert_eq!(home.status(), 200);
+    assert!(home.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = home.text().await.unwrap();
+    let parts =
+        ["Recently changed", "/documents/letter", "/documents/minutes", "/search\"", "/graphql\""];
+    for part in parts {
+        assert!(html.contains(part), "{part} missing from the home page:\n{html}");
+    }
+    let plain = get(&app, "/").await;
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(plain.text().await.unwrap().contains("/graphql"));
+
+    let found = browse(&app, "/search?q=budget").await;
+    assert_eq!(found.status(), 200);
+    let html = found.text().await.unwrap();
+    assert!(
+        html.contains("/documents/minutes") && html.contains("/documents/budget-note"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"budget\""), "the box keeps the words: {html}");
+    let none = browse(&app, "/search?q=xylophone").await.text().await.unwrap();
+    assert!(none.contains("No document holds these words now."), "{none}");
+}
+
+/// Every error a browser can reach — an unknown path, bad input, a missing document, a
+/// redacted revision's diff — is an HTML page with the status, what went wrong and a link
+/// home; a program gets the same status with the reason in plain text.
+async fn a_browser_meets_every_error_as_a_page_with_a_way_back(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let redacted_diff = format!("/documents/letter/diff?to={}", corpus.redacted);
+    for (path, status) in [
+        ("/nowhere", 404),
+        ("/documents/no-such-document", 404),
+        ("/documents/minutes/history?before=zero", 400),
+        ("/search?q=%22unclosed", 400),
+        (redacted_diff.as_str(), 410),
+    ] {
+        let response = browse(&app, path).await;
+        assert_eq!(response.status(), status, "{path}");
+        let headers = response.headers();
+        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        assert!(
+            headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'")
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&format!("<h1>{status} ")), "{path}: {html}");
+        assert!(html.contains("Back to the home page"), "{path}: {html}");
+
+        let plain = get(&app, path).await;
+        assert_eq!(plain.status(), status, "{path}");
+        assert!(plain.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        assert!(!plain.text().await.unwrap().contains('<'), "{path}");
+    }
 }

@@ -159,3 +159,91 @@ async fn a_repeated_query_text_is_held_to_the_limits_every_time(app: TestApp) {
         assert_eq!(only_error(&refused)["extensions"]["limit"], "depth", "{refused}");
     }
 }
+
+/// Queries that share response names across fields, each with what graphql-js answers: the
+/// conflicts first, then queries that merge.
+const MERGING: &[&str] = &[
+    "query($id: ID!) { node(id: $id) { ... on Document { url } ... on Source { url } } }",
+    "query($id: ID!) { node(id: $id) { ... on Document { kind } ... on Agent { kind } } }",
+    "query($id: ID!) { node(id: $id) { ... on Source { kind } ... on Document { kind } } }",
+    "{ documents(first: 1) { nodes { slug: title slug } } }",
+    "{ documents(first: 1) { nodes { revisions(first: 1) { totalCount } \
+       revisions(first: 2) { totalCount } } } }",
+    "query($id: ID!) { node(id: $id) { ... on Document { r: head { n: number } } \
+       ... on Revision { r: document { n: slug } } } }",
+    "fragment A on Document { url } fragment B on Source { url } \
+     query($id: ID!) { node(id: $id) { ...A ...B } }",
+    "{ documents(first: 1) { nodes { ... on Node { id } id: slug } } }",
+    // These merge.
+    "query($id: ID!) { node(id: $id) { ... on Document { u: url } ... on Revision { u: hash } } }",
+    "query($id: ID!) { node(id: $id) { ... on Document { url } ... on Revision { url } } }",
+    "query($id: ID!) { node(id: $id) { ... on Document { kind } ... on Source { sourceKind \
+       sourceUrl } ... on Agent { agentKind } } }",
+    "{ documents(first: 1) { nodes { slug slug ... on Document { slug } } } }",
+];
+
+/// Field Selection Merging (spec 5.3.2): the server refuses exactly the queries graphql-js
+/// refuses, with graphql-js's messages — graphql-core (its Python port) is the reference, on
+/// the committed SDL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(palimpsest_no_graphql_core, ignore = "needs python3 with graphql-core")]
+async fn fields_that_cannot_merge_are_refused_as_graphql_js_refuses_them() {
+    let script = r#"
+import json, sys
+from graphql import build_schema, parse, validate
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+schema = build_schema(open(sys.argv[1]).read())
+queries = json.load(sys.stdin)
+# graphql-core quotes names with ' where graphql-js, whose messages clients see, uses ".
+print(json.dumps([sorted(e.message.replace("'", '"') for e in validate(schema, parse(q), [OverlappingFieldsCanBeMergedRule])) for q in queries]))
+"#;
+    let sdl = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", script, sdl])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(python.stdin.take().unwrap(), &MERGING).unwrap();
+    let output = python.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let expected: Vec<Vec<String>> = serde_json::from_slice(&output.stdout).unwrap();
+    // The set holds what it says: graphql-js refuses the first eight, and merges the rest.
+    let refused: Vec<bool> = expected.iter().map(|messages| !messages.is_empty()).collect();
+    assert_eq!(refused, [[true; 8].as_slice(), &[false; 4]].concat(), "{expected:?}");
+
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let service = default_service(&app);
+    let variables = json!({ "id": "RG9jdW1lbnQ6MDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw" });
+    for (query, expected) in MERGING.iter().zip(expected) {
+        let body = run(&service, None, query, variables.clone()).await;
+        let mut refused: Vec<String> = body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["message"].as_str())
+                    .filter(|m| m.contains(" conflict because "))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        refused.sort();
+        assert_eq!(refused, expected, "{query}\n{body}");
+    }
+}
+
+/// Checking that fields merge compares them pairwise; a query of 700 copies of one field is
+/// refused once the comparisons it may cost are spent, rather than checked for long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checking_that_fields_merge_is_bounded() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let service = default_service(&app);
+    let copies = "documents(first: 1) { totalCount } ".repeat(700);
+    let started = std::time::Instant::now();
+    let body = run(&service, None, &format!("{{ {copies} }}"), json!({})).await;
+    let took = started.elapsed();
+    let messages = body["errors"].to_string();
+    assert!(messages.contains("too many fields sharing response names"), "{messages}");
+    println!("700 copies refused in {took:?}");
+}

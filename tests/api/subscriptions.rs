@@ -602,10 +602,9 @@ async fn a_subscriber_that_falls_behind_is_disconnected_with_1013() {
     ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
 )]
 async fn a_write_on_one_server_reaches_subscribers_of_another_on_the_same_postgres_database() {
-    let Some(one) = crate::helpers::spawn_app(Backend::Postgres).await else {
-        eprintln!("skipped: set {} to run it", crate::helpers::POSTGRES_ENV);
-        return;
-    };
+    let one = crate::helpers::spawn_app(Backend::Postgres)
+        .await
+        .expect("PALIMPSEST_TEST_POSTGRES_URL names a PostgreSQL server");
     let other = one.second_server().await;
     let token = one.editor().await;
     let created = one.create_document(&token, "shared", "version 1\n").await;

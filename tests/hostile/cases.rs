@@ -658,7 +658,8 @@ fn plain_routes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usiz
             url_encode(&hostile_string(rng))
         };
         let junk = url_encode(&hostile_string(rng));
-        let (path, headers): (String, Vec<(String, String)>) = match rng.below(13) {
+        let browser = ("accept".to_owned(), "text/html,*/*;q=0.8".to_owned());
+        let (path, headers): (String, Vec<(String, String)>) = match rng.below(16) {
             0 => (format!("/documents/{slug}"), vec![]),
             1 => (format!("/documents/{slug}/revisions/{hash}"), vec![]),
             2 => (
@@ -683,6 +684,9 @@ fn plain_routes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usiz
             9 => (format!("/documents/{slug}/history?before={junk}"), vec![]),
             10 => (format!("/documents/{slug}/diff?from={hash}&to={junk}"), vec![]),
             11 => (format!("/graphiql/{junk}"), vec![("if-none-match".into(), junk.clone())]),
+            12 => ("/".into(), vec![("accept".into(), header_value(&hostile_string(rng)))]),
+            13 => (format!("/search?q={junk}"), vec![browser]),
+            14 => (format!("/{junk}?q={junk}"), vec![browser]),
             _ => ("/graphql".into(), vec![("accept".into(), "text/html".into())]),
         };
         cases.push(get("plain route", path, headers));

@@ -48,52 +48,50 @@ const CODES: &[&str] = &[
 const SLOW: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run it on the release build: cargo test --release --test hostile"
+)]
 async fn hostile_requests_on_sqlite() {
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "skipped: run the hostile suite on the release build (cargo test --release --test hostile)"
-        );
-        return;
-    }
     attack(Database::create(server::Backend::Sqlite, "palimpsest-hostile").await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run it on the release build: cargo test --release --test hostile"
+)]
+#[cfg_attr(
+    palimpsest_no_postgres,
+    ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
+)]
 async fn hostile_requests_on_postgres() {
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "skipped: run the hostile suite on the release build (cargo test --release --test hostile)"
-        );
-        return;
-    }
-    let Some(database) = Database::create(server::Backend::Postgres, "palimpsest-hostile").await
-    else {
-        eprintln!("skipped: set {} to run it on PostgreSQL", server::POSTGRES_ENV);
-        return;
-    };
+    let database = Database::create(server::Backend::Postgres, "palimpsest-hostile")
+        .await
+        .expect("PALIMPSEST_TEST_POSTGRES_URL names a PostgreSQL server");
     attack(database).await;
 }
 
 /// What clients can make the server hold, attacked one way at a time (`resources`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run it on the release build: cargo test --release --test hostile"
+)]
 async fn resource_attacks_on_sqlite() {
-    if cfg!(debug_assertions) {
-        eprintln!("skipped: run the hostile suite on the release build");
-        return;
-    }
     resource_attacks(server::Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run it on the release build: cargo test --release --test hostile"
+)]
+#[cfg_attr(
+    palimpsest_no_postgres,
+    ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
+)]
 async fn resource_attacks_on_postgres() {
-    if cfg!(debug_assertions) {
-        eprintln!("skipped: run the hostile suite on the release build");
-        return;
-    }
-    if std::env::var(server::POSTGRES_ENV).is_err() {
-        eprintln!("skipped: set {} to run it on PostgreSQL", server::POSTGRES_ENV);
-        return;
-    }
     resource_attacks(server::Backend::Postgres).await;
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{FromQueryResult, JsonValue, Statement};
 
-pub use crate::database::{Backend, POSTGRES_ENV, TestDatabase as Database};
+pub use crate::database::{Backend, TestDatabase as Database};
 
 impl Database {
     pub fn name(&self) -> &'static str {

@@ -106,6 +106,8 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ("/schema.graphql", "GET, HEAD", &["plain route"]),
     ("/healthz", "GET, HEAD", &["malformed HTTP"]),
     ("/readyz", "GET, HEAD", &["plain route"]),
+    ("/", "GET, HEAD", &["plain route"]),
+    ("/search", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/text", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/timemap", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/revisions/{hash}/text", "GET, HEAD", &["plain route"]),

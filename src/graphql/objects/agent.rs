@@ -22,6 +22,14 @@ impl AgentNode {
         &self.0.name
     }
 
+    /// A person, an organization or a program.
+    async fn agent_kind(&self) -> AgentKind {
+        self.0.kind.into()
+    }
+
+    #[graphql(deprecation = "Use `agentKind`: `Document.kind` and `Source.kind` are other enums, \
+                             so a query cannot select them together (as `node { ... on Document \
+                             { kind } ... on Agent { kind } }` does).")]
     async fn kind(&self) -> AgentKind {
         self.0.kind.into()
     }

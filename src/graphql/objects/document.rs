@@ -2,10 +2,8 @@
 
 use async_graphql::{Context, ID, Json, Object};
 
-use super::export::{CitationExport, CitationFormat, ReferenceStyle};
+use super::citation_export::{CitationExport, CitationFormat, ReferenceStyle};
 use super::integrity::IntegrityReport;
-use crate::export::RecordInput;
-use crate::export::cite::Format;
 use crate::graphql::auth::{Permission, RequestAuth};
 use crate::graphql::connection::{CitationConnection, RevisionConnection, SourceConnection};
 use crate::graphql::context::{base_url, budget, store};
@@ -15,6 +13,8 @@ use crate::graphql::kinds::DocumentKind;
 use crate::graphql::loaders::{HeadAt, load_optional, load_required};
 use crate::graphql::nodes::{DocumentNode, RevisionNode};
 use crate::graphql::scalars::DateTime;
+use crate::render::RecordInput;
+use crate::render::cite::Format;
 use crate::store::{DocumentKey, RevisionHash};
 
 object_with_pages! {
@@ -104,7 +104,7 @@ impl DocumentNode {
         revision: Option<String>,
     ) -> ApiResult<Option<String>> {
         let record = self.record(ctx, revision).await?;
-        Ok(crate::export::cite::formatted_reference(&record, style.into()))
+        Ok(crate::render::cite::formatted_reference(&record, style.into()))
     }
 
     /// W3C PROV-JSON of this document's history, or of one `revision`. Costs 100 points, and
@@ -118,7 +118,7 @@ impl DocumentNode {
         let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
         let key = DocumentKey::Id(self.0.id);
         let provenance = store(ctx)?.provenance(&key, revision.as_ref(), budget(ctx)?).await?;
-        Ok(Json(crate::export::prov::prov_json(&provenance, &base_url(ctx)?)))
+        Ok(Json(crate::render::prov::prov_json(&provenance, &base_url(ctx)?)))
     }
 
 

@@ -4,8 +4,8 @@
 
 mod agent;
 mod citation;
+pub mod citation_export;
 mod document;
-pub mod export;
 pub mod history;
 pub mod integrity;
 mod revision;

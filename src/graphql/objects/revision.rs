@@ -166,7 +166,7 @@ impl RevisionNode {
     async fn provenance(&self, ctx: &Context<'_>) -> ApiResult<Json<serde_json::Value>> {
         let key = DocumentKey::Id(self.0.document_id);
         let provenance = store(ctx)?.provenance(&key, Some(&self.0.hash), budget(ctx)?).await?;
-        Ok(Json(crate::export::prov::prov_json(&provenance, &base_url(ctx)?)))
+        Ok(Json(crate::render::prov::prov_json(&provenance, &base_url(ctx)?)))
     }
 
 

@@ -22,6 +22,14 @@ impl SourceNode {
         self.0.id.to_string()
     }
 
+    /// What kind of source this is.
+    async fn source_kind(&self) -> SourceKind {
+        self.0.kind.into()
+    }
+
+    #[graphql(deprecation = "Use `sourceKind`: `Document.kind` and `Agent.kind` are other enums, \
+                             so a query cannot select them together (as `node { ... on Document \
+                             { kind } ... on Source { kind } }` does).")]
     async fn kind(&self) -> SourceKind {
         self.0.kind.into()
     }
@@ -38,6 +46,14 @@ impl SourceNode {
         self.0.title.as_deref()
     }
 
+    /// Where the source was found, when it is on the web.
+    async fn source_url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    #[graphql(deprecation = "Use `sourceUrl`: `url` here is nullable where `Document.url` and \
+                             `Revision.url` are not, so a query cannot select them together (as \
+                             `node { ... on Document { url } ... on Source { url } }` does).")]
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }

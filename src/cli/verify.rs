@@ -1,7 +1,9 @@
-//! Commands an operator runs against the corpus, with the progress and reports a terminal
-//! shows. `main.rs` parses the command line and calls these.
+//! `verify`: every hash recomputed, every chain followed, the transparency log checked, with
+//! a progress bar on a terminal and each problem on a line of stdout.
 
-use std::time::Instant;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -9,8 +11,31 @@ use crate::budget::Budget;
 use anyhow::Context;
 
 use crate::checkpoint::{Checkpoint, LogKey, VerifierKey};
-use crate::config::VerifyArgs;
 use crate::store::{DocumentId, Problem, Report, Slug, Store};
+use clap::Args;
+
+/// What `verify` checks, and with which key. It reads the database and changes nothing.
+/// Exit status: 0 when all is well, 1 when it found a problem, 2 when it could not verify.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify only this document (its slug).
+    #[arg(long)]
+    pub document: Option<String>,
+    /// The key that checks the log's checkpoints, as `palimpsest log-key` prints it
+    /// (`name+id+key`); an archivist needs no more than this.
+    #[arg(long, env = "PALIMPSEST_VERIFIER_KEY")]
+    pub verifier_key: Option<String>,
+    /// Or the log's signing key file, whose public half is used.
+    #[arg(long, env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
+    pub log_key: PathBuf,
+    /// A signed checkpoint kept outside the database (a file holding the note, as
+    /// `transparencyLog { checkpoint }` served it): the log must still extend it. Repeatable.
+    #[arg(long = "checkpoint")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Verify without a key: checkpoints' signatures are then not checked.
+    #[arg(long)]
+    pub no_signatures: bool,
+}
 
 /// Documents verified per page.
 const PAGE: u64 = 500;
@@ -18,7 +43,7 @@ const PAGE: u64 = 500;
 /// Verifies the corpus (or one document) and the transparency log as `args` asks, with a
 /// progress bar on a terminal, and prints what was checked and every problem found on stdout.
 /// Returns whether all is well.
-pub async fn verify(store: &Store, args: &VerifyArgs) -> anyhow::Result<bool> {
+pub(super) async fn verify(store: &Store, args: &VerifyArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let budget = Budget::unlimited();
     let key = verifier(args)?;
@@ -31,9 +56,10 @@ pub async fn verify(store: &Store, args: &VerifyArgs) -> anyhow::Result<bool> {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no document has the slug {slug}"))?;
         let report = store.verify_document(document.id, &budget).await?;
-        summarise(&report, started.elapsed());
-        let clean = print_problems(&report);
-        println!("{}", if clean { "all is well" } else { "PROBLEMS FOUND" });
+        let mut out = std::io::stdout().lock();
+        summarise(&mut out, &report, started.elapsed())?;
+        let clean = print_problems(&mut out, &report)?;
+        writeln!(out, "{}", if clean { "all is well" } else { "PROBLEMS FOUND" })?;
         return Ok(clean);
     }
     // The documents and the log are checked side by side: each is half reading, half hashing.
@@ -56,9 +82,11 @@ pub async fn verify(store: &Store, args: &VerifyArgs) -> anyhow::Result<bool> {
     let (documents, log) = tokio::try_join!(documents, log)?;
     bar.finish_and_clear();
     let (report, elapsed) = documents;
-    summarise(&report, elapsed);
-    let mut clean = print_problems(&report);
-    println!(
+    let mut out = std::io::stdout().lock();
+    summarise(&mut out, &report, elapsed)?;
+    let mut clean = print_problems(&mut out, &report)?;
+    writeln!(
+        out,
         "transparency log: {} leaves, {} signed checkpoints{}",
         log.size,
         log.checkpoints,
@@ -67,14 +95,15 @@ pub async fn verify(store: &Store, args: &VerifyArgs) -> anyhow::Result<bool> {
         } else {
             " (signatures NOT checked: no key)"
         }
-    );
-    clean &= print_problems(&log.report);
-    println!(
+    )?;
+    clean &= print_problems(&mut out, &log.report)?;
+    writeln!(
+        out,
         "verified in {:.2} s ({:.0} revisions/s)",
         started.elapsed().as_secs_f64(),
         report.revisions as f64 / started.elapsed().as_secs_f64().max(1e-9)
-    );
-    println!("{}", if clean { "all is well" } else { "PROBLEMS FOUND" });
+    )?;
+    writeln!(out, "{}", if clean { "all is well" } else { "PROBLEMS FOUND" })?;
     Ok(clean)
 }
 
@@ -116,16 +145,17 @@ fn held_checkpoints(
         .collect()
 }
 
-fn summarise(report: &Report, elapsed: std::time::Duration) {
+fn summarise(out: &mut impl Write, report: &Report, elapsed: Duration) -> io::Result<()> {
     let elapsed = elapsed.as_secs_f64();
     let count = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    println!(
+    writeln!(
+        out,
         "checked {} and {} ({} redacted) in {elapsed:.2} s ({:.0} revisions/s)",
         count(report.documents, "document", "documents"),
         count(report.revisions, "revision", "revisions"),
         report.redacted_count,
         report.revisions as f64 / elapsed.max(1e-9),
-    );
+    )
 }
 
 fn progress_bar(total: u64, unit: &'static str) -> ProgressBar {
@@ -139,15 +169,15 @@ fn progress_bar(total: u64, unit: &'static str) -> ProgressBar {
 }
 
 /// Prints each problem on a line; returns whether there were none.
-fn print_problems(report: &Report) -> bool {
+fn print_problems(out: &mut impl Write, report: &Report) -> io::Result<bool> {
     for problem in &report.problems {
-        println!("{}", describe(problem));
+        writeln!(out, "{}", describe(problem))?;
     }
     let unlisted = report.problem_count - report.problems.len() as u64;
     if unlisted > 0 {
-        println!("… and {unlisted} more problems");
+        writeln!(out, "… and {unlisted} more problems")?;
     }
-    report.is_clean()
+    Ok(report.is_clean())
 }
 
 fn describe(problem: &Problem) -> String {

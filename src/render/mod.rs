@@ -1,7 +1,8 @@
-//! Exports of the corpus in the formats other tools speak: citation records (CSL-JSON,
-//! BibTeX/BibLaTeX, RIS, and formatted references rendered by a CSL engine), W3C PROV-JSON,
-//! and HTML pages carrying citation metadata. Pure functions over store read models; nothing
-//! here touches the database or HTTP.
+//! The store's records rendered in the formats people and other tools read: citation records
+//! (CSL-JSON, BibTeX/BibLaTeX, RIS, and formatted references rendered by a CSL engine), W3C
+//! PROV-JSON, and HTML pages carrying citation metadata. Pure functions over store read
+//! models; nothing here touches the database or HTTP. (Archives — the corpus out and back in
+//! — are `crate::archive`.)
 
 pub mod cite;
 pub mod html;

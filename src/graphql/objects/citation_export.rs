@@ -2,7 +2,7 @@
 
 use async_graphql::{Enum, SimpleObject};
 
-use crate::export::cite::{self, Format};
+use crate::render::cite::{self, Format};
 
 /// A citation-record format for reference managers.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

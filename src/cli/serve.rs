@@ -1,123 +1,20 @@
-//! Command-line flags and environment variables. Every setting has a flag and a variable;
-//! the flag wins.
+//! `serve` and `log-key`: the server's flags and environment variables (every setting has
+//! both; the flag wins), and the transparency log's signing key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use anyhow::{Context, bail};
+use clap::Args;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "palimpsest",
-    version,
-    about = "GraphQL over a provenance-tracked, hash-chained document corpus"
-)]
-pub struct Cli {
-    /// Database URL: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://palimpsest.db", global = true)]
-    pub database_url: String,
-
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Migrate, load the seeds into a new database, and serve GraphQL over HTTP.
-    Serve(Box<ServeArgs>),
-    /// Apply pending database migrations.
-    Migrate,
-    /// Load the sample corpus; documents already present are left as they are.
-    Seed {
-        /// The seeds folder (holding corpus.json).
-        #[arg(long, env = "PALIMPSEST_SEEDS_DIR")]
-        dir: Option<PathBuf>,
-    },
-    /// Show a document's history, newest first.
-    Log {
-        /// The document's slug.
-        slug: String,
-        /// Show at most this many revisions.
-        #[arg(short = 'n', long)]
-        max_count: Option<usize>,
-    },
-    /// Show what changed between two revisions (hashes; they may be of different documents):
-    /// a unified diff, or with a word or char granularity the changes marked inline.
-    Diff {
-        from: String,
-        to: String,
-        /// line, word or char.
-        #[arg(long, default_value = "line")]
-        granularity: String,
-        /// Unchanged lines shown around each change.
-        #[arg(long, default_value_t = 3)]
-        context: usize,
-    },
-    /// Print the GraphQL schema (SDL).
-    Schema,
-    /// Manage API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
-    /// Verify the corpus: recompute every content and revision hash, hold each header to the
-    /// columns it covers, follow every chain to its head, and check the transparency log and
-    /// its signed checkpoints. Exits non-zero when anything is wrong.
-    Verify(VerifyArgs),
-    /// Import an archive (JSON Lines, docs/archive-format.md): documents with their whole
-    /// histories, authors and sources. The file is checked whole first; a document with a bad
-    /// line is refused whole, with the line's number and why. Revisions already stored are
-    /// skipped, so an interrupted import resumes when run again. Exits 1 when any line was
-    /// refused.
-    Import {
-        /// The archive, or `-` for standard input.
-        file: PathBuf,
-        /// Revisions written per transaction, at most (a transaction also ends at 32 MiB of
-        /// text).
-        #[arg(long, default_value_t = 10_000)]
-        batch: usize,
-    },
-    /// Export the corpus, or the documents named, as an archive (JSON Lines) on standard
-    /// output or into a file, or as an OCFL storage root.
-    Export {
-        /// Only this document (a slug); may be repeated.
-        #[arg(long = "document")]
-        documents: Vec<String>,
-        /// Write here instead of standard output.
-        #[arg(short, long, conflicts_with = "ocfl")]
-        output: Option<PathBuf>,
-        /// Write an OCFL 1.1 storage root here instead (a new or empty folder): one object per
-        /// document, one version per revision.
-        #[arg(long)]
-        ocfl: Option<PathBuf>,
-    },
-    /// Print the transparency log's verifier key (`name+id+key`), for anyone who checks its
-    /// checkpoints. `serve` creates the signing key on first start.
-    LogKey {
-        #[arg(long = "log-key", env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
-        path: PathBuf,
-    },
-}
-
-/// What `verify` checks, and with which key. It reads the database and changes nothing.
-/// Exit status: 0 when all is well, 1 when it found a problem, 2 when it could not verify.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// Verify only this document (its slug).
-    #[arg(long)]
-    pub document: Option<String>,
-    /// The key that checks the log's checkpoints, as `palimpsest log-key` prints it
-    /// (`name+id+key`); an archivist needs no more than this.
-    #[arg(long, env = "PALIMPSEST_VERIFIER_KEY")]
-    pub verifier_key: Option<String>,
-    /// Or the log's signing key file, whose public half is used.
-    #[arg(long, env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
-    pub log_key: PathBuf,
-    /// A signed checkpoint kept outside the database (a file holding the note, as
-    /// `transparencyLog { checkpoint }` served it): the log must still extend it. Repeatable.
-    #[arg(long = "checkpoint")]
-    pub checkpoints: Vec<PathBuf>,
-    /// Verify without a key: checkpoints' signatures are then not checked.
-    #[arg(long)]
-    pub no_signatures: bool,
-}
+use crate::checkpoint::LogKey;
+use crate::compute::Compute;
+use crate::graphql::limits::QueryLimits;
+use crate::http::{Application, CorsOrigins, HttpSettings};
+use crate::memory::MemoryLimits;
+use crate::ratelimit::RateLimitSettings;
+use crate::store::{self, DatabaseTimeouts, Store, StoreLimits};
 
 /// Where the transparency log's signing key is kept: a file outside the database it vouches
 /// for, created (readable by its owner only) on first use.
@@ -286,44 +183,140 @@ pub struct LimitArgs {
     pub rate_limit_window_secs: u64,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token for an agent and print it, alone, on stdout. Only its SHA-256 is
-    /// stored: it cannot be shown again.
-    Create {
-        /// The agent's name; an agent is created if none has it. When several agents share
-        /// the name, choose one with --agent-id.
-        #[arg(long, required_unless_present = "agent_id", conflicts_with = "agent_id")]
-        agent: Option<String>,
-        /// The agent's id (its UUID).
-        #[arg(long)]
-        agent_id: Option<String>,
-        /// reader, editor, archivist or admin.
-        #[arg(long, default_value = "editor")]
-        role: String,
-        /// The agent's kind if it has to be created: person, organization or software.
-        #[arg(long, default_value = "person")]
-        kind: String,
-        /// Allow a token for a software agent (such as the seed loader), which is refused
-        /// otherwise so that nobody writes in a program's name by mistake.
-        #[arg(long)]
-        software_agent: bool,
-        /// The token stops working after this long (e.g. 30d, 12h).
-        #[arg(long, conflicts_with = "expires_at", value_parser = humantime::parse_duration)]
-        expires_in: Option<std::time::Duration>,
-        /// The token stops working at this time (RFC 3339).
-        #[arg(long)]
-        expires_at: Option<String>,
-    },
-    /// List tokens (never their secrets): id, agent, role, created, expires, status.
-    List {
-        /// Also list revoked and expired tokens.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Revoke a token by its id: it authenticates nobody from now on.
-    Revoke {
-        /// The token's id, as `token list` shows it.
-        id: String,
-    },
+pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(url) = &args.public_url {
+        let absolute = url.starts_with("https://") || url.starts_with("http://");
+        if !absolute || url.contains(char::is_whitespace) {
+            bail!("--public-url must be an absolute http(s) URL, not {url:?}");
+        }
+    }
+    let limits = &args.limits;
+    let query_limits = QueryLimits {
+        max_tokens: limits.max_query_tokens,
+        max_token_length: limits.max_token_length,
+        max_string_bytes: limits.max_query_string_bytes,
+        max_nesting: limits.max_query_nesting,
+        max_depth: limits.max_query_depth,
+        max_fields: limits.max_query_fields,
+        max_aliases: limits.max_query_aliases,
+        max_directives: limits.max_query_directives,
+        max_value_depth: limits.max_value_depth,
+        max_cost: limits.max_query_cost,
+        max_errors: limits.max_errors,
+        deadline: Duration::from_millis(limits.request_timeout_ms),
+    };
+    let rate_limits = rate_limits(limits, query_limits.max_cost)?;
+    let timeouts = DatabaseTimeouts {
+        statement: Duration::from_millis(limits.database_timeout_ms),
+        acquire: Duration::from_millis(limits.database_timeout_ms),
+    };
+    let db = store::connect_with(database_url, timeouts).await?;
+    let applied_before = store::migrate(&db).await?;
+    let store_limits = StoreLimits {
+        max_content_bytes: args.max_content_bytes,
+        blame_time: Duration::from_millis(limits.blame_timeout_ms),
+        ..StoreLimits::default()
+    };
+    let compute = match limits.heavy_tasks {
+        Some(tasks) => Compute::new(tasks, Duration::from_millis(limits.heavy_wait_ms)),
+        None => Compute::for_this_machine(),
+    };
+    let store = Store::with_compute(db, store_limits, compute);
+    let log_key = log_key(&store, &args).await?;
+    if applied_before == 0 && !args.no_seed {
+        super::archive::seed(&store, args.seeds_dir).await?;
+    } else if store.count_documents(&Default::default()).await? == 0 {
+        // A database migrated before its first start is not seeded: say how to fill it.
+        tracing::warn!(
+            "the corpus is empty: `palimpsest seed` loads the sample corpus, `palimpsest import` \
+             an archive, and the createDocument mutation writes a document"
+        );
+    }
+    let settings = HttpSettings {
+        bind: args.bind,
+        max_body_bytes: args.max_body_bytes,
+        max_response_bytes: args.max_response_bytes,
+        max_json_values: limits.max_json_values,
+        workers: args.workers,
+        public_url: args.public_url,
+        trust_forwarded: args.trust_forwarded_headers,
+        limits: query_limits,
+        rate_limits,
+        log_key: Arc::new(log_key),
+        checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms),
+        response_cache_bytes: args.response_cache_mb.saturating_mul(1 << 20),
+        max_sockets: args.max_websockets,
+        max_socket_operations: args.max_websocket_operations,
+        cors: CorsOrigins::parse(&args.cors_origins).map_err(anyhow::Error::msg)?,
+        memory: MemoryLimits {
+            per_connection: HttpSettings::connection_memory(args.max_body_bytes),
+            per_address: args.client_memory_per_address_mb.saturating_mul(1 << 20),
+            total: args.client_memory_mb.saturating_mul(1 << 20),
+        },
+        ..HttpSettings::default()
+    };
+    let app = Application::build(&settings, store)?;
+    let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);
+    tracing::info!(
+        "serving GraphQL at http://{host}:{}/graphql (database {})",
+        app.port(),
+        store::redact_password(database_url)
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// The log's signing key: loaded, or created on a first start. A log that has signed
+/// checkpoints gets no new key by accident: its key file must be restored, or a new key asked
+/// for with `--new-log-key`.
+async fn log_key(store: &Store, args: &ServeArgs) -> anyhow::Result<LogKey> {
+    let path = &args.log_key.path;
+    if path.exists() {
+        return Ok(LogKey::load(path)?);
+    }
+    if store.latest_checkpoint().await?.is_some() && !args.new_log_key {
+        bail!(
+            "the transparency log has signed checkpoints but its key {} is missing: restore the \
+             key file (or pass --log-key), or start with --new-log-key to sign with a new key",
+            path.display()
+        );
+    }
+    let origin = args.log_key.origin(args.public_url.as_deref());
+    let (key, _) = LogKey::load_or_create(path, &origin)?;
+    tracing::info!(path = %path.display(), verifier = %key.verifier_key(),
+        "created the transparency log's signing key; keep it outside the database, back it up");
+    Ok(key)
+}
+
+/// The rate limits; a window must hold at least one request of the largest cost, or that
+/// request could never be served.
+fn rate_limits(limits: &LimitArgs, max_cost: u64) -> anyhow::Result<RateLimitSettings> {
+    for (flag, points) in [
+        ("--rate-limit-anonymous", limits.rate_limit_anonymous),
+        ("--rate-limit-token", limits.rate_limit_token),
+    ] {
+        if points != 0 && u64::from(points) < max_cost {
+            bail!(
+                "{flag} ({points}) must be 0 (no limit) or at least --max-query-cost ({max_cost})"
+            );
+        }
+    }
+    if limits.rate_limit_window_secs == 0 {
+        bail!("--rate-limit-window-secs must be at least 1");
+    }
+    Ok(RateLimitSettings {
+        anonymous_points: limits.rate_limit_anonymous,
+        token_points: limits.rate_limit_token,
+        window: Duration::from_secs(limits.rate_limit_window_secs),
+    })
+}
+
+/// `log-key`: the verifier key of the signing key at `path`.
+pub(super) fn print_verifier_key(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let key = LogKey::load(path).with_context(
+        || "`palimpsest serve` creates the signing key on first start (see --log-key)",
+    )?;
+    writeln!(std::io::stdout().lock(), "{}", key.verifier_key())?;
+    Ok(())
 }
