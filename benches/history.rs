@@ -1,5 +1,5 @@
 //! Benchmarks of the history computations: diffs at each granularity and blame.
-//! Run with `cargo bench --bench history`; the README quotes the medians.
+//! Run with `cargo bench --bench history`; benches/RESULTS.md keeps the medians.
 
 use std::hint::black_box;
 

@@ -1,4 +1,4 @@
-//! The integrity benchmarks the README quotes, on SQLite (release build):
+//! The integrity benchmarks benches/RESULTS.md keeps, on SQLite (release build):
 //! - `verify` over the reference corpus (`benches/workload/gen_corpus.py --docs 1000 --revs 20
 //!   --seed 1`, or the JSON Lines file `PALIMPSEST_BENCH_CORPUS` names): revisions per second
 //!   for the documents' checks and for the transparency log's;

@@ -13,7 +13,7 @@
 //! `redactions.erased_at` records when it was. On SQLite, `secure_delete` and FTS5's
 //! secure-delete overwrite what is deleted in place, and a checkpoint clears the write-ahead
 //! log. What a backup or a replica holds, and the write-ahead log on PostgreSQL, are outside
-//! the database's files; the README says how to purge them.
+//! the database's files; docs/redaction.md says how to purge them.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
