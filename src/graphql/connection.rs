@@ -11,8 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::loaders::{feed_heads, head_parts, loaders};
-use super::nodes::{CitationNode, DocumentNode, RevisionNode, SourceNode};
-use super::objects::integrity::AuditEventNode;
+use super::nodes::{AuditEventNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use crate::store::{
     AuditEvent, AuditFilter, Citation, Direction, DocumentFilter, DocumentId, DocumentOrder,
     DocumentWithHead, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store,

@@ -61,3 +61,7 @@ pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>
         }
     })
 }
+
+/// Who did what to which object, when, through which token, and how it ended.
+#[derive(Clone)]
+pub struct AuditEventNode(pub store::AuditEvent);

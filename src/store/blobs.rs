@@ -15,11 +15,11 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::bulk::ROWS_PER_STATEMENT;
 use super::error::{StoreError, StoreResult};
 use super::packing::{self, MAX_CHAIN, Packing, StoredBlob, Unpacked};
 use super::revisions::Revision;
 use super::seal::{self, Keys, keys_for};
+use super::sql::{ROWS_PER_STATEMENT, placeholder};
 use super::values::ContentHash;
 use crate::entity::blob;
 
@@ -412,14 +412,6 @@ pub(crate) fn rebased(row: StoredBlob, height: i16, newer: &str) -> Option<Vec<u
         Some(Unpacked::Text(old)) => Some(packing::pack_delta(&old, newer)),
         // A damaged text stays as it is, for `verify` to report.
         _ => None,
-    }
-}
-
-/// The `i`th (from 1) bind parameter of a raw statement, as `backend` writes it.
-pub(super) fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String {
-    match backend {
-        sea_orm::DatabaseBackend::Postgres => format!("${i}"),
-        _ => "?".to_owned(),
     }
 }
 

@@ -23,6 +23,7 @@ use super::live::RevisionEvent;
 use super::packing::Unpacked;
 use super::revisions::NewRevision;
 use super::search::Indexed;
+use super::sql::ROWS_PER_STATEMENT;
 use super::transaction::begin_write;
 use super::values::{
     AgentId, AgentName, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug,
@@ -30,9 +31,6 @@ use super::values::{
 };
 use crate::entity::{agent, document, revision, source};
 use crate::merkle::Frontier;
-
-/// Rows per INSERT: under SQLite's limit of bound parameters for the widest row.
-pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
 /// An agent as an archive names it, id and all.
 #[derive(Debug, Clone)]
@@ -341,7 +339,7 @@ impl Store {
         if written * 2 < total {
             return Ok(false);
         }
-        super::connect::compact(&self.db).await.map_err(StoreError::Unexpected)?;
+        super::upkeep::compact(&self.db).await.map_err(StoreError::Unexpected)?;
         Ok(true)
     }
 

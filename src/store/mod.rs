@@ -40,9 +40,11 @@ mod revisions;
 mod seal;
 mod search;
 mod sources;
+mod sql;
 pub(crate) mod tlog;
 mod tokens;
 mod transaction;
+mod upkeep;
 mod values;
 mod verify;
 mod views;
@@ -64,8 +66,8 @@ pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
-    DatabaseTimeouts, check_migrated, compact, connect, connect_for_bulk, connect_for_scans,
-    connect_with, migrate, redact_password, sqlite_file,
+    DatabaseTimeouts, connect, connect_for_bulk, connect_for_scans, connect_with, redact_password,
+    sqlite_file,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};
@@ -83,6 +85,7 @@ pub use sources::{NewSource, Source, SourceFields};
 pub use tlog::{InclusionProof, SignedCheckpoint};
 pub use tokens::{MAX_LISTED_TOKENS, NewToken, Principal, TokenInfo};
 pub use transaction::WriteTransaction;
+pub use upkeep::{check_migrated, compact, migrate};
 pub use values::*;
 pub use verify::{LogReport, MAX_LISTED, Problem, Report, VerifiedPage};
 pub use views::*;

@@ -11,13 +11,13 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use uuid::Uuid;
 
 use super::Store;
-use super::blobs::placeholder;
-use super::bulk::ROWS_PER_STATEMENT;
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::history::RevisionStamp;
 use super::kinds::DocumentKind;
 use super::revisions::Revision;
+use super::sql::ROWS_PER_STATEMENT;
+use super::sql::placeholder;
 use super::values::{DocumentId, InvalidValue};
 use crate::search::{self, SearchQuery};
 

@@ -13,7 +13,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::GlobalId;
 use crate::graphql::kinds::{AuditAction, AuditOutcome, IntegrityProblemKind};
 use crate::graphql::loaders::load_required;
-use crate::graphql::nodes::AgentNode;
+use crate::graphql::nodes::{AgentNode, AuditEventNode};
 use crate::graphql::scalars::DateTime;
 use crate::merkle::Hash;
 use crate::store::{self, DocumentId};
@@ -215,10 +215,6 @@ impl RedactionNode {
         Ok(AgentNode(load_required(ctx, self.0.agent).await?))
     }
 }
-
-/// Who did what to which object, when, through which token, and how it ended.
-#[derive(Clone)]
-pub struct AuditEventNode(pub store::AuditEvent);
 
 #[Object(name = "AuditEvent")]
 impl AuditEventNode {

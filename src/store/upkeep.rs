@@ -1,0 +1,74 @@
+//! Keeping the database in shape: its migrations, and the data jobs an upgrade brings with them
+//! (packing, sealing, indexing, the log's backfill), run once at `migrate` before anything is
+//! served; compacting after bulk changes; and the check that it needs none (`verify`).
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
+
+/// Applies every pending migration. Returns how many had been applied before, so callers can
+/// tell a brand-new database (zero) from an existing one.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
+    use migration::{Migrator, MigratorTrait};
+    let applied = Migrator::get_applied_migrations(db).await?;
+    let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
+    Migrator::up(db, None).await?;
+    super::seal::ensure_keys(db).await?;
+    // Texts and headers stored before packing existed are packed (and the space they took
+    // given back); finding none costs two lookups in empty partial indexes.
+    let packed = super::blobs::pack_plain(db).await?;
+    // Texts and quotes stored before sealing existed are sealed (likewise). Their unsealed
+    // versions stay behind as dead rows on PostgreSQL: where a text was ever redacted, the
+    // tables are rewritten once, so that nothing redacted before the upgrade survives it.
+    let sealed = super::erasure::seal_unsealed(db).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "texts and quotes stored before sealing sealed");
+        super::erasure::rewrite_after_sealing(db).await?;
+    }
+    if packed > 0 {
+        tracing::info!(packed, "texts and headers stored before packing packed");
+        compact(db).await?;
+    }
+    // Documents written before full-text search existed are indexed (resumably: it looks for
+    // documents without passages, a lookup per document in an index).
+    let indexed = super::search::index_unindexed(db).await?;
+    if indexed > 0 {
+        tracing::info!(indexed, "revisions written before full-text search indexed");
+    }
+    // Revisions written before the transparency log existed join it, oldest first, once: when
+    // the migration that brought the log has just run. A revision without a leaf found later
+    // was not written by the store, and verification reports it.
+    if !had_log {
+        let appended = super::tlog::append_unlogged(db).await?;
+        tracing::info!(appended, "revisions older than the transparency log appended to it");
+    }
+    Ok(applied.len())
+}
+
+/// The migration that created the transparency log.
+const LOG_MIGRATION: &str = "m20261126_000002_integrity";
+
+/// Gives the space freed inside the database file back, on SQLite (PostgreSQL's autovacuum
+/// makes it reusable on its own). A rewrite of the whole file: for after bulk changes.
+pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() == DatabaseBackend::Sqlite {
+        db.execute_unprepared("VACUUM").await?;
+        // In WAL mode the rewrite went through the log: fold it in and truncate it, or the
+        // log file would hold a second copy of the database until the next checkpoint.
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}
+
+/// Fails unless every migration has been applied: for commands that must not change the
+/// database they examine (`verify`).
+pub async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use migration::{Migrator, MigratorTrait};
+    let pending = Migrator::get_pending_migrations(db).await?;
+    if let Some(first) = pending.first() {
+        anyhow::bail!(
+            "the database is not migrated ({} pending, from {}): run `palimpsest migrate` first",
+            pending.len(),
+            first.name()
+        );
+    }
+    Ok(())
+}
