@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
                         let pick: serde_json::Value = serde_json::from_str(pick)?;
                         let variables = Variables::from_json(serde_json::json!({ variable: pick }));
                         let request = Request::new(text.clone()).variables(variables);
-                        let (response, _) = service.execute(request, context()).await;
+                        let response = service.execute(request, context()).await.response;
                         anyhow::ensure!(response.errors.is_empty(), "{:?}", response.errors);
                     }
                     Ok(())
@@ -178,5 +178,6 @@ fn context() -> RequestContext {
         client_address: None,
         request_bytes: 200,
         request_id: None,
+        read_only: false,
     }
 }

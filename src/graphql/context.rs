@@ -17,6 +17,10 @@ use crate::store::Store;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
 
+/// The request came over a transport that only reads (GET): it may run no mutation. Holds the
+/// operation name the request gave, which picks the operation that would run.
+pub(crate) struct ReadOnly(pub Option<String>);
+
 /// What one request has spent, and where its client stands with the rate limit.
 #[derive(Debug)]
 pub struct RequestCost {
@@ -33,6 +37,8 @@ pub struct RequestCost {
     /// Whether the answer tells something of this request besides what the database holds
     /// (its rate limit), so that no other request may be given it.
     own_answer: AtomicBool,
+    /// The operation was a mutation, and the transport only reads (GET).
+    write_refused: AtomicBool,
 }
 
 impl RequestCost {
@@ -45,6 +51,7 @@ impl RequestCost {
             client: OnceLock::new(),
             writes: AtomicBool::new(false),
             own_answer: AtomicBool::new(false),
+            write_refused: AtomicBool::new(false),
         }
     }
 
@@ -108,6 +115,15 @@ impl RequestCost {
     /// Marks the answer as this request's own (a resolver read something of the request).
     pub(crate) fn answer_is_own(&self) {
         self.own_answer.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the request was refused for asking a transport that only reads to write.
+    pub fn write_refused(&self) -> bool {
+        self.write_refused.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn refuse_write(&self) {
+        self.write_refused.store(true, Ordering::Relaxed);
     }
 }
 

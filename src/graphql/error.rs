@@ -32,6 +32,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    const ALL: [ErrorCode; 12] = [
+        ErrorCode::BadUserInput,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::Redacted,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::QueryTooComplex,
+        ErrorCode::RateLimited,
+        ErrorCode::Unavailable,
+        ErrorCode::PersistedQueryNotFound,
+        ErrorCode::Internal,
+    ];
+
+    /// The code an error carries in `extensions.code`, if it carries one of ours.
+    pub fn of(error: &async_graphql::ServerError) -> Option<Self> {
+        match error.extensions.as_ref()?.get("code")? {
+            Value::String(code) => Self::ALL.into_iter().find(|c| c.as_str() == code),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
@@ -118,6 +141,60 @@ impl ApiError {
         server_error.extensions = error.extensions;
         server_error
     }
+}
+
+/// Gives every error a code (one without is the client's: a query that did not parse or
+/// validate), and hides what an internal error says behind the request's id. Every transport
+/// calls it on every error it sends.
+pub fn classify(error: &mut async_graphql::ServerError, request_id: &str) {
+    let code = ErrorCode::of(error);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    match code {
+        None => extensions.set("code", ErrorCode::BadUserInput.as_str()),
+        Some(ErrorCode::Internal) => {
+            error.message = format!("internal error (request id {request_id})");
+            extensions.set("requestId", request_id);
+        }
+        Some(_) => {}
+    }
+}
+
+/// How a request failed as a whole — refused before it ran (it did not parse or validate, or
+/// a limit refused it), or cut short — so that no `data` came back. A field's error is not
+/// one: it has a path, and the rest of the data stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestFailure {
+    /// The first error's code.
+    pub code: ErrorCode,
+    /// The request asked a transport that only reads (GET) to run a mutation.
+    pub write_refused: bool,
+}
+
+impl RequestFailure {
+    /// How `response` failed as a whole, if it did (its errors already classified).
+    pub fn of(response: &async_graphql::Response, write_refused: bool) -> Option<Self> {
+        let failed = response.data == Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        if !failed {
+            return None;
+        }
+        let code = response.errors.first().and_then(ErrorCode::of);
+        Some(Self { code: code.unwrap_or(ErrorCode::BadUserInput), write_refused })
+    }
+}
+
+/// When the client may retry, the longest any of the response's errors asks it to wait, in
+/// seconds (a field's `UNAVAILABLE` as much as a refused request's `RATE_LIMITED`).
+pub fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
 }
 
 /// Which limit a request went past, as `extensions.limit` names it.

@@ -83,6 +83,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::{Request, Response, SDLExportOptions, Schema};
+use futures_util::StreamExt;
 
 use crate::checkpoint::LogKey;
 use crate::ratelimit::RateLimiter;
@@ -132,6 +133,23 @@ pub struct RequestContext {
     pub request_bytes: u64,
     /// The id the transport gave the request, recorded with every audit event it causes.
     pub request_id: Option<String>,
+    /// The transport only reads (GET): a mutation is refused, and `Executed::failure` says
+    /// so (`write_refused`).
+    pub read_only: bool,
+}
+
+/// A request as it ran: its response, every error given its code (`error::classify`), and its
+/// cost meter, which says what it was charged and whether its answer may be shared.
+pub struct Executed {
+    pub response: Response,
+    pub cost: Arc<RequestCost>,
+}
+
+impl Executed {
+    /// How the request failed as a whole, if it did: what a transport answers it with.
+    pub fn failure(&self) -> Option<error::RequestFailure> {
+        error::RequestFailure::of(&self.response, self.cost.write_refused())
+    }
 }
 
 /// The schema with what every request needs: the store for its loaders and the limits for
@@ -159,15 +177,15 @@ impl GraphqlService {
     }
 
     /// Runs one request with its own loaders, credentials and cost meter (the `Limits`
-    /// extension holds it to the limits and the deadline). Returns the meter too, so the
-    /// transport can report the rate limit.
-    pub async fn execute(
-        &self,
-        request: Request,
-        context: RequestContext,
-    ) -> (Response, Arc<RequestCost>) {
+    /// extension holds it to the limits and the deadline), and gives every error its code.
+    pub async fn execute(&self, request: Request, context: RequestContext) -> Executed {
+        let request_id = context.request_id.clone().unwrap_or_default();
         let (request, cost) = self.prepare(request, context);
-        (self.schema.execute(request).await, cost)
+        let mut response = self.schema.execute(request).await;
+        for error in &mut response.errors {
+            error::classify(error, &request_id);
+        }
+        Executed { response, cost }
     }
 
     /// Runs one operation of a connection that stays open (a WebSocket): a query or mutation
@@ -179,8 +197,17 @@ impl GraphqlService {
         context: RequestContext,
         connection: Arc<async_graphql::Data>,
     ) -> futures_util::stream::BoxStream<'static, Response> {
+        let request_id = context.request_id.clone().unwrap_or_default();
         let (request, _) = self.prepare(request, context);
-        self.schema.execute_stream_with_session_data(request, connection)
+        self.schema
+            .execute_stream_with_session_data(request, connection)
+            .map(move |mut response| {
+                for error in &mut response.errors {
+                    error::classify(error, &request_id);
+                }
+                response
+            })
+            .boxed()
     }
 
     fn prepare(&self, request: Request, context: RequestContext) -> (Request, Arc<RequestCost>) {
@@ -197,13 +224,11 @@ impl GraphqlService {
         if let Some(id) = context.request_id {
             request = request.data(auth::RequestId(id));
         }
+        if context.read_only {
+            let operation = request.operation_name.clone();
+            request = request.data(context::ReadOnly(operation));
+        }
         (request, cost)
-    }
-
-    /// Whether the operation a request would run is a mutation (GET may not run one). Text
-    /// past the lexical limits is not parsed here; executing it reports the limit.
-    pub fn selects_mutation(&self, query: &str, operation_name: Option<&str>) -> bool {
-        limits::selects_mutation(query, operation_name, &self.limits)
     }
 }
 

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::plain::Failure;
 use super::{AppState, Links};
 use crate::budget::points_for_bytes;
+use crate::graphql::auth::Credentials;
 use crate::ratelimit::{Client, RateLimitStatus};
 use crate::store::quoted;
 
@@ -146,4 +147,25 @@ pub(super) async fn no_route(req: HttpRequest) -> Result<HttpResponse, Failure> 
             quoted(req.path())
         ),
     ))
+}
+
+/// The credentials a request presents: none, a bearer token, or an `Authorization` header that
+/// is not one (refused when it is used, never taken for anonymous).
+pub(super) fn credentials(req: &HttpRequest) -> Credentials {
+    match req.headers().get(header::AUTHORIZATION) {
+        None => Credentials::Anonymous,
+        Some(value) => match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
+            Some(token) if !token.trim().is_empty() => Credentials::Bearer(token.trim().to_owned()),
+            _ => Credentials::Malformed,
+        },
+    }
+}
+
+impl actix_web::FromRequest for Credentials {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(credentials(req)))
+    }
 }

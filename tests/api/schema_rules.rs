@@ -41,8 +41,9 @@ async fn run(service: &GraphqlService, token: Option<&str>, query: &str, vars: V
         client_address: Some("192.0.2.7".parse().unwrap()),
         request_bytes: query.len() as u64,
         request_id: Some("schema-test".into()),
+        read_only: false,
     };
-    let (response, _cost): (Response, _) = service.execute(request, context).await;
+    let response: Response = service.execute(request, context).await.response;
     serde_json::to_value(&response).unwrap()
 }
 

@@ -31,7 +31,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use super::auth::RequestAuth;
-use super::context::{ClientAddress, RequestCost};
+use super::context::{ClientAddress, ReadOnly, RequestCost};
 use super::error::{ApiError, ErrorCode, Limit, too_complex, too_complex_at_least};
 use crate::budget::points_for_bytes;
 use crate::ratelimit::{Client, RateLimitStatus, RateLimited, RateLimiter};
@@ -263,6 +263,14 @@ impl Extension for LimitsCheck {
                 parsed
             }
         };
+        if let Ok(ReadOnly(operation)) = ctx.data::<ReadOnly>()
+            && selects_mutation(&parsed.document, operation.as_deref())
+        {
+            cost.refuse_write();
+            return Err(
+                ApiError::bad_input("mutations are only accepted over POST").into_server_error()
+            );
+        }
         self.introspection_cost.store(parsed.shape.introspection_cost, Ordering::Relaxed);
         let writes = holds_mutation(&parsed.document);
         self.writes.store(writes, Ordering::Relaxed);
@@ -482,15 +490,8 @@ fn text_within(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
     within(Limit::Nesting, text.nesting, limits.max_nesting)
 }
 
-/// Whether the operation `query` would run is a mutation; false for text that is past the
-/// lexical limits or does not parse, which executing it reports.
-pub fn selects_mutation(query: &str, operation_name: Option<&str>, limits: &QueryLimits) -> bool {
-    if text_within(query, limits).is_err() {
-        return false;
-    }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
+/// Whether the operation a request would run (the one named, or the only one) is a mutation.
+fn selects_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let selected = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),

@@ -33,8 +33,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use self::frames::{Inbox, Incoming, Outbox, Stalled};
 use super::AppState;
 use super::cors::SocketAccess;
-use super::graphql::{classify_error, credentials, error_response_json};
-use super::middleware::client_address;
+use super::graphql::{Media, refusal as refused_request};
+use super::middleware::{client_address, credentials};
 use crate::graphql::auth::Credentials;
 use crate::graphql::error::ErrorCode;
 use crate::graphql::subscription::FellBehind;
@@ -64,8 +64,9 @@ pub(super) async fn upgrade(
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == PROTOCOL);
     if !offered {
-        return error_response_json(
+        return refused_request(
             StatusCode::BAD_REQUEST,
+            Media::Json,
             ErrorCode::BadUserInput,
             "a WebSocket on /graphql speaks the graphql-transport-ws subprotocol: offer it in \
              Sec-WebSocket-Protocol",
@@ -78,15 +79,17 @@ pub(super) async fn upgrade(
     };
     let access = state.cors.socket(origin, &own);
     if access == SocketAccess::Refused {
-        return error_response_json(
+        return refused_request(
             StatusCode::FORBIDDEN,
+            Media::Json,
             ErrorCode::Forbidden,
             "pages on this origin may not open a WebSocket here: it is not among the CORS origins",
         );
     }
     let Ok(permit) = state.sockets.clone().try_acquire_owned() else {
-        let mut response = error_response_json(
+        let mut response = refused_request(
             StatusCode::SERVICE_UNAVAILABLE,
+            Media::Json,
             ErrorCode::Unavailable,
             &format!("the server holds its limit of {} WebSocket connections", state.max_sockets),
         );
@@ -97,7 +100,7 @@ pub(super) async fn upgrade(
         Ok(handshake) => handshake,
         Err(err) => {
             let status = actix_http::Response::from(&err).status();
-            return error_response_json(status, ErrorCode::BadUserInput, &err.to_string());
+            return refused_request(status, Media::Json, ErrorCode::BadUserInput, &err.to_string());
         }
     };
     handshake.insert_header((header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL));
@@ -116,6 +119,7 @@ pub(super) async fn upgrade(
             client_address: address,
             request_bytes: 0,
             request_id: None,
+            read_only: false,
         }),
         credentials: Arc::default(),
         running: Arc::default(),
@@ -352,11 +356,8 @@ impl Executor for SocketExecutor {
         let running = Running(self.running.clone());
         self.graphql
             .execute_stream(request, context, connection.unwrap_or_default())
-            .map(move |mut response| {
+            .map(move |response| {
                 let _running = &running;
-                for error in &mut response.errors {
-                    classify_error(error, &request_id);
-                }
                 response
             })
             .boxed()
