@@ -18,6 +18,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::budget::points_for_bytes;
+
 /// Who a request is charged to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Client {
@@ -40,6 +42,47 @@ impl Client {
             },
             v4 => Client::Address(v4),
         }
+    }
+}
+
+/// What a client pays for, in cost points: the one price list of every surface. Up-front
+/// charges are refused when the client has not the points left; a debt — what is learnt only
+/// after the work was done — is charged even past the allowance, and the client then waits
+/// until it is paid off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// Being let in: a point, and a point per KiB of the request as it arrived.
+    Admission { bytes: u64 },
+    /// What a request (a GraphQL document; each event of a subscription) was measured to
+    /// cost before it ran.
+    Measured(u64),
+    /// A plain route (a page, a text, a citation export): a fixed price.
+    PlainRoute,
+    /// A kept answer replayed: what running it was charged up front.
+    Replayed(u64),
+    /// Debt: what a request spent while running past what it was measured to cost.
+    Overrun(u64),
+    /// Debt: the bytes a plain route sent back, a point per KiB.
+    Sent { bytes: u64 },
+}
+
+/// What a plain route costs up front.
+const PLAIN_ROUTE_POINTS: u64 = 10;
+
+impl Charge {
+    /// Its price in points.
+    pub fn points(self) -> u64 {
+        match self {
+            Charge::Admission { bytes } => 1 + points_for_bytes(bytes),
+            Charge::Measured(points) | Charge::Replayed(points) | Charge::Overrun(points) => points,
+            Charge::PlainRoute => PLAIN_ROUTE_POINTS,
+            Charge::Sent { bytes } => points_for_bytes(bytes),
+        }
+    }
+
+    /// Whether it is owed for work already done, and so never refused.
+    pub fn is_debt(self) -> bool {
+        matches!(self, Charge::Overrun(_) | Charge::Sent { .. })
     }
 }
 
@@ -205,26 +248,23 @@ impl RateLimiter {
         Some(bucket)
     }
 
-    /// Charges `cost` points to `client`, or refuses the request (charging nothing) when the
-    /// client has not that many left. `None` when no limit applies to this client. A request
-    /// counts at least one point.
+    /// Charges `charge` to `client`: the one place a client is charged. An up-front charge
+    /// (at least a point) is refused, charging nothing, when the client has not that many
+    /// points left; a debt is always charged (and `Ok`). `None` when no limit applies to this
+    /// client, or for a debt of nothing.
     pub fn charge(
         &self,
         client: Client,
-        cost: u64,
+        charge: Charge,
     ) -> Option<Result<RateLimitStatus, RateLimited>> {
-        Some(self.bucket(&client)?.charge(client, cost.max(1), true))
-    }
-
-    /// Charges `cost` points learnt after a request ran, even past what is left: the client
-    /// then waits until it is paid off.
-    pub fn charge_debt(&self, client: Client, cost: u64) {
-        if cost == 0 {
-            return;
+        let points = charge.points();
+        if charge.is_debt() {
+            if points == 0 {
+                return None;
+            }
+            return Some(self.bucket(&client)?.charge(client, points, false));
         }
-        if let Some(bucket) = self.bucket(&client) {
-            let _ = bucket.charge(client, cost, false);
-        }
+        Some(self.bucket(&client)?.charge(client, points.max(1), true))
     }
 }
 
@@ -244,23 +284,23 @@ mod tests {
     fn requests_spend_their_cost_until_the_window_is_spent() {
         let limiter = limiter(100);
         let client = Client::address("192.0.2.1".parse().unwrap());
-        let status = limiter.charge(client, 60).unwrap().unwrap();
+        let status = limiter.charge(client, Charge::Measured(60)).unwrap().unwrap();
         assert_eq!((status.cost, status.limit, status.remaining), (60, 100, 40));
-        let refused = limiter.charge(client, 50).unwrap().unwrap_err();
+        let refused = limiter.charge(client, Charge::Measured(50)).unwrap().unwrap_err();
         // 10 more points refill in 10 × 0.6 s.
         assert!(refused.retry_after > Duration::from_secs(5), "{refused:?}");
         assert!(refused.retry_after <= Duration::from_secs(6), "{refused:?}");
         // The refusal charged nothing.
-        assert_eq!(limiter.charge(client, 40).unwrap().unwrap().remaining, 0);
+        assert_eq!(limiter.charge(client, Charge::Measured(40)).unwrap().unwrap().remaining, 0);
     }
 
     #[test]
     fn a_debt_charged_after_the_fact_is_paid_off_before_anything_else() {
         let limiter = limiter(100);
         let client = Client::address("192.0.2.9".parse().unwrap());
-        limiter.charge(client, 10).unwrap().unwrap();
-        limiter.charge_debt(client, 150);
-        let refused = limiter.charge(client, 1).unwrap().unwrap_err();
+        limiter.charge(client, Charge::Measured(10)).unwrap().unwrap();
+        limiter.charge(client, Charge::Overrun(150));
+        let refused = limiter.charge(client, Charge::Measured(1)).unwrap().unwrap_err();
         // 160 points spent of 100: 61 must refill before one more fits, 0.6 s each.
         assert!(refused.retry_after > Duration::from_secs(36), "{refused:?}");
         assert!(refused.retry_after <= Duration::from_millis(36_600), "{refused:?}");
@@ -271,11 +311,11 @@ mod tests {
         let limiter = limiter(100);
         let one = Client::address("192.0.2.1".parse().unwrap());
         let other = Client::address("192.0.2.2".parse().unwrap());
-        limiter.charge(one, 100).unwrap().unwrap();
-        assert!(limiter.charge(one, 1).unwrap().is_err());
-        assert!(limiter.charge(other, 100).unwrap().is_ok());
+        limiter.charge(one, Charge::Measured(100)).unwrap().unwrap();
+        assert!(limiter.charge(one, Charge::Measured(1)).unwrap().is_err());
+        assert!(limiter.charge(other, Charge::Measured(100)).unwrap().is_ok());
         let token = Client::Token(uuid::Uuid::now_v7());
-        assert_eq!(limiter.charge(token, 500).unwrap().unwrap().limit, 1000);
+        assert_eq!(limiter.charge(token, Charge::Measured(500)).unwrap().unwrap().limit, 1000);
     }
 
     #[test]
@@ -296,6 +336,27 @@ mod tests {
             token_points: 0,
             window: Duration::from_secs(60),
         });
-        assert!(limiter.charge(Client::address("192.0.2.1".parse().unwrap()), 10).is_none());
+        assert!(
+            limiter
+                .charge(Client::address("192.0.2.1".parse().unwrap()), Charge::Measured(10))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_charge_has_its_price() {
+        assert_eq!(Charge::Admission { bytes: 0 }.points(), 1);
+        assert_eq!(Charge::Admission { bytes: 2048 }.points(), 3);
+        assert_eq!(Charge::Sent { bytes: 1 }.points(), 1);
+        assert_eq!(Charge::PlainRoute.points(), 10);
+        assert!(Charge::Overrun(5).is_debt() && Charge::Sent { bytes: 5 }.is_debt());
+        assert!(!Charge::Replayed(5).is_debt());
+        // A debt of nothing charges nothing, and is no status to report.
+        let limiter = limiter(100);
+        let client = Client::address("192.0.2.9".parse().unwrap());
+        assert!(limiter.charge(client, Charge::Overrun(0)).is_none());
+        // A debt is charged past the allowance; the next up-front charge waits for it.
+        assert!(limiter.charge(client, Charge::Overrun(500)).unwrap().is_ok());
+        assert!(limiter.charge(client, Charge::PlainRoute).unwrap().is_err());
     }
 }

@@ -36,7 +36,6 @@ pub struct RequestCost {
     writes: AtomicBool,
     /// Whether the answer tells something of this request besides what the database holds
     /// (its rate limit), so that no other request may be given it.
-    own_answer: AtomicBool,
     /// The operation was a mutation, and the transport only reads (GET).
     write_refused: AtomicBool,
 }
@@ -50,7 +49,6 @@ impl RequestCost {
             rate_limit: OnceLock::new(),
             client: OnceLock::new(),
             writes: AtomicBool::new(false),
-            own_answer: AtomicBool::new(false),
             write_refused: AtomicBool::new(false),
         }
     }
@@ -104,17 +102,6 @@ impl RequestCost {
 
     pub(crate) fn set_writes(&self, writes: bool) {
         self.writes.store(writes, Ordering::Relaxed);
-    }
-
-    /// Whether the answer may be given to an identical request while the database is
-    /// unchanged: it wrote nothing and selected nothing of this request's own.
-    pub fn answer_is_shareable(&self) -> bool {
-        !self.writes() && !self.own_answer.load(Ordering::Relaxed)
-    }
-
-    /// Marks the answer as this request's own (a resolver read something of the request).
-    pub(crate) fn answer_is_own(&self) {
-        self.own_answer.store(true, Ordering::Relaxed);
     }
 
     /// Whether the request was refused for asking a transport that only reads to write.

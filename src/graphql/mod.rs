@@ -146,6 +146,13 @@ pub struct Executed {
 }
 
 impl Executed {
+    /// Whether the answer may be given to an identical request while the database is
+    /// unchanged: it wrote nothing, and selected no field whose answer is the request's own
+    /// (those are declared `cache_control(private)` in the schema, which validation reads).
+    pub fn shareable(&self) -> bool {
+        !self.cost.writes() && self.response.cache_control.public
+    }
+
     /// How the request failed as a whole, if it did: what a transport answers it with.
     pub fn failure(&self) -> Option<error::RequestFailure> {
         error::RequestFailure::of(&self.response, self.cost.write_refused())

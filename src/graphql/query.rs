@@ -207,9 +207,11 @@ impl QueryFields {
     /// Where the caller stands with the rate limit after this request was charged: what it
     /// cost, the points per window, what is left and when the allowance is whole again. Null
     /// when no rate limit applies. Requests without a token are counted per address.
+    // `private`: the answer is this request's own, never replayed to another (validation
+    // reads it into the response's cache control, which the response cache obeys).
+    #[graphql(cache_control(private))]
     async fn rate_limit(&self, ctx: &Context<'_>) -> ApiResult<Option<RateLimit>> {
         let cost = request_cost(ctx)?;
-        cost.answer_is_own();
         Ok(cost.rate_limit().map(|status| RateLimit {
             cost: status.cost,
             limit: status.limit,
@@ -294,6 +296,7 @@ impl QueryFields {
     }
 
     /// The agent behind the request's token; null for an anonymous request.
+    #[graphql(cache_control(private))]
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<AgentNode>> {
         Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode(p.agent)))
     }

@@ -13,9 +13,8 @@ use tracing::Instrument;
 
 use super::plain::Failure;
 use super::{AppState, Links};
-use crate::budget::points_for_bytes;
 use crate::graphql::auth::Credentials;
-use crate::ratelimit::{Client, RateLimitStatus};
+use crate::ratelimit::{Charge, Client, RateLimitStatus};
 use crate::store::quoted;
 
 tokio::task_local! {
@@ -56,9 +55,6 @@ pub(super) async fn request_context(
     Ok(response)
 }
 
-/// Points each plain (non-GraphQL) request costs the client's rate limit.
-const PLAIN_ROUTE_COST: u64 = 10;
-
 /// Charges plain routes to the client's address, as GraphQL charges its queries: a fixed
 /// admission before the route runs, and then a point per KiB of the response as a debt.
 pub(super) async fn rate_limit_plain(
@@ -69,7 +65,7 @@ pub(super) async fn rate_limit_plain(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let client = client_address(req.request(), state.trust_forwarded).map(Client::address);
-    let charged = client.and_then(|client| state.rate_limiter.charge(client, PLAIN_ROUTE_COST));
+    let charged = client.and_then(|client| state.rate_limiter.charge(client, Charge::PlainRoute));
     match charged {
         Some(Err(refused)) => {
             let retry_after = refused.retry_after_secs();
@@ -90,7 +86,7 @@ pub(super) async fn rate_limit_plain(
             if let (Some(client), BodySize::Sized(bytes)) =
                 (client, response.response().body().size())
             {
-                state.rate_limiter.charge_debt(client, points_for_bytes(bytes));
+                state.rate_limiter.charge(client, Charge::Sent { bytes });
             }
             Ok(response)
         }

@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::super::context::RequestCost;
 use super::super::error::{ApiError, ApiResult};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Charge, RateLimiter};
 
 /// Events resolved at once in the process, of all subscriptions together.
 pub const EVENT_SLOTS: usize = 4;
@@ -62,7 +62,7 @@ impl EventMeter {
         let static_cost = self.cost.static_cost();
         self.cost.budget().restart(static_cost);
         if let (Some(limiter), Some(client)) = (&self.limiter, self.cost.client())
-            && let Some(Err(refused)) = limiter.charge(client, static_cost)
+            && let Some(Err(refused)) = limiter.charge(client, Charge::Measured(static_cost))
         {
             return Err(super::rate_limited(&refused));
         }
@@ -78,7 +78,7 @@ impl EventMeter {
             return;
         }
         if let (Some(limiter), Some(client)) = (&self.limiter, self.cost.client()) {
-            limiter.charge_debt(client, self.cost.debt());
+            limiter.charge(client, Charge::Overrun(self.cost.debt()));
         }
     }
 }

@@ -33,8 +33,7 @@ use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value
 use super::auth::RequestAuth;
 use super::context::{ClientAddress, ReadOnly, RequestCost};
 use super::error::{ApiError, ErrorCode, Limit, too_complex, too_complex_at_least};
-use crate::budget::points_for_bytes;
-use crate::ratelimit::{Client, RateLimitStatus, RateLimited, RateLimiter};
+use crate::ratelimit::{Charge, Client, RateLimitStatus, RateLimited, RateLimiter};
 use crate::store::Store;
 
 /// The subscription root's name in the schema.
@@ -239,11 +238,12 @@ impl Extension for LimitsCheck {
         let client = self.client(ctx).await.map_err(ApiError::into_server_error)?;
         cost.set_client(client);
         if let Some(client) = client {
-            let admission = 1 + points_for_bytes(cost.request_bytes().max(query.len() as u64));
+            let admission =
+                Charge::Admission { bytes: cost.request_bytes().max(query.len() as u64) };
             match self.rate_limiter.charge(client, admission) {
                 None => {}
                 Some(Ok(_)) => {
-                    self.charged.fetch_add(admission, Ordering::Relaxed);
+                    self.charged.fetch_add(admission.points(), Ordering::Relaxed);
                 }
                 Some(Err(refused)) => return Err(rate_limited(&refused).into_server_error()),
             }
@@ -298,7 +298,7 @@ impl Extension for LimitsCheck {
         })?;
         meter.set_static_cost(cost);
         if let Some(client) = self.client.get().copied().flatten() {
-            match self.rate_limiter.charge(client, cost) {
+            match self.rate_limiter.charge(client, Charge::Measured(cost)) {
                 None => {}
                 Some(Ok(status)) => {
                     let charged = self.charged.fetch_add(cost, Ordering::Relaxed) + cost;
@@ -339,7 +339,7 @@ impl Extension for LimitsCheck {
         response.errors = self.bounded(std::mem::take(&mut response.errors));
         if let Ok(meter) = ctx.data::<Arc<RequestCost>>() {
             if let Some(client) = self.client.get().copied().flatten() {
-                self.rate_limiter.charge_debt(client, meter.debt());
+                self.rate_limiter.charge(client, Charge::Overrun(meter.debt()));
             }
             response.extensions.insert("cost".to_owned(), cost_extension(meter));
         }

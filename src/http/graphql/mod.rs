@@ -23,7 +23,7 @@ use super::{AppState, base_url};
 use crate::graphql::auth::Credentials;
 use crate::graphql::error::{self, ErrorCode, RequestFailure};
 use crate::graphql::{Executed, RequestContext};
-use crate::ratelimit::Client;
+use crate::ratelimit::{Charge, Client};
 
 pub(super) async fn post(
     state: web::Data<AppState>,
@@ -167,6 +167,7 @@ async fn execute(
     };
     let executed = state.graphql.execute(request, context).await;
     let failure = executed.failure();
+    let shareable = executed.shareable();
     let status = status_of(failure.as_ref(), media);
     let Executed { response, cost } = executed;
     let retry_after = error::retry_after(&response);
@@ -191,7 +192,7 @@ async fn execute(
     }
     let kept = kept
         .filter(|_| response.errors.is_empty() && status == StatusCode::OK)
-        .filter(|_| cost.answer_is_shareable());
+        .filter(|_| shareable);
     let mut body = body;
     if kept.is_some() {
         // A kept body holds its allocation for as long as it is kept: only what it needs.
@@ -262,7 +263,8 @@ fn replay(
     answer: Answer,
 ) -> Option<HttpResponse> {
     let client = client_address.map(Client::address);
-    let charged = client.and_then(|client| state.rate_limiter.charge(client, answer.charged));
+    let charged = client
+        .and_then(|client| state.rate_limiter.charge(client, Charge::Replayed(answer.charged)));
     let mut response = HttpResponse::Ok().content_type(media.content_type()).body(answer.body);
     match charged {
         None => {}
@@ -270,7 +272,7 @@ fn replay(
         Some(Err(_)) => return None,
     }
     if let Some(client) = client {
-        state.rate_limiter.charge_debt(client, answer.debt);
+        state.rate_limiter.charge(client, Charge::Overrun(answer.debt));
     }
     Some(response)
 }
