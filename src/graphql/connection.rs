@@ -280,7 +280,7 @@ impl DocumentConnection {
         let count = Count::Documents(filter.clone());
         let load = async |request| {
             let page = store.list_documents_with_heads(&filter, order, request, parts).await?;
-            feed_heads(loaders, &page.items).await;
+            feed_heads(&loaders, &page.items).await;
             Ok(page)
         };
         let cursor = |d: &DocumentWithHead| keys::document(&d.document.cursor(order));

@@ -1,7 +1,8 @@
 //! Batched loads: every `Revision.parent`, `.author`, `.document`, `.content`, `.source` and
 //! `Document.head` in one response is gathered into one `IN (...)` query per key type, so a
 //! page of N items costs a fixed number of queries, not N. One `DataLoader` is built per
-//! request; its cache never outlives the request, so it can never serve a stale head. Reads
+//! request (per event, for a subscription: `RequestLoaders::forget` replaces it whole, every
+//! key type's cache with it), so its cache can never serve a stale head. Reads
 //! that fetch related rows in the same statement (a page of documents with their heads and
 //! sources) feed them to this cache, and the fields that ask for them find them there.
 
@@ -22,11 +23,37 @@ pub struct StoreLoader(pub Store);
 
 pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
 
+/// The loaders of one request. A subscription runs again for each event, and must not be
+/// served what the last run read: `forget` replaces the loader whole, whatever key types it
+/// has cached (a loader added later included).
+pub struct RequestLoaders {
+    store: Store,
+    current: std::sync::RwLock<Arc<Loaders>>,
+}
+
+impl RequestLoaders {
+    pub fn new(store: Store) -> Self {
+        let current = std::sync::RwLock::new(Arc::new(for_request(store.clone())));
+        Self { store, current }
+    }
+
+    /// The loader of the run in progress.
+    pub fn current(&self) -> Arc<Loaders> {
+        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Starts afresh: the next run reads everything anew.
+    pub fn forget(&self) {
+        let fresh = Arc::new(for_request(self.store.clone()));
+        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+    }
+}
+
 /// A fresh loader for one request. A batch is sent once the request's resolvers have had a
 /// few turns of the executor to register their keys, not after a timer: the executor yields
 /// after polling 32 sibling resolvers, so a list of 100 items registers over 4 turns. Each
 /// actix worker runs one thread, so the yields interleave with the request's own turns.
-pub fn for_request(store: Store) -> Loaders {
+fn for_request(store: Store) -> Loaders {
     let spawn = |batch| {
         tokio::spawn(async move {
             for _ in 0..BATCH_TURNS {
@@ -38,19 +65,6 @@ pub fn for_request(store: Store) -> Loaders {
     DataLoader::with_cache(StoreLoader(store), spawn, HashMapCache::default())
         .delay(Duration::ZERO)
         .max_batch_size(500)
-}
-
-/// Empties the cache, for a request that runs again (each event of a subscription) and must
-/// not be served what the last run read.
-pub fn forget(loaders: &Loaders) {
-    loaders.clear::<RevisionHash>();
-    loaders.clear::<DocumentId>();
-    loaders.clear::<AgentId>();
-    loaders.clear::<SourceId>();
-    loaders.clear::<CitationId>();
-    loaders.clear::<ContentHash>();
-    loaders.clear::<RedactionOf>();
-    loaders.clear::<HeadAt>();
 }
 
 /// Executor turns a batch waits for keys before it is sent.
@@ -147,11 +161,18 @@ pub fn head_parts<'a>(documents: impl IntoIterator<Item = Lookahead<'a>>) -> Hea
     parts
 }
 
-pub fn loaders<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Loaders> {
-    ctx.data::<Loaders>().map_err(|_| {
+pub fn loaders(ctx: &Context<'_>) -> ApiResult<Arc<Loaders>> {
+    let loaders = ctx.data::<RequestLoaders>().map_err(|_| {
         tracing::error!("request without loaders");
         ApiError::internal()
-    })
+    })?;
+    Ok(loaders.current())
+}
+
+/// Starts the request's loaders afresh (a subscription's next event).
+pub fn forget(ctx: &Context<'_>) -> ApiResult<()> {
+    ctx.data::<RequestLoaders>().map_err(|_| ApiError::internal())?.forget();
+    Ok(())
 }
 
 /// Loads one value that must exist: its absence means the database broke an invariant.

@@ -222,7 +222,7 @@ impl GraphqlService {
         let mut request = request
             .data(RequestAuth::new(context.credentials))
             .data(BaseUrl(context.base_url))
-            .data(loaders::for_request(self.store.clone()))
+            .data(loaders::RequestLoaders::new(self.store.clone()))
             .data(cost.clone())
             .data(Measurer(self.schema.clone()));
         if let Some(address) = context.client_address {

@@ -143,7 +143,7 @@ impl QueryFields {
             }
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
-        feed_heads(loaders(ctx)?, document.as_slice()).await;
+        feed_heads(&*loaders(ctx)?, document.as_slice()).await;
         Ok(document.map(|d| DocumentNode(d.document)))
     }
 

@@ -178,7 +178,7 @@ where
 
 /// An event starts with nothing remembered from the one before it, and paid for.
 async fn fresh_event(ctx: &Context<'_>, meter: &mut EventMeter) -> ApiResult<()> {
-    loaders::forget(loaders::loaders(ctx)?);
+    loaders::forget(ctx)?;
     meter.start().await
 }
 
