@@ -20,10 +20,10 @@ use super::audit::{self, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
 use super::live::RevisionEvent;
-use super::packing::Unpacked;
 use super::revisions::NewRevision;
 use super::search::Indexed;
 use super::sql::ROWS_PER_STATEMENT;
+use super::texts::packing::Unpacked;
 use super::transaction::begin_write;
 use super::values::{
     AgentId, AgentName, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug,
@@ -283,7 +283,7 @@ impl Store {
             .collect();
         super::search::index_revisions(&tx, &indexed).await?;
         drop(indexed);
-        super::blobs::store_many(&tx, blobs, &successions).await?;
+        super::texts::store_many(&tx, blobs, &successions).await?;
 
         let (first_index, edge) = append_many(&tx, self, &hashes).await?;
         for (offset, row) in rows.iter_mut().enumerate() {
@@ -395,7 +395,7 @@ impl Store {
         after: Option<u64>,
         limit: u64,
         documents: Option<&[DocumentId]>,
-        cache: &mut super::blobs::FrameCache,
+        cache: &mut super::texts::FrameCache,
     ) -> StoreResult<Vec<ExportedRevision>> {
         let mut query = revision::Entity::find()
             .filter(revision::Column::LogIndex.is_not_null())
@@ -417,7 +417,7 @@ impl Store {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let texts = super::blobs::texts_through(&self.db, &hashes, cache).await?;
+        let texts = super::texts::texts_through(&self.db, &hashes, cache).await?;
         let ids: Vec<uuid::Uuid> = revisions
             .iter()
             .map(|r| r.document_id.as_uuid())

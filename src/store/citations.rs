@@ -14,7 +14,7 @@ use super::Store;
 use super::error::{StoreError, StoreResult};
 use super::kinds::{AnchorState, CitationRelation};
 use super::page::{Page, PageRequest, uuid_window};
-use super::seal::{self, Keys};
+use super::texts::seal::{self, Keys};
 use super::values::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, Timestamp};
 use crate::entity::{citation, document};
 use crate::passage::{Passage, Selector};

@@ -7,12 +7,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::audit::{self, Actor, AuditTarget};
-use super::blobs::content_of;
 use super::citations::{Citation, CitationTarget, StoredSelector, row_of};
 use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AnchorState, AuditAction, AuditOutcome, CitationRelation};
-use super::seal::keys_for;
+use super::texts::content_of;
+use super::texts::seal::keys_for;
 use super::transaction::WriteTransaction;
 use super::values::{CitationId, DocumentId, InvalidValue, RevisionHash, Timestamp};
 use super::{Missing, Store};

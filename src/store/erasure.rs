@@ -27,7 +27,7 @@ use sea_orm::{
 use super::Store;
 use super::citations::{open_quotes, seal_quotes};
 use super::error::StoreResult;
-use super::seal::{self, Keys};
+use super::texts::seal::{self, Keys};
 use super::values::Timestamp;
 use crate::entity::{blob, citation, redaction};
 

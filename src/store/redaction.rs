@@ -18,7 +18,7 @@ use super::audit::{self, Actor, AuditTarget};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AnchorState, AuditAction, AuditOutcome};
 use super::revisions::{self, Revision};
-use super::seal;
+use super::texts::seal;
 use super::values::{AgentId, InvalidValue, RevisionHash, Timestamp, TokenId, reject_nul};
 use super::{Missing, Store};
 use crate::entity::{blob, citation, redaction, revision};
@@ -94,7 +94,7 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(Missing::Revision(hash.clone())))?;
             let at = Timestamp::now();
             // Read before it goes: quotes taken from it go with it.
-            let text = super::blobs::content_of(tx, &revision).await.ok();
+            let text = super::texts::content_of(tx, &revision).await.ok();
             let marked = revision::Entity::update_many()
                 .col_expr(revision::Column::Redacted, Expr::value(true))
                 .filter(revision::Column::Hash.eq(hash.as_str()))
@@ -233,7 +233,7 @@ async fn purge_unpinned_quotes(
     };
     // A redacted head holds nothing public (content_of refuses it).
     let head_text = match &head {
-        Some(head) => super::blobs::content_of(tx, head).await.ok(),
+        Some(head) => super::texts::content_of(tx, head).await.ok(),
         None => None,
     };
     let still_public = |quote: &str| head_text.as_deref().is_some_and(|h| h.contains(quote));
@@ -301,7 +301,7 @@ async fn purge_unless_shared(
         .await?
         .is_some();
     if !still_used {
-        super::blobs::purge(tx, hash, at.micros()).await?;
+        super::texts::purge(tx, hash, at.micros()).await?;
     }
     Ok(!still_used)
 }

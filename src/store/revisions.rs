@@ -10,8 +10,8 @@ use sea_orm::{
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::hashing::RevisionHeader;
-use super::packing::{self, UnpackError};
 use super::page::{Direction, Page, PageRequest};
+use super::texts::packing::{self, UnpackError};
 use super::transaction::WriteTransaction;
 use super::values::{
     AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,

@@ -560,9 +560,9 @@ pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreRe
                     chunk.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
                 contents.sort();
                 contents.dedup();
-                let texts = super::blobs::texts_of(&tx, &contents).await?;
+                let texts = super::texts::texts_of(&tx, &contents).await?;
                 let text_of = |r: &Revision| match texts.get(r.content_hash.as_str()) {
-                    Some(super::packing::Unpacked::Text(text)) if !r.redacted => {
+                    Some(super::texts::packing::Unpacked::Text(text)) if !r.redacted => {
                         Some(text.as_str())
                     }
                     _ => None,

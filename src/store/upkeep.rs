@@ -11,10 +11,10 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     let applied = Migrator::get_applied_migrations(db).await?;
     let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
     Migrator::up(db, None).await?;
-    super::seal::ensure_keys(db).await?;
+    super::texts::seal::ensure_keys(db).await?;
     // Texts and headers stored before packing existed are packed (and the space they took
     // given back); finding none costs two lookups in empty partial indexes.
-    let packed = super::blobs::pack_plain(db).await?;
+    let packed = super::texts::pack_plain(db).await?;
     // Texts and quotes stored before sealing existed are sealed (likewise). Their unsealed
     // versions stay behind as dead rows on PostgreSQL: where a text was ever redacted, the
     // tables are rewritten once, so that nothing redacted before the upgrade survives it.

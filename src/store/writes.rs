@@ -6,13 +6,13 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 
 use super::audit::{self, Actor, AuditTarget};
-use super::blobs::{insert_blob, rebase_parent};
 use super::documents::{self, Document};
 use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AuditAction, AuditOutcome, DocumentKind};
 use super::live::RevisionEvent;
 use super::revisions::{self, NewRevision, Revision};
 use super::search::{self, Indexed};
+use super::texts::{insert_blob, rebase_parent};
 use super::transaction::WriteTransaction;
 use super::values::{
     ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId, Timestamp, Title,

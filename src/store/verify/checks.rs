@@ -11,8 +11,8 @@ use super::{Problem, Report};
 use crate::entity::revision;
 use crate::store::hashing::RevisionHeader;
 use crate::store::kinds::ProblemKind;
-use crate::store::packing::Unpacked;
 use crate::store::revisions::stored_header;
+use crate::store::texts::packing::Unpacked;
 use crate::store::tlog;
 use crate::store::values::{
     AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,

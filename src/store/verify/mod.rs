@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
 use super::kinds::ProblemKind;
-use super::packing;
+use super::texts::packing;
 use super::values::{DocumentId, RevisionHash};
 use super::{Missing, Store};
 use crate::budget::{Budget, points_for_bytes};

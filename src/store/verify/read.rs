@@ -13,9 +13,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{document, log_node, revision};
-use crate::store::blobs::read_stored;
 use crate::store::error::StoreResult;
-use crate::store::packing::StoredBlob;
+use crate::store::texts::packing::StoredBlob;
+use crate::store::texts::read_stored;
 
 /// A read-only transaction that sees one state of the database throughout.
 /// (On SQLite every read transaction is one snapshot in WAL mode, and the driver has no

@@ -21,7 +21,7 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
 
-use super::error::{StoreError, StoreResult};
+use crate::store::error::{StoreError, StoreResult};
 
 /// The number of buckets: every two-digit hex prefix.
 const BUCKETS: usize = 256;
@@ -167,7 +167,7 @@ async fn read_keys<'a>(
     }
     let backend = conn.get_database_backend();
     let placeholders: Vec<String> =
-        (1..=buckets.len()).map(|i| super::sql::placeholder(backend, i)).collect();
+        (1..=buckets.len()).map(|i| crate::store::sql::placeholder(backend, i)).collect();
     let lock = if hold && backend == DatabaseBackend::Postgres { " FOR SHARE" } else { "" };
     let sql = format!(
         "SELECT bucket, key FROM text_keys WHERE bucket IN ({}){lock}",
@@ -208,7 +208,7 @@ pub(crate) async fn rotate(
     }
     let backend = conn.get_database_backend();
     let placeholders: Vec<String> =
-        (1..=buckets.len()).map(|i| super::sql::placeholder(backend, i)).collect();
+        (1..=buckets.len()).map(|i| crate::store::sql::placeholder(backend, i)).collect();
     let lock = if backend == DatabaseBackend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!(
         "SELECT bucket, key FROM text_keys WHERE bucket IN ({}){lock}",

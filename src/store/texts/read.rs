@@ -1,0 +1,177 @@
+//! Reading texts: one, a page of them, or whole chains of deltas (with a cache of frames).
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, Statement, Value};
+
+use super::open_frame;
+use super::packing::{self, Packing, StoredBlob, Unpacked};
+use super::seal::{self, Keys};
+use crate::store::Store;
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::revisions::Revision;
+use crate::store::sql::placeholder;
+use crate::store::values::ContentHash;
+
+/// The stored rows of `hashes` and of every blob on their chains, in one statement.
+pub(crate) async fn read_stored(
+    conn: &impl ConnectionTrait,
+    hashes: &[&str],
+) -> StoreResult<Vec<StoredBlob>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = conn.get_database_backend();
+    let placeholders: Vec<String> = (1..=hashes.len()).map(|i| placeholder(backend, i)).collect();
+    let sql = format!(
+        // Both terms cast alike: PostgreSQL wants one type, and the columns' lengths differ.
+        "WITH RECURSIVE chain(sha256) AS ( \
+           SELECT CAST(sha256 AS TEXT) FROM blobs WHERE sha256 IN ({}) \
+           UNION \
+           SELECT CAST(b.base_sha256 AS TEXT) FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
+           WHERE b.packing = {} AND b.base_sha256 IS NOT NULL) \
+         SELECT b.sha256, b.packing, b.content, b.packed, b.base_sha256, b.byte_length, \
+           b.purged_at, b.sealed, k.key FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
+           LEFT JOIN text_keys k ON k.bucket = substr(b.sha256, 1, 2)",
+        placeholders.join(","),
+        Packing::Delta.code(),
+    );
+    let values: Vec<Value> = hashes.iter().map(|h| Value::from(*h)).collect();
+    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut keys = Keys::default();
+    rows.iter()
+        .map(|row| {
+            let sha256: String = row.try_get_by_index(0)?;
+            if let Some(key) = row.try_get_by_index::<Option<Vec<u8>>>(8)? {
+                keys.insert_stored(seal::bucket_of(&sha256), &key)?;
+            }
+            let sealed: bool = row.try_get_by_index(7)?;
+            let (packed, unopenable) = open_frame(&sha256, row.try_get_by_index(3)?, sealed, &keys);
+            Ok(StoredBlob {
+                sha256,
+                packing: row.try_get_by_index(1)?,
+                content: row.try_get_by_index(2)?,
+                packed,
+                base: row.try_get_by_index(4)?,
+                byte_length: row.try_get_by_index(5)?,
+                purged: row.try_get_by_index::<Option<i64>>(6)?.is_some(),
+                unopenable,
+            })
+        })
+        .collect()
+}
+
+/// Blob rows kept across the pages of one long read (an export), so that the chains of deltas
+/// its pages share are read from the database once: an export in commit order reads each
+/// document's chain again for every revision. Bounded in bytes; emptied whole when full.
+#[derive(Debug)]
+pub struct FrameCache {
+    rows: HashMap<String, StoredBlob>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl FrameCache {
+    /// A cache of at most `limit` bytes of stored frames.
+    pub fn new(limit: usize) -> Self {
+        FrameCache { rows: HashMap::new(), bytes: 0, limit }
+    }
+
+    fn row_bytes(row: &StoredBlob) -> usize {
+        row.sha256.len() + row.content.len() + row.packed.as_ref().map_or(0, Vec::len) + 96
+    }
+}
+
+/// The texts of `hashes` (stored and not purged), reading only the blob rows `cache` lacks.
+pub(crate) async fn texts_through(
+    conn: &impl ConnectionTrait,
+    hashes: &[ContentHash],
+    cache: &mut FrameCache,
+) -> StoreResult<HashMap<String, Unpacked>> {
+    let missing: Vec<&str> =
+        hashes.iter().map(ContentHash::as_str).filter(|h| !cache.rows.contains_key(*h)).collect();
+    for row in read_stored(conn, &missing).await? {
+        if cache.bytes > cache.limit {
+            cache.rows.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += FrameCache::row_bytes(&row);
+        cache.rows.insert(row.sha256.clone(), row);
+    }
+    // Every row on the wanted chains: a chain is cached whole, as it was read.
+    let mut rows = Vec::new();
+    let mut pending: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let mut seen = HashSet::new();
+    while let Some(hash) = pending.pop() {
+        if !seen.insert(hash) {
+            continue;
+        }
+        match cache.rows.get(hash) {
+            Some(row) => {
+                if let Some(base) = &row.base {
+                    pending.push(base.as_str());
+                }
+                rows.push(row.clone());
+            }
+            // Emptied meanwhile, or never stored: read what is left directly.
+            None => rows.extend(read_stored(conn, &[hash]).await?),
+        }
+    }
+    Ok(packing::unpack_all(rows, hashes.iter().map(ContentHash::as_str)))
+}
+
+/// The texts of `hashes` that are stored and not purged.
+pub(crate) async fn texts_of(
+    conn: &impl ConnectionTrait,
+    hashes: &[ContentHash],
+) -> StoreResult<HashMap<String, Unpacked>> {
+    let keys: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let rows = read_stored(conn, &keys).await?;
+    Ok(packing::unpack_all(rows, keys))
+}
+
+pub(super) fn damaged(hash: &str, error: packing::UnpackError) -> StoreError {
+    StoreError::Unexpected(anyhow::anyhow!("content {hash} cannot be read: {error}"))
+}
+
+impl Store {
+    /// The texts among `hashes` that are stored (and not purged by a redaction), in one query.
+    pub async fn contents_by_hashes(
+        &self,
+        hashes: &[ContentHash],
+    ) -> StoreResult<Vec<(ContentHash, String)>> {
+        let mut texts = texts_of(&self.db, hashes).await?;
+        let mut found = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            match texts.remove(hash.as_str()) {
+                Some(Unpacked::Text(text)) => found.push((hash.clone(), text)),
+                Some(Unpacked::Damaged(error)) => return Err(damaged(hash.as_str(), error)),
+                Some(Unpacked::Purged) | None => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// The text of `revision`: `Redacted` if it was.
+    pub(crate) async fn required_content(&self, revision: &Revision) -> StoreResult<String> {
+        content_of(&self.db, revision).await
+    }
+}
+
+/// The text of `revision` read through `conn`: `Redacted` if it was.
+pub(crate) async fn content_of(
+    conn: &impl ConnectionTrait,
+    revision: &Revision,
+) -> StoreResult<String> {
+    if revision.redacted {
+        return Err(StoreError::Redacted(revision.hash.clone()));
+    }
+    let hash = revision.content_hash.as_str();
+    match texts_of(conn, std::slice::from_ref(&revision.content_hash)).await?.remove(hash) {
+        Some(Unpacked::Text(text)) => Ok(text),
+        Some(Unpacked::Damaged(error)) => Err(damaged(hash, error)),
+        Some(Unpacked::Purged) | None => {
+            Err(StoreError::Unexpected(anyhow::anyhow!("content {hash} is missing")))
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Bringing texts stored by an older version to the current form at `migrate` (packed), and
+//! back for a downgrade (`unpack_for_downgrade`).
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::packing::{self, Packing, Unpacked};
+use super::read::{damaged, read_stored};
+use super::write::{Storing, write_packed};
+use crate::entity::blob;
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::sql::ROWS_PER_STATEMENT;
+use crate::store::values::ContentHash;
+
+/// Packs the texts and headers stored plain before packing existed (found through the partial
+/// indexes `blobs_plain` and `revisions_plain_header`, so that asking costs nothing once all
+/// is packed): each document's texts as deltas along its history, as new writes would have
+/// made them, a page at a time, one transaction each. Returns how many texts and headers it
+/// packed. Rows not packed yet (if this is interrupted) read as they are, and the next run
+/// packs them.
+pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
+    use crate::entity::revision;
+    let mut packed = 0;
+    loop {
+        let plain: Vec<String> = blob::Entity::find()
+            .select_only()
+            .column(blob::Column::Sha256)
+            .filter(blob::Column::Packing.eq(Packing::Plain.code()))
+            .filter(blob::Column::PurgedAt.is_null())
+            .limit(ROWS_PER_STATEMENT as u64)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if plain.is_empty() {
+            break;
+        }
+        let documents: Vec<uuid::Uuid> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::DocumentId)
+            .distinct()
+            .filter(revision::Column::ContentSha256.is_in(plain.iter().map(String::as_str)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let history: Vec<(uuid::Uuid, String)> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::DocumentId)
+            .column(revision::Column::ContentSha256)
+            .filter(revision::Column::DocumentId.is_in(documents))
+            .order_by_asc(revision::Column::DocumentId)
+            .order_by_asc(revision::Column::Number)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let successions: Vec<(ContentHash, ContentHash)> = history
+            .windows(2)
+            .filter(|pair| pair[0].0 == pair[1].0)
+            .map(|pair| {
+                let older = ContentHash::from_trusted(pair[0].1.clone());
+                (older, ContentHash::from_trusted(pair[1].1.clone()))
+            })
+            .collect();
+        // This page's texts, and those of their documents' other revisions (a text no
+        // revision has is packed whole).
+        let mut wanted: Vec<&str> = history.iter().map(|(_, hash)| hash.as_str()).collect();
+        wanted.extend(plain.iter().map(String::as_str));
+        wanted.sort_unstable();
+        wanted.dedup();
+        let tx = crate::store::transaction::begin_write(db).await?;
+        let mut texts = HashMap::new();
+        for chunk in wanted.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(String, String)> = blob::Entity::find()
+                .select_only()
+                .column(blob::Column::Sha256)
+                .column(blob::Column::Content)
+                .filter(blob::Column::Sha256.is_in(chunk.iter().copied()))
+                .filter(blob::Column::Packing.eq(Packing::Plain.code()))
+                .filter(blob::Column::PurgedAt.is_null())
+                .into_tuple()
+                .all(&tx)
+                .await?;
+            texts.extend(
+                rows.into_iter().map(|(hash, text)| (ContentHash::from_trusted(hash), text)),
+            );
+        }
+        packed += texts.len() as u64;
+        write_packed(&tx, texts, &successions, Storing::Repack).await?;
+        tx.commit().await?;
+    }
+    Ok(packed + pack_plain_headers(db).await?)
+}
+
+/// Packs the headers stored plain, a page of revisions per transaction.
+async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
+    use crate::entity::revision;
+    let mut packed = 0;
+    loop {
+        let rows: Vec<(String, String)> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::Hash)
+            .column(revision::Column::Header)
+            .filter(revision::Column::PackedHeader.is_null())
+            .limit(ROWS_PER_STATEMENT as u64)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        packed += rows.len() as u64;
+        let tx = crate::store::transaction::begin_write(db).await?;
+        for (hash, header) in rows {
+            revision::Entity::update_many()
+                .col_expr(
+                    revision::Column::PackedHeader,
+                    Expr::value(packing::pack_header(&header)),
+                )
+                .col_expr(revision::Column::Header, Expr::value(""))
+                .filter(revision::Column::Hash.eq(hash))
+                .exec(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(packed)
+}
+
+/// Writes every packed text and header back plain, so that the migration that brought
+/// packing can be reverted without losing them (`migrate` packs them again). Returns how many
+/// it unpacked. A page of blobs (or revisions) per transaction, by hash.
+pub async fn unpack_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
+    use crate::entity::revision;
+    let mut unpacked = 0;
+    let mut after = String::new();
+    loop {
+        let hashes: Vec<String> = blob::Entity::find()
+            .select_only()
+            .column(blob::Column::Sha256)
+            .filter(blob::Column::Sha256.gt(after.as_str()))
+            .filter(blob::Column::Packing.ne(Packing::Plain.code()))
+            .order_by_asc(blob::Column::Sha256)
+            .limit(ROWS_PER_STATEMENT as u64)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = hashes.last() else { break };
+        after = last.clone();
+        let tx = crate::store::transaction::begin_write(db).await?;
+        let keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        let mut texts = packing::unpack_all(read_stored(&tx, &keys).await?, keys);
+        for hash in &hashes {
+            match texts.remove(hash) {
+                Some(Unpacked::Text(text)) => {
+                    blob::Entity::update_many()
+                        .col_expr(blob::Column::Content, Expr::value(text))
+                        .col_expr(blob::Column::Packing, Expr::value(Packing::Plain.code()))
+                        .col_expr(blob::Column::Packed, Expr::value(Option::<Vec<u8>>::None))
+                        .col_expr(blob::Column::BaseSha256, Expr::value(Option::<String>::None))
+                        .col_expr(blob::Column::Sealed, Expr::value(false))
+                        .filter(blob::Column::Sha256.eq(hash.as_str()))
+                        .exec(&tx)
+                        .await?;
+                    unpacked += 1;
+                }
+                Some(Unpacked::Damaged(error)) => return Err(damaged(hash, error)),
+                Some(Unpacked::Purged) | None => {}
+            }
+        }
+        tx.commit().await?;
+    }
+    loop {
+        let rows: Vec<revision::Model> = revision::Entity::find()
+            .filter(revision::Column::PackedHeader.is_not_null())
+            .limit(ROWS_PER_STATEMENT as u64)
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let tx = crate::store::transaction::begin_write(db).await?;
+        for row in rows {
+            let header = crate::store::revisions::stored_header(&row).map_err(|error| {
+                StoreError::Unexpected(anyhow::anyhow!("header of {}: {error}", row.hash))
+            })?;
+            revision::Entity::update_many()
+                .col_expr(revision::Column::Header, Expr::value(header))
+                .col_expr(revision::Column::PackedHeader, Expr::value(Option::<Vec<u8>>::None))
+                .filter(revision::Column::Hash.eq(row.hash))
+                .exec(&tx)
+                .await?;
+            unpacked += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(unpacked)
+}
