@@ -1,3 +1,6 @@
+// Over 400 lines, as one file: the two passes share the per-document state the first keeps
+// and the second consumes; the record types are `archive::mod`, the writes `store::bulk`.
+
 //! `palimpsest import`: an archive into the store, checked whole before anything is written.
 //!
 //! The first pass reads every line and holds each document's history to the rules a write

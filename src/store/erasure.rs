@@ -1,3 +1,7 @@
+// Over 400 lines, as one file: the rotation in the redaction's transaction and the later
+// erasure depend on the same horizon and relation rules, which make the erasure safe only
+// together.
+
 //! Making what a redaction purged unrecoverable from the database's files, not only unreadable
 //! through the store. A database keeps what an UPDATE or DELETE replaced until it happens to
 //! reuse the space: PostgreSQL in dead row versions, index entries and free space that plain

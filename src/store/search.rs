@@ -1,3 +1,7 @@
+// Over 400 lines, as one file: indexing — what a write adds and closes — and finding — the
+// query, the rank, the ranges — share the paragraph model and each backend's SQL, which must
+// change together; the query language itself is `crate::search`.
+
 //! Full-text search over current heads and over the whole history (`search_passages`; see its
 //! migration). Each distinct paragraph of a document's history is one row, with the revisions
 //! it stood in, `[from_number, until_number)`; a write indexes what its revision added and

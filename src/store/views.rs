@@ -1,3 +1,7 @@
+// Over 400 lines, as one file: every read model here is one store call built on the same
+// rule — a revision belongs to its document, `Store::revision_of` — and the same joins; split
+// by model, each file would repeat them.
+
 //! Read models gathered from several tables, each in one store call: what a citation record,
 //! a revision's page, a PROV export, a memento or a TimeMap needs. Callers (resolvers, HTTP
 //! handlers, exports) get everything at once and never chain store calls, so a rule such as

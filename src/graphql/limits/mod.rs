@@ -1,3 +1,7 @@
+// Over 400 lines, as one file: the `Limits` extension's hooks run in this order for every
+// request and share its state, `LimitsCheck`; what they measure is in `prescan`, `shape`,
+// `rules` and `events`.
+
 //! What a GraphQL request may cost, decided before it runs and enforced while it runs.
 //!
 //! Before the parser: the raw text's tokens and bracket nesting (`prescan`), so that no text

@@ -1,168 +1,24 @@
-//! Whole histories in and out: revisions written in batches with their original authors,
-//! times, messages and sources (`import_batch`), and the corpus read back in commit order
-//! (`export_*`). The file format lives in `crate::archive`; this module takes and gives
-//! parsed values.
-//!
-//! An import batch is one transaction and keeps every invariant a single write keeps: each
-//! revision extends its document's head as the transaction finds it, times strictly increase
-//! along a history, every revision becomes a leaf of the transparency log in order, and each
-//! document the batch touches gets one audit event.
+//! Writing an import batch: one transaction that keeps every invariant a single write keeps.
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, Statement,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
 
-use super::Store;
-use super::audit::{self, AuditTarget};
-use super::error::{StoreError, StoreResult, corrupt};
-use super::kinds::{AgentKind, AuditAction, AuditOutcome, DocumentKind};
-use super::live::RevisionEvent;
-use super::revisions::NewRevision;
-use super::search::Indexed;
-use super::sql::ROWS_PER_STATEMENT;
-use super::texts::packing::Unpacked;
-use super::transaction::begin_write;
-use super::values::{
-    AgentId, AgentName, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug,
-    SourceId, Timestamp, Title,
-};
 use crate::entity::{agent, document, revision, source};
 use crate::merkle::Frontier;
+use crate::store::Store;
+use crate::store::audit::{self, AuditTarget};
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::kinds::{AuditAction, AuditOutcome};
+use crate::store::live::RevisionEvent;
+use crate::store::search::Indexed;
+use crate::store::sql::ROWS_PER_STATEMENT;
+use crate::store::transaction::begin_write;
+use crate::store::values::{ContentHash, DocumentId, InvalidValue, RevisionHash, Timestamp};
 
-/// An agent as an archive names it, id and all.
-#[derive(Debug, Clone)]
-pub struct ImportAgent {
-    pub id: AgentId,
-    pub name: AgentName,
-    pub kind: AgentKind,
-    pub created_at: Timestamp,
-}
-
-/// One revision of an imported history.
-#[derive(Debug, Clone)]
-pub struct ImportRevision {
-    pub document: DocumentId,
-    /// The document's slug and kind, used when this revision creates it (number 1).
-    pub slug: Slug,
-    pub kind: DocumentKind,
-    pub number: i64,
-    pub parent: Option<RevisionHash>,
-    pub title: Title,
-    pub content: String,
-    pub content_hash: ContentHash,
-    pub message: Message,
-    pub author: AgentId,
-    pub source: Option<SourceId>,
-    pub created_at: Timestamp,
-}
-
-impl ImportRevision {
-    /// The revision's hash under the hashing contract.
-    pub fn hash(&self) -> RevisionHash {
-        self.sealed().1.hash
-    }
-
-    fn sealed(&self) -> (revision::ActiveModel, super::revisions::Revision) {
-        NewRevision {
-            document: self.document,
-            number: self.number,
-            parent: self.parent.as_ref(),
-            title: &self.title,
-            content: &self.content,
-            content_hash: &self.content_hash,
-            message: &self.message,
-            author: self.author,
-            source: self.source,
-            created_at: self.created_at,
-        }
-        .seal()
-    }
-}
-
-/// What one transaction of an import writes: agents and sources first (those already stored
-/// are left as they are), then revisions in the order given, each the child of the one
-/// before it in its document.
-#[derive(Debug, Default)]
-pub struct ImportBatch {
-    pub agents: Vec<ImportAgent>,
-    pub sources: Vec<super::sources::Source>,
-    pub revisions: Vec<ImportRevision>,
-}
-
-/// Where a stored document's history ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEnd {
-    pub slug: String,
-    pub head: RevisionHash,
-    /// The head's text.
-    pub content: ContentHash,
-    pub number: i64,
-    pub created_at: Timestamp,
-}
-
-/// A revision as an export writes it: its row, its text (`None` once redacted) and its
-/// document's slug and kind.
-#[derive(Debug, Clone)]
-pub struct ExportedRevision {
-    pub revision: super::revisions::Revision,
-    pub content: Option<String>,
-    pub slug: String,
-    pub kind: DocumentKind,
-}
+use super::{HistoryEnd, ImportAgent, ImportBatch, ImportRevision, history_ends_in};
 
 impl Store {
-    /// Where each of `documents` that is stored stands now, in one query.
-    pub async fn history_ends(
-        &self,
-        documents: &[DocumentId],
-    ) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
-        history_ends_in(&self.db, documents).await
-    }
-
-    /// The hash of revision `number` of `document`, if it is stored.
-    pub async fn revision_hash_at(
-        &self,
-        document: DocumentId,
-        number: i64,
-    ) -> StoreResult<Option<RevisionHash>> {
-        let hash: Option<String> = revision::Entity::find()
-            .select_only()
-            .column(revision::Column::Hash)
-            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
-            .filter(revision::Column::Number.eq(number))
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        Ok(hash.map(RevisionHash::from_trusted))
-    }
-
-    /// Which of `ids` name stored agents.
-    pub async fn stored_agents(&self, ids: &[AgentId]) -> StoreResult<HashSet<AgentId>> {
-        let found: Vec<uuid::Uuid> = agent::Entity::find()
-            .select_only()
-            .column(agent::Column::Id)
-            .filter(agent::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(found.into_iter().map(AgentId::from).collect())
-    }
-
-    /// Which of `ids` name stored sources.
-    pub async fn stored_sources(&self, ids: &[SourceId]) -> StoreResult<HashSet<SourceId>> {
-        let found: Vec<uuid::Uuid> = source::Entity::find()
-            .select_only()
-            .column(source::Column::Id)
-            .filter(source::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(found.into_iter().map(SourceId::from).collect())
-    }
-
     /// Writes `batch` in one transaction, by the operator at the command line. Each revision
     /// must extend its document's head as stored (or as the batch left it), or create its
     /// document as number 1; otherwise nothing of the batch is written.
@@ -281,9 +137,9 @@ impl Store {
                 content: blobs.get(content).map(String::as_str),
             })
             .collect();
-        super::search::index_revisions(&tx, &indexed).await?;
+        crate::store::search::index_revisions(&tx, &indexed).await?;
         drop(indexed);
-        super::texts::store_many(&tx, blobs, &successions).await?;
+        crate::store::texts::store_many(&tx, blobs, &successions).await?;
 
         let (first_index, edge) = append_many(&tx, self, &hashes).await?;
         for (offset, row) in rows.iter_mut().enumerate() {
@@ -319,7 +175,7 @@ impl Store {
                 .exec_without_returning(&tx)
                 .await?;
         }
-        super::live::announce(&tx, &announced).await?;
+        crate::store::live::announce(&tx, &announced).await?;
         self.commit(tx).await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
         self.published(announced);
@@ -339,131 +195,8 @@ impl Store {
         if written * 2 < total {
             return Ok(false);
         }
-        super::upkeep::compact(&self.db).await.map_err(StoreError::Unexpected)?;
+        crate::store::upkeep::compact(&self.db).await.map_err(StoreError::Unexpected)?;
         Ok(true)
-    }
-
-    /// Every document's id and slug, by id, a page after `after`.
-    pub async fn export_documents(
-        &self,
-        after: Option<DocumentId>,
-        limit: u64,
-    ) -> StoreResult<Vec<(DocumentId, String)>> {
-        let mut query = document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::Slug)
-            .order_by_asc(document::Column::Id)
-            .limit(limit);
-        if let Some(after) = after {
-            query = query.filter(document::Column::Id.gt(after.as_uuid()));
-        }
-        let rows: Vec<(uuid::Uuid, String)> = query.into_tuple().all(&self.db).await?;
-        Ok(rows.into_iter().map(|(id, slug)| (DocumentId::from(id), slug)).collect())
-    }
-
-    /// Every agent, by id, a page after `after`.
-    pub async fn export_agents(
-        &self,
-        after: Option<AgentId>,
-        limit: u64,
-    ) -> StoreResult<Vec<super::agents::Agent>> {
-        let mut query = agent::Entity::find().order_by_asc(agent::Column::Id).limit(limit);
-        if let Some(after) = after {
-            query = query.filter(agent::Column::Id.gt(after.as_uuid()));
-        }
-        query.all(&self.db).await?.into_iter().map(TryInto::try_into).collect()
-    }
-
-    /// Every source, a page after `after` (by id).
-    pub async fn export_sources(
-        &self,
-        after: Option<SourceId>,
-        limit: u64,
-    ) -> StoreResult<Vec<super::sources::Source>> {
-        let mut query = source::Entity::find().order_by_asc(source::Column::Id).limit(limit);
-        if let Some(after) = after {
-            query = query.filter(source::Column::Id.gt(after.as_uuid()));
-        }
-        query.all(&self.db).await?.into_iter().map(TryInto::try_into).collect()
-    }
-
-    /// Revisions in the order they were committed (the log's), with their texts, a page
-    /// after leaf `after`; only `documents`' when given.
-    pub async fn export_revisions(
-        &self,
-        after: Option<u64>,
-        limit: u64,
-        documents: Option<&[DocumentId]>,
-        cache: &mut super::texts::FrameCache,
-    ) -> StoreResult<Vec<ExportedRevision>> {
-        let mut query = revision::Entity::find()
-            .filter(revision::Column::LogIndex.is_not_null())
-            .order_by_asc(revision::Column::LogIndex)
-            .limit(limit);
-        if let Some(after) = after {
-            query = query.filter(revision::Column::LogIndex.gt(after as i64));
-        }
-        if let Some(documents) = documents {
-            query = query
-                .filter(revision::Column::DocumentId.is_in(documents.iter().map(|d| d.as_uuid())));
-        }
-        let rows = query.all(&self.db).await?;
-        let revisions: Vec<super::revisions::Revision> = rows.into_iter().map(Into::into).collect();
-        let hashes: Vec<ContentHash> = revisions
-            .iter()
-            .filter(|r| !r.redacted)
-            .map(|r| r.content_hash.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let texts = super::texts::texts_through(&self.db, &hashes, cache).await?;
-        let ids: Vec<uuid::Uuid> = revisions
-            .iter()
-            .map(|r| r.document_id.as_uuid())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let documents: HashMap<uuid::Uuid, (String, String)> = document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::Slug)
-            .column(document::Column::Kind)
-            .filter(document::Column::Id.is_in(ids))
-            .into_tuple::<(uuid::Uuid, String, String)>()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|(id, slug, kind)| (id, (slug, kind)))
-            .collect();
-        revisions
-            .into_iter()
-            .map(|revision| {
-                let (slug, kind) = documents
-                    .get(&revision.document_id.as_uuid())
-                    .cloned()
-                    .ok_or_else(|| corrupt("revisions.document_id", "no such document"))?;
-                let content = if revision.redacted {
-                    None
-                } else {
-                    // Texts shared by several revisions of the page are cloned, once each.
-                    Some(match texts.get(revision.content_hash.as_str()) {
-                        Some(Unpacked::Text(text)) => text.clone(),
-                        Some(Unpacked::Damaged(error)) => {
-                            return Err(corrupt("blobs.packed", error.to_string()));
-                        }
-                        Some(Unpacked::Purged) | None => {
-                            return Err(corrupt(
-                                "revisions.content_sha256",
-                                "the text is not stored",
-                            ));
-                        }
-                    })
-                };
-                let kind = kind.parse().map_err(|e| corrupt("documents.kind", e))?;
-                Ok(ExportedRevision { revision, content, slug, kind })
-            })
-            .collect()
     }
 }
 
@@ -523,46 +256,6 @@ fn in_chunks<T>(rows: Vec<T>) -> impl Iterator<Item = Vec<T>> {
     })
 }
 
-fn head_of_document() -> RelationDef {
-    document::Entity::belongs_to(revision::Entity)
-        .from(document::Column::HeadHash)
-        .to(revision::Column::Hash)
-        .into()
-}
-
-async fn history_ends_in(
-    conn: &impl ConnectionTrait,
-    documents: &[DocumentId],
-) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
-    let mut ends = HashMap::new();
-    for chunk in documents.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<(uuid::Uuid, String, String, String, i64, i64)> = document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::Slug)
-            .column(document::Column::HeadHash)
-            .column(revision::Column::ContentSha256)
-            .column(revision::Column::Number)
-            .column(revision::Column::CreatedAt)
-            .join(JoinType::InnerJoin, head_of_document())
-            .filter(document::Column::Id.is_in(chunk.iter().map(|d| d.as_uuid())))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        for (id, slug, head, content, number, created_at) in rows {
-            let end = HistoryEnd {
-                slug,
-                head: RevisionHash::from_trusted(head),
-                content: ContentHash::from_trusted(content),
-                number,
-                created_at: Timestamp::from_micros(created_at),
-            };
-            ends.insert(DocumentId::from(id), end);
-        }
-    }
-    Ok(ends)
-}
-
 /// Whether `imported` may follow `end` (the document's head, `None` for a new document).
 fn check_extends(imported: &ImportRevision, end: Option<&HistoryEnd>) -> StoreResult<()> {
     match end {
@@ -618,10 +311,10 @@ async fn insert_agents(conn: &impl ConnectionTrait, agents: &[ImportAgent]) -> S
 
 async fn insert_sources(
     conn: &impl ConnectionTrait,
-    sources: &[super::sources::Source],
+    sources: &[crate::store::sources::Source],
 ) -> StoreResult<()> {
     for chunk in sources.chunks(ROWS_PER_STATEMENT) {
-        let rows = chunk.iter().map(super::sources::row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = chunk.iter().map(crate::store::sources::row).collect::<StoreResult<Vec<_>>>()?;
         source::Entity::insert_many(rows)
             .on_conflict_do_nothing_on([source::Column::Id])
             .exec_without_returning(conn)
@@ -653,15 +346,15 @@ async fn append_many(
     let known = store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut edge: Frontier = match known {
         Some(known) if known.size() == first => known,
-        _ => super::tlog::read_frontier(tx, first).await?,
+        _ => crate::store::tlog::read_frontier(tx, first).await?,
     };
     let mut nodes = Vec::new();
     for hash in hashes {
-        let leaf = super::tlog::leaf_of(hash).ok_or_else(|| {
+        let leaf = crate::store::tlog::leaf_of(hash).ok_or_else(|| {
             StoreError::Unexpected(anyhow::anyhow!("{hash} is not a revision hash"))
         })?;
         nodes.extend(edge.push(leaf));
     }
-    super::tlog::insert_nodes(tx, nodes).await?;
+    crate::store::tlog::insert_nodes(tx, nodes).await?;
     Ok((first, edge))
 }
