@@ -3,6 +3,7 @@
 //! against the API on another origin (`tests/browser/frontend.py`); and the same page against
 //! an API that does not list its origin, which the browser must refuse.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -63,23 +64,104 @@ fn run(command: &mut Command, what: &str) {
     );
 }
 
-/// Installs the example's locked dependencies and builds it (codegen, type check, bundle).
-fn build_app() -> PathBuf {
-    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web");
-    let out = target_dir().join("web-dist");
+/// A copy of the example as a fresh clone holds it (without `node_modules`, `dist` or the
+/// generated `src/gql`), so that nothing is written into the checkout, with its locked
+/// dependencies installed.
+fn fresh_copy() -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web");
+    let app = target_dir().join("web-fresh");
+    let _ = std::fs::remove_dir_all(&app);
+    copy_tree(&source, &app);
     run(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&app),
-        "npm ci in examples/web",
+        "npm ci in a fresh copy of examples/web",
     );
+    app
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if ["node_modules", "dist", "gql"].iter().any(|skip| name == *skip) {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// `npm run dev` on a fresh copy serves the app: its modules, the generated `./gql` included,
+/// transform without an error (Vite answers 500 for a module whose import is missing).
+fn dev_server_serves(app: &Path) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut dev = Command::new("npm")
+        .args([
+            "run",
+            "dev",
+            "--",
+            "--port",
+            &port.to_string(),
+            "--strictPort",
+            "--host",
+            "127.0.0.1",
+        ])
+        .current_dir(app)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own process group, so that stopping it stops vite too, not only npm.
+        .process_group(0)
+        .spawn()
+        .expect("npm run dev");
+    let fetch = |path: &str| {
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let mut up = false;
+    for _ in 0..300 {
+        if fetch("/") == "200" {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let statuses: Vec<(String, String)> =
+        ["/src/main.tsx", "/src/App.tsx", "/src/DocumentList.tsx"]
+            .iter()
+            .map(|path| (path.to_string(), fetch(path)))
+            .collect();
+    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", dev.id())]).status();
+    let _ = dev.wait();
+    assert!(up, "npm run dev did not serve / within 30 s");
+    for (path, status) in statuses {
+        assert_eq!(status, "200", "npm run dev on a fresh copy: {path}");
+    }
+}
+
+/// Builds the example from a fresh copy (codegen, type check, bundle), after checking that
+/// `npm run dev` works there as a newcomer would run it first.
+fn build_app() -> PathBuf {
+    let app = fresh_copy();
+    dev_server_serves(&app);
+    let out = target_dir().join("web-dist");
     run(
         Command::new("npm")
             .args(["run", "build", "--", "--outDir"])
             .arg(&out)
             .arg("--emptyOutDir")
             .current_dir(&app),
-        "npm run build in examples/web",
+        "npm run build in a fresh copy of examples/web",
     );
     out
 }
