@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use palimpsest::blame::line_origins;
-use palimpsest::diff::{DiffOptions, Granularity, diff};
+use palimpsest::textdiff::{DiffOptions, Granularity, diff};
 
 /// A deterministic generator of article-like prose: paragraphs of words, one per line.
 struct Prose(u64);

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use palimpsest::search::SearchQuery;
+use palimpsest::fulltext::SearchQuery;
 use palimpsest::store::{
     self, Actor, AgentKind, AgentName, DocumentFilter, DocumentOrder, Message, PageRequest,
     ReviseDocument, SearchRequest, SearchScope, Store, StoreLimits,

@@ -30,7 +30,7 @@ pub async fn export(
     let mut counts = Exported::default();
     let mut after = None;
     loop {
-        let page = store.export_agents(after, PAGE).await?;
+        let page = store.corpus_agents(after, PAGE).await?;
         for agent in &page {
             write(out, &Record::Agent(AgentRecord::from(agent)))?;
         }
@@ -42,7 +42,7 @@ pub async fn export(
     }
     let mut after = None;
     loop {
-        let page = store.export_sources(after, PAGE).await?;
+        let page = store.corpus_sources(after, PAGE).await?;
         for source in &page {
             write(out, &Record::Source(SourceRecord::from(source)))?;
         }
@@ -55,7 +55,7 @@ pub async fn export(
     let mut after = None;
     let mut cache = FrameCache::new(FRAME_CACHE_BYTES);
     loop {
-        let page = store.export_revisions(after, PAGE, documents, &mut cache).await?;
+        let page = store.corpus_revisions(after, PAGE, documents, &mut cache).await?;
         let full = page.len() as u64 == PAGE;
         let last = page.last().and_then(|r| r.revision.log_index);
         counts.revisions += page.len() as u64;

@@ -14,7 +14,7 @@ pub mod ocfl;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{
-    Agent, AgentId, AgentName, ContentHash, DocumentId, ExportedRevision, ImportAgent,
+    Agent, AgentId, AgentName, ContentHash, CorpusRevision, DocumentId, ImportAgent,
     ImportRevision, InvalidValue, Message, NewSource, RevisionHash, Slug, Source, SourceFields,
     SourceId, Timestamp, Title,
 };
@@ -127,8 +127,8 @@ impl From<&Source> for SourceRecord {
     }
 }
 
-impl From<ExportedRevision> for RevisionRecord {
-    fn from(exported: ExportedRevision) -> Self {
+impl From<CorpusRevision> for RevisionRecord {
+    fn from(exported: CorpusRevision) -> Self {
         let r = exported.revision;
         Self {
             document: r.document_id.to_string(),

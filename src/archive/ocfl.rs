@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha512};
 
-use crate::store::{AgentId, DocumentId, ExportedRevision, FrameCache, Store};
+use crate::store::{AgentId, CorpusRevision, DocumentId, FrameCache, Store};
 
 /// Revisions read per query.
 const PAGE: u64 = 500;
@@ -73,7 +73,7 @@ pub async fn export_ocfl(
     let mut names: BTreeMap<AgentId, String> = BTreeMap::new();
     let mut after = None;
     loop {
-        let page = store.export_documents(after, PAGE).await?;
+        let page = store.corpus_documents(after, PAGE).await?;
         for (id, slug) in &page {
             if documents.is_some_and(|wanted| !wanted.contains(id)) {
                 continue;
@@ -111,7 +111,7 @@ async fn write_object(
     let mut versions = 0;
     let mut cache = FrameCache::new(super::export::FRAME_CACHE_BYTES);
     loop {
-        let page = store.export_revisions(after, PAGE, Some(&[document]), &mut cache).await?;
+        let page = store.corpus_revisions(after, PAGE, Some(&[document]), &mut cache).await?;
         let full = page.len() as u64 == PAGE;
         let last = page.last().and_then(|r| r.revision.log_index);
         for exported in page {
@@ -139,7 +139,7 @@ async fn add_version(
     store: &Store,
     path: &Path,
     inventory: &mut Inventory,
-    exported: ExportedRevision,
+    exported: CorpusRevision,
     names: &mut BTreeMap<AgentId, String>,
 ) -> anyhow::Result<()> {
     let revision = exported.revision;

@@ -5,8 +5,8 @@ use std::io::Write;
 use anyhow::bail;
 
 use crate::budget::Budget;
-use crate::diff::{ContextLines, Granularity};
 use crate::store::{Direction, PageRequest, RevisionHash, Slug, Store};
+use crate::textdiff::{ContextLines, Granularity};
 
 /// Revisions read per page.
 const PAGE: usize = 100;

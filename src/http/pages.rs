@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::plain::{Failure, prefers_html, revision_hash as revision_param, slug_key};
 use super::{AppState, base_url};
+use crate::fulltext::SearchQuery;
 use crate::graphql::error::ApiError;
 use crate::render::{RecordInput, cite::Format, html, prov};
-use crate::search::SearchQuery;
 use crate::store::{
     Direction, DocumentFilter, DocumentKey, DocumentOrder, DocumentOrderField, HeadParts,
     PageRequest, SearchRequest, SearchScope, Slug, quoted,

@@ -5,9 +5,9 @@
 //! Positions (TextPositionSelector `start`/`end`) count Unicode code points (Rust `char`s),
 //! as the W3C model does, not bytes or UTF-16 units; `end` is exclusive.
 
-mod verify;
+mod quote;
 
-pub use verify::{Verification, VerificationStatus, verify};
+pub use quote::{QuoteCheck, VerificationStatus, check_quote};
 
 /// How much context a resolved passage keeps on each side, in code points.
 pub const CONTEXT_CHARS: usize = 32;
@@ -296,15 +296,18 @@ mod tests {
     fn quotes_are_verified_altered_or_not_found() {
         let cited = "The letter says: Hamas has been dismantled as a military and governmental force. Further operations only risk lives.";
         let quote = "Hamas has been dismantled as a military and governmental force.";
-        let verified = verify(quote, cited, None);
+        let verified = check_quote(quote, cited, None);
         assert_eq!(verified.status, VerificationStatus::Verified);
         assert_eq!(verified.found.unwrap().start, 17);
-        let elsewhere = verify(quote, cited, Some((0, 5)));
+        let elsewhere = check_quote(quote, cited, Some((0, 5)));
         assert_eq!(elsewhere.status, VerificationStatus::Verified);
         assert_eq!(elsewhere.at_given_position, Some(false));
 
-        let altered =
-            verify("Hamas has been destroyed as a military and governmental force.", cited, None);
+        let altered = check_quote(
+            "Hamas has been destroyed as a military and governmental force.",
+            cited,
+            None,
+        );
         assert_eq!(altered.status, VerificationStatus::Altered);
         assert_eq!(altered.found.as_ref().unwrap().exact, quote);
         assert!(
@@ -314,7 +317,8 @@ mod tests {
             altered.diff.unwrap().hunks[0].changes.iter().any(|c| c.text.contains("destroyed"))
         );
 
-        let missing = verify("Nothing of the sort was ever written anywhere here.", cited, None);
+        let missing =
+            check_quote("Nothing of the sort was ever written anywhere here.", cited, None);
         assert_eq!(missing.status, VerificationStatus::NotFound);
     }
 }

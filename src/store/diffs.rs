@@ -10,7 +10,7 @@ use super::revisions::Revision;
 use super::values::{ContentHash, DocumentId, InvalidValue, RevisionHash};
 use super::{Missing, Store};
 use crate::budget::Budget;
-use crate::diff::{self, ContextLines, DiffOptions, Granularity, TextDiffResult};
+use crate::textdiff::{self, ContextLines, DiffOptions, Granularity, TextDiffResult};
 
 /// A diff between two revisions; `from` is `None` when diffing a first revision against the
 /// empty text.
@@ -115,7 +115,7 @@ impl Store {
             .run(move || {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 options.budget = options.budget.min(left);
-                diff::diff(&old_text, &new_text, &options)
+                textdiff::diff(&old_text, &new_text, &options)
             })
             .await?;
         Ok(RevisionDiff { from, to, result })

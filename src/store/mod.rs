@@ -58,7 +58,7 @@ use crate::merkle::Frontier;
 
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
-pub use bulk::{ExportedRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
+pub use bulk::{CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
 pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;

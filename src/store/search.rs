@@ -1,6 +1,6 @@
 // Over 400 lines, as one file: indexing — what a write adds and closes — and finding — the
 // query, the rank, the ranges — share the paragraph model and each backend's SQL, which must
-// change together; the query language itself is `crate::search`.
+// change together; the query language itself is `crate::fulltext`.
 
 //! Full-text search over current heads and over the whole history (`search_passages`; see its
 //! migration). Each distinct paragraph of a document's history is one row, with the revisions
@@ -23,7 +23,7 @@ use super::revisions::Revision;
 use super::sql::ROWS_PER_STATEMENT;
 use super::sql::placeholder;
 use super::values::{DocumentId, InvalidValue};
-use crate::search::{self, SearchQuery};
+use crate::fulltext::{self, SearchQuery};
 
 /// Where a search looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,7 @@ pub(crate) async fn index_revisions(
     for revision in revisions {
         let Some(content) = revision.content else { continue };
         let paragraphs = std::iter::once((true, revision.title))
-            .chain(search::paragraphs(content).map(|p| (false, p)));
+            .chain(fulltext::paragraphs(content).map(|p| (false, p)));
         let still = open.remove(&revision.document).unwrap_or_default();
         let mut unmatched: HashMap<i64, Vec<Row>> = HashMap::new();
         for o in still {
@@ -167,7 +167,7 @@ pub(crate) async fn index_revisions(
         }
         let mut kept = Vec::new();
         for (in_title, text) in paragraphs {
-            let key = search::paragraph_key(in_title, text);
+            let key = fulltext::paragraph_key(in_title, text);
             match unmatched.get_mut(&key).and_then(Vec::pop) {
                 Some(row) => kept.push(Open { row, key }),
                 None => {
@@ -433,7 +433,7 @@ impl Store {
                 }
             };
             let in_paragraph = request.query.matches_in(&f.text);
-            let snippet = search::snippet(&f.text, &in_paragraph);
+            let snippet = fulltext::snippet(&f.text, &in_paragraph);
             paragraph_matches.push(in_paragraph);
             hits.push(SearchHit {
                 cursor: SearchCursor { rank: f.rank, passage: f.passage },

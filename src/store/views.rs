@@ -25,8 +25,8 @@ use super::values::CitationId;
 use super::values::{ContentHash, DocumentId, RevisionHash, Slug, SourceId, Timestamp};
 use super::{Missing, Store};
 use crate::budget::Budget;
-use crate::diff::{ContextLines, Granularity};
-use crate::passage::{self, Verification};
+use crate::passage::{self, QuoteCheck};
+use crate::textdiff::{ContextLines, Granularity};
 
 /// How a caller names a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct CitationVerdict {
     pub target: Option<(Document, Revision)>,
     /// The cited source, when it cites one outside the corpus.
     pub source: Option<Source>,
-    pub verification: Verification,
+    pub verification: QuoteCheck,
 }
 
 /// Which revision of a cited document a verdict is reached against.
@@ -376,10 +376,10 @@ impl Store {
                 checks
                     .into_iter()
                     .map(|(quote, text, given, redacted)| match (quote, text) {
-                        (None, _) => Verification::no_passage(),
-                        (Some(_), None) if redacted => Verification::redacted(),
-                        (Some(_), None) => Verification::no_text(),
-                        (Some(quote), Some(text)) => passage::verify(&quote, &text, given),
+                        (None, _) => QuoteCheck::no_passage(),
+                        (Some(_), None) if redacted => QuoteCheck::redacted(),
+                        (Some(_), None) => QuoteCheck::no_text(),
+                        (Some(quote), Some(text)) => passage::check_quote(&quote, &text, given),
                     })
                     .collect::<Vec<_>>()
             })

@@ -13,7 +13,7 @@ use crate::graphql::kinds::{CitationAnchor, CitationRelation};
 use crate::graphql::loaders::{load_optional, load_required};
 use crate::graphql::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use crate::graphql::scalars::DateTime;
-use crate::passage::{self, Verification, VerificationStatus as Status};
+use crate::passage::{self, QuoteCheck, VerificationStatus as Status};
 use crate::store::{self, CitationTarget, RevisionHash, StoredSelector};
 
 /// The outcome of checking a quotation against the cited text.
@@ -54,7 +54,7 @@ impl From<&StoredSelector> for TextSelector {
 
 /// What a quotation check found.
 pub struct QuoteVerification {
-    result: Verification,
+    result: QuoteCheck,
     against: Option<RevisionHash>,
 }
 
@@ -113,14 +113,14 @@ impl CitationNode {
     ) -> ApiResult<QuoteVerification> {
         let Some(quote) = self.0.quoted_words().map(str::to_owned) else {
             return Ok(QuoteVerification {
-                result: Verification::no_passage(),
+                result: QuoteCheck::no_passage(),
                 against: Some(revision),
             });
         };
         let target: store::Revision = load_required(ctx, revision.clone()).await?;
         if target.redacted {
             return Ok(QuoteVerification {
-                result: Verification::redacted(),
+                result: QuoteCheck::redacted(),
                 against: Some(revision),
             });
         }
@@ -129,7 +129,7 @@ impl CitationNode {
         let given = self.0.target_position();
         let result = store(ctx)?
             .compute()
-            .run(move || passage::verify(&quote, &text, given))
+            .run(move || passage::check_quote(&quote, &text, given))
             .await
             .map_err(|err| ApiError::from(crate::store::StoreError::from(err)))?;
         Ok(QuoteVerification { result, against: Some(revision) })
@@ -144,7 +144,7 @@ impl CitationNode {
 }
 
 fn no_text() -> QuoteVerification {
-    QuoteVerification { result: Verification::no_text(), against: None }
+    QuoteVerification { result: QuoteCheck::no_text(), against: None }
 }
 
 #[Object(name = "Citation")]

@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 
-use crate::diff::{self, ChangeOp, ContextLines, Granularity};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::loaders::load_required;
 use crate::graphql::nodes::RevisionNode;
 use crate::store::{self, RevisionHash};
+use crate::textdiff::{self, ChangeOp, ContextLines, Granularity};
 
 /// The unit a diff compares and counts. Hunks are always found line by line; WORD and CHAR
 /// refine the changes inside each hunk.
@@ -35,8 +35,8 @@ pub struct DiffChange {
     pub text: String,
 }
 
-impl From<&diff::Change> for DiffChange {
-    fn from(change: &diff::Change) -> Self {
+impl From<&textdiff::Change> for DiffChange {
+    fn from(change: &textdiff::Change) -> Self {
         DiffChange {
             op: match change.op {
                 ChangeOp::Equal => DiffOp::Equal,

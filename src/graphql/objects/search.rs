@@ -3,12 +3,12 @@
 use async_graphql::connection::PageInfo;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
+use crate::fulltext::SearchQuery;
 use crate::graphql::connection::{decode_cursor, encode_cursor};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::kinds::DocumentKind;
 use crate::graphql::loaders::load_required;
 use crate::graphql::nodes::{DocumentNode, RevisionNode};
-use crate::search::SearchQuery;
 use crate::store::{self, SearchCursor};
 
 /// Where a search looks.

@@ -3,8 +3,8 @@
 use maud::html;
 
 use super::{diff_url, document_url, history_url, layout, lines, revision_link, when};
-use crate::diff::ChangeOp;
 use crate::store::{Document, HistoryPage, Revision, RevisionDiff};
+use crate::textdiff::ChangeOp;
 
 /// The most revisions one history page lists.
 pub const HISTORY_PAGE: u64 = 50;

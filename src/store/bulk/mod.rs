@@ -1,6 +1,6 @@
 //! Whole histories in and out: revisions written in batches with their original authors,
 //! times, messages and sources (`import_batch`), and the corpus read back in commit order
-//! (`export_*`). The file format lives in `crate::archive`; this module takes and gives
+//! (`corpus_*`). The file format lives in `crate::archive`; this module takes and gives
 //! parsed values.
 //!
 //! An import batch is one transaction and keeps every invariant a single write keeps: each
@@ -8,7 +8,7 @@
 //! along a history, every revision becomes a leaf of the transparency log in order, and each
 //! document the batch touches gets one audit event.
 
-mod export;
+mod corpus;
 mod import;
 
 use std::collections::{HashMap, HashSet};
@@ -102,7 +102,7 @@ pub struct HistoryEnd {
 /// A revision as an export writes it: its row, its text (`None` once redacted) and its
 /// document's slug and kind.
 #[derive(Debug, Clone)]
-pub struct ExportedRevision {
+pub struct CorpusRevision {
     pub revision: super::revisions::Revision,
     pub content: Option<String>,
     pub slug: String,

@@ -10,11 +10,11 @@ use crate::store::error::{StoreResult, corrupt};
 use crate::store::texts::packing::Unpacked;
 use crate::store::values::{AgentId, ContentHash, DocumentId, SourceId};
 
-use super::ExportedRevision;
+use super::CorpusRevision;
 
 impl Store {
     /// Every document's id and slug, by id, a page after `after`.
-    pub async fn export_documents(
+    pub async fn corpus_documents(
         &self,
         after: Option<DocumentId>,
         limit: u64,
@@ -33,7 +33,7 @@ impl Store {
     }
 
     /// Every agent, by id, a page after `after`.
-    pub async fn export_agents(
+    pub async fn corpus_agents(
         &self,
         after: Option<AgentId>,
         limit: u64,
@@ -46,7 +46,7 @@ impl Store {
     }
 
     /// Every source, a page after `after` (by id).
-    pub async fn export_sources(
+    pub async fn corpus_sources(
         &self,
         after: Option<SourceId>,
         limit: u64,
@@ -60,13 +60,13 @@ impl Store {
 
     /// Revisions in the order they were committed (the log's), with their texts, a page
     /// after leaf `after`; only `documents`' when given.
-    pub async fn export_revisions(
+    pub async fn corpus_revisions(
         &self,
         after: Option<u64>,
         limit: u64,
         documents: Option<&[DocumentId]>,
         cache: &mut crate::store::texts::FrameCache,
-    ) -> StoreResult<Vec<ExportedRevision>> {
+    ) -> StoreResult<Vec<CorpusRevision>> {
         let mut query = revision::Entity::find()
             .filter(revision::Column::LogIndex.is_not_null())
             .order_by_asc(revision::Column::LogIndex)
@@ -132,7 +132,7 @@ impl Store {
                     })
                 };
                 let kind = kind.parse().map_err(|e| corrupt("documents.kind", e))?;
-                Ok(ExportedRevision { revision, content, slug, kind })
+                Ok(CorpusRevision { revision, content, slug, kind })
             })
             .collect()
     }

@@ -4,7 +4,7 @@
 use similar::TextDiff;
 
 use super::{ALTERED_THRESHOLD, Chars, Passage};
-use crate::diff::{self, DiffOptions, Granularity};
+use crate::textdiff::{self, DiffOptions, Granularity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerificationStatus {
@@ -19,7 +19,7 @@ pub enum VerificationStatus {
 }
 
 #[derive(Debug, Clone)]
-pub struct Verification {
+pub struct QuoteCheck {
     pub status: VerificationStatus,
     pub reason: String,
     /// Where the words (or the close passage) are in the cited text.
@@ -29,12 +29,12 @@ pub struct Verification {
     /// Word similarity of the quote and the passage found (1 when verified).
     pub similarity: Option<f64>,
     /// For an altered quote: a word diff from the quote to the passage found.
-    pub diff: Option<diff::TextDiffResult>,
+    pub diff: Option<textdiff::TextDiffResult>,
 }
 
-impl Verification {
+impl QuoteCheck {
     pub fn unverifiable(reason: impl Into<String>) -> Self {
-        Verification {
+        QuoteCheck {
             status: VerificationStatus::Unverifiable,
             reason: reason.into(),
             found: None,
@@ -61,7 +61,7 @@ impl Verification {
 }
 
 /// Checks that `quote` is in `cited`, at `given` (a code-point range) if there is one.
-pub fn verify(quote: &str, cited: &str, given: Option<(usize, usize)>) -> Verification {
+pub fn check_quote(quote: &str, cited: &str, given: Option<(usize, usize)>) -> QuoteCheck {
     let chars = Chars::new(cited);
     let length = quote.chars().count();
     if let Some((start, end)) = given
@@ -69,7 +69,7 @@ pub fn verify(quote: &str, cited: &str, given: Option<(usize, usize)>) -> Verifi
         && start <= end
         && chars.slice(start, end) == quote
     {
-        return Verification {
+        return QuoteCheck {
             status: VerificationStatus::Verified,
             reason: "the exact words are at the given position".into(),
             found: Some(chars.passage(start, end)),
@@ -82,7 +82,7 @@ pub fn verify(quote: &str, cited: &str, given: Option<(usize, usize)>) -> Verifi
     if let Some(&start) =
         occurrences.iter().min_by_key(|&&s| given.map_or(0, |(g, _)| s.abs_diff(g)))
     {
-        return Verification {
+        return QuoteCheck {
             status: VerificationStatus::Verified,
             reason: if given.is_some() {
                 "the exact words are in the cited text, but not at the given position".into()
@@ -105,16 +105,16 @@ pub fn verify(quote: &str, cited: &str, given: Option<(usize, usize)>) -> Verifi
                 new_label: "cited".into(),
                 ..DiffOptions::default()
             };
-            Verification {
+            QuoteCheck {
                 status: VerificationStatus::Altered,
                 reason: "a close passage is in the cited text, but not the exact words".into(),
-                diff: Some(diff::diff(quote, &found.exact, &options)),
+                diff: Some(textdiff::diff(quote, &found.exact, &options)),
                 at_given_position: given.map(|g| g == (start, end)),
                 found: Some(found),
                 similarity: Some(similarity),
             }
         }
-        _ => Verification {
+        _ => QuoteCheck {
             status: VerificationStatus::NotFound,
             reason: "neither the words nor a close passage are in the cited text".into(),
             found: None,
