@@ -1,12 +1,12 @@
-//! The GraphQL enums that mirror the store's named kinds, variant by variant.
+//! The GraphQL enums that mirror the store's named kinds, variant by variant: async-graphql's
+//! `remote` writes both conversions as exhaustive matches, so a variant added on one side and
+//! not the other fails to compile.
 
 use async_graphql::Enum;
 
-use crate::store;
-
 /// What kind of work a document is.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "DocumentKind")]
+#[graphql(name = "DocumentKind", remote = "crate::store::DocumentKind")]
 pub enum DocumentKind {
     Article,
     Letter,
@@ -17,6 +17,7 @@ pub enum DocumentKind {
 
 /// What kind of agent (in the W3C PROV sense) an agent is.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::AgentKind")]
 pub enum AgentKind {
     Person,
     Organization,
@@ -25,6 +26,7 @@ pub enum AgentKind {
 
 /// What kind of thing a source is.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::SourceKind")]
 pub enum SourceKind {
     WebPage,
     Letter,
@@ -37,6 +39,7 @@ pub enum SourceKind {
 
 /// How a citing document relates to what it cites.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::CitationRelation")]
 pub enum CitationRelation {
     Quotes,
     Paraphrases,
@@ -47,6 +50,7 @@ pub enum CitationRelation {
 
 /// How a citation came to be in its citing revision.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::AnchorState")]
 pub enum CitationAnchor {
     /// Added to this revision.
     Created,
@@ -58,20 +62,9 @@ pub enum CitationAnchor {
     Orphaned,
 }
 
-mirror_enum!(DocumentKind, store::DocumentKind { Article, Letter, Report, Statement, Other });
-mirror_enum!(AgentKind, store::AgentKind { Person, Organization, Software });
-mirror_enum!(
-    SourceKind,
-    store::SourceKind { WebPage, Letter, Report, Print, Interview, Dataset, Other }
-);
-mirror_enum!(
-    CitationRelation,
-    store::CitationRelation { Quotes, Paraphrases, Cites, Supports, Disputes }
-);
-mirror_enum!(CitationAnchor, store::AnchorState { Created, Reanchored, Carried, Orphaned });
-
 /// What an audited command did.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::AuditAction")]
 pub enum AuditAction {
     CreateDocument,
     ReviseDocument,
@@ -90,6 +83,7 @@ pub enum AuditAction {
 
 /// How an audited command ended.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::AuditOutcome")]
 pub enum AuditOutcome {
     Succeeded,
     /// Refused for the caller's role; nothing was written.
@@ -100,6 +94,7 @@ pub enum AuditOutcome {
 
 /// What verification found wrong, named after the check that failed.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::store::ProblemKind")]
 pub enum IntegrityProblemKind {
     /// The stored text does not hash to the revision's content hash.
     ContentHash,
@@ -138,42 +133,3 @@ pub enum IntegrityProblemKind {
     /// A checkpoint whose signature does not verify with the log's key.
     CheckpointSignature,
 }
-
-mirror_enum!(
-    AuditAction,
-    store::AuditAction {
-        CreateDocument,
-        ReviseDocument,
-        AddCitation,
-        CreateSource,
-        CreateAgent,
-        RedactRevision,
-        CreateToken,
-        RevokeToken,
-        ImportRevisions,
-    }
-);
-mirror_enum!(AuditOutcome, store::AuditOutcome { Succeeded, Forbidden, Conflict });
-mirror_enum!(
-    IntegrityProblemKind,
-    store::ProblemKind {
-        ContentHash,
-        ContentMissing,
-        ContentSize,
-        HeaderHash,
-        HeaderField,
-        HeaderMalformed,
-        Parent,
-        Number,
-        Time,
-        Head,
-        Chain,
-        Redaction,
-        LogMissing,
-        LogLeaf,
-        LogNode,
-        LogSize,
-        Checkpoint,
-        CheckpointSignature,
-    }
-);

@@ -2,25 +2,6 @@
 //! error mapping. Resolvers stay thin: parse into store types, call the store, wrap the result.
 //! Nothing here knows of HTTP; `crate::http` serves the schema.
 
-/// Both `From` conversions between a GraphQL enum and the store enum it mirrors, variant by
-/// variant, so that a variant added on one side and not the other fails to compile.
-macro_rules! mirror_enum {
-    ($api:ident, $domain:ty { $($variant:ident),+ $(,)? }) => {
-        impl From<$api> for $domain {
-            fn from(value: $api) -> Self {
-                type Domain = $domain;
-                match value { $($api::$variant => Domain::$variant),+ }
-            }
-        }
-        impl From<$domain> for $api {
-            fn from(value: $domain) -> Self {
-                type Domain = $domain;
-                match value { $(Domain::$variant => $api::$variant),+ }
-            }
-        }
-    };
-}
-
 /// An `#[Object]` impl with Relay connection fields written in one line each: every such field
 /// takes the same four arguments (`first`, `after`, `last`, `before`) and the same cost rule,
 /// and async-graphql has no way to share arguments between fields, so this macro spells them

@@ -95,11 +95,8 @@ async fn reseal_blobs(
                 tracing::error!(blob = %sha256, "a sealed text does not open under its key");
                 continue;
             };
-            blob::Entity::update_many()
-                .col_expr(C::Packed, Expr::value(new.of(sha256)?.seal(sha256.as_bytes(), &frame)))
-                .filter(C::Sha256.eq(sha256.as_str()))
-                .exec(tx)
-                .await?;
+            let resealed = new.of(sha256)?.seal(sha256.as_bytes(), &frame);
+            write_frame(tx, sha256, Some(resealed), true).await?;
         }
         if (rows.len() as u64) < PAGE {
             break;
@@ -132,21 +129,51 @@ async fn reseal_citations(
         for mut row in rows {
             open_quotes(&mut row, old)?;
             seal_quotes(&mut row, new)?;
-            citation::Entity::update_many()
-                .col_expr(C::CitingExact, Expr::value(row.citing_exact))
-                .col_expr(C::CitingPrefix, Expr::value(row.citing_prefix))
-                .col_expr(C::CitingSuffix, Expr::value(row.citing_suffix))
-                .col_expr(C::TargetExact, Expr::value(row.target_exact))
-                .col_expr(C::TargetPrefix, Expr::value(row.target_prefix))
-                .col_expr(C::TargetSuffix, Expr::value(row.target_suffix))
-                .filter(C::Id.eq(row.id))
-                .exec(tx)
-                .await?;
+            write_quotes(tx, row, true).await?;
         }
         if count < PAGE {
             break;
         }
     }
+    Ok(())
+}
+
+/// Writes a citation's six quote fields as `row` now holds them (sealed or open), and marks
+/// the row as `sealed`.
+async fn write_quotes(
+    tx: &impl ConnectionTrait,
+    row: citation::Model,
+    sealed: bool,
+) -> StoreResult<()> {
+    use citation::Column as C;
+    citation::Entity::update_many()
+        .col_expr(C::CitingExact, Expr::value(row.citing_exact))
+        .col_expr(C::CitingPrefix, Expr::value(row.citing_prefix))
+        .col_expr(C::CitingSuffix, Expr::value(row.citing_suffix))
+        .col_expr(C::TargetExact, Expr::value(row.target_exact))
+        .col_expr(C::TargetPrefix, Expr::value(row.target_prefix))
+        .col_expr(C::TargetSuffix, Expr::value(row.target_suffix))
+        .col_expr(C::Sealed, Expr::value(sealed))
+        .filter(C::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes a text's packed frame (sealed or open) and marks the row as `sealed`.
+async fn write_frame(
+    tx: &impl ConnectionTrait,
+    sha256: &str,
+    frame: Option<Vec<u8>>,
+    sealed: bool,
+) -> StoreResult<()> {
+    use blob::Column as C;
+    blob::Entity::update_many()
+        .col_expr(C::Packed, Expr::value(frame))
+        .col_expr(C::Sealed, Expr::value(sealed))
+        .filter(C::Sha256.eq(sha256))
+        .exec(tx)
+        .await?;
     Ok(())
 }
 
@@ -324,15 +351,7 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
         let keys = seal::keys_for(&tx, rows.iter().map(|(hash, _)| hash.as_str())).await?;
         for (hash, packed) in &rows {
             let Some(frame) = packed else { continue };
-            blob::Entity::update_many()
-                .col_expr(
-                    blob::Column::Packed,
-                    Expr::value(keys.of(hash)?.seal(hash.as_bytes(), frame)),
-                )
-                .col_expr(blob::Column::Sealed, Expr::value(true))
-                .filter(blob::Column::Sha256.eq(hash.as_str()))
-                .exec(&tx)
-                .await?;
+            write_frame(&tx, hash, Some(keys.of(hash)?.seal(hash.as_bytes(), frame)), true).await?;
         }
         sealed += rows.len() as u64;
         tx.commit().await?;
@@ -352,17 +371,7 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
         sealed += rows.len() as u64;
         for mut row in rows {
             seal_quotes(&mut row, &keys)?;
-            citation::Entity::update_many()
-                .col_expr(citation::Column::CitingExact, Expr::value(row.citing_exact))
-                .col_expr(citation::Column::CitingPrefix, Expr::value(row.citing_prefix))
-                .col_expr(citation::Column::CitingSuffix, Expr::value(row.citing_suffix))
-                .col_expr(citation::Column::TargetExact, Expr::value(row.target_exact))
-                .col_expr(citation::Column::TargetPrefix, Expr::value(row.target_prefix))
-                .col_expr(citation::Column::TargetSuffix, Expr::value(row.target_suffix))
-                .col_expr(citation::Column::Sealed, Expr::value(true))
-                .filter(citation::Column::Id.eq(row.id))
-                .exec(&tx)
-                .await?;
+            write_quotes(&tx, row, true).await?;
         }
         tx.commit().await?;
     }
@@ -397,12 +406,7 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
                 }
                 None => None,
             };
-            blob::Entity::update_many()
-                .col_expr(blob::Column::Packed, Expr::value(frame))
-                .col_expr(blob::Column::Sealed, Expr::value(false))
-                .filter(blob::Column::Sha256.eq(hash.as_str()))
-                .exec(&tx)
-                .await?;
+            write_frame(&tx, hash, frame, false).await?;
         }
         opened += rows.len() as u64;
         tx.commit().await?;
@@ -423,17 +427,7 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
         opened += rows.len() as u64;
         for mut row in rows {
             open_quotes(&mut row, &keys)?;
-            citation::Entity::update_many()
-                .col_expr(citation::Column::CitingExact, Expr::value(row.citing_exact))
-                .col_expr(citation::Column::CitingPrefix, Expr::value(row.citing_prefix))
-                .col_expr(citation::Column::CitingSuffix, Expr::value(row.citing_suffix))
-                .col_expr(citation::Column::TargetExact, Expr::value(row.target_exact))
-                .col_expr(citation::Column::TargetPrefix, Expr::value(row.target_prefix))
-                .col_expr(citation::Column::TargetSuffix, Expr::value(row.target_suffix))
-                .col_expr(citation::Column::Sealed, Expr::value(false))
-                .filter(citation::Column::Id.eq(row.id))
-                .exec(&tx)
-                .await?;
+            write_quotes(&tx, row, false).await?;
         }
         tx.commit().await?;
     }

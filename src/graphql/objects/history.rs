@@ -11,14 +11,13 @@ use crate::textdiff::{self, ChangeOp, ContextLines, Granularity};
 /// The unit a diff compares and counts. Hunks are always found line by line; WORD and CHAR
 /// refine the changes inside each hunk.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(remote = "Granularity")]
 pub enum DiffGranularity {
     #[default]
     Line,
     Word,
     Char,
 }
-
-mirror_enum!(DiffGranularity, Granularity { Line, Word, Char });
 
 /// Whether a run of text is kept, inserted or deleted.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
