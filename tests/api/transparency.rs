@@ -1,6 +1,7 @@
 //! The transparency log as an outsider checks it: signed checkpoints opened with the published
 //! verifier key, and every inclusion and consistency proof the server serves checked by a
-//! verifier written from RFC 9162 independently of the server (`common/rfc9162.rs`).
+//! verifier that shares no code with the server (`common/rfc9162.rs`: the published `ct-merkle`
+//! and `signed_note` crates).
 
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
