@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_no_errors, error_code};
 
 crate::on_both_backends!(
+    schema:
     sources_and_agents_are_created_and_linked_to_revisions,
     each_verification_status_is_reported,
     citations_follow_revisions_while_their_passage_is_there,

@@ -3,11 +3,13 @@
 
 use std::process::Command;
 
+use expect_test::expect;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_no_errors, error_code};
 
 crate::on_both_backends!(
+    schema:
     word_diffs_of_an_edited_article_show_the_changed_words,
     char_and_line_diffs_cover_non_ascii_and_empty_texts,
     unified_diffs_apply_with_patch_and_git_byte_for_byte,
@@ -63,6 +65,26 @@ fn side(diff: &Value, keep: &str) -> String {
         .collect()
 }
 
+/// A diff's hunks as a reader scans them: a hunk's header, then a change a line.
+fn changes(diff: &Value) -> String {
+    let mut out = String::new();
+    for hunk in diff["hunks"].as_array().unwrap() {
+        let at = |k: &str| hunk[k].as_i64().unwrap();
+        out += &format!(
+            "@@ -{},{} +{},{} @@\n",
+            at("oldStart"),
+            at("oldLength"),
+            at("newStart"),
+            at("newLength")
+        );
+        for change in hunk["changes"].as_array().unwrap() {
+            let (op, text) = (change["op"].as_str().unwrap(), change["text"].as_str().unwrap());
+            out += &format!("{op:>6} {text:?}\n");
+        }
+    }
+    out
+}
+
 fn has_change(diff: &Value, op: &str, text: &str) -> bool {
     diff["hunks"]
         .as_array()
@@ -85,6 +107,20 @@ async fn word_diffs_of_an_edited_article_show_the_changed_words(app: TestApp) {
     assert!(has_change(&word, "EQUAL", "Trump "), "{word:#}");
     assert_eq!(side(&word, "DELETE"), ARTICLE);
     assert_eq!(side(&word, "INSERT"), edited);
+    expect![[r#"
+        @@ -1,5 +1,5 @@
+         EQUAL "550 Ex-Mossad and Shin Bet Chiefs Urge Trump to End the War\n"
+         EQUAL "Every former chief still alive has begged for an end to the military action\n"
+         EQUAL "More than 550 former Israeli security officials have taken the extraordinary step of appealing directly to Donald Trump.\nThe letter, sent "
+        DELETE "in recent days,"
+        INSERT "last week,"
+         EQUAL " warns that Hamas no longer poses a strategic threat.\n"
+        DELETE "It is unclear whether "
+         EQUAL "Trump "
+        DELETE "will respond."
+        INSERT "has not responded."
+         EQUAL "\n"
+    "#]].assert_eq(&changes(&word));
     assert_eq!(word["stats"]["insertions"], 5);
     assert_eq!(word["stats"]["deletions"], 9);
     let similarity = word["stats"]["similarity"].as_f64().unwrap();
@@ -96,6 +132,18 @@ async fn word_diffs_of_an_edited_article_show_the_changed_words(app: TestApp) {
     assert_eq!(line["hunks"][0]["oldStart"], 1);
     assert_eq!(line["hunks"][0]["oldLength"], 5);
     assert_eq!(line["hunks"][0]["newLength"], 5);
+    expect![[r#"
+        --- a/article
+        +++ b/article
+        @@ -1,5 +1,5 @@
+         550 Ex-Mossad and Shin Bet Chiefs Urge Trump to End the War
+         Every former chief still alive has begged for an end to the military action
+         More than 550 former Israeli security officials have taken the extraordinary step of appealing directly to Donald Trump.
+        -The letter, sent in recent days, warns that Hamas no longer poses a strategic threat.
+        -It is unclear whether Trump will respond.
+        +The letter, sent last week, warns that Hamas no longer poses a strategic threat.
+        +Trump has not responded.
+    "#]].assert_eq(line["unified"].as_str().unwrap());
 
     // Revision.diff defaults to the parent, and a first revision diffs against nothing.
     let body = app

@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, assert_no_errors, error_code};
 
 crate::on_both_backends!(
+    schema:
     a_created_document_reads_back_by_id_uuid_slug_and_node,
     revising_appends_a_child_of_the_head_and_keeps_the_title,
     history_is_newest_first_and_chains_through_parents,

@@ -1,11 +1,16 @@
 //! The test harness: `spawn_app` starts the real server on port 0 over a fresh database with
 //! the real migrations, on SQLite (always) or PostgreSQL (when `PALIMPSEST_TEST_POSTGRES_URL`
-//! names a server), and gives tests a client that talks to it over HTTP.
+//! names a server), and gives tests a client that talks to it over HTTP, or, for tests at the
+//! schema's boundary, to the schema itself (`on_both_backends!(schema: ...)`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use async_graphql::{Request, Variables};
+use palimpsest::graphql::auth::Credentials;
+use palimpsest::graphql::{GraphqlService, RequestContext};
 use palimpsest::http::{Application, HttpSettings};
+use palimpsest::ratelimit::RateLimiter;
 use palimpsest::store::{self, AgentKind, DatabaseTimeouts, Role, Store, StoreLimits};
 use serde_json::{Value, json};
 
@@ -15,30 +20,38 @@ pub const TEST_MAX_CONTENT_BYTES: usize = 64 * 1024;
 pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Runs each named `async fn(TestApp)` once per backend, as `sqlite::name` and
-/// `postgres::name`. Without a PostgreSQL server the PostgreSQL half says it was skipped.
+/// `postgres::name`. Without a PostgreSQL server the PostgreSQL half is reported as ignored.
+///
+/// A file says at which boundary its tests stand: `on_both_backends!(a, b)` starts the real
+/// server and `app.query` goes over HTTP (for what is HTTP: the protocol, headers, statuses,
+/// pages, Memento, CORS, subscriptions, hardening); `on_both_backends!(schema: a, b)` starts
+/// no server, and `app.query` executes on the schema (`GraphqlService::execute`, the step both
+/// transports share), so that a rule's test fails on the rule, not on the transport. Those run
+/// on one thread, as an actix worker runs a request: the loaders gather a batch over a few turns
+/// of that thread, so the statements a query costs are the server's.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($(#[$attr:meta])* $name:ident),+ $(,)?) => {
+    (@spawn $spawn:path, $test:meta; $($(#[$attr:meta])* $name:ident),+ $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[$test]
                 $(#[$attr])*
                 async fn $name() {
-                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                    let app = $spawn($crate::helpers::Backend::Sqlite).await.unwrap();
                     super::$name(app).await;
                 }
             )+
         }
         mod postgres {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[$test]
                 #[cfg_attr(
                     palimpsest_no_postgres,
                     ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
                 )]
                 $(#[$attr])*
                 async fn $name() {
-                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres)
+                    let app = $spawn($crate::helpers::Backend::Postgres)
                         .await
                         .expect("PALIMPSEST_TEST_POSTGRES_URL names a PostgreSQL server");
                     super::$name(app).await;
@@ -46,9 +59,22 @@ macro_rules! on_both_backends {
             )+
         }
     };
+    (schema: $($tests:tt)+) => {
+        $crate::on_both_backends!(
+            @spawn $crate::helpers::spawn_schema, tokio::test; $($tests)+
+        );
+    };
+    ($($tests:tt)+) => {
+        $crate::on_both_backends!(
+            @spawn $crate::helpers::spawn_app,
+            tokio::test(flavor = "multi_thread", worker_threads = 2);
+            $($tests)+
+        );
+    };
 }
 
 pub struct TestApp {
+    /// The server's base URL; empty for a test at the schema's boundary, which starts none.
     pub address: String,
     pub client: reqwest::Client,
     pub store: Store,
@@ -62,6 +88,8 @@ pub struct TestApp {
     pub log_key: Arc<palimpsest::checkpoint::LogKey>,
     /// What clients make the server hold (request bodies, WebSocket frames).
     pub memory: palimpsest::memory::Memory,
+    /// The schema as the server builds it (same limits, rate limits and log key).
+    pub schema: GraphqlService,
     _database: TestDatabase,
 }
 
@@ -69,6 +97,12 @@ pub struct TestApp {
 /// server is configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, None).await
+}
+
+/// A test at the schema's boundary: the store and the schema over a fresh, migrated database,
+/// and no HTTP server.
+pub async fn spawn_schema(backend: Backend) -> Option<TestApp> {
+    spawn_configured(backend, |config| config.serve_http = false).await
 }
 
 /// Like `spawn_app`, with a configured public base URL for permanent links.
@@ -84,6 +118,8 @@ pub struct TestConfig {
     pub database: DatabaseTimeouts,
     /// Connect to PostgreSQL through a proxy the test can cut (`TestApp::proxy`).
     pub through_proxy: bool,
+    /// Start the HTTP server (see `on_both_backends!` for the tests that start none).
+    pub serve_http: bool,
 }
 
 /// Like `spawn_app`, with the test defaults changed by `configure`.
@@ -104,6 +140,7 @@ pub async fn spawn_configured(
         store: StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() },
         database: DatabaseTimeouts::default(),
         through_proxy: false,
+        serve_http: true,
     };
     configure(&mut config);
     let database = TestDatabase::create(backend, "palimpsest-test").await?;
@@ -123,18 +160,29 @@ pub async fn spawn_configured(
         counter.fetch_add(1, Ordering::Relaxed);
     });
     let store = Store::new(db, config.store);
-    let app = Application::build(&config.http, store.clone()).expect("build the app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let memory = app.client_memory();
-    tokio::spawn(app.run_until_stopped());
-    // The server signs a checkpoint as it starts: wait for it, so that its statements are not
-    // counted in what a test measures.
-    for _ in 0..500 {
-        if store.latest_checkpoint().await.ok().flatten().is_some() {
-            break;
+    let schema = GraphqlService::new(
+        store.clone(),
+        config.http.limits,
+        Arc::new(RateLimiter::new(config.http.rate_limits)),
+        config.http.log_key.clone(),
+    );
+    let (address, memory) = if config.serve_http {
+        let app = Application::build(&config.http, store.clone()).expect("build the app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let memory = app.client_memory();
+        tokio::spawn(app.run_until_stopped());
+        // The server signs a checkpoint as it starts: wait for it, so that its statements are
+        // not counted in what a test measures.
+        for _ in 0..500 {
+            if store.latest_checkpoint().await.ok().flatten().is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+        (address, memory)
+    } else {
+        (String::new(), palimpsest::memory::Memory::new(config.http.memory))
+    };
     Some(TestApp {
         address,
         client: reqwest::Client::new(),
@@ -145,6 +193,7 @@ pub async fn spawn_configured(
         database_url,
         log_key: config.http.log_key.clone(),
         memory,
+        schema,
         _database: database,
     })
 }
@@ -200,6 +249,7 @@ impl TestApp {
     }
 
     pub fn post_graphql(&self) -> reqwest::RequestBuilder {
+        assert!(!self.address.is_empty(), "a test at the schema's boundary has no HTTP server");
         self.client.post(format!("{}/graphql", self.address))
     }
 
@@ -208,7 +258,11 @@ impl TestApp {
         self.query_as(None, query, variables).await
     }
 
+    /// Over HTTP when the test started the server, else on the schema (`execute`).
     pub async fn query_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        if self.address.is_empty() {
+            return execute(&self.schema, token, query, variables).await;
+        }
         query_at(&self.client, &self.address, token, query, variables).await
     }
 
@@ -369,6 +423,26 @@ pub const REVISE_DOCUMENT: &str = "mutation($input: ReviseDocumentInput!) {
 }";
 
 /// POSTs a query to the server at `address` and returns the response body.
+/// Executes a query on a schema as both transports do after parsing the request: as a client
+/// at a documentation address, with `token` if given. Returns the response as JSON.
+pub async fn execute(
+    schema: &GraphqlService,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let request = Request::new(query).variables(Variables::from_json(variables));
+    let context = RequestContext {
+        credentials: token.map_or(Credentials::Anonymous, |t| Credentials::Bearer(t.into())),
+        base_url: "http://palimpsest.test".into(),
+        client_address: Some("192.0.2.7".parse().unwrap()),
+        request_bytes: query.len() as u64,
+        request_id: Some("schema-test".into()),
+        read_only: false,
+    };
+    serde_json::to_value(schema.execute(request, context).await.response).unwrap()
+}
+
 pub async fn query_at(
     client: &reqwest::Client,
     address: &str,
@@ -385,6 +459,15 @@ pub async fn query_at(
     let response = request.send().await.expect("send");
     assert_eq!(response.status(), 200, "GraphQL over application/json answers 200");
     response.json().await.expect("JSON body")
+}
+
+/// A JSON list as one compact line per item, for a snapshot (`expect!`) a reader can scan.
+pub fn compact_lines(list: &Value) -> String {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| format!("{item}\n"))
+        .collect()
 }
 
 pub fn assert_no_errors(body: &Value) {

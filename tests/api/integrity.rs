@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_no_errors, error_code};
 
 crate::on_both_backends!(
+    schema:
     a_clean_corpus_verifies_clean_page_by_page,
     only_archivists_and_admins_verify,
     a_changed_byte_of_text_is_named,

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, assert_no_errors};
 
 crate::on_both_backends!(
+    schema:
     a_page_of_revisions_costs_the_same_few_queries_at_any_size,
     as_of_over_a_list_of_documents_is_one_query,
     the_workload_queries_read_one_statement_per_level,

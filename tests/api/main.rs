@@ -1,5 +1,8 @@
-//! Integration tests: the real server over HTTP, on a fresh database per test, on SQLite and
-//! (when configured) PostgreSQL. One test binary, so the suite links once.
+//! Integration tests on a fresh database per test, on SQLite and (when configured) PostgreSQL,
+//! each at the boundary of what it specifies: the store (`store_rules`), the schema without
+//! HTTP (the files whose `on_both_backends!` says `schema:`), or the real server over HTTP
+//! (protocol, pages, Memento, CORS, subscriptions, limits on the wire). One test binary, so the
+//! suite links once.
 
 #[path = "../common/database.rs"]
 mod database;

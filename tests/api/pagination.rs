@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_no_errors, error_code};
 
 crate::on_both_backends!(
+    schema:
     revision_pages_walk_forward_and_backward_without_gaps,
     page_sizes_outside_one_to_a_hundred_and_bad_cursors_are_refused,
     document_pages_follow_order_and_filter,

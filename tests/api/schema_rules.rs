@@ -6,17 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_graphql::{Request, Response, Variables};
-use palimpsest::graphql::auth::Credentials;
+use expect_test::expect;
+use palimpsest::graphql::GraphqlService;
 use palimpsest::graphql::limits::QueryLimits;
-use palimpsest::graphql::{GraphqlService, RequestContext};
 use palimpsest::ratelimit::{RateLimitSettings, RateLimiter};
 use palimpsest::store::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_DOCUMENT, REVISE_DOCUMENT, TestApp};
+use crate::helpers::{CREATE_DOCUMENT, REVISE_DOCUMENT, TestApp, execute};
 
 crate::on_both_backends!(
+    schema:
     a_stale_head_is_a_conflict_that_names_the_current_head,
     writing_without_a_token_is_unauthenticated_and_reading_is_not_forbidden,
     a_query_over_the_cost_limit_is_refused_before_any_statement,
@@ -29,24 +29,6 @@ fn service(app: &TestApp, limits: QueryLimits, rates: RateLimitSettings) -> Grap
     GraphqlService::new(app.store.clone(), limits, rate_limiter, app.log_key.clone())
 }
 
-fn default_service(app: &TestApp) -> GraphqlService {
-    service(app, QueryLimits::default(), RateLimitSettings::default())
-}
-
-async fn run(service: &GraphqlService, token: Option<&str>, query: &str, vars: Value) -> Value {
-    let request = Request::new(query).variables(Variables::from_json(vars));
-    let context = RequestContext {
-        credentials: token.map_or(Credentials::Anonymous, |t| Credentials::Bearer(t.into())),
-        base_url: "http://palimpsest.test".into(),
-        client_address: Some("192.0.2.7".parse().unwrap()),
-        request_bytes: query.len() as u64,
-        request_id: Some("schema-test".into()),
-        read_only: false,
-    };
-    let response: Response = service.execute(request, context).await.response;
-    serde_json::to_value(&response).unwrap()
-}
-
 fn only_error(body: &Value) -> &Value {
     let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors in {body}"));
     assert_eq!(errors.len(), 1, "{body}");
@@ -54,13 +36,13 @@ fn only_error(body: &Value) -> &Value {
 }
 
 async fn a_stale_head_is_a_conflict_that_names_the_current_head(app: TestApp) {
-    let service = default_service(&app);
+    let service = &app.schema;
     let token = app.editor().await;
     let input = json!({ "input": {
         "slug": "conflict", "title": "Conflict", "kind": "ARTICLE",
         "content": "one\n", "message": "first"
     }});
-    let created = run(&service, Some(&token), CREATE_DOCUMENT, input).await;
+    let created = execute(service, Some(&token), CREATE_DOCUMENT, input).await;
     let created = &created["data"]["createDocument"];
     let (id, first) = (created["document"]["id"].clone(), created["revision"]["hash"].clone());
     let revise = |content: &str| {
@@ -68,31 +50,82 @@ async fn a_stale_head_is_a_conflict_that_names_the_current_head(app: TestApp) {
             "documentId": id, "expectedHead": first, "content": content, "message": "edit"
         }})
     };
-    let second = run(&service, Some(&token), REVISE_DOCUMENT, revise("two\n")).await;
+    let second = execute(service, Some(&token), REVISE_DOCUMENT, revise("two\n")).await;
     let current = second["data"]["reviseDocument"]["revision"]["hash"].clone();
     assert!(current.is_string(), "{second}");
 
-    let stale = run(&service, Some(&token), REVISE_DOCUMENT, revise("three\n")).await;
+    let stale = execute(service, Some(&token), REVISE_DOCUMENT, revise("three\n")).await;
     let error = only_error(&stale);
     assert_eq!(error["extensions"]["code"], "CONFLICT", "{stale}");
     assert_eq!(error["extensions"]["currentHead"], current, "{stale}");
     assert_eq!(error["path"], json!(["reviseDocument"]), "{stale}");
+    // The whole error as a client reads it, the two heads by name.
+    let shown = serde_json::to_string_pretty(error)
+        .unwrap()
+        .replace(current.as_str().unwrap(), "<current head>")
+        .replace(first.as_str().unwrap(), "<expected head>");
+    expect![[r#"
+        {
+          "extensions": {
+            "code": "CONFLICT",
+            "currentHead": "<current head>"
+          },
+          "locations": [
+            {
+              "column": 3,
+              "line": 2
+            }
+          ],
+          "message": "the head has moved on: expected <expected head>, the head is now <current head>",
+          "path": [
+            "reviseDocument"
+          ]
+        }"#]].assert_eq(&shown);
 }
 
 async fn writing_without_a_token_is_unauthenticated_and_reading_is_not_forbidden(app: TestApp) {
-    let service = default_service(&app);
+    let service = &app.schema;
     let input = json!({ "input": {
         "slug": "anonymous", "title": "Anonymous", "kind": "ARTICLE",
         "content": "text\n", "message": "first"
     }});
-    let refused = run(&service, None, CREATE_DOCUMENT, input.clone()).await;
+    let refused = execute(service, None, CREATE_DOCUMENT, input.clone()).await;
     assert_eq!(only_error(&refused)["extensions"]["code"], "UNAUTHENTICATED", "{refused}");
+    expect![[r#"
+        {
+          "data": null,
+          "errors": [
+            {
+              "extensions": {
+                "code": "UNAUTHENTICATED"
+              },
+              "locations": [
+                {
+                  "column": 3,
+                  "line": 2
+                }
+              ],
+              "message": "this operation needs an API token: send `Authorization: Bearer <token>`",
+              "path": [
+                "createDocument"
+              ]
+            }
+          ],
+          "extensions": {
+            "cost": {
+              "actual": 22,
+              "limit": 20000,
+              "requested": 22
+            }
+          }
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&refused).unwrap());
     let reader = app.token("Reader", Role::Reader).await;
-    let forbidden = run(&service, Some(&reader), CREATE_DOCUMENT, input).await;
+    let forbidden = execute(service, Some(&reader), CREATE_DOCUMENT, input).await;
     assert_eq!(only_error(&forbidden)["extensions"]["code"], "FORBIDDEN", "{forbidden}");
     assert_eq!(app.corpus_size().await, (0, 0));
 
-    let read = run(&service, None, "{ documents(first: 5) { totalCount } }", json!({})).await;
+    let read = execute(service, None, "{ documents(first: 5) { totalCount } }", json!({})).await;
     assert_eq!(read["data"]["documents"]["totalCount"], 0, "{read}");
 }
 
@@ -101,7 +134,7 @@ async fn a_query_over_the_cost_limit_is_refused_before_any_statement(app: TestAp
     let service = service(&app, limits, RateLimitSettings::default());
     let query = "{ documents(first: 100) { nodes { revisions(first: 100) { nodes { hash } } } } }";
     let before = app.statements.load(Ordering::SeqCst);
-    let refused = run(&service, None, query, json!({})).await;
+    let refused = execute(&service, None, query, json!({})).await;
     let error = only_error(&refused);
     assert_eq!(error["extensions"]["code"], "QUERY_TOO_COMPLEX", "{refused}");
     assert_eq!(error["extensions"]["limit"], "cost", "{refused}");
@@ -119,7 +152,7 @@ async fn a_client_past_its_rate_limit_is_told_when_to_retry(app: TestApp) {
     let query = "{ documents(first: 10) { nodes { slug } } }";
     let mut refusal = None;
     for _ in 0..10 {
-        let body = run(&service, None, query, json!({})).await;
+        let body = execute(&service, None, query, json!({})).await;
         if body.get("errors").is_some() {
             refusal = Some(body);
             break;
@@ -132,7 +165,7 @@ async fn a_client_past_its_rate_limit_is_told_when_to_retry(app: TestApp) {
     assert!((1..=60).contains(&retry_after), "{refused}");
     // A token is its own client, with its own allowance.
     let token = app.editor().await;
-    let body = run(&service, Some(&token), query, json!({})).await;
+    let body = execute(&service, Some(&token), query, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
 
@@ -147,16 +180,16 @@ async fn a_repeated_query_text_is_held_to_the_limits_every_time(app: TestApp) {
 
     let query = "query($id: ID) { document(id: $id) { slug } }";
     for _ in 0..2 {
-        let body = run(&service, None, query, json!({ "id": id })).await;
+        let body = execute(&service, None, query, json!({ "id": id })).await;
         assert_eq!(body["data"]["document"]["slug"], "kept", "{body}");
     }
     let nested = json!({ "id": { "a": { "b": { "c": { "d": 1 } } } } });
-    let refused = run(&service, None, query, nested).await;
+    let refused = execute(&service, None, query, nested).await;
     assert_eq!(only_error(&refused)["extensions"]["limit"], "valueDepth", "{refused}");
 
     let deep = "{ documents { nodes { head { author { name } } } } }";
     for _ in 0..2 {
-        let refused = run(&service, None, deep, json!({})).await;
+        let refused = execute(&service, None, deep, json!({})).await;
         assert_eq!(only_error(&refused)["extensions"]["limit"], "depth", "{refused}");
     }
 }
@@ -214,10 +247,10 @@ print(json.dumps([sorted(e.message.replace("'", '"') for e in validate(schema, p
     assert_eq!(refused, [[true; 8].as_slice(), &[false; 4]].concat(), "{expected:?}");
 
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
-    let service = default_service(&app);
+    let service = &app.schema;
     let variables = json!({ "id": "RG9jdW1lbnQ6MDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw" });
     for (query, expected) in MERGING.iter().zip(expected) {
-        let body = run(&service, None, query, variables.clone()).await;
+        let body = execute(service, None, query, variables.clone()).await;
         let mut refused: Vec<String> = body["errors"]
             .as_array()
             .map(|errors| {
@@ -239,10 +272,10 @@ print(json.dumps([sorted(e.message.replace("'", '"') for e in validate(schema, p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checking_that_fields_merge_is_bounded() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
-    let service = default_service(&app);
+    let service = &app.schema;
     let copies = "documents(first: 1) { totalCount } ".repeat(700);
     let started = std::time::Instant::now();
-    let body = run(&service, None, &format!("{{ {copies} }}"), json!({})).await;
+    let body = execute(service, None, &format!("{{ {copies} }}"), json!({})).await;
     let took = started.elapsed();
     let messages = body["errors"].to_string();
     assert!(messages.contains("too many fields sharing response names"), "{messages}");

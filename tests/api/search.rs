@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_no_errors, error_code};
 
 crate::on_both_backends!(
+    schema:
     heads_are_found_by_words_phrases_and_prefixes_with_snippets_and_ranges,
     history_says_in_which_revisions_the_words_stood,
     malformed_queries_are_refused_saying_what_is_wrong,
