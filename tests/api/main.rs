@@ -10,6 +10,8 @@ mod helpers;
 mod proxy;
 #[path = "../common/rfc9162.rs"]
 mod rfc9162;
+#[path = "../common/websocket_frame.rs"]
+mod websocket_frame;
 
 mod archive;
 mod audit;

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::{Backend, TestApp, assert_no_errors, spawn_configured};
+use crate::websocket_frame::client_frame;
 
 crate::on_both_backends!(
     document_changed_tells_each_new_revision_with_its_hash_and_author,
@@ -721,27 +722,6 @@ async fn a_subscriber_that_stops_reading_is_dropped_and_what_it_held_is_given_ba
         .await;
         assert!(ended.is_ok(), "{backend:?}: the server dropped the connection");
     }
-}
-
-/// A client's text frame, masked as RFC 6455 requires of clients.
-fn client_frame(text: &str) -> Vec<u8> {
-    let mask = [0x12, 0x34, 0x56, 0x78];
-    let payload = text.as_bytes();
-    let mut frame = vec![0x81];
-    match payload.len() {
-        n if n < 126 => frame.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
 }
 
 /// A subscription is priced as the query its events are (its selection, plus what listening

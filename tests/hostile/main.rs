@@ -19,6 +19,8 @@ mod resources;
 mod server;
 mod sockets;
 mod surfaces;
+#[path = "../common/websocket_frame.rs"]
+mod websocket_frame;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::server::{Backend, Database, Server, cli};
+use crate::websocket_frame::client_frame;
 
 /// The longest an answer to someone else may take while an attack runs.
 const IN_TIME: Duration = Duration::from_secs(2);
@@ -141,26 +142,6 @@ async fn subscriber(server: &Server, query: &str, variables: Value) -> tokio::ne
         stream.write_all(&client_frame(&message.to_string())).await.unwrap();
     }
     stream
-}
-
-fn client_frame(text: &str) -> Vec<u8> {
-    let mask = [0x5a, 0x17, 0x3c, 0x99];
-    let payload = text.as_bytes();
-    let mut frame = vec![0x81];
-    match payload.len() {
-        n if n < 126 => frame.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
 }
 
 /// Twelve anonymous subscribers to a 1 MB text that never read; it is revised 60 times.
