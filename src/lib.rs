@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod blame;
 pub mod budget;
+pub mod capture;
 pub mod checkpoint;
 pub mod cli;
 pub mod compute;
