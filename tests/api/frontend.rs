@@ -65,13 +65,18 @@ fn run(command: &mut Command, what: &str) {
 }
 
 /// A copy of the example as a fresh clone holds it (without `node_modules`, `dist` or the
-/// generated `src/gql`), so that nothing is written into the checkout, with its locked
-/// dependencies installed.
+/// generated `src/gql`), beside the committed schema its code generation reads
+/// (`../../schema/schema.graphql`), so that nothing is written into the checkout, with its
+/// locked dependencies installed.
 fn fresh_copy() -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web");
-    let app = target_dir().join("web-fresh");
-    let _ = std::fs::remove_dir_all(&app);
-    copy_tree(&source, &app);
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let clone = target_dir().join("fresh-clone");
+    let _ = std::fs::remove_dir_all(&clone);
+    std::fs::create_dir_all(clone.join("schema")).unwrap();
+    std::fs::copy(checkout.join("schema/schema.graphql"), clone.join("schema/schema.graphql"))
+        .unwrap();
+    let app = clone.join("examples/web");
+    copy_tree(&checkout.join("examples/web"), &app);
     run(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
@@ -102,6 +107,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// transform without an error (Vite answers 500 for a module whose import is missing).
 fn dev_server_serves(app: &Path) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (log, errors) = (target_dir().join("web-dev.log"), target_dir().join("web-dev.err"));
     let mut dev = Command::new("npm")
         .args([
             "run",
@@ -114,8 +120,8 @@ fn dev_server_serves(app: &Path) {
             "127.0.0.1",
         ])
         .current_dir(app)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::fs::File::create(&log).expect("the dev server's log"))
+        .stderr(Stdio::from(std::fs::File::create(&errors).expect("the dev server's errors")))
         // Its own process group, so that stopping it stops vite too, not only npm.
         .process_group(0)
         .spawn()
@@ -128,10 +134,17 @@ fn dev_server_serves(app: &Path) {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()
     };
+    // Code generation and Vite's first start take a while beside the rest of the suite on two
+    // cores; a dev server that exits is a failure at once.
     let mut up = false;
-    for _ in 0..300 {
+    let mut exited = None;
+    for _ in 0..1200 {
         if fetch("/") == "200" {
             up = true;
+            break;
+        }
+        if let Ok(Some(status)) = dev.try_wait() {
+            exited = Some(status);
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -143,7 +156,12 @@ fn dev_server_serves(app: &Path) {
             .collect();
     let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", dev.id())]).status();
     let _ = dev.wait();
-    assert!(up, "npm run dev did not serve / within 30 s");
+    assert!(
+        up,
+        "npm run dev did not serve / within 120 s (exited: {exited:?}); its output:\n{}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        std::fs::read_to_string(&errors).unwrap_or_default(),
+    );
     for (path, status) in statuses {
         assert_eq!(status, "200", "npm run dev on a fresh copy: {path}");
     }
