@@ -3,4 +3,5 @@
 //! evidence. A server that fetches URLs its users name is an SSRF target, so every address it
 //! would connect to passes `guard` first.
 
+pub mod fetch;
 pub mod guard;
