@@ -1,16 +1,25 @@
 //! The audit log as an archivist reads it: every mutation, allowed or refused, leaves one event
 //! with who (agent and token, never its secret), what, on which target, through which request,
-//! and how it ended; the log is read through a filtered, paged connection.
+//! and how it ended; the log is read through a filtered, paged connection. The rules are the
+//! schema's; that the request id an HTTP response carries is the one its events record is
+//! HTTP's.
 
+use expect_test::expect;
 use palimpsest::store::{AgentKind, AgentName, Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_DOCUMENT, TestApp, assert_no_errors, error_code};
+use crate::helpers::{
+    CREATE_DOCUMENT, TestApp, assert_no_errors, compact_lines, error_code, execute_in,
+    request_context, scrubbed,
+};
 
 crate::on_both_backends!(
+    schema:
     every_mutation_leaves_an_event_naming_who_what_and_through_which_request,
     refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else,
-    the_audit_log_is_read_by_archivists_filtered_and_paged,
+    the_audit_log_is_read_by_archivists_filtered_and_paged;
+    http:
+    the_request_id_a_response_carries_is_the_one_its_events_record,
 );
 
 const EVENTS: &str = "query($filter: AuditEventFilter, $first: Int, $after: String) {
@@ -20,15 +29,16 @@ const EVENTS: &str = "query($filter: AuditEventFilter, $first: Int, $after: Stri
   }
 }";
 
-/// A token for a new agent named `name`, with its id.
-async fn token(app: &TestApp, name: &str, role: Role) -> (String, String) {
+/// A token for a new agent named `name`: its secret, its id and the agent's UUID.
+async fn token(app: &TestApp, name: &str, role: Role) -> (String, String, String) {
     let agent = app
         .store
         .create_agent(&AgentName::parse(name).unwrap(), AgentKind::Person, None)
         .await
         .unwrap();
+    let agent_uuid = agent.id.to_string();
     let token = app.store.create_token(agent, role, None).await.unwrap();
-    (token.secret, token.token.id.to_string())
+    (token.secret, token.token.id.to_string(), agent_uuid)
 }
 
 async fn events(app: &TestApp, archivist: &str, filter: Value) -> Vec<Value> {
@@ -38,17 +48,16 @@ async fn events(app: &TestApp, archivist: &str, filter: Value) -> Vec<Value> {
     body["data"]["auditEvents"]["nodes"].as_array().unwrap().clone()
 }
 
-/// POSTs a mutation and returns the body and the request id the server gave it.
-async fn mutate(app: &TestApp, token: &str, query: &str, variables: Value) -> (Value, String) {
-    let response = app
-        .post_graphql()
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap();
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
-    (response.json().await.unwrap(), id)
+/// Runs a mutation as request `request_id` of its transport.
+async fn mutate(
+    app: &TestApp,
+    token: &str,
+    request_id: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let context = request_context(Some(token), request_id, query.len());
+    execute_in(&app.schema, context, query, variables).await
 }
 
 fn create_input(slug: &str) -> Value {
@@ -57,22 +66,24 @@ fn create_input(slug: &str) -> Value {
 }
 
 async fn every_mutation_leaves_an_event_naming_who_what_and_through_which_request(app: TestApp) {
-    let (editor, editor_token_id) = token(&app, "Eve Editor", Role::Editor).await;
-    let (admin, _) = token(&app, "Ada Admin", Role::Admin).await;
-    let (archivist, _) = token(&app, "Arthur Archivist", Role::Archivist).await;
+    let (editor, editor_token_id, eve) = token(&app, "Eve Editor", Role::Editor).await;
+    let (admin, admin_token_id, ada) = token(&app, "Ada Admin", Role::Admin).await;
+    let (archivist, archivist_token_id, arthur) =
+        token(&app, "Arthur Archivist", Role::Archivist).await;
 
-    let (created, request_id) =
-        mutate(&app, &editor, CREATE_DOCUMENT, create_input("audited")).await;
+    let request_id = "request-of-the-creation";
+    let created = mutate(&app, &editor, request_id, CREATE_DOCUMENT, create_input("audited")).await;
     assert_no_errors(&created);
     let document = created["data"]["createDocument"]["document"].clone();
     let first = created["data"]["createDocument"]["revision"]["hash"].as_str().unwrap().to_owned();
     let id = document["id"].as_str().unwrap();
     let revised = app.revise(&editor, id, &first, "The audited text, revised.\n").await;
     assert_no_errors(&revised);
+    let second = revised["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap();
     let source = app
         .query_as(
             Some(&editor),
-            "mutation { createSource(input: { title: \"A letter\" }) { source { id } } }",
+            "mutation { createSource(input: { title: \"A letter\" }) { source { id uuid } } }",
             json!({}),
         )
         .await;
@@ -89,7 +100,7 @@ async fn every_mutation_leaves_an_event_naming_who_what_and_through_which_reques
     let agent = app
         .query_as(
             Some(&admin),
-            "mutation { createAgent(input: { name: \"New Person\", kind: PERSON }) { agent { id } } }",
+            "mutation { createAgent(input: { name: \"New Person\", kind: PERSON }) { agent { uuid } } }",
             json!({}),
         )
         .await;
@@ -105,6 +116,46 @@ async fn every_mutation_leaves_an_event_naming_who_what_and_through_which_reques
     assert_no_errors(&redacted);
 
     let all = events(&app, &archivist, json!({})).await;
+    // The whole log, oldest first, an event a line: who, what, on which target, through which
+    // request, how it ended (the event's own id and time left out).
+    let document_uuid = document["uuid"].as_str().unwrap();
+    let source_uuid = source["data"]["createSource"]["source"]["uuid"].as_str().unwrap();
+    let new_person = agent["data"]["createAgent"]["agent"]["uuid"].as_str().unwrap();
+    let names = [
+        (eve.as_str(), "<Eve>"),
+        (ada.as_str(), "<Ada>"),
+        (arthur.as_str(), "<Arthur>"),
+        (new_person, "<New Person>"),
+        (editor_token_id.as_str(), "<Eve's token>"),
+        (admin_token_id.as_str(), "<Ada's token>"),
+        (archivist_token_id.as_str(), "<Arthur's token>"),
+        (document_uuid, "<document>"),
+        (source_uuid, "<source>"),
+        (first.as_str(), "<revision 1>"),
+        (second, "<revision 2>"),
+    ];
+    let log: Vec<Value> = all
+        .iter()
+        .map(|e| {
+            json!({ "action": e["action"], "outcome": e["outcome"], "agent": e["agent"]["name"],
+                    "token": e["tokenId"], "target": e["target"], "request": e["requestId"],
+                    "detail": e["detail"] })
+        })
+        .collect();
+    expect![[r#"
+        {"action":"CREATE_AGENT","agent":null,"detail":null,"outcome":"SUCCEEDED","request":null,"target":"agent:<Eve>","token":null}
+        {"action":"CREATE_TOKEN","agent":null,"detail":"editor token for agent <Eve>","outcome":"SUCCEEDED","request":null,"target":"token:<Eve's token>","token":null}
+        {"action":"CREATE_AGENT","agent":null,"detail":null,"outcome":"SUCCEEDED","request":null,"target":"agent:<Ada>","token":null}
+        {"action":"CREATE_TOKEN","agent":null,"detail":"admin token for agent <Ada>","outcome":"SUCCEEDED","request":null,"target":"token:<Ada's token>","token":null}
+        {"action":"CREATE_AGENT","agent":null,"detail":null,"outcome":"SUCCEEDED","request":null,"target":"agent:<Arthur>","token":null}
+        {"action":"CREATE_TOKEN","agent":null,"detail":"archivist token for agent <Arthur>","outcome":"SUCCEEDED","request":null,"target":"token:<Arthur's token>","token":null}
+        {"action":"CREATE_DOCUMENT","agent":"Eve Editor","detail":"revision <revision 1>","outcome":"SUCCEEDED","request":"request-of-the-creation","target":"document:<document>","token":"<Eve's token>"}
+        {"action":"REVISE_DOCUMENT","agent":"Eve Editor","detail":"revision <revision 2>","outcome":"SUCCEEDED","request":"schema-test","target":"document:<document>","token":"<Eve's token>"}
+        {"action":"CREATE_SOURCE","agent":"Eve Editor","detail":null,"outcome":"SUCCEEDED","request":"schema-test","target":"source:<source>","token":"<Eve's token>"}
+        {"action":"ADD_CITATION","agent":"Eve Editor","detail":"citation <uuid> at revision <revision 2>","outcome":"SUCCEEDED","request":"schema-test","target":"document:<document>","token":"<Eve's token>"}
+        {"action":"CREATE_AGENT","agent":"Ada Admin","detail":null,"outcome":"SUCCEEDED","request":"schema-test","target":"agent:<New Person>","token":"<Ada's token>"}
+        {"action":"REDACT_REVISION","agent":"Arthur Archivist","detail":"reason: personal data","outcome":"SUCCEEDED","request":"schema-test","target":"revision:<revision 1>","token":"<Arthur's token>"}
+    "#]].assert_eq(&compact_lines(&scrubbed(&json!(log), &names)));
     let of = |action: &str| -> Vec<&Value> {
         all.iter().filter(|e| e["action"] == action && e["outcome"] == "SUCCEEDED").collect()
     };
@@ -114,7 +165,7 @@ async fn every_mutation_leaves_an_event_naming_who_what_and_through_which_reques
     assert_eq!(created[0]["agent"]["name"], "Eve Editor");
     assert_eq!(created[0]["tokenId"], editor_token_id.as_str());
     assert_eq!(created[0]["target"], target.as_str());
-    assert_eq!(created[0]["requestId"], request_id.as_str());
+    assert_eq!(created[0]["requestId"], request_id);
     assert!(created[0]["detail"].as_str().unwrap().contains(&first));
     assert_eq!(of("REVISE_DOCUMENT")[0]["target"], target.as_str());
     assert_eq!(of("ADD_CITATION")[0]["target"], target.as_str());
@@ -138,13 +189,13 @@ async fn every_mutation_leaves_an_event_naming_who_what_and_through_which_reques
 }
 
 async fn refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else(app: TestApp) {
-    let (reader, reader_token_id) = token(&app, "Rita Reader", Role::Reader).await;
-    let (editor, _) = token(&app, "Eve Editor", Role::Editor).await;
-    let (archivist, _) = token(&app, "Arthur Archivist", Role::Archivist).await;
+    let (reader, reader_token_id, _) = token(&app, "Rita Reader", Role::Reader).await;
+    let (editor, ..) = token(&app, "Eve Editor", Role::Editor).await;
+    let (archivist, ..) = token(&app, "Arthur Archivist", Role::Archivist).await;
     let (_, hashes) = app.document_with_history(&editor, "contested", 2).await;
     let before = app.corpus_size().await;
 
-    let (refused, _) = mutate(&app, &reader, CREATE_DOCUMENT, create_input("not-allowed")).await;
+    let refused = app.query_as(Some(&reader), CREATE_DOCUMENT, create_input("not-allowed")).await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
     let refused = app
         .query_as(
@@ -235,9 +286,9 @@ async fn refusals_for_role_and_conflicts_are_recorded_and_write_nothing_else(app
 }
 
 async fn the_audit_log_is_read_by_archivists_filtered_and_paged(app: TestApp) {
-    let (editor, _) = token(&app, "Eve Editor", Role::Editor).await;
-    let (other, _) = token(&app, "Olga Other", Role::Editor).await;
-    let (archivist, _) = token(&app, "Arthur Archivist", Role::Archivist).await;
+    let (editor, ..) = token(&app, "Eve Editor", Role::Editor).await;
+    let (other, ..) = token(&app, "Olga Other", Role::Editor).await;
+    let (archivist, ..) = token(&app, "Arthur Archivist", Role::Archivist).await;
     let (id, _) = app.document_with_history(&editor, "first-document", 3).await;
     let last_of_eve = events(&app, &archivist, json!({})).await.last().unwrap().clone();
     let middle = last_of_eve["at"].clone();
@@ -283,4 +334,32 @@ async fn the_audit_log_is_read_by_archivists_filtered_and_paged(app: TestApp) {
 
     let body = app.query_as(Some(&editor), EVENTS, json!({})).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "only archivists and admins read the log");
+}
+
+/// The id the server gives a request, and answers with in `x-request-id`, is the one the
+/// events it causes record, whether it wrote or was refused.
+async fn the_request_id_a_response_carries_is_the_one_its_events_record(app: TestApp) {
+    let (editor, ..) = token(&app, "Eve Editor", Role::Editor).await;
+    let (reader, ..) = token(&app, "Rita Reader", Role::Reader).await;
+    let (archivist, ..) = token(&app, "Arthur Archivist", Role::Archivist).await;
+    let mut ids = Vec::new();
+    for (token, slug) in [(&editor, "over-http"), (&reader, "refused-over-http")] {
+        let response = app
+            .post_graphql()
+            .bearer_auth(token)
+            .json(&json!({ "query": CREATE_DOCUMENT, "variables": create_input(slug) }))
+            .send()
+            .await
+            .unwrap();
+        ids.push(response.headers()["x-request-id"].to_str().unwrap().to_owned());
+    }
+    assert_ne!(ids[0], ids[1], "{ids:?}");
+    let created = events(&app, &archivist, json!({ "action": "CREATE_DOCUMENT" })).await;
+    let recorded: Vec<(&Value, &Value)> =
+        created.iter().map(|e| (&e["outcome"], &e["requestId"])).collect();
+    assert_eq!(
+        recorded,
+        [(&json!("SUCCEEDED"), &json!(ids[0])), (&json!("FORBIDDEN"), &json!(ids[1]))],
+        "{created:#?}"
+    );
 }

@@ -1,10 +1,11 @@
 //! Sources, agents and passage-level citations: every verification status, the re-anchoring
 //! rule, and bad input that must write nothing.
 
+use expect_test::expect;
 use palimpsest::store::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_no_errors, error_code};
+use crate::helpers::{TestApp, assert_no_errors, compact_lines, error_code, scrubbed, snapshot};
 
 crate::on_both_backends!(
     schema:
@@ -47,10 +48,22 @@ async fn head(app: &TestApp) -> String {
     body["data"]["document"]["head"]["hash"].as_str().unwrap().to_owned()
 }
 
+/// The citations at the article's head (revision `revision`), a line each, the citations
+/// `named` so far by name; the head's are named (`<quote in n>`, `<whole in n>`) from then on.
+async fn at_head(app: &TestApp, named: &mut Vec<(String, String)>, revision: u32) -> String {
+    let now = citations_at_head(app).await;
+    for (citation, what) in now.iter().zip(["quote", "whole"]) {
+        let name = format!("<{what} in {revision}>");
+        named.push((citation["id"].as_str().unwrap().to_owned(), name));
+    }
+    let names: Vec<(&str, &str)> = named.iter().map(|(v, n)| (v.as_str(), n.as_str())).collect();
+    compact_lines(&scrubbed(&json!(now), &names))
+}
+
 async fn citations_at_head(app: &TestApp) -> Vec<Value> {
     let body = app
         .query(
-            "{ document(slug: \"the-article\") { citations { nodes { lineageId anchor relation origin { id } citingPassage { exact start } } } } }",
+            "{ document(slug: \"the-article\") { citations { nodes { id lineageId anchor relation origin { id } citingPassage { exact start } } } } }",
             json!({}),
         )
         .await;
@@ -81,9 +94,29 @@ async fn sources_and_agents_are_created_and_linked_to_revisions(app: TestApp) {
         .await;
     assert_no_errors(&body);
     let source = &body["data"]["createSource"]["source"];
-    assert_eq!(source["kind"], "WEB_PAGE");
-    assert_eq!(source["authors"], json!(["A. Writer"]));
+    // Times are normalized to UTC with microseconds (a snapshot shows any time as `<time>`).
     assert_eq!(source["retrievedAt"], "2026-11-25T09:00:00.000000Z");
+    assert_eq!(source["publishedAt"], "2025-08-04T09:00:00.000000Z");
+    let names =
+        [(source["id"].as_str().unwrap(), "<id>"), (source["uuid"].as_str().unwrap(), "<uuid>")];
+    expect![[r#"
+        {
+          "archiveUrl": "https://web.archive.org/web/2025/https://example.org/article",
+          "authors": [
+            "A. Writer"
+          ],
+          "id": "<id>",
+          "kind": "WEB_PAGE",
+          "license": "CC BY 4.0",
+          "publishedAt": "<time>",
+          "publisher": "Example News",
+          "recipients": [],
+          "retrievedAt": "<time>",
+          "title": "The article online",
+          "url": "https://example.org/article",
+          "uuid": "<uuid>"
+        }"#]]
+    .assert_eq(&snapshot(source, &names));
 
     let created = app
         .query_as(
@@ -101,10 +134,37 @@ async fn sources_and_agents_are_created_and_linked_to_revisions(app: TestApp) {
         )
         .await;
     assert_no_errors(&body);
-    assert_eq!(body["data"]["node"]["revisions"]["totalCount"], 1);
-    assert_eq!(body["data"]["node"]["revisions"]["nodes"][0]["document"]["slug"], "captured");
-    assert_eq!(body["data"]["document"]["head"]["source"]["uuid"], source["uuid"]);
-    assert_eq!(body["data"]["document"]["sources"]["nodes"][0]["title"], "The article online");
+    expect![[r#"
+        {
+          "document": {
+            "head": {
+              "source": {
+                "uuid": "<uuid>"
+              }
+            },
+            "sources": {
+              "nodes": [
+                {
+                  "title": "The article online"
+                }
+              ],
+              "totalCount": 1
+            }
+          },
+          "node": {
+            "revisions": {
+              "nodes": [
+                {
+                  "document": {
+                    "slug": "captured"
+                  }
+                }
+              ],
+              "totalCount": 1
+            }
+          }
+        }"#]]
+    .assert_eq(&snapshot(&body["data"], &names));
 
     let bad = app
         .query_as(Some(&editor), CREATE_SOURCE, json!({ "input": { "url": "not a url" } }))
@@ -158,17 +218,50 @@ async fn each_verification_status_is_reported(app: TestApp) {
     )
     .await;
     let c = citation(&verified);
-    assert_eq!(c["anchor"], "CREATED");
-    assert_eq!(c["citingPassage"]["start"], 111);
-    assert_eq!(
-        c["citingPassage"]["prefix"], " point of diminishing returns.\n\"",
-        "32 code points of context"
-    );
-    assert_eq!(c["verification"]["status"], "VERIFIED");
-    assert_eq!(c["verification"]["atGivenPosition"], false, "found, but not at 0..10");
-    assert_eq!(c["verification"]["passage"]["start"], 18);
-    assert_eq!(c["verification"]["against"]["hash"], pinned);
-    assert_eq!(c["currentVerification"]["status"], "VERIFIED");
+    // Found in the letter, but not at 0..10 (`atGivenPosition`); the citing passage with 32
+    // code points of context either side.
+    let names = [(c["id"].as_str().unwrap(), "<id>"), (pinned.as_str(), "<pinned>")];
+    expect![[r#"
+        {
+          "anchor": "CREATED",
+          "citingPassage": {
+            "end": 173,
+            "exact": "Hamas has been dismantled as a military and governmental force",
+            "prefix": " point of diminishing returns.\n\"",
+            "start": 111,
+            "suffix": ",\" the letter says.\n"
+          },
+          "currentVerification": {
+            "against": {
+              "hash": "<pinned>"
+            },
+            "status": "VERIFIED"
+          },
+          "id": "<id>",
+          "lineageId": "<id>",
+          "relation": "QUOTES",
+          "targetPassage": {
+            "end": 10,
+            "exact": "Hamas has been dismantled as a military and governmental force",
+            "start": 0
+          },
+          "verification": {
+            "against": {
+              "hash": "<pinned>"
+            },
+            "atGivenPosition": false,
+            "changes": null,
+            "passage": {
+              "end": 80,
+              "exact": "Hamas has been dismantled as a military and governmental force",
+              "start": 18
+            },
+            "reason": "the exact words are in the cited text, but not at the given position",
+            "similarity": 1.0,
+            "status": "VERIFIED"
+          }
+        }"#]]
+    .assert_eq(&snapshot(c, &names));
 
     let altered = add(&app, &token, json!({
         "documentId": article, "relation": "QUOTES",
@@ -179,20 +272,40 @@ async fn each_verification_status_is_reported(app: TestApp) {
     assert_eq!(c["verification"]["status"], "ALTERED", "{c:#}");
     let similarity = c["verification"]["similarity"].as_f64().unwrap();
     assert!((0.75..1.0).contains(&similarity), "{similarity}");
-    assert!(c["verification"]["passage"]["exact"].as_str().unwrap().contains("global legitimacy"));
-    let changes = c["verification"]["changes"].as_array().unwrap();
-    assert!(
-        changes
-            .iter()
-            .any(|ch| ch["op"] == "DELETE" && ch["text"].as_str().unwrap().contains("standing")),
-        "{changes:?}"
-    );
-    assert!(
-        changes
-            .iter()
-            .any(|ch| ch["op"] == "INSERT" && ch["text"].as_str().unwrap().contains("legitimacy")),
-        "{changes:?}"
-    );
+    // What the letter says instead, and the changes from the quote to it.
+    expect![[r#"
+        {
+          "against": {
+            "hash": "<pinned>"
+          },
+          "atGivenPosition": null,
+          "changes": [
+            {
+              "op": "EQUAL",
+              "text": "Further operations only risk Israeli lives, global "
+            },
+            {
+              "op": "DELETE",
+              "text": "standing,"
+            },
+            {
+              "op": "INSERT",
+              "text": "legitimacy,"
+            },
+            {
+              "op": "EQUAL",
+              "text": " and deepen the case against Israel under international law."
+            }
+          ],
+          "passage": {
+            "end": 204,
+            "exact": "Further operations only risk Israeli lives, global legitimacy, and deepen the case against Israel under international law.",
+            "start": 82
+          },
+          "reason": "a close passage is in the cited text, but not the exact words",
+          "similarity": 0.9696969985961914,
+          "status": "ALTERED"
+        }"#]].assert_eq(&snapshot(&c["verification"], &[(pinned.as_str(), "<pinned>")]));
 
     let not_found = add(&app, &token, json!({
         "documentId": article, "relation": "QUOTES",
@@ -239,26 +352,14 @@ async fn each_verification_status_is_reported(app: TestApp) {
         )
         .await;
     assert_no_errors(&body);
-    let statuses: Vec<(String, String)> = body["data"]["document"]["citations"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["verification"]["status"].as_str().unwrap().into(),
-                n["currentVerification"]["status"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    let expected = [
-        ("VERIFIED", "ALTERED"),
-        ("ALTERED", "ALTERED"),
-        ("NOT_FOUND", "NOT_FOUND"),
-        ("UNVERIFIABLE", "UNVERIFIABLE"),
-    ];
-    let expected: Vec<(String, String)> =
-        expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    assert_eq!(statuses, expected);
+    let citations = &body["data"]["document"]["citations"];
+    assert_eq!(citations["totalCount"], 4);
+    expect![[r#"
+        {"currentVerification":{"status":"ALTERED"},"relation":"QUOTES","verification":{"status":"VERIFIED"}}
+        {"currentVerification":{"status":"ALTERED"},"relation":"QUOTES","verification":{"status":"ALTERED"}}
+        {"currentVerification":{"status":"NOT_FOUND"},"relation":"QUOTES","verification":{"status":"NOT_FOUND"}}
+        {"currentVerification":{"status":"UNVERIFIABLE"},"relation":"PARAPHRASES","verification":{"status":"UNVERIFIABLE"}}
+    "#]].assert_eq(&compact_lines(&citations["nodes"]));
 
     let cited_by = app.query("{ document(slug: \"the-letter\") { citedBy { totalCount nodes { citingDocument { slug } } } } }", json!({})).await;
     assert_eq!(cited_by["data"]["document"]["citedBy"]["totalCount"], 3);
@@ -289,33 +390,36 @@ async fn citations_follow_revisions_while_their_passage_is_there(app: TestApp) {
     let moved = format!("A new first line.\n{ARTICLE}");
     let body = app.revise(&token, &article, &head(&app).await, &moved).await;
     assert_no_errors(&body);
-    let now = citations_at_head(&app).await;
-    assert_eq!(now.len(), 2);
-    assert_eq!(now[0]["anchor"], "REANCHORED");
-    assert_eq!(now[0]["lineageId"], first["lineageId"]);
-    assert_eq!(now[0]["origin"]["id"], first["id"]);
-    assert_eq!(now[0]["citingPassage"]["start"], 111 + 18);
-    assert_eq!(now[1]["anchor"], "CARRIED");
+    // The quote 18 code points further on, in the lineage of the citation first made and
+    // from it; the citation of the whole letter carried over as it was.
+    let mut named = vec![
+        (first["id"].as_str().unwrap().to_owned(), "<quote in 1>".to_owned()),
+        (
+            whole["data"]["addCitation"]["citation"]["id"].as_str().unwrap().to_owned(),
+            "<whole in 1>".to_owned(),
+        ),
+    ];
+    expect![[r#"
+        {"anchor":"REANCHORED","citingPassage":{"exact":"Hamas has been dismantled as a military and governmental force","start":129},"id":"<quote in 2>","lineageId":"<quote in 1>","origin":{"id":"<quote in 1>"},"relation":"QUOTES"}
+        {"anchor":"CARRIED","citingPassage":null,"id":"<whole in 2>","lineageId":"<whole in 1>","origin":{"id":"<whole in 1>"},"relation":"CITES"}
+    "#]].assert_eq(&at_head(&app, &mut named, 2).await);
 
     // 2. The quoted words are reworded: a look-alike is left, but the citation is orphaned.
     let reworded = moved.replace("has been dismantled as", "has been destroyed as");
     let body = app.revise(&token, &article, &head(&app).await, &reworded).await;
     assert_no_errors(&body);
-    let now = citations_at_head(&app).await;
-    assert_eq!(now[0]["anchor"], "ORPHANED");
-    assert_eq!(
-        now[0]["citingPassage"]["exact"],
-        "Hamas has been dismantled as a military and governmental force"
-    );
-    assert_eq!(now[0]["citingPassage"]["start"], json!(null));
-    assert_eq!(now[0]["lineageId"], first["lineageId"]);
+    expect![[r#"
+        {"anchor":"ORPHANED","citingPassage":{"exact":"Hamas has been dismantled as a military and governmental force","start":null},"id":"<quote in 3>","lineageId":"<quote in 1>","origin":{"id":"<quote in 2>"},"relation":"QUOTES"}
+        {"anchor":"CARRIED","citingPassage":null,"id":"<whole in 3>","lineageId":"<whole in 1>","origin":{"id":"<whole in 2>"},"relation":"CITES"}
+    "#]].assert_eq(&at_head(&app, &mut named, 3).await);
 
     // 3. The words come back: the citation is anchored again.
     let body = app.revise(&token, &article, &head(&app).await, &moved).await;
     assert_no_errors(&body);
-    let now = citations_at_head(&app).await;
-    assert_eq!(now[0]["anchor"], "REANCHORED");
-    assert_eq!(now[0]["citingPassage"]["start"], 129);
+    expect![[r#"
+        {"anchor":"REANCHORED","citingPassage":{"exact":"Hamas has been dismantled as a military and governmental force","start":129},"id":"<quote in 4>","lineageId":"<quote in 1>","origin":{"id":"<quote in 3>"},"relation":"QUOTES"}
+        {"anchor":"CARRIED","citingPassage":null,"id":"<whole in 4>","lineageId":"<whole in 1>","origin":{"id":"<whole in 3>"},"relation":"CITES"}
+    "#]].assert_eq(&at_head(&app, &mut named, 4).await);
 
     // The first revision still holds the citation as it was made; citedBy counts it once.
     let body = app
@@ -392,12 +496,38 @@ async fn bad_citations_are_refused_and_nothing_is_written(app: TestApp) {
         (base(json!({ "documentId": uuid::Uuid::now_v7().to_string() })), "NOT_FOUND", "document"),
         (base(json!({ "relation": "LIKES" })), "BAD_USER_INPUT", "LIKES"),
     ];
+    let mut refusals = String::new();
     for (input, code, mention) in cases {
         let body = add(&app, &token, input.clone()).await;
         assert_eq!(error_code(&body), code, "{input}");
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(mention), "{message:?} should mention {mention:?}");
+        refusals += &format!("{code} {message:?}\n");
     }
+    let article_head = head(&app).await;
+    let names = [
+        (pinned.as_str(), "<letter's head>"),
+        (other_hash, "<other's head>"),
+        (article_head.as_str(), "<article's head>"),
+    ];
+    expect![[r#"
+        BAD_USER_INPUT "passage: `start` 5 and `end` 5000 are out of range for a text of 193 code points"
+        BAD_USER_INPUT "passage: the text at 0..8 is \"Security\", not \"Nothing!\""
+        BAD_USER_INPUT "passage: \"words the article never says\" is not in the text"
+        BAD_USER_INPUT "passage: \"the\" occurs 3 times; add `prefix`, `suffix` or a position"
+        BAD_USER_INPUT "passage.start must not be negative, not -1"
+        BAD_USER_INPUT "passage: `start` and `end` go together"
+        BAD_USER_INPUT "targetPassage: `start` must be smaller than `end` (given 9 and 3)"
+        BAD_USER_INPUT "target.revision: revision <other's head> belongs to document <uuid>, not <uuid>"
+        NOT_FOUND "revision 0000000000000000000000000000000000000000000000000000000000000000 was not found"
+        NOT_FOUND "document <uuid> was not found"
+        NOT_FOUND "source <uuid> was not found"
+        BAD_USER_INPUT "target: give exactly one of documentId and sourceId"
+        BAD_USER_INPUT "target: give exactly one of documentId and sourceId"
+        CONFLICT "the head has moved on: expected <letter's head>, the head is now <article's head>"
+        NOT_FOUND "document <uuid> was not found"
+        BAD_USER_INPUT "Invalid value for argument \"input.relation\", enumeration type \"CitationRelation\" does not contain the value \"LIKES\""
+    "#]].assert_eq(scrubbed(&json!(refusals), &names).as_str().unwrap());
     assert_eq!(count(&app).await, before);
     let anonymous = app.query(ADD, json!({ "input": base(json!({})) })).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
@@ -463,11 +593,29 @@ async fn drifted_citations_are_those_whose_quote_fares_differently_at_the_head(a
     let drifts = body["data"]["driftedCitations"]["drifts"].as_array().unwrap();
     assert_eq!(drifts.len(), 1, "{body:#}");
     let drift = &drifts[0];
-    assert_eq!(drift["citation"]["targetPassage"]["exact"], "committee approved the budget");
-    assert_eq!(drift["pinned"]["status"], "VERIFIED");
-    assert_eq!(drift["pinned"]["against"]["hash"], pinned.as_str());
     assert_ne!(drift["current"]["status"], "VERIFIED");
-    assert_eq!(drift["current"]["against"]["hash"], head.as_str());
+    let names = [(pinned.as_str(), "<pinned>"), (head.as_str(), "<head>")];
+    expect![[r#"
+        {
+          "citation": {
+            "targetPassage": {
+              "exact": "committee approved the budget"
+            }
+          },
+          "current": {
+            "against": {
+              "hash": "<head>"
+            },
+            "status": "NOT_FOUND"
+          },
+          "pinned": {
+            "against": {
+              "hash": "<pinned>"
+            },
+            "status": "VERIFIED"
+          }
+        }"#]]
+    .assert_eq(&snapshot(drift, &names));
     assert_eq!(body["data"]["driftedCitations"]["hasNextPage"], false);
 
     // Windows of one candidate: the drift is in one of them, and the pages end.

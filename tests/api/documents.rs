@@ -1,8 +1,9 @@
 //! Creating, reading and revising documents; history and `asOf`.
 
+use expect_test::expect;
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_no_errors, error_code};
+use crate::helpers::{TestApp, assert_no_errors, compact_lines, error_code, scrubbed, snapshot};
 
 crate::on_both_backends!(
     schema:
@@ -19,12 +20,40 @@ async fn a_created_document_reads_back_by_id_uuid_slug_and_node(app: TestApp) {
     let created = app.create_document(&token, "a-letter", "Dear reader,\n").await;
     let id = created["document"]["id"].as_str().unwrap();
     let uuid = created["document"]["uuid"].as_str().unwrap();
-    assert_eq!(created["document"]["slug"], "a-letter");
-    assert_eq!(created["document"]["kind"], "ARTICLE");
-    assert_eq!(created["revision"]["number"], 1);
-    assert_eq!(created["revision"]["parent"], json!(null));
-    assert_eq!(created["revision"]["author"]["name"], "Test Editor");
-    assert_eq!(created["document"]["head"]["hash"], created["revision"]["hash"]);
+    let revision_id = created["revision"]["id"].as_str().unwrap();
+    let hash = created["revision"]["hash"].as_str().unwrap();
+    let names = [(id, "<id>"), (uuid, "<uuid>"), (revision_id, "<revision id>"), (hash, "<hash>")];
+    // The header (with its time and the author's UUID) is `hashing`'s subject.
+    let mut shown = created.clone();
+    shown["revision"]["header"] = json!("<header>");
+    expect![[r#"
+        {
+          "document": {
+            "createdAt": "<time>",
+            "head": {
+              "hash": "<hash>"
+            },
+            "id": "<id>",
+            "kind": "ARTICLE",
+            "slug": "a-letter",
+            "title": "Title of a-letter",
+            "updatedAt": "<time>",
+            "uuid": "<uuid>"
+          },
+          "revision": {
+            "author": {
+              "name": "Test Editor"
+            },
+            "contentHash": "863de4902f90b13089c39c7a85c1ddb5c61299a1fcae14f03d6069188eb87c52",
+            "createdAt": "<time>",
+            "hash": "<hash>",
+            "header": "<header>",
+            "id": "<revision id>",
+            "number": 1,
+            "parent": null
+          }
+        }"#]]
+    .assert_eq(&snapshot(&shown, &names));
 
     let read = "query($id: ID, $slug: String) { document(id: $id, slug: $slug) { id slug title head { content } } }";
     for variables in [json!({ "id": id }), json!({ "id": uuid }), json!({ "slug": "a-letter" })] {
@@ -38,7 +67,6 @@ async fn a_created_document_reads_back_by_id_uuid_slug_and_node(app: TestApp) {
     assert_no_errors(&body);
     assert_eq!(body["data"]["document"], json!(null));
 
-    let revision_id = created["revision"]["id"].as_str().unwrap();
     let body = app
         .query(
             "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } node(id: $one) { ... on Document { slug } } }"
@@ -48,10 +76,23 @@ async fn a_created_document_reads_back_by_id_uuid_slug_and_node(app: TestApp) {
         )
         .await;
     assert_no_errors(&body);
-    assert_eq!(body["data"]["nodes"][0]["__typename"], "Document");
-    assert_eq!(body["data"]["nodes"][1]["__typename"], "Revision");
-    assert_eq!(body["data"]["nodes"][1]["id"], revision_id);
-    assert_eq!(body["data"]["node"]["slug"], "a-letter");
+    expect![[r#"
+        {
+          "node": {
+            "slug": "a-letter"
+          },
+          "nodes": [
+            {
+              "__typename": "Document",
+              "id": "<id>"
+            },
+            {
+              "__typename": "Revision",
+              "id": "<revision id>"
+            }
+          ]
+        }"#]]
+    .assert_eq(&snapshot(&body["data"], &names));
 }
 
 async fn revising_appends_a_child_of_the_head_and_keeps_the_title(app: TestApp) {
@@ -63,11 +104,32 @@ async fn revising_appends_a_child_of_the_head_and_keeps_the_title(app: TestApp) 
     let body = app.revise(&token, id, first, "final\n").await;
     assert_no_errors(&body);
     let revised = &body["data"]["reviseDocument"];
-    assert_eq!(revised["revision"]["number"], 2);
-    assert_eq!(revised["revision"]["parent"]["hash"], first);
-    assert_eq!(revised["revision"]["title"], "Title of report");
-    assert_eq!(revised["revision"]["message"], "edit");
-    assert_eq!(revised["document"]["head"]["hash"], revised["revision"]["hash"]);
+    let second = revised["revision"]["hash"].as_str().unwrap();
+    let names = [(id, "<id>"), (first, "<revision 1>"), (second, "<revision 2>")];
+    expect![[r#"
+        {
+          "document": {
+            "head": {
+              "hash": "<revision 2>",
+              "number": 2
+            },
+            "id": "<id>"
+          },
+          "revision": {
+            "author": {
+              "name": "Test Editor"
+            },
+            "createdAt": "<time>",
+            "hash": "<revision 2>",
+            "message": "edit",
+            "number": 2,
+            "parent": {
+              "hash": "<revision 1>"
+            },
+            "title": "Title of report"
+          }
+        }"#]]
+    .assert_eq(&snapshot(revised, &names));
 
     let retitle = app
         .query_as(
@@ -77,8 +139,19 @@ async fn revising_appends_a_child_of_the_head_and_keeps_the_title(app: TestApp) 
         )
         .await;
     assert_no_errors(&retitle);
-    assert_eq!(retitle["data"]["reviseDocument"]["revision"]["number"], 3);
-    assert_eq!(retitle["data"]["reviseDocument"]["document"]["title"], "A new title");
+    expect![[r#"
+        {
+          "reviseDocument": {
+            "document": {
+              "title": "A new title"
+            },
+            "revision": {
+              "number": 3,
+              "title": "A new title"
+            }
+          }
+        }"#]]
+    .assert_eq(&snapshot(&retitle["data"], &[]));
 }
 
 async fn history_is_newest_first_and_chains_through_parents(app: TestApp) {
@@ -91,20 +164,20 @@ async fn history_is_newest_first_and_chains_through_parents(app: TestApp) {
         )
         .await;
     assert_no_errors(&body);
-    let nodes = body["data"]["document"]["revisions"]["nodes"].as_array().unwrap();
     assert_eq!(body["data"]["document"]["revisions"]["totalCount"], 5);
-    let served: Vec<&str> = nodes.iter().map(|n| n["hash"].as_str().unwrap()).collect();
-    let expected: Vec<&str> = hashes.iter().rev().map(String::as_str).collect();
-    assert_eq!(served, expected, "newest first");
-    for (i, node) in nodes.iter().enumerate() {
-        assert_eq!(node["number"], 5 - i as i64);
-        assert_eq!(node["content"], format!("version {}\n", 5 - i));
-        let parent = nodes.get(i + 1).map(|p| p["hash"].clone()).unwrap_or(json!(null));
-        assert_eq!(
-            node["parent"]["hash"].clone(),
-            if parent.is_null() { json!(null) } else { parent }
-        );
-    }
+    // Newest first, each the child of the next; revision n was written as `hashes[n - 1]`.
+    let names: Vec<(&str, String)> =
+        hashes.iter().enumerate().map(|(i, h)| (h.as_str(), format!("<hash {}>", i + 1))).collect();
+    let names: Vec<(&str, &str)> = names.iter().map(|(h, n)| (*h, n.as_str())).collect();
+    let nodes = scrubbed(&body["data"]["document"]["revisions"]["nodes"], &names);
+    expect![[r#"
+        {"content":"version 5\n","hash":"<hash 5>","number":5,"parent":{"hash":"<hash 4>"}}
+        {"content":"version 4\n","hash":"<hash 4>","number":4,"parent":{"hash":"<hash 3>"}}
+        {"content":"version 3\n","hash":"<hash 3>","number":3,"parent":{"hash":"<hash 2>"}}
+        {"content":"version 2\n","hash":"<hash 2>","number":2,"parent":{"hash":"<hash 1>"}}
+        {"content":"version 1\n","hash":"<hash 1>","number":1,"parent":null}
+    "#]]
+    .assert_eq(&compact_lines(&nodes));
 }
 
 async fn as_of_returns_the_head_at_each_instant(app: TestApp) {
@@ -150,6 +223,34 @@ async fn a_revision_identical_to_the_head_is_refused_and_nothing_is_written(app:
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("identical to the head"));
+    expect![[r#"
+        {
+          "data": null,
+          "errors": [
+            {
+              "extensions": {
+                "code": "BAD_USER_INPUT"
+              },
+              "locations": [
+                {
+                  "column": 3,
+                  "line": 2
+                }
+              ],
+              "message": "content: the revision is identical to the head (same title, content and source)",
+              "path": [
+                "reviseDocument"
+              ]
+            }
+          ],
+          "extensions": {
+            "cost": {
+              "actual": 16,
+              "limit": 20000,
+              "requested": 16
+            }
+          }
+        }"#]].assert_eq(&snapshot(&body, &[]));
     assert_eq!(app.corpus_size().await, before);
 }
 

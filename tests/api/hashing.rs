@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_no_errors, sha256_hex};
 
 crate::on_both_backends!(
-    schema:every_stored_revision_hash_recomputes_from_its_header_and_content);
+    schema: every_stored_revision_hash_recomputes_from_its_header_and_content
+);
 
 const HISTORY: &str = "query($id: ID!) { document(id: $id) { uuid revisions(first: 100) { nodes {
   hash contentHash header content title message createdAt number parent { hash } author { uuid }

@@ -1,16 +1,19 @@
 //! The test harness: `spawn_app` starts the real server on port 0 over a fresh database with
 //! the real migrations, on SQLite (always) or PostgreSQL (when `PALIMPSEST_TEST_POSTGRES_URL`
-//! names a server), and gives tests a client that talks to it over HTTP, or, for tests at the
-//! schema's boundary, to the schema itself (`on_both_backends!(schema: ...)`).
+//! names a server), and gives tests a client that talks to it over HTTP; `spawn_schema`
+//! starts no server, and the same client talks to the schema as the server builds it
+//! (`on_both_backends!(schema: ...)`). `snapshot` and `scrubbed` put a response as an
+//! `expect!` snapshot shows it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::{Request, Variables};
 use palimpsest::graphql::auth::Credentials;
+use palimpsest::graphql::limits::QueryLimits;
 use palimpsest::graphql::{GraphqlService, RequestContext};
 use palimpsest::http::{Application, HttpSettings};
-use palimpsest::ratelimit::RateLimiter;
+use palimpsest::ratelimit::{RateLimitSettings, RateLimiter};
 use palimpsest::store::{self, AgentKind, DatabaseTimeouts, Role, Store, StoreLimits};
 use serde_json::{Value, json};
 
@@ -26,12 +29,14 @@ pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
 /// server and `app.query` goes over HTTP (for what is HTTP: the protocol, headers, statuses,
 /// pages, Memento, CORS, subscriptions, hardening); `on_both_backends!(schema: a, b)` starts
 /// no server, and `app.query` executes on the schema (`GraphqlService::execute`, the step both
-/// transports share), so that a rule's test fails on the rule, not on the transport. Those run
-/// on one thread, as an actix worker runs a request: the loaders gather a batch over a few turns
-/// of that thread, so the statements a query costs are the server's.
+/// transports share), so that a rule's test fails on the rule, not on the transport; a file
+/// with both says `on_both_backends!(schema: a, b; http: c)`; `on_both_backends!(store: a)`
+/// starts no server either, for tests of the store's own rules. Schema tests run on one thread,
+/// as an actix worker runs a request: the loaders gather a batch over a few turns of that
+/// thread, so the statements a query costs are the server's.
 #[macro_export]
 macro_rules! on_both_backends {
-    (@spawn $spawn:path, $test:meta; $($(#[$attr:meta])* $name:ident),+ $(,)?) => {
+    (@tests $([$spawn:path, $test:meta] $(#[$attr:meta])* $name:ident),+) => {
         mod sqlite {
             $(
                 #[$test]
@@ -59,16 +64,33 @@ macro_rules! on_both_backends {
             )+
         }
     };
-    (schema: $($tests:tt)+) => {
-        $crate::on_both_backends!(
-            @spawn $crate::helpers::spawn_schema, tokio::test; $($tests)+
+    (
+        schema: $($(#[$sattr:meta])* $schema:ident),+ ;
+        http: $($(#[$hattr:meta])* $http:ident),+ $(,)?
+    ) => {
+        $crate::on_both_backends!(@tests
+            $([$crate::helpers::spawn_schema, tokio::test] $(#[$sattr])* $schema),+,
+            $([
+                $crate::helpers::spawn_app,
+                tokio::test(flavor = "multi_thread", worker_threads = 2)
+            ] $(#[$hattr])* $http),+
         );
     };
-    ($($tests:tt)+) => {
-        $crate::on_both_backends!(
-            @spawn $crate::helpers::spawn_app,
-            tokio::test(flavor = "multi_thread", worker_threads = 2);
-            $($tests)+
+    // The store's own tests need no more than the schema's: no server.
+    (store: $($tests:tt)+) => {
+        $crate::on_both_backends!(schema: $($tests)+);
+    };
+    (schema: $($(#[$attr:meta])* $name:ident),+ $(,)?) => {
+        $crate::on_both_backends!(@tests
+            $([$crate::helpers::spawn_schema, tokio::test] $(#[$attr])* $name),+
+        );
+    };
+    ($($(#[$attr:meta])* $name:ident),+ $(,)?) => {
+        $crate::on_both_backends!(@tests
+            $([
+                $crate::helpers::spawn_app,
+                tokio::test(flavor = "multi_thread", worker_threads = 2)
+            ] $(#[$attr])* $name),+
         );
     };
 }
@@ -248,19 +270,44 @@ impl TestApp {
         self.token("Test Editor", Role::Editor).await
     }
 
+    /// The schema over this test's store with other limits and rate limits (and a rate
+    /// limiter of its own), as a server configured with them would build it.
+    pub fn schema_with(&self, limits: QueryLimits, rates: RateLimitSettings) -> GraphqlService {
+        let rate_limiter = Arc::new(RateLimiter::new(rates));
+        GraphqlService::new(self.store.clone(), limits, rate_limiter, self.log_key.clone())
+    }
+
+    /// Whether the test started the HTTP server (else it stands at the schema's boundary).
+    pub fn serves_http(&self) -> bool {
+        !self.address.is_empty()
+    }
+
+    /// Another app at the same boundary on the same backend, with the test defaults changed by
+    /// `configure` (a fresh database).
+    pub async fn respawn(&self, configure: impl FnOnce(&mut TestConfig)) -> TestApp {
+        let serve_http = self.serves_http();
+        spawn_configured(self.backend, |config| {
+            config.serve_http = serve_http;
+            configure(config);
+        })
+        .await
+        .expect("the backend the test already runs on")
+    }
+
     pub fn post_graphql(&self) -> reqwest::RequestBuilder {
-        assert!(!self.address.is_empty(), "a test at the schema's boundary has no HTTP server");
+        assert!(self.serves_http(), "a test at the schema's boundary has no HTTP server");
         self.client.post(format!("{}/graphql", self.address))
     }
 
-    /// POSTs a query (as `application/json`) and returns the response body.
+    /// Runs a query as an anonymous client (see `query_as`) and returns the response body.
     pub async fn query(&self, query: &str, variables: Value) -> Value {
         self.query_as(None, query, variables).await
     }
 
-    /// Over HTTP when the test started the server, else on the schema (`execute`).
+    /// Runs a query with `token`, if given: POSTed (as `application/json`) when the test
+    /// started the server, else executed on the schema (`execute`). Returns the response body.
     pub async fn query_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        if self.address.is_empty() {
+        if !self.serves_http() {
             return execute(&self.schema, token, query, variables).await;
         }
         query_at(&self.client, &self.address, token, query, variables).await
@@ -422,27 +469,48 @@ pub const REVISE_DOCUMENT: &str = "mutation($input: ReviseDocumentInput!) {
   }
 }";
 
-/// POSTs a query to the server at `address` and returns the response body.
-/// Executes a query on a schema as both transports do after parsing the request: as a client
-/// at a documentation address, with `token` if given. Returns the response as JSON.
+/// The context both transports give a request once they have read it: a client at a
+/// documentation address, with `token` if given, and `request_id` as the transport's id.
+pub fn request_context(
+    token: Option<&str>,
+    request_id: &str,
+    request_bytes: usize,
+) -> RequestContext {
+    RequestContext {
+        credentials: token.map_or(Credentials::Anonymous, |t| Credentials::Bearer(t.into())),
+        base_url: "http://palimpsest.test".into(),
+        client_address: Some("192.0.2.7".parse().unwrap()),
+        request_bytes: request_bytes as u64,
+        request_id: Some(request_id.into()),
+        read_only: false,
+    }
+}
+
+/// Executes a query on a schema in `context`, as both transports do after parsing the
+/// request, and returns the response as JSON.
+pub async fn execute_in(
+    schema: &GraphqlService,
+    context: RequestContext,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let request = Request::new(query).variables(Variables::from_json(variables));
+    serde_json::to_value(schema.execute(request, context).await.response).unwrap()
+}
+
+/// Executes a query on a schema (`execute_in`) with `token`, if given, as request
+/// `schema-test`.
 pub async fn execute(
     schema: &GraphqlService,
     token: Option<&str>,
     query: &str,
     variables: Value,
 ) -> Value {
-    let request = Request::new(query).variables(Variables::from_json(variables));
-    let context = RequestContext {
-        credentials: token.map_or(Credentials::Anonymous, |t| Credentials::Bearer(t.into())),
-        base_url: "http://palimpsest.test".into(),
-        client_address: Some("192.0.2.7".parse().unwrap()),
-        request_bytes: query.len() as u64,
-        request_id: Some("schema-test".into()),
-        read_only: false,
-    };
-    serde_json::to_value(schema.execute(request, context).await.response).unwrap()
+    let context = request_context(token, "schema-test", query.len());
+    execute_in(schema, context, query, variables).await
 }
 
+/// POSTs a query to the server at `address` and returns the response body.
 pub async fn query_at(
     client: &reqwest::Client,
     address: &str,
@@ -468,6 +536,90 @@ pub fn compact_lines(list: &Value) -> String {
         .iter()
         .map(|item| format!("{item}\n"))
         .collect()
+}
+
+/// `value` as a snapshot (`expect!`) shows it, pretty-printed, with what differs from run to
+/// run put by name (`scrubbed`).
+pub fn snapshot(value: &Value, names: &[(&str, &str)]) -> String {
+    serde_json::to_string_pretty(&scrubbed(value, names)).unwrap()
+}
+
+/// `value` with each of `names`' values (ids, hashes, tokens: what differs from run to run)
+/// replaced by its name wherever it stands, in a string or inside one, any other UUID by
+/// `<uuid>`, and every RFC 3339 time by `<time>`: what is left is what the rule under test
+/// fixes, and the names still say which value stood where.
+pub fn scrubbed(value: &Value, names: &[(&str, &str)]) -> Value {
+    match value {
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => json!("<time>"),
+        Value::String(s) => {
+            let named = names.iter().fold(s.clone(), |s, (value, name)| s.replace(value, name));
+            Value::String(without_uuids_and_times(&named))
+        }
+        Value::Array(items) => items.iter().map(|item| scrubbed(item, names)).collect(),
+        Value::Object(map) => {
+            map.iter().map(|(key, item)| (key.clone(), scrubbed(item, names))).collect()
+        }
+        other => other.clone(),
+    }
+}
+
+/// `text` with every UUID (`8-4-4-4-12` hex digits) in it put as `<uuid>`, and every RFC 3339
+/// time (`2026-12-05T10:00:00.123456Z`, or with an offset) as `<time>`.
+fn without_uuids_and_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(next) = rest.chars().next() {
+        if let Some(len) = uuid_at(rest) {
+            out.push_str("<uuid>");
+            rest = &rest[len..];
+        } else if let Some(len) = time_at(rest) {
+            out.push_str("<time>");
+            rest = &rest[len..];
+        } else {
+            out.push(next);
+            rest = &rest[next.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// The length of the UUID `text` starts with, if it does.
+fn uuid_at(text: &str) -> Option<usize> {
+    let candidate = text.get(..36)?;
+    let shape = candidate.split('-').map(str::len).eq([8, 4, 4, 4, 12]);
+    (shape && candidate.chars().all(|c| c == '-' || c.is_ascii_hexdigit())).then_some(36)
+}
+
+/// The length of the RFC 3339 time `text` starts with, if it does.
+fn time_at(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes.get(range).is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+    };
+    let at = |i: usize, c: u8| bytes.get(i) == Some(&c);
+    let date_and_time = digits(0..4) && at(4, b'-') && digits(5..7) && at(7, b'-') && digits(8..10);
+    let clock = at(10, b'T') && digits(11..13) && at(13, b':') && digits(14..16) && at(16, b':');
+    if !(date_and_time && clock && digits(17..19)) {
+        return None;
+    }
+    let mut end = 19;
+    if at(end, b'.') {
+        end += 1;
+        while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+    }
+    let end = if at(end, b'Z') {
+        end + 1
+    } else {
+        let offset = (at(end, b'+') || at(end, b'-'))
+            && digits(end + 1..end + 3)
+            && at(end + 3, b':')
+            && digits(end + 4..end + 6);
+        offset.then_some(end + 6)?
+    };
+    // A time, not only the shape of one (a test may send `2026-13-01T00:00:00Z` to be refused).
+    chrono::DateTime::parse_from_rfc3339(&text[..end]).ok().map(|_| end)
 }
 
 pub fn assert_no_errors(body: &Value) {

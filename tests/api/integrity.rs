@@ -2,11 +2,14 @@
 //! back: each kind of tampering is detected and named (which document, which revision, which
 //! field), and a clean corpus reports clean.
 
+use expect_test::expect;
 use palimpsest::store::Role;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_no_errors, error_code};
+use crate::helpers::{
+    TestApp, assert_no_errors, compact_lines, error_code, scrubbed, sha256_hex, snapshot,
+};
 
 crate::on_both_backends!(
     schema:
@@ -38,16 +41,17 @@ struct Corpus {
     archivist: String,
     target_id: String,
     target: Vec<String>,
+    other_id: String,
     other: Vec<String>,
 }
 
 async fn corpus(app: &TestApp) -> Corpus {
     let editor = app.editor().await;
     let (target_id, target) = app.document_with_history(&editor, "target", 3).await;
-    let (_, other) = app.document_with_history(&editor, "other", 1).await;
+    let (other_id, other) = app.document_with_history(&editor, "other", 1).await;
     app.checkpoint_of(4).await;
     let archivist = app.token("Ada Archivist", Role::Archivist).await;
-    Corpus { archivist, target_id, target, other }
+    Corpus { archivist, target_id, target, other_id, other }
 }
 
 async fn verify(app: &TestApp, corpus: &Corpus) -> Value {
@@ -69,6 +73,23 @@ fn problems<'a>(verified: &'a Value, kind: &str) -> Vec<&'a Value> {
     all.iter().chain(log).filter(|p| p["kind"] == kind).collect()
 }
 
+/// Every problem found, the corpus's then the log's, a line each, the documents and revisions
+/// by name (`target`, its revisions `target 1` to `target 3`, `other`), and `more` names.
+fn shown_problems(verified: &Value, corpus: &Corpus, more: &[(&str, &str)]) -> String {
+    let mut names = vec![
+        (corpus.target[0].as_str(), "<target 1>"),
+        (corpus.target[1].as_str(), "<target 2>"),
+        (corpus.target[2].as_str(), "<target 3>"),
+        (corpus.other[0].as_str(), "<other>"),
+        (corpus.target_id.as_str(), "<target>"),
+        (corpus.other_id.as_str(), "<other document>"),
+    ];
+    names.extend_from_slice(more);
+    let report = scrubbed(&verified["report"]["problems"], &names);
+    let log = scrubbed(&verified["log"]["problems"], &names);
+    format!("{}--- log\n{}", compact_lines(&report), compact_lines(&log))
+}
+
 fn assert_named(verified: &Value, kind: &str, revision: &str, field: Option<&str>) {
     let found = problems(verified, kind);
     assert!(
@@ -80,13 +101,28 @@ fn assert_named(verified: &Value, kind: &str, revision: &str, field: Option<&str
 async fn a_clean_corpus_verifies_clean_page_by_page(app: TestApp) {
     let corpus = corpus(&app).await;
     let verified = verify(&app, &corpus).await;
-    assert_eq!(verified["report"]["ok"], true, "{verified:#}");
-    assert_eq!(verified["report"]["documents"], 2);
-    assert_eq!(verified["report"]["revisions"], 4);
-    assert_eq!(verified["hasNextPage"], false);
-    assert_eq!(verified["log"]["ok"], true, "{verified:#}");
-    assert_eq!(verified["log"]["size"], 4);
-    assert!(verified["log"]["checkpoints"].as_u64() >= Some(1), "{verified:#}");
+    // Two documents, four revisions, the log of four leaves and its one signed checkpoint.
+    expect![[r#"
+        {
+          "endCursor": null,
+          "hasNextPage": false,
+          "log": {
+            "checkpoints": 1,
+            "ok": true,
+            "problemCount": 0,
+            "problems": [],
+            "size": 4
+          },
+          "report": {
+            "documents": 2,
+            "ok": true,
+            "problemCount": 0,
+            "problems": [],
+            "redactedCount": 0,
+            "revisions": 4
+          }
+        }"#]]
+    .assert_eq(&snapshot(&verified, &[]));
 
     // A page at a time: one document, then the next.
     let first = app.query_as(Some(&corpus.archivist), VERIFY, json!({ "first": 1 })).await;
@@ -150,6 +186,11 @@ async fn a_changed_byte_of_text_is_named(app: TestApp) {
     // The other document's only revision has the same text, stored once: it is named too.
     assert_named(&verified, "CONTENT_HASH", &corpus.other[0], Some("content"));
     assert_eq!(verified["report"]["problemCount"], 2, "only that text: {verified:#}");
+    expect![[r#"
+        {"detail":"the stored text hashes to fa3ec60935da010e7e01bceba4424fb922c585f8d0d8b017f918facab2872ada, not to content_sha256","documentId":"<target>","field":"content","kind":"CONTENT_HASH","revision":"<target 1>"}
+        {"detail":"the stored text hashes to fa3ec60935da010e7e01bceba4424fb922c585f8d0d8b017f918facab2872ada, not to content_sha256","documentId":"<other document>","field":"content","kind":"CONTENT_HASH","revision":"<other>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
 async fn a_damaged_packed_text_is_named_with_the_texts_packed_against_it(app: TestApp) {
@@ -174,6 +215,10 @@ async fn a_damaged_packed_text_is_named_with_the_texts_packed_against_it(app: Te
     // Older texts of the document kept as deltas against it are lost with it, and named;
     // the other document's are not.
     assert!(damaged.iter().all(|p| p["documentId"] == corpus.target_id.as_str()));
+    expect![[r#"
+        {"detail":"the stored text cannot be read: the stored frame is sealed and does not open under its bucket's key","documentId":"<target>","field":"content","kind":"CONTENT_HASH","revision":"<target 3>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
     // A client reading it is told it cannot be read, not handed other bytes.
     let body = app
         .query("query($h: String!) { revision(hash: $h) { content } }", json!({ "h": head }))
@@ -201,8 +246,14 @@ async fn a_changed_header_is_named(app: TestApp) {
     )
     .await;
     let verified = verify(&app, &corpus).await;
+    let forged_hash = sha256_hex(forged.as_bytes());
     assert_named(&verified, "HEADER_HASH", revision, Some("header"));
     assert_named(&verified, "HEADER_FIELD", revision, Some("message"));
+    expect![[r#"
+        {"detail":"the stored header hashes to <SHA-256 of the forged header>, not to the revision's hash","documentId":"<target>","field":"header","kind":"HEADER_HASH","revision":"<target 2>"}
+        {"detail":"the header says \"forged\", the stored column \"edit\"","documentId":"<target>","field":"message","kind":"HEADER_FIELD","revision":"<target 2>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[(&forged_hash, "<SHA-256 of the forged header>")]));
 }
 
 async fn a_changed_column_is_named_by_the_header_member_it_breaks(app: TestApp) {
@@ -224,6 +275,11 @@ async fn a_changed_column_is_named_by_the_header_member_it_breaks(app: TestApp) 
     assert_named(&verified, "HEADER_FIELD", third, Some("message"));
     // The header itself is intact: its hash is still the revision's.
     assert!(problems(&verified, "HEADER_HASH").is_empty(), "{verified:#}");
+    expect![[r#"
+        {"detail":"the header says \"Title of target\", the stored column \"Another title\"","documentId":"<target>","field":"title","kind":"HEADER_FIELD","revision":"<target 2>"}
+        {"detail":"the header says \"edit\", the stored column \"rewritten\"","documentId":"<target>","field":"message","kind":"HEADER_FIELD","revision":"<target 3>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
 async fn a_re_pointed_parent_is_named(app: TestApp) {
@@ -238,6 +294,11 @@ async fn a_re_pointed_parent_is_named(app: TestApp) {
     let verified = verify(&app, &corpus).await;
     assert_named(&verified, "PARENT", third, Some("parent"));
     assert_named(&verified, "HEADER_FIELD", third, Some("parent"));
+    expect![[r#"
+        {"detail":"names <other>; the revision before it in the chain is <target 2>","documentId":"<target>","field":"parent","kind":"PARENT","revision":"<target 3>"}
+        {"detail":"the header says \"<target 2>\", the stored column \"<other>\"","documentId":"<target>","field":"parent","kind":"HEADER_FIELD","revision":"<target 3>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
 async fn a_deleted_revision_is_found_by_its_orphaned_leaf(app: TestApp) {
@@ -266,6 +327,11 @@ async fn a_deleted_revision_is_found_by_its_orphaned_leaf(app: TestApp) {
             .any(|p| p["detail"].as_str().unwrap().contains("leaf 2 belongs to no revision")),
         "{verified:#}"
     );
+    expect![[r#"
+        {"detail":"the document says <time>; its last revision was made at <time>","documentId":"<target>","field":"updated_at","kind":"TIME","revision":"<target 2>"}
+        --- log
+        {"detail":"leaf 2 belongs to no revision (a revision was removed)","kind":"LOG_LEAF","revision":null}
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
 async fn a_swapped_head_is_named(app: TestApp) {
@@ -280,6 +346,10 @@ async fn a_swapped_head_is_named(app: TestApp) {
     assert_named(&verified, "HEAD", third, Some("head_hash"));
     let head = problems(&verified, "HEAD")[0];
     assert!(head["detail"].as_str().unwrap().contains(first.as_str()), "{head}");
+    expect![[r#"
+        {"detail":"the document's head is <target 1>; its chain ends at <target 3>","documentId":"<target>","field":"head_hash","kind":"HEAD","revision":"<target 3>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
 async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {
@@ -304,6 +374,11 @@ async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {
         checkpoint.iter().any(|p| p["detail"].as_str().unwrap().contains("cut short")),
         "{verified:#}"
     );
+    expect![[r#"
+        {"detail":"the revision has no leaf in the transparency log","documentId":"<other document>","field":"log_index","kind":"LOG_MISSING","revision":"<other>"}
+        --- log
+        {"detail":"the checkpoint kept of size 4: the log holds only 3 leaves: it was cut short","kind":"CHECKPOINT","revision":null}
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
 async fn a_rewritten_leaf_and_a_forged_checkpoint_are_named(app: TestApp) {
@@ -325,4 +400,9 @@ async fn a_rewritten_leaf_and_a_forged_checkpoint_are_named(app: TestApp) {
     let verified = verify(&app, &corpus).await;
     assert_named(&verified, "LOG_LEAF", first, None);
     assert!(!problems(&verified, "CHECKPOINT_SIGNATURE").is_empty(), "{verified:#}");
+    expect![[r#"
+        --- log
+        {"detail":"leaf 0 is not its revision's","kind":"LOG_LEAF","revision":"<target 1>"}
+        {"detail":"checkpoint of size 4: the checkpoint's signature does not verify with palimpsest/log","kind":"CHECKPOINT_SIGNATURE","revision":null}
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }

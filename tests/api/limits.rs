@@ -1,15 +1,21 @@
 //! Limits that keep one anonymous request from killing, starving or exhausting the server:
 //! each hostile shape is refused before it is parsed, validated or run, with
 //! `QUERY_TOO_COMPLEX` naming the limit, its value and the request's; costs that depend on
-//! stored sizes are drawn before they are paid; clients are held to their rate limit.
+//! stored sizes are drawn before they are paid; clients are held to their rate limit. The
+//! limits are the schema's (every transport runs a request through it); a query in a GET's URL,
+//! rate-limit headers and statuses, and plain routes are HTTP's.
 
+use expect_test::expect;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_no_errors, error_code, spawn_app, spawn_configured};
+use crate::helpers::{
+    Backend, TestApp, assert_no_errors, error_code, snapshot, spawn_configured, spawn_schema,
+};
 
 crate::on_both_backends!(
-    deeply_nested_values_are_refused_before_parsing_over_post_and_get,
+    schema:
+    deeply_nested_values_are_refused_before_parsing,
     fragment_fan_out_is_measured_and_refused_before_validation,
     fragment_cycles_and_long_fragment_chains_are_refused,
     aliases_directives_and_tokens_are_limited,
@@ -17,7 +23,9 @@ crate::on_both_backends!(
     content_is_priced_by_its_stored_size,
     blame_and_diff_are_priced_by_what_they_read,
     a_blame_past_its_time_limit_is_stopped_and_says_so,
-    responses_carry_at_most_the_error_limit,
+    responses_carry_at_most_the_error_limit;
+    http:
+    deep_nesting_and_long_strings_are_refused_in_a_get_url_too,
     clients_are_held_to_their_rate_limit_in_cost_points,
     plain_routes_are_rate_limited_by_address,
 );
@@ -39,7 +47,8 @@ async fn still_serving(app: &TestApp) {
     assert_no_errors(&body);
 }
 
-async fn deeply_nested_values_are_refused_before_parsing_over_post_and_get(app: TestApp) {
+/// Lists, input objects and selections nested thousands deep.
+fn deeply_nested() -> [String; 3] {
     let lists = format!(
         "{{ documents(filter: {{kind: {}ARTICLE{}}}) {{ totalCount }} }}",
         "[".repeat(1600),
@@ -51,19 +60,28 @@ async fn deeply_nested_values_are_refused_before_parsing_over_post_and_get(app: 
         "}".repeat(2000)
     );
     let selections = format!("{{ {} }}", "document(slug: \"a\") { head { ".repeat(400));
-    for query in [&lists, &objects, &selections] {
-        let body = app.query(query, json!({})).await;
-        assert_eq!(refused_limit(&body), "nesting");
-        let response = app
-            .client
-            .get(format!("{}/graphql", app.address))
-            .query(&[("query", query.as_str())])
-            .send()
-            .await
-            .unwrap();
-        let body: Value = response.json().await.unwrap();
+    [lists, objects, selections]
+}
+
+async fn deeply_nested_values_are_refused_before_parsing(app: TestApp) {
+    for query in deeply_nested() {
+        let body = app.query(&query, json!({})).await;
         assert_eq!(refused_limit(&body), "nesting");
     }
+    let body = app.query(&deeply_nested()[0], json!({})).await;
+    expect![[r#"
+        [
+          {
+            "extensions": {
+              "actual": 1603,
+              "code": "QUERY_TOO_COMPLEX",
+              "limit": "nesting",
+              "max": 64
+            },
+            "message": "the request has 1603 levels of nesting; the limit is 64"
+          }
+        ]"#]]
+    .assert_eq(&snapshot(&body["errors"], &[]));
     // Variables nest too, and are measured before anything runs.
     let mut deep = json!("ARTICLE");
     for _ in 0..20 {
@@ -135,22 +153,12 @@ async fn aliases_directives_and_tokens_are_limited(app: TestApp) {
     let body = app.query(&format!("{{ __typename {directives} }}"), json!({})).await;
     assert_eq!(refused_limit(&body), "directives");
 
-    // 100,000 directives: refused by its size alone, with one error, not 100,000.
+    // 100,000 directives: refused by its size alone, with one error, not 100,000. (Over HTTP
+    // a test server refuses a body this size before reading it: `bad_input`.)
     let flood = "@skip(if: false) ".repeat(100_000);
-    let response = app
-        .post_graphql()
-        .json(&json!({ "query": format!("{{ __typename {flood} }}") }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
-    } else {
-        assert_eq!(refused_limit(&body), "tokens");
-        assert_eq!(body["errors"].as_array().unwrap().len(), 1);
-    }
+    let body = app.query(&format!("{{ __typename {flood} }}"), json!({})).await;
+    assert_eq!(refused_limit(&body), "tokens");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1);
     let tokens = "__typename ".repeat(10_001);
     let body = app.query(&format!("{{ {tokens} }}"), json!({})).await;
     assert_eq!(refused_limit(&body), "tokens");
@@ -166,25 +174,23 @@ async fn long_names_and_long_strings_in_the_text_are_refused_but_variables_carry
 
     // The parser reads a string literal byte by byte, far more slowly than JSON reads one.
     // (A test server takes bodies of 256 KiB, the default string limit: this one takes less.)
-    let app = spawn_configured(app.backend, |config| config.http.limits.max_string_bytes = 4096)
-        .await
-        .unwrap();
+    let app = app.respawn(|config| config.http.limits.max_string_bytes = 4096).await;
     let text = "x".repeat(4096);
     let body = app.query(&format!("{{ document(slug: \"{text}\") {{ id }} }}"), json!({})).await;
     assert_eq!(refused_limit(&body), "stringBytes");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("variables"), "{body:#}");
-    let over_get = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .query(&[("query", format!("{{ document(slug: \"{text}\") {{ id }} }}"))])
-        .header("accept", "application/graphql-response+json")
-        .send()
-        .await
-        .unwrap();
-    let body: Value = over_get.json().await.unwrap();
-    if error_code(&body) != "PAYLOAD_TOO_LARGE" {
-        assert_eq!(refused_limit(&body), "stringBytes");
-    }
+    expect![[r#"
+        [
+          {
+            "extensions": {
+              "actual": 4098,
+              "code": "QUERY_TOO_COMPLEX",
+              "limit": "stringBytes",
+              "max": 4096
+            },
+            "message": "the request has 4098 bytes of string values in its text (pass long text in variables); the limit is 4096"
+          }
+        ]"#]].assert_eq(&snapshot(&body["errors"], &[]));
 
     // The same length in a variable is ordinary input.
     let token = app.editor().await;
@@ -195,8 +201,7 @@ async fn long_names_and_long_strings_in_the_text_are_refused_but_variables_carry
 }
 
 async fn content_is_priced_by_its_stored_size(app: TestApp) {
-    let app =
-        spawn_configured(app.backend, |config| config.http.limits.max_cost = 2_000).await.unwrap();
+    let app = app.respawn(|config| config.http.limits.max_cost = 2_000).await;
     let token = app.editor().await;
     // 60 KiB: 60 points every time it is copied into a response.
     let big = "word ".repeat(12 * 1024);
@@ -208,15 +213,11 @@ async fn content_is_priced_by_its_stored_size(app: TestApp) {
 
     // 100 aliases would copy 6 MB: a budget of 2,000 points runs out after about 2 MB.
     let aliases: String = (0..100).map(|i| format!("c{i}: content ")).collect();
-    let response = app
-        .post_graphql()
-        .json(&json!({ "query": format!("{{ document(slug: \"big\") {{ head {{ {aliases} }} }} }}") }))
-        .send()
-        .await
-        .unwrap();
-    let text = response.text().await.unwrap();
-    assert!(text.len() < 2_100_000, "the response is bounded: {} bytes", text.len());
-    let body: Value = serde_json::from_str(&text).unwrap();
+    let body = app
+        .query(&format!("{{ document(slug: \"big\") {{ head {{ {aliases} }} }} }}"), json!({}))
+        .await;
+    let bytes = serde_json::to_string(&body).unwrap().len();
+    assert!(bytes < 2_100_000, "the response is bounded: {bytes} bytes");
     // About 70 aliases are refused: 49 errors say so, the 50th how many more there were.
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 50, "{:#}", body["errors"]);
@@ -258,11 +259,7 @@ async fn blame_and_diff_are_priced_by_what_they_read(app: TestApp) {
 
 async fn a_blame_past_its_time_limit_is_stopped_and_says_so(app: TestApp) {
     // With no time at all, a blame stops after its first diff, whatever the machine.
-    let app = spawn_configured(app.backend, |config| {
-        config.store.blame_time = std::time::Duration::ZERO;
-    })
-    .await
-    .unwrap();
+    let app = app.respawn(|config| config.store.blame_time = std::time::Duration::ZERO).await;
     let token = app.editor().await;
     app.document_with_history(&token, "timed", 3).await;
     let body = app
@@ -271,6 +268,46 @@ async fn a_blame_past_its_time_limit_is_stopped_and_says_so(app: TestApp) {
     assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["limit"], "timeMs");
     assert!(body["errors"][0]["message"].as_str().unwrap().starts_with("blame ran past"));
+    // How long it ran is the machine's.
+    let mut body = body;
+    assert!(body["errors"][0]["extensions"]["actual"].is_u64(), "{body:#}");
+    body["errors"][0]["extensions"]["actual"] = json!("<ms>");
+    expect![[r#"
+        {
+          "data": {
+            "document": null
+          },
+          "errors": [
+            {
+              "extensions": {
+                "actual": "<ms>",
+                "code": "QUERY_TOO_COMPLEX",
+                "limit": "timeMs",
+                "max": 0
+              },
+              "locations": [
+                {
+                  "column": 36,
+                  "line": 1
+                }
+              ],
+              "message": "blame ran past its time limit of 0 ms",
+              "path": [
+                "document",
+                "head",
+                "blame"
+              ]
+            }
+          ],
+          "extensions": {
+            "cost": {
+              "actual": 1006,
+              "limit": 20000,
+              "requested": 1002
+            }
+          }
+        }"#]]
+    .assert_eq(&snapshot(&body, &[]));
 }
 
 async fn responses_carry_at_most_the_error_limit(app: TestApp) {
@@ -278,8 +315,49 @@ async fn responses_carry_at_most_the_error_limit(app: TestApp) {
     let body = app.query(&format!("{{ {unknown} }}"), json!({})).await;
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 50);
-    assert_eq!(errors[49]["extensions"]["limit"], "errors");
-    assert_eq!(errors[49]["extensions"]["omitted"], 31);
+    // The last says how many more there were.
+    expect![[r#"
+        {
+          "extensions": {
+            "code": "QUERY_TOO_COMPLEX",
+            "limit": "errors",
+            "max": 50,
+            "omitted": 31
+          },
+          "message": "31 more errors are not shown"
+        }"#]]
+    .assert_eq(&snapshot(&errors[49], &[]));
+}
+
+/// A GET carries its query in the URL, which the server reads before the schema sees it: the
+/// nesting and string limits hold there too.
+async fn deep_nesting_and_long_strings_are_refused_in_a_get_url_too(app: TestApp) {
+    for query in deeply_nested() {
+        let response = app
+            .client
+            .get(format!("{}/graphql", app.address))
+            .query(&[("query", query.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(refused_limit(&body), "nesting");
+    }
+    let app = app.respawn(|config| config.http.limits.max_string_bytes = 4096).await;
+    let text = "x".repeat(4096);
+    let over_get = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", format!("{{ document(slug: \"{text}\") {{ id }} }}"))])
+        .header("accept", "application/graphql-response+json")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = over_get.json().await.unwrap();
+    if error_code(&body) != "PAYLOAD_TOO_LARGE" {
+        assert_eq!(refused_limit(&body), "stringBytes");
+    }
+    still_serving(&app).await;
 }
 
 async fn rate_limited_app(backend: Backend) -> Option<TestApp> {
@@ -352,7 +430,7 @@ async fn plain_routes_are_rate_limited_by_address(app: TestApp) {
 
 #[tokio::test]
 async fn limits_hold_for_the_default_settings_too() {
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let app = spawn_schema(Backend::Sqlite).await.unwrap();
     let body = app.query(&fan_out(30), json!({})).await;
     assert_eq!(refused_limit(&body), "fields");
 }

@@ -1,8 +1,14 @@
 //! Integration tests on a fresh database per test, on SQLite and (when configured) PostgreSQL,
-//! each at the boundary of what it specifies: the store (`store_rules`), the schema without
-//! HTTP (the files whose `on_both_backends!` says `schema:`), or the real server over HTTP
-//! (protocol, pages, Memento, CORS, subscriptions, limits on the wire). One test binary, so the
-//! suite links once.
+//! each at the boundary of what it specifies. The store's rules are tested on the store
+//! (`store_rules`). The schema's rules (documents, pagination, citations, diffs, blame, search,
+//! hashing, verification, the audit log, roles, bad input, query limits, statement counts) are
+//! tested on the schema, with no HTTP server (`on_both_backends!(schema: ...)` runs them through
+//! `GraphqlService::execute`, the step both transports share), often against `expect-test`
+//! snapshots: a failure there names the rule, not the transport. What is HTTP (the protocol,
+//! headers and statuses, pages, Memento, CORS, subscriptions, caching, outages, the frontend,
+//! exports and archives as served, the command line) drives the real server over HTTP on port
+//! 0, and so do the HTTP halves of files with both (`schema: ...; http: ...`). One test binary,
+//! so the suite links once.
 
 #[path = "../common/database.rs"]
 mod database;

@@ -1,5 +1,6 @@
 //! Relay connections at their edges: page sizes, cursors both ways, ordering and filters.
 
+use expect_test::expect;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_no_errors, error_code};
@@ -79,6 +80,7 @@ async fn revision_pages_walk_forward_and_backward_without_gaps(app: TestApp) {
 async fn page_sizes_outside_one_to_a_hundred_and_bad_cursors_are_refused(app: TestApp) {
     let token = app.editor().await;
     let (id, _) = app.document_with_history(&token, "limits", 1).await;
+    let mut refusals = String::new();
     for vars in [
         json!({ "first": 0 }),
         json!({ "first": 101 }),
@@ -92,7 +94,19 @@ async fn page_sizes_outside_one_to_a_hundred_and_bad_cursors_are_refused(app: Te
         vars["id"] = json!(id);
         let body = app.query(REVISIONS, vars.clone()).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{vars}");
+        vars.as_object_mut().unwrap().remove("id");
+        refusals += &format!("{vars}: {}\n", body["errors"][0]["message"]);
     }
+    expect![[r#"
+        {"first":0}: "`first` must be between 1 and 100, not 0"
+        {"first":101}: "`first` must be between 1 and 100, not 101"
+        {"first":-1}: "`first` must be between 1 and 100, not -1"
+        {"last":101}: "`last` must be between 1 and 100, not 101"
+        {"first":1,"last":1}: "pass either `first` or `last`, not both"
+        {"after":"not a cursor","first":1}: "`after` is not a valid cursor: \"not a cursor\""
+        {"after":"czp4","first":1}: "`after` is not a valid cursor: \"czp4\""
+    "#]]
+    .assert_eq(&refusals);
     let body = app.query(REVISIONS, json!({ "id": id, "first": 100 })).await;
     assert_no_errors(&body);
     let body = app.query("{ documents(first: 101) { totalCount } }", json!({})).await;

@@ -2,14 +2,12 @@
 //! a real store, no HTTP): how a store error reaches a client, and what the limits refuse
 //! before any SQL runs. A failure here names the rule, not the transport.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use expect_test::expect;
-use palimpsest::graphql::GraphqlService;
 use palimpsest::graphql::limits::QueryLimits;
-use palimpsest::ratelimit::{RateLimitSettings, RateLimiter};
+use palimpsest::ratelimit::RateLimitSettings;
 use palimpsest::store::Role;
 use serde_json::{Value, json};
 
@@ -23,11 +21,6 @@ crate::on_both_backends!(
     a_client_past_its_rate_limit_is_told_when_to_retry,
     a_repeated_query_text_is_held_to_the_limits_every_time,
 );
-
-fn service(app: &TestApp, limits: QueryLimits, rates: RateLimitSettings) -> GraphqlService {
-    let rate_limiter = Arc::new(RateLimiter::new(rates));
-    GraphqlService::new(app.store.clone(), limits, rate_limiter, app.log_key.clone())
-}
 
 fn only_error(body: &Value) -> &Value {
     let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors in {body}"));
@@ -131,7 +124,7 @@ async fn writing_without_a_token_is_unauthenticated_and_reading_is_not_forbidden
 
 async fn a_query_over_the_cost_limit_is_refused_before_any_statement(app: TestApp) {
     let limits = QueryLimits { max_cost: 50, ..QueryLimits::default() };
-    let service = service(&app, limits, RateLimitSettings::default());
+    let service = app.schema_with(limits, RateLimitSettings::default());
     let query = "{ documents(first: 100) { nodes { revisions(first: 100) { nodes { hash } } } } }";
     let before = app.statements.load(Ordering::SeqCst);
     let refused = execute(&service, None, query, json!({})).await;
@@ -148,7 +141,7 @@ async fn a_client_past_its_rate_limit_is_told_when_to_retry(app: TestApp) {
         token_points: 1_000,
         window: Duration::from_secs(60),
     };
-    let service = service(&app, QueryLimits::default(), rates);
+    let service = app.schema_with(QueryLimits::default(), rates);
     let query = "{ documents(first: 10) { nodes { slug } } }";
     let mut refusal = None;
     for _ in 0..10 {
@@ -173,7 +166,7 @@ async fn a_client_past_its_rate_limit_is_told_when_to_retry(app: TestApp) {
 /// still held to the limits each time, and a refused text is refused again.
 async fn a_repeated_query_text_is_held_to_the_limits_every_time(app: TestApp) {
     let limits = QueryLimits { max_value_depth: 3, max_depth: 3, ..QueryLimits::default() };
-    let service = service(&app, limits, RateLimitSettings::default());
+    let service = app.schema_with(limits, RateLimitSettings::default());
     let token = app.editor().await;
     let created = app.create_document(&token, "kept", "text\n").await;
     let id = created["document"]["id"].clone();
@@ -219,7 +212,7 @@ const MERGING: &[&str] = &[
 /// Field Selection Merging (spec 5.3.2): the server refuses exactly the queries graphql-js
 /// refuses, with graphql-js's messages — graphql-core (its Python port) is the reference, on
 /// the committed SDL.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 #[cfg_attr(palimpsest_no_graphql_core, ignore = "needs python3 with graphql-core")]
 async fn fields_that_cannot_merge_are_refused_as_graphql_js_refuses_them() {
     let script = r#"
@@ -246,7 +239,7 @@ print(json.dumps([sorted(e.message.replace("'", '"') for e in validate(schema, p
     let refused: Vec<bool> = expected.iter().map(|messages| !messages.is_empty()).collect();
     assert_eq!(refused, [[true; 8].as_slice(), &[false; 4]].concat(), "{expected:?}");
 
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_schema(crate::helpers::Backend::Sqlite).await.unwrap();
     let service = &app.schema;
     let variables = json!({ "id": "RG9jdW1lbnQ6MDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw" });
     for (query, expected) in MERGING.iter().zip(expected) {
@@ -269,9 +262,9 @@ print(json.dumps([sorted(e.message.replace("'", '"') for e in validate(schema, p
 
 /// Checking that fields merge compares them pairwise; a query of 700 copies of one field is
 /// refused once the comparisons it may cost are spent, rather than checked for long.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn checking_that_fields_merge_is_bounded() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_schema(crate::helpers::Backend::Sqlite).await.unwrap();
     let service = &app.schema;
     let copies = "documents(first: 1) { totalCount } ".repeat(700);
     let started = std::time::Instant::now();

@@ -13,6 +13,7 @@ use palimpsest::store::{
 use crate::helpers::TestApp;
 
 crate::on_both_backends!(
+    store:
     a_revision_lands_only_on_the_head_its_writer_saw,
     a_revision_identical_to_the_head_is_refused,
     revising_keeps_the_stored_title_whatever_todays_rules_say,
