@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             ..RateLimitSettings::default()
         })),
         Arc::new(LogKey::generate("bench")?),
+        Default::default(),
     );
     let queries = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/workload/palimpsest/");
     let query = |name: &str| -> anyhow::Result<String> {

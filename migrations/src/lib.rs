@@ -13,6 +13,7 @@ mod m20261204_000001_packed_storage;
 mod m20261205_000001_search;
 mod m20261206_000001_sealed_texts;
 mod m20261206_000002_search_partitions;
+mod m20261207_000001_captures;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_search::Migration),
             Box::new(m20261206_000001_sealed_texts::Migration),
             Box::new(m20261206_000002_search_partitions::Migration),
+            Box::new(m20261207_000001_captures::Migration),
         ]
     }
 }

@@ -79,6 +79,11 @@ impl Fetched {
         self.status == 304
     }
 
+    /// The response's `Content-Type`, as sent.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         let (_, value) = self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?;
         std::str::from_utf8(value).ok()

@@ -3,6 +3,15 @@
 //! evidence. A server that fetches URLs its users name is an SSRF target, so every address it
 //! would connect to passes `guard` first.
 
+pub mod evidence;
+pub mod extract;
+pub mod feed;
 pub mod fetch;
 pub mod guard;
+pub mod robots;
+mod run;
+pub mod scan;
 pub mod warc;
+pub mod worker;
+
+pub use run::{CAPTURE_AGENT, CaptureError, CaptureSettings, Capturer};

@@ -3,6 +3,7 @@
 //! be piped; messages go to stderr, log lines only when asked for (`-v`, `RUST_LOG`).
 
 mod archive;
+mod capture;
 mod history;
 mod serve;
 mod tokens;
@@ -17,6 +18,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::store::{self, Store, StoreLimits};
 
+pub use capture::{CaptureArgs, WatchCommand};
 pub use serve::{LimitArgs, LogKeyArgs, ServeArgs};
 pub use tokens::TokenCommand;
 pub use verify::VerifyArgs;
@@ -107,6 +109,32 @@ pub enum Command {
         /// document, one version per revision.
         #[arg(long)]
         ocfl: Option<PathBuf>,
+    },
+    /// Capture a web page once, now: a document (created on the first capture) gets a
+    /// revision when the page's article differs from its head. Printed: the outcome, the
+    /// document and the revision.
+    Capture {
+        url: String,
+        /// The document's slug (derived from the URL by default).
+        #[arg(long)]
+        slug: Option<String>,
+        /// article, letter, report, statement or other.
+        #[arg(long, default_value = "article")]
+        kind: String,
+        /// Capture even where the site's robots.txt disallows it.
+        #[arg(long)]
+        ignore_robots: bool,
+        #[command(flatten)]
+        capture: CaptureArgs,
+    },
+    /// Manage the pages and feeds captured again and again.
+    #[command(subcommand)]
+    Watch(WatchCommand),
+    /// Capture due watches until stopped, beside (or instead of) the workers `serve` runs:
+    /// any number may share a database, and each due watch is captured by one of them.
+    CaptureWorker {
+        #[command(flatten)]
+        capture: CaptureArgs,
     },
     /// Print the transparency log's verifier key (`name+id+key`), for anyone who checks its
     /// checkpoints. `serve` creates the signing key on first start.
@@ -224,6 +252,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             archive::export(&open(url).await?, &documents, output, ocfl).await
         }
         Command::LogKey { path } => serve::print_verifier_key(&path),
+        Command::Capture { url: page, slug, kind, ignore_robots, capture } => {
+            let store = open(url).await?;
+            capture::capture_once(store, &capture, &page, slug, &kind, ignore_robots).await
+        }
+        Command::Watch(command) => capture::watch(open(url).await?, command).await,
+        Command::CaptureWorker { capture } => capture::run_worker(open(url).await?, &capture).await,
     }
 }
 

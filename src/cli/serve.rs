@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use crate::capture::Capturer;
 use crate::checkpoint::LogKey;
 use crate::compute::Compute;
 use crate::graphql::limits::QueryLimits;
@@ -110,6 +111,12 @@ pub struct ServeArgs {
     pub client_memory_per_address_mb: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Capture workers run in this process (0: none, e.g. when `capture-worker` processes
+    /// run elsewhere).
+    #[arg(long, env = "PALIMPSEST_CAPTURE_WORKERS", default_value_t = 1)]
+    pub capture_workers: usize,
+    #[command(flatten)]
+    pub capture: super::CaptureArgs,
 }
 
 /// What one request may cost, and how much a client may spend.
@@ -255,6 +262,14 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
         },
         ..HttpSettings::default()
     };
+    let capture_allow = args.capture.capture_allow.clone();
+    if args.capture_workers > 0 {
+        let capturer = Arc::new(Capturer::new(store.clone(), args.capture.settings()).await?);
+        for _ in 0..args.capture_workers {
+            tokio::spawn(crate::capture::worker::run(capturer.clone()));
+        }
+    }
+    let settings = HttpSettings { capture_allow, ..settings };
     let app = Application::build(&settings, store)?;
     let host = settings.bind.rsplit_once(':').map_or(settings.bind.as_str(), |(host, _)| host);
     tracing::info!(

@@ -119,6 +119,8 @@ pub enum Permission {
     /// Read the audit log, verify, redact.
     Audit,
     ManageAgents,
+    /// List the watches (an editor, archivist or admin may).
+    ReadWatches,
 }
 
 impl Permission {
@@ -127,6 +129,7 @@ impl Permission {
             Permission::WriteDocuments => role.may_write_documents(),
             Permission::Audit => role.may_audit(),
             Permission::ManageAgents => role == Role::Admin,
+            Permission::ReadWatches => role.may_write_documents() || role.may_audit(),
         }
     }
 
@@ -135,6 +138,7 @@ impl Permission {
             Permission::WriteDocuments => "write documents (an editor or admin token may)",
             Permission::Audit => "audit, verify or redact (an archivist or admin token may)",
             Permission::ManageAgents => "manage agents (an admin token may)",
+            Permission::ReadWatches => "list watches (an editor, archivist or admin token may)",
         }
     }
 }

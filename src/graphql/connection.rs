@@ -11,11 +11,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::loaders::{feed_heads, head_parts, loaders};
-use super::nodes::{AuditEventNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
+use super::nodes::{
+    AuditEventNode, CitationNode, DocumentNode, RevisionNode, SourceNode, WatchNode,
+};
 use crate::store::{
     AuditEvent, AuditFilter, Citation, Direction, DocumentFilter, DocumentId, DocumentOrder,
     DocumentWithHead, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store,
-    StoreResult, quoted,
+    StoreResult, Watch, quoted,
 };
 
 /// The most items one page may hold.
@@ -96,6 +98,7 @@ pub enum Count {
     CitationsIn(RevisionHash),
     CitationsOf(DocumentId),
     AuditEvents(AuditFilter),
+    Watches,
 }
 
 impl Count {
@@ -109,6 +112,7 @@ impl Count {
             Count::CitationsIn(hash) => store.count_citations_of_revision(hash).await?,
             Count::CitationsOf(id) => store.count_citations_of_target(*id).await?,
             Count::AuditEvents(filter) => store.count_audit_events(filter).await?,
+            Count::Watches => store.count_watches().await?,
         })
     }
 }
@@ -195,6 +199,7 @@ connection_type!(RevisionConnection, RevisionEdge, RevisionNode, "revision");
 connection_type!(SourceConnection, SourceEdge, SourceNode, "source");
 connection_type!(CitationConnection, CitationEdge, CitationNode, "citation");
 connection_type!(AuditEventConnection, AuditEventEdge, AuditEventNode, "audit event");
+connection_type!(WatchConnection, WatchEdge, WatchNode, "watch");
 
 /// The text forms of the store's sort keys, before they are wrapped opaquely.
 mod keys {
@@ -380,6 +385,17 @@ impl AuditEventConnection {
         let load = async |request| store.audit_events(&filter, request).await;
         let cursor = |e: &AuditEvent| keys::uuid(e.id);
         Connection::read(args, keys::parse_uuid, load, cursor, AuditEventNode, count)
+            .await
+            .map(Self)
+    }
+}
+
+impl WatchConnection {
+    /// The live watches, oldest first.
+    pub async fn all(store: &Store, args: PageArgs) -> ApiResult<Self> {
+        let load = async |request| store.list_watches(request).await;
+        let cursor = |w: &Watch| keys::uuid(w.id);
+        Connection::read(args, keys::parse_uuid, load, cursor, WatchNode, Count::Watches)
             .await
             .map(Self)
     }

@@ -291,7 +291,9 @@ impl From<&StoreError> for ApiError {
                     }
                     Conflict::SlugTaken(_)
                     | Conflict::ParentHasChild(_)
-                    | Conflict::AlreadyRedacted(_) => error,
+                    | Conflict::AlreadyRedacted(_)
+                    | Conflict::AlreadyWatched(_)
+                    | Conflict::TooManyWatches { .. } => error,
                 }
             }
             StoreError::Redacted(hash) => {

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::error::ApiError;
-use crate::store::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, quoted};
+use crate::store::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, WatchId, quoted};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GlobalId {
@@ -15,6 +15,7 @@ pub enum GlobalId {
     Agent(AgentId),
     Source(SourceId),
     Citation(CitationId),
+    Watch(WatchId),
 }
 
 impl GlobalId {
@@ -25,6 +26,7 @@ impl GlobalId {
             GlobalId::Agent(id) => format!("Agent:{id}"),
             GlobalId::Source(id) => format!("Source:{id}"),
             GlobalId::Citation(id) => format!("Citation:{id}"),
+            GlobalId::Watch(id) => format!("Watch:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -40,6 +42,7 @@ impl GlobalId {
             "Agent" => AgentId::parse(key).map(GlobalId::Agent),
             "Source" => SourceId::parse(key).map(GlobalId::Source),
             "Citation" => CitationId::parse(key).map(GlobalId::Citation),
+            "Watch" => WatchId::parse(key).map(GlobalId::Watch),
             _ => return Err(invalid()),
         };
         parsed.map_err(|_| invalid())

@@ -79,6 +79,14 @@ pub enum AuditAction {
     /// At the command line, by the operator (`palimpsest import`): one event per document a
     /// batch extended.
     ImportRevisions,
+    /// A page or feed watched (`watchPage`, `watchFeed`, or a feed's new entry).
+    AddWatch,
+    PauseWatch,
+    /// A watch resumed, or made due now (`captureWatchNow`).
+    ResumeWatch,
+    RemoveWatch,
+    /// A page captured, by the capture agent: the detail says what came of it.
+    CapturePage,
 }
 
 /// How an audited command ended.
@@ -90,6 +98,9 @@ pub enum AuditOutcome {
     Forbidden,
     /// Lost to the state it found (e.g. the head had moved on); nothing was written.
     Conflict,
+    /// A capture that found nothing to keep (the page gone, a fetch that failed, or one
+    /// refused by robots.txt or the address rules); the detail says why.
+    Failed,
 }
 
 /// What verification found wrong, named after the check that failed.

@@ -15,8 +15,9 @@ use async_graphql::{Context, Lookahead};
 
 use super::error::{ApiError, ApiResult};
 use crate::store::{
-    Agent, AgentId, Citation, CitationId, ContentHash, Document, DocumentId, DocumentWithHead,
-    HeadParts, Redaction, Revision, RevisionHash, Source, SourceId, Store, StoreError, Timestamp,
+    Agent, AgentId, Capture, Citation, CitationId, ContentHash, Document, DocumentId,
+    DocumentWithHead, HeadParts, Redaction, Revision, RevisionHash, Sighting, Source, SourceId,
+    Store, StoreError, Timestamp, Watch, WatchId,
 };
 
 pub struct StoreLoader(pub Store);
@@ -89,6 +90,40 @@ batch_loader!(DocumentId => Document, documents_by_ids, |d| d.id);
 batch_loader!(AgentId => Agent, agents_by_ids, |a| a.id);
 batch_loader!(SourceId => Source, sources_by_ids, |s| s.id);
 batch_loader!(CitationId => Citation, citations_by_ids, |c| c.id);
+batch_loader!(WatchId => Watch, watches_by_ids, |w| w.id);
+
+/// The capture that wrote a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CaptureOf(pub RevisionHash);
+
+impl Loader<CaptureOf> for StoreLoader {
+    type Value = Capture;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[CaptureOf]) -> Result<HashMap<CaptureOf, Capture>, Self::Error> {
+        let hashes: Vec<RevisionHash> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = self.0.captures_of_revisions(&hashes).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().filter_map(|c| Some((CaptureOf(c.revision.clone()?), c))).collect())
+    }
+}
+
+/// When captures saw a revision's text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SightingsOf(pub RevisionHash);
+
+impl Loader<SightingsOf> for StoreLoader {
+    type Value = Sighting;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[SightingsOf],
+    ) -> Result<HashMap<SightingsOf, Sighting>, Self::Error> {
+        let hashes: Vec<RevisionHash> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = self.0.sightings(&hashes).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|s| (SightingsOf(s.revision.clone()), s)).collect())
+    }
+}
 
 impl Loader<ContentHash> for StoreLoader {
     type Value = Arc<str>;

@@ -66,6 +66,7 @@ use std::sync::Arc;
 use async_graphql::{Request, Response, SDLExportOptions, Schema};
 use futures_util::StreamExt;
 
+use crate::capture::guard::AddressPolicy;
 use crate::checkpoint::LogKey;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
@@ -87,9 +88,11 @@ pub fn build_schema(
     limits: QueryLimits,
     rate_limiter: Arc<RateLimiter>,
     log_key: Arc<LogKey>,
+    capture: AddressPolicy,
 ) -> AppSchema {
-    Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
+    Schema::build(query::QueryRoot::default(), mutation::MutationRoot::default(), SubscriptionRoot)
         .data(store)
+        .data(objects::watch::CapturePolicy(capture))
         .data(log_key)
         .data(rate_limiter.clone())
         .data(limits::EventGate::default())
@@ -155,8 +158,9 @@ impl GraphqlService {
         limits: QueryLimits,
         rate_limiter: Arc<RateLimiter>,
         log_key: Arc<LogKey>,
+        capture: AddressPolicy,
     ) -> Self {
-        let schema = build_schema(store.clone(), limits, rate_limiter, log_key);
+        let schema = build_schema(store.clone(), limits, rate_limiter, log_key, capture);
         Self { schema, store, limits }
     }
 
@@ -222,9 +226,12 @@ impl GraphqlService {
 
 /// The SDL, sorted, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    let schema =
-        Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
-            .finish();
+    let schema = Schema::build(
+        query::QueryRoot::default(),
+        mutation::MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .finish();
     schema.sdl_with_options(
         SDLExportOptions::new()
             .sorted_fields()

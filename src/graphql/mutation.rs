@@ -17,7 +17,14 @@ use crate::store::{
     RevisionHash, Slug, Title,
 };
 
-pub struct MutationRoot;
+// The mutations: those on documents, sources, agents and citations here, those on watches in
+// `objects::watch`. (A doc comment here would become the type's description in the SDL.)
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(CoreMutations, super::objects::watch::WatchMutations);
+
+#[derive(Default)]
+pub struct CoreMutations;
 
 const WRITE: Permission = Permission::WriteDocuments;
 
@@ -205,8 +212,8 @@ pub struct ReviseDocumentPayload {
     revision: RevisionNode,
 }
 
-#[Object(name = "Mutation")]
-impl MutationRoot {
+#[Object]
+impl CoreMutations {
     /// Creates a document with its first revision, authored by the caller. Needs an editor token.
     async fn create_document(
         &self,

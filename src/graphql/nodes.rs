@@ -19,6 +19,7 @@ pub enum Node {
     Agent(AgentNode),
     Source(SourceNode),
     Citation(CitationNode),
+    Watch(WatchNode),
 }
 
 /// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
@@ -45,6 +46,11 @@ pub struct SourceNode(pub store::Source);
 #[derive(Clone)]
 pub struct CitationNode(pub store::Citation);
 
+/// A page or feed captured again and again: what it follows, how often, and how its captures
+/// went.
+#[derive(Clone)]
+pub struct WatchNode(pub store::Watch);
+
 /// Resolves a global id to its object, or null if nothing has that id.
 pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>> {
     Ok(match GlobalId::decode(id)? {
@@ -59,6 +65,7 @@ pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>
         GlobalId::Citation(id) => {
             load_optional(ctx, id).await?.map(|c| Node::Citation(CitationNode(c)))
         }
+        GlobalId::Watch(id) => load_optional(ctx, id).await?.map(|w| Node::Watch(WatchNode(w))),
     })
 }
 

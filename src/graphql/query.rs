@@ -28,7 +28,13 @@ const MAX_NODES: usize = 100;
 // description in the SDL.)
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(QueryFields, QueryLists, IntegrityFields, IntegrityLists);
+pub struct QueryRoot(
+    QueryFields,
+    QueryLists,
+    IntegrityFields,
+    IntegrityLists,
+    super::objects::watch::WatchLists,
+);
 
 #[derive(Default)]
 pub struct QueryFields;

@@ -3,6 +3,7 @@
 //! PROV-JSON (`pages`), and what every request passes through (`middleware`; errors of the
 //! plain routes in `plain`). Handlers parse, make one call, and answer.
 
+mod captures;
 mod cors;
 mod graphiql;
 mod graphql;
@@ -23,6 +24,7 @@ use actix_web::{App, HttpRequest, HttpServer, guard, web};
 
 pub use cors::Origins as CorsOrigins;
 
+use crate::capture::guard::AddressPolicy;
 use crate::checkpoint::LogKey;
 use crate::graphql::GraphqlService;
 use crate::graphql::limits::QueryLimits;
@@ -75,6 +77,9 @@ pub struct HttpSettings {
     /// What clients may make the server hold: request bodies being read, WebSocket frames
     /// in and out.
     pub memory: MemoryLimits,
+    /// The ranges captures may reach besides public addresses (`--capture-allow`): a URL
+    /// outside them is refused when it is watched.
+    pub capture_allow: Vec<ipnet::IpNet>,
 }
 
 impl HttpSettings {
@@ -111,6 +116,7 @@ impl Default for HttpSettings {
                 per_connection: Self::connection_memory(10 * 1024 * 1024),
                 ..MemoryLimits::default()
             },
+            capture_allow: Vec::new(),
         }
     }
 }
@@ -229,6 +235,7 @@ impl Application {
                 settings.limits,
                 rate_limiter.clone(),
                 settings.log_key.clone(),
+                AddressPolicy::new(settings.capture_allow.clone()),
             ),
             store,
             sdl: crate::graphql::sdl(),
@@ -385,6 +392,7 @@ pub const ROUTES: &[Route] = &[
     plain!("/documents/{slug}/revisions/{hash}/text", memento::memento),
     plain!("/documents/{slug}", pages::document_page),
     plain!("/documents/{slug}/revisions/{hash}", pages::revision_page),
+    plain!("/documents/{slug}/revisions/{hash}/capture.warc.gz", captures::capture_warc),
     plain!("/documents/{slug}/history", pages::history_page),
     plain!("/documents/{slug}/diff", pages::diff_page),
     plain!("/documents/{slug}/cite", pages::cite),

@@ -13,7 +13,7 @@ use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AuditAction, AuditOutcome};
 use super::page::{Page, PageRequest, uuid_window};
 use super::values::{
-    AgentId, CitationId, DocumentId, RevisionHash, Slug, SourceId, Timestamp, TokenId,
+    AgentId, CitationId, DocumentId, RevisionHash, Slug, SourceId, Timestamp, TokenId, WatchId,
 };
 use super::{Store, transaction::begin_write};
 use crate::entity::audit_event;
@@ -45,6 +45,9 @@ pub enum AuditTarget {
     Source(SourceId),
     Agent(AgentId),
     Token(TokenId),
+    Watch(WatchId),
+    /// A page captured once, with no watch and no document yet (a capture that failed).
+    Url(String),
     /// A refused command whose target did not parse.
     Unnamed,
 }
@@ -59,6 +62,8 @@ impl fmt::Display for AuditTarget {
             AuditTarget::Source(id) => write!(f, "source:{id}"),
             AuditTarget::Agent(id) => write!(f, "agent:{id}"),
             AuditTarget::Token(id) => write!(f, "token:{id}"),
+            AuditTarget::Watch(id) => write!(f, "watch:{id}"),
+            AuditTarget::Url(url) => write!(f, "url:{url}"),
             AuditTarget::Unnamed => f.write_str("unnamed"),
         }
     }

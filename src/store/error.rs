@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
-use super::values::{DocumentId, InvalidValue, RevisionHash, Slug, SourceId, TokenId};
+use super::values::{DocumentId, InvalidValue, RevisionHash, Slug, SourceId, TokenId, WatchId};
 use crate::budget::OverBudget;
 use crate::compute::ComputeError;
 
@@ -53,6 +53,9 @@ pub enum Missing {
     },
     Source(SourceId),
     Token(TokenId),
+    Watch(WatchId),
+    /// The capture that wrote a revision (a revision no capture wrote has none).
+    CaptureOf(RevisionHash),
 }
 
 impl fmt::Display for Missing {
@@ -66,6 +69,8 @@ impl fmt::Display for Missing {
             }
             Missing::Source(id) => write!(f, "source {id}"),
             Missing::Token(id) => write!(f, "token {id}"),
+            Missing::Watch(id) => write!(f, "watch {id}"),
+            Missing::CaptureOf(hash) => write!(f, "a capture that wrote revision {hash}"),
         }
     }
 }
@@ -81,6 +86,10 @@ pub enum Conflict {
     ParentHasChild(RevisionHash),
     /// The revision's text was redacted already.
     AlreadyRedacted(RevisionHash),
+    /// A live watch of this kind already follows the URL.
+    AlreadyWatched(String),
+    /// The agent has as many live watches as one agent may have.
+    TooManyWatches { limit: u64 },
 }
 
 impl fmt::Display for Conflict {
@@ -94,6 +103,10 @@ impl fmt::Display for Conflict {
             }
             Conflict::ParentHasChild(parent) => write!(f, "revision {parent} already has a child"),
             Conflict::AlreadyRedacted(hash) => write!(f, "revision {hash} is redacted already"),
+            Conflict::AlreadyWatched(url) => write!(f, "{url} is watched already"),
+            Conflict::TooManyWatches { limit } => {
+                write!(f, "an agent may have {limit} watches; remove one before adding another")
+            }
         }
     }
 }

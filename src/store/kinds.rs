@@ -132,6 +132,11 @@ string_enum!(
         CreateToken => "create_token",
         RevokeToken => "revoke_token",
         ImportRevisions => "import_revisions",
+        AddWatch => "add_watch",
+        PauseWatch => "pause_watch",
+        ResumeWatch => "resume_watch",
+        RemoveWatch => "remove_watch",
+        CapturePage => "capture_page",
     }
 );
 
@@ -142,8 +147,58 @@ string_enum!(
         Succeeded => "succeeded",
         Forbidden => "forbidden",
         Conflict => "conflict",
+        Failed => "failed",
     }
 );
+
+string_enum!(
+    /// What a watch follows: one page, or a feed whose entries become page watches.
+    WatchKind, "kind" {
+        Page => "page",
+        Feed => "feed",
+    }
+);
+
+string_enum!(
+    /// What came of one capture: a document `Created` or `Revised` from the page; the page
+    /// showed the head's text again (`Unchanged`), or its server said so (`NotModified`, 304);
+    /// the page is `Gone` (404, 410) or the fetch `Failed` (an error status, a timeout, a page
+    /// too large or with no article); or it was `Refused` before any request (robots.txt, a
+    /// forbidden address). A feed's capture that was read is `FeedRead`.
+    CaptureOutcome, "outcome" {
+        Created => "created",
+        Revised => "revised",
+        Unchanged => "unchanged",
+        NotModified => "not_modified",
+        Gone => "gone",
+        Failed => "failed",
+        Refused => "refused",
+        FeedRead => "feed_read",
+    }
+);
+
+impl CaptureOutcome {
+    /// Whether the capture saw the page's text, so that it counts as a sighting of a revision.
+    pub fn saw_text(&self) -> bool {
+        matches!(
+            self,
+            CaptureOutcome::Created
+                | CaptureOutcome::Revised
+                | CaptureOutcome::Unchanged
+                | CaptureOutcome::NotModified
+        )
+    }
+
+    /// Whether the capture failed (and counts among its watch's failures).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, CaptureOutcome::Gone | CaptureOutcome::Failed | CaptureOutcome::Refused)
+    }
+
+    /// Whether the capture wrote a revision (and so kept its HTTP evidence).
+    pub fn wrote_revision(&self) -> bool {
+        matches!(self, CaptureOutcome::Created | CaptureOutcome::Revised)
+    }
+}
 
 string_enum!(
     /// What verification found wrong, each named after the check that failed.

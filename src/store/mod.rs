@@ -19,6 +19,7 @@
 mod agents;
 mod audit;
 mod bulk;
+mod captures;
 mod changes;
 mod citations;
 mod citing;
@@ -59,6 +60,11 @@ use crate::merkle::Frontier;
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use bulk::{CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
+pub use captures::{
+    Capture, CaptureFor, CaptureRecorded, CaptureReport, EvidenceKind, EvidenceRecord, Found,
+    LastRun, NewWatch, PageText, Sighting, StoredEvidence, Validators, Watch, WatchInterval,
+    slug_for_url,
+};
 pub use changes::ChangeMarker;
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
@@ -99,6 +105,8 @@ pub struct StoreLimits {
     pub blame_time: Duration,
     /// How many events a live listener may fall behind before it loses its place.
     pub live_buffer: usize,
+    /// How many live watches one agent may have (a feed's entries count as its creator's).
+    pub max_watches_per_agent: u64,
 }
 
 impl Default for StoreLimits {
@@ -107,6 +115,7 @@ impl Default for StoreLimits {
             max_content_bytes: 4 * 1024 * 1024,
             blame_time: Duration::from_millis(1_500),
             live_buffer: live::LIVE_BUFFER,
+            max_watches_per_agent: 1_000,
         }
     }
 }

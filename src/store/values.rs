@@ -108,6 +108,16 @@ uuid_id!(
     CitationId,
     "citationId"
 );
+uuid_id!(
+    /// The id of a watch: a page or feed an editor asked to be captured again and again.
+    WatchId,
+    "watchId"
+);
+uuid_id!(
+    /// The id of one capture: one fetch of a page and what came of it.
+    CaptureId,
+    "captureId"
+);
 
 /// A lowercase hex SHA-256 digest. `RevisionHash` and `ContentHash` wrap it so that the two
 /// are never confused.

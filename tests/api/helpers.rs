@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::{Request, Variables};
+use palimpsest::capture::guard::AddressPolicy;
 use palimpsest::graphql::auth::Credentials;
 use palimpsest::graphql::limits::QueryLimits;
 use palimpsest::graphql::{GraphqlService, RequestContext};
@@ -157,6 +158,8 @@ pub async fn spawn_configured(
             // Tests sign checkpoints when they need one (`checkpoint_of`), so that the server's
             // own signing never runs statements in the middle of what a test counts.
             checkpoint_interval: std::time::Duration::from_secs(3600),
+            // The capture tests' fixture site listens on loopback.
+            capture_allow: loopback(),
             ..HttpSettings::default()
         },
         store: StoreLimits { max_content_bytes: TEST_MAX_CONTENT_BYTES, ..StoreLimits::default() },
@@ -187,6 +190,7 @@ pub async fn spawn_configured(
         config.http.limits,
         Arc::new(RateLimiter::new(config.http.rate_limits)),
         config.http.log_key.clone(),
+        AddressPolicy::new(config.http.capture_allow.clone()),
     );
     let (address, memory) = if config.serve_http {
         let app = Application::build(&config.http, store.clone()).expect("build the app");
@@ -274,7 +278,8 @@ impl TestApp {
     /// limiter of its own), as a server configured with them would build it.
     pub fn schema_with(&self, limits: QueryLimits, rates: RateLimitSettings) -> GraphqlService {
         let rate_limiter = Arc::new(RateLimiter::new(rates));
-        GraphqlService::new(self.store.clone(), limits, rate_limiter, self.log_key.clone())
+        let capture = AddressPolicy::new(loopback());
+        GraphqlService::new(self.store.clone(), limits, rate_limiter, self.log_key.clone(), capture)
     }
 
     /// Whether the test started the HTTP server (else it stands at the schema's boundary).
@@ -636,4 +641,9 @@ pub fn error_code(body: &Value) -> &str {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The ranges the capture tests' fixture site listens on.
+pub fn loopback() -> Vec<ipnet::IpNet> {
+    vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
 }

@@ -24,6 +24,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod blame;
+mod capture;
 mod citations;
 mod cli;
 mod concurrency;

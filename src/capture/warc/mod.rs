@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 pub use reader::{ReadLimits, read};
 pub use writer::{
-    Capture, Request, Response, request, response, revisit, warcinfo, write, write_gz,
+    Capture, Request, Response, gzip_member, request, response, revisit, warcinfo, write, write_gz,
 };
 
 /// A `WARC-Record-ID`: a `urn:uuid:` URI (UUIDv7, so ids sort by creation).

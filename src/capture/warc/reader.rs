@@ -28,6 +28,13 @@ pub struct ReadLimits {
     pub max_total_bytes: usize,
 }
 
+impl ReadLimits {
+    /// One record as this server keeps them: a capture's body is bounded far below this.
+    pub fn one_record() -> Self {
+        Self { max_record_bytes: 64 << 20, max_records: 1, max_total_bytes: 64 << 20 }
+    }
+}
+
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
 /// The records of `bytes`, in order.

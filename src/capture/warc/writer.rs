@@ -282,9 +282,14 @@ pub fn write(record: &Record) -> Vec<u8> {
 /// The record as one gzip member, so that stored records concatenate into a `.warc.gz` (the
 /// per-record compression WARC's Annex D recommends, which lets a reader seek to a record).
 pub fn write_gz(record: &Record) -> Vec<u8> {
-    let plain = write(record);
+    gzip_member(&write(record))
+}
+
+/// A record as `write` serialized it (as kept) in a gzip member of its own: members put end
+/// to end are a `.warc.gz`.
+pub fn gzip_member(plain: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::with_capacity(plain.len() / 2), Compression::default());
     // Writing into a Vec fails only if allocation does, which aborts anyway.
-    encoder.write_all(&plain).expect("a Vec takes every write");
+    encoder.write_all(plain).expect("a Vec takes every write");
     encoder.finish().expect("a Vec takes every write")
 }

@@ -11,5 +11,6 @@ pub mod integrity;
 mod revision;
 pub mod search;
 mod source;
+pub mod watch;
 
 pub use citation::{CitationDriftPage, QuoteVerification, TextSelector, VerificationStatus};

@@ -10,6 +10,9 @@ use crate::graphql::ids::GlobalId;
 use crate::graphql::loaders::{RedactionOf, load_required};
 use crate::graphql::nodes::{AgentNode, DocumentNode, RevisionNode, SourceNode};
 use crate::graphql::objects::integrity::{InclusionProof, RedactionNode};
+use crate::graphql::objects::watch::{
+    RevisionCapture, RevisionSightings, capture_of, sightings_of,
+};
 use crate::graphql::scalars::DateTime;
 use crate::store::{DocumentKey, RevisionHash};
 
@@ -176,6 +179,19 @@ impl RevisionNode {
             Some(id) => Ok(Some(SourceNode(load_required(ctx, id).await?))),
             None => Ok(None),
         }
+    }
+
+    /// The capture of a web page that wrote this revision: what was fetched and when, and its
+    /// WARC evidence. Null for a revision a person or an import wrote.
+    async fn capture(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionCapture>> {
+        let document: crate::store::Document = load_required(ctx, self.0.document_id).await?;
+        capture_of(ctx, &self.0, &document.slug).await
+    }
+
+    /// From when to when captures saw this revision's text on its page (the page showed it
+    /// from `firstSeenAt` to at least `lastSeenAt`). Null when no capture saw it.
+    async fn sightings(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionSightings>> {
+        sightings_of(ctx, &self.0).await
     }
 }
     pages {

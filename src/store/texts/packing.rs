@@ -105,6 +105,21 @@ fn compress(bytes: &[u8], prefix: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn decompress(frame: &[u8], prefix: Option<&[u8]>, expected: usize) -> Result<String, UnpackError> {
+    String::from_utf8(unpack_bytes(frame, prefix, expected)?).map_err(|_| UnpackError::NotUtf8)
+}
+
+/// Bytes that are not text (captured evidence) as a frame, against `prefix` when given.
+pub(crate) fn pack_bytes(bytes: &[u8], prefix: Option<&[u8]>) -> Vec<u8> {
+    compress(bytes, prefix)
+}
+
+/// A frame of `pack_bytes` back to its `expected` bytes; the frame's own content size must
+/// say the same before anything is allocated.
+pub(crate) fn unpack_bytes(
+    frame: &[u8],
+    prefix: Option<&[u8]>,
+    expected: usize,
+) -> Result<Vec<u8>, UnpackError> {
     match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(size)) if size as usize == expected => {}
         Ok(Some(size)) => return Err(UnpackError::Length { expected, got: size as usize }),
@@ -120,7 +135,7 @@ fn decompress(frame: &[u8], prefix: Option<&[u8]>, expected: usize) -> Result<St
     if out.len() != expected {
         return Err(UnpackError::Length { expected, got: out.len() });
     }
-    String::from_utf8(out).map_err(|_| UnpackError::NotUtf8)
+    Ok(out)
 }
 
 fn zstd_error(code: usize) -> &'static str {

@@ -1,0 +1,476 @@
+//! One capture, start to end: robots.txt, the fetch, the article, the evidence, and the one
+//! store call that keeps what came of it. Every way a capture can go wrong ends as a recorded
+//! outcome with its reason; none reaches the server or another watch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use url::Url;
+
+use super::evidence;
+use super::extract::{self, ExtractLimits};
+use super::feed::{self, FeedLimits};
+use super::fetch::{FetchError, FetchLimits, Fetched, Fetcher, Validators as FetchValidators};
+use super::guard::AddressPolicy;
+use super::robots::Robots;
+use super::warc::WarcDate;
+use crate::store::{
+    Actor, AgentId, AgentKind, AgentName, CaptureFor, CaptureOutcome, CaptureRecorded,
+    CaptureReport, Conflict, DocumentKind, Found, NewSource, NewWatch, PageText, Slug, SourceKind,
+    Store, StoreError, StoreResult, Timestamp, Title, Validators, Watch, WatchKind,
+};
+
+/// The name captures are written under: a software agent (W3C PROV), so a reader of a
+/// revision's history sees that a program, not a person, recorded the page.
+pub const CAPTURE_AGENT: &str = "Palimpsest capture";
+
+/// How captures behave; the server's `--capture-*` options.
+#[derive(Debug, Clone)]
+pub struct CaptureSettings {
+    /// Ranges a capture may reach besides public addresses (the tests' local site).
+    pub allow: Vec<IpNet>,
+    pub fetch: FetchLimits,
+    pub extract: ExtractLimits,
+    pub feed: FeedLimits,
+    /// Sent with every request, so a site can tell who captures it.
+    pub user_agent: String,
+    /// How many captures one host gets a minute from this process (politeness).
+    pub per_host_per_minute: u32,
+    /// How many captures run at once in a worker.
+    pub concurrency: usize,
+    /// How long a worker holds a claimed watch before another may take it.
+    pub lease: Duration,
+    /// How long a robots.txt is believed.
+    pub robots_ttl: Duration,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            fetch: FetchLimits::default(),
+            extract: ExtractLimits::default(),
+            feed: FeedLimits::default(),
+            user_agent: format!(
+                "Palimpsest/{} (+https://github.com/palimpsest; capture)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            per_host_per_minute: 60,
+            concurrency: 8,
+            lease: Duration::from_secs(300),
+            robots_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The product token robots.txt groups are matched against (RFC 9309 §2.2.1).
+const ROBOTS_TOKEN: &str = "palimpsest";
+/// Hosts whose robots.txt is remembered at once; past it the memory starts over.
+const MAX_ROBOTS_HOSTS: usize = 10_000;
+
+/// Captures pages for the store: shared by the worker and one-off captures.
+pub struct Capturer {
+    store: Store,
+    fetcher: Fetcher,
+    settings: CaptureSettings,
+    policy: AddressPolicy,
+    /// The capture agent, made by the first capture (a server that never captures adds no
+    /// agent).
+    agent: tokio::sync::OnceCell<AgentId>,
+    robots: Mutex<HashMap<String, (Instant, Arc<Robots>)>>,
+    hosts: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+/// Why a capture could not even be attempted (a recorded failure is not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the HTTP client cannot be built: {0}")]
+    Client(String),
+}
+
+impl Capturer {
+    /// A capturer writing as the capture agent (made on first use).
+    pub async fn new(store: Store, settings: CaptureSettings) -> Result<Self, CaptureError> {
+        let policy = AddressPolicy::new(settings.allow.clone());
+        let fetcher = Fetcher::new(policy.clone(), settings.fetch, &settings.user_agent)
+            .map_err(|e| CaptureError::Client(e.to_string()))?;
+        Ok(Self {
+            store,
+            fetcher,
+            settings,
+            policy,
+            agent: tokio::sync::OnceCell::new(),
+            robots: Mutex::default(),
+            hosts: Mutex::default(),
+        })
+    }
+
+    pub fn settings(&self) -> &CaptureSettings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The capture agent captures are written under, made on first use.
+    pub async fn agent(&self) -> StoreResult<AgentId> {
+        let id = self
+            .agent
+            .get_or_try_init(|| async {
+                let name = AgentName::parse(CAPTURE_AGENT).expect("a valid name");
+                let tx = self.store.begin().await?;
+                let agent = tx.ensure_agent(&name, AgentKind::Software).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(agent.id)
+            })
+            .await?;
+        Ok(*id)
+    }
+
+    async fn actor(&self) -> StoreResult<Actor> {
+        Ok(Actor::agent(self.agent().await?))
+    }
+
+    /// Whether `url` may be watched or captured at all: its scheme, credentials, and its
+    /// address when it names one (a name is checked each time it resolves).
+    pub fn check_url(&self, url: &Url) -> Result<(), super::guard::Refused> {
+        self.policy.check_url(url)
+    }
+
+    /// Captures `url` once into the document `slug` (derived from the URL when `None`).
+    pub async fn capture_once(
+        &self,
+        url: &Url,
+        slug: Option<Slug>,
+        kind: DocumentKind,
+        obey_robots: bool,
+    ) -> Result<CaptureRecorded, CaptureError> {
+        let target = CaptureFor::Once { slug, kind };
+        Ok(self.capture_page(url, target, &Validators::default(), obey_robots).await?)
+    }
+
+    /// Captures a claimed watch. A host asked too often this minute defers it instead.
+    pub async fn capture_watch(
+        &self,
+        watch: &Watch,
+    ) -> Result<Option<CaptureRecorded>, CaptureError> {
+        let url = match Url::parse(&watch.url) {
+            Ok(url) => url,
+            Err(err) => {
+                let found = Found::Nothing {
+                    outcome: CaptureOutcome::Refused,
+                    detail: format!("the URL does not parse: {err}"),
+                };
+                let report = self.report(&watch.url, CaptureFor::Watch(watch.id), None, found);
+                return Ok(Some(self.store.record_capture(report, &self.actor().await?).await?));
+            }
+        };
+        if let Some(wait) = self.host_busy(&url) {
+            let until = Timestamp::from_micros(Timestamp::now().micros() + wait.as_micros() as i64);
+            self.store.defer_watch(watch.id, until).await?;
+            return Ok(None);
+        }
+        let target = CaptureFor::Watch(watch.id);
+        let recorded = match watch.kind {
+            WatchKind::Page => {
+                self.capture_page(&url, target, &watch.validators, watch.obey_robots).await?
+            }
+            WatchKind::Feed => self.capture_feed(&url, watch).await?,
+        };
+        Ok(Some(recorded))
+    }
+
+    async fn capture_page(
+        &self,
+        url: &Url,
+        target: CaptureFor,
+        validators: &Validators,
+        obey_robots: bool,
+    ) -> StoreResult<CaptureRecorded> {
+        let fetched_at = Timestamp::now();
+        let outcome = self.fetch_checked(url, validators, obey_robots).await;
+        let report = match outcome {
+            Err(found) => self.report(url.as_str(), target, None, found),
+            Ok(fetched) => {
+                let found = self.page_found(&fetched, fetched_at).await;
+                let mut report = self.report(url.as_str(), target, Some(&fetched), found);
+                report.fetched_at = fetched_at;
+                report
+            }
+        };
+        self.record(report).await
+    }
+
+    /// A feed's capture: each entry not watched yet becomes a page watch of the feed's
+    /// creator, with the feed's interval, kind and robots rule.
+    async fn capture_feed(&self, url: &Url, watch: &Watch) -> StoreResult<CaptureRecorded> {
+        let target = CaptureFor::Watch(watch.id);
+        let fetched = match self.fetch_checked(url, &watch.validators, watch.obey_robots).await {
+            Err(found) => return self.record(self.report(url.as_str(), target, None, found)).await,
+            Ok(fetched) => fetched,
+        };
+        let found = if fetched.not_modified() {
+            Found::NotModified
+        } else {
+            match feed::parse_feed(&fetched.body, &fetched.final_url, &self.settings.feed) {
+                Err(err) => Found::Nothing {
+                    outcome: CaptureOutcome::Failed,
+                    detail: format!("not a feed: {err}"),
+                },
+                Ok(parsed) => {
+                    let detail = self.add_entries(watch, parsed.entries).await?;
+                    Found::Feed { detail }
+                }
+            }
+        };
+        self.record(self.report(url.as_str(), target, Some(&fetched), found)).await
+    }
+
+    async fn add_entries(
+        &self,
+        watch: &Watch,
+        entries: Vec<feed::FeedEntry>,
+    ) -> StoreResult<String> {
+        let urls: Vec<String> = entries.iter().map(|e| e.url.to_string()).collect();
+        let watched = self.store.watched_urls(&urls).await?;
+        let creator = Actor::agent(watch.created_by);
+        let (mut added, mut refused) = (0, 0);
+        for url in urls.iter().filter(|u| !watched.contains(u)) {
+            let Ok(parsed) = Url::parse(url) else { continue };
+            if self.policy.check_url(&parsed).is_err() {
+                refused += 1;
+                continue;
+            }
+            let entry = NewWatch {
+                kind: WatchKind::Page,
+                url: url.clone(),
+                slug: None,
+                document_kind: watch.document_kind,
+                interval: watch.interval,
+                obey_robots: watch.obey_robots,
+            };
+            match self.store.add_watch(entry, Some(watch.id), &creator).await {
+                Ok(_) => added += 1,
+                Err(StoreError::Conflict(Conflict::AlreadyWatched(_))) => {}
+                Err(StoreError::Conflict(Conflict::TooManyWatches { limit })) => {
+                    return Ok(format!(
+                        "{} entries, {added} new watches; the rest not watched: the feed's \
+                         creator has {limit} watches",
+                        entries.len()
+                    ));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let mut detail = format!("{} entries, {added} new watches", entries.len());
+        if refused > 0 {
+            detail.push_str(&format!(", {refused} at addresses captures may not reach"));
+        }
+        Ok(detail)
+    }
+
+    /// Records a report; if someone revised the document in between, once more against the
+    /// new head.
+    async fn record(&self, report: CaptureReport) -> StoreResult<CaptureRecorded> {
+        let actor = self.actor().await?;
+        match self.store.record_capture(report.clone(), &actor).await {
+            Err(StoreError::Conflict(Conflict::HeadMoved { .. }))
+            | Err(StoreError::Conflict(Conflict::ParentHasChild(_))) => {
+                self.store.record_capture(report, &actor).await
+            }
+            other => other,
+        }
+    }
+
+    /// The page, unless robots.txt, the address rules or the fetch said no: then what to
+    /// record instead.
+    async fn fetch_checked(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        obey_robots: bool,
+    ) -> Result<Fetched, Found> {
+        if let Err(refused) = self.policy.check_url(url) {
+            return Err(Found::Nothing {
+                outcome: CaptureOutcome::Refused,
+                detail: refused.to_string(),
+            });
+        }
+        if obey_robots && !self.robots_for(url).await.allows(url) {
+            return Err(Found::Nothing {
+                outcome: CaptureOutcome::Refused,
+                detail: "robots.txt disallows it".to_owned(),
+            });
+        }
+        let validators = FetchValidators {
+            etag: validators.etag.clone(),
+            last_modified: validators.last_modified.clone(),
+        };
+        self.fetcher.fetch(url, &validators).await.map_err(|err| {
+            let outcome = match err {
+                FetchError::Refused(_) => CaptureOutcome::Refused,
+                _ => CaptureOutcome::Failed,
+            };
+            Found::Nothing { outcome, detail: err.to_string() }
+        })
+    }
+
+    /// What a fetched page holds.
+    async fn page_found(&self, fetched: &Fetched, fetched_at: Timestamp) -> Found {
+        let nothing = |outcome, detail: String| Found::Nothing { outcome, detail };
+        match fetched.status {
+            304 => return Found::NotModified,
+            404 | 410 => {
+                return nothing(CaptureOutcome::Gone, format!("HTTP {}", fetched.status));
+            }
+            200..=299 => {}
+            status => return nothing(CaptureOutcome::Failed, format!("HTTP {status}")),
+        }
+        let content_type = fetched.content_type().unwrap_or_default().to_ascii_lowercase();
+        if !(content_type.is_empty()
+            || content_type.starts_with("text/html")
+            || content_type.starts_with("application/xhtml+xml"))
+        {
+            return nothing(CaptureOutcome::Failed, format!("not an HTML page ({content_type})"));
+        }
+        let html = fetched.text();
+        let article = match extract::extract(&html, &fetched.final_url, &self.settings.extract) {
+            Ok(article) => article,
+            Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+        };
+        if article.text.len() > self.store.limits().max_content_bytes {
+            return nothing(
+                CaptureOutcome::Failed,
+                format!("the article is {} bytes, over the content limit", article.text.len()),
+            );
+        }
+        let date = WarcDate::from(fetched_at.as_datetime());
+        let exchange =
+            match evidence::exchange(&self.store, fetched, date, &self.settings.user_agent).await {
+                Ok(exchange) => exchange,
+                Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+            };
+        let title = title_of(&article.title, &fetched.final_url);
+        let source = NewSource {
+            kind: SourceKind::WebPage,
+            title: Some(title.as_str().to_owned()),
+            url: Some(article.canonical_url.as_ref().unwrap_or(&fetched.final_url).to_string()),
+            publisher: article.site_name.clone().map(|s| one_line(&s, 500)),
+            authors: article
+                .byline
+                .iter()
+                .filter_map(|b| AgentName::parse(&one_line(b, 200)).ok())
+                .collect(),
+            recipients: Vec::new(),
+            published_at: article.published_at.map(Timestamp::from_datetime),
+            retrieved_at: Some(fetched_at),
+            archive_url: None,
+            license: None,
+        };
+        Found::Page(Box::new(PageText {
+            title,
+            text: article.text,
+            source,
+            payload_digest: exchange.payload_digest,
+            evidence: exchange.records,
+        }))
+    }
+
+    fn report(
+        &self,
+        url: &str,
+        target: CaptureFor,
+        fetched: Option<&Fetched>,
+        found: Found,
+    ) -> CaptureReport {
+        CaptureReport {
+            target,
+            url: url.to_owned(),
+            final_url: fetched.map(|f| f.final_url.to_string()),
+            status: fetched.map(|f| f.status),
+            fetched_at: Timestamp::now(),
+            found,
+            validators: fetched
+                .map(|f| Validators {
+                    etag: f.validators.etag.clone(),
+                    last_modified: f.validators.last_modified.clone(),
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The robots.txt rules of `url`'s origin, fetched at most once per `robots_ttl`. As RFC
+    /// 9309 §2.3.1 says: a robots.txt that is not there (4xx) allows everything; one that
+    /// cannot be read (5xx, unreachable) disallows everything.
+    async fn robots_for(&self, url: &Url) -> Arc<Robots> {
+        let origin = url.origin().ascii_serialization();
+        if let Some((at, robots)) =
+            self.robots.lock().unwrap_or_else(|e| e.into_inner()).get(&origin)
+            && at.elapsed() < self.settings.robots_ttl
+        {
+            return robots.clone();
+        }
+        let robots = match url.join("/robots.txt") {
+            Err(_) => Robots::disallow_all(),
+            Ok(robots_url) => {
+                match self.fetcher.fetch(&robots_url, &FetchValidators::default()).await {
+                    Ok(fetched) if (200..300).contains(&fetched.status) => {
+                        Robots::parse(ROBOTS_TOKEN, &fetched.body)
+                    }
+                    Ok(fetched) if (400..500).contains(&fetched.status) => Robots::allow_all(),
+                    _ => Robots::disallow_all(),
+                }
+            }
+        };
+        let robots = Arc::new(robots);
+        let mut cache = self.robots.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_ROBOTS_HOSTS {
+            cache.clear();
+        }
+        cache.insert(origin, (Instant::now(), robots.clone()));
+        robots
+    }
+
+    /// How long until `url`'s host may be asked again, if it had its captures this minute;
+    /// else counts this one.
+    fn host_busy(&self, url: &Url) -> Option<Duration> {
+        let host = url.host_str()?.to_owned();
+        let limit = self.settings.per_host_per_minute;
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if hosts.len() >= MAX_ROBOTS_HOSTS {
+            hosts.retain(|_, (start, _)| start.elapsed() < Duration::from_secs(60));
+        }
+        let (start, count) = hosts.entry(host).or_insert((Instant::now(), 0));
+        if start.elapsed() >= Duration::from_secs(60) {
+            *start = Instant::now();
+            *count = 0;
+        }
+        if *count >= limit {
+            return Some(Duration::from_secs(60).saturating_sub(start.elapsed()));
+        }
+        *count += 1;
+        None
+    }
+}
+
+/// A page's title as a revision title: one line, at most `Title::MAX_CHARS` characters; the
+/// URL when the page has none.
+fn title_of(extracted: &str, url: &Url) -> Title {
+    let line = one_line(extracted, Title::MAX_CHARS);
+    Title::parse(&line)
+        .or_else(|_| Title::parse(&one_line(url.as_str(), Title::MAX_CHARS)))
+        .unwrap_or_else(|_| Title::parse("Untitled page").expect("a valid title"))
+}
+
+/// `text` on one line: control characters and runs of whitespace as one space, trimmed, cut
+/// at `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c.is_control()).collect();
+    let joined = words.into_iter().filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    joined.chars().take(max).collect()
+}

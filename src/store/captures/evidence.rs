@@ -1,0 +1,228 @@
+//! The HTTP evidence of captures, kept as the capture layer serialized it (WARC records, which
+//! the store does not read) and given back byte for byte. Each record is a zstd frame, whole or
+//! compressed against the record before it in its chain — the records of one kind for one
+//! URL — so a page fetched again with one paragraph changed costs about that paragraph. Unlike
+//! texts (`texts::packing`), records are never rewritten to keep the newest whole: evidence is
+//! written once and stays the bytes that were written, so chains run forward, and every
+//! `MAX_CHAIN`th record is whole to bound what reading one costs.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::entity::capture_record;
+use crate::store::Store;
+use crate::store::error::{StoreResult, corrupt};
+use crate::store::texts::packing::{MAX_CHAIN, pack_bytes, unpack_bytes};
+use crate::store::values::CaptureId;
+
+/// What a record is to the capture that kept it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    Request,
+    Response,
+    /// A response whose payload repeated one kept before, recorded as a reference to it.
+    Revisit,
+}
+
+impl EvidenceKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EvidenceKind::Request => "request",
+            EvidenceKind::Response => "response",
+            EvidenceKind::Revisit => "revisit",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [EvidenceKind::Request, EvidenceKind::Response, EvidenceKind::Revisit]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// A record to keep with a capture.
+#[derive(Debug, Clone)]
+pub struct EvidenceRecord {
+    /// The record's own id (its `WARC-Record-ID`).
+    pub id: Uuid,
+    pub kind: EvidenceKind,
+    /// What it is compressed against the last record of: the records of one kind for one URL
+    /// are alike.
+    pub chain: String,
+    pub bytes: Vec<u8>,
+    /// A response's `WARC-Payload-Digest`, by which a later identical payload finds it.
+    pub payload_digest: Option<String>,
+}
+
+/// A record as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvidence {
+    pub id: Uuid,
+    pub kind: EvidenceKind,
+    pub bytes: Vec<u8>,
+}
+
+/// Keeps `records` for `capture`, in order, in the caller's transaction.
+pub(super) async fn insert(
+    tx: &impl ConnectionTrait,
+    capture: CaptureId,
+    records: &[EvidenceRecord],
+) -> StoreResult<()> {
+    for record in records {
+        let segment = chain_segment(tx, &record.chain).await?;
+        let previous = segment.last();
+        let (packed, base_id, depth) = match previous {
+            Some(previous) if previous.depth + 1 < MAX_CHAIN => {
+                let base = unpack(tx, previous, &segment).await?;
+                (pack_bytes(&record.bytes, Some(&base)), Some(previous.id), previous.depth + 1)
+            }
+            _ => (pack_bytes(&record.bytes, None), None, 0),
+        };
+        capture_record::Entity::insert(capture_record::ActiveModel {
+            id: Set(record.id),
+            capture_id: Set(capture.as_uuid()),
+            kind: Set(record.kind.as_str().to_owned()),
+            chain: Set(record.chain.clone()),
+            base_id: Set(base_id),
+            depth: Set(depth),
+            packed: Set(packed),
+            byte_length: Set(record.bytes.len() as i64),
+            payload_digest: Set(record.payload_digest.clone()),
+        })
+        .exec_without_returning(tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The records of `chain` from its newest whole one on, oldest first: what the next record is
+/// compressed against, and the frames that one is compressed against.
+async fn chain_segment(
+    conn: &impl ConnectionTrait,
+    chain: &str,
+) -> StoreResult<Vec<capture_record::Model>> {
+    let whole: Option<Uuid> = capture_record::Entity::find()
+        .select_only()
+        .column(capture_record::Column::Id)
+        .filter(capture_record::Column::Chain.eq(chain))
+        .filter(capture_record::Column::Depth.eq(0))
+        .order_by_desc(capture_record::Column::Id)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let Some(whole) = whole else { return Ok(Vec::new()) };
+    Ok(capture_record::Entity::find()
+        .filter(capture_record::Column::Chain.eq(chain))
+        .filter(capture_record::Column::Id.gte(whole))
+        .order_by_asc(capture_record::Column::Id)
+        .limit(MAX_CHAIN as u64 * 4)
+        .all(conn)
+        .await?)
+}
+
+/// The bytes of `row`, following its bases: from `known` where they are there, else read one
+/// by one (records of one chain written concurrently may branch off the segment).
+async fn unpack(
+    conn: &impl ConnectionTrait,
+    row: &capture_record::Model,
+    known: &[capture_record::Model],
+) -> StoreResult<Vec<u8>> {
+    let by_id: HashMap<Uuid, &capture_record::Model> = known.iter().map(|r| (r.id, r)).collect();
+    let mut lineage = vec![row.clone()];
+    while let Some(base) = lineage.last().and_then(|r| r.base_id) {
+        if lineage.len() > MAX_CHAIN as usize {
+            return Err(corrupt("capture_records.base_id", "a chain longer than its bound"));
+        }
+        let base_row = match by_id.get(&base) {
+            Some(found) => (*found).clone(),
+            None => capture_record::Entity::find_by_id(base)
+                .one(conn)
+                .await?
+                .ok_or_else(|| corrupt("capture_records.base_id", format!("{base} is missing")))?,
+        };
+        lineage.push(base_row);
+    }
+    let mut bytes: Option<Vec<u8>> = None;
+    for record in lineage.iter().rev() {
+        let expected = usize::try_from(record.byte_length)
+            .map_err(|e| corrupt("capture_records.byte_length", e))?;
+        bytes = Some(
+            unpack_bytes(&record.packed, bytes.as_deref(), expected)
+                .map_err(|e| corrupt("capture_records.packed", e))?,
+        );
+    }
+    Ok(bytes.unwrap_or_default())
+}
+
+async fn stored(
+    conn: &impl ConnectionTrait,
+    row: capture_record::Model,
+) -> StoreResult<StoredEvidence> {
+    let kind = EvidenceKind::parse(&row.kind)
+        .ok_or_else(|| corrupt("capture_records.kind", format!("{:?}", row.kind)))?;
+    let bytes = unpack(conn, &row, &[]).await?;
+    Ok(StoredEvidence { id: row.id, kind, bytes })
+}
+
+impl Store {
+    /// The records kept with a capture, in the order they were written.
+    pub async fn evidence_of_capture(
+        &self,
+        capture: CaptureId,
+    ) -> StoreResult<Vec<StoredEvidence>> {
+        let rows = capture_record::Entity::find()
+            .filter(capture_record::Column::CaptureId.eq(capture.as_uuid()))
+            .order_by_asc(capture_record::Column::Id)
+            .limit(16)
+            .all(&self.db)
+            .await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            records.push(stored(&self.db, row).await?);
+        }
+        // A request before its response, as an archive lists an exchange.
+        records.sort_by_key(|r| r.kind != EvidenceKind::Request);
+        Ok(records)
+    }
+
+    /// The first response kept whose payload had this digest: what a revisit record of a
+    /// repeated payload refers to.
+    pub async fn response_with_payload(&self, digest: &str) -> StoreResult<Option<StoredEvidence>> {
+        let row = capture_record::Entity::find()
+            .filter(capture_record::Column::PayloadDigest.eq(digest))
+            .filter(capture_record::Column::Kind.eq(EvidenceKind::Response.as_str()))
+            .order_by_asc(capture_record::Column::Id)
+            .one(&self.db)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(stored(&self.db, row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// How many bytes the kept evidence takes (packed) and would take as written.
+    pub async fn evidence_size(&self) -> StoreResult<(u64, u64)> {
+        let backend = self.db.get_database_backend();
+        let length = match backend {
+            sea_orm::DatabaseBackend::Postgres => "octet_length",
+            _ => "length",
+        };
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM({length}(packed)), 0) AS BIGINT) AS packed, \
+             CAST(COALESCE(SUM(byte_length), 0) AS BIGINT) AS raw FROM capture_records"
+        );
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(backend, sql))
+            .await?
+            .ok_or_else(|| corrupt("capture_records", "no sum"))?;
+        let packed: i64 = row.try_get("", "packed")?;
+        let raw: i64 = row.try_get("", "raw")?;
+        Ok((packed.max(0) as u64, raw.max(0) as u64))
+    }
+}

@@ -1,0 +1,451 @@
+//! Recording a capture: in one transaction, the revision it wrote (through the same
+//! `create_document`/`revise_document` as every write: hash chain, log, search, events) or the
+//! sighting of the head it saw again, the capture row, its evidence, the watch's state and the
+//! audit event. And the reads of what captures recorded: a revision's capture and sightings.
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::watches::find_any;
+use super::{Capture, CaptureFor, CaptureReport, Found, PageText, Sighting, evidence};
+use crate::entity::{capture, watch};
+use crate::store::audit::{self, Actor, AuditTarget};
+use crate::store::documents::Document;
+use crate::store::error::{Conflict, Missing, StoreError, StoreResult};
+use crate::store::kinds::{AuditAction, AuditOutcome, CaptureOutcome, DocumentKind};
+use crate::store::revisions::{self, Revision};
+use crate::store::transaction::WriteTransaction;
+use crate::store::values::{
+    CaptureId, ContentHash, DocumentId, Message, RevisionHash, Slug, Timestamp, WatchId,
+};
+use crate::store::writes::{CreateDocument, ReviseDocument};
+use crate::store::{Store, captures::slug_for_url};
+
+/// How many `-N` suffixes a derived slug tries before the capture gives up on a free one.
+const SLUG_TRIES: usize = 20;
+
+/// What recording a capture did.
+#[derive(Debug, Clone)]
+pub struct CaptureRecorded {
+    pub capture: Capture,
+    pub document: Option<Document>,
+    /// The revision written, or the head seen again.
+    pub revision: Option<Revision>,
+}
+
+/// What a capture keeps: its outcome, why, the document and the revision it wrote or saw,
+/// and the evidence kept with a revision.
+struct Kept {
+    outcome: CaptureOutcome,
+    detail: Option<String>,
+    document: Option<Document>,
+    revision: Option<Revision>,
+    evidence: Vec<super::EvidenceRecord>,
+}
+
+impl Kept {
+    fn nothing(outcome: CaptureOutcome, detail: String, document: Option<Document>) -> Self {
+        Kept { outcome, detail: Some(detail), document, revision: None, evidence: Vec::new() }
+    }
+
+    fn seen(outcome: CaptureOutcome, document: Document, revision: Revision) -> Self {
+        let (document, revision) = (Some(document), Some(revision));
+        Kept { outcome, detail: None, document, revision, evidence: Vec::new() }
+    }
+}
+
+/// The watch's fields a capture for it reads: its document, slug and kind, and its interval.
+struct Target {
+    watch: Option<WatchId>,
+    document: Option<DocumentId>,
+    slug: Option<Slug>,
+    /// Whether the slug was chosen (a document with it is the one to revise) or derived from
+    /// the URL (one with it is someone else's: a suffix is added).
+    slug_chosen: bool,
+    kind: DocumentKind,
+    next_run_at: Option<Timestamp>,
+}
+
+impl Store {
+    /// Records what a capture found, for `actor` (the capture agent). A `Conflict` (someone
+    /// revised the document between the read and the write) writes nothing; the caller may
+    /// record the same report again, which compares with the new head.
+    pub async fn record_capture(
+        &self,
+        report: CaptureReport,
+        actor: &Actor,
+    ) -> StoreResult<CaptureRecorded> {
+        let tx = self.begin().await?;
+        let recorded = tx.record_capture(report, actor).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+}
+
+impl WriteTransaction<'_> {
+    pub async fn record_capture(
+        &self,
+        report: CaptureReport,
+        actor: &Actor,
+    ) -> StoreResult<CaptureRecorded> {
+        let target = self.target(&report).await?;
+        let document = match target.document {
+            Some(id) => crate::store::documents::find(&self.tx, id).await?,
+            None if target.slug_chosen => match &target.slug {
+                Some(slug) => self.document_by_slug(slug).await?,
+                None => None,
+            },
+            None => None,
+        };
+        let id = CaptureId::generate();
+        let kept = match report.found {
+            Found::Page(page) => self.page(&report.url, &target, document, *page, actor).await?,
+            Found::NotModified => match document {
+                Some(document) => {
+                    let head = revisions::required(&self.tx, &document.head).await?;
+                    Kept::seen(CaptureOutcome::NotModified, document, head)
+                }
+                None => {
+                    let detail = "304 Not Modified, but no copy of the page is kept".to_owned();
+                    Kept::nothing(CaptureOutcome::Failed, detail, None)
+                }
+            },
+            Found::Nothing { outcome, detail } => Kept::nothing(outcome, detail, document),
+            Found::Feed { detail } => Kept::nothing(CaptureOutcome::FeedRead, detail, None),
+        };
+        let Kept { outcome, detail, document, revision, evidence } = kept;
+        let (request_record, response_record) = (
+            evidence.iter().find(|r| r.kind == super::EvidenceKind::Request).map(|r| r.id),
+            evidence.iter().find(|r| r.kind != super::EvidenceKind::Request).map(|r| r.id),
+        );
+        let payload_digest = evidence
+            .iter()
+            .find_map(|r| r.payload_digest.clone())
+            .filter(|_| outcome.wrote_revision());
+        evidence::insert(&self.tx, id, &evidence).await?;
+        let capture = Capture {
+            id,
+            watch: target.watch,
+            document: document.as_ref().map(|d| d.id),
+            url: report.url.clone(),
+            final_url: report.final_url,
+            status: report.status,
+            fetched_at: report.fetched_at,
+            outcome,
+            detail,
+            revision: revision.as_ref().map(|r| r.hash.clone()),
+            payload_digest,
+            request_record,
+            response_record,
+            agent: actor.agent,
+        };
+        capture::Entity::insert(row(&capture)).exec_without_returning(&self.tx).await?;
+        if let Some(watch) = target.watch {
+            let keep_validators = matches!(
+                outcome,
+                CaptureOutcome::Created
+                    | CaptureOutcome::Revised
+                    | CaptureOutcome::Unchanged
+                    | CaptureOutcome::FeedRead
+            );
+            self.update_watch(
+                watch,
+                &capture,
+                target.next_run_at,
+                keep_validators.then_some(&report.validators),
+            )
+            .await?;
+        }
+        let audit_target = match (&capture.document, target.watch) {
+            (Some(document), _) => AuditTarget::Document(*document),
+            (None, Some(watch)) => AuditTarget::Watch(watch),
+            (None, None) => AuditTarget::Url(capture.url.clone()),
+        };
+        let audit_outcome =
+            if outcome.is_failure() { AuditOutcome::Failed } else { AuditOutcome::Succeeded };
+        let mut audit_detail = format!("{outcome} {}", capture.url);
+        if let Some(status) = capture.status {
+            audit_detail.push_str(&format!(" (HTTP {status})"));
+        }
+        if let Some(revision) = &capture.revision {
+            audit_detail.push_str(&format!(": revision {revision}"));
+        }
+        if let Some(detail) = &capture.detail {
+            audit_detail.push_str(&format!(": {detail}"));
+        }
+        audit::record(
+            &self.tx,
+            Some(actor),
+            AuditAction::CapturePage,
+            &audit_target,
+            audit_outcome,
+            Some(audit_detail),
+        )
+        .await?;
+        Ok(CaptureRecorded { capture, document, revision })
+    }
+
+    async fn target(&self, report: &CaptureReport) -> StoreResult<Target> {
+        Ok(match &report.target {
+            CaptureFor::Watch(id) => {
+                let watch = find_any(&self.tx, *id).await?;
+                let next = report.fetched_at.micros() + watch.interval.seconds() * 1_000_000;
+                Target {
+                    watch: Some(watch.id),
+                    document: watch.document,
+                    slug_chosen: watch.slug.is_some(),
+                    slug: watch.slug.or_else(|| Some(slug_for_url(&watch.url))),
+                    kind: watch.document_kind,
+                    next_run_at: Some(Timestamp::from_micros(next)),
+                }
+            }
+            CaptureFor::Once { slug, kind } => Target {
+                watch: None,
+                document: None,
+                slug_chosen: slug.is_some(),
+                slug: slug.clone().or_else(|| Some(slug_for_url(&report.url))),
+                kind: *kind,
+                next_run_at: None,
+            },
+        })
+    }
+
+    /// A page's text: a sighting of the head when its title and text are the head's, else a
+    /// revision (and a document, the first time).
+    async fn page(
+        &self,
+        url: &str,
+        target: &Target,
+        document: Option<Document>,
+        page: PageText,
+        actor: &Actor,
+    ) -> StoreResult<Kept> {
+        let message = Message::parse(&format!("Captured from {url}"))?;
+        if let Some(document) = document {
+            let head = revisions::required(&self.tx, &document.head).await?;
+            if head.title == page.title.as_str() && head.content_hash == ContentHash::of(&page.text)
+            {
+                return Ok(Kept::seen(CaptureOutcome::Unchanged, document, head));
+            }
+            let source = self.create_source(page.source, actor).await?;
+            let written = self
+                .revise_document(
+                    ReviseDocument {
+                        document: document.id,
+                        expected_head: head.hash,
+                        content: page.text,
+                        title: Some(page.title),
+                        message,
+                        source: Some(source.id),
+                    },
+                    actor,
+                )
+                .await?;
+            return Ok(Kept {
+                outcome: CaptureOutcome::Revised,
+                detail: None,
+                document: Some(written.document),
+                revision: Some(written.revision),
+                evidence: page.evidence,
+            });
+        }
+        let slug = self.free_slug(target).await?;
+        let source = self.create_source(page.source, actor).await?;
+        let written = self
+            .create_document(
+                CreateDocument {
+                    slug,
+                    kind: target.kind,
+                    title: page.title,
+                    content: page.text,
+                    message,
+                    source: Some(source.id),
+                },
+                actor,
+            )
+            .await?;
+        Ok(Kept {
+            outcome: CaptureOutcome::Created,
+            detail: None,
+            document: Some(written.document),
+            revision: Some(written.revision),
+            evidence: page.evidence,
+        })
+    }
+
+    /// The slug a page's new document gets: the target's, or when that one was derived and is
+    /// taken, the first free `-2`, `-3`, ... after it.
+    async fn free_slug(&self, target: &Target) -> StoreResult<Slug> {
+        let base = target.slug.clone().expect("a target always has a slug or a document");
+        if target.slug_chosen || self.document_by_slug(&base).await?.is_none() {
+            return Ok(base);
+        }
+        for n in 2..=SLUG_TRIES {
+            let candidate = Slug::parse(&format!("{base}-{n}"))?;
+            if self.document_by_slug(&candidate).await?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Err(Conflict::SlugTaken(base).into())
+    }
+
+    async fn update_watch(
+        &self,
+        id: WatchId,
+        capture: &Capture,
+        next_run_at: Option<Timestamp>,
+        validators: Option<&super::Validators>,
+    ) -> StoreResult<()> {
+        let outcome = capture.outcome;
+        let failed = outcome.is_failure();
+        let mut update = watch::Entity::update_many()
+            .col_expr(watch::Column::LeaseUntil, Option::<i64>::None.into())
+            .col_expr(watch::Column::LastRunAt, capture.fetched_at.micros().into())
+            .col_expr(watch::Column::LastOutcome, outcome.as_str().into())
+            .col_expr(watch::Column::LastStatus, capture.status.map(i32::from).into())
+            .col_expr(watch::Column::LastDetail, capture.detail.clone().into())
+            .col_expr(watch::Column::Runs, Expr::col(watch::Column::Runs).add(Expr::val(1)))
+            .col_expr(
+                watch::Column::Revisions,
+                Expr::col(watch::Column::Revisions)
+                    .add(Expr::val(i64::from(outcome.wrote_revision()))),
+            )
+            .col_expr(
+                watch::Column::Failures,
+                Expr::col(watch::Column::Failures).add(Expr::val(i64::from(failed))),
+            )
+            .filter(watch::Column::Id.eq(id.as_uuid()));
+        if let Some(next) = next_run_at {
+            update = update.col_expr(watch::Column::NextRunAt, next.micros().into());
+        }
+        if let Some(document) = capture.document {
+            update = update.col_expr(watch::Column::DocumentId, Some(document.as_uuid()).into());
+        }
+        if let Some(validators) = validators {
+            update = update
+                .col_expr(watch::Column::Etag, validators.etag.clone().into())
+                .col_expr(watch::Column::LastModified, validators.last_modified.clone().into());
+        }
+        update.exec(&self.tx).await?;
+        Ok(())
+    }
+}
+
+fn row(capture: &Capture) -> capture::ActiveModel {
+    capture::ActiveModel {
+        id: Set(capture.id.as_uuid()),
+        watch_id: Set(capture.watch.map(|w| w.as_uuid())),
+        document_id: Set(capture.document.map(|d| d.as_uuid())),
+        url: Set(capture.url.clone()),
+        final_url: Set(capture.final_url.clone()),
+        status: Set(capture.status.map(i32::from)),
+        fetched_at: Set(capture.fetched_at.micros()),
+        outcome: Set(capture.outcome.as_str().to_owned()),
+        detail: Set(capture.detail.clone()),
+        revision_hash: Set(capture.revision.as_ref().map(|r| r.as_str().to_owned())),
+        payload_digest: Set(capture.payload_digest.clone()),
+        request_record: Set(capture.request_record),
+        response_record: Set(capture.response_record),
+        agent_id: Set(capture.agent.as_uuid()),
+    }
+}
+
+/// A revision's hash, its first and last sighting, and their count.
+type SightingRow = (Option<String>, Option<i64>, Option<i64>, i64);
+
+/// The outcomes that saw a revision's text, as stored.
+fn sighting_outcomes() -> impl Iterator<Item = &'static str> {
+    CaptureOutcome::ALL.iter().filter(|o| o.saw_text()).map(|o| o.as_str())
+}
+
+impl Store {
+    /// The capture that wrote each of `revisions`, for those a capture wrote.
+    pub async fn captures_of_revisions(
+        &self,
+        revisions: &[RevisionHash],
+    ) -> StoreResult<Vec<Capture>> {
+        let wrote = [CaptureOutcome::Created.as_str(), CaptureOutcome::Revised.as_str()];
+        capture::Entity::find()
+            .filter(capture::Column::RevisionHash.is_in(revisions.iter().map(|r| r.as_str())))
+            .filter(capture::Column::Outcome.is_in(wrote))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Capture::try_from)
+            .collect()
+    }
+
+    /// The capture that wrote revision `hash` of the document `slug`, and its evidence, in
+    /// the order it was written. A redacted revision's evidence holds its text: refused.
+    pub async fn capture_evidence(
+        &self,
+        slug: &Slug,
+        hash: &RevisionHash,
+    ) -> StoreResult<(Capture, Vec<super::StoredEvidence>)> {
+        let document = self.document_with_slug(slug).await?;
+        let revision = revisions::revision_of(&self.db, &document, Some(hash)).await?;
+        if revision.redacted {
+            return Err(StoreError::Redacted(revision.hash));
+        }
+        let capture = self
+            .captures_of_revisions(std::slice::from_ref(hash))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound(Missing::CaptureOf(hash.clone())))?;
+        let evidence = self.evidence_of_capture(capture.id).await?;
+        Ok((capture, evidence))
+    }
+
+    /// The capture with this id.
+    pub async fn capture(&self, id: CaptureId) -> StoreResult<Capture> {
+        capture::Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("capture {id} is missing")))
+            .and_then(Capture::try_from)
+    }
+
+    /// From when to when captures saw each of `revisions` (those no capture saw are left out).
+    pub async fn sightings(&self, revisions: &[RevisionHash]) -> StoreResult<Vec<Sighting>> {
+        let rows: Vec<SightingRow> = capture::Entity::find()
+            .select_only()
+            .column(capture::Column::RevisionHash)
+            .column_as(capture::Column::FetchedAt.min(), "first")
+            .column_as(capture::Column::FetchedAt.max(), "last")
+            .column_as(capture::Column::Id.count(), "count")
+            .filter(capture::Column::RevisionHash.is_in(revisions.iter().map(|r| r.as_str())))
+            .filter(capture::Column::Outcome.is_in(sighting_outcomes()))
+            .group_by(capture::Column::RevisionHash)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(hash, first, last, count)| {
+                Some(Sighting {
+                    revision: RevisionHash::from_trusted(hash?),
+                    first: Timestamp::from_micros(first?),
+                    last: Timestamp::from_micros(last?),
+                    count: Ord::max(count, 0) as u64,
+                })
+            })
+            .collect())
+    }
+
+    /// A watch's captures, newest first, at most `limit`.
+    pub async fn recent_captures(&self, watch: WatchId, limit: u64) -> StoreResult<Vec<Capture>> {
+        capture::Entity::find()
+            .filter(capture::Column::WatchId.eq(watch.as_uuid()))
+            .order_by_desc(capture::Column::FetchedAt)
+            .limit(Ord::min(limit, 100))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Capture::try_from)
+            .collect()
+    }
+}

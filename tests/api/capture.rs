@@ -1,0 +1,712 @@
+//! Captures of web pages, against a fixture site on loopback whose pages change between
+//! captures: the schema's watches, the revisions and sightings captures write, the evidence
+//! they keep, the failures they record; and, over HTTP, the WARC file a revision's capture is
+//! served as.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use palimpsest::capture::fetch::FetchLimits;
+use palimpsest::capture::{CaptureSettings, Capturer, worker};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::helpers::{TestApp, assert_no_errors, loopback};
+
+crate::on_both_backends!(
+    schema:
+    a_watched_page_becomes_a_document_and_each_change_a_revision,
+    failed_and_hostile_captures_are_recorded_with_their_reason,
+    addresses_and_urls_captures_may_not_reach_are_refused,
+    robots_txt_is_obeyed_unless_the_watch_says_otherwise,
+    a_feeds_entries_become_page_watches,
+    a_quote_altered_on_the_page_makes_its_citation_drift,
+    two_workers_on_one_database_capture_each_due_watch_once;
+    http:
+    #[cfg_attr(palimpsest_no_warcio, ignore = "needs warcio (pip install warcio)")]
+    the_evidence_of_a_capture_is_served_as_a_warc_file
+);
+
+/// A page the fixture site serves.
+#[derive(Clone)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Send the body a byte a second (a server that trickles).
+    pub trickle: bool,
+}
+
+impl Page {
+    pub fn html(body: &str) -> Self {
+        Page {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: body.as_bytes().to_vec(),
+            trickle: false,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    fn status(status: u16) -> Self {
+        Page { status, headers: Vec::new(), body: Vec::new(), trickle: false }
+    }
+}
+
+/// A web site on loopback whose pages a test sets and changes. It answers `If-None-Match`
+/// with 304 when the page's `ETag` matches, and counts the requests of each path.
+#[derive(Clone)]
+pub struct Site {
+    pub base: String,
+    pages: Arc<Mutex<HashMap<String, Page>>>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Site {
+    pub async fn start() -> Site {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let site = Site { base, pages: Arc::default(), hits: Arc::default() };
+        let serving = site.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let site = serving.clone();
+                tokio::spawn(async move { site.answer(stream).await });
+            }
+        });
+        site
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn set(&self, path: &str, page: Page) {
+        self.pages.lock().unwrap().insert(path.to_owned(), page);
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    async fn answer(&self, mut stream: tokio::net::TcpStream) {
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
+        let request = String::from_utf8_lossy(&request).into_owned();
+        let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let if_none_match = request.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("if-none-match").then(|| value.trim().to_owned())
+        });
+        *self.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+        let page = self.pages.lock().unwrap().get(&path).cloned().unwrap_or(Page::status(404));
+        let etag = page.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("etag"));
+        let page = match (etag, if_none_match) {
+            (Some((_, tag)), Some(sent)) if *tag == sent => {
+                Page { status: 304, body: Vec::new(), ..page.clone() }
+            }
+            _ => page,
+        };
+        let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", page.status);
+        for (name, value) in &page.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", page.body.len()));
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        if page.trickle {
+            for byte in &page.body {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        } else {
+            let _ = stream.write_all(&page.body).await;
+        }
+        let _ = stream.shutdown().await;
+    }
+}
+
+/// A news article as sites serve them: navigation, the story, a footer, metadata.
+pub fn article(headline: &str, paragraphs: &[&str]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{headline} | The Daily Fixture</title>
+<meta property="og:site_name" content="The Daily Fixture">
+<meta property="og:title" content="{headline}">
+<meta property="article:published_time" content="2026-12-01T08:00:00Z">
+<meta name="author" content="Ada Reporter">
+</head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article><h1>{headline}</h1><p class="byline">By Ada Reporter</p>
+{body}</article>
+<footer>Copyright The Daily Fixture. <a href="/privacy">Privacy</a></footer>
+</body></html>"#
+    )
+}
+
+const PARAGRAPHS: [&str; 4] = [
+    "The city council voted on Tuesday to close the old harbour bridge to cars from next spring, \
+     after an inspection found corrosion in two of its supporting piers.",
+    "Engineers told the council that repairs would take at least eighteen months and cost more \
+     than the bridge's original construction, adjusted for inflation.",
+    "\"We cannot keep asking people to drive over a structure we know is failing,\" the mayor \
+     said after the vote, which passed by seven votes to two.",
+    "Cyclists and pedestrians will still be able to cross while the council considers whether \
+     to repair the bridge or replace it with a new crossing further upstream.",
+];
+
+/// A capturer as a worker would run one, allowed the fixture site, with short timeouts.
+pub async fn capturer(app: &TestApp) -> Capturer {
+    let settings = CaptureSettings {
+        allow: loopback(),
+        fetch: FetchLimits {
+            read_timeout: Duration::from_secs(1),
+            total_timeout: Duration::from_secs(4),
+            max_bytes: 2 * 1024 * 1024,
+            ..FetchLimits::default()
+        },
+        per_host_per_minute: 100_000,
+        ..CaptureSettings::default()
+    };
+    Capturer::new(app.store.clone(), settings).await.unwrap()
+}
+
+/// Runs worker rounds until no watch is due: what a worker does when it looks.
+async fn capture_due(capturer: &Capturer) -> usize {
+    let mut captured = 0;
+    loop {
+        let round = worker::round(capturer).await.unwrap();
+        if round == 0 {
+            return captured;
+        }
+        captured += round;
+    }
+}
+
+const WATCH_PAGE: &str = "mutation($input: WatchPageInput!) {
+  watchPage(input: $input) { watch { id watchKind watchUrl paused intervalSeconds } }
+}";
+
+const WATCH_NOW: &str = "mutation($id: ID!) {
+  captureWatchNow(input: { watchId: $id }) { watch { id } }
+}";
+
+const WATCH_STATE: &str = "query($id: ID!) {
+  node(id: $id) { ... on Watch {
+    lastOutcome lastStatus lastDetail captureCount revisionCount failureCount
+    document { slug }
+  } }
+}";
+
+const HISTORY: &str = "query($slug: String!) {
+  document(slug: $slug) {
+    kind
+    revisions(first: 20) { nodes {
+      number title content message
+      author { name agentKind }
+      source { sourceKind sourceUrl publisher authors retrievedAt }
+      capture { url finalUrl status payloadDigest warcRecordId warcUrl fetchedAt }
+      sightings { count firstSeenAt lastSeenAt }
+    } }
+  }
+}";
+
+async fn watch_page(app: &TestApp, token: &str, input: Value) -> String {
+    let body = app.query_as(Some(token), WATCH_PAGE, json!({ "input": input })).await;
+    assert_no_errors(&body);
+    body["data"]["watchPage"]["watch"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn capture_now(app: &TestApp, token: &str, capturer: &Capturer, watch: &str) -> Value {
+    let body = app.query_as(Some(token), WATCH_NOW, json!({ "id": watch })).await;
+    assert_no_errors(&body);
+    assert_eq!(capture_due(capturer).await, 1, "one capture of {watch}");
+    let state = app.query_as(Some(token), WATCH_STATE, json!({ "id": watch })).await;
+    assert_no_errors(&state);
+    state["data"]["node"].clone()
+}
+
+async fn revisions(app: &TestApp, slug: &str) -> Vec<Value> {
+    let body = app.query(HISTORY, json!({ "slug": slug })).await;
+    assert_no_errors(&body);
+    body["data"]["document"]["revisions"]["nodes"].as_array().unwrap().clone()
+}
+
+async fn a_watched_page_becomes_a_document_and_each_change_a_revision(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    site.set("/news/bridge", Page::html(&article("Council votes to close bridge", &PARAGRAPHS)));
+    let input =
+        json!({ "url": site.url("/news/bridge"), "slug": "bridge-story", "kind": "ARTICLE" });
+    let watch = watch_page(&app, &editor, input).await;
+
+    // The first capture creates the document, written by the capture agent from the page.
+    assert_eq!(capture_due(&capturer).await, 1);
+    let history = revisions(&app, "bridge-story").await;
+    assert_eq!(history.len(), 1);
+    let first = &history[0];
+    assert_eq!(first["title"], "Council votes to close bridge");
+    let text = first["content"].as_str().unwrap();
+    assert!(text.contains("corrosion in two of its supporting piers"), "{text}");
+    assert!(!text.contains("Privacy") && !text.contains("Sport"), "boilerplate kept: {text}");
+    assert_eq!(first["author"], json!({ "name": "Palimpsest capture", "agentKind": "SOFTWARE" }));
+    assert_eq!(first["source"]["sourceKind"], "WEB_PAGE");
+    assert_eq!(first["source"]["sourceUrl"], site.url("/news/bridge"));
+    assert_eq!(first["source"]["publisher"], "The Daily Fixture");
+    let capture = &first["capture"];
+    assert_eq!(capture["status"], 200);
+    assert_eq!(capture["url"], site.url("/news/bridge"));
+    assert!(capture["payloadDigest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(capture["warcRecordId"].as_str().unwrap().starts_with("urn:uuid:"));
+    assert_eq!(first["sightings"]["count"], 1);
+
+    // A paragraph edited: a revision, with its own capture.
+    let mut edited = PARAGRAPHS;
+    edited[1] = "Engineers told the council that repairs would take at least two years.";
+    site.set("/news/bridge", Page::html(&article("Council votes to close bridge", &edited)));
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "REVISED");
+    // The headline changed: another revision, with the new title.
+    site.set("/news/bridge", Page::html(&article("Harbour bridge to close to cars", &edited)));
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "REVISED");
+    let history = revisions(&app, "bridge-story").await;
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[0]["title"], "Harbour bridge to close to cars");
+    assert!(history[1]["content"].as_str().unwrap().contains("at least two years"));
+
+    // The same page again: no revision, a sighting of the head.
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "UNCHANGED");
+    // With an ETag, the next capture asks conditionally and the server says 304: a sighting.
+    let page = Page::html(&article("Harbour bridge to close to cars", &edited))
+        .with_header("ETag", "\"v3\"");
+    site.set("/news/bridge", page);
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "UNCHANGED", "the first response with the ETag");
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "NOT_MODIFIED");
+    assert_eq!(state["lastStatus"], 304);
+    let history = revisions(&app, "bridge-story").await;
+    assert_eq!(history.len(), 3);
+    let head = &history[0];
+    assert_eq!(head["sightings"]["count"], 4, "written, unchanged twice, not modified");
+    assert!(head["sightings"]["lastSeenAt"].as_str() > head["sightings"]["firstSeenAt"].as_str());
+
+    // The page gone: recorded, the document kept.
+    site.set("/news/bridge", Page::status(410));
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "GONE");
+    assert_eq!(state["lastStatus"], 410);
+    assert_eq!(state["captureCount"], 7);
+    assert_eq!(state["revisionCount"], 3);
+    assert_eq!(state["failureCount"], 1);
+    assert_eq!(state["document"]["slug"], "bridge-story");
+    assert_eq!(revisions(&app, "bridge-story").await.len(), 3);
+
+    // Every capture is in the audit log, as the capture agent's.
+    let audit = app
+        .query_as(
+            Some(&app.token("Auditor", palimpsest::store::Role::Archivist).await),
+            "{ auditEvents(last: 50, filter: { action: CAPTURE_PAGE }) { nodes { outcome detail } } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&audit);
+    let events = audit["data"]["auditEvents"]["nodes"].as_array().unwrap();
+    assert_eq!(events.len(), 7, "{audit:#}");
+    assert_eq!(events.last().unwrap()["outcome"], "FAILED");
+}
+
+async fn failed_and_hostile_captures_are_recorded_with_their_reason(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    let bomb = {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![b' '; 64 * 1024 * 1024]).unwrap();
+        encoder.finish().unwrap()
+    };
+    let nested = format!(
+        "<html><body>{}deep{}</body></html>",
+        "<div>".repeat(100_000),
+        "</div>".repeat(100_000)
+    );
+    let cases: Vec<(&str, Page, &str)> = vec![
+        ("/bomb", Page::html("").with_header("Content-Encoding", "gzip"), "bytes"),
+        ("/nested", Page::html(&nested), "deep"),
+        ("/huge", Page::html(&"<p>words </p>".repeat(200_000)), "bytes"),
+        ("/loop", Page::status(302).with_header("Location", "/loop"), "redirect"),
+        (
+            "/pdf",
+            Page {
+                headers: vec![("Content-Type".into(), "application/pdf".into())],
+                ..Page::html("%PDF-1.7")
+            },
+            "not an HTML page",
+        ),
+        ("/broken", Page::status(500), "HTTP 500"),
+        ("/trickle", Page { trickle: true, ..Page::html(&article("Slow", &PARAGRAPHS)) }, ""),
+        ("/empty", Page::html("<html><body></body></html>"), ""),
+    ];
+    let mut watches = Vec::new();
+    for (path, page, _) in &cases {
+        let page = if *path == "/bomb" {
+            Page { body: bomb.clone(), ..page.clone() }
+        } else {
+            page.clone()
+        };
+        site.set(path, page);
+        let input = json!({ "url": site.url(path) });
+        watches.push(watch_page(&app, &editor, input).await);
+    }
+    assert_eq!(capture_due(&capturer).await, cases.len());
+    for ((path, _, reason), watch) in cases.iter().zip(&watches) {
+        let state = app.query_as(Some(&editor), WATCH_STATE, json!({ "id": watch })).await;
+        let state = &state["data"]["node"];
+        assert_eq!(state["lastOutcome"], "FAILED", "{path}: {state:#}");
+        let detail = state["lastDetail"].as_str().unwrap_or_default();
+        assert!(!detail.is_empty(), "{path}: a failure says why");
+        assert!(detail.contains(reason), "{path}: {detail:?} should say {reason:?}");
+        assert!(state["document"].is_null(), "{path}: no document from a failed capture");
+    }
+    // The server and the other watches are unaffected: a good page still captures.
+    site.set("/fine", Page::html(&article("Fine", &PARAGRAPHS)));
+    watch_page(&app, &editor, json!({ "url": site.url("/fine"), "slug": "fine" })).await;
+    assert_eq!(capture_due(&capturer).await, 1);
+    assert_eq!(revisions(&app, "fine").await.len(), 1);
+}
+
+async fn addresses_and_urls_captures_may_not_reach_are_refused(app: TestApp) {
+    let editor = app.editor().await;
+    // This schema allows loopback (the fixture site); these are refused whatever it allows.
+    for (url, says) in [
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://10.0.0.1/", "private"),
+        ("http://[fd00::1]/", "private"),
+        ("file:///etc/passwd", "only http and https"),
+        ("http://user:secret@example.com/", "user name or password"),
+        ("not a url", "not an absolute URL"),
+    ] {
+        let body =
+            app.query_as(Some(&editor), WATCH_PAGE, json!({ "input": { "url": url } })).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{url}: {body:#}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{url}: {message}");
+    }
+    // Out of range: intervals, and a reader may not watch.
+    let body = app
+        .query_as(
+            Some(&editor),
+            WATCH_PAGE,
+            json!({ "input": { "url": "https://example.com/", "intervalSeconds": 60 } }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let reader = app.token("Reader", palimpsest::store::Role::Reader).await;
+    let body = app
+        .query_as(Some(&reader), WATCH_PAGE, json!({ "input": { "url": "https://example.com/" } }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // The same URL twice is one watch.
+    let input = json!({ "url": "https://example.com/story" });
+    watch_page(&app, &editor, input.clone()).await;
+    let body = app.query_as(Some(&editor), WATCH_PAGE, json!({ "input": input })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT");
+    // A capturer with the default rules refuses loopback when it captures, too.
+    let site = Site::start().await;
+    site.set("/", Page::html(&article("Local", &PARAGRAPHS)));
+    let strict = Capturer::new(app.store.clone(), CaptureSettings::default()).await.unwrap();
+    let url = url::Url::parse(&site.url("/")).unwrap();
+    let recorded = strict
+        .capture_once(&url, None, palimpsest::store::DocumentKind::Article, false)
+        .await
+        .unwrap();
+    assert_eq!(recorded.capture.outcome, palimpsest::store::CaptureOutcome::Refused);
+    assert!(recorded.capture.detail.unwrap().contains("loopback"));
+    assert_eq!(site.hits("/"), 0, "no request reached the site");
+}
+
+async fn robots_txt_is_obeyed_unless_the_watch_says_otherwise(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    site.set(
+        "/robots.txt",
+        Page::html("User-agent: *\nDisallow: /private/\n")
+            .with_header("Content-Type", "text/plain"),
+    );
+    site.set("/private/story", Page::html(&article("Private", &PARAGRAPHS)));
+    let obeyed = watch_page(&app, &editor, json!({ "url": site.url("/private/story") })).await;
+    assert_eq!(capture_due(&capturer).await, 1);
+    let state = app.query_as(Some(&editor), WATCH_STATE, json!({ "id": obeyed })).await;
+    assert_eq!(state["data"]["node"]["lastOutcome"], "REFUSED");
+    assert_eq!(state["data"]["node"]["lastDetail"], "robots.txt disallows it");
+    assert_eq!(site.hits("/private/story"), 0);
+    app.query_as(
+        Some(&editor),
+        "mutation($id: ID!) { removeWatch(input: { watchId: $id }) { watch { id } } }",
+        json!({ "id": obeyed }),
+    )
+    .await;
+    let ignoring = watch_page(
+        &app,
+        &editor,
+        json!({ "url": site.url("/private/story"), "obeyRobots": false, "slug": "private" }),
+    )
+    .await;
+    assert_eq!(capture_due(&capturer).await, 1);
+    let state = app.query_as(Some(&editor), WATCH_STATE, json!({ "id": ignoring })).await;
+    assert_eq!(state["data"]["node"]["lastOutcome"], "CREATED");
+}
+
+async fn a_feeds_entries_become_page_watches(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    let feed = format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Fixture news</title>
+<item><title>One</title><link>{0}/news/one</link></item>
+<item><title>Two</title><link>/news/two</link></item>
+<item><title>One again</title><link>{0}/news/one</link></item>
+</channel></rss>"#,
+        site.base
+    );
+    site.set("/feed.xml", Page::html(&feed).with_header("Content-Type", "application/rss+xml"));
+    site.set("/news/one", Page::html(&article("One", &PARAGRAPHS)));
+    site.set("/news/two", Page::html(&article("Two", &PARAGRAPHS[1..])));
+    let body = app
+        .query_as(
+            Some(&editor),
+            "mutation($url: String!) { watchFeed(input: { url: $url, kind: REPORT }) { watch { id watchKind } } }",
+            json!({ "url": site.url("/feed.xml") }),
+        )
+        .await;
+    assert_no_errors(&body);
+    // The feed, then its two entries (the repeated one once), each a document of its own.
+    assert_eq!(capture_due(&capturer).await, 3);
+    let watches = app
+        .query_as(
+            Some(&editor),
+            "{ watches(first: 10) { totalCount nodes { watchKind watchUrl lastOutcome feed { watchUrl } document { kind } } } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&watches);
+    let nodes = watches["data"]["watches"]["nodes"].as_array().unwrap();
+    assert_eq!(watches["data"]["watches"]["totalCount"], 3);
+    assert_eq!(nodes[0]["lastOutcome"], "FEED_READ");
+    for entry in &nodes[1..] {
+        assert_eq!(entry["watchKind"], "PAGE");
+        assert_eq!(entry["feed"]["watchUrl"], site.url("/feed.xml"));
+        assert_eq!(entry["lastOutcome"], "CREATED");
+        assert_eq!(entry["document"]["kind"], "REPORT");
+    }
+}
+
+async fn a_quote_altered_on_the_page_makes_its_citation_drift(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    site.set("/statement", Page::html(&article("Mayor on the bridge", &PARAGRAPHS)));
+    let watch =
+        watch_page(&app, &editor, json!({ "url": site.url("/statement"), "slug": "statement" }))
+            .await;
+    capture_due(&capturer).await;
+    let cited =
+        app.query("{ document(slug: \"statement\") { id head { hash } } }", json!({})).await;
+    let cited_id = cited["data"]["document"]["id"].as_str().unwrap().to_owned();
+    let pinned = cited["data"]["document"]["head"]["hash"].as_str().unwrap().to_owned();
+    let citing = app
+        .query_as(
+            Some(&editor),
+            "mutation { createDocument(input: { slug: \"analysis\", title: \"Analysis\", kind: ARTICLE, content: \"The mayor said we cannot keep asking people to drive over it.\" }) { document { id } } }",
+            json!({}),
+        )
+        .await;
+    let citing_id = citing["data"]["createDocument"]["document"]["id"].as_str().unwrap().to_owned();
+    let quote = "We cannot keep asking people to drive over a structure we know is failing";
+    let added = app
+        .query_as(
+            Some(&editor),
+            "mutation($input: AddCitationInput!) { addCitation(input: $input) { citation { id } } }",
+            json!({ "input": {
+                "documentId": citing_id, "relation": "QUOTES",
+                "target": { "documentId": cited_id, "revision": pinned },
+                "targetPassage": { "exact": quote },
+            } }),
+        )
+        .await;
+    assert_no_errors(&added);
+    // The page quietly changes the quote: the capture writes a revision, the citation drifts.
+    let mut altered = PARAGRAPHS;
+    altered[2] = "\"We cannot keep asking people to drive over a structure that may be failing,\" \
+                  the mayor said after the vote, which passed by seven votes to two.";
+    site.set("/statement", Page::html(&article("Mayor on the bridge", &altered)));
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "REVISED");
+    let drift = app
+        .query(
+            "{ driftedCitations(first: 10) { drifts { citation { relation } current { status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&drift);
+    let nodes = drift["data"]["driftedCitations"]["drifts"].as_array().unwrap();
+    assert_eq!(nodes.len(), 1, "{drift:#}");
+    assert_eq!(nodes[0]["current"]["status"], "ALTERED");
+}
+
+async fn the_evidence_of_a_capture_is_served_as_a_warc_file(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    site.set("/story", Page::html(&article("Evidence", &PARAGRAPHS)));
+    let watch =
+        watch_page(&app, &editor, json!({ "url": site.url("/story"), "slug": "evidence" })).await;
+    capture_due(&capturer).await;
+    let mut edited = PARAGRAPHS;
+    edited[0] = "The council voted to close the bridge.";
+    site.set("/story", Page::html(&article("Evidence", &edited)));
+    capture_now(&app, &editor, &capturer, &watch).await;
+    let history = revisions(&app, "evidence").await;
+    for revision in &history {
+        let capture = &revision["capture"];
+        let url = capture["warcUrl"].as_str().unwrap();
+        let url = url.replace("http://palimpsest.test", &app.address);
+        let response = app.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        assert_eq!(response.headers()["content-type"], "application/warc");
+        let body = response.bytes().await.unwrap();
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "gzip members");
+        let records = palimpsest::capture::warc::read(
+            &body,
+            palimpsest::capture::warc::ReadLimits {
+                max_record_bytes: 16 << 20,
+                max_records: 10,
+                max_total_bytes: 16 << 20,
+            },
+        )
+        .expect("the digests verify");
+        assert_eq!(records.len(), 2, "request and response");
+        let kinds: Vec<&str> = records.iter().map(|r| r.kind().as_str()).collect();
+        assert_eq!(kinds, ["request", "response"]);
+        let response_record = &records[1];
+        assert_eq!(
+            format!("urn:uuid:{}", response_record.id().uuid()),
+            capture["warcRecordId"].as_str().unwrap()
+        );
+        assert_eq!(
+            response_record.payload_digest().unwrap().to_string(),
+            capture["payloadDigest"].as_str().unwrap()
+        );
+        let block = String::from_utf8_lossy(response_record.block());
+        assert!(block.contains("The Daily Fixture"), "the page as sent");
+        warcio_checks(&body).await;
+    }
+    // No capture: 404; a redacted revision's evidence holds its text: 410.
+    let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
+    let hash = history[1]["capture"]["warcUrl"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth_back(1)
+        .unwrap()
+        .to_owned();
+    let redact = app
+        .query_as(
+            Some(&archivist),
+            "mutation($hash: String!) { redactRevision(input: { hash: $hash, reason: \"test\" }) { revision { hash } } }",
+            json!({ "hash": hash }),
+        )
+        .await;
+    assert_no_errors(&redact);
+    let url = format!("{}/documents/evidence/revisions/{hash}/capture.warc.gz", app.address);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 410);
+    let seed =
+        format!("{}/documents/evidence/revisions/{}/capture.warc.gz", app.address, "0".repeat(64));
+    assert_eq!(app.client.get(&seed).send().await.unwrap().status(), 404);
+}
+
+/// `warcio check` and `warcio index` read the file.
+async fn warcio_checks(body: &[u8]) {
+    let dir = tempfile_dir();
+    let path = dir.join("capture.warc.gz");
+    std::fs::write(&path, body).unwrap();
+    for command in ["check", "index"] {
+        let output = std::process::Command::new("warcio")
+            .arg(command)
+            .arg(&path)
+            .output()
+            .expect("warcio runs");
+        assert!(
+            output.status.success(),
+            "warcio {command}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("palimpsest-warc-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn two_workers_on_one_database_capture_each_due_watch_once(app: TestApp) {
+    use palimpsest::store::{self, Actor, NewWatch, Store, StoreLimits, WatchInterval, WatchKind};
+    let site = Site::start().await;
+    let capture_one = capturer(&app).await;
+    // A second worker: another process's pool on the same database.
+    let other = store::connect(&app.database_url).await.unwrap();
+    let other = Store::new(other, StoreLimits::default());
+    let settings = CaptureSettings {
+        allow: loopback(),
+        per_host_per_minute: 100_000,
+        ..CaptureSettings::default()
+    };
+    let capture_two = Capturer::new(other, settings).await.unwrap();
+    let actor = Actor::agent(capture_one.agent().await.unwrap());
+    const WATCHES: usize = 200;
+    for i in 0..WATCHES {
+        let path = format!("/page/{i}");
+        site.set(&path, Page::html(&article(&format!("Page {i}"), &PARAGRAPHS)));
+        let watch = NewWatch {
+            kind: WatchKind::Page,
+            url: site.url(&path),
+            slug: None,
+            document_kind: palimpsest::store::DocumentKind::Article,
+            interval: WatchInterval::default(),
+            obey_robots: false,
+        };
+        app.store.add_watch(watch, None, &actor).await.unwrap();
+    }
+    let (one, two) = tokio::join!(capture_due(&capture_one), capture_due(&capture_two));
+    assert_eq!(one + two, WATCHES, "{one} + {two} captures");
+    for i in 0..WATCHES {
+        assert_eq!(site.hits(&format!("/page/{i}")), 1, "page {i} fetched once");
+    }
+    let documents = app.query("{ documents(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(documents["data"]["documents"]["totalCount"], WATCHES);
+}
