@@ -245,7 +245,21 @@ impl LogKey {
 
     /// The signed note of a checkpoint of this log (whose origin is the key's name).
     pub fn sign(&self, size: u64, root: &Hash) -> String {
-        let text = Checkpoint { origin: self.name.clone(), size, root: *root }.text();
+        self.sign_note(&Checkpoint { origin: self.name.clone(), size, root: *root }.text())
+    }
+
+    /// A signed note of a statement other than a checkpoint: its text is the key's name, then
+    /// `statement` (one line that is not a number, so the note can never be read as a
+    /// checkpoint, whose second line is its tree size).
+    pub fn sign_statement(&self, statement: &str) -> String {
+        assert!(
+            !statement.contains('\n') && statement.parse::<u64>().is_err(),
+            "a statement is one line that is not a tree size"
+        );
+        self.sign_note(&format!("{}\n{statement}\n", self.name))
+    }
+
+    fn sign_note(&self, text: &str) -> String {
         let signature = self.signing.sign(text.as_bytes());
         let mut blob = self.key_id().to_vec();
         blob.extend_from_slice(&signature.to_bytes());

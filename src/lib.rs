@@ -19,6 +19,7 @@ pub mod memory;
 pub mod merkle;
 pub mod passage;
 pub mod ratelimit;
+pub mod receipt;
 pub mod render;
 pub mod seed;
 pub mod store;

@@ -1,4 +1,5 @@
-//! `log` and `diff`: a document's history and what changed, as git shows them.
+//! `log`, `diff` and `receipt`: a document's history and what changed, as git shows them,
+//! and as a signed file anyone can check.
 
 use std::io::Write;
 
@@ -80,6 +81,33 @@ pub(super) async fn diff(
     match granularity {
         Granularity::Line => write!(out, "{}", diff.result.unified)?,
         _ => write!(out, "{}", diff.result.inline_text())?,
+    }
+    Ok(())
+}
+
+/// `receipt SLUG FROM TO`: a change receipt, signed with the log's key, into `output` (or on
+/// standard output).
+pub(super) async fn receipt(
+    store: &Store,
+    key_path: &std::path::Path,
+    slug: &str,
+    from: &str,
+    to: &str,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let key = crate::checkpoint::LogKey::load(key_path)
+        .with_context(|| "the receipt is signed with the log's key (see --log-key)")?;
+    let slug = Slug::parse(slug)?;
+    let parts =
+        store.receipt_parts(&slug, &RevisionHash::parse(from)?, &RevisionHash::parse(to)?).await?;
+    let receipt = crate::receipt::receipt(&parts, &key, crate::store::Timestamp::now());
+    match output {
+        Some(path) => {
+            std::fs::write(&path, &receipt)?;
+            eprintln!("wrote the receipt to {} ({} bytes)", path.display(), receipt.len());
+        }
+        None => std::io::stdout().lock().write_all(receipt.as_bytes())?,
     }
     Ok(())
 }

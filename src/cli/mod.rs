@@ -110,6 +110,21 @@ pub enum Command {
         #[arg(long)]
         ocfl: Option<PathBuf>,
     },
+    /// Write a change receipt for two revisions of a document: one signed JSON file that
+    /// docs/verify_receipt.py checks offline with the log's verifier key.
+    Receipt {
+        /// The document's slug.
+        slug: String,
+        /// The earlier revision's hash.
+        from: String,
+        /// The later revision's hash.
+        to: String,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(long = "log-key", env = "PALIMPSEST_LOG_KEY", default_value = "palimpsest-log.key")]
+        log_key: PathBuf,
+    },
     /// Capture a web page once, now: a document (created on the first capture) gets a
     /// revision when the page's article differs from its head. Printed: the outcome, the
     /// document and the revision.
@@ -255,6 +270,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Capture { url: page, slug, kind, ignore_robots, capture } => {
             let store = open(url).await?;
             capture::capture_once(store, &capture, &page, slug, &kind, ignore_robots).await
+        }
+        Command::Receipt { slug, from, to, output, log_key } => {
+            let store = open(url).await?;
+            history::receipt(&store, &log_key, &slug, &from, &to, output).await
         }
         Command::Watch(command) => capture::watch(open(url).await?, command).await,
         Command::CaptureWorker { capture } => capture::run_worker(open(url).await?, &capture).await,

@@ -34,6 +34,7 @@ pub struct QueryRoot(
     IntegrityFields,
     IntegrityLists,
     super::objects::watch::WatchLists,
+    super::objects::receipt::ReceiptFields,
 );
 
 #[derive(Default)]

@@ -182,6 +182,8 @@ enum Links {
 pub(crate) struct AppState {
     graphql: GraphqlService,
     store: Store,
+    /// Signs change receipts (and, elsewhere, checkpoints).
+    log_key: Arc<LogKey>,
     sdl: String,
     max_body_bytes: usize,
     max_response_bytes: usize,
@@ -238,6 +240,7 @@ impl Application {
                 AddressPolicy::new(settings.capture_allow.clone()),
             ),
             store,
+            log_key: settings.log_key.clone(),
             sdl: crate::graphql::sdl(),
             max_body_bytes: settings.max_body_bytes,
             max_response_bytes: settings.max_response_bytes,
@@ -393,6 +396,7 @@ pub const ROUTES: &[Route] = &[
     plain!("/documents/{slug}", pages::document_page),
     plain!("/documents/{slug}/revisions/{hash}", pages::revision_page),
     plain!("/documents/{slug}/revisions/{hash}/capture.warc.gz", captures::capture_warc),
+    plain!("/documents/{slug}/receipt", captures::receipt),
     plain!("/documents/{slug}/history", pages::history_page),
     plain!("/documents/{slug}/diff", pages::diff_page),
     plain!("/documents/{slug}/cite", pages::cite),

@@ -23,10 +23,15 @@ crate::on_both_backends!(
     robots_txt_is_obeyed_unless_the_watch_says_otherwise,
     a_feeds_entries_become_page_watches,
     a_quote_altered_on_the_page_makes_its_citation_drift,
-    two_workers_on_one_database_capture_each_due_watch_once;
+    two_workers_on_one_database_capture_each_due_watch_once,
+    #[cfg_attr(palimpsest_no_cryptography, ignore = "needs python3 with cryptography")]
+    a_change_receipt_verifies_offline_and_fails_when_any_byte_changes;
     http:
-    #[cfg_attr(palimpsest_no_warcio, ignore = "needs warcio (pip install warcio)")]
-    the_evidence_of_a_capture_is_served_as_a_warc_file
+    #[cfg_attr(
+        any(palimpsest_no_warcio, palimpsest_no_cryptography),
+        ignore = "needs warcio and python3 with cryptography"
+    )]
+    the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_the_revisions
 );
 
 /// A page the fixture site serves.
@@ -576,7 +581,9 @@ async fn a_quote_altered_on_the_page_makes_its_citation_drift(app: TestApp) {
     assert_eq!(nodes[0]["current"]["status"], "ALTERED");
 }
 
-async fn the_evidence_of_a_capture_is_served_as_a_warc_file(app: TestApp) {
+async fn the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_the_revisions(
+    app: TestApp,
+) {
     let site = Site::start().await;
     let editor = app.editor().await;
     let capturer = capturer(&app).await;
@@ -623,6 +630,25 @@ async fn the_evidence_of_a_capture_is_served_as_a_warc_file(app: TestApp) {
         assert!(block.contains("The Daily Fixture"), "the page as sent");
         warcio_checks(&body).await;
     }
+    // The diff page links to the receipt of the two revisions, a file that verifies offline.
+    let (to, from) = (
+        history[0]["capture"]["warcUrl"].as_str().unwrap().split('/').nth_back(1).unwrap(),
+        history[1]["capture"]["warcUrl"].as_str().unwrap().split('/').nth_back(1).unwrap(),
+    );
+    app.store.sign_checkpoint(&app.log_key).await.unwrap();
+    let diff_page = format!("{}/documents/evidence/diff?from={from}&to={to}", app.address);
+    let page = app.client.get(&diff_page).send().await.unwrap().text().await.unwrap();
+    let receipt_url = format!("{}/documents/evidence/receipt?from={from}&to={to}", app.address);
+    assert!(
+        page.contains(&format!("/documents/evidence/receipt?from={from}&amp;to={to}")),
+        "{page}"
+    );
+    let response = app.client.get(&receipt_url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains(".receipt.json"));
+    let receipt = response.bytes().await.unwrap();
+    let (status, printed) = verify_receipt(&receipt, &app.log_key.verifier_key());
+    assert_eq!(status, 0, "{printed}");
     // No capture: 404; a redacted revision's evidence holds its text: 410.
     let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
     let hash = history[1]["capture"]["warcUrl"]
@@ -709,4 +735,115 @@ async fn two_workers_on_one_database_capture_each_due_watch_once(app: TestApp) {
     }
     let documents = app.query("{ documents(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(documents["data"]["documents"]["totalCount"], WATCHES);
+}
+
+const RECEIPT: &str = "query($document: String!, $from: String!, $to: String!) {
+  changeReceipt(document: $document, from: $from, to: $to)
+}";
+
+/// Runs docs/verify_receipt.py on `receipt` with `key`: its exit status and what it printed.
+fn verify_receipt(receipt: &[u8], key: &str) -> (i32, String) {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/verify_receipt.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, "-", key])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(receipt).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap_or(-1), printed)
+}
+
+async fn a_change_receipt_verifies_offline_and_fails_when_any_byte_changes(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    site.set("/story", Page::html(&article("Receipts", &PARAGRAPHS)));
+    let watch =
+        watch_page(&app, &editor, json!({ "url": site.url("/story"), "slug": "receipts" })).await;
+    capture_due(&capturer).await;
+    let mut edited = PARAGRAPHS;
+    edited[2] = "\"We cannot keep asking people to drive over a structure that may be failing,\" \
+                 the mayor said.";
+    site.set("/story", Page::html(&article("Receipts", &edited)));
+    capture_now(&app, &editor, &capturer, &watch).await;
+    capture_now(&app, &editor, &capturer, &watch).await;
+    let history = app
+        .query(
+            "{ document(slug: \"receipts\") { revisions(first: 2) { nodes { hash } } } }",
+            json!({}),
+        )
+        .await;
+    let hashes: Vec<String> = history["data"]["document"]["revisions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["hash"].as_str().unwrap().to_owned())
+        .collect();
+    let (to, from) = (&hashes[0], &hashes[1]);
+    let key = app.log_key.verifier_key();
+    let variables = json!({ "document": "receipts", "from": from, "to": to });
+    // No checkpoint covers the revisions yet: come back in a moment.
+    let early = app.query(RECEIPT, variables.clone()).await;
+    assert_eq!(early["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{early:#}");
+    app.store.sign_checkpoint(&app.log_key).await.unwrap();
+    let body = app.query(RECEIPT, variables).await;
+    assert_no_errors(&body);
+    let receipt = body["data"]["changeReceipt"].as_str().unwrap().as_bytes().to_vec();
+
+    let (status, printed) = verify_receipt(&receipt, &key);
+    assert_eq!(status, 0, "{printed}");
+    assert!(printed.contains("verified: receipts"), "{printed}");
+    assert!(printed.contains("+ may"), "what changed: {printed}");
+    assert!(printed.contains("- know"), "what changed: {printed}");
+    assert!(printed.contains("the page showed it from"), "{printed}");
+    assert!(printed.contains("(2 captures)"), "the head seen twice: {printed}");
+
+    // Any byte changed fails it, naming the part; spread over the whole file.
+    let step = (receipt.len() / 60).max(1);
+    for at in (0..receipt.len()).step_by(step) {
+        let mut tampered = receipt.clone();
+        tampered[at] = match tampered[at] {
+            b'0' => b'1',
+            b'a' => b'b',
+            b'"' => b'\'',
+            byte if byte.is_ascii_alphanumeric() => b'0',
+            _ => b'x',
+        };
+        let (status, printed) = verify_receipt(&tampered, &key);
+        assert_eq!(status, 1, "byte {at} changed, yet: {printed}");
+        assert!(printed.starts_with("FAILED: "), "{printed}");
+    }
+    // Re-formatted (white space added), or verified with another key: refused too.
+    let pretty =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&receipt).unwrap()).unwrap();
+    let (status, printed) = verify_receipt(&pretty, &key);
+    assert_eq!((status, printed.contains("FAILED: file")), (1, true), "{printed}");
+    let other = palimpsest::checkpoint::LogKey::generate(app.log_key.name()).unwrap();
+    let (status, printed) = verify_receipt(&receipt, &other.verifier_key());
+    assert_eq!(status, 1, "{printed}");
+    // A redacted revision's receipt carries its redaction, not its text, and still verifies.
+    let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
+    let redact = app
+        .query_as(
+            Some(&archivist),
+            "mutation($hash: String!) { redactRevision(input: { hash: $hash, reason: \"personal data\" }) { revision { hash } } }",
+            json!({ "hash": from }),
+        )
+        .await;
+    assert_no_errors(&redact);
+    let body = app.query(RECEIPT, json!({ "document": "receipts", "from": from, "to": to })).await;
+    assert_no_errors(&body);
+    let redacted = body["data"]["changeReceipt"].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(redacted).unwrap();
+    assert!(parsed["from"]["content"].is_null() && parsed["changes"].is_null());
+    assert_eq!(parsed["from"]["redaction"]["reason"], "personal data");
+    let (status, printed) = verify_receipt(redacted.as_bytes(), &key);
+    assert_eq!(status, 0, "{printed}");
+    assert!(printed.contains("redacted"), "{printed}");
 }

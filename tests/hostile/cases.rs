@@ -659,7 +659,7 @@ fn plain_routes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usiz
         };
         let junk = url_encode(&hostile_string(rng));
         let browser = ("accept".to_owned(), "text/html,*/*;q=0.8".to_owned());
-        let (path, headers): (String, Vec<(String, String)>) = match rng.below(16) {
+        let (path, headers): (String, Vec<(String, String)>) = match rng.below(18) {
             0 => (format!("/documents/{slug}"), vec![]),
             1 => (format!("/documents/{slug}/revisions/{hash}"), vec![]),
             2 => (
@@ -687,6 +687,8 @@ fn plain_routes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usiz
             12 => ("/".into(), vec![("accept".into(), header_value(&hostile_string(rng)))]),
             13 => (format!("/search?q={junk}"), vec![browser]),
             14 => (format!("/{junk}?q={junk}"), vec![browser]),
+            15 => (format!("/documents/{slug}/revisions/{hash}/capture.warc.gz"), vec![]),
+            16 => (format!("/documents/{slug}/receipt?from={hash}&to={junk}"), vec![]),
             _ => ("/graphql".into(), vec![("accept".into(), "text/html".into())]),
         };
         cases.push(get("plain route", path, headers));
@@ -724,7 +726,11 @@ fn heavy_reads(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize
         "{ documents(first: 100) { nodes { head { content } revisions(first: 100) { nodes { header } } } } }",
     ];
     for i in 0..n {
-        if i % 5 == 0 {
+        if i % 10 == 7 {
+            let query = "query($hash: String!) { changeReceipt(document: \"huge\", from: $hash, to: $hash) }";
+            let variables = json!({ "hash": fixture.huge_head });
+            cases.push(graphql("heavy read", None, query.into(), variables));
+        } else if i % 5 == 0 {
             let query = "query($from: String!, $to: String!) { diff(from: $from, to: $to, granularity: WORD) { stats { similarity } } }";
             let variables = json!({ "from": fixture.small_hashes[0], "to": fixture.huge_head });
             cases.push(graphql("heavy read", None, query.into(), variables));

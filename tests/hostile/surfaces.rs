@@ -21,6 +21,7 @@ const EVERY_FIELD: &[&str] = &["hostile arguments", "fuzzed query", "alias bomb"
 /// Each root field, and the attacks aimed at it beyond `EVERY_FIELD`.
 pub const FIELDS: &[(&str, &[&str])] = &[
     ("Query.auditEvents", &["bad id, cursor, hash or slug"]),
+    ("Query.changeReceipt", &["bad id, cursor, hash or slug", "heavy read"]),
     ("Query.cite", &["bad id, cursor, hash or slug", "heavy read"]),
     ("Query.consistencyProof", &["fuzzed query"]),
     ("Query.diff", &["bad id, cursor, hash or slug", "heavy read", "several heavy fields"]),
@@ -40,12 +41,19 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("Query.transparencyLog", &["fuzzed query"]),
     ("Query.verification", &["token case"]),
     ("Query.viewer", &["token case"]),
+    ("Query.watches", &["bad id, cursor, hash or slug", "token case"]),
     ("Mutation.addCitation", &["NUL bytes", "mutation over GET"]),
     ("Mutation.createAgent", &["NUL bytes", "mutation over GET"]),
     ("Mutation.createDocument", &["NUL bytes", "mutation over GET", "oversize body"]),
     ("Mutation.createSource", &["NUL bytes", "mutation over GET"]),
     ("Mutation.redactRevision", &["token case", "mutation over GET"]),
     ("Mutation.reviseDocument", &["NUL bytes", "mutation over GET", "oversize body"]),
+    ("Mutation.watchPage", &["NUL bytes", "mutation over GET", "token case"]),
+    ("Mutation.watchFeed", &["NUL bytes", "mutation over GET", "token case"]),
+    ("Mutation.pauseWatch", &["bad id, cursor, hash or slug", "mutation over GET"]),
+    ("Mutation.resumeWatch", &["bad id, cursor, hash or slug", "mutation over GET"]),
+    ("Mutation.captureWatchNow", &["bad id, cursor, hash or slug", "mutation over GET"]),
+    ("Mutation.removeWatch", &["bad id, cursor, hash or slug", "mutation over GET"]),
     (
         "Subscription.citationDrift",
         &[
@@ -113,6 +121,8 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ("/documents/{slug}/revisions/{hash}/text", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/revisions/{hash}", "GET, HEAD", &["plain route"]),
+    ("/documents/{slug}/revisions/{hash}/capture.warc.gz", "GET, HEAD", &["plain route"]),
+    ("/documents/{slug}/receipt", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/history", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/diff", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/cite", "GET, HEAD", &["plain route"]),

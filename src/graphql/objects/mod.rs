@@ -8,6 +8,7 @@ pub mod citation_export;
 mod document;
 pub mod history;
 pub mod integrity;
+pub mod receipt;
 mod revision;
 pub mod search;
 mod source;

@@ -2,7 +2,7 @@
 
 use maud::html;
 
-use super::{diff_url, document_url, history_url, layout, lines, revision_link, when};
+use super::{diff_url, document_url, history_url, layout, lines, receipt_url, revision_link, when};
 use crate::store::{Document, HistoryPage, Revision, RevisionDiff};
 use crate::textdiff::ChangeOp;
 
@@ -49,6 +49,8 @@ pub fn history(history: &HistoryPage, base: &str) -> String {
                         td.why { @if revision.message.is_empty() { "—" } @else { (revision.message) } }
                         td { @if let Some(parent) = &revision.parent {
                             a href=(diff_url(base, document, parent, &revision.hash)) { "diff" }
+                            " · "
+                            a href=(receipt_url(base, document, parent, &revision.hash)) title="A signed file that proves both texts and what changed, checked offline" { "receipt" }
                         } @else { "first" } }
                     }
                 }
@@ -91,6 +93,13 @@ pub fn diff(document: &Document, diff: &RevisionDiff, base: &str) -> String {
             dt { "From" } dd { @if let Some(from) = from { (side(from)) } @else { "(the empty text)" } }
             dt { "To" } dd { (side(to)) }
             dt { "Changed" } dd { (stats.insertions) " words inserted, " (stats.deletions) " deleted" }
+            @if let Some(from) = from {
+                dt { "Receipt" } dd {
+                    a href=(receipt_url(base, document, &from.hash, &to.hash)) { "Download the change receipt" }
+                    " — both texts, what changed and their proofs in the transparency log, signed: anyone can check it offline with "
+                    code { "docs/verify_receipt.py" } "."
+                }
+            }
         }
         @if diff.result.fell_back {
             p.notice role="note" { "The texts are large: the changes are shown by line rather than by word." }

@@ -116,6 +116,16 @@ fn history_url(base: &str, document: &Document) -> String {
     format!("{base}/documents/{}/history", document.slug)
 }
 
+/// Where a change receipt of two revisions is served (a signed file to check offline).
+fn receipt_url(
+    base: &str,
+    document: &Document,
+    from: &impl std::fmt::Display,
+    to: &impl std::fmt::Display,
+) -> String {
+    format!("{base}/documents/{}/receipt?from={from}&to={to}", document.slug)
+}
+
 fn diff_url(
     base: &str,
     document: &Document,
