@@ -158,3 +158,76 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod probe {
+    use super::*;
+
+    fn real_depth(html: &str) -> (usize, usize) {
+        let doc = dom_query::Document::from(html);
+        let root = doc.root();
+        let mut stack = vec![(root, 0usize)];
+        let mut max = 0;
+        let mut count = 0;
+        while let Some((node, depth)) = stack.pop() {
+            if node.is_element() {
+                count += 1;
+            }
+            max = max.max(depth);
+            let mut child = node.first_child();
+            while let Some(c) = child {
+                if c.is_element() {
+                    stack.push((c, depth + 1));
+                }
+                child = c.next_sibling();
+            }
+        }
+        (max, count)
+    }
+
+    #[test]
+    fn probe_holes() {
+        let lim = MarkupLimits { max_bytes: 1 << 26, max_depth: 256, max_elements: 200_000 };
+        let n = 2000;
+        let cases: Vec<(&str, String)> = vec![
+            ("plain divs", "<div>".repeat(n)),
+            ("self-closing divs", "<div/>".repeat(n)),
+            ("lingering formatting", format!("{}x", "<b><i id=a></b>".repeat(n))),
+            (
+                "lingering amplification",
+                format!(
+                    "{}{}",
+                    (0..200).map(|i| format!("<b><i id={i}></b>")).collect::<String>(),
+                    "<p>x</p>".repeat(n)
+                ),
+            ),
+            ("svg title", format!("<svg><title>{}", "<div>".repeat(n))),
+            ("comment --!>", format!("<!-- a --!><script>-->{}", "<div>".repeat(n))),
+            ("cdata in html", format!("<![CDATA[>{}", "<div>".repeat(n))),
+            (
+                "script escape",
+                format!("<script><!--<script></script><textarea>--></script>{}", "<div>".repeat(n)),
+            ),
+            ("nested tables", "<table><td>".repeat(n)),
+            ("svg unquoted slash", format!("<svg>{}", "<g a=x/>".repeat(n))),
+            ("svg breakout", format!("<svg><div>{}", "<x/>".repeat(n))),
+        ];
+        for (name, html) in cases {
+            let started = std::time::Instant::now();
+            let (depth, count) = real_depth(&html);
+            let scanned = check(&html, &lim);
+            eprintln!(
+                "{name}: real depth {depth}, elements {count}, scan {scanned:?}, {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn probe_html5ever_deep() {
+        let html = "<div>".repeat(100_000);
+        let started = std::time::Instant::now();
+        let (depth, count) = real_depth(&html);
+        eprintln!("100k: depth {depth} count {count} {:?}", started.elapsed());
+    }
+}

@@ -68,6 +68,7 @@ pub(super) async fn export(
     slugs: &[String],
     output: Option<PathBuf>,
     ocfl: Option<PathBuf>,
+    warc: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let mut ids = Vec::new();
     for slug in slugs {
@@ -79,6 +80,9 @@ pub(super) async fn export(
         ids.push(document.id);
     }
     let selected = (!slugs.is_empty()).then_some(ids.as_slice());
+    if let Some(path) = warc {
+        return export_warc(store, selected, &path).await;
+    }
     if let Some(root) = ocfl {
         let counts = crate::archive::ocfl::export_ocfl(store, selected, &root).await?;
         eprintln!(
@@ -105,5 +109,37 @@ pub(super) async fn export(
         "exported {} agents, {} sources and {} revisions",
         counts.agents, counts.sources, counts.revisions
     );
+    Ok(())
+}
+
+/// `export --warc FILE`: the evidence of every capture that wrote a revision (of the selected
+/// documents), in one `.warc.gz` that warcio and pywb read.
+async fn export_warc(
+    store: &Store,
+    selected: Option<&[crate::store::DocumentId]>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use crate::capture::warc::{WarcDate, gzip_member, warcinfo, write_gz};
+    use std::io::Write;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    out.write_all(&write_gz(&warcinfo(WarcDate::now())))?;
+    let (mut captures, mut records) = (0, 0);
+    let mut after = None;
+    loop {
+        let page = store.captures_with_evidence(selected, after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for capture in &page {
+            for record in store.evidence_of_capture(capture.id).await? {
+                out.write_all(&gzip_member(&record.bytes))?;
+                records += 1;
+            }
+            captures += 1;
+        }
+    }
+    out.flush()?;
+    eprintln!("wrote {records} WARC records of {captures} captures to {}", path.display());
     Ok(())
 }

@@ -103,12 +103,16 @@ pub enum Command {
         #[arg(long = "document")]
         documents: Vec<String>,
         /// Write here instead of standard output.
-        #[arg(short, long, conflicts_with = "ocfl")]
+        #[arg(short, long, conflicts_with_all = ["ocfl", "warc"])]
         output: Option<PathBuf>,
         /// Write an OCFL 1.1 storage root here instead (a new or empty folder): one object per
         /// document, one version per revision.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "warc")]
         ocfl: Option<PathBuf>,
+        /// Write the HTTP evidence of every capture that wrote a revision here instead, as one
+        /// `.warc.gz` (a warcinfo record, then each capture's request and response records).
+        #[arg(long)]
+        warc: Option<PathBuf>,
     },
     /// Write a change receipt for two revisions of a document: one signed JSON file that
     /// docs/verify_receipt.py checks offline with the log's verifier key.
@@ -263,8 +267,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { file, batch } => archive::import(url, &file, batch).await,
-        Command::Export { documents, output, ocfl } => {
-            archive::export(&open(url).await?, &documents, output, ocfl).await
+        Command::Export { documents, output, ocfl, warc } => {
+            archive::export(&open(url).await?, &documents, output, ocfl, warc).await
         }
         Command::LogKey { path } => serve::print_verifier_key(&path),
         Command::Capture { url: page, slug, kind, ignore_robots, capture } => {

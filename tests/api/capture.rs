@@ -3,15 +3,12 @@
 //! they keep, the failures they record; and, over HTTP, the WARC file a revision's capture is
 //! served as.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::site::{Page, Site};
 use palimpsest::capture::fetch::FetchLimits;
 use palimpsest::capture::{CaptureSettings, Capturer, worker};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use crate::helpers::{TestApp, assert_no_errors, loopback};
 
@@ -33,119 +30,6 @@ crate::on_both_backends!(
     )]
     the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_the_revisions
 );
-
-/// A page the fixture site serves.
-#[derive(Clone)]
-pub struct Page {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// Send the body a byte a second (a server that trickles).
-    pub trickle: bool,
-}
-
-impl Page {
-    pub fn html(body: &str) -> Self {
-        Page {
-            status: 200,
-            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
-            body: body.as_bytes().to_vec(),
-            trickle: false,
-        }
-    }
-
-    pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    fn status(status: u16) -> Self {
-        Page { status, headers: Vec::new(), body: Vec::new(), trickle: false }
-    }
-}
-
-/// A web site on loopback whose pages a test sets and changes. It answers `If-None-Match`
-/// with 304 when the page's `ETag` matches, and counts the requests of each path.
-#[derive(Clone)]
-pub struct Site {
-    pub base: String,
-    pages: Arc<Mutex<HashMap<String, Page>>>,
-    hits: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Site {
-    pub async fn start() -> Site {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let site = Site { base, pages: Arc::default(), hits: Arc::default() };
-        let serving = site.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let site = serving.clone();
-                tokio::spawn(async move { site.answer(stream).await });
-            }
-        });
-        site
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn set(&self, path: &str, page: Page) {
-        self.pages.lock().unwrap().insert(path.to_owned(), page);
-    }
-
-    pub fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
-    }
-
-    async fn answer(&self, mut stream: tokio::net::TcpStream) {
-        let mut request = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => request.extend_from_slice(&buffer[..n]),
-            }
-        }
-        let request = String::from_utf8_lossy(&request).into_owned();
-        let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        let if_none_match = request.lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("if-none-match").then(|| value.trim().to_owned())
-        });
-        *self.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
-        let page = self.pages.lock().unwrap().get(&path).cloned().unwrap_or(Page::status(404));
-        let etag = page.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("etag"));
-        let page = match (etag, if_none_match) {
-            (Some((_, tag)), Some(sent)) if *tag == sent => {
-                Page { status: 304, body: Vec::new(), ..page.clone() }
-            }
-            _ => page,
-        };
-        let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", page.status);
-        for (name, value) in &page.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", page.body.len()));
-        if stream.write_all(head.as_bytes()).await.is_err() {
-            return;
-        }
-        if page.trickle {
-            for byte in &page.body {
-                if stream.write_all(&[*byte]).await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        } else {
-            let _ = stream.write_all(&page.body).await;
-        }
-        let _ = stream.shutdown().await;
-    }
-}
 
 /// A news article as sites serve them: navigation, the story, a footer, metadata.
 pub fn article(headline: &str, paragraphs: &[&str]) -> String {
@@ -649,6 +533,29 @@ async fn the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_
     let receipt = response.bytes().await.unwrap();
     let (status, printed) = verify_receipt(&receipt, &app.log_key.verifier_key());
     assert_eq!(status, 0, "{printed}");
+    // `export --warc`: every capture's evidence in one file that warcio reads.
+    let dir = tempfile_dir();
+    let exported = dir.join("all.warc.gz");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+        .args(["--database-url", &app.database_url, "export", "--warc"])
+        .arg(&exported)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let all = std::fs::read(&exported).unwrap();
+    let records = palimpsest::capture::warc::read(
+        &all,
+        palimpsest::capture::warc::ReadLimits {
+            max_record_bytes: 16 << 20,
+            max_records: 100,
+            max_total_bytes: 64 << 20,
+        },
+    )
+    .expect("the digests verify");
+    let kinds: Vec<&str> = records.iter().map(|r| r.kind().as_str()).collect();
+    assert_eq!(kinds, ["warcinfo", "request", "response", "request", "response"]);
+    warcio_checks(&all).await;
+    std::fs::remove_dir_all(dir).ok();
     // No capture: 404; a redacted revision's evidence holds its text: 410.
     let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
     let hash = history[1]["capture"]["warcUrl"]

@@ -16,6 +16,8 @@ mod helpers;
 mod proxy;
 #[path = "../common/rfc9162.rs"]
 mod rfc9162;
+#[path = "../common/site.rs"]
+mod site;
 #[path = "../common/websocket_frame.rs"]
 mod websocket_frame;
 

@@ -385,8 +385,14 @@ pub async fn attack(server: &Server, fixture: &Fixture, rng: &mut Rng) -> Socket
             continue;
         }
         for n in 0..40 {
-            let (query, variables) =
-                crate::surfaces::hostile_call(&schema, "Subscription", field, rng);
+            // A message over the frame limit is closed with 1009, as it should be: that is the
+            // "oversized frame" family's case, so this one sends arguments that fit.
+            let (query, variables) = loop {
+                let call = crate::surfaces::hostile_call(&schema, "Subscription", field, rng);
+                if call.1.to_string().len() < 1 << 20 {
+                    break call;
+                }
+            };
             let id = format!("h{n}");
             send(
                 &mut socket,

@@ -400,6 +400,43 @@ impl Store {
         Ok((capture, evidence))
     }
 
+    /// A page of the captures that kept evidence (those that wrote a revision), oldest first,
+    /// of the documents `only` names (all when `None`), after `after`. A redacted revision's
+    /// capture is left out: its evidence holds the text the redaction purged.
+    pub async fn captures_with_evidence(
+        &self,
+        only: Option<&[DocumentId]>,
+        after: Option<CaptureId>,
+        limit: u64,
+    ) -> StoreResult<Vec<Capture>> {
+        let wrote = [CaptureOutcome::Created.as_str(), CaptureOutcome::Revised.as_str()];
+        let mut query = capture::Entity::find()
+            .filter(capture::Column::Outcome.is_in(wrote))
+            .order_by_asc(capture::Column::Id)
+            .limit(Ord::min(limit, 1000));
+        if let Some(after) = after {
+            query = query.filter(capture::Column::Id.gt(after.as_uuid()));
+        }
+        if let Some(only) = only {
+            query =
+                query.filter(capture::Column::DocumentId.is_in(only.iter().map(|d| d.as_uuid())));
+        }
+        let captures: Vec<Capture> = query
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Capture::try_from)
+            .collect::<StoreResult<_>>()?;
+        let hashes: Vec<RevisionHash> =
+            captures.iter().filter_map(|c| c.revision.clone()).collect();
+        let redacted: Vec<RevisionHash> =
+            self.redactions(&hashes).await?.into_iter().map(|r| r.revision).collect();
+        Ok(captures
+            .into_iter()
+            .filter(|c| c.revision.as_ref().is_none_or(|r| !redacted.contains(r)))
+            .collect())
+    }
+
     /// The capture with this id.
     pub async fn capture(&self, id: CaptureId) -> StoreResult<Capture> {
         capture::Entity::find_by_id(id.as_uuid())

@@ -1,0 +1,209 @@
+//! Captures against a local site (release build, SQLite by default; PostgreSQL when
+//! `PALIMPSEST_BENCH_POSTGRES_URL` names a server, e.g. `postgres://postgres@127.0.0.1/postgres`:
+//! a database is created and dropped for the run):
+//! - throughput of capture workers (8 captures at once, as `serve` runs them) over `PAGES`
+//!   watched pages of about 50 KB: first captures (documents created), captures of pages that
+//!   changed one paragraph (revisions, with their WARC evidence), of pages that did not
+//!   (sightings), and of pages whose server answers 304 (sightings, no body);
+//! - what the evidence costs: one page captured `STORAGE_CAPTURES` times, one paragraph
+//!   changed each time, against the same records as a `.warc.gz` (each record gzipped, as
+//!   web archives keep them).
+//!
+//!     cargo bench --bench capture
+//!
+//! It prints its figures; nothing here asserts a time.
+
+use std::time::{Duration, Instant};
+
+use palimpsest::capture::fetch::FetchLimits;
+use palimpsest::capture::warc::gzip_member;
+use palimpsest::capture::{CaptureSettings, Capturer, worker};
+use palimpsest::store::{
+    self, Actor, DocumentKind, NewWatch, Store, StoreLimits, WatchId, WatchInterval, WatchKind,
+};
+
+#[path = "../tests/common/site.rs"]
+mod site;
+
+use site::{Page, Site};
+
+const PAGES: usize = 400;
+const STORAGE_CAPTURES: usize = 1000;
+const PARAGRAPHS: usize = 60;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("palimpsest-capture-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let (url, cleanup) = match std::env::var("PALIMPSEST_BENCH_POSTGRES_URL") {
+        Ok(server) => {
+            let name = format!("palimpsest_capture_bench_{}", std::process::id());
+            let admin = store::connect(&server).await?;
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &admin,
+                &format!("CREATE DATABASE {name}"),
+            )
+            .await?;
+            let url = format!("{}/{name}", server.rsplit_once('/').map_or(&*server, |(s, _)| s));
+            (url, Some((admin, name)))
+        }
+        Err(_) => (format!("sqlite://{}/palimpsest.db?mode=rwc", dir.display()), None),
+    };
+    let result = run(&url).await;
+    if let Some((admin, name)) = cleanup {
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &admin,
+            &format!("DROP DATABASE {name} WITH (FORCE)"),
+        )
+        .await?;
+    }
+    std::fs::remove_dir_all(&dir)?;
+    result
+}
+
+/// A page of about 50 KB: story `n`, of `PARAGRAPHS` paragraphs, each paragraph `p` at its
+/// version `versions[p]` (0: as first published).
+fn page(n: usize, versions: &[usize; PARAGRAPHS]) -> String {
+    let paragraphs: String = (0..PARAGRAPHS)
+        .map(|p| {
+            let edit = match versions[p] {
+                0 => String::new(),
+                version => format!(" (update {version})"),
+            };
+            format!(
+                "<p>Paragraph {p} of story {n}{edit}: the council met on Tuesday to hear the \
+                 engineers' report on the harbour bridge, whose piers have stood in salt water \
+                 for ninety years; the report found corrosion in two of the seven piers, and \
+                 estimated that repairs would take eighteen months, at a cost above that of the \
+                 original construction, adjusted for inflation, which the treasurer said the \
+                 city could not meet without a loan or a new levy on property owners.</p>\n"
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Story {n}</title>\
+         <meta property=\"og:site_name\" content=\"The Bench Times\"></head><body>\
+         <nav><a href=\"/\">Home</a></nav><article><h1>Story {n}</h1>{paragraphs}</article>\
+         <footer>The Bench Times</footer></body></html>"
+    )
+}
+
+async fn run(url: &str) -> anyhow::Result<()> {
+    let db = store::connect(url).await?;
+    store::migrate(&db).await?;
+    let store = Store::new(db, StoreLimits::default());
+    let site = Site::start().await;
+    let settings = CaptureSettings {
+        allow: vec!["127.0.0.0/8".parse()?],
+        per_host_per_minute: u32::MAX,
+        fetch: FetchLimits::default(),
+        ..CaptureSettings::default()
+    };
+    let capturer = Capturer::new(store.clone(), settings).await?;
+    let actor = Actor::agent(capturer.agent().await?);
+    println!(
+        "capture ({}, {PAGES} pages of {} KB)",
+        store::redact_password(url),
+        page(0, &[0; PARAGRAPHS]).len() / 1024
+    );
+
+    let mut watches: Vec<WatchId> = Vec::with_capacity(PAGES);
+    for n in 0..PAGES {
+        let path = format!("/story/{n}");
+        site.set(&path, Page::html(&page(n, &[0; PARAGRAPHS])));
+        let watch = NewWatch {
+            kind: WatchKind::Page,
+            url: site.url(&path),
+            slug: None,
+            document_kind: DocumentKind::Article,
+            interval: WatchInterval::default(),
+            obey_robots: false,
+        };
+        watches.push(store.add_watch(watch, None, &actor).await?.id);
+    }
+    let rate = |what: &str, took: Duration, count: usize| {
+        println!(
+            "  {what:<42} {:>7.0} pages/s ({count} in {:.2} s)",
+            count as f64 / took.as_secs_f64(),
+            took.as_secs_f64()
+        );
+    };
+    let round = async |capturer: &Capturer| -> anyhow::Result<(Duration, usize)> {
+        let started = Instant::now();
+        let mut count = 0;
+        loop {
+            let captured = worker::round(capturer).await?;
+            if captured == 0 {
+                return Ok((started.elapsed(), count));
+            }
+            count += captured;
+        }
+    };
+    let due = async |watches: &[WatchId]| -> anyhow::Result<()> {
+        for watch in watches {
+            store.capture_watch_now(*watch, &actor).await?;
+        }
+        Ok(())
+    };
+
+    let (took, count) = round(&capturer).await?;
+    rate("first captures (documents created)", took, count);
+    let edited = |n: usize| {
+        let mut versions = [0; PARAGRAPHS];
+        versions[n % PARAGRAPHS] = 1;
+        page(n, &versions)
+    };
+    for n in 0..PAGES {
+        site.set(&format!("/story/{n}"), Page::html(&edited(n)));
+    }
+    due(&watches).await?;
+    let (took, count) = round(&capturer).await?;
+    rate("changed pages (a revision each)", took, count);
+    due(&watches).await?;
+    let (took, count) = round(&capturer).await?;
+    rate("unchanged pages (same text: a sighting)", took, count);
+    for n in 0..PAGES {
+        let tagged = Page::html(&edited(n)).with_header("ETag", &format!("\"{n}\""));
+        site.set(&format!("/story/{n}"), tagged);
+    }
+    due(&watches).await?;
+    round(&capturer).await?;
+    due(&watches).await?;
+    let (took, count) = round(&capturer).await?;
+    rate("unchanged pages (304 Not Modified)", took, count);
+
+    // Evidence: one page, a paragraph changed at each capture.
+    let (before_packed, before_raw) = store.evidence_size().await?;
+    let url = url::Url::parse(&site.url("/storage"))?;
+    let mut gzipped = 0u64;
+    let started = Instant::now();
+    let mut versions = [0; PARAGRAPHS];
+    for version in 1..=STORAGE_CAPTURES {
+        versions[version % PARAGRAPHS] = version;
+        site.set("/storage", Page::html(&page(PAGES, &versions)));
+        let recorded = capturer.capture_once(&url, None, DocumentKind::Article, false).await?;
+        for record in store.evidence_of_capture(recorded.capture.id).await? {
+            gzipped += gzip_member(&record.bytes).len() as u64;
+        }
+    }
+    let took = started.elapsed();
+    let (packed, raw) = store.evidence_size().await?;
+    let (packed, raw) = (packed - before_packed, raw - before_raw);
+    println!(
+        "  evidence of {STORAGE_CAPTURES} captures of one page ({} requests served), one \
+         paragraph changed each time ({:.1} s, {:.0} captures/s):",
+        site.hits("/storage"),
+        took.as_secs_f64(),
+        STORAGE_CAPTURES as f64 / took.as_secs_f64()
+    );
+    println!(
+        "    WARC records as written {:>8.1} MB; as .warc.gz {:>6.1} MB; kept {:>6.2} MB = {:.1} % \
+         of the WARC, {:.1} % of the .warc.gz",
+        raw as f64 / 1e6,
+        gzipped as f64 / 1e6,
+        packed as f64 / 1e6,
+        100.0 * packed as f64 / raw as f64,
+        100.0 * packed as f64 / gzipped as f64
+    );
+    Ok(())
+}
