@@ -24,12 +24,14 @@ use palimpsest::store::{
 
 #[path = "../tests/common/site.rs"]
 mod site;
+#[path = "common/spans.rs"]
+mod spans;
 
 use site::{Page, Site};
 
 const PAGES: usize = 400;
 const STORAGE_CAPTURES: usize = 1000;
-const PARAGRAPHS: usize = 60;
+const PARAGRAPHS: usize = 120;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -89,6 +91,7 @@ fn page(n: usize, versions: &[usize; PARAGRAPHS]) -> String {
 }
 
 async fn run(url: &str) -> anyhow::Result<()> {
+    spans::install()?;
     let db = store::connect(url).await?;
     store::migrate(&db).await?;
     let store = Store::new(db, StoreLimits::default());
@@ -122,11 +125,26 @@ async fn run(url: &str) -> anyhow::Result<()> {
         watches.push(store.add_watch(watch, None, &actor).await?.id);
     }
     let rate = |what: &str, took: Duration, count: usize| {
+        let shares: Vec<String> = [
+            "claim_watches",
+            "capture_fetch",
+            "capture_extract",
+            "capture_evidence",
+            "record_capture",
+        ]
+        .iter()
+        .map(|name| {
+            let (spent, _) = spans::span_total(name);
+            format!("{name} {:.1} ms", spent.as_secs_f64() * 1e3 / count.max(1) as f64)
+        })
+        .collect();
         println!(
             "  {what:<42} {:>7.0} pages/s ({count} in {:.2} s)",
             count as f64 / took.as_secs_f64(),
             took.as_secs_f64()
         );
+        println!("    per capture: {}", shares.join(", "));
+        spans::reset_spans();
     };
     let round = async |capturer: &Capturer| -> anyhow::Result<(Duration, usize)> {
         let started = Instant::now();

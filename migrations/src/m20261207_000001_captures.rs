@@ -187,6 +187,8 @@ impl MigrationTrait for Migration {
             ("captures_by_revision", Captures::RevisionHash),
             ("captures_by_watch", Captures::WatchId),
             ("captures_by_document", Captures::DocumentId),
+            // A page captured once again revises the document its last capture wrote.
+            ("captures_by_url", Captures::Url),
         ] {
             manager
                 .create_index(

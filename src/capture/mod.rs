@@ -8,6 +8,7 @@ pub mod extract;
 pub mod feed;
 pub mod fetch;
 pub mod guard;
+mod politeness;
 pub mod robots;
 mod run;
 pub mod scan;

@@ -2,11 +2,10 @@
 //! store call that keeps what came of it. Every way a capture can go wrong ends as a recorded
 //! outcome with its reason; none reaches the server or another watch.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipnet::IpNet;
+use tracing::Instrument;
 use url::Url;
 
 use super::evidence;
@@ -14,7 +13,7 @@ use super::extract::{self, ExtractLimits};
 use super::feed::{self, FeedLimits};
 use super::fetch::{FetchError, FetchLimits, Fetched, Fetcher, Validators as FetchValidators};
 use super::guard::AddressPolicy;
-use super::robots::Robots;
+use super::politeness::Politeness;
 use super::warc::WarcDate;
 use crate::store::{
     Actor, AgentId, AgentKind, AgentName, CaptureFor, CaptureOutcome, CaptureRecorded,
@@ -65,11 +64,6 @@ impl Default for CaptureSettings {
     }
 }
 
-/// The product token robots.txt groups are matched against (RFC 9309 §2.2.1).
-const ROBOTS_TOKEN: &str = "palimpsest";
-/// Hosts whose robots.txt is remembered at once; past it the memory starts over.
-const MAX_ROBOTS_HOSTS: usize = 10_000;
-
 /// Captures pages for the store: shared by the worker and one-off captures.
 pub struct Capturer {
     store: Store,
@@ -79,8 +73,7 @@ pub struct Capturer {
     /// The capture agent, made by the first capture (a server that never captures adds no
     /// agent).
     agent: tokio::sync::OnceCell<AgentId>,
-    robots: Mutex<HashMap<String, (Instant, Arc<Robots>)>>,
-    hosts: Mutex<HashMap<String, (Instant, u32)>>,
+    politeness: Politeness,
 }
 
 /// Why a capture could not even be attempted (a recorded failure is not an error).
@@ -98,14 +91,14 @@ impl Capturer {
         let policy = AddressPolicy::new(settings.allow.clone());
         let fetcher = Fetcher::new(policy.clone(), settings.fetch, &settings.user_agent)
             .map_err(|e| CaptureError::Client(e.to_string()))?;
+        let politeness = Politeness::new(settings.per_host_per_minute, settings.robots_ttl);
         Ok(Self {
             store,
             fetcher,
             settings,
             policy,
             agent: tokio::sync::OnceCell::new(),
-            robots: Mutex::default(),
-            hosts: Mutex::default(),
+            politeness,
         })
     }
 
@@ -170,7 +163,7 @@ impl Capturer {
                 return Ok(Some(self.store.record_capture(report, &self.actor().await?).await?));
             }
         };
-        if let Some(wait) = self.host_busy(&url) {
+        if let Some(wait) = self.politeness.host_busy(&url) {
             let until = Timestamp::from_micros(Timestamp::now().micros() + wait.as_micros() as i64);
             self.store.defer_watch(watch.id, until).await?;
             return Ok(None);
@@ -289,6 +282,7 @@ impl Capturer {
 
     /// The page, unless robots.txt, the address rules or the fetch said no: then what to
     /// record instead.
+    #[tracing::instrument(level = "debug", name = "capture_fetch", skip_all)]
     async fn fetch_checked(
         &self,
         url: &Url,
@@ -301,7 +295,7 @@ impl Capturer {
                 detail: refused.to_string(),
             });
         }
-        if obey_robots && !self.robots_for(url).await.allows(url) {
+        if obey_robots && !self.politeness.robots_allow(&self.fetcher, url).await {
             return Err(Found::Nothing {
                 outcome: CaptureOutcome::Refused,
                 detail: "robots.txt disallows it".to_owned(),
@@ -338,8 +332,12 @@ impl Capturer {
         {
             return nothing(CaptureOutcome::Failed, format!("not an HTML page ({content_type})"));
         }
-        let html = fetched.text();
-        let article = match extract::extract(&html, &fetched.final_url, &self.settings.extract) {
+        let extracting = tracing::debug_span!("capture_extract");
+        let extracted = extracting.in_scope(|| {
+            let html = fetched.text();
+            extract::extract(&html, &fetched.final_url, &self.settings.extract)
+        });
+        let article = match extracted {
             Ok(article) => article,
             Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
         };
@@ -350,11 +348,12 @@ impl Capturer {
             );
         }
         let date = WarcDate::from(fetched_at.as_datetime());
-        let exchange =
-            match evidence::exchange(&self.store, fetched, date, &self.settings.user_agent).await {
-                Ok(exchange) => exchange,
-                Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
-            };
+        let evidence = evidence::exchange(&self.store, fetched, date, &self.settings.user_agent)
+            .instrument(tracing::debug_span!("capture_evidence"));
+        let exchange = match evidence.await {
+            Ok(exchange) => exchange,
+            Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+        };
         let title = title_of(&article.title, &fetched.final_url);
         let source = NewSource {
             kind: SourceKind::WebPage,
@@ -402,59 +401,6 @@ impl Capturer {
                 })
                 .unwrap_or_default(),
         }
-    }
-
-    /// The robots.txt rules of `url`'s origin, fetched at most once per `robots_ttl`. As RFC
-    /// 9309 §2.3.1 says: a robots.txt that is not there (4xx) allows everything; one that
-    /// cannot be read (5xx, unreachable) disallows everything.
-    async fn robots_for(&self, url: &Url) -> Arc<Robots> {
-        let origin = url.origin().ascii_serialization();
-        if let Some((at, robots)) =
-            self.robots.lock().unwrap_or_else(|e| e.into_inner()).get(&origin)
-            && at.elapsed() < self.settings.robots_ttl
-        {
-            return robots.clone();
-        }
-        let robots = match url.join("/robots.txt") {
-            Err(_) => Robots::disallow_all(),
-            Ok(robots_url) => {
-                match self.fetcher.fetch(&robots_url, &FetchValidators::default()).await {
-                    Ok(fetched) if (200..300).contains(&fetched.status) => {
-                        Robots::parse(ROBOTS_TOKEN, &fetched.body)
-                    }
-                    Ok(fetched) if (400..500).contains(&fetched.status) => Robots::allow_all(),
-                    _ => Robots::disallow_all(),
-                }
-            }
-        };
-        let robots = Arc::new(robots);
-        let mut cache = self.robots.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MAX_ROBOTS_HOSTS {
-            cache.clear();
-        }
-        cache.insert(origin, (Instant::now(), robots.clone()));
-        robots
-    }
-
-    /// How long until `url`'s host may be asked again, if it had its captures this minute;
-    /// else counts this one.
-    fn host_busy(&self, url: &Url) -> Option<Duration> {
-        let host = url.host_str()?.to_owned();
-        let limit = self.settings.per_host_per_minute;
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        if hosts.len() >= MAX_ROBOTS_HOSTS {
-            hosts.retain(|_, (start, _)| start.elapsed() < Duration::from_secs(60));
-        }
-        let (start, count) = hosts.entry(host).or_insert((Instant::now(), 0));
-        if start.elapsed() >= Duration::from_secs(60) {
-            *start = Instant::now();
-            *count = 0;
-        }
-        if *count >= limit {
-            return Some(Duration::from_secs(60).saturating_sub(start.elapsed()));
-        }
-        *count += 1;
-        None
     }
 }
 

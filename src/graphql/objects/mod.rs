@@ -3,6 +3,7 @@
 //! one loader call), and wrap the result.
 
 mod agent;
+pub mod capture;
 mod citation;
 pub mod citation_export;
 mod document;

@@ -9,10 +9,10 @@ use crate::graphql::error::{ApiError, ApiResult, ErrorCode};
 use crate::graphql::ids::GlobalId;
 use crate::graphql::loaders::{RedactionOf, load_required};
 use crate::graphql::nodes::{AgentNode, DocumentNode, RevisionNode, SourceNode};
-use crate::graphql::objects::integrity::{InclusionProof, RedactionNode};
-use crate::graphql::objects::watch::{
+use crate::graphql::objects::capture::{
     RevisionCapture, RevisionSightings, capture_of, sightings_of,
 };
+use crate::graphql::objects::integrity::{InclusionProof, RedactionNode};
 use crate::graphql::scalars::DateTime;
 use crate::store::{DocumentKey, RevisionHash};
 

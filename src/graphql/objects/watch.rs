@@ -1,6 +1,5 @@
-//! Watches and captures: the `Watch` object type, what `Revision.capture` and
-//! `Revision.sightings` say of a captured revision, `Query.watches`, and the mutations that add,
-//! pause, resume, remove and hurry watches.
+//! Watches: the `Watch` object type, `Query.watches`, and the mutations that add, pause,
+//! resume, remove and hurry watches. (What captures say of a revision: `objects::capture`.)
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use url::Url;
@@ -8,16 +7,14 @@ use url::Url;
 use crate::capture::guard::AddressPolicy;
 use crate::graphql::auth::{Permission, RequestAuth};
 use crate::graphql::connection::WatchConnection;
-use crate::graphql::context::{base_url, store};
+use crate::graphql::context::store;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::GlobalId;
 use crate::graphql::kinds::DocumentKind;
 use crate::graphql::loaders::load_optional;
 use crate::graphql::nodes::{AgentNode, DocumentNode, WatchNode};
 use crate::graphql::scalars::DateTime;
-use crate::store::{
-    self, AuditAction, AuditTarget, Capture, NewWatch, Sighting, Slug, WatchId, WatchInterval,
-};
+use crate::store::{self, AuditAction, AuditTarget, NewWatch, Slug, WatchId, WatchInterval};
 
 /// What a watch follows.
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,94 +46,6 @@ pub enum CaptureOutcome {
     Refused,
     /// A feed was read, and its new entries watched.
     FeedRead,
-}
-
-/// The capture that wrote a revision: what was fetched, when, and the WARC evidence of it.
-pub struct RevisionCapture(pub Capture, pub String);
-
-#[Object]
-impl RevisionCapture {
-    /// The URL the capture asked for.
-    async fn url(&self) -> &str {
-        &self.0.url
-    }
-
-    /// The URL its redirects ended at.
-    async fn final_url(&self) -> Option<&str> {
-        self.0.final_url.as_deref()
-    }
-
-    /// The HTTP status of the response.
-    async fn status(&self) -> Option<i32> {
-        self.0.status.map(i32::from)
-    }
-
-    async fn fetched_at(&self) -> DateTime {
-        DateTime(self.0.fetched_at)
-    }
-
-    /// The response's `WARC-Payload-Digest`: SHA-256 of the body as sent, `sha256:` and
-    /// base32, as WARC tools print it.
-    async fn payload_digest(&self) -> Option<&str> {
-        self.0.payload_digest.as_deref()
-    }
-
-    /// The `WARC-Record-ID` of the response record (`urn:uuid:…`).
-    async fn warc_record_id(&self) -> Option<String> {
-        self.0.response_record.map(|id| format!("urn:uuid:{id}"))
-    }
-
-    /// Where the WARC file of this capture (request and response records) is served.
-    async fn warc_url(&self) -> &str {
-        &self.1
-    }
-}
-
-/// From when to when captures saw a revision's text on its page.
-#[derive(SimpleObject)]
-pub struct RevisionSightings {
-    /// The first capture that saw it (the one that wrote it, for a captured revision).
-    first_seen_at: DateTime,
-    /// The last capture that saw it.
-    last_seen_at: DateTime,
-    /// How many captures saw it.
-    count: u64,
-}
-
-impl From<Sighting> for RevisionSightings {
-    fn from(sighting: Sighting) -> Self {
-        Self {
-            first_seen_at: DateTime(sighting.first),
-            last_seen_at: DateTime(sighting.last),
-            count: sighting.count,
-        }
-    }
-}
-
-/// A revision's capture, for `Revision.capture`.
-pub async fn capture_of(
-    ctx: &Context<'_>,
-    revision: &store::Revision,
-    slug: &Slug,
-) -> ApiResult<Option<RevisionCapture>> {
-    let key = crate::graphql::loaders::CaptureOf(revision.hash.clone());
-    let Some(capture) = load_optional(ctx, key).await? else { return Ok(None) };
-    let url = format!(
-        "{}/documents/{}/revisions/{}/capture.warc.gz",
-        base_url(ctx)?,
-        slug.as_str(),
-        revision.hash
-    );
-    Ok(Some(RevisionCapture(capture, url)))
-}
-
-/// A revision's sightings, for `Revision.sightings`.
-pub async fn sightings_of(
-    ctx: &Context<'_>,
-    revision: &store::Revision,
-) -> ApiResult<Option<RevisionSightings>> {
-    let key = crate::graphql::loaders::SightingsOf(revision.hash.clone());
-    Ok(load_optional(ctx, key).await?.map(Into::into))
 }
 
 #[Object(name = "Watch")]

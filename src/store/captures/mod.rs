@@ -5,6 +5,7 @@
 //! whether that is a new revision or a sighting of the head, and keeps it.
 
 mod evidence;
+mod reads;
 mod record;
 mod watches;
 

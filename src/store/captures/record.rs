@@ -5,22 +5,20 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 
 use super::watches::find_any;
-use super::{Capture, CaptureFor, CaptureReport, Found, PageText, Sighting, evidence};
+use super::{Capture, CaptureFor, CaptureReport, Found, PageText, evidence};
 use crate::entity::{capture, watch};
 use crate::store::audit::{self, Actor, AuditTarget};
 use crate::store::documents::Document;
-use crate::store::error::{Conflict, Missing, StoreError, StoreResult};
+use crate::store::error::{Conflict, StoreResult};
 use crate::store::kinds::{AuditAction, AuditOutcome, CaptureOutcome, DocumentKind};
 use crate::store::revisions::{self, Revision};
 use crate::store::transaction::WriteTransaction;
-use crate::store::values::{
-    CaptureId, ContentHash, DocumentId, Message, RevisionHash, Slug, Timestamp, WatchId,
-};
+use crate::store::values::{CaptureId, ContentHash, DocumentId, Message, Slug, Timestamp, WatchId};
 use crate::store::writes::{CreateDocument, ReviseDocument};
 use crate::store::{Store, captures::slug_for_url};
 
@@ -73,6 +71,7 @@ impl Store {
     /// Records what a capture found, for `actor` (the capture agent). A `Conflict` (someone
     /// revised the document between the read and the write) writes nothing; the caller may
     /// record the same report again, which compares with the new head.
+    #[tracing::instrument(level = "debug", name = "record_capture", skip_all)]
     pub async fn record_capture(
         &self,
         report: CaptureReport,
@@ -204,7 +203,17 @@ impl WriteTransaction<'_> {
             }
             CaptureFor::Once { slug, kind } => Target {
                 watch: None,
-                document: None,
+                // Captured once before without a slug: the same document again.
+                document: match slug {
+                    Some(_) => None,
+                    None => capture::Entity::find()
+                        .filter(capture::Column::Url.eq(report.url.as_str()))
+                        .filter(capture::Column::DocumentId.is_not_null())
+                        .order_by_desc(capture::Column::FetchedAt)
+                        .one(&self.tx)
+                        .await?
+                        .and_then(|c| c.document_id.map(DocumentId::from)),
+                },
                 slug_chosen: slug.is_some(),
                 slug: slug.clone().or_else(|| Some(slug_for_url(&report.url))),
                 kind: *kind,
@@ -350,139 +359,5 @@ fn row(capture: &Capture) -> capture::ActiveModel {
         request_record: Set(capture.request_record),
         response_record: Set(capture.response_record),
         agent_id: Set(capture.agent.as_uuid()),
-    }
-}
-
-/// A revision's hash, its first and last sighting, and their count.
-type SightingRow = (Option<String>, Option<i64>, Option<i64>, i64);
-
-/// The outcomes that saw a revision's text, as stored.
-fn sighting_outcomes() -> impl Iterator<Item = &'static str> {
-    CaptureOutcome::ALL.iter().filter(|o| o.saw_text()).map(|o| o.as_str())
-}
-
-impl Store {
-    /// The capture that wrote each of `revisions`, for those a capture wrote.
-    pub async fn captures_of_revisions(
-        &self,
-        revisions: &[RevisionHash],
-    ) -> StoreResult<Vec<Capture>> {
-        let wrote = [CaptureOutcome::Created.as_str(), CaptureOutcome::Revised.as_str()];
-        capture::Entity::find()
-            .filter(capture::Column::RevisionHash.is_in(revisions.iter().map(|r| r.as_str())))
-            .filter(capture::Column::Outcome.is_in(wrote))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Capture::try_from)
-            .collect()
-    }
-
-    /// The capture that wrote revision `hash` of the document `slug`, and its evidence, in
-    /// the order it was written. A redacted revision's evidence holds its text: refused.
-    pub async fn capture_evidence(
-        &self,
-        slug: &Slug,
-        hash: &RevisionHash,
-    ) -> StoreResult<(Capture, Vec<super::StoredEvidence>)> {
-        let document = self.document_with_slug(slug).await?;
-        let revision = revisions::revision_of(&self.db, &document, Some(hash)).await?;
-        if revision.redacted {
-            return Err(StoreError::Redacted(revision.hash));
-        }
-        let capture = self
-            .captures_of_revisions(std::slice::from_ref(hash))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::NotFound(Missing::CaptureOf(hash.clone())))?;
-        let evidence = self.evidence_of_capture(capture.id).await?;
-        Ok((capture, evidence))
-    }
-
-    /// A page of the captures that kept evidence (those that wrote a revision), oldest first,
-    /// of the documents `only` names (all when `None`), after `after`. A redacted revision's
-    /// capture is left out: its evidence holds the text the redaction purged.
-    pub async fn captures_with_evidence(
-        &self,
-        only: Option<&[DocumentId]>,
-        after: Option<CaptureId>,
-        limit: u64,
-    ) -> StoreResult<Vec<Capture>> {
-        let wrote = [CaptureOutcome::Created.as_str(), CaptureOutcome::Revised.as_str()];
-        let mut query = capture::Entity::find()
-            .filter(capture::Column::Outcome.is_in(wrote))
-            .order_by_asc(capture::Column::Id)
-            .limit(Ord::min(limit, 1000));
-        if let Some(after) = after {
-            query = query.filter(capture::Column::Id.gt(after.as_uuid()));
-        }
-        if let Some(only) = only {
-            query =
-                query.filter(capture::Column::DocumentId.is_in(only.iter().map(|d| d.as_uuid())));
-        }
-        let captures: Vec<Capture> = query
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Capture::try_from)
-            .collect::<StoreResult<_>>()?;
-        let hashes: Vec<RevisionHash> =
-            captures.iter().filter_map(|c| c.revision.clone()).collect();
-        let redacted: Vec<RevisionHash> =
-            self.redactions(&hashes).await?.into_iter().map(|r| r.revision).collect();
-        Ok(captures
-            .into_iter()
-            .filter(|c| c.revision.as_ref().is_none_or(|r| !redacted.contains(r)))
-            .collect())
-    }
-
-    /// The capture with this id.
-    pub async fn capture(&self, id: CaptureId) -> StoreResult<Capture> {
-        capture::Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("capture {id} is missing")))
-            .and_then(Capture::try_from)
-    }
-
-    /// From when to when captures saw each of `revisions` (those no capture saw are left out).
-    pub async fn sightings(&self, revisions: &[RevisionHash]) -> StoreResult<Vec<Sighting>> {
-        let rows: Vec<SightingRow> = capture::Entity::find()
-            .select_only()
-            .column(capture::Column::RevisionHash)
-            .column_as(capture::Column::FetchedAt.min(), "first")
-            .column_as(capture::Column::FetchedAt.max(), "last")
-            .column_as(capture::Column::Id.count(), "count")
-            .filter(capture::Column::RevisionHash.is_in(revisions.iter().map(|r| r.as_str())))
-            .filter(capture::Column::Outcome.is_in(sighting_outcomes()))
-            .group_by(capture::Column::RevisionHash)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(hash, first, last, count)| {
-                Some(Sighting {
-                    revision: RevisionHash::from_trusted(hash?),
-                    first: Timestamp::from_micros(first?),
-                    last: Timestamp::from_micros(last?),
-                    count: Ord::max(count, 0) as u64,
-                })
-            })
-            .collect())
-    }
-
-    /// A watch's captures, newest first, at most `limit`.
-    pub async fn recent_captures(&self, watch: WatchId, limit: u64) -> StoreResult<Vec<Capture>> {
-        capture::Entity::find()
-            .filter(capture::Column::WatchId.eq(watch.as_uuid()))
-            .order_by_desc(capture::Column::FetchedAt)
-            .limit(Ord::min(limit, 100))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Capture::try_from)
-            .collect()
     }
 }

@@ -197,6 +197,7 @@ impl Store {
     /// Claims up to `limit` watches due at `now` that no worker holds, for `lease`: the
     /// caller captures each and reports it (`record_capture`), which lets it go. A worker that
     /// dies lets go when the lease runs out, and the watch is claimed again.
+    #[tracing::instrument(level = "debug", name = "claim_watches", skip_all)]
     pub async fn claim_due_watches(
         &self,
         now: Timestamp,
