@@ -136,6 +136,10 @@ pub struct Store {
     live: Arc<live::Live>,
     /// The SQLite file written to, checked before each commit.
     file: Option<Arc<connect::DatabaseFile>>,
+    /// On SQLite, the turn to write: SQLite has one writer at a time, and writers of one
+    /// process that meet at `BEGIN IMMEDIATE` back off in SQLite's busy handler, sleeping up to
+    /// 100 ms at a time; taking turns here first, they queue without sleeping.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -148,7 +152,9 @@ impl Store {
         let changes = Arc::new(changes::ChangeWatch::for_connection(&db));
         let live = Arc::new(live::Live::new(limits.live_buffer));
         let file = connect::DatabaseFile::of(&db).map(Arc::new);
-        Self { db, limits, compute, log_frontier: Arc::default(), changes, live, file }
+        let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Self { db, limits, compute, log_frontier: Arc::default(), changes, live, file, writer }
     }
 
     /// `Unavailable` when the database file was removed or replaced under the store.

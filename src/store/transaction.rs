@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use super::Store;
 use super::documents::{self, Document};
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::live::RevisionEvent;
 use super::values::Slug;
 use crate::merkle::Frontier;
@@ -25,19 +25,37 @@ pub struct WriteTransaction<'s> {
     frontier: Mutex<Option<Frontier>>,
     /// The revisions written, announced when the transaction commits.
     revisions: Mutex<Vec<RevisionEvent>>,
+    /// This process's turn to write, on SQLite (`Store::writer`), held to the end.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
+
+/// The longest a write waits for its turn in this process, as SQLite's busy timeout bounds the
+/// wait for another process's.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Store {
     /// A write transaction. On SQLite it takes the write lock at `BEGIN` (waiting out the busy
     /// timeout), so a transaction never fails half-way for want of a lock it could not upgrade
     /// to; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
+        let turn = match &self.writer {
+            Some(writer) => Some(
+                tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await.map_err(
+                    |_| StoreError::Unavailable {
+                        retry_after: super::RETRY_AFTER_UNAVAILABLE,
+                        cause: anyhow::anyhow!("writes queued past {} s", TURN_WAIT.as_secs()),
+                    },
+                )?,
+            ),
+            None => None,
+        };
         let tx = begin_write(&self.db).await?;
         Ok(WriteTransaction {
             store: self,
             tx,
             frontier: Mutex::new(None),
             revisions: Mutex::default(),
+            _turn: turn,
         })
     }
 }

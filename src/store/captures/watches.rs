@@ -222,9 +222,9 @@ impl Store {
         );
         let statement =
             Statement::from_sql_and_values(backend, sql, [lease_until.into(), now.micros().into()]);
-        let tx = begin_write(&self.db).await?;
-        let rows = watch::Model::find_by_statement(statement).all(&tx).await?;
-        self.commit(tx).await?;
+        let tx = self.begin().await?;
+        let rows = watch::Model::find_by_statement(statement).all(&tx.tx).await?;
+        tx.commit().await?;
         rows.into_iter().map(Watch::try_from).collect()
     }
 
