@@ -39,14 +39,14 @@ impl Store {
     /// to; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
         let turn = match &self.writer {
-            Some(writer) => Some(
-                tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await.map_err(
+            Some(writer) => {
+                Some(tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await.map_err(
                     |_| StoreError::Unavailable {
                         retry_after: super::RETRY_AFTER_UNAVAILABLE,
                         cause: anyhow::anyhow!("writes queued past {} s", TURN_WAIT.as_secs()),
                     },
-                )?,
-            ),
+                )?)
+            }
             None => None,
         };
         let tx = begin_write(&self.db).await?;
