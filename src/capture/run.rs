@@ -190,10 +190,19 @@ impl Capturer {
         let report = match outcome {
             Err(found) => self.report(url.as_str(), target, None, found),
             Ok(fetched) => {
-                let found = self.page_found(&fetched, fetched_at).await;
-                let mut report = self.report(url.as_str(), target, Some(&fetched), found);
+                let found = self.page_found(&fetched, fetched_at, Some(&target)).await;
+                let mut report = self.report(url.as_str(), target.clone(), Some(&fetched), found);
                 report.fetched_at = fetched_at;
-                report
+                match self.record(report).await {
+                    // The head moved after the page was found the same as it: with evidence.
+                    Err(StoreError::Conflict(Conflict::EvidenceNeeded)) => {
+                        let found = self.page_found(&fetched, fetched_at, None).await;
+                        let mut report = self.report(url.as_str(), target, Some(&fetched), found);
+                        report.fetched_at = fetched_at;
+                        return self.record(report).await;
+                    }
+                    recorded => return recorded,
+                }
             }
         };
         self.record(report).await
@@ -314,8 +323,14 @@ impl Capturer {
         })
     }
 
-    /// What a fetched page holds.
-    async fn page_found(&self, fetched: &Fetched, fetched_at: Timestamp) -> Found {
+    /// What a fetched page holds. Its evidence is built unless the page is the same as the
+    /// head of the document a capture for `unless_unchanged` writes (only a revision keeps it).
+    async fn page_found(
+        &self,
+        fetched: &Fetched,
+        fetched_at: Timestamp,
+        unless_unchanged: Option<&CaptureFor>,
+    ) -> Found {
         let nothing = |outcome, detail: String| Found::Nothing { outcome, detail };
         match fetched.status {
             304 => return Found::NotModified,
@@ -347,6 +362,27 @@ impl Capturer {
                 format!("the article is {} bytes, over the content limit", article.text.len()),
             );
         }
+        let title = title_of(&article.title, &fetched.final_url);
+        if let Some(target) = unless_unchanged {
+            let url = fetched.requested.as_str();
+            let head = match self.store.capture_head(target, url).await {
+                Ok(head) => head,
+                Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+            };
+            let unchanged = head.is_some_and(|head| {
+                head.title == title.as_str()
+                    && head.content_hash == crate::store::ContentHash::of(&article.text)
+            });
+            if unchanged {
+                return Found::Page(Box::new(PageText {
+                    source: self.source(&article, &title, fetched, fetched_at),
+                    title,
+                    text: article.text,
+                    payload_digest: super::warc::Digest::of(&fetched.raw_body).to_string(),
+                    evidence: Vec::new(),
+                }));
+            }
+        }
         let date = WarcDate::from(fetched_at.as_datetime());
         let evidence = evidence::exchange(&self.store, fetched, date, &self.settings.user_agent)
             .instrument(tracing::debug_span!("capture_evidence"));
@@ -354,8 +390,25 @@ impl Capturer {
             Ok(exchange) => exchange,
             Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
         };
-        let title = title_of(&article.title, &fetched.final_url);
-        let source = NewSource {
+        let source = self.source(&article, &title, fetched, fetched_at);
+        Found::Page(Box::new(PageText {
+            title,
+            text: article.text,
+            source,
+            payload_digest: exchange.payload_digest,
+            evidence: exchange.records,
+        }))
+    }
+
+    /// The source a captured revision is written from: the page, as it names itself.
+    fn source(
+        &self,
+        article: &extract::Article,
+        title: &Title,
+        fetched: &Fetched,
+        fetched_at: Timestamp,
+    ) -> NewSource {
+        NewSource {
             kind: SourceKind::WebPage,
             title: Some(title.as_str().to_owned()),
             url: Some(article.canonical_url.as_ref().unwrap_or(&fetched.final_url).to_string()),
@@ -370,14 +423,7 @@ impl Capturer {
             retrieved_at: Some(fetched_at),
             archive_url: None,
             license: None,
-        };
-        Found::Page(Box::new(PageText {
-            title,
-            text: article.text,
-            source,
-            payload_digest: exchange.payload_digest,
-            evidence: exchange.records,
-        }))
+        }
     }
 
     fn report(

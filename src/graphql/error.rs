@@ -293,7 +293,8 @@ impl From<&StoreError> for ApiError {
                     | Conflict::ParentHasChild(_)
                     | Conflict::AlreadyRedacted(_)
                     | Conflict::AlreadyWatched(_)
-                    | Conflict::TooManyWatches { .. } => error,
+                    | Conflict::TooManyWatches { .. }
+                    | Conflict::EvidenceNeeded => error,
                 }
             }
             StoreError::Redacted(hash) => {

@@ -90,6 +90,9 @@ pub enum Conflict {
     AlreadyWatched(String),
     /// The agent has as many live watches as one agent may have.
     TooManyWatches { limit: u64 },
+    /// A capture came without its evidence, having found the page the same as the head, but
+    /// the head moved before it was recorded: a revision needs the evidence.
+    EvidenceNeeded,
 }
 
 impl fmt::Display for Conflict {
@@ -104,6 +107,9 @@ impl fmt::Display for Conflict {
             Conflict::ParentHasChild(parent) => write!(f, "revision {parent} already has a child"),
             Conflict::AlreadyRedacted(hash) => write!(f, "revision {hash} is redacted already"),
             Conflict::AlreadyWatched(url) => write!(f, "{url} is watched already"),
+            Conflict::EvidenceNeeded => {
+                f.write_str("the page differs from the document's head: its evidence is needed")
+            }
             Conflict::TooManyWatches { limit } => {
                 write!(f, "an agent may have {limit} watches; remove one before adding another")
             }

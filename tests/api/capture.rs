@@ -21,6 +21,7 @@ crate::on_both_backends!(
     a_feeds_entries_become_page_watches,
     a_quote_altered_on_the_page_makes_its_citation_drift,
     two_workers_on_one_database_capture_each_due_watch_once,
+    a_revision_from_a_capture_is_never_written_without_its_evidence,
     #[cfg_attr(palimpsest_no_cryptography, ignore = "needs python3 with cryptography")]
     a_change_receipt_verifies_offline_and_fails_when_any_byte_changes;
     http:
@@ -753,4 +754,58 @@ async fn a_change_receipt_verifies_offline_and_fails_when_any_byte_changes(app: 
     let (status, printed) = verify_receipt(redacted.as_bytes(), &key);
     assert_eq!(status, 0, "{printed}");
     assert!(printed.contains("redacted"), "{printed}");
+}
+
+async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: TestApp) {
+    use palimpsest::store::{
+        CaptureFor, CaptureReport, Conflict, Found, NewSource, PageText, SourceKind, StoreError,
+        Timestamp, Title, Validators,
+    };
+    let capturer = capturer(&app).await;
+    let actor = palimpsest::store::Actor::agent(capturer.agent().await.unwrap());
+    // What the capture layer sends for a page it found the same as the head: no evidence. If
+    // the page does change the document (the head moved in between), nothing is written.
+    let report = |text: &str| CaptureReport {
+        target: CaptureFor::Once {
+            slug: Some(palimpsest::store::Slug::parse("no-evidence").unwrap()),
+            kind: palimpsest::store::DocumentKind::Article,
+        },
+        url: "https://example.com/page".into(),
+        final_url: None,
+        status: Some(200),
+        fetched_at: Timestamp::now(),
+        found: Found::Page(Box::new(PageText {
+            title: Title::parse("A page").unwrap(),
+            text: text.into(),
+            source: NewSource {
+                kind: SourceKind::WebPage,
+                title: None,
+                url: None,
+                publisher: None,
+                authors: Vec::new(),
+                recipients: Vec::new(),
+                published_at: None,
+                retrieved_at: None,
+                archive_url: None,
+                license: None,
+            },
+            payload_digest: "sha256:X".into(),
+            evidence: Vec::new(),
+        })),
+        validators: Validators::default(),
+    };
+    let before = app.corpus_size().await;
+    let refused = app.store.record_capture(report("A text."), &actor).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(Conflict::EvidenceNeeded)), "{refused}");
+    assert_eq!(app.corpus_size().await, before, "nothing written");
+    // A page really captured twice is a revision and then a sighting, as ever.
+    let site = Site::start().await;
+    site.set("/twice", Page::html(&article("Twice", &PARAGRAPHS)));
+    let url = url::Url::parse(&site.url("/twice")).unwrap();
+    let kind = palimpsest::store::DocumentKind::Article;
+    let first = capturer.capture_once(&url, None, kind, false).await.unwrap();
+    let second = capturer.capture_once(&url, None, kind, false).await.unwrap();
+    assert_eq!(first.capture.outcome, palimpsest::store::CaptureOutcome::Created);
+    assert_eq!(second.capture.outcome, palimpsest::store::CaptureOutcome::Unchanged);
+    assert_eq!(first.document.unwrap().id, second.document.unwrap().id, "the same document");
 }

@@ -5,7 +5,7 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -90,15 +90,8 @@ impl WriteTransaction<'_> {
         report: CaptureReport,
         actor: &Actor,
     ) -> StoreResult<CaptureRecorded> {
-        let target = self.target(&report).await?;
-        let document = match target.document {
-            Some(id) => crate::store::documents::find(&self.tx, id).await?,
-            None if target.slug_chosen => match &target.slug {
-                Some(slug) => self.document_by_slug(slug).await?,
-                None => None,
-            },
-            None => None,
-        };
+        let (target, document) =
+            resolve(&self.tx, &report.target, &report.url, report.fetched_at).await?;
         let id = CaptureId::generate();
         let kept = match report.found {
             Found::Page(page) => self.page(&report.url, &target, document, *page, actor).await?,
@@ -186,42 +179,83 @@ impl WriteTransaction<'_> {
         .await?;
         Ok(CaptureRecorded { capture, document, revision })
     }
+}
 
-    async fn target(&self, report: &CaptureReport) -> StoreResult<Target> {
-        Ok(match &report.target {
-            CaptureFor::Watch(id) => {
-                let watch = find_any(&self.tx, *id).await?;
-                let next = report.fetched_at.micros() + watch.interval.seconds() * 1_000_000;
-                Target {
-                    watch: Some(watch.id),
-                    document: watch.document,
-                    slug_chosen: watch.slug.is_some(),
-                    slug: watch.slug.or_else(|| Some(slug_for_url(&watch.url))),
-                    kind: watch.document_kind,
-                    next_run_at: Some(Timestamp::from_micros(next)),
-                }
+/// What a capture is for, and the document it writes (if it exists yet), read through `conn`.
+async fn resolve(
+    conn: &impl ConnectionTrait,
+    target: &CaptureFor,
+    url: &str,
+    fetched_at: Timestamp,
+) -> StoreResult<(Target, Option<Document>)> {
+    let target = target_of(conn, target, url, fetched_at).await?;
+    let document = match (target.document, &target.slug) {
+        (Some(id), _) => crate::store::documents::find(conn, id).await?,
+        (None, Some(slug)) if target.slug_chosen => {
+            crate::store::documents::find_by_slug(conn, slug).await?
+        }
+        _ => None,
+    };
+    Ok((target, document))
+}
+
+async fn target_of(
+    conn: &impl ConnectionTrait,
+    target: &CaptureFor,
+    url: &str,
+    fetched_at: Timestamp,
+) -> StoreResult<Target> {
+    Ok(match target {
+        CaptureFor::Watch(id) => {
+            let watch = find_any(conn, *id).await?;
+            let next = fetched_at.micros() + watch.interval.seconds() * 1_000_000;
+            Target {
+                watch: Some(watch.id),
+                document: watch.document,
+                slug_chosen: watch.slug.is_some(),
+                slug: watch.slug.or_else(|| Some(slug_for_url(&watch.url))),
+                kind: watch.document_kind,
+                next_run_at: Some(Timestamp::from_micros(next)),
             }
-            CaptureFor::Once { slug, kind } => Target {
-                watch: None,
-                // Captured once before without a slug: the same document again.
-                document: match slug {
-                    Some(_) => None,
-                    None => capture::Entity::find()
-                        .filter(capture::Column::Url.eq(report.url.as_str()))
-                        .filter(capture::Column::DocumentId.is_not_null())
-                        .order_by_desc(capture::Column::FetchedAt)
-                        .one(&self.tx)
-                        .await?
-                        .and_then(|c| c.document_id.map(DocumentId::from)),
-                },
-                slug_chosen: slug.is_some(),
-                slug: slug.clone().or_else(|| Some(slug_for_url(&report.url))),
-                kind: *kind,
-                next_run_at: None,
+        }
+        CaptureFor::Once { slug, kind } => Target {
+            watch: None,
+            // Captured once before without a slug: the same document again.
+            document: match slug {
+                Some(_) => None,
+                None => capture::Entity::find()
+                    .filter(capture::Column::Url.eq(url))
+                    .filter(capture::Column::DocumentId.is_not_null())
+                    .order_by_desc(capture::Column::FetchedAt)
+                    .one(conn)
+                    .await?
+                    .and_then(|c| c.document_id.map(DocumentId::from)),
             },
-        })
-    }
+            slug_chosen: slug.is_some(),
+            slug: slug.clone().or_else(|| Some(slug_for_url(url))),
+            kind: *kind,
+            next_run_at: None,
+        },
+    })
+}
 
+impl Store {
+    /// The head of the document a capture for `target` of `url` would revise, if there is
+    /// one yet: what the capture layer compares a page with before it builds the evidence
+    /// that only a revision keeps.
+    pub async fn capture_head(
+        &self,
+        target: &CaptureFor,
+        url: &str,
+    ) -> StoreResult<Option<Revision>> {
+        match resolve(&self.db, target, url, Timestamp::now()).await? {
+            (_, Some(document)) => Ok(Some(revisions::required(&self.db, &document.head).await?)),
+            (_, None) => Ok(None),
+        }
+    }
+}
+
+impl WriteTransaction<'_> {
     /// A page's text: a sighting of the head when its title and text are the head's, else a
     /// revision (and a document, the first time).
     async fn page(
@@ -239,6 +273,7 @@ impl WriteTransaction<'_> {
             {
                 return Ok(Kept::seen(CaptureOutcome::Unchanged, document, head));
             }
+            require_evidence(&page)?;
             let source = self.create_source(page.source, actor).await?;
             let written = self
                 .revise_document(
@@ -261,6 +296,7 @@ impl WriteTransaction<'_> {
                 evidence: page.evidence,
             });
         }
+        require_evidence(&page)?;
         let slug = self.free_slug(target).await?;
         let source = self.create_source(page.source, actor).await?;
         let written = self
@@ -340,6 +376,16 @@ impl WriteTransaction<'_> {
         }
         update.exec(&self.tx).await?;
         Ok(())
+    }
+}
+
+/// A revision from a capture keeps its evidence: a page the capture layer found unchanged
+/// comes without it, and is refused should it turn out to change the document after all (its
+/// head moved in between); the capture layer builds the evidence and records it again.
+fn require_evidence(page: &PageText) -> StoreResult<()> {
+    match page.evidence.is_empty() {
+        true => Err(Conflict::EvidenceNeeded.into()),
+        false => Ok(()),
     }
 }
 
