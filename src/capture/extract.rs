@@ -115,7 +115,8 @@ fn paragraphs(text: &str) -> String {
     text.lines().map(one_line).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n\n")
 }
 
-fn one_line(text: &str) -> String {
+/// `text` on one line: control characters and runs of white space as one space, trimmed.
+pub(super) fn one_line(text: &str) -> String {
     text.split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|word| !word.is_empty())
         .collect::<Vec<_>>()

@@ -459,10 +459,7 @@ fn title_of(extracted: &str, url: &Url) -> Title {
         .unwrap_or_else(|_| Title::parse("Untitled page").expect("a valid title"))
 }
 
-/// `text` on one line: control characters and runs of whitespace as one space, trimmed, cut
-/// at `max` characters.
+/// `extract::one_line`, cut at `max` characters.
 fn one_line(text: &str, max: usize) -> String {
-    let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c.is_control()).collect();
-    let joined = words.into_iter().filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
-    joined.chars().take(max).collect()
+    extract::one_line(text).chars().take(max).collect()
 }

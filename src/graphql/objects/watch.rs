@@ -280,10 +280,7 @@ impl WatchMutations {
 
     /// Pauses a watch: no capture until it is resumed. Needs an editor token.
     async fn pause_watch(&self, ctx: &Context<'_>, input: WatchIdInput) -> ApiResult<WatchPayload> {
-        let target = || watch_target(&input.watch_id);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::PauseWatch, target).await?;
-        let watch = store(ctx)?.set_watch_paused(watch_id(&input.watch_id)?, true, &actor).await?;
-        Ok(WatchPayload { watch: WatchNode(watch) })
+        change_watch(ctx, &input, Change::Pause).await
     }
 
     /// Resumes a paused watch; it is captured at once. Needs an editor token.
@@ -292,10 +289,7 @@ impl WatchMutations {
         ctx: &Context<'_>,
         input: WatchIdInput,
     ) -> ApiResult<WatchPayload> {
-        let target = || watch_target(&input.watch_id);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::ResumeWatch, target).await?;
-        let watch = store(ctx)?.set_watch_paused(watch_id(&input.watch_id)?, false, &actor).await?;
-        Ok(WatchPayload { watch: WatchNode(watch) })
+        change_watch(ctx, &input, Change::Resume).await
     }
 
     /// Makes a watch due now: the next worker to look captures it. Needs an editor token.
@@ -304,10 +298,7 @@ impl WatchMutations {
         ctx: &Context<'_>,
         input: WatchIdInput,
     ) -> ApiResult<WatchPayload> {
-        let target = || watch_target(&input.watch_id);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::ResumeWatch, target).await?;
-        let watch = store(ctx)?.capture_watch_now(watch_id(&input.watch_id)?, &actor).await?;
-        Ok(WatchPayload { watch: WatchNode(watch) })
+        change_watch(ctx, &input, Change::CaptureNow).await
     }
 
     /// Removes a watch: it is not captured again; its document, revisions and captures stay.
@@ -317,11 +308,41 @@ impl WatchMutations {
         ctx: &Context<'_>,
         input: WatchIdInput,
     ) -> ApiResult<WatchPayload> {
-        let target = || watch_target(&input.watch_id);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::RemoveWatch, target).await?;
-        let watch = store(ctx)?.remove_watch(watch_id(&input.watch_id)?, &actor).await?;
-        Ok(WatchPayload { watch: WatchNode(watch) })
+        change_watch(ctx, &input, Change::Remove).await
     }
+}
+
+/// What a mutation on an existing watch does.
+#[derive(Clone, Copy)]
+enum Change {
+    Pause,
+    Resume,
+    CaptureNow,
+    Remove,
+}
+
+/// The mutations on one watch: the caller authorized for the change (a refusal audited under
+/// its action), the watch's id parsed, one store call.
+async fn change_watch(
+    ctx: &Context<'_>,
+    input: &WatchIdInput,
+    change: Change,
+) -> ApiResult<WatchPayload> {
+    let action = match change {
+        Change::Pause => AuditAction::PauseWatch,
+        Change::Resume | Change::CaptureNow => AuditAction::ResumeWatch,
+        Change::Remove => AuditAction::RemoveWatch,
+    };
+    let target = || watch_target(&input.watch_id);
+    let actor = RequestAuth::authorize(ctx, WRITE, action, target).await?;
+    let (store, id) = (store(ctx)?, watch_id(&input.watch_id)?);
+    let watch = match change {
+        Change::Pause => store.set_watch_paused(id, true, &actor).await?,
+        Change::Resume => store.set_watch_paused(id, false, &actor).await?,
+        Change::CaptureNow => store.capture_watch_now(id, &actor).await?,
+        Change::Remove => store.remove_watch(id, &actor).await?,
+    };
+    Ok(WatchPayload { watch: WatchNode(watch) })
 }
 
 object_with_pages! {
