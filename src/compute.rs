@@ -42,6 +42,28 @@ impl Compute {
             .await
             .map_err(|_| ComputeError::Busy(Busy { retry_after: self.max_wait }))?
             .map_err(|_| ComputeError::Failed("the heavy-work pool is closed".into()))?;
+        Self::spawn(permit, work).await
+    }
+
+    /// Runs `work` as `run` does, waiting as long as it takes for a permit: for background
+    /// work (captures), which has no client waiting on it and must not fail for being queued.
+    pub async fn run_in_turn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ComputeError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ComputeError::Failed("the heavy-work pool is closed".into()))?;
+        Self::spawn(permit, work).await
+    }
+
+    async fn spawn<T: Send + 'static>(
+        permit: tokio::sync::OwnedSemaphorePermit,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ComputeError> {
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);

@@ -5,7 +5,7 @@
 //!
 //! The text becomes a revision, whose hash covers it byte for byte, so it must be the same for
 //! the same page every time: paragraphs, each on one line with runs of white space as one
-//! space, separated by one blank line. A page is checked by `scan` before it is parsed.
+//! space, separated by one blank line. A page is parsed by `scan`, which bounds what it builds.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dom_smoothie::{Config, Readability, TextMode};
@@ -24,7 +24,12 @@ pub struct ExtractLimits {
 impl Default for ExtractLimits {
     fn default() -> Self {
         Self {
-            markup: MarkupLimits { max_bytes: 5 << 20, max_depth: 256, max_elements: 200_000 },
+            markup: MarkupLimits {
+                max_bytes: 5 << 20,
+                max_depth: 256,
+                max_elements: 200_000,
+                max_attributes: 256,
+            },
             max_text_bytes: 2 << 20,
         }
     }
@@ -62,8 +67,7 @@ pub fn extract(
     page_url: &Url,
     limits: &ExtractLimits,
 ) -> Result<Article, ExtractError> {
-    scan::check(html, &limits.markup)?;
-    let document = dom_query::Document::from(html);
+    let document = scan::parse_html(html, &limits.markup)?;
     let meta = |name: &str| {
         let value = document.select(&format!(r#"meta[name="{name}"]"#)).attr("content")?;
         let value = one_line(&value);

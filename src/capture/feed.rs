@@ -17,7 +17,12 @@ pub struct FeedLimits {
 impl Default for FeedLimits {
     fn default() -> Self {
         Self {
-            markup: MarkupLimits { max_bytes: 5 << 20, max_depth: 64, max_elements: 200_000 },
+            markup: MarkupLimits {
+                max_bytes: 5 << 20,
+                max_depth: 64,
+                max_elements: 200_000,
+                max_attributes: 256,
+            },
             max_entries: 500,
         }
     }
@@ -55,7 +60,7 @@ pub fn parse_feed(bytes: &[u8], feed_url: &Url, limits: &FeedLimits) -> Result<F
     // JSON Feed is JSON (serde_json bounds its own recursion); XML feeds are scanned first.
     let text = String::from_utf8_lossy(bytes);
     if !text.trim_start().starts_with('{') {
-        scan::check(&text, &limits.markup)?;
+        scan::check_xml(&text, &limits.markup)?;
     }
     let parsed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))

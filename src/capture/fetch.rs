@@ -151,14 +151,40 @@ impl Fetcher {
 
     /// Fetches `url`, conditionally when `validators` say what the last capture saw.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let body = Body {
+            max_bytes: self.limits.max_bytes,
+            max_decoded: self.limits.max_decoded_bytes,
+            cut: false,
+        };
+        self.fetch_within(url, validators, body).await
+    }
+
+    /// Fetches the first `max_bytes` of `url`'s body, sent or decoded, and no more: for a
+    /// file only its start of which is read (robots.txt, RFC 9309 §2.5).
+    pub async fn fetch_start(&self, url: &Url, max_bytes: usize) -> Result<Fetched, FetchError> {
+        let body = Body { max_bytes, max_decoded: max_bytes, cut: true };
+        self.fetch_within(url, &Validators::default(), body).await
+    }
+
+    async fn fetch_within(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        body: Body,
+    ) -> Result<Fetched, FetchError> {
         self.policy.check_url(url)?;
         let total = self.limits.total_timeout;
-        tokio::time::timeout(total, self.run(url, validators))
+        tokio::time::timeout(total, self.run(url, validators, body))
             .await
             .map_err(|_| FetchError::TimedOut(total))?
     }
 
-    async fn run(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+    async fn run(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        limit: Body,
+    ) -> Result<Fetched, FetchError> {
         let mut sent = HeaderMap::new();
         sent.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
         sent.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
@@ -198,9 +224,10 @@ impl Fetcher {
             .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
             .collect();
         if let Some(length) = response.content_length()
-            && length > self.limits.max_bytes as u64
+            && length > limit.max_bytes as u64
+            && !limit.cut
         {
-            return Err(FetchError::TooLarge { limit: self.limits.max_bytes });
+            return Err(FetchError::TooLarge { limit: limit.max_bytes });
         }
         let mut raw_body = Vec::new();
         loop {
@@ -212,8 +239,12 @@ impl Fetcher {
                 }
             })?;
             let Some(chunk) = chunk else { break };
-            if raw_body.len() + chunk.len() > self.limits.max_bytes {
-                return Err(FetchError::TooLarge { limit: self.limits.max_bytes });
+            if raw_body.len() + chunk.len() > limit.max_bytes {
+                if !limit.cut {
+                    return Err(FetchError::TooLarge { limit: limit.max_bytes });
+                }
+                raw_body.extend_from_slice(&chunk[..limit.max_bytes - raw_body.len()]);
+                break;
             }
             raw_body.extend_from_slice(&chunk);
         }
@@ -224,7 +255,7 @@ impl Fetcher {
             .unwrap_or("identity")
             .trim()
             .to_ascii_lowercase();
-        let body = decode(&coding, &raw_body, self.limits.max_decoded_bytes)?;
+        let body = decode(&coding, &raw_body, limit)?;
         let validator = |name: header::HeaderName| {
             response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
         };
@@ -276,8 +307,19 @@ fn error_chain(error: &reqwest::Error) -> String {
 }
 
 /// Removes a content coding, refusing to produce more than `limit` bytes.
-fn decode(coding: &str, raw: &[u8], limit: usize) -> Result<Vec<u8>, FetchError> {
+/// How much of a body is read, and what happens past it.
+#[derive(Debug, Clone, Copy)]
+struct Body {
+    max_bytes: usize,
+    max_decoded: usize,
+    /// Keep what came before the limit (a truncated compressed stream decoded as far as it
+    /// goes), rather than fail.
+    cut: bool,
+}
+
+fn decode(coding: &str, raw: &[u8], body: Body) -> Result<Vec<u8>, FetchError> {
     let failed = |reason: String| FetchError::Decoding { coding: coding.to_owned(), reason };
+    let limit = body.max_decoded;
     let reader: Box<dyn Read + '_> = match coding {
         "identity" | "" => return Ok(raw.to_vec()),
         "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(raw)),
@@ -290,7 +332,12 @@ fn decode(coding: &str, raw: &[u8], limit: usize) -> Result<Vec<u8>, FetchError>
         other => return Err(failed(format!("{other} is not a coding captures read"))),
     };
     let mut out = Vec::new();
-    reader.take(limit as u64 + 1).read_to_end(&mut out).map_err(|e| failed(e.to_string()))?;
+    let read = reader.take(limit as u64 + 1).read_to_end(&mut out);
+    if body.cut {
+        out.truncate(limit);
+        return Ok(out);
+    }
+    read.map_err(|e| failed(e.to_string()))?;
     if out.len() > limit {
         return Err(FetchError::TooLarge { limit });
     }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::fetch::{Fetcher, Validators};
-use super::robots::Robots;
+use super::fetch::Fetcher;
+use super::robots::{MAX_ROBOTS_BYTES, Robots};
 
 /// The product token robots.txt groups are matched against (RFC 9309 §2.2.1).
 const ROBOTS_TOKEN: &str = "palimpsest";
@@ -46,7 +46,7 @@ impl Politeness {
         }
         let robots = match url.join("/robots.txt") {
             Err(_) => Robots::disallow_all(),
-            Ok(robots_url) => match fetcher.fetch(&robots_url, &Validators::default()).await {
+            Ok(robots_url) => match fetcher.fetch_start(&robots_url, MAX_ROBOTS_BYTES).await {
                 Ok(fetched) if (200..300).contains(&fetched.status) => {
                     Robots::parse(ROBOTS_TOKEN, &fetched.body)
                 }

@@ -219,11 +219,17 @@ impl Capturer {
         let found = if fetched.not_modified() {
             Found::NotModified
         } else {
-            match feed::parse_feed(&fetched.body, &fetched.final_url, &self.settings.feed) {
-                Err(err) => Found::Nothing {
-                    outcome: CaptureOutcome::Failed,
-                    detail: format!("not a feed: {err}"),
-                },
+            let (body, url, limits) =
+                (fetched.body.clone(), fetched.final_url.clone(), self.settings.feed);
+            let parsed = self
+                .store
+                .compute()
+                .run_in_turn(move || feed::parse_feed(&body, &url, &limits))
+                .await
+                .map_err(|err| err.to_string())
+                .and_then(|parsed| parsed.map_err(|err| format!("not a feed: {err}")));
+            match parsed {
+                Err(detail) => Found::Nothing { outcome: CaptureOutcome::Failed, detail },
                 Ok(parsed) => {
                     let detail = self.add_entries(watch, parsed.entries).await?;
                     Found::Feed { detail }
@@ -347,14 +353,26 @@ impl Capturer {
         {
             return nothing(CaptureOutcome::Failed, format!("not an HTML page ({content_type})"));
         }
-        let extracting = tracing::debug_span!("capture_extract");
-        let extracted = extracting.in_scope(|| {
-            let html = fetched.text();
-            extract::extract(&html, &fetched.final_url, &self.settings.extract)
-        });
-        let article = match extracted {
+        let payload_digest = super::warc::Digest::of(&fetched.raw_body).to_string();
+        let head = match unless_unchanged {
+            None => None,
+            Some(target) => match self.store.capture_head(target, fetched.requested.as_str()).await
+            {
+                Ok(head) => head,
+                Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+            },
+        };
+        // The same bytes as the head was last seen as, from the same address: the same
+        // article (extraction depends on nothing else), without reading it again.
+        if let Some(head) = &head
+            && head.payload_digest.as_deref() == Some(payload_digest.as_str())
+            && head.final_url.as_deref() == Some(fetched.final_url.as_str())
+        {
+            return Found::Same { revision: head.revision.hash.clone(), payload_digest };
+        }
+        let article = match self.extract(fetched).await {
             Ok(article) => article,
-            Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+            Err(detail) => return nothing(CaptureOutcome::Failed, detail),
         };
         if article.text.len() > self.store.limits().max_content_bytes {
             return nothing(
@@ -363,25 +381,18 @@ impl Capturer {
             );
         }
         let title = title_of(&article.title, &fetched.final_url);
-        if let Some(target) = unless_unchanged {
-            let url = fetched.requested.as_str();
-            let head = match self.store.capture_head(target, url).await {
-                Ok(head) => head,
-                Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
-            };
-            let unchanged = head.is_some_and(|head| {
-                head.title == title.as_str()
-                    && head.content_hash == crate::store::ContentHash::of(&article.text)
-            });
-            if unchanged {
-                return Found::Page(Box::new(PageText {
-                    source: self.source(&article, &title, fetched, fetched_at),
-                    title,
-                    text: article.text,
-                    payload_digest: super::warc::Digest::of(&fetched.raw_body).to_string(),
-                    evidence: Vec::new(),
-                }));
-            }
+        let unchanged = head.is_some_and(|head| {
+            head.revision.title == title.as_str()
+                && head.revision.content_hash == crate::store::ContentHash::of(&article.text)
+        });
+        if unchanged {
+            return Found::Page(Box::new(PageText {
+                source: self.source(&article, &title, fetched, fetched_at),
+                title,
+                text: article.text,
+                payload_digest,
+                evidence: Vec::new(),
+            }));
         }
         let date = WarcDate::from(fetched_at.as_datetime());
         let evidence = evidence::exchange(&self.store, fetched, date, &self.settings.user_agent)
@@ -398,6 +409,25 @@ impl Capturer {
             payload_digest: exchange.payload_digest,
             evidence: exchange.records,
         }))
+    }
+
+    /// The page's article, read on the heavy-work pool in turn with the server's own heavy
+    /// work: parsing is CPU-bound, and the pool leaves a core to serve requests.
+    async fn extract(&self, fetched: &Fetched) -> Result<extract::Article, String> {
+        let (body, content_type) =
+            (fetched.body.clone(), fetched.content_type().map(str::to_owned));
+        let (url, limits) = (fetched.final_url.clone(), self.settings.extract);
+        let span = tracing::debug_span!("capture_extract");
+        let work = move || {
+            let _entered = span.enter();
+            let html = super::fetch::decode_text(&body, content_type.as_deref());
+            extract::extract(&html, &url, &limits)
+        };
+        match self.store.compute().run_in_turn(work).await {
+            Ok(Ok(article)) => Ok(article),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(err) => Err(err.to_string()),
+        }
     }
 
     /// The source a captured revision is written from: the page, as it names itself.

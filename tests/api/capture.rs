@@ -241,9 +241,19 @@ async fn failed_and_hostile_captures_are_recorded_with_their_reason(app: TestApp
         "<div>".repeat(100_000),
         "</div>".repeat(100_000)
     );
+    // Pages a guess at how a parser reads them let through: each nests as deep once parsed.
+    let self_closed = format!("<html><body>{}deep</body></html>", "<div/>".repeat(100_000));
+    let quoted = format!("<html><body>{}deep</body></html>", r#"<b title="/>">"#.repeat(50_000));
+    let svg = format!("<html><body><svg><title>{}</svg></body></html>", "<g>".repeat(100_000));
+    let attributes: String = (0..200_000).map(|i| format!(" a{i}")).collect();
+    let attributes = format!("<html><body><p{attributes}>x</p></body></html>");
     let cases: Vec<(&str, Page, &str)> = vec![
         ("/bomb", Page::html("").with_header("Content-Encoding", "gzip"), "bytes"),
         ("/nested", Page::html(&nested), "deep"),
+        ("/self-closed", Page::html(&self_closed), "deep"),
+        ("/quoted", Page::html(&quoted), "deep"),
+        ("/svg", Page::html(&svg), "deep"),
+        ("/attributes", Page::html(&attributes), "attributes"),
         ("/huge", Page::html(&"<p>words </p>".repeat(200_000)), "bytes"),
         ("/loop", Page::status(302).with_header("Location", "/loop"), "redirect"),
         (
@@ -807,5 +817,36 @@ async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: Te
     let second = capturer.capture_once(&url, None, kind, false).await.unwrap();
     assert_eq!(first.capture.outcome, palimpsest::store::CaptureOutcome::Created);
     assert_eq!(second.capture.outcome, palimpsest::store::CaptureOutcome::Unchanged);
-    assert_eq!(first.document.unwrap().id, second.document.unwrap().id, "the same document");
+    let document = first.document.unwrap();
+    assert_eq!(document.id, second.document.unwrap().id, "the same document");
+    // The same bytes again are a sighting of the head, recorded with their digest, without
+    // the page read again; but if the head moved since, nothing is written: the page must
+    // be read and its evidence kept.
+    let digest = second.capture.payload_digest.clone().expect("the bytes' digest kept");
+    assert_eq!(Some(&digest), first.capture.payload_digest.as_ref());
+    let same = |revision: palimpsest::store::RevisionHash| CaptureReport {
+        found: Found::Same { revision, payload_digest: digest.clone() },
+        target: CaptureFor::Once { slug: Some(document.slug.clone()), kind },
+        url: url.to_string(),
+        ..report("unused")
+    };
+    let head = first.revision.unwrap().hash;
+    let seen = app.store.record_capture(same(head.clone()), &actor).await.unwrap();
+    assert_eq!(seen.capture.outcome, palimpsest::store::CaptureOutcome::Unchanged);
+    assert_eq!(seen.revision.unwrap().hash, head);
+    let edit = palimpsest::store::ReviseDocument {
+        document: document.id,
+        expected_head: head.clone(),
+        content: "An editor's text.".into(),
+        title: None,
+        message: palimpsest::store::Message::parse("An edit").unwrap(),
+        source: None,
+    };
+    app.store.revise_document(edit, &actor).await.unwrap();
+    let moved = app.store.record_capture(same(head), &actor).await.unwrap_err();
+    assert!(matches!(moved, StoreError::Conflict(Conflict::EvidenceNeeded)), "{moved}");
+    // A capture that finds the bytes the old head was seen as writes the page's text back.
+    let third = capturer.capture_once(&url, None, kind, false).await.unwrap();
+    assert_eq!(third.capture.outcome, palimpsest::store::CaptureOutcome::Revised);
+    assert!(third.capture.response_record.is_some(), "with its evidence");
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{CaptureOutcome, DocumentKind, WatchKind};
+use super::revisions::Revision;
 use super::sources::NewSource;
 use super::values::{
     AgentId, CaptureId, DocumentId, InvalidValue, RevisionHash, Slug, Timestamp, Title, WatchId,
@@ -172,6 +173,10 @@ pub enum Found {
     Page(Box<PageText>),
     /// The server said the page is as it was (304): a sighting of the head.
     NotModified,
+    /// The page's bytes are those the latest capture of `revision`, the head, received: a
+    /// sighting, with the page not read again. If the head moved meanwhile, nothing is
+    /// written (`Conflict::EvidenceNeeded`): the page must be read and its evidence kept.
+    Same { revision: RevisionHash, payload_digest: String },
     /// Nothing to keep: `outcome` is `Gone`, `Failed` or `Refused`, `detail` says why.
     Nothing { outcome: CaptureOutcome, detail: String },
     /// A feed was read; `detail` says how many entries it had and how many became watches.
@@ -186,6 +191,15 @@ pub struct PageText {
     pub source: NewSource,
     pub payload_digest: String,
     pub evidence: Vec<EvidenceRecord>,
+}
+
+/// A document's head as a capture compares a page with it, and the bytes the latest capture
+/// that saw it received (none before such captures kept their digest).
+#[derive(Debug, Clone)]
+pub struct CaptureHead {
+    pub revision: Revision,
+    pub payload_digest: Option<String>,
+    pub final_url: Option<String>,
 }
 
 fn status_of(value: Option<i32>) -> Option<u16> {

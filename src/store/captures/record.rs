@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::watches::find_any;
-use super::{Capture, CaptureFor, CaptureReport, Found, PageText, evidence};
+use super::{Capture, CaptureFor, CaptureHead, CaptureReport, Found, PageText, evidence};
 use crate::entity::{capture, watch};
 use crate::store::audit::{self, Actor, AuditTarget};
 use crate::store::documents::Document;
@@ -93,6 +93,13 @@ impl WriteTransaction<'_> {
         let (target, document) =
             resolve(&self.tx, &report.target, &report.url, report.fetched_at).await?;
         let id = CaptureId::generate();
+        // What the response's bytes were, even when no evidence is kept: the next capture
+        // that receives the same need not read them again.
+        let received = match &report.found {
+            Found::Page(page) => Some(page.payload_digest.clone()),
+            Found::Same { payload_digest, .. } => Some(payload_digest.clone()),
+            _ => None,
+        };
         let kept = match report.found {
             Found::Page(page) => self.page(&report.url, &target, document, *page, actor).await?,
             Found::NotModified => match document {
@@ -105,6 +112,13 @@ impl WriteTransaction<'_> {
                     Kept::nothing(CaptureOutcome::Failed, detail, None)
                 }
             },
+            Found::Same { revision, .. } => match document {
+                Some(document) if document.head == revision => {
+                    let head = revisions::required(&self.tx, &document.head).await?;
+                    Kept::seen(CaptureOutcome::Unchanged, document, head)
+                }
+                _ => return Err(Conflict::EvidenceNeeded.into()),
+            },
             Found::Nothing { outcome, detail } => Kept::nothing(outcome, detail, document),
             Found::Feed { detail } => Kept::nothing(CaptureOutcome::FeedRead, detail, None),
         };
@@ -113,10 +127,10 @@ impl WriteTransaction<'_> {
             evidence.iter().find(|r| r.kind == super::EvidenceKind::Request).map(|r| r.id),
             evidence.iter().find(|r| r.kind != super::EvidenceKind::Request).map(|r| r.id),
         );
-        let payload_digest = evidence
-            .iter()
-            .find_map(|r| r.payload_digest.clone())
-            .filter(|_| outcome.wrote_revision());
+        let payload_digest = match outcome.saw_text() {
+            true => evidence.iter().find_map(|r| r.payload_digest.clone()).or(received),
+            false => None,
+        };
         evidence::insert(&self.tx, id, &evidence).await?;
         let capture = Capture {
             id,
@@ -247,11 +261,20 @@ impl Store {
         &self,
         target: &CaptureFor,
         url: &str,
-    ) -> StoreResult<Option<Revision>> {
-        match resolve(&self.db, target, url, Timestamp::now()).await? {
-            (_, Some(document)) => Ok(Some(revisions::required(&self.db, &document.head).await?)),
-            (_, None) => Ok(None),
-        }
+    ) -> StoreResult<Option<CaptureHead>> {
+        let Some(document) = resolve(&self.db, target, url, Timestamp::now()).await?.1 else {
+            return Ok(None);
+        };
+        let revision = revisions::required(&self.db, &document.head).await?;
+        let latest = capture::Entity::find()
+            .filter(capture::Column::RevisionHash.eq(revision.hash.as_str()))
+            .filter(capture::Column::PayloadDigest.is_not_null())
+            .order_by_desc(capture::Column::FetchedAt)
+            .one(&self.db)
+            .await?;
+        let (payload_digest, final_url) =
+            latest.map_or((None, None), |c| (c.payload_digest, c.final_url));
+        Ok(Some(CaptureHead { revision, payload_digest, final_url }))
     }
 }
 
