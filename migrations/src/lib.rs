@@ -14,6 +14,7 @@ mod m20261205_000001_search;
 mod m20261206_000001_sealed_texts;
 mod m20261206_000002_search_partitions;
 mod m20261207_000001_captures;
+mod m20261208_000001_capture_record_bases;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_sealed_texts::Migration),
             Box::new(m20261206_000002_search_partitions::Migration),
             Box::new(m20261207_000001_captures::Migration),
+            Box::new(m20261208_000001_capture_record_bases::Migration),
         ]
     }
 }

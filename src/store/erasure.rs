@@ -218,7 +218,9 @@ impl Store {
                     return Ok(0);
                 }
                 let documents = self.documents_of(&ready).await?;
-                if !self.rewrite_postgres(&documents).await? {
+                let hashes = ready.iter().map(|r| r.revision_hash.clone());
+                let evidence = super::captures::evidence_kept_for(&self.db, hashes).await?;
+                if !self.rewrite_postgres(&documents, evidence).await? {
                     return Ok(0);
                 }
                 ready
@@ -285,10 +287,18 @@ impl Store {
             .await?)
     }
 
-    /// Rewrites the key table and the search index's partitions of `documents`; false when a
-    /// lock was not had in time (nothing is lost: the next attempt does it).
-    async fn rewrite_postgres(&self, documents: &[uuid::Uuid]) -> StoreResult<bool> {
+    /// Rewrites the key table and the search index's partitions of `documents`, and the
+    /// capture evidence when `evidence` (evidence is not sealed: its deleted rows are the
+    /// text); false when a lock was not had in time (nothing is lost: the next attempt does it).
+    async fn rewrite_postgres(
+        &self,
+        documents: &[uuid::Uuid],
+        evidence: bool,
+    ) -> StoreResult<bool> {
         let mut relations = vec!["text_keys".to_owned()];
+        if evidence {
+            relations.push("capture_records".to_owned());
+        }
         for document in documents {
             relations.push(super::search::relation_of(&self.db, *document).await?);
         }

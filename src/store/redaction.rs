@@ -135,7 +135,13 @@ impl Store {
             buckets.extend(quoting.iter().map(|h| seal::bucket_of(h).to_owned()));
             super::erasure::rotate(tx, &buckets).await?;
             super::search::unindex_redacted(tx, revision.document_id, revision.number).await?;
-            let detail = Some(format!("reason: {}", tombstone.reason));
+            // The page a capture kept as evidence held the text too.
+            let records = super::captures::erase_evidence_of(tx, hash).await?;
+            let mut detail = format!("reason: {}", tombstone.reason);
+            if records > 0 {
+                detail.push_str(&format!("; {records} evidence records erased"));
+            }
+            let detail = Some(detail);
             audit::record(
                 tx,
                 Some(actor),

@@ -545,28 +545,9 @@ async fn the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_
     let (status, printed) = verify_receipt(&receipt, &app.log_key.verifier_key());
     assert_eq!(status, 0, "{printed}");
     // `export --warc`: every capture's evidence in one file that warcio reads.
-    let dir = tempfile_dir();
-    let exported = dir.join("all.warc.gz");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_palimpsest"))
-        .args(["--database-url", &app.database_url, "export", "--warc"])
-        .arg(&exported)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let all = std::fs::read(&exported).unwrap();
-    let records = palimpsest::capture::warc::read(
-        &all,
-        palimpsest::capture::warc::ReadLimits {
-            max_record_bytes: 16 << 20,
-            max_records: 100,
-            max_total_bytes: 64 << 20,
-        },
-    )
-    .expect("the digests verify");
-    let kinds: Vec<&str> = records.iter().map(|r| r.kind().as_str()).collect();
+    let (all, kinds) = export_warc(&app);
     assert_eq!(kinds, ["warcinfo", "request", "response", "request", "response"]);
     warcio_checks(&all).await;
-    std::fs::remove_dir_all(dir).ok();
     // No capture: 404; a redacted revision's evidence holds its text: 410.
     let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
     let hash = history[1]["capture"]["warcUrl"]
@@ -576,6 +557,7 @@ async fn the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_
         .nth_back(1)
         .unwrap()
         .to_owned();
+    let (_, kept_before) = app.store.evidence_size().await.unwrap();
     let redact = app
         .query_as(
             Some(&archivist),
@@ -586,9 +568,52 @@ async fn the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_
     assert_no_errors(&redact);
     let url = format!("{}/documents/evidence/revisions/{hash}/capture.warc.gz", app.address);
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 410);
+    // Its evidence is erased; the later capture's records, kept compressed against it, read
+    // back as they were written.
+    let (_, kept_after) = app.store.evidence_size().await.unwrap();
+    assert!(
+        kept_after < kept_before / 2 + 1024,
+        "{kept_before} bytes of evidence, then {kept_after}"
+    );
+    let (all, kinds) = export_warc(&app);
+    assert_eq!(kinds, ["warcinfo", "request", "response"], "the redacted capture's erased");
+    warcio_checks(&all).await;
+    let newer = history[0]["capture"]["warcUrl"].as_str().unwrap();
+    let newer = newer.replace("http://palimpsest.test", &app.address);
+    let body = app.client.get(&newer).send().await.unwrap().bytes().await.unwrap();
+    let limits = palimpsest::capture::warc::ReadLimits {
+        max_record_bytes: 16 << 20,
+        max_records: 10,
+        max_total_bytes: 16 << 20,
+    };
+    let records = palimpsest::capture::warc::read(&body, limits).expect("the digests verify");
+    assert_eq!(records.len(), 2);
+    assert!(String::from_utf8_lossy(records[1].block()).contains("The council voted to close"));
     let seed =
         format!("{}/documents/evidence/revisions/{}/capture.warc.gz", app.address, "0".repeat(64));
     assert_eq!(app.client.get(&seed).send().await.unwrap().status(), 404);
+}
+
+/// `palimpsest export --warc`: the file, and the kinds of its records (their digests checked).
+fn export_warc(app: &TestApp) -> (Vec<u8>, Vec<String>) {
+    let dir = tempfile_dir();
+    let exported = dir.join("all.warc.gz");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_palimpsest"))
+        .args(["--database-url", &app.database_url, "export", "--warc"])
+        .arg(&exported)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let all = std::fs::read(&exported).unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    let limits = palimpsest::capture::warc::ReadLimits {
+        max_record_bytes: 16 << 20,
+        max_records: 100,
+        max_total_bytes: 64 << 20,
+    };
+    let records = palimpsest::capture::warc::read(&all, limits).expect("the digests verify");
+    let kinds = records.iter().map(|r| r.kind().as_str().to_owned()).collect();
+    (all, kinds)
 }
 
 /// `warcio check` and `warcio index` read the file.
@@ -747,6 +772,7 @@ async fn a_change_receipt_verifies_offline_and_fails_when_any_byte_changes(app: 
     assert_eq!(status, 1, "{printed}");
     // A redacted revision's receipt carries its redaction, not its text, and still verifies.
     let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
+    let (_, kept_before) = app.store.evidence_size().await.unwrap();
     let redact = app
         .query_as(
             Some(&archivist),

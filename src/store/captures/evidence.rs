@@ -4,21 +4,24 @@
 //! URL — so a page fetched again with one paragraph changed costs about that paragraph. Unlike
 //! texts (`texts::packing`), records are never rewritten to keep the newest whole: evidence is
 //! written once and stays the bytes that were written, so chains run forward, and every
-//! `MAX_CHAIN`th record is whole to bound what reading one costs.
+//! `MAX_CHAIN`th record is whole to bound what reading one costs. The one exception is a
+//! redaction, which deletes the evidence that held the redacted text and makes whole the
+//! records compressed against it (`erase_of_revision`).
 
 use std::collections::HashMap;
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use crate::entity::capture_record;
+use crate::entity::{capture, capture_record};
 use crate::store::Store;
 use crate::store::error::{StoreResult, corrupt};
+use crate::store::kinds::CaptureOutcome;
 use crate::store::texts::packing::{MAX_CHAIN, pack_bytes, unpack_bytes};
-use crate::store::values::CaptureId;
+use crate::store::values::{CaptureId, RevisionHash};
 
 /// What a record is to the capture that kept it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +160,76 @@ async fn unpack(
         );
     }
     Ok(bytes.unwrap_or_default())
+}
+
+/// Deletes the evidence of the capture that wrote `revision` (a redaction: the page held its
+/// text), in the caller's transaction. Records compressed against one that goes are first
+/// made whole, so every other record reads back the bytes it was written as. Returns how many
+/// records went.
+pub(crate) async fn erase_of_revision(
+    tx: &impl ConnectionTrait,
+    revision: &RevisionHash,
+) -> StoreResult<usize> {
+    let wrote = [CaptureOutcome::Created.as_str(), CaptureOutcome::Revised.as_str()];
+    let captures: Vec<Uuid> = capture::Entity::find()
+        .select_only()
+        .column(capture::Column::Id)
+        .filter(capture::Column::RevisionHash.eq(revision.as_str()))
+        .filter(capture::Column::Outcome.is_in(wrote))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    if captures.is_empty() {
+        return Ok(0);
+    }
+    let erased: Vec<Uuid> = capture_record::Entity::find()
+        .select_only()
+        .column(capture_record::Column::Id)
+        .filter(capture_record::Column::CaptureId.is_in(captures))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    let dependents = capture_record::Entity::find()
+        .filter(capture_record::Column::BaseId.is_in(erased.iter().copied()))
+        .filter(capture_record::Column::Id.is_not_in(erased.iter().copied()))
+        .all(tx)
+        .await?;
+    // All read before any is changed: a dependent's bases may run through another's.
+    let mut whole = Vec::with_capacity(dependents.len());
+    for dependent in &dependents {
+        whole.push((dependent.id, unpack(tx, dependent, &[]).await?));
+    }
+    for (id, bytes) in whole {
+        capture_record::Entity::update_many()
+            .col_expr(capture_record::Column::Packed, Expr::value(pack_bytes(&bytes, None)))
+            .col_expr(capture_record::Column::BaseId, Expr::value(Option::<Uuid>::None))
+            .col_expr(capture_record::Column::Depth, Expr::value(0))
+            .filter(capture_record::Column::Id.eq(id))
+            .exec(tx)
+            .await?;
+    }
+    capture_record::Entity::delete_many()
+        .filter(capture_record::Column::Id.is_in(erased.iter().copied()))
+        .exec(tx)
+        .await?;
+    Ok(erased.len())
+}
+
+/// Whether any of `revisions` was written by a capture that kept evidence: what erasing
+/// their redaction must rewrite.
+pub(crate) async fn any_kept_for(
+    conn: &impl ConnectionTrait,
+    revisions: impl IntoIterator<Item = String>,
+) -> StoreResult<bool> {
+    let found: Option<Uuid> = capture::Entity::find()
+        .select_only()
+        .column(capture::Column::Id)
+        .filter(capture::Column::RevisionHash.is_in(revisions))
+        .filter(capture::Column::ResponseRecord.is_not_null())
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(found.is_some())
 }
 
 async fn stored(

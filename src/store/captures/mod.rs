@@ -21,6 +21,9 @@ use super::values::{
 use crate::entity::{capture, watch};
 
 pub use evidence::{EvidenceKind, EvidenceRecord, StoredEvidence};
+pub(crate) use evidence::{
+    any_kept_for as evidence_kept_for, erase_of_revision as erase_evidence_of,
+};
 pub use record::CaptureRecorded;
 
 /// How often a watch is captured, in seconds: at least every 5 minutes (a page is not polled
