@@ -131,6 +131,10 @@ async fn run(url: &str) -> anyhow::Result<()> {
             "capture_extract",
             "capture_evidence",
             "record_capture",
+            "store_begin",
+            "capture_page",
+            "capture_keep_evidence",
+            "store_commit",
         ]
         .iter()
         .map(|name| {

@@ -3,11 +3,14 @@
 
 use std::io::Write;
 
-use super::{AgentRecord, Record, RevisionRecord, SourceRecord};
+use super::{AgentRecord, CaptureRecord, Record, RevisionRecord, SourceRecord};
 use crate::store::{DocumentId, FrameCache, Store};
 
 /// Records read per query.
 const PAGE: u64 = 500;
+
+/// Captures read per query: each may carry a page's evidence (up to a few megabytes).
+const CAPTURE_PAGE: u64 = 50;
 
 /// Stored frames kept while exporting: the chains of deltas of ~100,000 revisions' texts.
 pub(super) const FRAME_CACHE_BYTES: usize = 64 << 20;
@@ -18,10 +21,11 @@ pub struct Exported {
     pub agents: u64,
     pub sources: u64,
     pub revisions: u64,
+    pub captures: u64,
 }
 
 /// Writes every agent and source, then the revisions (of `documents` only, when given) in
-/// the order they were committed, one JSON record per line.
+/// the order they were committed, then their captures, one JSON record per line.
 pub async fn export(
     store: &Store,
     documents: Option<&[DocumentId]>,
@@ -61,6 +65,21 @@ pub async fn export(
         counts.revisions += page.len() as u64;
         for revision in page {
             write(out, &Record::Revision(RevisionRecord::from(revision)))?;
+        }
+        match last {
+            Some(last) if full => after = Some(last),
+            _ => break,
+        }
+    }
+    // Captures last: each names its document, revision and agent.
+    let mut after = None;
+    loop {
+        let page = store.corpus_captures(after, CAPTURE_PAGE, documents).await?;
+        let full = page.len() as u64 == CAPTURE_PAGE;
+        let last = page.last().map(|c| c.capture.id);
+        counts.captures += page.len() as u64;
+        for capture in page {
+            write(out, &Record::Capture(CaptureRecord::from(capture)))?;
         }
         match last {
             Some(last) if full => after = Some(last),

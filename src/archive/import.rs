@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use super::{Record, RevisionRecord};
 use crate::store::{
-    AgentId, DocumentId, ImportAgent, ImportBatch, RevisionHash, Slug, Source, SourceId, Store,
-    Timestamp,
+    AgentId, CaptureId, CorpusCapture, DocumentId, ImportAgent, ImportBatch, RevisionHash, Slug,
+    Source, SourceId, Store, Timestamp,
 };
 
 /// How an import runs.
@@ -62,6 +62,9 @@ pub struct ImportReport {
     pub documents: u64,
     pub agents: u64,
     pub sources: u64,
+    /// Captures written, and those found stored already.
+    pub captures: u64,
+    pub captures_present: u64,
     /// Documents refused whole.
     pub refused_documents: u64,
     /// Every refused line, in order.
@@ -120,15 +123,29 @@ pub async fn import(
     };
     // Reading and hashing the next batch overlaps writing this one.
     let writing = Instant::now();
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<ImportBatch>(1);
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Batch>(1);
     let reader = {
         let (path, bar) = (path.to_owned(), bar.clone());
         std::thread::spawn(move || read_batches(&path, &checked, options, &bar, &sender))
     };
     let mut written = 0;
-    while let Some(batch) = batches.recv().await {
+    while let Some(Batch { store: batch, captures }) = batches.recv().await {
         written += batch.revisions.len();
         store.import_batch(batch).await?;
+        // After the revisions of the same batch, which they may name.
+        let (lines, captures): (Vec<u64>, Vec<CorpusCapture>) = captures.into_iter().unzip();
+        let ids: Vec<CaptureId> = captures.iter().map(|c| c.capture.id).collect();
+        let imported = store.import_captures(captures).await?;
+        report.captures += imported.written;
+        report.captures_present += imported.present;
+        for (id, reason) in imported.refused {
+            let line = ids.iter().position(|i| *i == id).map_or(0, |at| lines[at]);
+            report.refusals.push(Refusal {
+                line,
+                document: None,
+                reason: format!("capture {id}: {reason}"),
+            });
+        }
         let rate = written as f64 / writing.elapsed().as_secs_f64().max(1e-3);
         bar.set_message(format!("{written} revisions, {rate:.0}/s"));
     }
@@ -141,6 +158,14 @@ pub async fn import(
     report.compacted = store.compact_after_bulk(report.revisions).await?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What the second pass hands the writer at a time: the store's batch, and the captures that
+/// follow it with the lines they were on.
+#[derive(Default)]
+struct Batch {
+    store: ImportBatch,
+    captures: Vec<(u64, CorpusCapture)>,
 }
 
 #[derive(Default)]
@@ -157,13 +182,14 @@ fn read_batches(
     checked: &Checked,
     options: ImportOptions,
     bar: &indicatif::ProgressBar,
-    sender: &tokio::sync::mpsc::Sender<ImportBatch>,
+    sender: &tokio::sync::mpsc::Sender<Batch>,
 ) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
-    let mut batch = ImportBatch::default();
+    let mut whole = Batch::default();
     let mut batch_bytes = 0;
     let mut lines = Lines::open(path, options.max_line_bytes)?;
-    while let Some((_, line)) = lines.next()? {
+    while let Some((number, line)) = lines.next()? {
+        let batch = &mut whole.store;
         bar.set_position(lines.consumed);
         let Ok(Ok(record)) = line.map(|l| serde_json::from_str::<Record>(&l)) else {
             continue;
@@ -199,17 +225,37 @@ fn read_batches(
                 batch.revisions.push(revision);
                 counts.revisions += 1;
             }
+            Record::Capture(capture) => {
+                let refused = capture
+                    .document
+                    .as_deref()
+                    .and_then(|d| DocumentId::parse(d).ok())
+                    .and_then(|d| checked.chains.get(&d))
+                    .is_some_and(|chain| chain.refused);
+                if refused {
+                    continue;
+                }
+                let Ok(capture) = capture.parse() else { continue };
+                batch_bytes += capture.evidence.iter().map(|r| r.bytes.len()).sum::<usize>();
+                whole.captures.push((number, capture));
+            }
         }
-        if batch.revisions.len() >= options.batch || batch_bytes >= options.batch_bytes {
+        let held = whole.store.revisions.len() + whole.captures.len();
+        if held >= options.batch || batch_bytes >= options.batch_bytes {
             batch_bytes = 0;
-            if sender.blocking_send(std::mem::take(&mut batch)).is_err() {
+            if sender.blocking_send(std::mem::take(&mut whole)).is_err() {
                 // The writer stopped, and says why.
                 return Ok(counts);
             }
         }
     }
-    if !batch.revisions.is_empty() || !batch.agents.is_empty() || !batch.sources.is_empty() {
-        let _ = sender.blocking_send(batch);
+    let batch = &whole.store;
+    if !batch.revisions.is_empty()
+        || !batch.agents.is_empty()
+        || !batch.sources.is_empty()
+        || !whole.captures.is_empty()
+    {
+        let _ = sender.blocking_send(whole);
     }
     Ok(counts)
 }
@@ -319,6 +365,13 @@ async fn check(
                         report.refused_documents += 1;
                     }
                     refuse(report, Some(document), reason);
+                }
+            }
+            // What it names is checked when it is written, after the revisions before it.
+            Record::Capture(capture) => {
+                let document = capture.document.as_deref().and_then(|d| DocumentId::parse(d).ok());
+                if let Err(err) = capture.parse() {
+                    refuse(report, document, format!("capture: {err}"));
                 }
             }
         }

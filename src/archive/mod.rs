@@ -11,12 +11,16 @@ pub mod export;
 pub mod import;
 pub mod ocfl;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use crate::capture::warc;
 use crate::store::{
-    Agent, AgentId, AgentName, ContentHash, CorpusRevision, DocumentId, ImportAgent,
-    ImportRevision, InvalidValue, Message, NewSource, RevisionHash, Slug, Source, SourceFields,
-    SourceId, Timestamp, Title,
+    Agent, AgentId, AgentName, Capture, CaptureId, ContentHash, CorpusCapture, CorpusRevision,
+    DocumentId, EvidenceKind, EvidenceRecord, ImportAgent, ImportRevision, InvalidValue, Message,
+    NewSource, RevisionHash, Slug, Source, SourceFields, SourceId, Timestamp, Title,
 };
 
 /// One line of an archive.
@@ -26,6 +30,7 @@ pub enum Record {
     Agent(AgentRecord),
     Source(SourceRecord),
     Revision(RevisionRecord),
+    Capture(CaptureRecord),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +98,55 @@ pub struct RevisionRecord {
     pub redacted: bool,
 }
 
+/// One capture of a page (`docs/captures.md`) and the HTTP evidence kept with it: what the
+/// page's server sent, as WARC records, byte for byte.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRecord {
+    pub id: String,
+    /// The document it wrote or saw (none for a capture that found nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub fetched_at: String,
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The revision it wrote, or the head it saw again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_record: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_record: Option<String>,
+    /// The capture agent's id.
+    pub agent: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceLine>,
+}
+
+/// One WARC record kept with a capture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceLine {
+    /// Its `WARC-Record-ID`'s UUID.
+    pub id: String,
+    /// `request`, `response` or `revisit`.
+    pub kind: String,
+    /// The records it is stored compressed against: those of one kind for one URL.
+    pub chain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_digest: Option<String>,
+    /// The record as written (header and block), base64.
+    pub warc: String,
+}
+
 fn is_false(value: &bool) -> bool {
     !value
 }
@@ -146,6 +200,101 @@ impl From<CorpusRevision> for RevisionRecord {
             content: exported.content,
             redacted: r.redacted,
         }
+    }
+}
+
+impl From<CorpusCapture> for CaptureRecord {
+    fn from(exported: CorpusCapture) -> Self {
+        let c = exported.capture;
+        Self {
+            id: c.id.to_string(),
+            document: c.document.map(|d| d.to_string()),
+            url: c.url,
+            final_url: c.final_url,
+            status: c.status,
+            fetched_at: c.fetched_at.to_string(),
+            outcome: c.outcome.as_str().to_owned(),
+            detail: c.detail,
+            revision: c.revision.map(|r| r.to_string()),
+            payload_digest: c.payload_digest,
+            request_record: c.request_record.map(|r| r.to_string()),
+            response_record: c.response_record.map(|r| r.to_string()),
+            agent: c.agent.to_string(),
+            evidence: exported
+                .evidence
+                .into_iter()
+                .map(|r| EvidenceLine {
+                    id: r.id.to_string(),
+                    kind: r.kind.as_str().to_owned(),
+                    chain: r.chain,
+                    payload_digest: r.payload_digest,
+                    warc: BASE64.encode(&r.bytes),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl CaptureRecord {
+    /// The capture, each evidence record read as WARC with its digests checked and its id and
+    /// kind the line's.
+    pub fn parse(self) -> Result<CorpusCapture, InvalidValue> {
+        let record_id = |field: &'static str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| Uuid::parse_str(v).map_err(|e| InvalidValue::new(field, e.to_string())))
+                .transpose()
+        };
+        let mut evidence = Vec::with_capacity(self.evidence.len());
+        for line in &self.evidence {
+            let id = Uuid::parse_str(&line.id)
+                .map_err(|e| InvalidValue::new("evidence.id", e.to_string()))?;
+            let kind = EvidenceKind::parse(&line.kind).ok_or_else(|| {
+                InvalidValue::new("evidence.kind", "is not request, response or revisit")
+            })?;
+            let bytes = BASE64
+                .decode(&line.warc)
+                .map_err(|e| InvalidValue::new("evidence.warc", e.to_string()))?;
+            let read = warc::read(&bytes, warc::ReadLimits::one_record())
+                .map_err(|e| InvalidValue::new("evidence.warc", e.to_string()))?;
+            let [record] = read.as_slice() else {
+                return Err(InvalidValue::new("evidence.warc", "is not one WARC record"));
+            };
+            if record.id().uuid() != id || record.kind().as_str() != kind.as_str() {
+                return Err(InvalidValue::new(
+                    "evidence.warc",
+                    format!(
+                        "is a {} record {}, not the line's",
+                        record.kind().as_str(),
+                        record.id().uuid()
+                    ),
+                ));
+            }
+            evidence.push(EvidenceRecord {
+                id,
+                kind,
+                chain: line.chain.clone(),
+                bytes,
+                payload_digest: line.payload_digest.clone(),
+            });
+        }
+        let capture = Capture {
+            id: CaptureId::parse(&self.id)?,
+            watch: None,
+            document: self.document.as_deref().map(DocumentId::parse).transpose()?,
+            url: self.url,
+            final_url: self.final_url,
+            status: self.status,
+            fetched_at: Timestamp::parse("fetched_at", &self.fetched_at)?,
+            outcome: self.outcome.parse()?,
+            detail: self.detail,
+            revision: self.revision.as_deref().map(RevisionHash::parse).transpose()?,
+            payload_digest: self.payload_digest,
+            request_record: record_id("request_record", &self.request_record)?,
+            response_record: record_id("response_record", &self.response_record)?,
+            agent: AgentId::parse(&self.agent)?,
+        };
+        Ok(CorpusCapture { capture, evidence })
     }
 }
 

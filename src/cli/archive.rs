@@ -43,7 +43,7 @@ pub(super) async fn import(database_url: &str, file: &Path, batch: usize) -> any
     eprintln!(
         "imported {} revisions ({} new documents) in {seconds:.2} s ({:.2} s checking): \
          {:.0} revisions/s; {} already stored; {} agents and {} sources in the archive; \
-         {} documents refused{}",
+         {} documents refused{}{}",
         report.revisions,
         report.documents,
         report.checking.as_secs_f64(),
@@ -53,6 +53,13 @@ pub(super) async fn import(database_url: &str, file: &Path, batch: usize) -> any
         report.sources,
         report.refused_documents,
         if report.compacted { "; database compacted" } else { "" },
+        match report.captures + report.captures_present {
+            0 => String::new(),
+            _ => format!(
+                "; {} captures with their evidence ({} already stored)",
+                report.captures, report.captures_present
+            ),
+        },
     );
     if !report.refusals.is_empty() {
         return Err(ProblemsFound(
@@ -105,8 +112,12 @@ pub(super) async fn export(
             crate::archive::export::export(store, selected, &mut out).await?
         }
     };
+    let captures = match counts.captures {
+        0 => String::new(),
+        n => format!(" and {n} captures with their evidence"),
+    };
     eprintln!(
-        "exported {} agents, {} sources and {} revisions",
+        "exported {} agents, {} sources and {} revisions{captures}",
         counts.agents, counts.sources, counts.revisions
     );
     Ok(())

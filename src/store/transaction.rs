@@ -37,6 +37,7 @@ impl Store {
     /// A write transaction. On SQLite it takes the write lock at `BEGIN` (waiting out the busy
     /// timeout), so a transaction never fails half-way for want of a lock it could not upgrade
     /// to; PostgreSQL ignores the mode.
+    #[tracing::instrument(level = "debug", name = "store_begin", skip_all)]
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
         let turn = match &self.writer {
             Some(writer) => {
@@ -73,6 +74,7 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> StoreResult<Database
 
 impl WriteTransaction<'_> {
     /// Lands everything written in the transaction.
+    #[tracing::instrument(level = "debug", name = "store_commit", skip_all)]
     pub async fn commit(self) -> StoreResult<()> {
         let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());
         super::live::announce(&self.tx, &revisions).await?;

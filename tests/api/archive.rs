@@ -30,7 +30,7 @@ crate::on_both_backends!(
 const OPTIONS: ImportOptions =
     ImportOptions { batch: 3, batch_bytes: 1 << 20, max_line_bytes: 1 << 20, progress: false };
 
-async fn export_of(store: &Store) -> Vec<u8> {
+pub(crate) async fn export_of(store: &Store) -> Vec<u8> {
     let mut out = Vec::new();
     palimpsest::archive::export::export(store, None, &mut out).await.unwrap();
     out
@@ -54,7 +54,7 @@ impl Drop for TempFile {
     }
 }
 
-async fn import_bytes(store: &Store, bytes: &[u8]) -> ImportReport {
+pub(crate) async fn import_bytes(store: &Store, bytes: &[u8]) -> ImportReport {
     let file = TempFile::with(bytes);
     import(store, &file.0, OPTIONS).await.unwrap()
 }
@@ -62,7 +62,7 @@ async fn import_bytes(store: &Store, bytes: &[u8]) -> ImportReport {
 /// `docs/verify_archive.py` on `bytes` (every hash and chain, by an independent RFC 8785
 /// implementation), and every line against `docs/archive.schema.json` (by the `jsonschema`
 /// package). The tests that call it are ignored where those are missing (`build.rs`).
-fn independently_verified(bytes: &[u8]) {
+pub(crate) fn independently_verified(bytes: &[u8]) {
     let file = TempFile::with(bytes);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/verify_archive.py");
     let output = std::process::Command::new("python3").arg(script).arg(&file.0).output().unwrap();

@@ -10,7 +10,7 @@ use palimpsest::capture::fetch::FetchLimits;
 use palimpsest::capture::{CaptureSettings, Capturer, worker};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_no_errors, loopback};
+use crate::helpers::{TestApp, assert_no_errors, loopback, spawn_app};
 
 crate::on_both_backends!(
     schema:
@@ -29,7 +29,12 @@ crate::on_both_backends!(
         any(palimpsest_no_warcio, palimpsest_no_cryptography),
         ignore = "needs warcio and python3 with cryptography"
     )]
-    the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_the_revisions
+    the_evidence_of_a_capture_is_served_as_a_warc_file_and_a_receipt_links_the_revisions,
+    #[cfg_attr(
+        any(palimpsest_no_rfc8785, palimpsest_no_jsonschema),
+        ignore = "needs python3 with rfc8785 and jsonschema (the independent archive verifier)"
+    )]
+    captures_and_their_evidence_travel_in_an_archive
 );
 
 /// A news article as sites serve them: navigation, the story, a footer, metadata.
@@ -875,4 +880,84 @@ async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: Te
     let third = capturer.capture_once(&url, None, kind, false).await.unwrap();
     assert_eq!(third.capture.outcome, palimpsest::store::CaptureOutcome::Revised);
     assert!(third.capture.response_record.is_some(), "with its evidence");
+}
+
+/// `palimpsest export` carries every capture with its evidence, `import` writes them into an
+/// empty store under the same ids, and the second store serves them as the first does; a
+/// record whose bytes were changed is refused with its line.
+async fn captures_and_their_evidence_travel_in_an_archive(app: TestApp) {
+    use crate::archive::{export_of, import_bytes, independently_verified};
+    let site = Site::start().await;
+    let capturer = capturer(&app).await;
+    let (url, gone) = (site.url("/story"), site.url("/gone"));
+    let (url, gone) = (url::Url::parse(&url).unwrap(), url::Url::parse(&gone).unwrap());
+    let slug = palimpsest::store::Slug::parse("travels").unwrap();
+    let kind = palimpsest::store::DocumentKind::Article;
+    site.set("/story", Page::html(&article("Travels", &PARAGRAPHS)));
+    capturer.capture_once(&url, Some(slug.clone()), kind, false).await.unwrap();
+    let mut edited = PARAGRAPHS;
+    edited[2] = "The mayor did not comment.";
+    site.set("/story", Page::html(&article("Travels", &edited)));
+    capturer.capture_once(&url, Some(slug.clone()), kind, false).await.unwrap();
+    capturer.capture_once(&url, Some(slug.clone()), kind, false).await.unwrap();
+    site.set("/gone", Page::status(404));
+    capturer.capture_once(&gone, None, kind, false).await.unwrap();
+
+    let exported = export_of(&app.store).await;
+    independently_verified(&exported);
+    let text = String::from_utf8(exported.clone()).unwrap();
+    let captures: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "capture")
+        .collect();
+    let outcomes: Vec<&str> = captures.iter().map(|c| c["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["created", "revised", "unchanged", "gone"]);
+    let kept: Vec<usize> =
+        captures.iter().map(|c| c["evidence"].as_array().map_or(0, Vec::len)).collect();
+    assert_eq!(kept, [2, 2, 0, 0], "a revision's request and response; a sighting keeps none");
+
+    let empty = spawn_app(app.backend).await.unwrap();
+    let report = import_bytes(&empty.store, &exported).await;
+    assert!(report.refusals.is_empty(), "{:?}", report.refusals);
+    assert_eq!((report.captures, report.captures_present), (4, 0));
+    assert_eq!(export_of(&empty.store).await, exported, "the same records, byte for byte");
+    // Served alike (the WARC link is each server's own).
+    let served = async |app: &TestApp| {
+        let mut history = revisions(app, "travels").await;
+        for revision in &mut history {
+            revision["capture"].as_object_mut().unwrap().remove("warcUrl");
+        }
+        history
+    };
+    assert_eq!(served(&empty).await, served(&app).await);
+    let head =
+        revisions(&app, "travels").await[0]["capture"]["warcUrl"].as_str().unwrap().to_owned();
+    let path = head[head.find("/documents/").unwrap()..].to_owned();
+    let warc = |app: &TestApp| {
+        let url = format!("{}{path}", app.address);
+        let client = app.client.clone();
+        async move { client.get(&url).send().await.unwrap().bytes().await.unwrap() }
+    };
+    assert_eq!(warc(&empty).await, warc(&app).await, "the same evidence, byte for byte");
+    let again = import_bytes(&empty.store, &exported).await;
+    assert_eq!((again.captures, again.captures_present), (0, 4));
+
+    // One byte of a kept response changed: its digest no longer holds, and the line says so.
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = lines.iter().position(|l| l.contains("\"kind\":\"response\"")).unwrap();
+    let mut record: Value = serde_json::from_str(&lines[at]).unwrap();
+    let evidence = &mut record["evidence"][1]["warc"];
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut bytes = engine.decode(evidence.as_str().unwrap()).unwrap();
+    // Inside the block, before the record's closing blank line.
+    let at_end = bytes.len() - 10;
+    bytes[at_end] ^= 0x20;
+    *evidence = Value::String(engine.encode(&bytes));
+    lines[at] = record.to_string();
+    let tampered = spawn_app(app.backend).await.unwrap();
+    let report = import_bytes(&tampered.store, (lines.join("\n") + "\n").as_bytes()).await;
+    let refusal = report.refusals.iter().find(|r| r.line == at as u64 + 1).expect("refused");
+    assert!(refusal.reason.contains("evidence.warc"), "{}", refusal.reason);
 }

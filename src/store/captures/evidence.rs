@@ -41,7 +41,7 @@ impl EvidenceKind {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         [EvidenceKind::Request, EvidenceKind::Response, EvidenceKind::Revisit]
             .into_iter()
             .find(|kind| kind.as_str() == text)
@@ -130,7 +130,7 @@ async fn chain_segment(
 
 /// The bytes of `row`, following its bases: from `known` where they are there, else read one
 /// by one (records of one chain written concurrently may branch off the segment).
-async fn unpack(
+pub(super) async fn unpack(
     conn: &impl ConnectionTrait,
     row: &capture_record::Model,
     known: &[capture_record::Model],

@@ -4,6 +4,7 @@
 //! serializes, and hands the store what it found; the store decides, in one transaction,
 //! whether that is a new revision or a sighting of the head, and keeps it.
 
+mod archive;
 mod evidence;
 mod reads;
 mod record;
@@ -20,6 +21,7 @@ use super::values::{
 };
 use crate::entity::{capture, watch};
 
+pub use archive::{CorpusCapture, ImportedCaptures};
 pub use evidence::{EvidenceKind, EvidenceRecord, StoredEvidence};
 pub(crate) use evidence::{
     any_kept_for as evidence_kept_for, erase_of_revision as erase_evidence_of,

@@ -9,6 +9,8 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
+use tracing::Instrument;
+
 use super::watches::find_any;
 use super::{Capture, CaptureFor, CaptureHead, CaptureReport, Found, PageText, evidence};
 use crate::entity::{capture, watch};
@@ -101,7 +103,11 @@ impl WriteTransaction<'_> {
             _ => None,
         };
         let kept = match report.found {
-            Found::Page(page) => self.page(&report.url, &target, document, *page, actor).await?,
+            Found::Page(page) => {
+                self.page(&report.url, &target, document, *page, actor)
+                    .instrument(tracing::debug_span!("capture_page"))
+                    .await?
+            }
             Found::NotModified => match document {
                 Some(document) => {
                     let head = revisions::required(&self.tx, &document.head).await?;
@@ -131,7 +137,9 @@ impl WriteTransaction<'_> {
             true => evidence.iter().find_map(|r| r.payload_digest.clone()).or(received),
             false => None,
         };
-        evidence::insert(&self.tx, id, &evidence).await?;
+        evidence::insert(&self.tx, id, &evidence)
+            .instrument(tracing::debug_span!("capture_keep_evidence"))
+            .await?;
         let capture = Capture {
             id,
             watch: target.watch,
@@ -412,7 +420,7 @@ fn require_evidence(page: &PageText) -> StoreResult<()> {
     }
 }
 
-fn row(capture: &Capture) -> capture::ActiveModel {
+pub(super) fn row(capture: &Capture) -> capture::ActiveModel {
     capture::ActiveModel {
         id: Set(capture.id.as_uuid()),
         watch_id: Set(capture.watch.map(|w| w.as_uuid())),
