@@ -7,15 +7,20 @@
 //! revision's canonical header, whose SHA-256 is the revision hash: `docs/hashing.md`). The
 //! version's `message` carries the revision's message and hash, its `user` the author (name,
 //! and `urn:uuid:` of the agent), `created` the revision's time. Digests are SHA-512, as the
-//! specification recommends. A redacted revision's version holds its header only.
+//! specification recommends. A revision a capture wrote also holds `capture.warc.gz`, the HTTP
+//! evidence of that capture (the file `GET …/capture.warc.gz` serves). A redacted revision's
+//! version holds its header only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest, Sha512};
 
-use crate::store::{AgentId, CorpusRevision, DocumentId, FrameCache, Store};
+use crate::capture::warc::gzip_member;
+use crate::store::{
+    AgentId, CaptureId, CorpusRevision, DocumentId, EvidenceKind, FrameCache, RevisionHash, Store,
+};
 
 /// Revisions read per query.
 const PAGE: u64 = 500;
@@ -114,9 +119,11 @@ async fn write_object(
         let page = store.corpus_revisions(after, PAGE, Some(&[document]), &mut cache).await?;
         let full = page.len() as u64 == PAGE;
         let last = page.last().and_then(|r| r.revision.log_index);
+        let mut evidence = evidence_of(store, &page).await?;
         for exported in page {
             versions += 1;
-            add_version(store, path, &mut inventory, exported, names).await?;
+            let warc = evidence.remove(&exported.revision.hash);
+            add_version(store, path, &mut inventory, exported, warc, names).await?;
         }
         match last {
             Some(last) if full => after = Some(last),
@@ -135,11 +142,36 @@ async fn write_object(
     Ok(versions)
 }
 
+/// For the revisions of `page` a capture wrote, its evidence as one `.warc.gz` (a gzip member
+/// per record), read in two queries for the page.
+async fn evidence_of(
+    store: &Store,
+    page: &[CorpusRevision],
+) -> anyhow::Result<HashMap<RevisionHash, Vec<u8>>> {
+    let hashes: Vec<RevisionHash> =
+        page.iter().filter(|r| !r.revision.redacted).map(|r| r.revision.hash.clone()).collect();
+    let captures = store.captures_of_revisions(&hashes).await?;
+    let ids: Vec<CaptureId> = captures.iter().map(|c| c.id).collect();
+    let mut records = store.evidence_of_captures(&ids).await?;
+    let mut files = HashMap::new();
+    for capture in captures {
+        let (Some(revision), Some(mut kept)) = (capture.revision, records.remove(&capture.id))
+        else {
+            continue;
+        };
+        // A request before its response, as the route serves an exchange.
+        kept.sort_by_key(|r| r.kind != EvidenceKind::Request);
+        files.insert(revision, kept.iter().flat_map(|r| gzip_member(&r.bytes)).collect());
+    }
+    Ok(files)
+}
+
 async fn add_version(
     store: &Store,
     path: &Path,
     inventory: &mut Inventory,
     exported: CorpusRevision,
+    warc: Option<Vec<u8>>,
     names: &mut BTreeMap<AgentId, String>,
 ) -> anyhow::Result<()> {
     let revision = exported.revision;
@@ -150,6 +182,9 @@ async fn add_version(
     let mut files: Vec<(&str, &[u8])> = vec![("header.json", revision.header.as_bytes())];
     if let Some(content) = &exported.content {
         files.push(("content.txt", content.as_bytes()));
+    }
+    if let Some(warc) = &warc {
+        files.push(("capture.warc.gz", warc));
     }
     for (name, bytes) in files {
         let digest = hex::encode(Sha512::digest(bytes));

@@ -62,6 +62,16 @@ impl Store {
             .collect()
     }
 
+    /// The evidence kept with each of `captures`, in the order written, read together.
+    pub async fn evidence_of_captures(
+        &self,
+        captures: &[CaptureId],
+    ) -> StoreResult<HashMap<CaptureId, Vec<EvidenceRecord>>> {
+        let ids: Vec<Uuid> = captures.iter().map(|c| c.as_uuid()).collect();
+        let by_row = evidence_of(&self.db, &ids).await?;
+        Ok(by_row.into_iter().map(|(id, records)| (CaptureId::from(id), records)).collect())
+    }
+
     /// Writes `captures` (from an archive, checked by the caller) in one transaction: each one
     /// not stored yet whose document, revision and agent are, with its evidence compressed as
     /// a capture's is. One whose id is stored already is counted as present and left alone.
