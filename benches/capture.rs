@@ -130,7 +130,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
             "capture_fetch",
             "capture_extract",
             "capture_evidence",
-            "record_capture",
+            "record_captures",
             "store_begin",
             "capture_page",
             "capture_keep_evidence",

@@ -9,6 +9,7 @@ pub mod feed;
 pub mod fetch;
 pub mod guard;
 mod politeness;
+mod recorder;
 pub mod robots;
 mod run;
 pub mod scan;

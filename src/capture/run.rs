@@ -14,6 +14,7 @@ use super::feed::{self, FeedLimits};
 use super::fetch::{FetchError, FetchLimits, Fetched, Fetcher, Validators as FetchValidators};
 use super::guard::AddressPolicy;
 use super::politeness::Politeness;
+use super::recorder::Recorder;
 use super::warc::WarcDate;
 use crate::store::{
     Actor, AgentId, AgentKind, AgentName, CaptureFor, CaptureOutcome, CaptureRecorded,
@@ -74,6 +75,7 @@ pub struct Capturer {
     /// agent).
     agent: tokio::sync::OnceCell<AgentId>,
     politeness: Politeness,
+    recorder: Recorder,
 }
 
 /// Why a capture could not even be attempted (a recorded failure is not an error).
@@ -93,6 +95,7 @@ impl Capturer {
             .map_err(|e| CaptureError::Client(e.to_string()))?;
         let politeness = Politeness::new(settings.per_host_per_minute, settings.robots_ttl);
         Ok(Self {
+            recorder: Recorder::start(store.clone()),
             store,
             fetcher,
             settings,
@@ -286,10 +289,10 @@ impl Capturer {
     /// new head.
     async fn record(&self, report: CaptureReport) -> StoreResult<CaptureRecorded> {
         let actor = self.actor().await?;
-        match self.store.record_capture(report.clone(), &actor).await {
+        match self.recorder.record(report.clone(), actor.clone()).await {
             Err(StoreError::Conflict(Conflict::HeadMoved { .. }))
             | Err(StoreError::Conflict(Conflict::ParentHasChild(_))) => {
-                self.store.record_capture(report, &actor).await
+                self.recorder.record(report, actor).await
             }
             other => other,
         }

@@ -4,8 +4,8 @@
 //! without `commit`, it rolls back.
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use std::sync::Mutex;
@@ -27,6 +27,12 @@ pub struct WriteTransaction<'s> {
     revisions: Mutex<Vec<RevisionEvent>>,
     /// This process's turn to write, on SQLite (`Store::writer`), held to the end.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// What `WriteTransaction::savepoint` remembers besides the database's savepoint.
+pub(crate) struct Savepoint {
+    announced: usize,
+    frontier: Option<Frontier>,
 }
 
 /// The longest a write waits for its turn in this process, as SQLite's busy timeout bounds the
@@ -103,6 +109,32 @@ impl WriteTransaction<'_> {
 
     pub(crate) fn keep_frontier(&self, frontier: Option<Frontier>) {
         *self.frontier.lock().unwrap_or_else(|e| e.into_inner()) = frontier;
+    }
+
+    /// A point to return to: what is written after it can be undone, and is then neither
+    /// announced nor kept as the log's edge. For a caller that lands several independent
+    /// commands in one transaction, each of which may fail alone (a group of captures).
+    pub(crate) async fn savepoint(&self) -> StoreResult<Savepoint> {
+        self.tx.execute_unprepared("SAVEPOINT palimpsest_step").await?;
+        Ok(Savepoint {
+            announced: self.revisions.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            frontier: self.frontier.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        })
+    }
+
+    /// Undoes what was written since `point`.
+    pub(crate) async fn roll_back_to(&self, point: Savepoint) -> StoreResult<()> {
+        self.tx.execute_unprepared("ROLLBACK TO SAVEPOINT palimpsest_step").await?;
+        self.tx.execute_unprepared("RELEASE SAVEPOINT palimpsest_step").await?;
+        self.revisions.lock().unwrap_or_else(|e| e.into_inner()).truncate(point.announced);
+        *self.frontier.lock().unwrap_or_else(|e| e.into_inner()) = point.frontier;
+        Ok(())
+    }
+
+    /// Keeps what was written since `point`, as part of the transaction.
+    pub(crate) async fn release(&self, _point: Savepoint) -> StoreResult<()> {
+        self.tx.execute_unprepared("RELEASE SAVEPOINT palimpsest_step").await?;
+        Ok(())
     }
 
     /// The document with this slug, as the transaction sees it.

@@ -839,6 +839,34 @@ async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: Te
     let refused = app.store.record_capture(report("A text."), &actor).await.unwrap_err();
     assert!(matches!(refused, StoreError::Conflict(Conflict::EvidenceNeeded)), "{refused}");
     assert_eq!(app.corpus_size().await, before, "nothing written");
+    // Recorded in a group, the refused one is undone alone: the others land.
+    let nothing = |url: &str| CaptureReport {
+        url: url.into(),
+        found: Found::Nothing {
+            outcome: palimpsest::store::CaptureOutcome::Failed,
+            detail: "HTTP 500".into(),
+        },
+        target: CaptureFor::Once { slug: None, kind: palimpsest::store::DocumentKind::Article },
+        ..report("unused")
+    };
+    let group = vec![
+        (nothing("https://example.com/a"), actor.clone()),
+        (report("A text."), actor.clone()),
+        (nothing("https://example.com/b"), actor.clone()),
+    ];
+    let recorded = app.store.record_captures(group).await.unwrap();
+    assert!(recorded[0].is_ok() && recorded[2].is_ok(), "{recorded:?}");
+    assert!(
+        matches!(recorded[1], Err(StoreError::Conflict(Conflict::EvidenceNeeded))),
+        "{recorded:?}"
+    );
+    assert_eq!(app.corpus_size().await, before, "nothing of the refused one");
+    let filter = palimpsest::store::AuditFilter {
+        action: Some(palimpsest::store::AuditAction::CapturePage),
+        ..Default::default()
+    };
+    let events = app.store.count_audit_events(&filter).await.unwrap();
+    assert_eq!(events, 2, "the two that landed, audited");
     // A page really captured twice is a revision and then a sighting, as ever.
     let site = Site::start().await;
     site.set("/twice", Page::html(&article("Twice", &PARAGRAPHS)));

@@ -86,6 +86,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records several captures' reports in one transaction, each alone: one that fails (a
+    /// conflict, say) is undone and answered with its error, and the others land. Captures
+    /// made at once share the cost of a transaction (on SQLite, one writer's turn).
+    #[tracing::instrument(level = "debug", name = "record_captures", skip_all)]
+    pub async fn record_captures(
+        &self,
+        reports: Vec<(CaptureReport, Actor)>,
+    ) -> StoreResult<Vec<StoreResult<CaptureRecorded>>> {
+        let tx = self.begin().await?;
+        let mut recorded = Vec::with_capacity(reports.len());
+        for (report, actor) in reports {
+            let point = tx.savepoint().await?;
+            match tx.record_capture(report, &actor).await {
+                Ok(done) => {
+                    tx.release(point).await?;
+                    recorded.push(Ok(done));
+                }
+                Err(err) => {
+                    tx.roll_back_to(point).await?;
+                    recorded.push(Err(err));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+}
+
 impl WriteTransaction<'_> {
     pub async fn record_capture(
         &self,
