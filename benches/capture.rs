@@ -134,6 +134,10 @@ async fn run(url: &str) -> anyhow::Result<()> {
             "store_begin",
             "capture_page",
             "capture_keep_evidence",
+            "revise_document",
+            "write_text",
+            "write_log",
+            "write_search",
             "store_commit",
         ]
         .iter()

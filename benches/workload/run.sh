@@ -23,6 +23,7 @@
 #      POSTGRAPHILE_URL (http://127.0.0.1:5000/graphql)   SERVER_FLAGS: extra `serve` flags
 #      WORKLOAD_DIR (target/workload)   FRESH=1 reloads the corpus
 #      SOAK=SECONDS: a soak of mixed reads and writes instead of the measures (see below)
+#      CAPTURE=PAGES: q1 idle, then while the server captures PAGES new pages (see below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=benches/workload
@@ -48,6 +49,9 @@ if [ ! -s "$corpus" ]; then
   python3 $here/gen_corpus.py --docs "$DOCS" --revs "$REVS" --seed "$SEED" --out "$corpus.tmp"
   mv "$corpus.tmp" "$corpus"
 fi
+
+# CAPTURE: the server captures with one worker, from the local fixture site only.
+[ -z "${CAPTURE:-}" ] || SERVER_FLAGS="${SERVER_FLAGS:-} --capture-workers 1 --capture-allow 127.0.0.0/8 --capture-per-host-per-minute 1000000"
 
 servers=()
 trap 'for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
@@ -161,6 +165,34 @@ if [ -n "${SOAK:-}" ]; then
     rss=$(awk '{a[NR] = $1} END {printf "%s MB at %ds, %s at %ds, %s at %ds, %s at the end", a[5], 5, a[int(NR/3)], int(NR/3), a[int(2*NR/3)], int(2*NR/3), a[NR]}' "$work/soak-rss-$db.txt")
     echo "## soak of ${SOAK}s on $db: $rps req/s of mixed reads (p99 $p99), $(cat "$work/soak-writes-$db.txt")"
     echo "   HTTP errors: $http_errors, $(grep 'graphql errors' "$work/soak-wrk-$db.txt"); RSS $rss; peak $(rss "$pid")"
+  done
+  exit 0
+fi
+
+# CAPTURE=PAGES: q1 measured idle, then again while the server's capture worker captures
+# PAGES new pages of a local fixture site (capture_site.py: ~46 KB articles, each a new
+# document) at full speed; says both rates, their ratio and how many pages were captured.
+if [ -n "${CAPTURE:-}" ]; then
+  site_port=18399
+  python3 $here/capture_site.py serve $site_port & servers+=("$!")
+  count='{ documents(first: 1) { totalCount } }'
+  documents() { curl -sS -H 'content-type: application/json' -d "{\"query\":\"$count\"}" "$1" | sed 's/.*"totalCount":\([0-9]*\).*/\1/'; }
+  for db in $DATABASES; do
+    eval "p=\$port_$db"
+    api="http://127.0.0.1:$p/graphql"
+    idle=$(measure "q1-idle-$db" "$api" "$here/palimpsest/q1_document_latest.json" "$work/$db/ids.txt")
+    tokens=()
+    for n in $(seq 0 $(( (CAPTURE - 1) / 1000 ))); do
+      tokens+=("$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Capture watcher $n $$" --role editor 2>/dev/null)")
+    done
+    python3 $here/capture_site.py watch "http://127.0.0.1:$p" "http://127.0.0.1:$site_port" "$CAPTURE" "${tokens[@]}"
+    before=$(documents "$api"); started=$(date +%s.%N)
+    busy=$(WARMUP=0 measure "q1-capturing-$db" "$api" "$here/palimpsest/q1_document_latest.json" "$work/$db/ids.txt")
+    took=$(echo "$(date +%s.%N) - $started" | bc); after=$(documents "$api")
+    read -r idle_rps _ idle_p99 _ <<<"$idle"; read -r busy_rps _ busy_p99 _ <<<"$busy"
+    echo "## q1 on $db: idle $idle_rps req/s (p99 $idle_p99 ms); capturing $busy_rps req/s (p99 $busy_p99 ms):" \
+      "$(awk -v a="$busy_rps" -v b="$idle_rps" 'BEGIN{printf "%.0f %%", 100 * a / b}') of idle;" \
+      "$((after - before)) pages captured meanwhile ($(awk -v n=$((after - before)) -v t="$took" 'BEGIN{printf "%.0f", n / t}')/s)"
   done
   exit 0
 fi

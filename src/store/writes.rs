@@ -4,6 +4,7 @@
 //! transaction, together or not at all.
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use tracing::Instrument;
 
 use super::audit::{self, Actor, AuditTarget};
 use super::documents::{self, Document};
@@ -244,10 +245,17 @@ impl WriteTransaction<'_> {
                 .head;
             return Err(Conflict::HeadMoved { expected: parent.hash, current }.into());
         }
-        if insert_blob(&self.tx, &content_hash, &input.content).await? {
-            rebase_parent(&self.tx, &parent.content_hash, &content_hash, &input.content).await?;
-        }
-        revisions::log(self, &mut revision_row, &mut revision).await?;
+        let text = async {
+            if insert_blob(&self.tx, &content_hash, &input.content).await? {
+                rebase_parent(&self.tx, &parent.content_hash, &content_hash, &input.content)
+                    .await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        text.instrument(tracing::debug_span!("write_text")).await?;
+        revisions::log(self, &mut revision_row, &mut revision)
+            .instrument(tracing::debug_span!("write_log"))
+            .await?;
         let inserted =
             revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await;
         if let Err(err) = inserted {
@@ -270,6 +278,7 @@ impl WriteTransaction<'_> {
                 content: Some(&input.content),
             }],
         )
+        .instrument(tracing::debug_span!("write_search"))
         .await?;
         self.announce(RevisionEvent {
             document: document.id,

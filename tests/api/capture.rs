@@ -777,7 +777,6 @@ async fn a_change_receipt_verifies_offline_and_fails_when_any_byte_changes(app: 
     assert_eq!(status, 1, "{printed}");
     // A redacted revision's receipt carries its redaction, not its text, and still verifies.
     let archivist = app.token("Archivist", palimpsest::store::Role::Archivist).await;
-    let (_, kept_before) = app.store.evidence_size().await.unwrap();
     let redact = app
         .query_as(
             Some(&archivist),
