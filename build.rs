@@ -39,6 +39,7 @@ const TOOLS: &[(&str, &[Needs])] = &[
     ),
     ("palimpsest_no_graphql_core", &[Needs::Python("graphql")]),
     ("palimpsest_no_warcio", &[Needs::Program("warcio")]),
+    ("palimpsest_no_pywb", &[Needs::Program("wb-manager"), Needs::Program("wayback")]),
     ("palimpsest_no_cryptography", &[Needs::Python("cryptography")]),
     (
         "palimpsest_no_shell_tools",

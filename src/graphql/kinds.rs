@@ -82,9 +82,10 @@ pub enum AuditAction {
     /// A page or feed watched (`watchPage`, `watchFeed`, or a feed's new entry).
     AddWatch,
     PauseWatch,
-    /// A watch resumed, or made due now (`captureWatchNow`).
     ResumeWatch,
     RemoveWatch,
+    /// A watch made due now (`captureWatchNow`).
+    CaptureWatchNow,
     /// A page captured, by the capture agent: the detail says what came of it.
     CapturePage,
 }

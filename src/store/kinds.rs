@@ -136,6 +136,7 @@ string_enum!(
         PauseWatch => "pause_watch",
         ResumeWatch => "resume_watch",
         RemoveWatch => "remove_watch",
+        CaptureWatchNow => "capture_watch_now",
         CapturePage => "capture_page",
     }
 );

@@ -34,7 +34,9 @@ crate::on_both_backends!(
         any(palimpsest_no_rfc8785, palimpsest_no_jsonschema, palimpsest_no_ocfl_validator),
         ignore = "needs python3 with rfc8785 and jsonschema, and ocfl-py's ocfl-validate.py"
     )]
-    captures_and_their_evidence_travel_in_an_archive
+    captures_and_their_evidence_travel_in_an_archive,
+    #[cfg_attr(palimpsest_no_pywb, ignore = "needs pywb (wb-manager and wayback)")]
+    pywb_replays_the_exported_evidence
 );
 
 /// A news article as sites serve them: navigation, the story, a footer, metadata.
@@ -640,6 +642,51 @@ async fn warcio_checks(body: &[u8]) {
         );
     }
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// pywb (Webrecorder's replay), given `export --warc`'s file as a collection, serves the page
+/// as it was captured.
+async fn pywb_replays_the_exported_evidence(app: TestApp) {
+    let site = Site::start().await;
+    let capturer = capturer(&app).await;
+    site.set("/replayed", Page::html(&article("Replayed", &PARAGRAPHS)));
+    let url = url::Url::parse(&site.url("/replayed")).unwrap();
+    let kind = palimpsest::store::DocumentKind::Article;
+    capturer.capture_once(&url, None, kind, false).await.unwrap();
+    drop(site);
+    let (warc, _) = export_warc(&app);
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("all.warc.gz"), &warc).unwrap();
+    let run = |args: &[&str]| {
+        let output =
+            std::process::Command::new("wb-manager").args(args).current_dir(&dir).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    run(&["init", "captures"]);
+    run(&["add", "captures", "all.warc.gz"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut wayback = std::process::Command::new("wayback")
+        .args(["-b", "127.0.0.1", "-p", &port.to_string()])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let replay = format!("http://127.0.0.1:{port}/captures/mp_/{url}");
+    let mut page = None;
+    for _ in 0..100 {
+        if let Ok(response) = app.client.get(&replay).send().await {
+            page = Some((response.status(), response.text().await.unwrap()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wayback.kill().ok();
+    wayback.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+    let (status, page) = page.expect("pywb answers");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("corrosion in two of its supporting piers"), "{page}");
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

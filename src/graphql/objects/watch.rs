@@ -330,7 +330,8 @@ async fn change_watch(
 ) -> ApiResult<WatchPayload> {
     let action = match change {
         Change::Pause => AuditAction::PauseWatch,
-        Change::Resume | Change::CaptureNow => AuditAction::ResumeWatch,
+        Change::Resume => AuditAction::ResumeWatch,
+        Change::CaptureNow => AuditAction::CaptureWatchNow,
         Change::Remove => AuditAction::RemoveWatch,
     };
     let target = || watch_target(&input.watch_id);

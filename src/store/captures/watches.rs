@@ -113,7 +113,7 @@ impl Store {
             .col_expr(watch::Column::NextRunAt, Timestamp::now().micros().into())
             .filter(watch::Column::Id.eq(id.as_uuid()))
             .filter(watch::Column::RemovedAt.is_null());
-        self.change_watch(id, AuditAction::ResumeWatch, update, actor).await
+        self.change_watch(id, AuditAction::CaptureWatchNow, update, actor).await
     }
 
     /// Removes a watch: it is never captured again, and no longer listed; its captures, and
