@@ -14,6 +14,7 @@ use super::record::row;
 use crate::entity::{agent, capture, capture_record, document, revision};
 use crate::store::Store;
 use crate::store::error::StoreResult;
+use crate::store::sql::ROWS_PER_STATEMENT;
 use crate::store::texts::packing::unpack_bytes;
 use crate::store::values::{CaptureId, DocumentId};
 
@@ -85,62 +86,28 @@ impl Store {
         }
         let tx = self.begin().await?;
         let ids = captures.iter().map(|c| c.capture.id.as_uuid());
-        let present: HashSet<Uuid> = capture::Entity::find()
-            .select_only()
-            .column(capture::Column::Id)
-            .filter(capture::Column::Id.is_in(ids))
-            .into_tuple()
-            .all(&tx.tx)
-            .await?
-            .into_iter()
-            .collect();
-        let named = |f: fn(&Capture) -> Option<String>| -> Vec<String> {
-            captures.iter().filter_map(|c| f(&c.capture)).collect()
-        };
-        let revisions: HashSet<String> = revision::Entity::find()
-            .select_only()
-            .column(revision::Column::Hash)
-            .filter(
-                revision::Column::Hash.is_in(named(|c| c.revision.as_ref().map(|r| r.to_string()))),
-            )
-            .into_tuple()
-            .all(&tx.tx)
-            .await?
-            .into_iter()
-            .collect();
-        let documents: HashSet<Uuid> = document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .filter(
-                document::Column::Id
-                    .is_in(captures.iter().filter_map(|c| c.capture.document.map(|d| d.as_uuid()))),
-            )
-            .into_tuple()
-            .all(&tx.tx)
-            .await?
-            .into_iter()
-            .collect();
-        let agents: HashSet<Uuid> = agent::Entity::find()
-            .select_only()
-            .column(agent::Column::Id)
-            .filter(agent::Column::Id.is_in(captures.iter().map(|c| c.capture.agent.as_uuid())))
-            .into_tuple()
-            .all(&tx.tx)
-            .await?
-            .into_iter()
-            .collect();
-        let records: HashSet<Uuid> = capture_record::Entity::find()
-            .select_only()
-            .column(capture_record::Column::Id)
-            .filter(
-                capture_record::Column::Id
-                    .is_in(captures.iter().flat_map(|c| c.evidence.iter().map(|r| r.id))),
-            )
-            .into_tuple()
-            .all(&tx.tx)
-            .await?
-            .into_iter()
-            .collect();
+        let present: HashSet<Uuid> = stored(&tx.tx, capture::Column::Id, ids).await?;
+        let revisions: HashSet<String> = stored(
+            &tx.tx,
+            revision::Column::Hash,
+            captures.iter().filter_map(|c| c.capture.revision.as_ref().map(|r| r.to_string())),
+        )
+        .await?;
+        let documents: HashSet<Uuid> = stored(
+            &tx.tx,
+            document::Column::Id,
+            captures.iter().filter_map(|c| c.capture.document.map(|d| d.as_uuid())),
+        )
+        .await?;
+        let agents: HashSet<Uuid> =
+            stored(&tx.tx, agent::Column::Id, captures.iter().map(|c| c.capture.agent.as_uuid()))
+                .await?;
+        let records: HashSet<Uuid> = stored(
+            &tx.tx,
+            capture_record::Column::Id,
+            captures.iter().flat_map(|c| c.evidence.iter().map(|r| r.id)),
+        )
+        .await?;
         for CorpusCapture { mut capture, evidence } in captures {
             if present.contains(&capture.id.as_uuid()) {
                 done.present += 1;
@@ -169,6 +136,32 @@ impl Store {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// Those of `values` that `column` (a key) holds, a statement per `ROWS_PER_STATEMENT`.
+async fn stored<C, T>(
+    conn: &impl ConnectionTrait,
+    column: C,
+    values: impl IntoIterator<Item = impl Into<sea_orm::Value>>,
+) -> StoreResult<HashSet<T>>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+    T: sea_orm::TryGetableMany + Eq + std::hash::Hash,
+{
+    let values: Vec<sea_orm::Value> = values.into_iter().map(Into::into).collect();
+    let mut found = HashSet::new();
+    for chunk in values.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<T> = C::EntityName::find()
+            .select_only()
+            .column(column)
+            .filter(column.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// The evidence records of `captures`, as written, by capture. Records of one chain compressed
