@@ -15,6 +15,7 @@ mod m20261206_000001_sealed_texts;
 mod m20261206_000002_search_partitions;
 mod m20261207_000001_captures;
 mod m20261208_000001_capture_record_bases;
+mod m20261208_000002_watch_seen_bytes;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_search_partitions::Migration),
             Box::new(m20261207_000001_captures::Migration),
             Box::new(m20261208_000001_capture_record_bases::Migration),
+            Box::new(m20261208_000002_watch_seen_bytes::Migration),
         ]
     }
 }

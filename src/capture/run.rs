@@ -18,8 +18,8 @@ use super::recorder::Recorder;
 use super::warc::WarcDate;
 use crate::store::{
     Actor, AgentId, AgentKind, AgentName, CaptureFor, CaptureOutcome, CaptureRecorded,
-    CaptureReport, Conflict, DocumentKind, Found, NewSource, NewWatch, PageText, Slug, SourceKind,
-    Store, StoreError, StoreResult, Timestamp, Title, Validators, Watch, WatchKind,
+    CaptureReport, Conflict, DocumentKind, Found, NewSource, NewWatch, PageText, SeenBytes, Slug,
+    SourceKind, Store, StoreError, StoreResult, Timestamp, Title, Validators, Watch, WatchKind,
 };
 
 /// The name captures are written under: a software agent (W3C PROV), so a reader of a
@@ -147,7 +147,7 @@ impl Capturer {
         obey_robots: bool,
     ) -> Result<CaptureRecorded, CaptureError> {
         let target = CaptureFor::Once { slug, kind };
-        Ok(self.capture_page(url, target, &Validators::default(), obey_robots).await?)
+        Ok(self.capture_page(url, target, &Validators::default(), obey_robots, None).await?)
     }
 
     /// Captures a claimed watch. A host asked too often this minute defers it instead.
@@ -174,7 +174,8 @@ impl Capturer {
         let target = CaptureFor::Watch(watch.id);
         let recorded = match watch.kind {
             WatchKind::Page => {
-                self.capture_page(&url, target, &watch.validators, watch.obey_robots).await?
+                let (validators, seen) = (&watch.validators, watch.seen.as_ref());
+                self.capture_page(&url, target, validators, watch.obey_robots, seen).await?
             }
             WatchKind::Feed => self.capture_feed(&url, watch).await?,
         };
@@ -187,13 +188,14 @@ impl Capturer {
         target: CaptureFor,
         validators: &Validators,
         obey_robots: bool,
+        seen: Option<&SeenBytes>,
     ) -> StoreResult<CaptureRecorded> {
         let fetched_at = Timestamp::now();
         let outcome = self.fetch_checked(url, validators, obey_robots).await;
         let report = match outcome {
             Err(found) => self.report(url.as_str(), target, None, found),
             Ok(fetched) => {
-                let found = self.page_found(&fetched, fetched_at, Some(&target)).await;
+                let found = self.page_found(&fetched, fetched_at, Some((&target, seen))).await;
                 let mut report = self.report(url.as_str(), target.clone(), Some(&fetched), found);
                 report.fetched_at = fetched_at;
                 match self.record(report).await {
@@ -333,12 +335,13 @@ impl Capturer {
     }
 
     /// What a fetched page holds. Its evidence is built unless the page is the same as the
-    /// head of the document a capture for `unless_unchanged` writes (only a revision keeps it).
+    /// head of the document a capture for `unless_unchanged` writes (only a revision keeps it),
+    /// which its watch may say it last saw as these very bytes.
     async fn page_found(
         &self,
         fetched: &Fetched,
         fetched_at: Timestamp,
-        unless_unchanged: Option<&CaptureFor>,
+        unless_unchanged: Option<(&CaptureFor, Option<&SeenBytes>)>,
     ) -> Found {
         let nothing = |outcome, detail: String| Found::Nothing { outcome, detail };
         match fetched.status {
@@ -357,13 +360,23 @@ impl Capturer {
             return nothing(CaptureOutcome::Failed, format!("not an HTML page ({content_type})"));
         }
         let payload_digest = super::warc::Digest::of(&fetched.raw_body).to_string();
+        // The same bytes from the same address as the head was last seen as: the same article
+        // (extraction depends on nothing else), neither read again nor compared with the head
+        // (the store checks the head is still that revision).
+        if let Some((_, Some(seen))) = unless_unchanged
+            && seen.payload_digest == payload_digest
+            && seen.final_url.as_deref() == Some(fetched.final_url.as_str())
+        {
+            return Found::Same { revision: seen.revision.clone(), payload_digest };
+        }
         let head = match unless_unchanged {
             None => None,
-            Some(target) => match self.store.capture_head(target, fetched.requested.as_str()).await
-            {
-                Ok(head) => head,
-                Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
-            },
+            Some((target, _)) => {
+                match self.store.capture_head(target, fetched.requested.as_str()).await {
+                    Ok(head) => head,
+                    Err(err) => return nothing(CaptureOutcome::Failed, err.to_string()),
+                }
+            }
         };
         // The same bytes as the head was last seen as, from the same address: the same
         // article (extraction depends on nothing else), without reading it again.

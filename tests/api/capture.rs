@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_quote_altered_on_the_page_makes_its_citation_drift,
     two_workers_on_one_database_capture_each_due_watch_once,
     a_revision_from_a_capture_is_never_written_without_its_evidence,
+    the_bytes_a_watch_last_saw_are_a_sighting_unless_the_head_moved,
     #[cfg_attr(palimpsest_no_cryptography, ignore = "needs python3 with cryptography")]
     a_change_receipt_verifies_offline_and_fails_when_any_byte_changes;
     http:
@@ -1054,4 +1055,41 @@ async fn captures_and_their_evidence_travel_in_an_archive(app: TestApp) {
     let report = import_bytes(&tampered.store, (lines.join("\n") + "\n").as_bytes()).await;
     let refusal = report.refusals.iter().find(|r| r.line == at as u64 + 1).expect("refused");
     assert!(refusal.reason.contains("evidence.warc"), "{}", refusal.reason);
+}
+
+/// A watch remembers the bytes its page last showed the head as: the same bytes again are a
+/// sighting of that revision, without the page read again, as long as it is still the head;
+/// once an editor revised the document, the same bytes are the page's text again, a revision
+/// with its evidence.
+async fn the_bytes_a_watch_last_saw_are_a_sighting_unless_the_head_moved(app: TestApp) {
+    let site = Site::start().await;
+    let editor = app.editor().await;
+    let capturer = capturer(&app).await;
+    site.set("/seen", Page::html(&article("Seen", &PARAGRAPHS)));
+    let input = json!({ "url": site.url("/seen"), "slug": "seen" });
+    let watch = watch_page(&app, &editor, input).await;
+    assert_eq!(capture_due(&capturer).await, 1);
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "UNCHANGED");
+    let history = revisions(&app, "seen").await;
+    assert_eq!((history.len(), &history[0]["sightings"]["count"]), (1, &json!(2)));
+
+    let slug = palimpsest::store::Slug::parse("seen").unwrap();
+    let document = app.store.document_by_slug(&slug).await.unwrap().unwrap();
+    let actor = palimpsest::store::Actor::agent(capturer.agent().await.unwrap());
+    let edit = palimpsest::store::ReviseDocument {
+        document: document.id,
+        expected_head: document.head.clone(),
+        content: "An editor's text.".into(),
+        title: None,
+        message: palimpsest::store::Message::parse("An edit").unwrap(),
+        source: None,
+    };
+    app.store.revise_document(edit, &actor).await.unwrap();
+    let state = capture_now(&app, &editor, &capturer, &watch).await;
+    assert_eq!(state["lastOutcome"], "REVISED", "{state:#}");
+    let history = revisions(&app, "seen").await;
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[0]["content"], history[2]["content"], "the page's text again");
+    assert!(history[0]["capture"]["warcRecordId"].is_string(), "with its evidence");
 }

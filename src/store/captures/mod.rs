@@ -85,6 +85,8 @@ pub struct Watch {
     pub created_at: Timestamp,
     pub next_run_at: Timestamp,
     pub validators: Validators,
+    /// The bytes its page last showed the document's head as, when a capture kept them.
+    pub seen: Option<SeenBytes>,
     pub last_run: Option<LastRun>,
     pub runs: u64,
     pub revisions: u64,
@@ -96,6 +98,16 @@ pub struct Watch {
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+}
+
+/// The bytes of the latest capture that saw a document's head, and that head: a page that
+/// sends the same bytes from the same address shows the same revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenBytes {
+    pub revision: RevisionHash,
+    /// The response's `WARC-Payload-Digest`.
+    pub payload_digest: String,
+    pub final_url: Option<String>,
 }
 
 /// How a watch's latest capture ended.
@@ -241,6 +253,14 @@ impl TryFrom<watch::Model> for Watch {
             created_at: Timestamp::from_micros(row.created_at),
             next_run_at: Timestamp::from_micros(row.next_run_at),
             validators: Validators { etag: row.etag, last_modified: row.last_modified },
+            seen: match (row.seen_revision, row.seen_digest) {
+                (Some(revision), Some(payload_digest)) => Some(SeenBytes {
+                    revision: RevisionHash::from_trusted(revision),
+                    payload_digest,
+                    final_url: row.seen_final_url,
+                }),
+                _ => None,
+            },
             last_run,
             runs: row.runs.max(0) as u64,
             revisions: row.revisions.max(0) as u64,

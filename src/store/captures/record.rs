@@ -426,6 +426,14 @@ impl WriteTransaction<'_> {
         if let Some(next) = next_run_at {
             update = update.col_expr(watch::Column::NextRunAt, next.micros().into());
         }
+        if let (true, Some(revision), Some(digest)) =
+            (outcome.saw_text(), &capture.revision, &capture.payload_digest)
+        {
+            update = update
+                .col_expr(watch::Column::SeenRevision, Some(revision.to_string()).into())
+                .col_expr(watch::Column::SeenDigest, Some(digest.clone()).into())
+                .col_expr(watch::Column::SeenFinalUrl, capture.final_url.clone().into());
+        }
         if let Some(document) = capture.document {
             update = update.col_expr(watch::Column::DocumentId, Some(document.as_uuid()).into());
         }

@@ -70,6 +70,9 @@ impl Store {
             runs: Set(0),
             revisions: Set(0),
             failures: Set(0),
+            seen_revision: Set(None),
+            seen_digest: Set(None),
+            seen_final_url: Set(None),
         };
         if let Err(err) = watch::Entity::insert(row).exec_without_returning(&tx).await {
             return Err(match err.sql_err() {
