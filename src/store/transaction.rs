@@ -45,6 +45,9 @@ impl Store {
     /// to; PostgreSQL ignores the mode.
     #[tracing::instrument(level = "debug", name = "store_begin", skip_all)]
     pub async fn begin(&self) -> StoreResult<WriteTransaction<'_>> {
+        // A file removed under the server: refused before any statement, since a connection
+        // opened now would make an empty database at its path and fail on it unclassified.
+        self.check_file()?;
         let turn = match &self.writer {
             Some(writer) => {
                 Some(tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await.map_err(
