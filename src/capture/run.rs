@@ -361,11 +361,14 @@ impl Capturer {
         }
         let payload_digest = super::warc::Digest::of(&fetched.raw_body).to_string();
         // The same bytes from the same address as the head was last seen as: the same article
-        // (extraction depends on nothing else), neither read again nor compared with the head
-        // (the store checks the head is still that revision).
+        // (extraction depends on nothing else), not read again; the store checks the head is
+        // still that revision. The watch remembers them; else the store is asked.
+        let same = |seen: &SeenBytes| {
+            seen.payload_digest == payload_digest
+                && seen.final_url.as_deref() == Some(fetched.final_url.as_str())
+        };
         if let Some((_, Some(seen))) = unless_unchanged
-            && seen.payload_digest == payload_digest
-            && seen.final_url.as_deref() == Some(fetched.final_url.as_str())
+            && same(seen)
         {
             return Found::Same { revision: seen.revision.clone(), payload_digest };
         }
@@ -378,13 +381,10 @@ impl Capturer {
                 }
             }
         };
-        // The same bytes as the head was last seen as, from the same address: the same
-        // article (extraction depends on nothing else), without reading it again.
-        if let Some(head) = &head
-            && head.payload_digest.as_deref() == Some(payload_digest.as_str())
-            && head.final_url.as_deref() == Some(fetched.final_url.as_str())
+        if let Some(seen) = head.as_ref().and_then(|head| head.seen.as_ref())
+            && same(seen)
         {
-            return Found::Same { revision: head.revision.hash.clone(), payload_digest };
+            return Found::Same { revision: seen.revision.clone(), payload_digest };
         }
         let article = match self.extract(fetched).await {
             Ok(article) => article,

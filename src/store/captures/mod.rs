@@ -215,8 +215,7 @@ pub struct PageText {
 #[derive(Debug, Clone)]
 pub struct CaptureHead {
     pub revision: Revision,
-    pub payload_digest: Option<String>,
-    pub final_url: Option<String>,
+    pub seen: Option<SeenBytes>,
 }
 
 fn status_of(value: Option<i32>) -> Option<u16> {

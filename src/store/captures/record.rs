@@ -12,7 +12,9 @@ use sea_orm::{
 use tracing::Instrument;
 
 use super::watches::find_any;
-use super::{Capture, CaptureFor, CaptureHead, CaptureReport, Found, PageText, evidence};
+use super::{
+    Capture, CaptureFor, CaptureHead, CaptureReport, Found, PageText, SeenBytes, evidence,
+};
 use crate::entity::{capture, watch};
 use crate::store::audit::{self, Actor, AuditTarget};
 use crate::store::documents::Document;
@@ -309,9 +311,14 @@ impl Store {
             .order_by_desc(capture::Column::FetchedAt)
             .one(&self.db)
             .await?;
-        let (payload_digest, final_url) =
-            latest.map_or((None, None), |c| (c.payload_digest, c.final_url));
-        Ok(Some(CaptureHead { revision, payload_digest, final_url }))
+        let seen = latest.and_then(|capture| {
+            Some(SeenBytes {
+                revision: revision.hash.clone(),
+                payload_digest: capture.payload_digest?,
+                final_url: capture.final_url,
+            })
+        });
+        Ok(Some(CaptureHead { revision, seen }))
     }
 }
 
