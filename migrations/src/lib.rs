@@ -16,6 +16,7 @@ mod m20261206_000002_search_partitions;
 mod m20261207_000001_captures;
 mod m20261208_000001_capture_record_bases;
 mod m20261208_000002_watch_seen_bytes;
+mod m20261209_000001_change_log;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_captures::Migration),
             Box::new(m20261208_000001_capture_record_bases::Migration),
             Box::new(m20261208_000002_watch_seen_bytes::Migration),
+            Box::new(m20261209_000001_change_log::Migration),
         ]
     }
 }

@@ -57,6 +57,7 @@ pub mod mutation;
 pub mod nodes;
 pub mod objects;
 pub mod query;
+pub mod reads;
 pub mod scalars;
 pub mod subscription;
 
@@ -127,6 +128,8 @@ pub struct RequestContext {
 pub struct Executed {
     pub response: Response,
     pub cost: Arc<RequestCost>,
+    /// What the answer read, for the response cache.
+    pub reads: Arc<reads::ReadSet>,
 }
 
 impl Executed {
@@ -173,11 +176,12 @@ impl GraphqlService {
     pub async fn execute(&self, request: Request, context: RequestContext) -> Executed {
         let request_id = context.request_id.clone().unwrap_or_default();
         let (request, cost) = self.prepare(request, context);
-        let mut response = self.schema.execute(request).await;
+        let reads = Arc::new(reads::ReadSet::default());
+        let mut response = self.schema.execute(request.data(reads.clone())).await;
         for error in &mut response.errors {
             error::classify(error, &request_id);
         }
-        Executed { response, cost }
+        Executed { response, cost, reads }
     }
 
     /// Runs one operation of a connection that stays open (a WebSocket): a query or mutation

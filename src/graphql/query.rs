@@ -15,6 +15,7 @@ use super::objects::citation_export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
 use super::objects::integrity::{IntegrityFields, IntegrityLists};
 use super::objects::search::{self, SearchFilter, SearchHitConnection, SearchScope};
+use super::reads;
 use super::scalars::DateTime;
 use super::{Measurer, limits};
 use crate::render::RecordInput;
@@ -151,6 +152,7 @@ impl QueryFields {
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
         feed_heads(&*loaders(ctx)?, document.as_slice()).await;
+        reads::found(ctx, document.as_ref().map(|d| d.document.id));
         Ok(document.map(|d| DocumentNode(d.document)))
     }
 
@@ -182,7 +184,9 @@ impl QueryFields {
     /// A revision of any document, by its hash.
     async fn revision(&self, ctx: &Context<'_>, hash: String) -> ApiResult<Option<RevisionNode>> {
         let hash = RevisionHash::parse(&hash)?;
-        Ok(load_optional(ctx, hash).await?.map(RevisionNode))
+        let revision = load_optional(ctx, hash).await?;
+        reads::found(ctx, revision.as_ref().map(|r| r.document_id));
+        Ok(revision.map(RevisionNode))
     }
 
     /// What changed from revision `from` to revision `to` (hashes; they may belong to

@@ -1,13 +1,17 @@
 //! Answers to anonymous GraphQL queries, kept as sent and replayed to the next identical
-//! request while the database has not changed.
+//! request while nothing they read has changed.
 //!
-//! Exact, not merely fresh: every entry is filed under the store's change marker read before
-//! its query ran (`Store::change_marker`), and served only to a request that read the same
-//! marker, that is, one that began before anything committed since. Any commit — through this
-//! server, another process or plain SQL — changes the marker, so no answer outlives the state
-//! it was read from. Only answers without errors are kept, and only for requests without
-//! credentials (a token's rights can lapse with time, which commits nothing). A replayed
-//! answer costs the client's rate limit what running it cost, charged the same way.
+//! Exact, not merely fresh. The cache holds the store's change marker (`Store::change_marker`)
+//! its entries are valid at; a request reads the marker before it runs, and when that marker
+//! is newer the cache first moves to it, dropping the entries that what committed in between
+//! made stale (`Store::changed_between`): a change to some documents drops the answers that
+//! read them and every answer that read anything else (`graphql::reads`), a change to anything
+//! drops all. An entry is served only at the marker the cache holds, and kept only when it was
+//! read at that marker, so no request that began after a commit — through this server, another
+//! process, or another node — is served an answer the commit made stale. Only answers without
+//! errors are kept, and only for requests without credentials (a token's rights can lapse with
+//! time, which commits nothing). A replayed answer costs the client's rate limit what running
+//! it cost, charged the same way.
 //!
 //! Bounded by bytes (keys and bodies), least recently used first out; one answer may take at
 //! most an eighth of it.
@@ -17,10 +21,12 @@ use std::sync::{Mutex, MutexGuard};
 use actix_web::web::Bytes;
 use lru::LruCache;
 
-use crate::store::ChangeMarker;
+use crate::graphql::reads::Reads;
+use crate::store::{ChangeMarker, Changed, Store};
 
-/// What an entry costs besides its key and body: the map's slot and the list's links.
-const ENTRY_OVERHEAD: usize = 96;
+/// What an entry costs besides its key and body: the map's slot, the list's links and what
+/// it read.
+const ENTRY_OVERHEAD: usize = 128;
 
 /// One kept answer.
 #[derive(Debug, Clone)]
@@ -32,16 +38,66 @@ pub(crate) struct Answer {
     pub debt: u64,
 }
 
+/// A kept answer and what it read, which decides the writes that make it stale.
+struct Entry {
+    answer: Answer,
+    reads: Reads,
+}
+
+impl Entry {
+    fn size(&self, key: &[u8]) -> usize {
+        let reads = match &self.reads {
+            Reads::Everything => 0,
+            Reads::Documents(documents) => documents.len() * 24,
+        };
+        key.len() + self.answer.body.len() + reads + ENTRY_OVERHEAD
+    }
+
+    fn stale_after(&self, changed: &Changed) -> bool {
+        match (&self.reads, changed) {
+            (_, Changed::Nothing) => false,
+            (Reads::Everything, _) | (_, Changed::Everything) => true,
+            (Reads::Documents(read), Changed::Documents(written)) => {
+                read.iter().any(|document| written.contains(document))
+            }
+        }
+    }
+}
+
 pub(crate) struct ResponseCache {
     capacity: usize,
     kept: Mutex<Kept>,
+    /// One move to a newer marker at a time: requests that read the same new marker wait for
+    /// the first to read what changed, and find the cache there.
+    moving: tokio::sync::Mutex<()>,
 }
 
 struct Kept {
-    /// The marker every entry was filed under.
+    /// The marker every entry is valid at.
     marker: Option<ChangeMarker>,
-    entries: LruCache<Box<[u8]>, Answer>,
+    entries: LruCache<Box<[u8]>, Entry>,
     bytes: usize,
+}
+
+impl Kept {
+    fn drop_stale(&mut self, changed: &Changed) {
+        if matches!(changed, Changed::Everything) {
+            self.entries.clear();
+            self.bytes = 0;
+            return;
+        }
+        let stale: Vec<Box<[u8]>> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.stale_after(changed))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            if let Some(entry) = self.entries.pop(&key) {
+                self.bytes -= entry.size(&key);
+            }
+        }
+    }
 }
 
 impl ResponseCache {
@@ -50,6 +106,7 @@ impl ResponseCache {
         (capacity > 0).then(|| Self {
             capacity,
             kept: Mutex::new(Kept { marker: None, entries: LruCache::unbounded(), bytes: 0 }),
+            moving: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -57,36 +114,67 @@ impl ResponseCache {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The answer kept for `key`, if it was read under `marker`.
-    pub(crate) fn get(&self, marker: &ChangeMarker, key: &[u8]) -> Option<Answer> {
+    /// The answer kept for `key`, for a request that read `marker` before it began.
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        marker: &ChangeMarker,
+        key: &[u8],
+    ) -> Option<Answer> {
+        self.move_to(store, marker).await;
         let mut kept = self.kept();
         if kept.marker.as_ref() != Some(marker) {
             return None;
         }
-        kept.entries.get(key).cloned()
+        kept.entries.get(key).map(|entry| entry.answer.clone())
     }
 
-    /// Keeps `answer` for `key`, read under `marker`. A marker other than the entries' means
-    /// the database changed (or this read began before a change they saw): the entries of the
-    /// other marker go, since they would never again be served together with this one.
-    pub(crate) fn put(&self, marker: ChangeMarker, key: &[u8], answer: Answer) {
-        let size = key.len() + answer.body.len() + ENTRY_OVERHEAD;
+    /// Moves the cache to `marker` if it is newer than the one it holds, dropping what
+    /// committed in between made stale. A request that read an older marker finds the cache
+    /// elsewhere, and runs without it.
+    async fn move_to(&self, store: &Store, marker: &ChangeMarker) {
+        if self.kept().marker.as_ref() == Some(marker) {
+            return;
+        }
+        let _turn = self.moving.lock().await;
+        let held = self.kept().marker.clone();
+        let from = match held {
+            Some(held) if &held == marker => return,
+            Some(held) if held.seq() > marker.seq() => return,
+            Some(held) => held,
+            None => {
+                self.kept().marker = Some(marker.clone());
+                return;
+            }
+        };
+        let changed = store.changed_between(&from, marker).await.unwrap_or_else(|err| {
+            tracing::debug!(error = %err, "cannot read what changed; the cache starts afresh");
+            Changed::Everything
+        });
+        let mut kept = self.kept();
+        kept.drop_stale(&changed);
+        kept.marker = Some(marker.clone());
+    }
+
+    /// Keeps `answer` for `key`, read by a request that read `marker` before it began: only
+    /// if the cache is still there (a newer marker may have made it stale already).
+    pub(crate) fn put(&self, marker: &ChangeMarker, key: &[u8], answer: Answer, reads: Reads) {
+        let entry = Entry { answer, reads };
+        let size = entry.size(key);
         if size > self.capacity / 8 {
             return;
         }
         let mut kept = self.kept();
-        if kept.marker.as_ref() != Some(&marker) {
-            kept.entries.clear();
-            kept.bytes = 0;
-            kept.marker = Some(marker);
+        if kept.marker.as_ref() != Some(marker) {
+            return;
         }
-        if let Some(old) = kept.entries.put(key.into(), answer) {
-            kept.bytes -= key.len() + old.body.len() + ENTRY_OVERHEAD;
+        if let Some(old) = kept.entries.put(key.into(), entry) {
+            kept.bytes -= old.size(key);
         }
         kept.bytes += size;
         while kept.bytes > self.capacity {
             let Some((key, old)) = kept.entries.pop_lru() else { break };
-            kept.bytes -= key.len() + old.body.len() + ENTRY_OVERHEAD;
+            kept.bytes -= old.size(&key);
         }
     }
 }

@@ -11,22 +11,134 @@
 //!
 //! Reads are batched: one is in flight at a time, and every caller that arrives while it runs
 //! waits for the next, which begins after they arrived and so answers for all of them.
+//!
+//! What changed between two markers is read from the change log (`change_head`, `change_log`):
+//! every write of this store numbers its change there, in its transaction, with the documents
+//! it touched (or none, for a change to anything), taking the head row last so that changes
+//! commit in the order of their numbers. A marker holds the number it saw, read together with
+//! the database's state; between two markers, the rows numbered between them are every change
+//! this store (in any process) committed. A commit that logged nothing — a write by hand in
+//! SQL, or one of the store's writes that touches nothing an answer reads (the audit log, a
+//! token, a watch) — moves the state but not the number: on its own, it reads as a change to
+//! everything; beside a logged change, it is not seen, so a write by hand that must reach the
+//! cache logs itself (`UPDATE change_head SET seq = seq + 1 … ; INSERT INTO change_log (seq)
+//! VALUES (…)`, ARCHITECTURE.md).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use sea_orm::sea_query::{Alias, Query};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sea_orm::sqlx::{self, ConnectOptions, PgPool};
-use sea_orm::{DatabaseConnection, DatabaseConnectionType, DbErr, RuntimeErr};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbErr, RuntimeErr, Statement,
+};
 
 use super::Store;
 use super::error::{RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};
+use super::values::DocumentId;
 
-/// The committed state of the database at one moment, compared only for equality: two equal
-/// markers mean nothing committed between their reads.
+/// The committed state of the database at one moment. Two equal markers mean nothing
+/// committed between their reads; `Store::changed_between` says what did when they differ.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ChangeMarker(Marker);
+pub struct ChangeMarker {
+    state: Marker,
+    /// The number of the last change logged, read with `state`.
+    seq: i64,
+}
+
+impl ChangeMarker {
+    /// The number of the last change logged when this marker was read: a marker with a
+    /// greater one was read later.
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+/// What committed between two markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// No transaction that wrote ended.
+    Nothing,
+    /// Anything may have: every answer read before may be stale.
+    Everything,
+    /// Only these documents: their rows, revisions, texts and captures.
+    Documents(BTreeSet<DocumentId>),
+}
+
+impl Changed {
+    /// Adds what `other` changed.
+    pub(crate) fn add(&mut self, other: Changed) {
+        match (&mut *self, other) {
+            (_, Changed::Nothing) | (Changed::Everything, _) => {}
+            (Changed::Nothing, other) => *self = other,
+            (_, Changed::Everything) => *self = Changed::Everything,
+            (Changed::Documents(mine), Changed::Documents(theirs)) => mine.extend(theirs),
+        }
+        if matches!(self, Changed::Documents(documents) if documents.len() > MAX_LOGGED_DOCUMENTS) {
+            *self = Changed::Everything;
+        }
+    }
+}
+
+/// The most documents one change lists; a write that touches more is logged as a change to
+/// everything.
+const MAX_LOGGED_DOCUMENTS: usize = 256;
+
+/// The changes kept in the log: a marker older than this many changes is compared as if
+/// everything changed.
+const RETAINED_CHANGES: i64 = 10_000;
+
+/// The most changes read to compare two markers; more than this reads as everything.
+const MAX_CHANGES_READ: i64 = 1_000;
+
+/// Numbers `changed` in the change log inside the writing transaction `tx`. Takes the head
+/// row, which the transaction then holds until it ends: call it last before committing.
+pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreResult<()> {
+    let backend = tx.get_database_backend();
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            backend,
+            "UPDATE change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the change log has no head")))?;
+    let seq: i64 = row.try_get("", "seq")?;
+    let mut insert = Query::insert();
+    insert
+        .into_table(Alias::new("change_log"))
+        .columns([Alias::new("seq"), Alias::new("document_id")]);
+    match changed {
+        Changed::Everything => {
+            insert.values_panic([seq.into(), Option::<uuid::Uuid>::None.into()]);
+        }
+        // A change to no document still takes its number: a number with no row would read as
+        // one pruned from the log.
+        Changed::Nothing => {
+            insert.values_panic([seq.into(), uuid::Uuid::nil().into()]);
+        }
+        Changed::Documents(documents) if documents.is_empty() => {
+            insert.values_panic([seq.into(), uuid::Uuid::nil().into()]);
+        }
+        Changed::Documents(documents) => {
+            for document in documents {
+                insert.values_panic([seq.into(), document.as_uuid().into()]);
+            }
+        }
+    }
+    tx.execute(&insert).await?;
+    // Pruned now and then, not on every write: one statement in a few hundred writes.
+    if seq % 256 == 0 {
+        tx.execute_raw(Statement::from_string(
+            backend,
+            format!("DELETE FROM change_log WHERE seq <= {}", seq - RETAINED_CHANGES),
+        ))
+        .await?;
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Marker {
@@ -35,6 +147,60 @@ enum Marker {
     Sqlite { connection: u64, version: i64 },
     /// `pg_current_snapshot()`: `xmin:xmax:in-progress ids`, which never repeats.
     Postgres(String),
+}
+
+impl Marker {
+    /// Whether a transaction that wrote ended (committed, or for all a snapshot tells,
+    /// rolled back) between `earlier` and this state. On PostgreSQL a snapshot also moves
+    /// when a writing transaction begins, which changes nothing yet.
+    fn committed_since(&self, earlier: &Marker) -> bool {
+        match (earlier, self) {
+            (Marker::Postgres(earlier), Marker::Postgres(now)) => {
+                match (Snapshot::parse(earlier), Snapshot::parse(now)) {
+                    (Some(earlier), Some(now)) => now.ended_since(&earlier),
+                    _ => true,
+                }
+            }
+            (earlier, now) => earlier != now,
+        }
+    }
+}
+
+/// `pg_current_snapshot()`: every transaction id below `xmin` had ended, every one from
+/// `xmax` on had not begun, and of those between, `running` were in progress.
+struct Snapshot {
+    xmin: u64,
+    xmax: u64,
+    running: Vec<u64>,
+}
+
+impl Snapshot {
+    fn parse(text: &str) -> Option<Snapshot> {
+        let mut parts = text.split(':');
+        let xmin = parts.next()?.parse().ok()?;
+        let xmax = parts.next()?.parse().ok()?;
+        let running = match parts.next()? {
+            "" => Vec::new(),
+            list => list.split(',').map(|id| id.parse().ok()).collect::<Option<_>>()?,
+        };
+        parts.next().is_none().then_some(Snapshot { xmin, xmax, running })
+    }
+
+    fn visible(&self, id: u64) -> bool {
+        id < self.xmin || (id < self.xmax && !self.running.contains(&id))
+    }
+
+    /// Whether some transaction not yet ended in `earlier` has ended in this one.
+    fn ended_since(&self, earlier: &Snapshot) -> bool {
+        if earlier.running.iter().any(|&id| self.visible(id)) {
+            return true;
+        }
+        // Of the ids begun after `earlier`, those not running now have ended.
+        let begun = self.xmax.saturating_sub(earlier.xmax);
+        let still_running =
+            self.running.iter().filter(|&&id| id >= earlier.xmax && id < self.xmax).count() as u64;
+        begun > still_running
+    }
 }
 
 type Read = Shared<BoxFuture<'static, Result<Option<ChangeMarker>, Arc<StoreError>>>>;
@@ -106,25 +272,56 @@ impl Source {
                     }
                 };
                 // On an error the connection is dropped: the next read opens a new one, whose
-                // count starts afresh under a new number.
-                let version = sqlx::query_scalar::<_, i64>("PRAGMA data_version")
-                    .fetch_one(&mut watching)
-                    .await
-                    .map_err(sqlx_error)?;
+                // count starts afresh under a new number. The log's number is read between
+                // two readings of the version that agree, so nothing committed between it
+                // and the state the version names.
+                let mut before = data_version(&mut watching).await?;
+                for _ in 0..MARKER_READS {
+                    let seq =
+                        sqlx::query_scalar::<_, i64>("SELECT seq FROM change_head WHERE id = 1")
+                            .fetch_one(&mut watching)
+                            .await
+                            .map_err(sqlx_error)?;
+                    let after = data_version(&mut watching).await?;
+                    if after == before {
+                        *connection = Some(watching);
+                        let state = Marker::Sqlite { connection: *opened, version: after };
+                        return Ok(Some(ChangeMarker { state, seq }));
+                    }
+                    before = after;
+                }
                 *connection = Some(watching);
-                Ok(Some(ChangeMarker(Marker::Sqlite { connection: *opened, version })))
+                Err(StoreError::Unavailable {
+                    retry_after: RETRY_AFTER_UNAVAILABLE,
+                    cause: anyhow::anyhow!(
+                        "the database changed through {MARKER_READS} reads of its state"
+                    ),
+                })
             }
             Source::Postgres(pool) => {
-                let snapshot =
-                    sqlx::query_scalar::<_, String>("SELECT pg_current_snapshot()::text")
-                        .fetch_one(&*pool)
-                        .await
-                        .map_err(sqlx_error)?;
-                Ok(Some(ChangeMarker(Marker::Postgres(snapshot))))
+                // One statement, one snapshot: the number and the state are read together.
+                let (seq, snapshot) = sqlx::query_as::<_, (i64, String)>(
+                    "SELECT seq, pg_current_snapshot()::text FROM change_head WHERE id = 1",
+                )
+                .fetch_one(&*pool)
+                .await
+                .map_err(sqlx_error)?;
+                Ok(Some(ChangeMarker { state: Marker::Postgres(snapshot), seq }))
             }
             Source::None => Ok(None),
         }
     }
+}
+
+/// How many times a marker's read on SQLite tries to read the log's number between two
+/// readings of the version that agree.
+const MARKER_READS: usize = 8;
+
+async fn data_version(connection: &mut SqliteConnection) -> StoreResult<i64> {
+    sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+        .fetch_one(connection)
+        .await
+        .map_err(sqlx_error)
 }
 
 fn sqlx_error(err: sqlx::Error) -> StoreError {
@@ -138,4 +335,69 @@ impl Store {
     pub async fn change_marker(&self) -> StoreResult<Option<ChangeMarker>> {
         self.changes.marker().await
     }
+
+    /// What committed between `from` and the later `to` (`to.seq() >= from.seq()`): the
+    /// documents the logged changes touched, or everything when a change was not to
+    /// documents alone, the state moved with no change logged, or the log no longer reaches
+    /// back to `from`.
+    pub async fn changed_between(
+        &self,
+        from: &ChangeMarker,
+        to: &ChangeMarker,
+    ) -> StoreResult<Changed> {
+        if from == to {
+            return Ok(Changed::Nothing);
+        }
+        let span = to.seq - from.seq;
+        if span == 0 {
+            return Ok(match to.state.committed_since(&from.state) {
+                true => Changed::Everything,
+                false => Changed::Nothing,
+            });
+        }
+        if !(1..=MAX_CHANGES_READ).contains(&span) {
+            return Ok(Changed::Everything);
+        }
+        let rows = sqlx_rows(
+            &self.db,
+            Statement::from_string(
+                self.backend(),
+                format!(
+                    "SELECT seq, document_id FROM change_log WHERE seq > {} AND seq <= {}",
+                    from.seq, to.seq
+                ),
+            ),
+        )
+        .await?;
+        let mut seqs = BTreeSet::new();
+        let mut changed = Changed::Documents(BTreeSet::new());
+        for (seq, document) in rows {
+            seqs.insert(seq);
+            changed.add(match document {
+                Some(document) if document.is_nil() => Changed::Documents(BTreeSet::new()),
+                Some(document) => Changed::Documents(BTreeSet::from([DocumentId::from(document)])),
+                None => Changed::Everything,
+            });
+        }
+        // Pruned past `from`: what was there is not known.
+        if seqs.len() as i64 != span {
+            return Ok(Changed::Everything);
+        }
+        Ok(changed)
+    }
+}
+
+async fn sqlx_rows(
+    db: &DatabaseConnection,
+    statement: Statement,
+) -> StoreResult<Vec<(i64, Option<uuid::Uuid>)>> {
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64>("", "seq")?,
+                row.try_get::<Option<uuid::Uuid>>("", "document_id")?,
+            ))
+        })
+        .collect()
 }

@@ -50,6 +50,8 @@ impl WriteTransaction<'_> {
     /// Records a citation from the head of a document.
     #[tracing::instrument(skip_all, fields(document = %input.document))]
     pub async fn add_citation(&self, input: AddCitation, actor: &Actor) -> StoreResult<Citation> {
+        // A citation is read only through the fields that depend on everything.
+        self.touches(input.document);
         let document = self.document(input.document).await?;
         if let Some(expected) = &input.expected_head
             && *expected != document.head

@@ -234,13 +234,17 @@ impl Store {
             }
         };
         let erased = ready.len();
+        let tx = super::transaction::begin_write(&self.db).await?;
         redaction::Entity::update_many()
             .col_expr(redaction::Column::ErasedAt, Expr::value(Timestamp::now().micros()))
             .filter(
                 redaction::Column::RevisionHash.is_in(ready.into_iter().map(|r| r.revision_hash)),
             )
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
+        // A revision's redaction says when its text was erased.
+        super::changes::log(&tx, &super::changes::Changed::Everything).await?;
+        self.commit(tx).await?;
         Ok(erased)
     }
 

@@ -66,7 +66,7 @@ pub use captures::{
     EvidenceRecord, Found, ImportedCaptures, LastRun, NewWatch, PageText, SeenBytes, Sighting,
     StoredEvidence, Validators, Watch, WatchInterval, slug_for_url,
 };
-pub use changes::ChangeMarker;
+pub use changes::{ChangeMarker, Changed};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{

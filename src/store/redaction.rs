@@ -92,6 +92,7 @@ impl Store {
             let revision = revisions::find(tx, hash)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(Missing::Revision(hash.clone())))?;
+            transaction.touches(revision.document_id);
             let at = Timestamp::now();
             // Read before it goes: quotes taken from it go with it.
             let text = super::texts::content_of(tx, &revision).await.ok();

@@ -11,10 +11,11 @@ use sea_orm::{
 use std::sync::Mutex;
 
 use super::Store;
+use super::changes::{self, Changed};
 use super::documents::{self, Document};
 use super::error::{StoreError, StoreResult};
 use super::live::RevisionEvent;
-use super::values::Slug;
+use super::values::{DocumentId, Slug};
 use crate::merkle::Frontier;
 
 pub struct WriteTransaction<'s> {
@@ -25,6 +26,9 @@ pub struct WriteTransaction<'s> {
     frontier: Mutex<Option<Frontier>>,
     /// The revisions written, announced when the transaction commits.
     revisions: Mutex<Vec<RevisionEvent>>,
+    /// What the transaction changed, for the change log (`changes`); nothing said means
+    /// anything may have changed.
+    changed: Mutex<Option<Changed>>,
     /// This process's turn to write, on SQLite (`Store::writer`), held to the end.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -65,6 +69,7 @@ impl Store {
             tx,
             frontier: Mutex::new(None),
             revisions: Mutex::default(),
+            changed: Mutex::default(),
             _turn: turn,
         })
     }
@@ -87,6 +92,8 @@ impl WriteTransaction<'_> {
     pub async fn commit(self) -> StoreResult<()> {
         let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());
         super::live::announce(&self.tx, &revisions).await?;
+        let changed = self.changed.into_inner().unwrap_or_else(|e| e.into_inner());
+        changes::log(&self.tx, &changed.unwrap_or(Changed::Everything)).await?;
         // A file removed under the server would take this write with it: it is not committed.
         self.store.check_file()?;
         self.tx.commit().await?;
@@ -103,6 +110,31 @@ impl WriteTransaction<'_> {
     pub(crate) fn take_frontier(&self) -> Option<Frontier> {
         let own = self.frontier.lock().unwrap_or_else(|e| e.into_inner()).take();
         own.or_else(|| self.store.log_frontier.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Says that this transaction changes `document` (its row, revisions, texts or captures)
+    /// and, unless something else is said, nothing else any answer reads.
+    pub(crate) fn touches(&self, document: DocumentId) {
+        self.says(Changed::Documents([document].into()));
+    }
+
+    /// Says that this transaction changes nothing an answer reads but what is said besides (a
+    /// capture that found nothing, say, changes only the capture's own records).
+    pub(crate) fn touches_no_document(&self) {
+        self.says(Changed::Documents(Default::default()));
+    }
+
+    /// Says that this transaction may change anything (a new document, a shared record).
+    pub(crate) fn touches_everything(&self) {
+        self.says(Changed::Everything);
+    }
+
+    fn says(&self, changed: Changed) {
+        let mut said = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        match said.as_mut() {
+            Some(said) => said.add(changed),
+            None => *said = Some(changed),
+        }
     }
 
     /// Records a revision written, to be announced once the transaction commits.

@@ -98,6 +98,8 @@ impl WriteTransaction<'_> {
         actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
         let author = actor.agent;
+        // A new document changes lists, counts and searches, and answers that found none.
+        self.touches_everything();
         self.check_content(&input.content)?;
         self.check_source_exists(input.source).await?;
         let id = DocumentId::generate();
@@ -186,6 +188,7 @@ impl WriteTransaction<'_> {
         actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
         let author = actor.agent;
+        self.touches(input.document);
         self.check_content(&input.content)?;
         let document = documents::find(&self.tx, input.document)
             .await?

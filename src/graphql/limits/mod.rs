@@ -37,6 +37,7 @@ use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value
 use super::auth::RequestAuth;
 use super::context::{ClientAddress, ReadOnly, RequestCost};
 use super::error::{ApiError, ErrorCode, Limit, too_complex, too_complex_at_least};
+use super::reads::ReadSet;
 use crate::ratelimit::{Charge, Client, RateLimitStatus, RateLimited, RateLimiter};
 use crate::store::Store;
 
@@ -119,6 +120,8 @@ struct Kept {
 struct Parsed {
     document: ExecutableDocument,
     shape: shape::DocumentShape,
+    /// Whether its answers read only the documents its root fields find (`reads`).
+    document_scoped: bool,
 }
 
 /// At most 256 texts, each of at most 2 KiB, together at most 128 KiB.
@@ -275,6 +278,9 @@ impl Extension for LimitsCheck {
                 ApiError::bad_input("mutations are only accepted over POST").into_server_error()
             );
         }
+        if let Ok(reads) = ctx.data::<Arc<ReadSet>>() {
+            reads.set_scoped(parsed.document_scoped);
+        }
         self.introspection_cost.store(parsed.shape.introspection_cost, Ordering::Relaxed);
         let writes = holds_mutation(&parsed.document);
         self.writes.store(writes, Ordering::Relaxed);
@@ -413,7 +419,8 @@ fn parse_and_measure(query: &str, limits: &QueryLimits) -> ServerResult<Parsed> 
     within(Limit::ValueDepth, shape.value_depth, limits.max_value_depth)?;
     rules::single_root_field(&document)
         .map_err(|message| ApiError::bad_input(message).into_server_error())?;
-    Ok(Parsed { document, shape })
+    let document_scoped = crate::graphql::reads::document_scoped(&document);
+    Ok(Parsed { document, shape, document_scoped })
 }
 
 /// Whether a document holds a mutation (it may be the one the request runs).

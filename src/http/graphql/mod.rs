@@ -144,7 +144,7 @@ async fn execute(
         match state.store.change_marker().await {
             Ok(Some(marker)) => {
                 let key = raw.cache_key(&base_url);
-                if let Some(answer) = cache.get(&marker, &key)
+                if let Some(answer) = cache.get(&state.store, &marker, &key).await
                     && let Some(response) = replay(state, client_address, media, answer)
                 {
                     return response;
@@ -169,7 +169,7 @@ async fn execute(
     let failure = executed.failure();
     let shareable = executed.shareable();
     let status = status_of(failure.as_ref(), media);
-    let Executed { response, cost } = executed;
+    let Executed { response, cost, reads } = executed;
     let retry_after = error::retry_after(&response);
     let body = if failure.is_some() {
         serde_json::json!({ "errors": response.errors }).to_string()
@@ -201,7 +201,8 @@ async fn execute(
     let body = web::Bytes::from(body);
     if let Some((cache, marker, key)) = kept {
         let charged = cost.rate_limit().map_or(0, |status| status.cost);
-        cache.put(marker, &key, Answer { body: body.clone(), charged, debt: cost.debt() });
+        let answer = Answer { body: body.clone(), charged, debt: cost.debt() };
+        cache.put(&marker, &key, answer, reads.reads());
     }
     let mut builder = HttpResponse::build(status);
     builder.content_type(media.content_type());

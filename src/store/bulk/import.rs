@@ -176,6 +176,8 @@ impl Store {
                 .await?;
         }
         crate::store::live::announce(&tx, &announced).await?;
+        // Documents made, heads moved and records shared: logged as a change to anything.
+        crate::store::changes::log(&tx, &crate::store::changes::Changed::Everything).await?;
         self.commit(tx).await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
         self.published(announced);

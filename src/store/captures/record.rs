@@ -160,6 +160,11 @@ impl WriteTransaction<'_> {
             Found::Feed { detail } => Kept::nothing(CaptureOutcome::FeedRead, detail, None),
         };
         let Kept { outcome, detail, document, revision, evidence } = kept;
+        // Its sighting or its revision (a new document said so as it was made).
+        match &document {
+            Some(document) => self.touches(document.id),
+            None => self.touches_no_document(),
+        }
         let (request_record, response_record) = (
             evidence.iter().find(|r| r.kind == super::EvidenceKind::Request).map(|r| r.id),
             evidence.iter().find(|r| r.kind != super::EvidenceKind::Request).map(|r| r.id),
