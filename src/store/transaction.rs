@@ -124,11 +124,6 @@ impl WriteTransaction<'_> {
         self.says(Changed::Documents(Default::default()));
     }
 
-    /// Says that this transaction may change anything (a new document, a shared record).
-    pub(crate) fn touches_everything(&self) {
-        self.says(Changed::Everything);
-    }
-
     fn says(&self, changed: Changed) {
         let mut said = self.changed.lock().unwrap_or_else(|e| e.into_inner());
         match said.as_mut() {

@@ -98,11 +98,12 @@ impl WriteTransaction<'_> {
         actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
         let author = actor.agent;
-        // A new document changes lists, counts and searches, and answers that found none.
-        self.touches_everything();
         self.check_content(&input.content)?;
         self.check_source_exists(input.source).await?;
         let id = DocumentId::generate();
+        // What else a new document changes (lists, counts, searches, an answer that found no
+        // document) read everything, and goes with any change.
+        self.touches(id);
         let now = Timestamp::now();
         let content_hash = ContentHash::of(&input.content);
         let (mut revision_row, mut revision) = NewRevision {
