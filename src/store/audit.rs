@@ -174,6 +174,7 @@ impl Store {
     ) -> StoreResult<()> {
         let tx = begin_write(&self.db).await?;
         record(&tx, Some(actor), action, target, outcome, Some(detail)).await?;
+        super::changes::log_no_document(&tx).await?;
         self.commit(tx).await
     }
 

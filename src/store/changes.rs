@@ -94,6 +94,13 @@ const RETAINED_CHANGES: i64 = 10_000;
 /// The most changes read to compare two markers; more than this reads as everything.
 const MAX_CHANGES_READ: i64 = 1_000;
 
+/// Numbers, in the change log, a write that changes nothing an answer scoped to documents
+/// reads (a watch, a token, the audit log, a checkpoint): it drops only the answers that read
+/// everything. Call it last before committing.
+pub(crate) async fn log_no_document(tx: &impl ConnectionTrait) -> StoreResult<()> {
+    log(tx, &Changed::Documents(BTreeSet::new())).await
+}
+
 /// Numbers `changed` in the change log inside the writing transaction `tx`. Takes the head
 /// row, which the transaction then holds until it ends: call it last before committing.
 pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreResult<()> {
@@ -149,19 +156,31 @@ enum Marker {
     Postgres(String),
 }
 
+/// What may have committed between two states with the same change number.
+enum Ended {
+    Nothing,
+    /// Something may have: on SQLite, any other state means a commit.
+    Unknown,
+    /// PostgreSQL transaction ids that ended between them: a snapshot lists only top-level
+    /// transactions as running, so a subtransaction of one still running (a savepoint's)
+    /// reads as ended, and only the database can say whether it committed.
+    Ids(Vec<i64>),
+}
+
+/// The most ended ids asked about; past this many, something committed is assumed.
+const MAX_ENDED_ASKED: u64 = 256;
+
 impl Marker {
-    /// Whether a transaction that wrote ended (committed, or for all a snapshot tells,
-    /// rolled back) between `earlier` and this state. On PostgreSQL a snapshot also moves
-    /// when a writing transaction begins, which changes nothing yet.
-    fn committed_since(&self, earlier: &Marker) -> bool {
+    fn ended_since(&self, earlier: &Marker) -> Ended {
         match (earlier, self) {
             (Marker::Postgres(earlier), Marker::Postgres(now)) => {
                 match (Snapshot::parse(earlier), Snapshot::parse(now)) {
                     (Some(earlier), Some(now)) => now.ended_since(&earlier),
-                    _ => true,
+                    _ => Ended::Unknown,
                 }
             }
-            (earlier, now) => earlier != now,
+            (earlier, now) if earlier == now => Ended::Nothing,
+            _ => Ended::Unknown,
         }
     }
 }
@@ -190,16 +209,24 @@ impl Snapshot {
         id < self.xmin || (id < self.xmax && !self.running.contains(&id))
     }
 
-    /// Whether some transaction not yet ended in `earlier` has ended in this one.
-    fn ended_since(&self, earlier: &Snapshot) -> bool {
-        if earlier.running.iter().any(|&id| self.visible(id)) {
-            return true;
+    /// The transactions not yet ended in `earlier` that have ended in this one: those it
+    /// listed as running, and those begun after it that are not running now.
+    fn ended_since(&self, earlier: &Snapshot) -> Ended {
+        if self.xmax.saturating_sub(earlier.xmax) > MAX_ENDED_ASKED {
+            return Ended::Unknown;
         }
-        // Of the ids begun after `earlier`, those not running now have ended.
-        let begun = self.xmax.saturating_sub(earlier.xmax);
-        let still_running =
-            self.running.iter().filter(|&&id| id >= earlier.xmax && id < self.xmax).count() as u64;
-        begun > still_running
+        let ended: Vec<i64> = earlier
+            .running
+            .iter()
+            .copied()
+            .filter(|&id| self.visible(id))
+            .chain((earlier.xmax..self.xmax).filter(|id| !self.running.contains(id)))
+            .map(|id| id as i64)
+            .collect();
+        match ended.is_empty() {
+            true => Ended::Nothing,
+            false => Ended::Ids(ended),
+        }
     }
 }
 
@@ -350,9 +377,14 @@ impl Store {
         }
         let span = to.seq - from.seq;
         if span == 0 {
-            return Ok(match to.state.committed_since(&from.state) {
-                true => Changed::Everything,
-                false => Changed::Nothing,
+            // Nothing logged: anything that committed was a write the log does not name.
+            return Ok(match to.state.ended_since(&from.state) {
+                Ended::Nothing => Changed::Nothing,
+                Ended::Unknown => Changed::Everything,
+                Ended::Ids(ids) => match self.any_committed(&ids).await? {
+                    true => Changed::Everything,
+                    false => Changed::Nothing,
+                },
             });
         }
         if !(1..=MAX_CHANGES_READ).contains(&span) {
@@ -384,6 +416,26 @@ impl Store {
             return Ok(Changed::Everything);
         }
         Ok(changed)
+    }
+}
+
+impl Store {
+    /// Whether any of these PostgreSQL transactions committed (a subtransaction of one still
+    /// running is "in progress"; one rolled back changed nothing).
+    async fn any_committed(&self, ids: &[i64]) -> StoreResult<bool> {
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.backend(),
+                format!(
+                    "SELECT EXISTS (SELECT 1 FROM unnest(ARRAY[{list}]::bigint[]) AS id \
+                     WHERE pg_xact_status(id::text::xid8) = 'committed') AS committed"
+                ),
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("no answer")))?;
+        Ok(row.try_get("", "committed")?)
     }
 }
 

@@ -586,6 +586,8 @@ pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreRe
                     break;
                 }
             }
+            // The search index, which only answers that read everything read.
+            super::changes::log_no_document(&tx).await?;
             tx.commit().await?;
         }
     }

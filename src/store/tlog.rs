@@ -260,7 +260,7 @@ impl Store {
         }
         let root = self.log_root(size).await?;
         let note = key.sign(size, &root);
-        self.check_file()?;
+        let tx = super::transaction::begin_write(&self.db).await?;
         log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
             size: Set(size as i64),
             root_hash: Set(root.to_vec()),
@@ -268,8 +268,11 @@ impl Store {
             created_at: Set(Timestamp::now().micros()),
         })
         .on_conflict_do_nothing_on([log_checkpoint::Column::Size])
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&tx)
         .await?;
+        // Read only by answers about the log, which read everything.
+        super::changes::log_no_document(&tx).await?;
+        self.commit(tx).await?;
         Ok(SignedCheckpoint { size, root, note })
     }
 
@@ -322,6 +325,8 @@ pub(crate) async fn append_unlogged(db: &DatabaseConnection) -> StoreResult<u64>
                 .await?;
         }
         appended += batch.len() as u64;
+        // Revisions' places in the log, which their answers show.
+        super::changes::log(&tx, &super::changes::Changed::Everything).await?;
         tx.commit().await?;
     }
 }

@@ -88,6 +88,7 @@ impl Store {
         audit::record(&tx, Some(actor), AuditAction::AddWatch, &target, succeeded, Some(detail))
             .await?;
         let added = find(&tx, id).await?;
+        crate::store::changes::log_no_document(&tx).await?;
         self.commit(tx).await?;
         Ok(added)
     }
@@ -146,6 +147,7 @@ impl Store {
         audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, None).await?;
         let changed =
             if action == AuditAction::RemoveWatch { changed } else { find(&tx, id).await? };
+        crate::store::changes::log_no_document(&tx).await?;
         self.commit(tx).await?;
         Ok(changed)
     }
@@ -227,6 +229,8 @@ impl Store {
             Statement::from_sql_and_values(backend, sql, [lease_until.into(), now.micros().into()]);
         let tx = self.begin().await?;
         let rows = watch::Model::find_by_statement(statement).all(&tx.tx).await?;
+        // Leases, which no answer scoped to documents reads.
+        tx.touches_no_document();
         tx.commit().await?;
         rows.into_iter().map(Watch::try_from).collect()
     }
