@@ -174,8 +174,7 @@ impl Store {
     ) -> StoreResult<()> {
         let tx = begin_write(&self.db).await?;
         record(&tx, Some(actor), action, target, outcome, Some(detail)).await?;
-        super::changes::log_no_document(&tx).await?;
-        self.commit(tx).await
+        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await
     }
 
     /// Runs a write command and, if it lost to a concurrent write (`Conflict`), records the

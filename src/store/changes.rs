@@ -98,12 +98,16 @@ const MAX_CHANGES_READ: i64 = 1_000;
 /// reads (a watch, a token, the audit log, a checkpoint): it drops only the answers that read
 /// everything. Call it last before committing.
 pub(crate) async fn log_no_document(tx: &impl ConnectionTrait) -> StoreResult<()> {
-    log(tx, &Changed::Documents(BTreeSet::new())).await
+    log(tx, &Changed::Documents(BTreeSet::new())).await.map(drop)
 }
+
+/// The changes this process committed last, by number: moving a cache past them reads
+/// nothing. Filled only after a commit succeeded, with what its transaction logged.
+const REMEMBERED_CHANGES: usize = 4096;
 
 /// Numbers `changed` in the change log inside the writing transaction `tx`. Takes the head
 /// row, which the transaction then holds until it ends: call it last before committing.
-pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreResult<()> {
+pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreResult<i64> {
     let backend = tx.get_database_backend();
     let row = tx
         .query_one_raw(Statement::from_string(
@@ -144,7 +148,7 @@ pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreRe
         ))
         .await?;
     }
-    Ok(())
+    Ok(seq)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -235,6 +239,8 @@ type Read = Shared<BoxFuture<'static, Result<Option<ChangeMarker>, Arc<StoreErro
 /// How the store reads its change marker.
 pub(crate) struct ChangeWatch {
     source: tokio::sync::Mutex<Source>,
+    /// What this process's own changes were (`REMEMBERED_CHANGES`).
+    remembered: Mutex<std::collections::BTreeMap<i64, Changed>>,
     /// The read that has not begun yet, which a caller arriving now waits for.
     next: Mutex<Option<Read>>,
 }
@@ -264,7 +270,11 @@ impl ChangeWatch {
             }
             _ => Source::None,
         };
-        Self { source: tokio::sync::Mutex::new(source), next: Mutex::new(None) }
+        Self {
+            source: tokio::sync::Mutex::new(source),
+            remembered: Mutex::default(),
+            next: Mutex::new(None),
+        }
     }
 
     async fn marker(self: &Arc<Self>) -> StoreResult<Option<ChangeMarker>> {
@@ -276,6 +286,26 @@ impl ChangeWatch {
             retry_after: RETRY_AFTER_UNAVAILABLE,
             cause: anyhow::anyhow!("cannot read the change marker: {err:#}"),
         })
+    }
+
+    /// Keeps what change `seq`, committed by this process, logged.
+    pub(crate) fn remember(&self, seq: i64, changed: Changed) {
+        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        remembered.insert(seq, changed);
+        while remembered.len() > REMEMBERED_CHANGES {
+            remembered.pop_first();
+        }
+    }
+
+    /// What the changes numbered after `from` up to `to` logged, if this process made them
+    /// all.
+    fn recall(&self, from: i64, to: i64) -> Option<Changed> {
+        let remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        let mut changed = Changed::Documents(BTreeSet::new());
+        for seq in from + 1..=to {
+            changed.add(remembered.get(&seq)?.clone());
+        }
+        Some(changed)
     }
 
     async fn read(self: Arc<Self>) -> Result<Option<ChangeMarker>, Arc<StoreError>> {
@@ -390,6 +420,9 @@ impl Store {
         if !(1..=MAX_CHANGES_READ).contains(&span) {
             return Ok(Changed::Everything);
         }
+        if let Some(changed) = self.changes.recall(from.seq, to.seq) {
+            return Ok(changed);
+        }
         let rows = sqlx_rows(
             &self.db,
             Statement::from_string(
@@ -420,6 +453,19 @@ impl Store {
 }
 
 impl Store {
+    /// Logs `changed`, commits `tx`, and remembers the change as this process's own: for a
+    /// write outside a `WriteTransaction`.
+    pub(crate) async fn commit_change(
+        &self,
+        tx: sea_orm::DatabaseTransaction,
+        changed: Changed,
+    ) -> StoreResult<()> {
+        let seq = log(&tx, &changed).await?;
+        self.commit(tx).await?;
+        self.changes.remember(seq, changed);
+        Ok(())
+    }
+
     /// Whether any of these PostgreSQL transactions committed (a subtransaction of one still
     /// running is "in progress"; one rolled back changed nothing).
     async fn any_committed(&self, ids: &[i64]) -> StoreResult<bool> {

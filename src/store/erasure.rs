@@ -243,8 +243,7 @@ impl Store {
             .exec(&tx)
             .await?;
         // A revision's redaction says when its text was erased.
-        super::changes::log(&tx, &super::changes::Changed::Everything).await?;
-        self.commit(tx).await?;
+        self.commit_change(tx, super::changes::Changed::Everything).await?;
         Ok(erased)
     }
 

@@ -101,8 +101,7 @@ impl Store {
         let target = AuditTarget::Token(token.id);
         audit::record(&tx, None, AuditAction::CreateToken, &target, SUCCEEDED, Some(detail))
             .await?;
-        super::changes::log_no_document(&tx).await?;
-        self.commit(tx).await?;
+        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await?;
         Ok(NewToken { secret, token })
     }
 
@@ -137,8 +136,7 @@ impl Store {
             let target = AuditTarget::Token(id);
             audit::record(&tx, None, AuditAction::RevokeToken, &target, SUCCEEDED, None).await?;
         }
-        super::changes::log_no_document(&tx).await?;
-        self.commit(tx).await?;
+        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await?;
         let row = api_token::Entity::find_by_id(id.as_uuid())
             .one(&self.db)
             .await?

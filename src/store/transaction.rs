@@ -93,10 +93,12 @@ impl WriteTransaction<'_> {
         let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());
         super::live::announce(&self.tx, &revisions).await?;
         let changed = self.changed.into_inner().unwrap_or_else(|e| e.into_inner());
-        changes::log(&self.tx, &changed.unwrap_or(Changed::Everything)).await?;
+        let changed = changed.unwrap_or(Changed::Everything);
+        let seq = changes::log(&self.tx, &changed).await?;
         // A file removed under the server would take this write with it: it is not committed.
         self.store.check_file()?;
         self.tx.commit().await?;
+        self.store.changes.remember(seq, changed);
         self.store.published(revisions);
         let frontier = self.frontier.into_inner().unwrap_or_else(|e| e.into_inner());
         if frontier.is_some() {

@@ -177,8 +177,7 @@ impl Store {
         }
         crate::store::live::announce(&tx, &announced).await?;
         // Documents made, heads moved and records shared: logged as a change to anything.
-        crate::store::changes::log(&tx, &crate::store::changes::Changed::Everything).await?;
-        self.commit(tx).await?;
+        self.commit_change(tx, crate::store::changes::Changed::Everything).await?;
         *self.log_frontier.lock().unwrap_or_else(|e| e.into_inner()) = Some(edge);
         self.published(announced);
         Ok(())

@@ -88,8 +88,8 @@ impl Store {
         audit::record(&tx, Some(actor), AuditAction::AddWatch, &target, succeeded, Some(detail))
             .await?;
         let added = find(&tx, id).await?;
-        crate::store::changes::log_no_document(&tx).await?;
-        self.commit(tx).await?;
+        self.commit_change(tx, crate::store::changes::Changed::Documents(Default::default()))
+            .await?;
         Ok(added)
     }
 
@@ -147,8 +147,8 @@ impl Store {
         audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, None).await?;
         let changed =
             if action == AuditAction::RemoveWatch { changed } else { find(&tx, id).await? };
-        crate::store::changes::log_no_document(&tx).await?;
-        self.commit(tx).await?;
+        self.commit_change(tx, crate::store::changes::Changed::Documents(Default::default()))
+            .await?;
         Ok(changed)
     }
 
