@@ -174,7 +174,7 @@ impl Store {
     ) -> StoreResult<()> {
         let tx = begin_write(&self.db).await?;
         record(&tx, Some(actor), action, target, outcome, Some(detail)).await?;
-        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await
+        self.commit_change(tx, super::changes::Changed::no_document()).await
     }
 
     /// Runs a write command and, if it lost to a concurrent write (`Conflict`), records the

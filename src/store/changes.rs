@@ -69,6 +69,12 @@ pub enum Changed {
 }
 
 impl Changed {
+    /// A write that changes nothing an answer scoped to documents reads (a watch, a token, the
+    /// audit log, a checkpoint): it drops only the answers that read everything.
+    pub(crate) fn no_document() -> Changed {
+        Changed::Documents(BTreeSet::new())
+    }
+
     /// Adds what `other` changed.
     pub(crate) fn add(&mut self, other: Changed) {
         match (&mut *self, other) {
@@ -94,13 +100,6 @@ const RETAINED_CHANGES: i64 = 10_000;
 /// The most changes read to compare two markers; more than this reads as everything.
 const MAX_CHANGES_READ: i64 = 1_000;
 
-/// Numbers, in the change log, a write that changes nothing an answer scoped to documents
-/// reads (a watch, a token, the audit log, a checkpoint): it drops only the answers that read
-/// everything. Call it last before committing.
-pub(crate) async fn log_no_document(tx: &impl ConnectionTrait) -> StoreResult<()> {
-    log(tx, &Changed::Documents(BTreeSet::new())).await.map(drop)
-}
-
 /// The changes this process committed last, by number: moving a cache past them reads
 /// nothing. Filled only after a commit succeeded, with what its transaction logged.
 const REMEMBERED_CHANGES: usize = 4096;
@@ -125,18 +124,15 @@ pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreRe
         Changed::Everything => {
             insert.values_panic([seq.into(), Option::<uuid::Uuid>::None.into()]);
         }
-        // A change to no document still takes its number: a number with no row would read as
-        // one pruned from the log.
-        Changed::Nothing => {
-            insert.values_panic([seq.into(), uuid::Uuid::nil().into()]);
-        }
-        Changed::Documents(documents) if documents.is_empty() => {
-            insert.values_panic([seq.into(), uuid::Uuid::nil().into()]);
-        }
-        Changed::Documents(documents) => {
+        Changed::Documents(documents) if !documents.is_empty() => {
             for document in documents {
                 insert.values_panic([seq.into(), document.as_uuid().into()]);
             }
+        }
+        // A change to no document still takes its number: a number with no row would read as
+        // one pruned from the log.
+        Changed::Nothing | Changed::Documents(_) => {
+            insert.values_panic([seq.into(), uuid::Uuid::nil().into()]);
         }
     }
     tx.execute(&insert).await?;
@@ -423,23 +419,15 @@ impl Store {
         if let Some(changed) = self.changes.recall(from.seq, to.seq) {
             return Ok(changed);
         }
-        let rows = sqlx_rows(
-            &self.db,
-            Statement::from_string(
-                self.backend(),
-                format!(
-                    "SELECT seq, document_id FROM change_log WHERE seq > {} AND seq <= {}",
-                    from.seq, to.seq
-                ),
-            ),
-        )
-        .await?;
+        let Some(rows) = self.change_rows(from.seq, to.seq).await? else {
+            return Ok(Changed::Everything);
+        };
         let mut seqs = BTreeSet::new();
-        let mut changed = Changed::Documents(BTreeSet::new());
+        let mut changed = Changed::no_document();
         for (seq, document) in rows {
             seqs.insert(seq);
             changed.add(match document {
-                Some(document) if document.is_nil() => Changed::Documents(BTreeSet::new()),
+                Some(document) if document.is_nil() => Changed::no_document(),
                 Some(document) => Changed::Documents(BTreeSet::from([DocumentId::from(document)])),
                 None => Changed::Everything,
             });
@@ -452,7 +440,32 @@ impl Store {
     }
 }
 
+/// The most rows of the change log read to compare two markers; past them, everything is
+/// taken to have changed.
+const MAX_CHANGE_ROWS: usize = 4_096;
+
 impl Store {
+    /// The change log's rows numbered after `from` up to `to`: number and document (none for
+    /// a change to everything, nil for one to no document). `None` past `MAX_CHANGE_ROWS`.
+    async fn change_rows(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Option<Vec<(i64, Option<uuid::Uuid>)>>> {
+        let sql = format!(
+            "SELECT seq, document_id FROM change_log WHERE seq > {from} AND seq <= {to} LIMIT {}",
+            MAX_CHANGE_ROWS + 1
+        );
+        let rows = self.db.query_all_raw(Statement::from_string(self.backend(), sql)).await?;
+        if rows.len() > MAX_CHANGE_ROWS {
+            return Ok(None);
+        }
+        rows.iter()
+            .map(|row| Ok((row.try_get("", "seq")?, row.try_get("", "document_id")?)))
+            .collect::<StoreResult<_>>()
+            .map(Some)
+    }
+
     /// Logs `changed`, commits `tx`, and remembers the change as this process's own: for a
     /// write outside a `WriteTransaction`.
     pub(crate) async fn commit_change(
@@ -483,19 +496,4 @@ impl Store {
             .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("no answer")))?;
         Ok(row.try_get("", "committed")?)
     }
-}
-
-async fn sqlx_rows(
-    db: &DatabaseConnection,
-    statement: Statement,
-) -> StoreResult<Vec<(i64, Option<uuid::Uuid>)>> {
-    let rows = db.query_all_raw(statement).await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64>("", "seq")?,
-                row.try_get::<Option<uuid::Uuid>>("", "document_id")?,
-            ))
-        })
-        .collect()
 }

@@ -587,7 +587,7 @@ pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreRe
                 }
             }
             // The search index, which only answers that read everything read.
-            super::changes::log_no_document(&tx).await?;
+            super::changes::log(&tx, &super::changes::Changed::no_document()).await?;
             tx.commit().await?;
         }
     }

@@ -271,7 +271,7 @@ impl Store {
         .exec_without_returning(&tx)
         .await?;
         // Read only by answers about the log, which read everything.
-        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await?;
+        self.commit_change(tx, super::changes::Changed::no_document()).await?;
         Ok(SignedCheckpoint { size, root, note })
     }
 

@@ -101,7 +101,7 @@ impl Store {
         let target = AuditTarget::Token(token.id);
         audit::record(&tx, None, AuditAction::CreateToken, &target, SUCCEEDED, Some(detail))
             .await?;
-        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await?;
+        self.commit_change(tx, super::changes::Changed::no_document()).await?;
         Ok(NewToken { secret, token })
     }
 
@@ -136,7 +136,7 @@ impl Store {
             let target = AuditTarget::Token(id);
             audit::record(&tx, None, AuditAction::RevokeToken, &target, SUCCEEDED, None).await?;
         }
-        self.commit_change(tx, super::changes::Changed::Documents(Default::default())).await?;
+        self.commit_change(tx, super::changes::Changed::no_document()).await?;
         let row = api_token::Entity::find_by_id(id.as_uuid())
             .one(&self.db)
             .await?

@@ -123,7 +123,7 @@ impl WriteTransaction<'_> {
     /// Says that this transaction changes nothing an answer reads but what is said besides (a
     /// capture that found nothing, say, changes only the capture's own records).
     pub(crate) fn touches_no_document(&self) {
-        self.says(Changed::Documents(Default::default()));
+        self.says(Changed::no_document());
     }
 
     fn says(&self, changed: Changed) {

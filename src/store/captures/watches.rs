@@ -88,8 +88,7 @@ impl Store {
         audit::record(&tx, Some(actor), AuditAction::AddWatch, &target, succeeded, Some(detail))
             .await?;
         let added = find(&tx, id).await?;
-        self.commit_change(tx, crate::store::changes::Changed::Documents(Default::default()))
-            .await?;
+        self.commit_change(tx, crate::store::changes::Changed::no_document()).await?;
         Ok(added)
     }
 
@@ -147,8 +146,7 @@ impl Store {
         audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, None).await?;
         let changed =
             if action == AuditAction::RemoveWatch { changed } else { find(&tx, id).await? };
-        self.commit_change(tx, crate::store::changes::Changed::Documents(Default::default()))
-            .await?;
+        self.commit_change(tx, crate::store::changes::Changed::no_document()).await?;
         Ok(changed)
     }
 
