@@ -17,6 +17,7 @@ mod m20261207_000001_captures;
 mod m20261208_000001_capture_record_bases;
 mod m20261208_000002_watch_seen_bytes;
 mod m20261209_000001_change_log;
+mod m20261210_000001_heads_index_plain_delete;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_capture_record_bases::Migration),
             Box::new(m20261208_000002_watch_seen_bytes::Migration),
             Box::new(m20261209_000001_change_log::Migration),
+            Box::new(m20261210_000001_heads_index_plain_delete::Migration),
         ]
     }
 }

@@ -15,8 +15,8 @@
 //! partition of the search index that held the document (a sixteenth of it). Each is a short,
 //! exclusive rewrite of a small table, taken with a lock timeout and retried until it is done;
 //! `redactions.erased_at` records when it was. On SQLite, `secure_delete` and FTS5's
-//! secure-delete overwrite what is deleted in place, and a checkpoint clears the write-ahead
-//! log. What a backup or a replica holds, and the write-ahead log on PostgreSQL, are outside
+//! secure-delete overwrite what is deleted in place, the heads' search index (which only marks
+//! what it deletes) is merged into one segment, and a checkpoint clears the write-ahead log. What a backup or a replica holds, and the write-ahead log on PostgreSQL, are outside
 //! the database's files; docs/redaction.md says how to purge them.
 
 use std::collections::BTreeSet;
@@ -226,7 +226,10 @@ impl Store {
                 ready
             }
             _ => {
-                // `secure_delete` overwrote in place; the log must not keep the old pages.
+                // `secure_delete` overwrote in place, but the heads' index only marks what it
+                // deletes (m20261210_000001) until a merge: all of it is merged now. Then the
+                // log must not keep the old pages.
+                self.merge_heads_index_sqlite().await?;
                 if !self.checkpoint_sqlite().await? {
                     return Ok(0);
                 }
@@ -329,6 +332,16 @@ impl Store {
     }
 
     /// Moves the write-ahead log into the file and truncates it; false while a reader keeps it.
+    /// Merges the heads' search index into one segment, which keeps only what is not deleted:
+    /// its cost grows with the heads' text (not the history's), paid once per erasure pass.
+    async fn merge_heads_index_sqlite(&self) -> StoreResult<()> {
+        let tx = super::transaction::begin_write(&self.db).await?;
+        tx.execute_unprepared("INSERT INTO search_heads_fts(search_heads_fts) VALUES ('optimize')")
+            .await?;
+        // What searches find is unchanged.
+        self.commit_change(tx, super::changes::Changed::no_document()).await
+    }
+
     async fn checkpoint_sqlite(&self) -> StoreResult<bool> {
         let row = self
             .db

@@ -329,7 +329,13 @@ async fn files_holding(app: &TestApp, needle: &str) -> Option<usize> {
     let mut holding = 0;
     for file in files {
         let Ok(bytes) = std::fs::read(&file) else { continue };
-        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+        // As written, and as the search indexes keep words: lowercased (FTS5's terms, a
+        // tsvector's lexemes).
+        let lowercase = needle.to_lowercase();
+        if [needle, lowercase.as_str()]
+            .iter()
+            .any(|needle| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
             let node = file
                 .file_name()
                 .unwrap()
