@@ -10,11 +10,14 @@ use sea_orm::{
 
 use std::sync::Mutex;
 
+use tracing::Instrument;
+
 use super::Store;
 use super::changes::{self, Changed};
 use super::documents::{self, Document};
 use super::error::{StoreError, StoreResult};
 use super::live::RevisionEvent;
+use super::search::{self, Indexed};
 use super::values::{DocumentId, Slug};
 use crate::merkle::Frontier;
 
@@ -29,6 +32,11 @@ pub struct WriteTransaction<'s> {
     /// What the transaction changed, for the change log (`changes`); nothing said means
     /// anything may have changed.
     changed: Mutex<Option<Changed>>,
+    /// The revisions written, indexed for search in one batch when the transaction commits:
+    /// SQLite's FTS5 writes out what it holds at every savepoint (a segment, and the merges
+    /// it brings, per capture of a group), and a batch costs a few statements whatever its
+    /// size.
+    to_index: Mutex<Vec<ToIndex>>,
     /// This process's turn to write, on SQLite (`Store::writer`), held to the end.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -36,7 +44,16 @@ pub struct WriteTransaction<'s> {
 /// What `WriteTransaction::savepoint` remembers besides the database's savepoint.
 pub(crate) struct Savepoint {
     announced: usize,
+    indexed: usize,
     frontier: Option<Frontier>,
+}
+
+/// A revision to index for search (`search::Indexed`, owned).
+struct ToIndex {
+    document: DocumentId,
+    number: i64,
+    title: String,
+    content: String,
 }
 
 /// The longest a write waits for its turn in this process, as SQLite's busy timeout bounds the
@@ -70,6 +87,7 @@ impl Store {
             frontier: Mutex::new(None),
             revisions: Mutex::default(),
             changed: Mutex::default(),
+            to_index: Mutex::default(),
             _turn: turn,
         })
     }
@@ -90,6 +108,19 @@ impl WriteTransaction<'_> {
     /// Lands everything written in the transaction.
     #[tracing::instrument(level = "debug", name = "store_commit", skip_all)]
     pub async fn commit(self) -> StoreResult<()> {
+        let to_index = self.to_index.into_inner().unwrap_or_else(|e| e.into_inner());
+        let indexed: Vec<Indexed<'_>> = to_index
+            .iter()
+            .map(|r| Indexed {
+                document: r.document,
+                number: r.number,
+                title: &r.title,
+                content: Some(&r.content),
+            })
+            .collect();
+        search::index_revisions(&self.tx, &indexed)
+            .instrument(tracing::debug_span!("write_search"))
+            .await?;
         let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());
         super::live::announce(&self.tx, &revisions).await?;
         let changed = self.changed.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -134,6 +165,23 @@ impl WriteTransaction<'_> {
         }
     }
 
+    /// Records a revision written (the successor of the last written of its document, or its
+    /// first), to be indexed for search when the transaction commits.
+    pub(crate) fn index_at_commit(
+        &self,
+        document: DocumentId,
+        number: i64,
+        title: &str,
+        content: &str,
+    ) {
+        self.to_index.lock().unwrap_or_else(|e| e.into_inner()).push(ToIndex {
+            document,
+            number,
+            title: title.to_owned(),
+            content: content.to_owned(),
+        });
+    }
+
     /// Records a revision written, to be announced once the transaction commits.
     pub(crate) fn announce(&self, event: RevisionEvent) {
         self.revisions.lock().unwrap_or_else(|e| e.into_inner()).push(event);
@@ -144,12 +192,13 @@ impl WriteTransaction<'_> {
     }
 
     /// A point to return to: what is written after it can be undone, and is then neither
-    /// announced nor kept as the log's edge. For a caller that lands several independent
+    /// announced, indexed nor kept as the log's edge. For a caller that lands several independent
     /// commands in one transaction, each of which may fail alone (a group of captures).
     pub(crate) async fn savepoint(&self) -> StoreResult<Savepoint> {
         self.tx.execute_unprepared("SAVEPOINT palimpsest_step").await?;
         Ok(Savepoint {
             announced: self.revisions.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            indexed: self.to_index.lock().unwrap_or_else(|e| e.into_inner()).len(),
             frontier: self.frontier.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         })
     }
@@ -159,6 +208,7 @@ impl WriteTransaction<'_> {
         self.tx.execute_unprepared("ROLLBACK TO SAVEPOINT palimpsest_step").await?;
         self.tx.execute_unprepared("RELEASE SAVEPOINT palimpsest_step").await?;
         self.revisions.lock().unwrap_or_else(|e| e.into_inner()).truncate(point.announced);
+        self.to_index.lock().unwrap_or_else(|e| e.into_inner()).truncate(point.indexed);
         *self.frontier.lock().unwrap_or_else(|e| e.into_inner()) = point.frontier;
         Ok(())
     }

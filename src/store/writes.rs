@@ -12,7 +12,7 @@ use super::error::{Conflict, StoreError, StoreResult};
 use super::kinds::{AuditAction, AuditOutcome, DocumentKind};
 use super::live::RevisionEvent;
 use super::revisions::{self, NewRevision, Revision};
-use super::search::{self, Indexed};
+
 use super::texts::{insert_blob, rebase_parent};
 use super::transaction::WriteTransaction;
 use super::values::{
@@ -149,16 +149,7 @@ impl WriteTransaction<'_> {
         insert_blob(&self.tx, &content_hash, &input.content).await?;
         revisions::log(self, &mut revision_row, &mut revision).await?;
         revision::Entity::insert(revision_row).exec_without_returning(&self.tx).await?;
-        search::index_revisions(
-            &self.tx,
-            &[Indexed {
-                document: id,
-                number: 1,
-                title: &revision.title,
-                content: Some(&input.content),
-            }],
-        )
-        .await?;
+        self.index_at_commit(id, 1, &revision.title, &input.content);
         self.announce(RevisionEvent {
             document: id,
             number: 1,
@@ -273,17 +264,7 @@ impl WriteTransaction<'_> {
         }
         super::citing::carry_citations(&self.tx, &parent.hash, &revision.hash, &input.content)
             .await?;
-        search::index_revisions(
-            &self.tx,
-            &[Indexed {
-                document: document.id,
-                number: revision.number,
-                title: &revision.title,
-                content: Some(&input.content),
-            }],
-        )
-        .instrument(tracing::debug_span!("write_search"))
-        .await?;
+        self.index_at_commit(document.id, revision.number, &revision.title, &input.content);
         self.announce(RevisionEvent {
             document: document.id,
             number: revision.number,
