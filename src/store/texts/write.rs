@@ -270,7 +270,10 @@ async fn swap_in_deltas(
             .col_expr(C::BaseSha256, Expr::value(swap.newer))
             .col_expr(C::Content, Expr::value(""))
             .filter(C::Sha256.eq(swap.older.as_str()))
-            .filter(C::Packing.eq(swap.was))
+            // A literal, not a parameter: SQLite matches a parameter against the partial
+            // index `blobs_plain` (`packing = 0`) by its bound value, and then prepares the
+            // statement again at every new binding.
+            .filter(Expr::cust(format!("packing = {}", swap.was)))
             .filter(C::PurgedAt.is_null())
             .exec(tx)
             .await?;
