@@ -11,6 +11,11 @@
 //!
 //!     cargo bench --bench capture
 //!
+//! Env: `PAGES` (400), `CONCURRENCY` (8, captures at once), `STORAGE_CAPTURES` (1000; 0 skips
+//! the storage measure). Per stage it prints the wall time per capture (stages overlap: 8 at
+//! once on 2 cores), and the CPU time of the process per page with how many cores it kept busy
+//! (Linux).
+//!
 //! It prints its figures; nothing here asserts a time.
 
 use std::time::{Duration, Instant};
@@ -18,6 +23,7 @@ use std::time::{Duration, Instant};
 use palimpsest::capture::fetch::FetchLimits;
 use palimpsest::capture::warc::gzip_member;
 use palimpsest::capture::{CaptureSettings, Capturer, worker};
+use palimpsest::foreground::Foreground;
 use palimpsest::store::{
     self, Actor, DocumentKind, NewWatch, Store, StoreLimits, WatchId, WatchInterval, WatchKind,
 };
@@ -29,8 +35,10 @@ mod spans;
 
 use site::{Page, Site};
 
-const PAGES: usize = 400;
-const STORAGE_CAPTURES: usize = 1000;
+/// A number from the environment, or its default.
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
 const PARAGRAPHS: usize = 120;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -65,6 +73,17 @@ async fn main() -> anyhow::Result<()> {
 
 /// A page of about 50 KB: story `n`, of `PARAGRAPHS` paragraphs, each paragraph `p` at its
 /// version `versions[p]` (0: as first published).
+/// User and system CPU time of this process so far (Linux; zero elsewhere).
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+    // The fields after the command name, which is in parentheses and may hold spaces: utime
+    // and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or("", |(_, f)| f).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 fn page(n: usize, versions: &[usize; PARAGRAPHS]) -> String {
     let paragraphs: String = (0..PARAGRAPHS)
         .map(|p| {
@@ -91,6 +110,8 @@ fn page(n: usize, versions: &[usize; PARAGRAPHS]) -> String {
 }
 
 async fn run(url: &str) -> anyhow::Result<()> {
+    let pages = setting("PAGES", 400);
+    let storage_captures = setting("STORAGE_CAPTURES", 1000);
     spans::install()?;
     let db = store::connect(url).await?;
     store::migrate(&db).await?;
@@ -100,18 +121,20 @@ async fn run(url: &str) -> anyhow::Result<()> {
         allow: vec!["127.0.0.0/8".parse()?],
         per_host_per_minute: u32::MAX,
         fetch: FetchLimits::default(),
+        concurrency: setting("CONCURRENCY", 8),
         ..CaptureSettings::default()
     };
     let capturer = Capturer::new(store.clone(), settings).await?;
     let actor = Actor::agent(capturer.agent().await?);
     println!(
-        "capture ({}, {PAGES} pages of {} KB)",
+        "capture ({}, {pages} pages of {} KB, {} at once)",
         store::redact_password(url),
-        page(0, &[0; PARAGRAPHS]).len() / 1024
+        page(0, &[0; PARAGRAPHS]).len() / 1024,
+        capturer.settings().concurrency
     );
 
-    let mut watches: Vec<WatchId> = Vec::with_capacity(PAGES);
-    for n in 0..PAGES {
+    let mut watches: Vec<WatchId> = Vec::with_capacity(pages);
+    for n in 0..pages {
         let path = format!("/story/{n}");
         site.set(&path, Page::html(&page(n, &[0; PARAGRAPHS])));
         let watch = NewWatch {
@@ -124,7 +147,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
         };
         watches.push(store.add_watch(watch, None, &actor).await?.id);
     }
-    let rate = |what: &str, took: Duration, count: usize| {
+    let rate = |what: &str, took: Duration, cpu: Duration, count: usize| {
         let shares: Vec<String> = [
             "claim_watches",
             "capture_fetch",
@@ -151,19 +174,19 @@ async fn run(url: &str) -> anyhow::Result<()> {
             count as f64 / took.as_secs_f64(),
             took.as_secs_f64()
         );
+        println!(
+            "    CPU: {:.1} ms a page, {:.2} cores busy",
+            cpu.as_secs_f64() * 1e3 / count.max(1) as f64,
+            cpu.as_secs_f64() / took.as_secs_f64()
+        );
         println!("    per capture: {}", shares.join(", "));
         spans::reset_spans();
     };
-    let round = async |capturer: &Capturer| -> anyhow::Result<(Duration, usize)> {
-        let started = Instant::now();
-        let mut count = 0;
-        loop {
-            let captured = worker::round(capturer).await?;
-            if captured == 0 {
-                return Ok((started.elapsed(), count));
-            }
-            count += captured;
-        }
+    // What a worker does when it looks, on a server that serves nothing meanwhile.
+    let round = async |capturer: &Capturer| -> anyhow::Result<(Duration, Duration, usize)> {
+        let (started, cpu) = (Instant::now(), cpu_time());
+        let count = worker::drain(capturer, &Foreground::default()).await?;
+        Ok((started.elapsed(), cpu_time().saturating_sub(cpu), count))
     };
     let due = async |watches: &[WatchId]| -> anyhow::Result<()> {
         for watch in watches {
@@ -172,41 +195,44 @@ async fn run(url: &str) -> anyhow::Result<()> {
         Ok(())
     };
 
-    let (took, count) = round(&capturer).await?;
-    rate("first captures (documents created)", took, count);
+    let (took, cpu, count) = round(&capturer).await?;
+    rate("first captures (documents created)", took, cpu, count);
     let edited = |n: usize| {
         let mut versions = [0; PARAGRAPHS];
         versions[n % PARAGRAPHS] = 1;
         page(n, &versions)
     };
-    for n in 0..PAGES {
+    for n in 0..pages {
         site.set(&format!("/story/{n}"), Page::html(&edited(n)));
     }
     due(&watches).await?;
-    let (took, count) = round(&capturer).await?;
-    rate("changed pages (a revision each)", took, count);
+    let (took, cpu, count) = round(&capturer).await?;
+    rate("changed pages (a revision each)", took, cpu, count);
     due(&watches).await?;
-    let (took, count) = round(&capturer).await?;
-    rate("unchanged pages (same text: a sighting)", took, count);
-    for n in 0..PAGES {
+    let (took, cpu, count) = round(&capturer).await?;
+    rate("unchanged pages (same text: a sighting)", took, cpu, count);
+    for n in 0..pages {
         let tagged = Page::html(&edited(n)).with_header("ETag", &format!("\"{n}\""));
         site.set(&format!("/story/{n}"), tagged);
     }
     due(&watches).await?;
     round(&capturer).await?;
     due(&watches).await?;
-    let (took, count) = round(&capturer).await?;
-    rate("unchanged pages (304 Not Modified)", took, count);
+    let (took, cpu, count) = round(&capturer).await?;
+    rate("unchanged pages (304 Not Modified)", took, cpu, count);
 
+    if storage_captures == 0 {
+        return Ok(());
+    }
     // Evidence: one page, a paragraph changed at each capture.
     let (before_packed, before_raw) = store.evidence_size().await?;
     let url = url::Url::parse(&site.url("/storage"))?;
     let mut gzipped = 0u64;
     let started = Instant::now();
     let mut versions = [0; PARAGRAPHS];
-    for version in 1..=STORAGE_CAPTURES {
+    for version in 1..=storage_captures {
         versions[version % PARAGRAPHS] = version;
-        site.set("/storage", Page::html(&page(PAGES, &versions)));
+        site.set("/storage", Page::html(&page(pages, &versions)));
         let recorded = capturer.capture_once(&url, None, DocumentKind::Article, false).await?;
         for record in store.evidence_of_capture(recorded.capture.id).await? {
             gzipped += gzip_member(&record.bytes).len() as u64;
@@ -216,11 +242,11 @@ async fn run(url: &str) -> anyhow::Result<()> {
     let (packed, raw) = store.evidence_size().await?;
     let (packed, raw) = (packed - before_packed, raw - before_raw);
     println!(
-        "  evidence of {STORAGE_CAPTURES} captures of one page ({} requests served), one \
+        "  evidence of {storage_captures} captures of one page ({} requests served), one \
          paragraph changed each time ({:.1} s, {:.0} captures/s):",
         site.hits("/storage"),
         took.as_secs_f64(),
-        STORAGE_CAPTURES as f64 / took.as_secs_f64()
+        storage_captures as f64 / took.as_secs_f64()
     );
     println!(
         "    WARC records as written {:>8.1} MB; as .warc.gz {:>6.1} MB; kept {:>6.2} MB = {:.1} % \

@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod compute;
 pub mod entity;
+pub mod foreground;
 pub mod fulltext;
 pub mod graphql;
 pub mod http;

@@ -40,6 +40,9 @@ pub struct CaptureSettings {
     pub per_host_per_minute: u32,
     /// How many captures run at once in a worker.
     pub concurrency: usize,
+    /// The most of the time (0 to 1) a worker inside `serve` spends capturing while every
+    /// core is busy serving requests (`crate::foreground`); 1 never gives way.
+    pub share_when_busy: f64,
     /// How long a worker holds a claimed watch before another may take it.
     pub lease: Duration,
     /// How long a robots.txt is believed.
@@ -59,6 +62,7 @@ impl Default for CaptureSettings {
             ),
             per_host_per_minute: 60,
             concurrency: 8,
+            share_when_busy: 0.1,
             lease: Duration::from_secs(300),
             robots_ttl: Duration::from_secs(3600),
         }

@@ -2,15 +2,21 @@
 //! for as long as the process runs. It runs inside `serve`, or alone (`capture-worker`) for
 //! deployments that keep fetching away from the API. Any number of workers may share one
 //! database: a claim is a lease (`Store::claim_due_watches`), so each due watch is captured by
-//! one of them.
+//! one of them. Inside `serve`, a worker gives way to the clients: after each stretch of
+//! captures it rests in proportion to how busy serving kept the cores meanwhile
+//! (`crate::foreground`), so captures take about their share (`--capture-share-when-busy`) of a
+//! saturated machine and run at full speed on an idle one.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::run::Capturer;
-use crate::store::Timestamp;
+use crate::foreground::Foreground;
+use crate::store::{StoreError, Timestamp, Watch};
 
 /// The longest a worker sleeps between looks at the watches: a watch added or resumed is
 /// captured within about this long.
@@ -18,10 +24,11 @@ const POLL: Duration = Duration::from_secs(1);
 /// How long a worker waits after the database failed it before looking again.
 const AFTER_FAILURE: Duration = Duration::from_secs(5);
 
-/// Captures due watches until the task is dropped.
-pub async fn run(capturer: Arc<Capturer>) {
+/// Captures due watches until the task is dropped, giving way to the requests `foreground`
+/// counts (a worker of its own process passes one that counts none).
+pub async fn run(capturer: Arc<Capturer>, foreground: Foreground) {
     loop {
-        match round(&capturer).await {
+        match drain(&capturer, &foreground).await {
             Ok(0) => tokio::time::sleep(POLL).await,
             Ok(_) => {}
             Err(err) => {
@@ -32,28 +39,93 @@ pub async fn run(capturer: Arc<Capturer>) {
     }
 }
 
-/// One claim and its captures; how many watches it captured.
-pub async fn round(capturer: &Capturer) -> Result<usize, crate::store::StoreError> {
+/// Captures the due watches until none is due and none is in flight; how many it captured.
+/// Up to `concurrency` captures run at once, and as many more are claimed once half of them
+/// have ended and all claimed have started: the next pages are fetched and read while those
+/// before are written (one writer at a time, on SQLite), with one claim (a write) for every
+/// `concurrency` captures. After every `concurrency` captures it rests, if serving kept the
+/// cores busy meanwhile, before it starts another (those in flight end meanwhile).
+pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize, StoreError> {
     let settings = capturer.settings();
-    let claimed = capturer
-        .store()
-        .claim_due_watches(Timestamp::now(), settings.lease, settings.concurrency as u64)
-        .await?;
-    let count = claimed.len();
-    futures_util::stream::iter(claimed)
-        .for_each_concurrent(settings.concurrency, |watch| async move {
-            // A failure to record is logged; the lease runs out and the watch is tried again.
-            match capturer.capture_watch(&watch).await {
-                Ok(Some(recorded)) => tracing::info!(
-                    watch = %watch.id,
-                    outcome = %recorded.capture.outcome,
-                    url = %watch.url,
-                    "captured"
-                ),
-                Ok(None) => tracing::debug!(watch = %watch.id, "deferred: its host is busy"),
-                Err(err) => tracing::warn!(watch = %watch.id, error = %err, "capture failed"),
+    let concurrency = settings.concurrency.max(1);
+    // Claimed a worker's worth at a time (a claim is a write), started as places free up.
+    let mut claimed = VecDeque::new();
+    let mut in_flight = FuturesUnordered::new();
+    let mut captured = 0;
+    let mut due = true;
+    let mut failure = None;
+    let mut stretch = foreground.mark();
+    let mut ended = 0;
+    let mut rest_until: Option<Instant> = None;
+    loop {
+        if let Some(until) = rest_until
+            && Instant::now() >= until
+        {
+            rest_until = None;
+            stretch = foreground.mark();
+        }
+        if due && rest_until.is_none() && claimed.is_empty() && in_flight.len() <= concurrency / 2 {
+            match capturer
+                .store()
+                .claim_due_watches(Timestamp::now(), settings.lease, concurrency as u64)
+                .await
+            {
+                Ok(watches) => {
+                    // Fewer than asked for: all that is due now is claimed.
+                    due = watches.len() == concurrency;
+                    claimed.extend(watches);
+                }
+                Err(err) => {
+                    due = false;
+                    failure = Some(err);
+                }
             }
-        })
-        .await;
-    Ok(count)
+        }
+        while rest_until.is_none()
+            && in_flight.len() < concurrency
+            && let Some(watch) = claimed.pop_front()
+        {
+            in_flight.push(capture(capturer, watch));
+        }
+        if in_flight.is_empty() {
+            // Rested out here (those claimed wait for it), and so that a caller that drains
+            // again at once rests too.
+            if let Some(until) = rest_until {
+                tokio::time::sleep_until(until.into()).await;
+                continue;
+            }
+            if let Some(err) = failure {
+                return Err(err);
+            }
+            return Ok(captured);
+        }
+        in_flight.next().await;
+        captured += 1;
+        ended += 1;
+        if ended >= concurrency && rest_until.is_none() {
+            ended = 0;
+            let pause = foreground.pause_after(&stretch, settings.share_when_busy);
+            if pause.is_zero() {
+                stretch = foreground.mark();
+            } else {
+                tracing::debug!(?pause, "the capture worker gives way to requests");
+                rest_until = Some(Instant::now() + pause);
+            }
+        }
+    }
+}
+
+/// One capture, its outcome logged. A failure to record is logged; the lease runs out and
+/// the watch is tried again.
+async fn capture(capturer: &Capturer, watch: Watch) {
+    match capturer.capture_watch(&watch).await {
+        Ok(Some(recorded)) => tracing::info!(
+            watch = %watch.id,
+            outcome = %recorded.capture.outcome,
+            url = %watch.url,
+            "captured"
+        ),
+        Ok(None) => tracing::debug!(watch = %watch.id, "deferred: its host is busy"),
+        Err(err) => tracing::warn!(watch = %watch.id, error = %err, "capture failed"),
+    }
 }

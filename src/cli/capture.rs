@@ -29,6 +29,12 @@ pub struct CaptureArgs {
     /// Captures one host gets a minute from one worker (politeness).
     #[arg(long, env = "PALIMPSEST_CAPTURE_PER_HOST_PER_MINUTE", default_value_t = 60)]
     pub capture_per_host_per_minute: u32,
+    /// Percent of the time a worker inside `serve` spends capturing while requests keep
+    /// every core busy: after each round of captures it rests in proportion to how busy
+    /// serving was meanwhile, so reads keep the machine (100: never rest).
+    #[arg(long, env = "PALIMPSEST_CAPTURE_SHARE_WHEN_BUSY", default_value_t = 10,
+        value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub capture_share_when_busy: u8,
 }
 
 impl CaptureArgs {
@@ -37,6 +43,7 @@ impl CaptureArgs {
             allow: self.capture_allow.clone(),
             concurrency: self.capture_concurrency.max(1),
             per_host_per_minute: self.capture_per_host_per_minute.max(1),
+            share_when_busy: f64::from(self.capture_share_when_busy) / 100.0,
             ..CaptureSettings::default()
         }
     }
@@ -170,7 +177,8 @@ pub(super) async fn run_worker(store: Store, args: &CaptureArgs) -> anyhow::Resu
     let capturer = Arc::new(Capturer::new(store, args.settings()).await?);
     eprintln!("capturing due watches (Ctrl-C stops)");
     tokio::select! {
-        () = worker::run(capturer) => Ok(()),
+        // No requests are served here: nothing to give way to.
+        () = worker::run(capturer, Default::default()) => Ok(()),
         result = tokio::signal::ctrl_c() => Ok(result?),
     }
 }

@@ -266,7 +266,10 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
     if args.capture_workers > 0 {
         let capturer = Arc::new(Capturer::new(store.clone(), args.capture.settings()).await?);
         for _ in 0..args.capture_workers {
-            tokio::spawn(crate::capture::worker::run(capturer.clone()));
+            tokio::spawn(crate::capture::worker::run(
+                capturer.clone(),
+                settings.foreground.clone(),
+            ));
         }
     }
     let settings = HttpSettings { capture_allow, ..settings };

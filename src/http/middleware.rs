@@ -27,17 +27,23 @@ pub(crate) fn request_id() -> Option<String> {
 }
 
 /// Gives every request an id (in the log span, in `x-request-id`, and to errors that carry
-/// one) and every response the headers that keep browsers from misreading it.
+/// one) and every response the headers that keep browsers from misreading it, and counts the
+/// time it took to answer (`crate::foreground`: captures give way to requests).
 pub(super) async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
     let id = uuid::Uuid::now_v7().simple().to_string();
     let span = tracing::info_span!("request", request_id = %id);
-    let forwarded_links = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| matches!(state.links, Links::Forwarded));
-    let mut response = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span)).await?;
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let forwarded_links =
+        state.as_ref().is_some_and(|state| matches!(state.links, Links::Forwarded));
+    let response = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span)).await;
+    if let Some(state) = &state {
+        state.foreground.served(started.elapsed());
+    }
+    let mut response = response?;
     let headers = response.headers_mut();
     if let Ok(value) = header::HeaderValue::from_str(&id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), value);

@@ -26,6 +26,7 @@ pub use cors::Origins as CorsOrigins;
 
 use crate::capture::guard::AddressPolicy;
 use crate::checkpoint::LogKey;
+use crate::foreground::Foreground;
 use crate::graphql::GraphqlService;
 use crate::graphql::limits::QueryLimits;
 use crate::memory::{Memory, MemoryLimits};
@@ -80,6 +81,8 @@ pub struct HttpSettings {
     /// The ranges captures may reach besides public addresses (`--capture-allow`): a URL
     /// outside them is refused when it is watched.
     pub capture_allow: Vec<ipnet::IpNet>,
+    /// Counts the time requests take, for the capture workers of this process to give way.
+    pub foreground: Foreground,
 }
 
 impl HttpSettings {
@@ -117,6 +120,7 @@ impl Default for HttpSettings {
                 ..MemoryLimits::default()
             },
             capture_allow: Vec::new(),
+            foreground: Foreground::default(),
         }
     }
 }
@@ -201,6 +205,7 @@ pub(crate) struct AppState {
     socket_send_timeout: std::time::Duration,
     cors: CorsOrigins,
     memory: Memory,
+    foreground: Foreground,
 }
 
 /// The server, bound and ready to run.
@@ -257,6 +262,7 @@ impl Application {
             socket_send_timeout: settings.socket_send_timeout,
             cors: settings.cors.clone(),
             memory: memory.clone(),
+            foreground: settings.foreground.clone(),
         });
         let cors = settings.cors.clone();
         let mut server = HttpServer::new(move || {

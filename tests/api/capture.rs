@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::site::{Page, Site};
 use palimpsest::capture::fetch::FetchLimits;
 use palimpsest::capture::{CaptureSettings, Capturer, worker};
+use palimpsest::foreground::Foreground;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_no_errors, loopback, spawn_app};
@@ -86,15 +87,16 @@ pub async fn capturer(app: &TestApp) -> Capturer {
     Capturer::new(app.store.clone(), settings).await.unwrap()
 }
 
-/// Runs worker rounds until no watch is due: what a worker does when it looks.
+/// Captures until no watch is due, as a worker does when it looks (again, for the page
+/// watches a feed's capture made due).
 async fn capture_due(capturer: &Capturer) -> usize {
     let mut captured = 0;
     loop {
-        let round = worker::round(capturer).await.unwrap();
-        if round == 0 {
+        let drained = worker::drain(capturer, &Foreground::default()).await.unwrap();
+        if drained == 0 {
             return captured;
         }
-        captured += round;
+        captured += drained;
     }
 }
 
