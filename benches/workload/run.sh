@@ -23,7 +23,8 @@
 #      POSTGRAPHILE_URL (http://127.0.0.1:5000/graphql)   SERVER_FLAGS: extra `serve` flags
 #      WORKLOAD_DIR (target/workload)   FRESH=1 reloads the corpus
 #      SOAK=SECONDS: a soak of mixed reads and writes instead of the measures (see below)
-#      CAPTURE=PAGES: q1 idle, then while the server captures PAGES new pages (see below)
+#      CAPTURE=PAGES: q1 idle, then while the server captures PAGES new pages (see below;
+#        the corpus is loaded afresh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=benches/workload
@@ -50,8 +51,12 @@ if [ ! -s "$corpus" ]; then
   mv "$corpus.tmp" "$corpus"
 fi
 
-# CAPTURE: the server captures with one worker, from the local fixture site only.
-[ -z "${CAPTURE:-}" ] || SERVER_FLAGS="${SERVER_FLAGS:-} --capture-workers 1 --capture-allow 127.0.0.0/8 --capture-per-host-per-minute 1000000"
+# CAPTURE: the server captures with one worker, from the local fixture site only, on a
+# database loaded afresh: watches left due by an earlier run would be captured while "idle".
+if [ -n "${CAPTURE:-}" ]; then
+  SERVER_FLAGS="${SERVER_FLAGS:-} --capture-workers 1 --capture-allow 127.0.0.0/8 --capture-per-host-per-minute 1000000"
+  FRESH=1
+fi
 
 servers=()
 trap 'for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
@@ -128,6 +133,8 @@ for db in $DATABASES; do
     token=$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Workload loader" --role editor)
     start "$db" "$port"
     python3 $here/load_corpus.py "$corpus" "http://127.0.0.1:$port" "$token" "$work/$db"
+    # What autovacuum would do to the new rows now, done before anything is measured.
+    [ "$db" != postgres ] || psql -X -q "$(database_url "$db")" -c "VACUUM ANALYZE"
   fi
   eval "port_$db=$port pid_$db=$server"
 done
@@ -169,9 +176,11 @@ if [ -n "${SOAK:-}" ]; then
   exit 0
 fi
 
-# CAPTURE=PAGES: q1 measured idle, then again while the server's capture worker captures
-# PAGES new pages of a local fixture site (capture_site.py: ~46 KB articles, each a new
-# document) at full speed; says both rates, their ratio and how many pages were captured.
+# CAPTURE=PAGES: q1 measured idle (twice, the faster kept), then again while the server's
+# capture worker captures PAGES new pages of a local fixture site (capture_site.py: ~46 KB
+# articles, each a new document), the worker giving way to the readers as `serve` does
+# (SERVER_FLAGS="--capture-share-when-busy 100": at full speed); says both rates, their ratio
+# and how many pages were captured meanwhile.
 if [ -n "${CAPTURE:-}" ]; then
   site_port=18399
   python3 $here/capture_site.py serve $site_port & servers+=("$!")
@@ -180,7 +189,11 @@ if [ -n "${CAPTURE:-}" ]; then
   for db in $DATABASES; do
     eval "p=\$port_$db"
     api="http://127.0.0.1:$p/graphql"
+    # Idle twice, the faster kept: the first minutes after a load can run slow (PostgreSQL
+    # gave 19,000 to 34,000 req/s from run to run), which would flatter the ratio.
     idle=$(measure "q1-idle-$db" "$api" "$here/palimpsest/q1_document_latest.json" "$work/$db/ids.txt")
+    again=$(measure "q1-idle-again-$db" "$api" "$here/palimpsest/q1_document_latest.json" "$work/$db/ids.txt")
+    [ "$(echo "${again%% *} > ${idle%% *}" | bc)" = 1 ] && idle=$again
     tokens=()
     for n in $(seq 0 $(( (CAPTURE - 1) / 1000 ))); do
       tokens+=("$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Capture watcher $n $$" --role editor 2>/dev/null)")

@@ -62,7 +62,7 @@ impl Default for CaptureSettings {
             ),
             per_host_per_minute: 60,
             concurrency: 8,
-            share_when_busy: 0.1,
+            share_when_busy: 0.05,
             lease: Duration::from_secs(300),
             robots_ttl: Duration::from_secs(3600),
         }

@@ -32,7 +32,7 @@ pub struct CaptureArgs {
     /// Percent of the time a worker inside `serve` spends capturing while requests keep
     /// every core busy: after each round of captures it rests in proportion to how busy
     /// serving was meanwhile, so reads keep the machine (100: never rest).
-    #[arg(long, env = "PALIMPSEST_CAPTURE_SHARE_WHEN_BUSY", default_value_t = 10,
+    #[arg(long, env = "PALIMPSEST_CAPTURE_SHARE_WHEN_BUSY", default_value_t = 5,
         value_parser = clap::value_parser!(u8).range(1..=100))]
     pub capture_share_when_busy: u8,
 }
