@@ -40,8 +40,8 @@ pub struct CaptureSettings {
     pub per_host_per_minute: u32,
     /// How many captures run at once in a worker.
     pub concurrency: usize,
-    /// The most of the time (0 to 1) a worker inside `serve` spends capturing while every
-    /// core is busy serving requests (`crate::foreground`); 1 never gives way.
+    /// About how much of the time (0 to 1) a worker inside `serve` spends capturing while
+    /// every core is busy serving requests (`crate::foreground`); 1 never gives way.
     pub share_when_busy: f64,
     /// How long a worker holds a claimed watch before another may take it.
     pub lease: Duration,

@@ -30,7 +30,7 @@ pub struct CaptureArgs {
     #[arg(long, env = "PALIMPSEST_CAPTURE_PER_HOST_PER_MINUTE", default_value_t = 60)]
     pub capture_per_host_per_minute: u32,
     /// Percent of the time a worker inside `serve` spends capturing while requests keep
-    /// every core busy: after each round of captures it rests in proportion to how busy
+    /// every core busy: after every stretch of captures it rests in proportion to how busy
     /// serving was meanwhile, so reads keep the machine (100: never rest).
     #[arg(long, env = "PALIMPSEST_CAPTURE_SHARE_WHEN_BUSY", default_value_t = 5,
         value_parser = clap::value_parser!(u8).range(1..=100))]
