@@ -1,7 +1,8 @@
 //! Captures against a local site (release build, SQLite by default; PostgreSQL when
 //! `PALIMPSEST_BENCH_POSTGRES_URL` names a server, e.g. `postgres://postgres@127.0.0.1/postgres`:
 //! a database is created and dropped for the run):
-//! - throughput of capture workers (8 captures at once, as `serve` runs them) over `PAGES`
+//! - throughput of a capture worker (16 captures at once, as `palimpsest capture-worker` runs
+//!   them: extraction on every core; `AS_SERVE=1`: as `serve` runs them, a core left) over `PAGES`
 //!   watched pages of about 50 KB: first captures (documents created), captures of pages that
 //!   changed one paragraph (revisions, with their WARC evidence), of pages that did not
 //!   (sightings), and of pages whose server answers 304 (sightings, no body);
@@ -11,9 +12,9 @@
 //!
 //!     cargo bench --bench capture
 //!
-//! Env: `PAGES` (400), `CONCURRENCY` (8, captures at once), `STORAGE_CAPTURES` (1000; 0 skips
-//! the storage measure). Per stage it prints the wall time per capture (stages overlap: 8 at
-//! once on 2 cores), and the CPU time of the process per page with how many cores it kept busy
+//! Env: `PAGES` (400), `CONCURRENCY` (16, captures at once), `AS_SERVE` (0; 1: a core left to
+//! requests), `STORAGE_CAPTURES` (1000; 0 skips the storage measure). Per stage it prints the wall time per capture (stages overlap: 16
+//! at once on 2 cores), and the CPU time of the process per page with how many cores it kept busy
 //! (Linux).
 //!
 //! It prints its figures; nothing here asserts a time.
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use palimpsest::capture::fetch::FetchLimits;
 use palimpsest::capture::warc::gzip_member;
 use palimpsest::capture::{CaptureSettings, Capturer, worker};
+use palimpsest::compute::Compute;
 use palimpsest::foreground::Foreground;
 use palimpsest::store::{
     self, Actor, DocumentKind, NewWatch, Store, StoreLimits, WatchId, WatchInterval, WatchKind,
@@ -115,22 +117,30 @@ async fn run(url: &str) -> anyhow::Result<()> {
     spans::install()?;
     let db = store::connect(url).await?;
     store::migrate(&db).await?;
-    let store = Store::new(db, StoreLimits::default());
+    // As `palimpsest capture-worker` runs captures (its heavy work has every core), or with
+    // `AS_SERVE=1` as `serve` does (one core left to requests).
+    let as_serve = setting("AS_SERVE", 0) == 1;
+    let compute = match as_serve {
+        true => Compute::for_this_machine(),
+        false => Compute::every_core(),
+    };
+    let store = Store::with_compute(db, StoreLimits::default(), compute);
     let site = Site::start().await;
     let settings = CaptureSettings {
         allow: vec!["127.0.0.0/8".parse()?],
         per_host_per_minute: u32::MAX,
         fetch: FetchLimits::default(),
-        concurrency: setting("CONCURRENCY", 8),
+        concurrency: setting("CONCURRENCY", palimpsest::capture::DEFAULT_CONCURRENCY),
         ..CaptureSettings::default()
     };
     let capturer = Capturer::new(store.clone(), settings).await?;
     let actor = Actor::agent(capturer.agent().await?);
     println!(
-        "capture ({}, {pages} pages of {} KB, {} at once)",
+        "capture ({}, {pages} pages of {} KB, {} at once, as {})",
         store::redact_password(url),
         page(0, &[0; PARAGRAPHS]).len() / 1024,
-        capturer.settings().concurrency
+        capturer.settings().concurrency,
+        if as_serve { "serve runs them" } else { "capture-worker runs them" }
     );
 
     let mut watches: Vec<WatchId> = Vec::with_capacity(pages);
@@ -153,6 +163,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
             "capture_fetch",
             "capture_extract",
             "capture_evidence",
+            "capture_pack_evidence",
             "record_captures",
             "store_begin",
             "capture_page",

@@ -32,6 +32,13 @@ impl Compute {
         Self::new(cores.saturating_sub(1).max(1), Duration::from_secs(5))
     }
 
+    /// One task at a time per core, for a process that serves no requests (a capture
+    /// worker): its heavy work has every core to itself.
+    pub fn every_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::new(cores, Duration::from_secs(5))
+    }
+
     /// Runs `work` on the blocking pool once a permit is free. The permit is held until the
     /// work ends, even if the caller stops waiting for it.
     pub async fn run<T: Send + 'static>(

@@ -276,6 +276,7 @@ impl CaptureRecord {
                 chain: line.chain.clone(),
                 bytes,
                 payload_digest: line.payload_digest.clone(),
+                packed: None,
             });
         }
         let capture = Capture {

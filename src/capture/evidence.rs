@@ -75,6 +75,7 @@ fn kept(
         bytes: warc::write(record),
         // A revisit holds no payload: only a response is what a later revisit refers to.
         payload_digest: payload_digest.filter(|_| kind == EvidenceKind::Response),
+        packed: None,
     }
 }
 

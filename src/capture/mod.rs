@@ -16,4 +16,4 @@ pub mod scan;
 pub mod warc;
 pub mod worker;
 
-pub use run::{CAPTURE_AGENT, CaptureError, CaptureSettings, Capturer};
+pub use run::{CAPTURE_AGENT, CaptureError, CaptureSettings, Capturer, DEFAULT_CONCURRENCY};

@@ -24,7 +24,8 @@ pub struct CaptureArgs {
     #[arg(long, env = "PALIMPSEST_CAPTURE_ALLOW", value_delimiter = ',')]
     pub capture_allow: Vec<IpNet>,
     /// Captures that run at once in a worker.
-    #[arg(long, env = "PALIMPSEST_CAPTURE_CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "PALIMPSEST_CAPTURE_CONCURRENCY",
+        default_value_t = crate::capture::DEFAULT_CONCURRENCY)]
     pub capture_concurrency: usize,
     /// Captures one host gets a minute from one worker (politeness).
     #[arg(long, env = "PALIMPSEST_CAPTURE_PER_HOST_PER_MINUTE", default_value_t = 60)]

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use crate::compute::Compute;
 use crate::store::{self, Store, StoreLimits};
 
 pub use capture::{CaptureArgs, WatchCommand};
@@ -280,7 +281,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             history::receipt(&store, &log_key, &slug, &from, &to, output).await
         }
         Command::Watch(command) => capture::watch(open(url).await?, command).await,
-        Command::CaptureWorker { capture } => capture::run_worker(open(url).await?, &capture).await,
+        Command::CaptureWorker { capture } => {
+            // Serves no requests: extraction may have every core.
+            let store = open_with(url, Compute::every_core()).await?;
+            capture::run_worker(store, &capture).await
+        }
     }
 }
 
@@ -300,8 +305,12 @@ fn require_database(database_url: &str) -> anyhow::Result<()> {
 
 /// Connects and migrates, for commands that read or write the corpus.
 async fn open(database_url: &str) -> anyhow::Result<Store> {
+    open_with(database_url, Compute::for_this_machine()).await
+}
+
+async fn open_with(database_url: &str, compute: Compute) -> anyhow::Result<Store> {
     require_database(database_url)?;
     let db = store::connect(database_url).await?;
     store::migrate(&db).await?;
-    Ok(Store::new(db, StoreLimits::default()))
+    Ok(Store::with_compute(db, StoreLimits::default(), compute))
 }

@@ -63,8 +63,8 @@ pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use bulk::{CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
 pub use captures::{
     Capture, CaptureFor, CaptureRecorded, CaptureReport, CorpusCapture, EvidenceKind,
-    EvidenceRecord, Found, ImportedCaptures, LastRun, NewWatch, PageText, SeenBytes, Sighting,
-    StoredEvidence, Validators, Watch, WatchInterval, slug_for_url,
+    EvidenceRecord, Found, ImportedCaptures, LastRun, NewWatch, PackedEvidence, PageText,
+    SeenBytes, Sighting, StoredEvidence, Validators, Watch, WatchInterval, slug_for_url,
 };
 pub use changes::{ChangeMarker, Changed};
 pub use citations::{Citation, CitationTarget, StoredSelector};

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     a_quote_altered_on_the_page_makes_its_citation_drift,
     two_workers_on_one_database_capture_each_due_watch_once,
     a_revision_from_a_capture_is_never_written_without_its_evidence,
+    evidence_compressed_ahead_is_compressed_again_when_a_redaction_erased_its_base,
     the_bytes_a_watch_last_saw_are_a_sighting_unless_the_head_moved,
     #[cfg_attr(palimpsest_no_cryptography, ignore = "needs python3 with cryptography")]
     a_change_receipt_verifies_offline_and_fails_when_any_byte_changes;
@@ -957,6 +958,77 @@ async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: Te
     let third = capturer.capture_once(&url, None, kind, false).await.unwrap();
     assert_eq!(third.capture.outcome, palimpsest::store::CaptureOutcome::Revised);
     assert!(third.capture.response_record.is_some(), "with its evidence");
+}
+
+/// A capture compresses its evidence before its write, against the record then last in its
+/// chain; should a redaction erase that record in between, the write compresses it again, and
+/// the record reads back as the bytes it was.
+async fn evidence_compressed_ahead_is_compressed_again_when_a_redaction_erased_its_base(
+    app: TestApp,
+) {
+    use palimpsest::store::{
+        CaptureFor, CaptureOutcome, CaptureReport, EvidenceKind, EvidenceRecord, Found, NewSource,
+        PageText, RedactionReason, SourceKind, Timestamp, Title, Validators,
+    };
+    let capturer = capturer(&app).await;
+    let actor = palimpsest::store::Actor::agent(capturer.agent().await.unwrap());
+    let site = Site::start().await;
+    let kind = palimpsest::store::DocumentKind::Article;
+    site.set("/ahead", Page::html(&article("Ahead", &PARAGRAPHS)));
+    let url = url::Url::parse(&site.url("/ahead")).unwrap();
+    capturer.capture_once(&url, None, kind, false).await.unwrap();
+    let mut edited = PARAGRAPHS;
+    edited[1] = "A paragraph the second capture saw.";
+    site.set("/ahead", Page::html(&article("Ahead", &edited)));
+    let second = capturer.capture_once(&url, None, kind, false).await.unwrap();
+    assert_eq!(second.capture.outcome, CaptureOutcome::Revised);
+    let document = second.document.unwrap();
+    // The third capture's response, compressed against the second's, which is then erased.
+    let bytes = format!("WARC/1.1\r\n\r\n{}", article("Ahead", &PARAGRAPHS)).into_bytes();
+    let mut records = vec![EvidenceRecord {
+        id: uuid::Uuid::now_v7(),
+        kind: EvidenceKind::Response,
+        chain: format!("response {url}"),
+        bytes: bytes.clone(),
+        payload_digest: Some("sha256:AHEAD".into()),
+        packed: None,
+    }];
+    app.store.pack_evidence(&mut records).await;
+    assert!(records[0].packed.is_some(), "compressed ahead");
+    let reason = RedactionReason::parse("personal data").unwrap();
+    let redacted = second.revision.unwrap().hash;
+    app.store.redact_revision(&redacted, reason, &actor).await.unwrap();
+    let report = CaptureReport {
+        target: CaptureFor::Once { slug: Some(document.slug.clone()), kind },
+        url: url.to_string(),
+        final_url: None,
+        status: Some(200),
+        fetched_at: Timestamp::now(),
+        found: Found::Page(Box::new(PageText {
+            title: Title::parse("Ahead").unwrap(),
+            text: "The text of the third capture.".into(),
+            source: NewSource {
+                kind: SourceKind::WebPage,
+                title: None,
+                url: None,
+                publisher: None,
+                authors: Vec::new(),
+                recipients: Vec::new(),
+                published_at: None,
+                retrieved_at: None,
+                archive_url: None,
+                license: None,
+            },
+            payload_digest: "sha256:AHEAD".into(),
+            evidence: records,
+        })),
+        validators: Validators::default(),
+    };
+    let third = app.store.record_capture(report, &actor).await.unwrap();
+    assert_eq!(third.capture.outcome, CaptureOutcome::Revised);
+    let kept = app.store.evidence_of_capture(third.capture.id).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].bytes, bytes, "the bytes written, read back");
 }
 
 /// `palimpsest export` carries every capture with its evidence, `import` writes them into an

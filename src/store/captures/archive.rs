@@ -196,6 +196,7 @@ async fn evidence_of(
             chain: row.chain,
             bytes,
             payload_digest: row.payload_digest,
+            packed: None,
         });
     }
     Ok(by_capture)

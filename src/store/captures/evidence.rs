@@ -60,6 +60,18 @@ pub struct EvidenceRecord {
     pub bytes: Vec<u8>,
     /// A response's `WARC-Payload-Digest`, by which a later identical payload finds it.
     pub payload_digest: Option<String>,
+    /// Its frame, compressed before the write (`Store::pack_evidence`); else the write
+    /// compresses it.
+    pub packed: Option<PackedEvidence>,
+}
+
+/// A record's frame made ahead of its write, against the record that was then the last of
+/// its chain. Records of one chain may branch (two captures of one URL at once), so the
+/// base need not still be the last when the record is written, only still be there.
+#[derive(Debug, Clone)]
+pub struct PackedEvidence {
+    base: Option<(Uuid, i16)>,
+    frame: Vec<u8>,
 }
 
 /// A record as kept.
@@ -77,14 +89,17 @@ pub(super) async fn insert(
     records: &[EvidenceRecord],
 ) -> StoreResult<()> {
     for record in records {
-        let segment = chain_segment(tx, &record.chain).await?;
-        let previous = segment.last();
-        let (packed, base_id, depth) = match previous {
-            Some(previous) if previous.depth + 1 < MAX_CHAIN => {
-                let base = unpack(tx, previous, &segment).await?;
-                (pack_bytes(&record.bytes, Some(&base)), Some(previous.id), previous.depth + 1)
-            }
-            _ => (pack_bytes(&record.bytes, None), None, 0),
+        let ahead = match &record.packed {
+            Some(packed) if base_kept(tx, packed.base).await? => Some(packed.clone()),
+            _ => None,
+        };
+        let PackedEvidence { base, frame } = match ahead {
+            Some(packed) => packed,
+            None => packed_against(&record.bytes, next_base(tx, &record.chain).await?),
+        };
+        let (base_id, depth) = match base {
+            Some((id, depth)) => (Some(id), depth),
+            None => (None, 0),
         };
         capture_record::Entity::insert(capture_record::ActiveModel {
             id: Set(record.id),
@@ -93,7 +108,7 @@ pub(super) async fn insert(
             chain: Set(record.chain.clone()),
             base_id: Set(base_id),
             depth: Set(depth),
-            packed: Set(packed),
+            packed: Set(frame),
             byte_length: Set(record.bytes.len() as i64),
             payload_digest: Set(record.payload_digest.clone()),
         })
@@ -101,6 +116,45 @@ pub(super) async fn insert(
         .await?;
     }
     Ok(())
+}
+
+/// Whether the record a frame was made against is still kept (a redaction may have deleted
+/// it since; the records against it it made whole, and a frame made ahead must be made again).
+async fn base_kept(tx: &impl ConnectionTrait, base: Option<(Uuid, i16)>) -> StoreResult<bool> {
+    let Some((id, _)) = base else { return Ok(true) };
+    let found: Option<Uuid> = capture_record::Entity::find_by_id(id)
+        .select_only()
+        .column(capture_record::Column::Id)
+        .into_tuple()
+        .one(tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// What the next record of `chain` is compressed against, read through `conn`: the last
+/// record and its bytes, with the depth the next one would have; `None` when it is to be whole
+/// (an empty chain, or every `MAX_CHAIN`th record).
+async fn next_base(
+    conn: &impl ConnectionTrait,
+    chain: &str,
+) -> StoreResult<Option<(Uuid, i16, Vec<u8>)>> {
+    let segment = chain_segment(conn, chain).await?;
+    match segment.last() {
+        Some(previous) if previous.depth + 1 < MAX_CHAIN => {
+            let bytes = unpack(conn, previous, &segment).await?;
+            Ok(Some((previous.id, previous.depth + 1, bytes)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn packed_against(bytes: &[u8], base: Option<(Uuid, i16, Vec<u8>)>) -> PackedEvidence {
+    match base {
+        Some((id, depth, base)) => {
+            PackedEvidence { base: Some((id, depth)), frame: pack_bytes(bytes, Some(&base)) }
+        }
+        None => PackedEvidence { base: None, frame: pack_bytes(bytes, None) },
+    }
 }
 
 /// The records of `chain` from its newest whole one on, oldest first: what the next record is
@@ -243,6 +297,19 @@ async fn stored(
 }
 
 impl Store {
+    /// Compresses `records` ahead of their write, each against the last record of its chain,
+    /// reading through the pool and compressing on the heavy-work pool: what the write would
+    /// otherwise do while every other write waits for it (on SQLite, the one writer). A
+    /// record that cannot be (a read that failed) is left for the write to compress.
+    pub async fn pack_evidence(&self, records: &mut [EvidenceRecord]) {
+        for record in records.iter_mut() {
+            let Ok(base) = next_base(&self.db, &record.chain).await else { continue };
+            let bytes = record.bytes.clone();
+            let packed = self.compute().run_in_turn(move || packed_against(&bytes, base)).await;
+            record.packed = packed.ok();
+        }
+    }
+
     /// The records kept with a capture, in the order they were written.
     pub async fn evidence_of_capture(
         &self,

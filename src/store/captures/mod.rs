@@ -22,7 +22,7 @@ use super::values::{
 use crate::entity::{capture, watch};
 
 pub use archive::{CorpusCapture, ImportedCaptures};
-pub use evidence::{EvidenceKind, EvidenceRecord, StoredEvidence};
+pub use evidence::{EvidenceKind, EvidenceRecord, PackedEvidence, StoredEvidence};
 pub(crate) use evidence::{
     any_kept_for as evidence_kept_for, erase_of_revision as erase_evidence_of,
 };
