@@ -85,6 +85,10 @@ pub struct Capturer {
     /// agent).
     agent: tokio::sync::OnceCell<AgentId>,
     politeness: Politeness,
+    /// One permit per capture that may fetch and read a page at once (`concurrency`); a
+    /// capture gives its permit back when it hands its report to the recorder, so the next
+    /// pages are fetched and read while the writer keeps those before.
+    reading: tokio::sync::Semaphore,
     recorder: Recorder,
 }
 
@@ -106,6 +110,7 @@ impl Capturer {
         let politeness = Politeness::new(settings.per_host_per_minute, settings.robots_ttl);
         Ok(Self {
             recorder: Recorder::start(store.clone()),
+            reading: tokio::sync::Semaphore::new(settings.concurrency.max(1)),
             store,
             fetcher,
             settings,
@@ -200,33 +205,37 @@ impl Capturer {
         obey_robots: bool,
         seen: Option<&SeenBytes>,
     ) -> StoreResult<CaptureRecorded> {
-        let fetched_at = Timestamp::now();
-        let outcome = self.fetch_checked(url, validators, obey_robots).await;
-        let report = match outcome {
-            Err(found) => self.report(url.as_str(), target, None, found),
-            Ok(fetched) => {
-                let found = self.page_found(&fetched, fetched_at, Some((&target, seen))).await;
-                let mut report = self.report(url.as_str(), target.clone(), Some(&fetched), found);
-                report.fetched_at = fetched_at;
-                match self.record(report).await {
-                    // The head moved after the page was found the same as it: with evidence.
-                    Err(StoreError::Conflict(Conflict::EvidenceNeeded)) => {
-                        let found = self.page_found(&fetched, fetched_at, None).await;
-                        let mut report = self.report(url.as_str(), target, Some(&fetched), found);
-                        report.fetched_at = fetched_at;
-                        return self.record(report).await;
-                    }
-                    recorded => return recorded,
+        let (report, fetched) = {
+            let _reading = self.reading.acquire().await;
+            let fetched_at = Timestamp::now();
+            match self.fetch_checked(url, validators, obey_robots).await {
+                Err(found) => (self.report(url.as_str(), target.clone(), None, found), None),
+                Ok(fetched) => {
+                    let found = self.page_found(&fetched, fetched_at, Some((&target, seen))).await;
+                    let mut report =
+                        self.report(url.as_str(), target.clone(), Some(&fetched), found);
+                    report.fetched_at = fetched_at;
+                    (report, Some((fetched, fetched_at)))
                 }
             }
         };
-        self.record(report).await
+        match (self.record(report).await, fetched) {
+            // The head moved after the page was found the same as it: with evidence.
+            (Err(StoreError::Conflict(Conflict::EvidenceNeeded)), Some((fetched, fetched_at))) => {
+                let found = self.page_found(&fetched, fetched_at, None).await;
+                let mut report = self.report(url.as_str(), target, Some(&fetched), found);
+                report.fetched_at = fetched_at;
+                self.record(report).await
+            }
+            (recorded, _) => recorded,
+        }
     }
 
     /// A feed's capture: each entry not watched yet becomes a page watch of the feed's
     /// creator, with the feed's interval, kind and robots rule.
     async fn capture_feed(&self, url: &Url, watch: &Watch) -> StoreResult<CaptureRecorded> {
         let target = CaptureFor::Watch(watch.id);
+        let reading = self.reading.acquire().await;
         let fetched = match self.fetch_checked(url, &watch.validators, watch.obey_robots).await {
             Err(found) => return self.record(self.report(url.as_str(), target, None, found)).await,
             Ok(fetched) => fetched,
@@ -251,6 +260,7 @@ impl Capturer {
                 }
             }
         };
+        drop(reading);
         self.record(self.report(url.as_str(), target, Some(&fetched), found)).await
     }
 

@@ -40,14 +40,17 @@ pub async fn run(capturer: Arc<Capturer>, foreground: Foreground) {
 }
 
 /// Captures the due watches until none is due and none is in flight; how many it captured.
-/// Up to `concurrency` captures run at once, and as many more are claimed once half of them
-/// have ended and all claimed have started: the next pages are fetched and read while those
-/// before are written (one writer at a time, on SQLite), with one claim (a write) for every
-/// `concurrency` captures. After every `concurrency` captures it rests, if serving kept the
-/// cores busy meanwhile, before it starts another (those in flight end meanwhile).
+/// Up to `concurrency` captures fetch and read pages at once (the capturer holds them to it),
+/// and as many more wait to be written or to start: another `concurrency` are claimed once
+/// no more than that are in flight and all claimed have started. So the next pages are fetched
+/// and read while those before are written (one writer at a time, on SQLite), with one claim
+/// (a write) for every `concurrency` captures. After every `concurrency` captures it rests, if
+/// serving kept the cores busy meanwhile, before it starts another (those in flight end
+/// meanwhile).
 pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize, StoreError> {
     let settings = capturer.settings();
     let concurrency = settings.concurrency.max(1);
+    let flight = 2 * concurrency;
     // Claimed a worker's worth at a time (a claim is a write), started as places free up.
     let mut claimed = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
@@ -64,7 +67,7 @@ pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize
             rest_until = None;
             stretch = foreground.mark();
         }
-        if due && rest_until.is_none() && claimed.is_empty() && in_flight.len() <= concurrency / 2 {
+        if due && rest_until.is_none() && claimed.is_empty() && in_flight.len() <= concurrency {
             match capturer
                 .store()
                 .claim_due_watches(Timestamp::now(), settings.lease, concurrency as u64)
@@ -82,7 +85,7 @@ pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize
             }
         }
         while rest_until.is_none()
-            && in_flight.len() < concurrency
+            && in_flight.len() < flight
             && let Some(watch) = claimed.pop_front()
         {
             in_flight.push(capture(capturer, watch));
