@@ -847,10 +847,26 @@ async fn a_change_receipt_verifies_offline_and_fails_when_any_byte_changes(app: 
     assert!(printed.contains("redacted"), "{printed}");
 }
 
+/// A web page source that says nothing more: for reports a test writes by hand.
+fn bare_web_page() -> palimpsest::store::NewSource {
+    palimpsest::store::NewSource {
+        kind: palimpsest::store::SourceKind::WebPage,
+        title: None,
+        url: None,
+        publisher: None,
+        authors: Vec::new(),
+        recipients: Vec::new(),
+        published_at: None,
+        retrieved_at: None,
+        archive_url: None,
+        license: None,
+    }
+}
+
 async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: TestApp) {
     use palimpsest::store::{
-        CaptureFor, CaptureReport, Conflict, Found, NewSource, PageText, SourceKind, StoreError,
-        Timestamp, Title, Validators,
+        CaptureFor, CaptureReport, Conflict, Found, PageText, StoreError, Timestamp, Title,
+        Validators,
     };
     let capturer = capturer(&app).await;
     let actor = palimpsest::store::Actor::agent(capturer.agent().await.unwrap());
@@ -868,18 +884,7 @@ async fn a_revision_from_a_capture_is_never_written_without_its_evidence(app: Te
         found: Found::Page(Box::new(PageText {
             title: Title::parse("A page").unwrap(),
             text: text.into(),
-            source: NewSource {
-                kind: SourceKind::WebPage,
-                title: None,
-                url: None,
-                publisher: None,
-                authors: Vec::new(),
-                recipients: Vec::new(),
-                published_at: None,
-                retrieved_at: None,
-                archive_url: None,
-                license: None,
-            },
+            source: bare_web_page(),
             payload_digest: "sha256:X".into(),
             evidence: Vec::new(),
         })),
@@ -967,8 +972,8 @@ async fn evidence_compressed_ahead_is_compressed_again_when_a_redaction_erased_i
     app: TestApp,
 ) {
     use palimpsest::store::{
-        CaptureFor, CaptureOutcome, CaptureReport, EvidenceKind, EvidenceRecord, Found, NewSource,
-        PageText, RedactionReason, SourceKind, Timestamp, Title, Validators,
+        CaptureFor, CaptureOutcome, CaptureReport, EvidenceKind, EvidenceRecord, Found, PageText,
+        RedactionReason, Timestamp, Title, Validators,
     };
     let capturer = capturer(&app).await;
     let actor = palimpsest::store::Actor::agent(capturer.agent().await.unwrap());
@@ -1007,18 +1012,7 @@ async fn evidence_compressed_ahead_is_compressed_again_when_a_redaction_erased_i
         found: Found::Page(Box::new(PageText {
             title: Title::parse("Ahead").unwrap(),
             text: "The text of the third capture.".into(),
-            source: NewSource {
-                kind: SourceKind::WebPage,
-                title: None,
-                url: None,
-                publisher: None,
-                authors: Vec::new(),
-                recipients: Vec::new(),
-                published_at: None,
-                retrieved_at: None,
-                archive_url: None,
-                license: None,
-            },
+            source: bare_web_page(),
             payload_digest: "sha256:AHEAD".into(),
             evidence: records,
         })),
