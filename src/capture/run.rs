@@ -89,7 +89,21 @@ pub struct Capturer {
     /// capture gives its permit back when it hands its report to the recorder, so the next
     /// pages are fetched and read while the writer keeps those before.
     reading: tokio::sync::Semaphore,
+    /// How many hold captures from starting to read (`Capturer::hold_reading`): the worker,
+    /// while it gives way to requests, so that the captures queued for a place wait too.
+    holds: tokio::sync::watch::Sender<usize>,
     recorder: Recorder,
+}
+
+/// While kept, no capture starts to fetch and read a page; those already reading go on.
+pub struct ReadingHeld<'a> {
+    holds: &'a tokio::sync::watch::Sender<usize>,
+}
+
+impl Drop for ReadingHeld<'_> {
+    fn drop(&mut self) {
+        self.holds.send_modify(|n| *n -= 1);
+    }
 }
 
 /// Why a capture could not even be attempted (a recorded failure is not an error).
@@ -111,6 +125,7 @@ impl Capturer {
         Ok(Self {
             recorder: Recorder::start(store.clone()),
             reading: tokio::sync::Semaphore::new(settings.concurrency.max(1)),
+            holds: tokio::sync::watch::Sender::new(0),
             store,
             fetcher,
             settings,
@@ -122,6 +137,20 @@ impl Capturer {
 
     pub fn settings(&self) -> &CaptureSettings {
         &self.settings
+    }
+
+    /// Holds captures from starting to read until the guard is dropped.
+    pub fn hold_reading(&self) -> ReadingHeld<'_> {
+        self.holds.send_modify(|n| *n += 1);
+        ReadingHeld { holds: &self.holds }
+    }
+
+    /// A place to fetch and read a page, once one is free and no one holds captures back.
+    async fn start_reading(&self) -> tokio::sync::SemaphorePermit<'_> {
+        let permit = self.reading.acquire().await.expect("the reading semaphore is never closed");
+        // Only errs when the sender is gone, and the capturer owns it.
+        let _ = self.holds.subscribe().wait_for(|holds| *holds == 0).await;
+        permit
     }
 
     pub fn store(&self) -> &Store {
@@ -206,7 +235,7 @@ impl Capturer {
         seen: Option<&SeenBytes>,
     ) -> StoreResult<CaptureRecorded> {
         let (report, fetched) = {
-            let _reading = self.reading.acquire().await;
+            let _reading = self.start_reading().await;
             let fetched_at = Timestamp::now();
             match self.fetch_checked(url, validators, obey_robots).await {
                 Err(found) => (self.report(url.as_str(), target.clone(), None, found), None),
@@ -235,7 +264,7 @@ impl Capturer {
     /// creator, with the feed's interval, kind and robots rule.
     async fn capture_feed(&self, url: &Url, watch: &Watch) -> StoreResult<CaptureRecorded> {
         let target = CaptureFor::Watch(watch.id);
-        let reading = self.reading.acquire().await;
+        let reading = self.start_reading().await;
         let fetched = match self.fetch_checked(url, &watch.validators, watch.obey_robots).await {
             Err(found) => return self.record(self.report(url.as_str(), target, None, found)).await,
             Ok(fetched) => fetched,

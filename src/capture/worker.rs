@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::run::Capturer;
+use super::run::{Capturer, ReadingHeld};
 use crate::foreground::Foreground;
 use crate::store::{StoreError, Timestamp, Watch};
 
@@ -45,8 +45,8 @@ pub async fn run(capturer: Arc<Capturer>, foreground: Foreground) {
 /// no more than that are in flight and all claimed have started. So the next pages are fetched
 /// and read while those before are written (one writer at a time, on SQLite), with one claim
 /// (a write) for every `concurrency` captures. After every `concurrency` captures it rests, if
-/// serving kept the cores busy meanwhile, before it starts another (those in flight end
-/// meanwhile).
+/// serving kept the cores busy meanwhile: those reading end meanwhile, and neither those
+/// waiting for a place nor any other starts until the rest is over.
 pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize, StoreError> {
     let settings = capturer.settings();
     let concurrency = settings.concurrency.max(1);
@@ -59,15 +59,15 @@ pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize
     let mut failure = None;
     let mut stretch = foreground.mark();
     let mut ended = 0;
-    let mut rest_until: Option<Instant> = None;
+    let mut rest: Option<Rest> = None;
     loop {
-        if let Some(until) = rest_until
+        if let Some(Rest { until, .. }) = rest
             && Instant::now() >= until
         {
-            rest_until = None;
+            rest = None;
             stretch = foreground.mark();
         }
-        if due && rest_until.is_none() && claimed.is_empty() && in_flight.len() <= concurrency {
+        if due && rest.is_none() && claimed.is_empty() && in_flight.len() <= concurrency {
             match capturer
                 .store()
                 .claim_due_watches(Timestamp::now(), settings.lease, concurrency as u64)
@@ -84,7 +84,7 @@ pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize
                 }
             }
         }
-        while rest_until.is_none()
+        while rest.is_none()
             && in_flight.len() < flight
             && let Some(watch) = claimed.pop_front()
         {
@@ -93,29 +93,45 @@ pub async fn drain(capturer: &Capturer, foreground: &Foreground) -> Result<usize
         if in_flight.is_empty() {
             // Rested out here (those claimed wait for it), and so that a caller that drains
             // again at once rests too.
-            if let Some(until) = rest_until {
+            if let Some(Rest { until, .. }) = rest {
                 tokio::time::sleep_until(until.into()).await;
                 continue;
             }
-            if let Some(err) = failure {
-                return Err(err);
-            }
-            return Ok(captured);
+            // A claim that failed after others captured is claimed again by the caller's
+            // next drain, which reports the failure if it lasts.
+            return match failure {
+                Some(err) if captured == 0 => Err(err),
+                _ => Ok(captured),
+            };
         }
-        in_flight.next().await;
+        if let Some(Rest { until, .. }) = rest {
+            // Those held back end only after the rest.
+            tokio::select! {
+                _ = in_flight.next() => {}
+                () = tokio::time::sleep_until(until.into()) => continue,
+            }
+        } else {
+            in_flight.next().await;
+        }
         captured += 1;
         ended += 1;
-        if ended >= concurrency && rest_until.is_none() {
+        if ended >= concurrency && rest.is_none() {
             ended = 0;
             let pause = foreground.pause_after(&stretch, settings.share_when_busy);
             if pause.is_zero() {
                 stretch = foreground.mark();
             } else {
                 tracing::debug!(?pause, "the capture worker gives way to requests");
-                rest_until = Some(Instant::now() + pause);
+                rest = Some(Rest { until: Instant::now() + pause, _held: capturer.hold_reading() });
             }
         }
     }
+}
+
+/// A worker's rest: until when, holding captures from starting to read meanwhile.
+struct Rest<'a> {
+    until: Instant,
+    _held: ReadingHeld<'a>,
 }
 
 /// One capture, its outcome logged. A failure to record is logged; the lease runs out and

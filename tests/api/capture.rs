@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_feeds_entries_become_page_watches,
     a_quote_altered_on_the_page_makes_its_citation_drift,
     two_workers_on_one_database_capture_each_due_watch_once,
+    captures_held_back_start_no_fetch_until_released,
     a_revision_from_a_capture_is_never_written_without_its_evidence,
     evidence_compressed_ahead_is_compressed_again_when_a_redaction_erased_its_base,
     the_bytes_a_watch_last_saw_are_a_sighting_unless_the_head_moved,
@@ -98,6 +99,23 @@ async fn capture_due(capturer: &Capturer) -> usize {
             return captured;
         }
         captured += drained;
+    }
+}
+
+/// `capture_due` for a worker beside another on the same database: a claim that found the
+/// database busy is tried again, as `worker::run` does (two processes on one SQLite file
+/// take turns in SQLite's busy handler, which may keep one waiting past its timeout).
+async fn capture_due_beside(capturer: &Capturer) -> usize {
+    let mut captured = 0;
+    loop {
+        match worker::drain(capturer, &Foreground::default()).await {
+            Ok(0) => return captured,
+            Ok(drained) => captured += drained,
+            Err(palimpsest::store::StoreError::Unavailable { .. }) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("the worker could not claim watches: {err}"),
+        }
     }
 }
 
@@ -727,13 +745,35 @@ async fn two_workers_on_one_database_capture_each_due_watch_once(app: TestApp) {
         };
         app.store.add_watch(watch, None, &actor).await.unwrap();
     }
-    let (one, two) = tokio::join!(capture_due(&capture_one), capture_due(&capture_two));
+    let (one, two) =
+        tokio::join!(capture_due_beside(&capture_one), capture_due_beside(&capture_two));
     assert_eq!(one + two, WATCHES, "{one} + {two} captures");
     for i in 0..WATCHES {
         assert_eq!(site.hits(&format!("/page/{i}")), 1, "page {i} fetched once");
     }
     let documents = app.query("{ documents(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(documents["data"]["documents"]["totalCount"], WATCHES);
+}
+
+/// A worker giving way to requests holds back the captures queued for a place to read, not
+/// only those it has yet to start: none of them fetches until the hold is released.
+async fn captures_held_back_start_no_fetch_until_released(app: TestApp) {
+    let site = Site::start().await;
+    let capturer = capturer(&app).await;
+    let editor = app.editor().await;
+    site.set("/held", Page::html(&article("Held", &PARAGRAPHS)));
+    // A new watch is due at once.
+    watch_page(&app, &editor, json!({ "url": site.url("/held") })).await;
+    let held = capturer.hold_reading();
+    let release = async {
+        // Long enough for an unheld capture of a loopback page to have fetched it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(site.hits("/held"), 0, "a held capture fetched its page");
+        drop(held);
+    };
+    let ((), captured) = tokio::join!(release, capture_due(&capturer));
+    assert_eq!(captured, 1);
+    assert_eq!(site.hits("/held"), 1, "the capture fetched once released");
 }
 
 const RECEIPT: &str = "query($document: String!, $from: String!, $to: String!) {
