@@ -128,15 +128,19 @@ async fn main() -> anyhow::Result<()> {
                     for round in 0..rounds / CLIENTS {
                         let at = (client * 7919 + round * 104_729) % (documents.len() - 50);
                         let one = HeadParts::default();
+                        // An anonymous reader, as the workload's clients are.
+                        let anyone = store::Viewer::public(store::Timestamp::now());
                         match name {
                             "q1" => {
                                 let d = store
-                                    .documents_with_heads_by_ids(&documents[at..=at], one)
+                                    .documents_with_heads_by_ids(&anyone, &documents[at..=at], one)
                                     .await?;
                                 store.contents_by_hashes(&[d[0].head.content_hash.clone()]).await?;
                             }
                             "q2" => {
-                                store.documents_with_heads_by_ids(&documents[at..=at], one).await?;
+                                store
+                                    .documents_with_heads_by_ids(&anyone, &documents[at..=at], one)
+                                    .await?;
                                 let page = PageRequest {
                                     after: None,
                                     before: None,
@@ -148,7 +152,11 @@ async fn main() -> anyhow::Result<()> {
                             _ => {
                                 let ids = &documents[at..at + 50];
                                 store
-                                    .documents_with_heads_by_ids(ids, HeadParts { source: true })
+                                    .documents_with_heads_by_ids(
+                                        &anyone,
+                                        ids,
+                                        HeadParts { source: true },
+                                    )
                                     .await?;
                             }
                         }

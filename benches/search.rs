@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use palimpsest::fulltext::SearchQuery;
 use palimpsest::store::{
     self, Actor, AgentKind, AgentName, DocumentFilter, DocumentOrder, Message, PageRequest,
-    ReviseDocument, SearchRequest, SearchScope, Store, StoreLimits,
+    ReviseDocument, SearchRequest, SearchScope, Store, StoreLimits, Timestamp, Viewer,
 };
 use sea_orm::ConnectionTrait;
 
@@ -111,6 +111,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
             spans::reset_spans();
             for query in queries.iter() {
                 let request = SearchRequest {
+                    viewer: Viewer::public(Timestamp::now()),
                     query: SearchQuery::parse(query)?,
                     scope,
                     kind: None,
@@ -142,7 +143,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     let actor = Actor::agent(store.create_agent(&name, AgentKind::Person, None).await?.id);
     let page = store
         .list_documents_with_heads(
-            &DocumentFilter::default(),
+            &DocumentFilter::readable_by(Viewer::everything()),
             DocumentOrder::default(),
             PageRequest {
                 after: None,
@@ -157,7 +158,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut revises = 0u32;
     for with_head in &page.items {
-        let text = store.head_text(&with_head.document.slug, true).await?;
+        let text = store.head_text(&Viewer::everything(), &with_head.document.slug, true).await?;
         let content = text.content.unwrap_or_default();
         let mut lines: Vec<String> = content.lines().map(str::to_owned).collect();
         if let Some(line) = lines.iter_mut().find(|l| !l.trim().is_empty()) {

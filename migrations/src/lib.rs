@@ -18,6 +18,7 @@ mod m20261208_000001_capture_record_bases;
 mod m20261208_000002_watch_seen_bytes;
 mod m20261209_000001_change_log;
 mod m20261210_000001_heads_index_plain_delete;
+mod m20261211_000001_collections;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_watch_seen_bytes::Migration),
             Box::new(m20261209_000001_change_log::Migration),
             Box::new(m20261210_000001_heads_index_plain_delete::Migration),
+            Box::new(m20261211_000001_collections::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::bail;
 
 use crate::budget::Budget;
-use crate::store::{Direction, PageRequest, RevisionHash, Slug, Store};
+use crate::store::{Direction, PageRequest, RevisionHash, Slug, Store, Viewer};
 use crate::textdiff::{ContextLines, Granularity};
 
 /// Revisions read per page.
@@ -72,8 +72,16 @@ pub(super) async fn diff(
     let context = ContextLines::new(i64::try_from(context).unwrap_or(i64::MAX))
         .map_err(|e| anyhow::anyhow!("--context {e}"))?;
     let store = super::open(database_url).await?;
-    let diff =
-        store.diff_revisions(Some(&from), &to, granularity, context, &Budget::unlimited()).await?;
+    let diff = store
+        .diff_revisions(
+            &Viewer::everything(),
+            Some(&from),
+            &to,
+            granularity,
+            context,
+            &Budget::unlimited(),
+        )
+        .await?;
     if diff.result.fell_back {
         eprintln!("note: the diff's time budget ran out; the result is coarser than asked");
     }
@@ -99,8 +107,14 @@ pub(super) async fn receipt(
     let key = crate::checkpoint::LogKey::load(key_path)
         .with_context(|| "the receipt is signed with the log's key (see --log-key)")?;
     let slug = Slug::parse(slug)?;
-    let parts =
-        store.receipt_parts(&slug, &RevisionHash::parse(from)?, &RevisionHash::parse(to)?).await?;
+    let parts = store
+        .receipt_parts(
+            &Viewer::everything(),
+            &slug,
+            &RevisionHash::parse(from)?,
+            &RevisionHash::parse(to)?,
+        )
+        .await?;
     let receipt = crate::receipt::receipt(&parts, &key, crate::store::Timestamp::now());
     match output {
         Some(path) => {

@@ -232,7 +232,11 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
     let log_key = log_key(&store, &args).await?;
     if applied_before == 0 && !args.no_seed {
         super::archive::seed(&store, args.seeds_dir).await?;
-    } else if store.count_documents(&Default::default()).await? == 0 {
+    } else if store
+        .count_documents(&store::DocumentFilter::readable_by(store::Viewer::everything()))
+        .await?
+        == 0
+    {
         // A database migrated before its first start is not seeded: say how to fill it.
         tracing::warn!(
             "the corpus is empty: `palimpsest seed` loads the sample corpus, `palimpsest import` \

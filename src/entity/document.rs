@@ -12,6 +12,12 @@ pub struct Model {
     pub head_hash: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub collection_id: Uuid,
+    /// The embargo: until then, only the collection's members may read the document.
+    pub publish_at: Option<i64>,
+    /// From when anyone may read the document (0: always), NULL when only members ever may;
+    /// follows the collection's visibility and `publish_at` (`store::access`).
+    pub public_from: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,8 @@ pub mod blob;
 pub mod capture;
 pub mod capture_record;
 pub mod citation;
+pub mod collection;
+pub mod collection_member;
 pub mod document;
 pub mod log_checkpoint;
 pub mod log_node;

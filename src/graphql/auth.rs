@@ -6,7 +6,9 @@ use tokio::sync::OnceCell;
 
 use super::context::store;
 use super::error::{ApiError, ApiResult, ErrorCode};
-use crate::store::{Actor, AuditAction, AuditOutcome, AuditTarget, Principal, Role, Store};
+use crate::store::{
+    Actor, AuditAction, AuditOutcome, AuditTarget, Principal, Role, Store, Timestamp, Viewer,
+};
 
 /// What the request presented in its `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +22,31 @@ pub enum Credentials {
 /// Per-request authentication state, resolved at most once.
 pub struct RequestAuth {
     credentials: Credentials,
+    /// The request's clock: an embargo has lifted when this is past it.
+    at: Timestamp,
     principal: OnceCell<Option<Principal>>,
 }
 
 impl RequestAuth {
     pub fn new(credentials: Credentials) -> Self {
-        Self { credentials, principal: OnceCell::new() }
+        Self::at(credentials, Timestamp::now())
+    }
+
+    /// A request that reads as of `at` (tests of embargoes set the clock).
+    pub fn at(credentials: Credentials, at: Timestamp) -> Self {
+        Self { credentials, at, principal: OnceCell::new() }
+    }
+
+    /// What the caller may read as of the request's clock: public material, and the
+    /// collections it is a member of (one read; an anonymous caller costs none). Read afresh
+    /// each time: `loaders::viewer` keeps it for the run.
+    pub async fn viewer(ctx: &Context<'_>) -> ApiResult<Viewer> {
+        let auth = ctx.data::<RequestAuth>().map_err(|_| ApiError::internal())?;
+        let store = store(ctx)?;
+        match auth.resolve(store).await? {
+            None => Ok(Viewer::public(auth.at)),
+            Some(principal) => Ok(store.viewer_of(principal.agent.id, auth.at).await?),
+        }
     }
 
     /// The caller, `None` if anonymous; `UNAUTHENTICATED` if the credentials are bad.

@@ -17,7 +17,7 @@ use super::nodes::{
 use crate::store::{
     AuditEvent, AuditFilter, Citation, Direction, DocumentFilter, DocumentId, DocumentOrder,
     DocumentWithHead, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store,
-    StoreResult, Watch, quoted,
+    StoreResult, Viewer, Watch, quoted,
 };
 
 /// The most items one page may hold.
@@ -92,11 +92,11 @@ pub(crate) fn decode_cursor(text: &str) -> Option<String> {
 pub enum Count {
     Documents(DocumentFilter),
     RevisionsOf(DocumentId),
-    RevisionsFrom(SourceId),
+    RevisionsFrom(Viewer, SourceId),
     Sources,
     SourcesOf(DocumentId),
     CitationsIn(RevisionHash),
-    CitationsOf(DocumentId),
+    CitationsOf(Viewer, DocumentId),
     AuditEvents(AuditFilter),
     Watches,
 }
@@ -106,11 +106,13 @@ impl Count {
         Ok(match self {
             Count::Documents(filter) => store.count_documents(filter).await?,
             Count::RevisionsOf(id) => store.count_revisions(*id).await?,
-            Count::RevisionsFrom(id) => store.count_revisions_from_source(*id).await?,
+            Count::RevisionsFrom(viewer, id) => {
+                store.count_revisions_from_source(viewer, *id).await?
+            }
             Count::Sources => store.count_sources().await?,
             Count::SourcesOf(id) => store.count_sources_of_document(*id).await?,
             Count::CitationsIn(hash) => store.count_citations_of_revision(hash).await?,
-            Count::CitationsOf(id) => store.count_citations_of_target(*id).await?,
+            Count::CitationsOf(viewer, id) => store.count_citations_of_target(viewer, *id).await?,
             Count::AuditEvents(filter) => store.count_audit_events(filter).await?,
             Count::Watches => store.count_watches().await?,
         })
@@ -280,7 +282,7 @@ impl DocumentConnection {
         order: DocumentOrder,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let (store, loaders) = (store(ctx)?, loaders(ctx)?);
+        let (store, loaders) = (store(ctx)?, loaders(ctx).await?);
         let parts = head_parts(node_selections(ctx));
         let count = Count::Documents(filter.clone());
         let load = async |request| {
@@ -302,7 +304,7 @@ impl RevisionConnection {
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let (store, loaders) = (store(ctx)?, loaders(ctx)?);
+        let (store, loaders) = (store(ctx)?, loaders(ctx).await?);
         let with_authors = node_selections(ctx).iter().any(|r| r.field("author").exists());
         let load = async |request| {
             if !with_authors {
@@ -321,10 +323,15 @@ impl RevisionConnection {
     }
 
     /// The revisions captured from a source, newest first.
-    pub async fn from_source(store: &Store, source: SourceId, args: PageArgs) -> ApiResult<Self> {
-        let load = async |request| store.revisions_from_source(source, request).await;
+    pub async fn from_source(
+        store: &Store,
+        viewer: Viewer,
+        source: SourceId,
+        args: PageArgs,
+    ) -> ApiResult<Self> {
+        let load = async |request| store.revisions_from_source(&viewer, source, request).await;
         let cursor = |r: &Revision| keys::time_and_hash(r.created_at.micros(), &r.hash);
-        let count = Count::RevisionsFrom(source);
+        let count = Count::RevisionsFrom(viewer.clone(), source);
         Connection::read(args, keys::parse_time_and_hash, load, cursor, RevisionNode, count)
             .await
             .map(Self)
@@ -368,12 +375,13 @@ impl CitationConnection {
     /// The citations of a document made by the current heads of the documents citing it.
     pub async fn of_document(
         store: &Store,
+        viewer: Viewer,
         document: DocumentId,
         args: PageArgs,
     ) -> ApiResult<Self> {
-        let load = async |request| store.citations_of_target(document, request).await;
+        let load = async |request| store.citations_of_target(&viewer, document, request).await;
         let cursor = |c: &Citation| keys::uuid(c.id);
-        let count = Count::CitationsOf(document);
+        let count = Count::CitationsOf(viewer.clone(), document);
         Connection::read(args, keys::parse_uuid, load, cursor, CitationNode, count).await.map(Self)
     }
 }

@@ -290,6 +290,7 @@ impl From<&StoreError> for ApiError {
                         error.with("currentHead", current.as_str())
                     }
                     Conflict::SlugTaken(_)
+                    | Conflict::CollectionSlugTaken(_)
                     | Conflict::ParentHasChild(_)
                     | Conflict::AlreadyRedacted(_)
                     | Conflict::AlreadyWatched(_)

@@ -88,6 +88,16 @@ pub enum AuditAction {
     CaptureWatchNow,
     /// A page captured, by the capture agent: the detail says what came of it.
     CapturePage,
+    CreateCollection,
+    /// A collection made public or restricted; its documents follow.
+    SetCollectionVisibility,
+    /// An agent made a member of a collection, or its role there changed.
+    AddMember,
+    RemoveMember,
+    /// A document moved into another collection: the detail names both.
+    MoveDocument,
+    /// A document's embargo set or lifted.
+    SetEmbargo,
 }
 
 /// How an audited command ended.

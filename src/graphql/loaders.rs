@@ -13,14 +13,31 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Lookahead};
 
+use super::auth::RequestAuth;
 use super::error::{ApiError, ApiResult};
 use crate::store::{
     Agent, AgentId, Capture, Citation, CitationId, ContentHash, Document, DocumentId,
     DocumentWithHead, HeadParts, Redaction, Revision, RevisionHash, Sighting, Source, SourceId,
-    Store, StoreError, Timestamp, Watch, WatchId,
+    Store, StoreError, Timestamp, Viewer, Watch, WatchId,
 };
 
-pub struct StoreLoader(pub Store);
+/// The store as one request's caller reads it: what that caller may not read is missing.
+pub struct StoreLoader {
+    store: Store,
+    /// Set by `loaders` before the loader is handed out (resolving it may need the caller's
+    /// memberships, an async read with errors of its own), once per run.
+    viewer: std::sync::OnceLock<Viewer>,
+}
+
+impl StoreLoader {
+    fn viewer(&self) -> Result<&Viewer, Arc<StoreError>> {
+        self.viewer.get().ok_or_else(|| {
+            Arc::new(StoreError::Unexpected(anyhow::anyhow!(
+                "a loader used before its viewer was set"
+            )))
+        })
+    }
+}
 
 pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
 
@@ -63,9 +80,13 @@ fn for_request(store: Store) -> Loaders {
             batch.await
         })
     };
-    DataLoader::with_cache(StoreLoader(store), spawn, HashMapCache::default())
-        .delay(Duration::ZERO)
-        .max_batch_size(500)
+    DataLoader::with_cache(
+        StoreLoader { store, viewer: std::sync::OnceLock::new() },
+        spawn,
+        HashMapCache::default(),
+    )
+    .delay(Duration::ZERO)
+    .max_batch_size(500)
 }
 
 /// Executor turns a batch waits for keys before it is sent.
@@ -78,18 +99,55 @@ macro_rules! batch_loader {
             type Error = Arc<StoreError>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
-                let rows = self.0.$method(keys).await.map_err(Arc::new)?;
+                let rows = self.store.$method(keys).await.map_err(Arc::new)?;
                 Ok(rows.into_iter().map(|$item| ($key_of, $item)).collect())
             }
         }
     };
 }
 
-batch_loader!(RevisionHash => Revision, revisions_by_hashes, |r| r.hash.clone());
-batch_loader!(DocumentId => Document, documents_by_ids, |d| d.id);
+impl Loader<RevisionHash> for StoreLoader {
+    type Value = Revision;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[RevisionHash],
+    ) -> Result<HashMap<RevisionHash, Revision>, Self::Error> {
+        let rows = self.store.revisions_by_hashes(self.viewer()?, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (r.hash.clone(), r)).collect())
+    }
+}
+
+impl Loader<CitationId> for StoreLoader {
+    type Value = Citation;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[CitationId],
+    ) -> Result<HashMap<CitationId, Citation>, Self::Error> {
+        let rows = self.store.citations_by_ids(self.viewer()?, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+}
+
+impl Loader<DocumentId> for StoreLoader {
+    type Value = Document;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[DocumentId],
+    ) -> Result<HashMap<DocumentId, Document>, Self::Error> {
+        let viewer = self.viewer()?;
+        let rows = self.store.documents_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().filter(|d| viewer.may_read(d)).map(|d| (d.id, d)).collect())
+    }
+}
+
 batch_loader!(AgentId => Agent, agents_by_ids, |a| a.id);
 batch_loader!(SourceId => Source, sources_by_ids, |s| s.id);
-batch_loader!(CitationId => Citation, citations_by_ids, |c| c.id);
 batch_loader!(WatchId => Watch, watches_by_ids, |w| w.id);
 
 /// The capture that wrote a revision.
@@ -102,7 +160,7 @@ impl Loader<CaptureOf> for StoreLoader {
 
     async fn load(&self, keys: &[CaptureOf]) -> Result<HashMap<CaptureOf, Capture>, Self::Error> {
         let hashes: Vec<RevisionHash> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = self.0.captures_of_revisions(&hashes).await.map_err(Arc::new)?;
+        let rows = self.store.captures_of_revisions(&hashes).await.map_err(Arc::new)?;
         Ok(rows.into_iter().filter_map(|c| Some((CaptureOf(c.revision.clone()?), c))).collect())
     }
 }
@@ -120,7 +178,7 @@ impl Loader<SightingsOf> for StoreLoader {
         keys: &[SightingsOf],
     ) -> Result<HashMap<SightingsOf, Sighting>, Self::Error> {
         let hashes: Vec<RevisionHash> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = self.0.sightings(&hashes).await.map_err(Arc::new)?;
+        let rows = self.store.sightings(&hashes).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|s| (SightingsOf(s.revision.clone()), s)).collect())
     }
 }
@@ -133,7 +191,7 @@ impl Loader<ContentHash> for StoreLoader {
         &self,
         keys: &[ContentHash],
     ) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
-        let rows = self.0.contents_by_hashes(keys).await.map_err(Arc::new)?;
+        let rows = self.store.contents_by_hashes(keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|(hash, text)| (hash, Arc::from(text))).collect())
     }
 }
@@ -151,7 +209,7 @@ impl Loader<RedactionOf> for StoreLoader {
         keys: &[RedactionOf],
     ) -> Result<HashMap<RedactionOf, Redaction>, Self::Error> {
         let hashes: Vec<RevisionHash> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = self.0.redactions(&hashes).await.map_err(Arc::new)?;
+        let rows = self.store.redactions(&hashes).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|r| (RedactionOf(r.revision.clone()), r)).collect())
     }
 }
@@ -171,7 +229,8 @@ impl Loader<HeadAt> for StoreLoader {
         }
         let mut found = HashMap::new();
         for (instant, documents) in by_instant {
-            let revisions = self.0.revisions_as_of(&documents, instant).await.map_err(Arc::new)?;
+            let revisions =
+                self.store.revisions_as_of(&documents, instant).await.map_err(Arc::new)?;
             found.extend(revisions.into_iter().map(|r| (HeadAt(r.document_id, instant), r)));
         }
         Ok(found)
@@ -196,12 +255,26 @@ pub fn head_parts<'a>(documents: impl IntoIterator<Item = Lookahead<'a>>) -> Hea
     parts
 }
 
-pub fn loaders(ctx: &Context<'_>) -> ApiResult<Arc<Loaders>> {
+/// The loaders of the run in progress, for the caller: the first use in a run reads what the
+/// caller may read (`RequestAuth::viewer`).
+pub async fn loaders(ctx: &Context<'_>) -> ApiResult<Arc<Loaders>> {
     let loaders = ctx.data::<RequestLoaders>().map_err(|_| {
         tracing::error!("request without loaders");
         ApiError::internal()
     })?;
-    Ok(loaders.current())
+    let current = loaders.current();
+    if current.loader().viewer.get().is_none() {
+        let viewer = RequestAuth::viewer(ctx).await?;
+        // Another resolver of the run may have set it meanwhile, to the same viewer.
+        let _ = current.loader().viewer.set(viewer);
+    }
+    Ok(current)
+}
+
+/// What the caller may read, as this run's loaders read it.
+pub async fn viewer(ctx: &Context<'_>) -> ApiResult<Viewer> {
+    let loaders = loaders(ctx).await?;
+    Ok(loaders.loader().viewer().map_err(ApiError::from)?.clone())
 }
 
 /// Starts the request's loaders afresh (a subscription's next event).
@@ -219,7 +292,7 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + std::fmt::Debug + 'static,
     StoreLoader: Loader<K, Error = Arc<StoreError>>,
 {
-    match loaders(ctx)?.load_one(key.clone()).await? {
+    match loaders(ctx).await?.load_one(key.clone()).await? {
         Some(value) => Ok(value),
         None => {
             tracing::error!(?key, "dangling reference in the database");
@@ -236,5 +309,5 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     StoreLoader: Loader<K, Error = Arc<StoreError>>,
 {
-    Ok(loaders(ctx)?.load_one(key).await?)
+    Ok(loaders(ctx).await?.load_one(key).await?)
 }

@@ -141,17 +141,18 @@ impl QueryFields {
         // Read with its head, and what the selection asks of the head, in one statement.
         let parts = head_parts([ctx.look_ahead()]);
         let store = store(ctx)?;
+        let viewer = super::loaders::viewer(ctx).await?;
         let document = match (id, slug) {
             (Some(id), None) => {
                 let id = GlobalId::document("id", &id)?;
-                store.documents_with_heads_by_ids(&[id], parts).await?.pop()
+                store.documents_with_heads_by_ids(&viewer, &[id], parts).await?.pop()
             }
             (None, Some(slug)) => {
-                store.document_with_head_by_slug(&Slug::parse(&slug)?, parts).await?
+                store.document_with_head_by_slug(&viewer, &Slug::parse(&slug)?, parts).await?
             }
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
-        feed_heads(&*loaders(ctx)?, document.as_slice()).await;
+        feed_heads(&*loaders(ctx).await?, document.as_slice()).await;
         reads::found(ctx, document.as_ref().map(|d| d.document.id));
         Ok(document.map(|d| DocumentNode(d.document)))
     }
@@ -172,8 +173,9 @@ impl QueryFields {
             .map(|id| GlobalId::document("documents", id).map(DocumentKey::Id))
             .collect::<ApiResult<Vec<_>>>()?;
         let base = base_url(ctx)?;
+        let viewer = super::loaders::viewer(ctx).await?;
         let records: Vec<RecordInput> = store(ctx)?
-            .documents_at_heads(&keys)
+            .documents_at_heads(&viewer, &keys)
             .await?
             .into_iter()
             .map(|at| RecordInput::new(at, &base))
@@ -203,8 +205,10 @@ impl QueryFields {
     ) -> ApiResult<Diff> {
         let from = RevisionHash::parse(&from)?;
         let to = RevisionHash::parse(&to)?;
+        let viewer = super::loaders::viewer(ctx).await?;
         let diff = store(ctx)?
             .diff_revisions(
+                &viewer,
                 Some(&from),
                 &to,
                 granularity.unwrap_or_default().into(),
@@ -247,7 +251,8 @@ impl QueryFields {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<SearchHitConnection> {
-        let request = search::request(&query, scope, filter, first, after)?;
+        let viewer = super::loaders::viewer(ctx).await?;
+        let request = search::request(viewer, &query, scope, filter, first, after)?;
         Ok(SearchHitConnection(store(ctx)?.search(&request).await?))
     }
 
@@ -321,6 +326,7 @@ object_with_pages! {
         documents(filter: Option<DocumentFilter>, order_by: Option<DocumentOrder>) -> DocumentConnection =
             |_root, ctx, args| {
                 let filter = store::DocumentFilter {
+                    viewer: super::loaders::viewer(ctx).await?,
                     kind: filter.unwrap_or_default().kind.map(Into::into),
                 };
                 DocumentConnection::load(ctx, filter, order_by.into(), args).await

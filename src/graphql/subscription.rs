@@ -69,7 +69,9 @@ impl SubscriptionRoot {
         let wanted = subscribed_documents(ctx, ids, slugs).await?;
         let listener = store(ctx)?.listen_revisions().await.map_err(ApiError::from)?;
         Ok(events(ctx, listener, move |event: &RevisionEvent| {
-            wanted.contains(&event.document).then(|| DocumentChange(event.clone()))
+            wanted
+                .contains(&event.document)
+                .then(|| (DocumentChange(event.clone()), vec![event.document]))
         }))
     }
 
@@ -93,8 +95,10 @@ impl SubscriptionRoot {
         let listener = store(ctx)?.listen_citation_changes().await.map_err(ApiError::from)?;
         Ok(events(ctx, listener, move |change: &CitationChange| {
             let citation = &change.after.citation;
+            // Both sides must be readable: the event carries the cited text's verdicts.
+            let reveals = vec![citation.citing_document, change.cause.document];
             (wanted.contains(&citation.citing_document) || wanted.contains(&change.cause.document))
-                .then(|| CitationDriftEvent(change.clone()))
+                .then(|| (CitationDriftEvent(change.clone()), reveals))
         }))
     }
 }
@@ -113,7 +117,9 @@ async fn subscribed_documents(
         (None, Some(slugs)) => {
             bounded("slugs", slugs.len())?;
             let slugs = slugs.iter().map(|s| Slug::parse(s)).collect::<Result<Vec<_>, _>>()?;
-            let found = store(ctx)?.documents_by_slugs(&slugs).await?;
+            let viewer = loaders::viewer(ctx).await?;
+            let mut found = store(ctx)?.documents_by_slugs(&slugs).await?;
+            found.retain(|d| viewer.may_read(d));
             if let Some(missing) = slugs.iter().find(|slug| !found.iter().any(|d| d.slug == **slug))
             {
                 return Err(ApiError::new(
@@ -137,11 +143,13 @@ fn bounded(field: &str, len: usize) -> ApiResult<()> {
 }
 
 /// The events of `listener` that `pick` keeps, each resolved afresh; ends with an error once
-/// events were missed.
+/// events were missed. `pick` names the documents an event reveals: it is delivered only if
+/// the subscriber may read them all when it happens (what it may read is read again for each
+/// event, so a membership removed, or an embargo not yet lifted, holds the event back).
 fn events<'a, T, E>(
     ctx: &'a Context<'_>,
     listener: Listener<T>,
-    pick: impl Fn(&T) -> Option<E> + Send + Sync + 'a,
+    pick: impl Fn(&T) -> Option<(E, Vec<DocumentId>)> + Send + Sync + 'a,
 ) -> impl Stream<Item = ApiResult<E>> + Send + 'a
 where
     T: Send + Sync + 'static,
@@ -159,8 +167,14 @@ where
         loop {
             match listener.next().await? {
                 Notice::Event(event) => {
-                    let Some(picked) = pick(&event) else { continue };
-                    if let Err(err) = fresh_event(ctx, &mut meter).await {
+                    let Some((picked, reveals)) = pick(&event) else { continue };
+                    match readable(ctx, reveals).await {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(err) => return Some((Err(err), None)),
+                    }
+                    // Paid for before it is resolved.
+                    if let Err(err) = meter.start().await {
                         return Some((Err(err), None));
                     }
                     return Some((Ok(picked), Some((listener, pick, Ok(meter)))));
@@ -176,10 +190,13 @@ where
     })
 }
 
-/// An event starts with nothing remembered from the one before it, and paid for.
-async fn fresh_event(ctx: &Context<'_>, meter: &mut EventMeter) -> ApiResult<()> {
+/// Whether the subscriber may read every one of `documents` now: the event starts here with
+/// nothing remembered from the one before it, what the caller may read included.
+async fn readable(ctx: &Context<'_>, documents: Vec<DocumentId>) -> ApiResult<bool> {
     loaders::forget(ctx)?;
-    meter.start().await
+    let loaders = loaders::loaders(ctx).await?;
+    let found = loaders.load_many(documents.iter().copied()).await?;
+    Ok(documents.iter().all(|id| found.contains_key(id)))
 }
 
 fn missed() -> ApiError {

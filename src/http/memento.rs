@@ -16,7 +16,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 
-use super::plain::Failure;
+use super::plain::{Failure, anyone};
 use super::{AppState, REVISION_CACHE};
 use crate::store::{Revision, RevisionHash, RevisionStamp, Slug, Store, Timestamp};
 
@@ -119,7 +119,7 @@ async fn original_inner(
             Failure::bad("Accept-Datetime must be an HTTP-date (RFC 7231) or an RFC 3339 date-time")
         })?;
         // Before the first memento, RFC 7089 (4.5.3) points at the first: `head_at` does.
-        let chosen = store.head_at(&slug, instant).await?;
+        let chosen = store.head_at(&anyone(), &slug, instant).await?;
         let location = uris.memento(&chosen.hash);
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, location.clone()))
@@ -135,7 +135,7 @@ async fn original_inner(
             .body(format!("{location}\n")));
     }
 
-    let head = store.head_text(&slug, true).await?;
+    let head = store.head_text(&anyone(), &slug, true).await?;
     let not_modified = client_holds(req, &head.revision.hash);
     let mut response = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
@@ -170,7 +170,7 @@ async fn memento_inner(
     let slug = self::slug(slug)?;
     // An immutable memento needs no reading when the client holds it already.
     let not_modified = client_holds(req, &hash);
-    let memento = store.memento(&slug, &hash, !not_modified).await?;
+    let memento = store.memento(&anyone(), &slug, &hash, !not_modified).await?;
     let revision = &memento.text.revision;
     let uris = Uris::new(req, &slug);
 
@@ -245,7 +245,7 @@ async fn timemap_inner(
 ) -> Result<HttpResponse, Failure> {
     let slug = self::slug(slug)?;
     let uris = Uris::new(req, &slug);
-    let timemap = store.timemap(&slug, after, TIMEMAP_PAGE).await?;
+    let timemap = store.timemap(&anyone(), &slug, after, TIMEMAP_PAGE).await?;
     let stamps = &timemap.stamps;
     let (Some(first), Some(last)) = (stamps.first(), stamps.last()) else {
         return Err(Failure::new(StatusCode::NOT_FOUND, "no mementos after that number"));

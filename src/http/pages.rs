@@ -6,14 +6,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::plain::{Failure, prefers_html, revision_hash as revision_param, slug_key};
+use super::plain::{Failure, anyone, prefers_html, revision_hash as revision_param, slug_key};
 use super::{AppState, base_url};
 use crate::fulltext::SearchQuery;
 use crate::graphql::error::ApiError;
 use crate::render::{RecordInput, cite::Format, html, prov};
 use crate::store::{
-    Direction, DocumentFilter, DocumentKey, DocumentOrder, DocumentOrderField, HeadParts,
-    PageRequest, SearchRequest, SearchScope, Slug, quoted,
+    DocumentFilter, DocumentKey, DocumentOrder, DocumentOrderField, HeadParts, PageRequest,
+    SearchRequest, SearchScope, Slug, quoted,
 };
 
 /// The most documents one list export takes.
@@ -61,7 +61,7 @@ pub(super) async fn cite(
 ) -> Result<HttpResponse, Failure> {
     let format = format_param(params.format.as_deref())?;
     let revision = revision_param(params.revision.as_deref())?;
-    let at = state.store.document_at(&slug_key(&slug)?, revision.as_ref()).await?;
+    let at = state.store.document_at(&anyone(), &slug_key(&slug)?, revision.as_ref()).await?;
     let record = RecordInput::new(at, &base_url(&req));
     let name = record.document.slug.to_string();
     Ok(citation_response(format, &name, format.render(&[record])))
@@ -99,7 +99,7 @@ pub(super) async fn cite_list(
     let base = base_url(&req);
     let records: Vec<RecordInput> = state
         .store
-        .documents_at_heads(&keys)
+        .documents_at_heads(&anyone(), &keys)
         .await?
         .into_iter()
         .map(|at| RecordInput::new(at, &base))
@@ -122,7 +122,8 @@ pub(super) async fn provenance(
     let revision = revision_param(params.revision.as_deref())?;
     // Bounded by the history cap and, per client, by the rate limit.
     let budget = crate::budget::Budget::unlimited();
-    let provenance = state.store.provenance(&slug_key(&slug)?, revision.as_ref(), &budget).await?;
+    let provenance =
+        state.store.provenance(&anyone(), &slug_key(&slug)?, revision.as_ref(), &budget).await?;
     let body = serde_json::to_string_pretty(&prov::prov_json(&provenance, &base_url(&req)))
         .map_err(|e| {
             tracing::error!(error = %e, "cannot serialise PROV-JSON");
@@ -149,7 +150,7 @@ async fn page(
     hash: Option<&str>,
 ) -> Result<HttpResponse, Failure> {
     let revision = revision_param(hash)?;
-    let page = state.store.revision_page(&slug_key(slug)?, revision.as_ref()).await?;
+    let page = state.store.revision_page(&anyone(), &slug_key(slug)?, revision.as_ref()).await?;
     let record = RecordInput::new(page.at, &base_url(req));
     Ok(html_response(html::page(&html::PageInput {
         record: &record,
@@ -184,7 +185,8 @@ pub(super) async fn history_page(
             Failure::bad(format!("before= takes a revision number, not {}", quoted(n)))
         })?),
     };
-    let history = state.store.history_page(&slug_key(&slug)?, before, html::HISTORY_PAGE).await?;
+    let history =
+        state.store.history_page(&anyone(), &slug_key(&slug)?, before, html::HISTORY_PAGE).await?;
     Ok(html_response(html::history(&history, &base_url(&req))))
 }
 
@@ -209,7 +211,7 @@ pub(super) async fn diff_page(
     // pages by the per-client rate limit.
     let budget = crate::budget::Budget::unlimited();
     let (document, diff) =
-        state.store.diff_page(&slug_key(&slug)?, from.as_ref(), &to, &budget).await?;
+        state.store.diff_page(&anyone(), &slug_key(&slug)?, from.as_ref(), &to, &budget).await?;
     Ok(html_response(html::diff(&document, &diff, &base_url(&req))))
 }
 
@@ -249,15 +251,12 @@ pub(super) async fn home(
             )));
     }
     let order = DocumentOrder { field: DocumentOrderField::UpdatedAt, descending: true };
-    let first = PageRequest {
-        after: None,
-        before: None,
-        limit: html::RECENT_DOCUMENTS,
-        direction: Direction::Forward,
-    };
+    let first = PageRequest::first(html::RECENT_DOCUMENTS);
+    // The pages are public: they list what anyone may read.
+    let readable = DocumentFilter::readable_by(anyone());
     let recent = state
         .store
-        .list_documents_with_heads(&DocumentFilter::default(), order, first, HeadParts::default())
+        .list_documents_with_heads(&readable, order, first, HeadParts::default())
         .await?;
     let mut response = html_response(html::home(&recent.items, recent.has_more, &base));
     response.headers_mut().append(header::VARY, header::HeaderValue::from_static("Accept"));
@@ -283,6 +282,7 @@ pub(super) async fn search(
     }
     let query = SearchQuery::parse(words).map_err(|err| Failure::bad(format!("q: {err}")))?;
     let request = SearchRequest {
+        viewer: anyone(),
         query,
         scope: SearchScope::Heads,
         kind: None,

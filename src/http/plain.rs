@@ -14,7 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::graphql::error::{ApiError, ErrorCode};
-use crate::store::{DocumentKey, RevisionHash, Slug, StoreError};
+use crate::store::{DocumentKey, RevisionHash, Slug, StoreError, Timestamp, Viewer};
 
 /// A failed request: a status and a reason safe to show.
 #[derive(Debug)]
@@ -136,6 +136,11 @@ pub(super) async fn error_pages(
 }
 
 /// The document a `{slug}` path segment names.
+/// Whom the plain routes answer: they take no credentials, and show what anyone may read now.
+pub(crate) fn anyone() -> Viewer {
+    Viewer::public(Timestamp::now())
+}
+
 pub(crate) fn slug_key(slug: &str) -> Result<DocumentKey, Failure> {
     Ok(DocumentKey::Slug(Slug::parse(slug).map_err(ApiError::from)?))
 }

@@ -270,6 +270,9 @@ mod tests {
                 head: hash.clone(),
                 created_at: created,
                 updated_at: created,
+                collection: crate::store::CollectionId::PUBLIC,
+                publish_at: None,
+                public_from: Some(Timestamp::from_micros(0)),
             },
             revision: Revision {
                 hash,

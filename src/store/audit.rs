@@ -13,7 +13,8 @@ use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AuditAction, AuditOutcome};
 use super::page::{Page, PageRequest, uuid_window};
 use super::values::{
-    AgentId, CitationId, DocumentId, RevisionHash, Slug, SourceId, Timestamp, TokenId, WatchId,
+    AgentId, CitationId, CollectionId, DocumentId, RevisionHash, Slug, SourceId, Timestamp,
+    TokenId, WatchId,
 };
 use super::{Store, transaction::begin_write};
 use crate::entity::audit_event;
@@ -46,6 +47,7 @@ pub enum AuditTarget {
     Agent(AgentId),
     Token(TokenId),
     Watch(WatchId),
+    Collection(CollectionId),
     /// A page captured once, with no watch and no document yet (a capture that failed).
     Url(String),
     /// A refused command whose target did not parse.
@@ -63,6 +65,7 @@ impl fmt::Display for AuditTarget {
             AuditTarget::Agent(id) => write!(f, "agent:{id}"),
             AuditTarget::Token(id) => write!(f, "token:{id}"),
             AuditTarget::Watch(id) => write!(f, "watch:{id}"),
+            AuditTarget::Collection(id) => write!(f, "collection:{id}"),
             AuditTarget::Url(url) => write!(f, "url:{url}"),
             AuditTarget::Unnamed => f.write_str("unnamed"),
         }

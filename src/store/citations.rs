@@ -11,6 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Store;
+use super::access::Viewer;
 use super::error::{StoreError, StoreResult};
 use super::kinds::{AnchorState, CitationRelation};
 use super::page::{Page, PageRequest, uuid_window};
@@ -272,9 +273,16 @@ fn model_of(c: &Citation) -> citation::Model {
 }
 
 impl Store {
-    pub async fn citations_by_ids(&self, ids: &[CitationId]) -> StoreResult<Vec<Citation>> {
+    /// The citations among `ids` that exist, made by documents `viewer` may read.
+    pub async fn citations_by_ids(
+        &self,
+        viewer: &Viewer,
+        ids: &[CitationId],
+    ) -> StoreResult<Vec<Citation>> {
+        let citing = Expr::col((citation::Entity, citation::Column::CitingDocumentId));
         let rows = citation::Entity::find()
             .filter(citation::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .filter(viewer.readable_document_ids(citing))
             .all(&self.db)
             .await?;
         opened(&self.db, rows).await
@@ -299,16 +307,23 @@ impl Store {
 
     /// One page of the citations of `document` made by the current heads of their citing
     /// documents (so each citation counts once, however many revisions carried it).
+    /// Only citations by documents `viewer` may read are listed and counted.
     pub async fn citations_of_target(
         &self,
+        viewer: &Viewer,
         document: DocumentId,
         page: PageRequest<Uuid>,
     ) -> StoreResult<Page<Citation>> {
-        self.citation_page(cited_by_heads(document), page).await
+        self.citation_page(cited_by_heads(viewer, document), page).await
     }
 
-    pub async fn count_citations_of_target(&self, document: DocumentId) -> StoreResult<u64> {
-        Ok(citation::Entity::find().filter(cited_by_heads(document)).count(&self.db).await?)
+    pub async fn count_citations_of_target(
+        &self,
+        viewer: &Viewer,
+        document: DocumentId,
+    ) -> StoreResult<u64> {
+        let condition = cited_by_heads(viewer, document);
+        Ok(citation::Entity::find().filter(condition).count(&self.db).await?)
     }
 
     async fn citation_page(
@@ -323,12 +338,14 @@ impl Store {
     }
 }
 
-fn cited_by_heads(document: DocumentId) -> sea_orm::Condition {
+fn cited_by_heads(viewer: &Viewer, document: DocumentId) -> sea_orm::Condition {
     let heads =
         Query::select().column(document::Column::HeadHash).from(document::Entity).to_owned();
+    let citing = Expr::col((citation::Entity, citation::Column::CitingDocumentId));
     sea_orm::Condition::all()
         .add(citation::Column::TargetDocumentId.eq(document.as_uuid()))
         .add(Expr::col(citation::Column::CitingRevisionHash).in_subquery(heads))
+        .add(viewer.readable_document_ids(citing))
 }
 
 impl Store {

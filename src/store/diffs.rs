@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::access::Viewer;
 use super::error::{StoreError, StoreResult};
 use super::history::MAX_HISTORY;
 use super::revisions::Revision;
@@ -34,9 +35,10 @@ impl Store {
     /// Diffs `from` (or the empty text) against `to`. The two may belong to different
     /// documents, e.g. a quotation against its source.
     /// The texts are paid for from `budget` by their size before they are read.
-    #[tracing::instrument(skip(self, budget))]
+    #[tracing::instrument(skip(self, viewer, budget))]
     pub async fn diff_revisions(
         &self,
+        viewer: &Viewer,
         from: Option<&RevisionHash>,
         to: &RevisionHash,
         granularity: Granularity,
@@ -45,7 +47,7 @@ impl Store {
     ) -> StoreResult<RevisionDiff> {
         let wanted: Vec<RevisionHash> = from.into_iter().chain([to]).cloned().collect();
         let mut found: HashMap<RevisionHash, Revision> = self
-            .revisions_by_hashes(&wanted)
+            .revisions_by_hashes(viewer, &wanted)
             .await?
             .into_iter()
             .map(|r| (r.hash.clone(), r))

@@ -7,10 +7,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::access::Viewer;
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::DocumentKind;
 use super::page::{Direction, Page, PageRequest};
-use super::values::{DocumentId, InvalidValue, RevisionHash, Slug, Timestamp};
+use super::values::{CollectionId, DocumentId, InvalidValue, RevisionHash, Slug, Timestamp};
 use super::{Missing, Store};
 use crate::entity::document;
 
@@ -23,11 +24,25 @@ pub struct Document {
     pub head: RevisionHash,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub collection: CollectionId,
+    /// The embargo: until then, only the collection's members may read the document.
+    pub publish_at: Option<Timestamp>,
+    /// From when anyone may read it; `None`: only its collection's members ever may.
+    pub public_from: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Which documents a list or count holds: those the viewer may read, of a kind if one is named.
+#[derive(Debug, Clone)]
 pub struct DocumentFilter {
+    pub viewer: Viewer,
     pub kind: Option<DocumentKind>,
+}
+
+impl DocumentFilter {
+    /// Every document `viewer` may read.
+    pub fn readable_by(viewer: Viewer) -> Self {
+        Self { viewer, kind: None }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +92,9 @@ impl TryFrom<document::Model> for Document {
             head: RevisionHash::from_trusted(row.head_hash),
             created_at: Timestamp::from_micros(row.created_at),
             updated_at: Timestamp::from_micros(row.updated_at),
+            collection: row.collection_id.into(),
+            publish_at: row.publish_at.map(Timestamp::from_micros),
+            public_from: row.public_from.map(Timestamp::from_micros),
         })
     }
 }
@@ -87,10 +105,11 @@ impl Store {
         self.document(id).await?.ok_or(StoreError::NotFound(Missing::Document(id)))
     }
 
-    /// The document with this slug, or `NotFound`.
-    pub async fn document_with_slug(&self, slug: &Slug) -> StoreResult<Document> {
+    /// The document with this slug, or `NotFound` (also when `viewer` may not read it).
+    pub async fn document_with_slug(&self, viewer: &Viewer, slug: &Slug) -> StoreResult<Document> {
         self.document_by_slug(slug)
             .await?
+            .filter(|d| viewer.may_read(d))
             .ok_or_else(|| StoreError::NotFound(Missing::DocumentSlug(slug.clone())))
     }
 
@@ -170,7 +189,7 @@ pub(super) fn document_page_query(
 }
 
 fn filter_condition(filter: &DocumentFilter) -> Condition {
-    let mut condition = Condition::all();
+    let mut condition = filter.viewer.readable_documents();
     if let Some(kind) = filter.kind {
         condition = condition.add(document::Column::Kind.eq(kind.as_str()));
     }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
-use super::values::{DocumentId, InvalidValue, RevisionHash, Slug, SourceId, TokenId, WatchId};
+use super::values::{
+    AgentId, CollectionId, DocumentId, InvalidValue, RevisionHash, Slug, SourceId, TokenId, WatchId,
+};
 use crate::budget::OverBudget;
 use crate::compute::ComputeError;
 
@@ -56,6 +58,10 @@ pub enum Missing {
     Watch(WatchId),
     /// The capture that wrote a revision (a revision no capture wrote has none).
     CaptureOf(RevisionHash),
+    Collection(CollectionId),
+    Agent(AgentId),
+    /// The agent is not a member of the collection.
+    Membership(CollectionId, AgentId),
 }
 
 impl fmt::Display for Missing {
@@ -71,6 +77,11 @@ impl fmt::Display for Missing {
             Missing::Token(id) => write!(f, "token {id}"),
             Missing::Watch(id) => write!(f, "watch {id}"),
             Missing::CaptureOf(hash) => write!(f, "a capture that wrote revision {hash}"),
+            Missing::Collection(id) => write!(f, "collection {id}"),
+            Missing::Agent(id) => write!(f, "agent {id}"),
+            Missing::Membership(collection, agent) => {
+                write!(f, "agent {agent} in collection {collection}")
+            }
         }
     }
 }
@@ -82,6 +93,8 @@ pub enum Conflict {
     HeadMoved { expected: RevisionHash, current: RevisionHash },
     /// Another document has the slug.
     SlugTaken(Slug),
+    /// Another collection has the slug.
+    CollectionSlugTaken(Slug),
     /// The parent revision gained a child first (a concurrent revise).
     ParentHasChild(RevisionHash),
     /// The revision's text was redacted already.
@@ -103,6 +116,9 @@ impl fmt::Display for Conflict {
             }
             Conflict::SlugTaken(slug) => {
                 write!(f, "a document with slug {:?} already exists", slug.as_str())
+            }
+            Conflict::CollectionSlugTaken(slug) => {
+                write!(f, "a collection with slug {:?} already exists", slug.as_str())
             }
             Conflict::ParentHasChild(parent) => write!(f, "revision {parent} already has a child"),
             Conflict::AlreadyRedacted(hash) => write!(f, "revision {hash} is redacted already"),

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::Store;
+use super::access::Viewer;
 use super::agents::Agent;
 use super::documents::{
     Document, DocumentCursor, DocumentFilter, DocumentOrder, document_page_query,
@@ -55,24 +56,30 @@ impl Store {
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
 
-    /// The documents among `ids` that exist, with their heads, in no particular order.
+    /// The documents among `ids` that exist and `viewer` may read, with their heads, in no
+    /// particular order.
     pub async fn documents_with_heads_by_ids(
         &self,
+        viewer: &Viewer,
         ids: &[DocumentId],
         parts: HeadParts,
     ) -> StoreResult<Vec<DocumentWithHead>> {
         let query = document::Entity::find()
-            .filter(document::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())));
+            .filter(document::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .filter(viewer.readable_documents());
         self.read_with_heads(query, parts).await
     }
 
-    /// The document named `slug`, if there is one, with its head.
+    /// The document named `slug`, if there is one and `viewer` may read it, with its head.
     pub async fn document_with_head_by_slug(
         &self,
+        viewer: &Viewer,
         slug: &Slug,
         parts: HeadParts,
     ) -> StoreResult<Option<DocumentWithHead>> {
-        let query = document::Entity::find().filter(document::Column::Slug.eq(slug.as_str()));
+        let query = document::Entity::find()
+            .filter(document::Column::Slug.eq(slug.as_str()))
+            .filter(viewer.readable_documents());
         Ok(self.read_with_heads(query, parts).await?.into_iter().next())
     }
 
@@ -169,7 +176,17 @@ macro_rules! by_position {
     };
 }
 
-by_position!(document::Model { id, slug, kind, head_hash, created_at, updated_at });
+by_position!(document::Model {
+    id,
+    slug,
+    kind,
+    head_hash,
+    created_at,
+    updated_at,
+    collection_id,
+    publish_at,
+    public_from,
+});
 by_position!(revision::Model {
     hash,
     document_id,

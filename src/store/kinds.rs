@@ -74,6 +74,14 @@ string_enum!(
 );
 
 string_enum!(
+    /// Who may read a collection's documents: anyone, or only its members.
+    Visibility, "visibility" {
+        Public => "public",
+        Restricted => "restricted",
+    }
+);
+
+string_enum!(
     /// What kind of thing a source is.
     SourceKind, "kind" {
         WebPage => "web_page",
@@ -138,6 +146,12 @@ string_enum!(
         RemoveWatch => "remove_watch",
         CaptureWatchNow => "capture_watch_now",
         CapturePage => "capture_page",
+        CreateCollection => "create_collection",
+        SetCollectionVisibility => "set_collection_visibility",
+        AddMember => "add_member",
+        RemoveMember => "remove_member",
+        MoveDocument => "move_document",
+        SetEmbargo => "set_embargo",
     }
 );
 

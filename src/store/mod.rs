@@ -16,6 +16,7 @@
 //! - a revision's hash is SHA-256 of its canonical header (`hashing`), which commits to its
 //!   parent, so a document's history is a hash chain.
 
+mod access;
 mod agents;
 mod audit;
 mod bulk;
@@ -58,6 +59,7 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use crate::compute::Compute;
 use crate::merkle::Frontier;
 
+pub use access::{Collection, MAX_COLLECTIONS, MAX_MEMBERS, Membership, Viewer};
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use bulk::{CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};

@@ -20,6 +20,13 @@ pub struct PageRequest<K> {
     pub direction: Direction,
 }
 
+impl<K> PageRequest<K> {
+    /// The first `limit` rows in list order.
+    pub fn first(limit: u64) -> Self {
+        Self { after: None, before: None, limit, direction: Direction::Forward }
+    }
+}
+
 /// A page in list order, and whether the window held more rows than the page shows in the
 /// direction it was read.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use super::revisions::{self, Revision};
 use super::tlog::{InclusionProof, SignedCheckpoint};
 use super::values::{RevisionHash, Slug};
 use super::{RETRY_AFTER_UNAVAILABLE, Store};
+use crate::store::Viewer;
 
 /// One side of a receipt.
 #[derive(Debug, Clone)]
@@ -37,11 +38,12 @@ impl Store {
     /// (`UNAVAILABLE`, for a moment) while no signed checkpoint covers both yet.
     pub async fn receipt_parts(
         &self,
+        viewer: &Viewer,
         slug: &Slug,
         from: &RevisionHash,
         to: &RevisionHash,
     ) -> StoreResult<ReceiptParts> {
-        let document = self.document_with_slug(slug).await?;
+        let document = self.document_with_slug(viewer, slug).await?;
         let from = revisions::revision_of(&self.db, &document, Some(from)).await?;
         let to = revisions::revision_of(&self.db, &document, Some(to)).await?;
         let checkpoint = self.latest_checkpoint().await?;

@@ -2,11 +2,13 @@
 //! every read of them: by hash, a document's history in pages or whole, the head at an
 //! instant, the revisions captured from a source.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
+use super::access::Viewer;
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::hashing::RevisionHeader;
@@ -174,9 +176,25 @@ impl Store {
         revision_of(&self.db, document, hash).await
     }
 
-    pub async fn revisions_by_hashes(&self, hashes: &[RevisionHash]) -> StoreResult<Vec<Revision>> {
+    /// The revisions among `hashes` that exist, whoever may read them: for reads that decided
+    /// already whether their caller may.
+    pub(crate) async fn revisions_with_hashes(
+        &self,
+        hashes: &[RevisionHash],
+    ) -> StoreResult<Vec<Revision>> {
+        self.revisions_by_hashes(&Viewer::everything(), hashes).await
+    }
+
+    /// The revisions among `hashes` that exist and `viewer` may read, in no particular order.
+    pub async fn revisions_by_hashes(
+        &self,
+        viewer: &Viewer,
+        hashes: &[RevisionHash],
+    ) -> StoreResult<Vec<Revision>> {
+        let document = Expr::col((revision::Entity, revision::Column::DocumentId));
         Ok(revision::Entity::find()
             .filter(revision::Column::Hash.is_in(hashes.iter().map(|h| h.as_str())))
+            .filter(viewer.readable_document_ids(document))
             .all(&self.db)
             .await?
             .into_iter()
@@ -255,11 +273,15 @@ impl Store {
     /// revision's (time, hash).
     pub async fn revisions_from_source(
         &self,
+        viewer: &Viewer,
         source: SourceId,
         page: PageRequest<(i64, String)>,
     ) -> StoreResult<Page<Revision>> {
         use revision::Column as C;
-        let mut query = revision::Entity::find().filter(C::SourceId.eq(source.as_uuid()));
+        let document = Expr::col((revision::Entity, C::DocumentId));
+        let mut query = revision::Entity::find()
+            .filter(C::SourceId.eq(source.as_uuid()))
+            .filter(viewer.readable_document_ids(document));
         let older = |(t, h): &(i64, String)| {
             Condition::any()
                 .add(C::CreatedAt.lt(*t))
@@ -288,9 +310,15 @@ impl Store {
         ))
     }
 
-    pub async fn count_revisions_from_source(&self, source: SourceId) -> StoreResult<u64> {
+    pub async fn count_revisions_from_source(
+        &self,
+        viewer: &Viewer,
+        source: SourceId,
+    ) -> StoreResult<u64> {
+        let document = Expr::col((revision::Entity, revision::Column::DocumentId));
         Ok(revision::Entity::find()
             .filter(revision::Column::SourceId.eq(source.as_uuid()))
+            .filter(viewer.readable_document_ids(document))
             .count(&self.db)
             .await?)
     }

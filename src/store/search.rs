@@ -15,6 +15,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use uuid::Uuid;
 
 use super::Store;
+use super::access::Viewer;
 use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::history::RevisionStamp;
@@ -43,6 +44,8 @@ pub struct SearchCursor {
 
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
+    /// Only documents this caller may read are searched.
+    pub viewer: Viewer,
     pub query: SearchQuery,
     pub scope: SearchScope,
     pub kind: Option<DocumentKind>,
@@ -320,6 +323,18 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
         }
     };
     let mut conditions = Vec::new();
+    // Documents the caller may not read are not searched: their passages are cut before the
+    // page is, so a page is never short for them (nor its `hasMore` telling of them).
+    if let Some(hidden) = request.viewer.hidden_documents_sql(backend, &mut values) {
+        conditions.push(if partition.is_empty() {
+            format!(
+                "m.id NOT IN (SELECT sp.id FROM search_passages sp \
+                 WHERE sp.document_id IN ({hidden}))"
+            )
+        } else {
+            format!("m.document_id NOT IN ({hidden})")
+        });
+    }
     if let Some(kind) = request.kind {
         values.push(kind.as_str().into());
         conditions.push(format!("d.kind = {}", p(values.len())));
@@ -406,7 +421,7 @@ impl Store {
             .map(|r| ((r.document_id, r.number), r))
             .collect();
         let heads: Vec<_> = documents.iter().map(|d| d.head.clone()).collect();
-        let head_revisions = self.revisions_by_hashes(&heads).await?;
+        let head_revisions = self.revisions_with_hashes(&heads).await?;
         let mut hits = Vec::with_capacity(found.len());
         let mut paragraph_matches = Vec::with_capacity(found.len());
         for f in &found {

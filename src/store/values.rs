@@ -118,6 +118,16 @@ uuid_id!(
     CaptureId,
     "captureId"
 );
+uuid_id!(
+    /// The id of a collection: the documents that share who may read them.
+    CollectionId,
+    "collectionId"
+);
+
+impl CollectionId {
+    /// The public collection, which every document belongs to unless moved.
+    pub const PUBLIC: CollectionId = CollectionId(Uuid::nil());
+}
 
 /// A lowercase hex SHA-256 digest. `RevisionHash` and `ContentHash` wrap it so that the two
 /// are never confused.

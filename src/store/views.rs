@@ -7,6 +7,7 @@
 //! handlers, exports) get everything at once and never chain store calls, so a rule such as
 //! "this revision belongs to this document" has one home (`Store::revision_of`).
 
+use super::access::Viewer;
 use super::agents::Agent;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -178,22 +179,27 @@ pub struct TimeMap {
 }
 
 impl Store {
-    /// The document `key` names, or `NotFound`.
-    pub async fn document_by_key(&self, key: &DocumentKey) -> StoreResult<Document> {
+    /// The document `key` names, or `NotFound` (also when `viewer` may not read it).
+    pub async fn document_by_key(
+        &self,
+        viewer: &Viewer,
+        key: &DocumentKey,
+    ) -> StoreResult<Document> {
         let found = match key {
             DocumentKey::Id(id) => self.document(*id).await?,
             DocumentKey::Slug(slug) => self.document_by_slug(slug).await?,
         };
-        found.ok_or_else(|| StoreError::NotFound(key.missing()))
+        found.filter(|d| viewer.may_read(d)).ok_or_else(|| StoreError::NotFound(key.missing()))
     }
 
     /// The document at `revision`, or at its head.
     pub async fn document_at(
         &self,
+        viewer: &Viewer,
         key: &DocumentKey,
         revision: Option<&RevisionHash>,
     ) -> StoreResult<DocumentAt> {
-        let document = self.document_by_key(key).await?;
+        let document = self.document_by_key(viewer, key).await?;
         let revision = self.revision_of(&document, revision).await?;
         let source = match revision.source {
             Some(id) => self.sources_by_ids(&[id]).await?.pop(),
@@ -204,7 +210,11 @@ impl Store {
 
     /// Several documents at their heads, in the order asked, in three queries whatever their
     /// number; `NotFound` for the first that does not exist.
-    pub async fn documents_at_heads(&self, keys: &[DocumentKey]) -> StoreResult<Vec<DocumentAt>> {
+    pub async fn documents_at_heads(
+        &self,
+        viewer: &Viewer,
+        keys: &[DocumentKey],
+    ) -> StoreResult<Vec<DocumentAt>> {
         let (ids, slugs): (Vec<_>, Vec<_>) =
             keys.iter().partition(|k| matches!(k, DocumentKey::Id(_)));
         let ids: Vec<DocumentId> = ids
@@ -217,6 +227,7 @@ impl Store {
             .collect();
         let mut found = self.documents_by_ids(&ids).await?;
         found.extend(self.documents_by_slugs(&slugs).await?);
+        found.retain(|d| viewer.may_read(d));
         let documents = keys
             .iter()
             .map(|key| {
@@ -228,7 +239,7 @@ impl Store {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let heads: Vec<RevisionHash> = documents.iter().map(|d| d.head.clone()).collect();
-        let revisions = self.revisions_by_hashes(&heads).await?;
+        let revisions = self.revisions_with_hashes(&heads).await?;
         let mut source_ids: Vec<SourceId> = revisions.iter().filter_map(|r| r.source).collect();
         source_ids.sort();
         source_ids.dedup();
@@ -254,10 +265,11 @@ impl Store {
     /// the citations it makes with their verdicts, for its page.
     pub async fn revision_page(
         &self,
+        viewer: &Viewer,
         key: &DocumentKey,
         revision: Option<&RevisionHash>,
     ) -> StoreResult<RevisionPage> {
-        let at = self.document_at(key, revision).await?;
+        let at = self.document_at(viewer, key, revision).await?;
         let (content, redaction) = if at.revision.redacted {
             (None, self.redactions(std::slice::from_ref(&at.revision.hash)).await?.pop())
         } else {
@@ -272,7 +284,7 @@ impl Store {
         let head = if *head_hash == at.revision.hash {
             RevisionStamp::of(&at.revision)
         } else {
-            self.revisions_by_hashes(std::slice::from_ref(head_hash))
+            self.revisions_with_hashes(std::slice::from_ref(head_hash))
                 .await?
                 .first()
                 .map(RevisionStamp::of)
@@ -337,7 +349,7 @@ impl Store {
         let mut wanted: Vec<RevisionHash> = citations.iter().filter_map(against).collect();
         wanted.sort();
         wanted.dedup();
-        let revisions = self.revisions_by_hashes(&wanted).await?;
+        let revisions = self.revisions_with_hashes(&wanted).await?;
         let mut contents: Vec<ContentHash> =
             revisions.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
         contents.sort();
@@ -445,7 +457,9 @@ impl Store {
         loop {
             let page =
                 PageRequest { after, before: None, limit: 500, direction: Direction::Forward };
-            let page = self.citations_of_target(event.document, page).await?;
+            // Every citing document: each subscriber is answered only what it may read.
+            let page =
+                self.citations_of_target(&Viewer::everything(), event.document, page).await?;
             after = page.items.last().map(|c| c.id.as_uuid());
             citations.extend(page.items);
             if !page.has_more {
@@ -477,11 +491,12 @@ impl Store {
     /// `before` (from the head when `None`), each with its author.
     pub async fn history_page(
         &self,
+        viewer: &Viewer,
         key: &DocumentKey,
         before: Option<i64>,
         limit: u64,
     ) -> StoreResult<HistoryPage> {
-        let document = self.document_by_key(key).await?;
+        let document = self.document_by_key(viewer, key).await?;
         let head = self.revision_of(&document, None).await?;
         // Revision lists run newest first, so "after" a number is older than it.
         let page =
@@ -495,17 +510,19 @@ impl Store {
     /// `budget` by their size.
     pub async fn diff_page(
         &self,
+        viewer: &Viewer,
         key: &DocumentKey,
         from: Option<&RevisionHash>,
         to: &RevisionHash,
         budget: &Budget,
     ) -> StoreResult<(Document, RevisionDiff)> {
-        let document = self.document_by_key(key).await?;
+        let document = self.document_by_key(viewer, key).await?;
         for hash in from.into_iter().chain([to]) {
             self.revision_of(&document, Some(hash)).await?;
         }
-        let diff =
-            self.diff_revisions(from, to, Granularity::Word, ContextLines::DEFAULT, budget).await?;
+        let diff = self
+            .diff_revisions(viewer, from, to, Granularity::Word, ContextLines::DEFAULT, budget)
+            .await?;
         Ok((document, diff))
     }
 
@@ -514,11 +531,12 @@ impl Store {
     /// `MAX_HISTORY` revisions.
     pub async fn provenance(
         &self,
+        viewer: &Viewer,
         key: &DocumentKey,
         revision: Option<&RevisionHash>,
         budget: &Budget,
     ) -> StoreResult<Provenance> {
-        let document = self.document_by_key(key).await?;
+        let document = self.document_by_key(viewer, key).await?;
         let revisions = match revision {
             Some(hash) => vec![self.revision_of(&document, Some(hash)).await?],
             None => {
@@ -556,8 +574,13 @@ impl Store {
     }
 
     /// The head of the document `slug` names, with its text when `with_text`.
-    pub async fn head_text(&self, slug: &Slug, with_text: bool) -> StoreResult<RevisionText> {
-        let document = self.document_with_slug(slug).await?;
+    pub async fn head_text(
+        &self,
+        viewer: &Viewer,
+        slug: &Slug,
+        with_text: bool,
+    ) -> StoreResult<RevisionText> {
+        let document = self.document_with_slug(viewer, slug).await?;
         let revision = self.revision_of(&document, None).await?;
         if revision.redacted {
             return Err(StoreError::Redacted(revision.hash));
@@ -568,8 +591,13 @@ impl Store {
 
     /// The revision that was the head of `slug`'s document at `instant`: the first one for an
     /// instant before the document existed (as a Memento TimeGate answers).
-    pub async fn head_at(&self, slug: &Slug, instant: Timestamp) -> StoreResult<Revision> {
-        let document = self.document_with_slug(slug).await?;
+    pub async fn head_at(
+        &self,
+        viewer: &Viewer,
+        slug: &Slug,
+        instant: Timestamp,
+    ) -> StoreResult<Revision> {
+        let document = self.document_with_slug(viewer, slug).await?;
         match self.revision_as_of(document.id, instant).await? {
             Some(revision) => Ok(revision),
             None => self.revisions_by_numbers(document.id, &[1]).await?.pop().ok_or_else(|| {
@@ -582,11 +610,12 @@ impl Store {
     /// last), and its text when `with_text`.
     pub async fn memento(
         &self,
+        viewer: &Viewer,
         slug: &Slug,
         hash: &RevisionHash,
         with_text: bool,
     ) -> StoreResult<Memento> {
-        let document = self.document_with_slug(slug).await?;
+        let document = self.document_with_slug(viewer, slug).await?;
         let revision = self.revision_of(&document, Some(hash)).await?;
         if revision.redacted {
             return Err(StoreError::Redacted(revision.hash));
@@ -617,11 +646,12 @@ impl Store {
     /// `after` (from the first when `None`), at most `limit` of them.
     pub async fn timemap(
         &self,
+        viewer: &Viewer,
         slug: &Slug,
         after: Option<i64>,
         limit: u64,
     ) -> StoreResult<TimeMap> {
-        let document = self.document_with_slug(slug).await?;
+        let document = self.document_with_slug(viewer, slug).await?;
         let mut stamps = self.revision_stamps(document.id, after.unwrap_or(0), limit + 1).await?;
         let has_more = stamps.len() as u64 > limit;
         stamps.truncate(limit as usize);

@@ -16,8 +16,8 @@ use super::revisions::{self, NewRevision, Revision};
 use super::texts::{insert_blob, rebase_parent};
 use super::transaction::WriteTransaction;
 use super::values::{
-    ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId, Timestamp, Title,
-    reject_nul,
+    CollectionId, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId,
+    Timestamp, Title, reject_nul,
 };
 use super::{Missing, Store, sources};
 use crate::entity::{document, revision};
@@ -126,6 +126,9 @@ impl WriteTransaction<'_> {
             head: revision.hash.clone(),
             created_at: now,
             updated_at: now,
+            collection: CollectionId::PUBLIC,
+            publish_at: None,
+            public_from: Some(Timestamp::from_micros(0)),
         };
 
         let inserted = document::Entity::insert(document::ActiveModel {
@@ -135,6 +138,8 @@ impl WriteTransaction<'_> {
             head_hash: Set(revision.hash.as_str().to_owned()),
             created_at: Set(now.micros()),
             updated_at: Set(now.micros()),
+            // The public collection, no embargo: the columns' defaults.
+            ..Default::default()
         })
         .exec_without_returning(&self.tx)
         .await;

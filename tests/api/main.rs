@@ -21,6 +21,7 @@ mod site;
 #[path = "../common/websocket_frame.rs"]
 mod websocket_frame;
 
+mod access;
 mod archive;
 mod audit;
 mod auth;

@@ -66,7 +66,8 @@ async fn quotes_holding(app: &TestApp, needle: &str) -> i64 {
         .unwrap();
     let ids: Vec<palimpsest::store::CitationId> =
         rows.iter().map(|row| row.try_get::<uuid::Uuid>("", "id").unwrap().into()).collect();
-    let citations = app.store.citations_by_ids(&ids).await.unwrap();
+    let citations =
+        app.store.citations_by_ids(&palimpsest::store::Viewer::everything(), &ids).await.unwrap();
     assert_eq!(citations.len(), ids.len());
     citations
         .iter()

@@ -14,7 +14,7 @@ use crate::graphql::loaders::{load_optional, load_required};
 use crate::graphql::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use crate::graphql::scalars::DateTime;
 use crate::passage::{self, QuoteCheck, VerificationStatus as Status};
-use crate::store::{self, CitationTarget, RevisionHash, StoredSelector};
+use crate::store::{self, CitationTarget, DocumentId, RevisionHash, StoredSelector};
 
 /// The outcome of checking a quotation against the cited text.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,8 @@ impl QuoteVerification {
     /// The revision checked against.
     async fn against(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionNode>> {
         match &self.against {
-            Some(hash) => Ok(Some(RevisionNode(load_required(ctx, hash.clone()).await?))),
+            // Null, too, where the caller may not read it.
+            Some(hash) => Ok(load_optional(ctx, hash.clone()).await?.map(RevisionNode)),
             None => Ok(None),
         }
     }
@@ -117,7 +118,11 @@ impl CitationNode {
                 against: Some(revision),
             });
         };
-        let target: store::Revision = load_required(ctx, revision.clone()).await?;
+        let Some(target): Option<store::Revision> = load_optional(ctx, revision.clone()).await?
+        else {
+            // A cited revision the caller may not read is no text to it.
+            return Ok(no_text());
+        };
         if target.redacted {
             return Ok(QuoteVerification {
                 result: QuoteCheck::redacted(),
@@ -137,7 +142,10 @@ impl CitationNode {
 
     async fn head_of_target(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionHash>> {
         match &self.0.target {
-            CitationTarget::Document { id, .. } => Ok(Some(load_required(ctx, *id).await?.head)),
+            // A target the caller may not read has no head for it.
+            CitationTarget::Document { id, .. } => {
+                Ok(load_optional::<DocumentId>(ctx, *id).await?.map(|d| d.head))
+            }
             CitationTarget::Source(_) => Ok(None),
         }
     }
@@ -194,7 +202,7 @@ impl CitationNode {
     async fn target_document(&self, ctx: &Context<'_>) -> ApiResult<Option<DocumentNode>> {
         match &self.0.target {
             CitationTarget::Document { id, .. } => {
-                Ok(Some(DocumentNode(load_required(ctx, *id).await?)))
+                Ok(load_optional::<DocumentId>(ctx, *id).await?.map(DocumentNode))
             }
             CitationTarget::Source(_) => Ok(None),
         }
@@ -204,7 +212,7 @@ impl CitationNode {
     async fn target_revision(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionNode>> {
         match &self.0.target {
             CitationTarget::Document { pinned: Some(hash), .. } => {
-                Ok(Some(RevisionNode(load_required(ctx, hash.clone()).await?)))
+                Ok(load_optional(ctx, hash.clone()).await?.map(RevisionNode))
             }
             _ => Ok(None),
         }

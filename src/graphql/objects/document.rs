@@ -10,7 +10,7 @@ use crate::graphql::context::{base_url, budget, store};
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::GlobalId;
 use crate::graphql::kinds::DocumentKind;
-use crate::graphql::loaders::{HeadAt, load_optional, load_required};
+use crate::graphql::loaders::{HeadAt, load_optional, load_required, viewer};
 use crate::graphql::nodes::{DocumentNode, RevisionNode};
 use crate::graphql::scalars::DateTime;
 use crate::render::RecordInput;
@@ -117,7 +117,7 @@ impl DocumentNode {
     ) -> ApiResult<Json<serde_json::Value>> {
         let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
         let key = DocumentKey::Id(self.0.id);
-        let provenance = store(ctx)?.provenance(&key, revision.as_ref(), budget(ctx)?).await?;
+        let provenance = store(ctx)?.provenance(&viewer(ctx).await?, &key, revision.as_ref(), budget(ctx)?).await?;
         Ok(Json(crate::render::prov::prov_json(&provenance, &base_url(ctx)?)))
     }
 
@@ -144,7 +144,10 @@ impl DocumentNode {
 
         /// The citations of this document made by the current heads of other documents.
         cited_by -> CitationConnection =
-            |node, ctx, args| CitationConnection::of_document(store(ctx)?, node.0.id, args).await;
+            |node, ctx, args| {
+                let viewer = viewer(ctx).await?;
+                CitationConnection::of_document(store(ctx)?, viewer, node.0.id, args).await
+            };
     }
 }
 
@@ -153,7 +156,7 @@ impl DocumentNode {
     async fn record(&self, ctx: &Context<'_>, revision: Option<String>) -> ApiResult<RecordInput> {
         let revision = revision.as_deref().map(RevisionHash::parse).transpose()?;
         let key = DocumentKey::Id(self.0.id);
-        let at = store(ctx)?.document_at(&key, revision.as_ref()).await?;
+        let at = store(ctx)?.document_at(&viewer(ctx).await?, &key, revision.as_ref()).await?;
         Ok(RecordInput::new(at, &base_url(ctx)?))
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object};
 
 use crate::graphql::context::{draw_text, store};
 use crate::graphql::error::ApiResult;
+use crate::graphql::loaders::viewer;
 use crate::graphql::objects::integrity::log_key;
 use crate::store::{RevisionHash, Slug, Timestamp};
 
@@ -29,7 +30,7 @@ impl ReceiptFields {
     ) -> ApiResult<String> {
         let slug = Slug::parse(&document)?;
         let (from, to) = (RevisionHash::parse(&from)?, RevisionHash::parse(&to)?);
-        let parts = store(ctx)?.receipt_parts(&slug, &from, &to).await?;
+        let parts = store(ctx)?.receipt_parts(&viewer(ctx).await?, &slug, &from, &to).await?;
         // Each text is in the receipt twice: whole, and in the word changes.
         let texts = parts.from.revision.content_bytes + parts.to.revision.content_bytes;
         draw_text(ctx, "changeReceipt", texts.saturating_mul(2))?;

@@ -7,7 +7,7 @@ use crate::graphql::connection::CitationConnection;
 use crate::graphql::context::{base_url, budget, draw_text, store};
 use crate::graphql::error::{ApiError, ApiResult, ErrorCode};
 use crate::graphql::ids::GlobalId;
-use crate::graphql::loaders::{RedactionOf, load_required};
+use crate::graphql::loaders::{RedactionOf, load_required, viewer};
 use crate::graphql::nodes::{AgentNode, DocumentNode, RevisionNode, SourceNode};
 use crate::graphql::objects::capture::{
     RevisionCapture, RevisionSightings, capture_of, sightings_of,
@@ -147,6 +147,7 @@ impl RevisionNode {
         };
         let diff = store(ctx)?
             .diff_revisions(
+                &viewer(ctx).await?,
                 against.as_ref(),
                 &self.0.hash,
                 granularity.unwrap_or_default().into(),
@@ -168,7 +169,7 @@ impl RevisionNode {
     #[graphql(complexity = 50)]
     async fn provenance(&self, ctx: &Context<'_>) -> ApiResult<Json<serde_json::Value>> {
         let key = DocumentKey::Id(self.0.document_id);
-        let provenance = store(ctx)?.provenance(&key, Some(&self.0.hash), budget(ctx)?).await?;
+        let provenance = store(ctx)?.provenance(&viewer(ctx).await?, &key, Some(&self.0.hash), budget(ctx)?).await?;
         Ok(Json(crate::render::prov::prov_json(&provenance, &base_url(ctx)?)))
     }
 

@@ -162,6 +162,7 @@ fn parse_cursor(text: &str) -> Option<SearchCursor> {
 
 /// The arguments of `Query.search`, parsed into the store's request.
 pub fn request(
+    viewer: store::Viewer,
     query: &str,
     scope: Option<SearchScope>,
     filter: Option<SearchFilter>,
@@ -185,6 +186,7 @@ pub fn request(
         })
         .transpose()?;
     Ok(store::SearchRequest {
+        viewer,
         query,
         scope: scope.unwrap_or_default().into(),
         kind: filter.and_then(|f| f.kind).map(Into::into),

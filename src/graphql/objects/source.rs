@@ -97,6 +97,9 @@ impl SourceNode {
     pages {
         /// The revisions whose text was captured from this source, newest first.
         revisions -> RevisionConnection =
-            |node, ctx, args| RevisionConnection::from_source(store(ctx)?, node.0.id, args).await;
+            |node, ctx, args| {
+                let viewer = crate::graphql::loaders::viewer(ctx).await?;
+                RevisionConnection::from_source(store(ctx)?, viewer, node.0.id, args).await
+            };
     }
 }

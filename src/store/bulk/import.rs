@@ -64,6 +64,7 @@ impl Store {
                         head_hash: Set(String::new()),
                         created_at: Set(imported.created_at.micros()),
                         updated_at: Set(imported.created_at.micros()),
+                        ..Default::default()
                     },
                 ));
             }

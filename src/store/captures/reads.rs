@@ -1,6 +1,7 @@
 //! What captures recorded, read: the capture that wrote a revision, its evidence, the
 //! captures that kept evidence, and the sightings of revisions.
 
+use crate::store::Viewer;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{Capture, Sighting};
@@ -40,10 +41,11 @@ impl Store {
     /// the order it was written. A redacted revision's evidence holds its text: refused.
     pub async fn capture_evidence(
         &self,
+        viewer: &Viewer,
         slug: &Slug,
         hash: &RevisionHash,
     ) -> StoreResult<(Capture, Vec<super::StoredEvidence>)> {
-        let document = self.document_with_slug(slug).await?;
+        let document = self.document_with_slug(viewer, slug).await?;
         let revision = revisions::revision_of(&self.db, &document, Some(hash)).await?;
         if revision.redacted {
             return Err(StoreError::Redacted(revision.hash));

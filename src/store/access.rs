@@ -1,0 +1,512 @@
+//! Who may read what: collections, their members, embargoes, and the `Viewer` every read of
+//! documents is made for.
+//!
+//! A document belongs to one collection. Anyone may read a document of a public collection
+//! once its embargo (`publish_at`) has passed; a restricted collection's documents, and an
+//! embargoed document before its time, only the collection's members may read. Reads filter on
+//! one column, `documents.public_from` (from when anyone may read; NULL: never), which every
+//! write here keeps in step with the collection's visibility and the embargo, so a read
+//! decides by its clock alone and an embargo lifts with nothing run at that moment.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::Store;
+use super::audit::{self, Actor, AuditTarget};
+use super::changes::Changed;
+use super::documents::Document;
+use super::error::{Conflict, Missing, StoreError, StoreResult, corrupt};
+use super::kinds::{AuditAction, AuditOutcome, Role, Visibility};
+use super::transaction::begin_write;
+use super::values::{AgentId, CollectionId, DocumentId, InvalidValue, Slug, Timestamp};
+use crate::entity::{agent, collection, collection_member, document};
+
+/// The most collections one list returns.
+pub const MAX_COLLECTIONS: u64 = 500;
+/// The most members of one collection one list returns.
+pub const MAX_MEMBERS: u64 = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub id: CollectionId,
+    pub slug: Slug,
+    pub name: String,
+    pub visibility: Visibility,
+    pub created_at: Timestamp,
+}
+
+/// An agent's place in a collection: what its role lets it do with the collection's documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub collection: CollectionId,
+    pub agent: AgentId,
+    pub role: Role,
+    pub added_at: Timestamp,
+}
+
+/// Who reads, and when. Every read that can return documents, their texts or their existence
+/// is made for a viewer and returns only what it may read; what it may not read is answered
+/// as missing.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    at: Timestamp,
+    scope: Scope,
+}
+
+#[derive(Debug, Clone)]
+enum Scope {
+    /// Public material only: anonymous callers, and callers who belong to no collection.
+    Public,
+    /// Public material and the collections the caller belongs to, with its role in each.
+    Member(Arc<BTreeMap<CollectionId, Role>>),
+    /// Everything: the operator at the command line.
+    Everything,
+}
+
+impl Viewer {
+    /// A caller who may read public material only, as of `at`.
+    pub fn public(at: Timestamp) -> Self {
+        Self { at, scope: Scope::Public }
+    }
+
+    /// A caller with these memberships, as of `at`.
+    pub fn member(
+        at: Timestamp,
+        memberships: impl IntoIterator<Item = (CollectionId, Role)>,
+    ) -> Self {
+        let memberships: BTreeMap<_, _> = memberships.into_iter().collect();
+        if memberships.is_empty() {
+            return Self::public(at);
+        }
+        Self { at, scope: Scope::Member(Arc::new(memberships)) }
+    }
+
+    /// The operator, who reads everything (the CLI's exports, `verify`).
+    pub fn everything() -> Self {
+        Self { at: Timestamp::now(), scope: Scope::Everything }
+    }
+
+    /// The clock reads are decided by.
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    pub fn sees_everything(&self) -> bool {
+        matches!(self.scope, Scope::Everything)
+    }
+
+    /// The caller's role in `collection`, if it is a member.
+    pub fn role_in(&self, collection: CollectionId) -> Option<Role> {
+        match &self.scope {
+            Scope::Member(memberships) => memberships.get(&collection).copied(),
+            Scope::Public | Scope::Everything => None,
+        }
+    }
+
+    /// Whether this caller may read `document`.
+    pub fn may_read(&self, document: &Document) -> bool {
+        self.may_read_parts(document.collection, document.public_from)
+    }
+
+    pub(crate) fn may_read_parts(
+        &self,
+        collection: CollectionId,
+        public_from: Option<Timestamp>,
+    ) -> bool {
+        match &self.scope {
+            Scope::Everything => true,
+            _ if public_from.is_some_and(|from| from <= self.at) => true,
+            Scope::Member(memberships) => memberships.contains_key(&collection),
+            Scope::Public => false,
+        }
+    }
+
+    /// The documents this caller may not read, as a condition on the `documents` table: those
+    /// not public yet (few, and found along `documents_by_public_from`) outside the caller's
+    /// collections. `None`: it may read every document.
+    pub(crate) fn hidden_documents(&self) -> Option<Condition> {
+        use document::Column as C;
+        let not_public =
+            Condition::any().add(C::PublicFrom.is_null()).add(C::PublicFrom.gt(self.at.micros()));
+        match &self.scope {
+            Scope::Everything => None,
+            Scope::Public => Some(not_public),
+            Scope::Member(memberships) => Some(
+                Condition::all()
+                    .add(not_public)
+                    .add(C::CollectionId.is_not_in(memberships.keys().map(|c| c.as_uuid()))),
+            ),
+        }
+    }
+
+    /// A condition on `documents` that keeps only what this caller may read.
+    pub(crate) fn readable_documents(&self) -> Condition {
+        // Wrapped, so that what a caller adds to it is added beside the negation, not in it.
+        match self.hidden_documents() {
+            None => Condition::all(),
+            Some(hidden) => Condition::all().add(hidden.not()),
+        }
+    }
+
+    /// `column NOT IN (the documents this caller may not read)`, for the tables that name a
+    /// document (revisions, search passages, citations): the subquery reads the few documents
+    /// not public yet along their index, however many public ones there are.
+    pub(crate) fn readable_document_ids(&self, column: impl Into<SimpleExpr>) -> Condition {
+        match self.hidden_documents() {
+            None => Condition::all(),
+            Some(hidden) => Condition::all().add(
+                Expr::expr(column.into()).not_in_subquery(
+                    Query::select()
+                        .column(document::Column::Id)
+                        .from(document::Entity)
+                        .cond_where(hidden)
+                        .to_owned(),
+                ),
+            ),
+        }
+    }
+}
+
+impl Viewer {
+    /// `SELECT id FROM documents WHERE <hidden from this viewer>` for statements written out
+    /// in SQL, its values appended to `values`; `None` when the viewer may read everything.
+    pub(crate) fn hidden_documents_sql(
+        &self,
+        backend: sea_orm::DbBackend,
+        values: &mut Vec<sea_orm::Value>,
+    ) -> Option<String> {
+        let mut bind = |value: sea_orm::Value| {
+            values.push(value);
+            super::sql::placeholder(backend, values.len())
+        };
+        if matches!(self.scope, Scope::Everything) {
+            return None;
+        }
+        // Bound in the order they appear: SQLite's `?` are positional.
+        let at = bind(self.at.micros().into());
+        let members = match &self.scope {
+            Scope::Everything | Scope::Public => String::new(),
+            Scope::Member(memberships) => {
+                let ids: Vec<String> =
+                    memberships.keys().map(|c| bind(c.as_uuid().into())).collect();
+                format!(" AND collection_id NOT IN ({})", ids.join(", "))
+            }
+        };
+        Some(format!(
+            "SELECT id FROM documents WHERE (public_from IS NULL OR public_from > {at}){members}"
+        ))
+    }
+}
+
+/// From when anyone may read a document of a collection of `visibility` under `publish_at`.
+pub(crate) fn public_from(visibility: Visibility, publish_at: Option<Timestamp>) -> Option<i64> {
+    match visibility {
+        Visibility::Restricted => None,
+        Visibility::Public => Some(publish_at.map_or(0, |at| at.micros())),
+    }
+}
+
+impl TryFrom<collection::Model> for Collection {
+    type Error = StoreError;
+    fn try_from(row: collection::Model) -> StoreResult<Self> {
+        Ok(Collection {
+            id: row.id.into(),
+            slug: Slug::from_trusted(row.slug),
+            name: row.name,
+            visibility: row.visibility.parse().map_err(|e| corrupt("collections.visibility", e))?,
+            created_at: Timestamp::from_micros(row.created_at),
+        })
+    }
+}
+
+impl TryFrom<collection_member::Model> for Membership {
+    type Error = StoreError;
+    fn try_from(row: collection_member::Model) -> StoreResult<Self> {
+        Ok(Membership {
+            collection: row.collection_id.into(),
+            agent: row.agent_id.into(),
+            role: row.role.parse().map_err(|e| corrupt("collection_members.role", e))?,
+            added_at: Timestamp::from_micros(row.added_at),
+        })
+    }
+}
+
+async fn find_collection(conn: &impl ConnectionTrait, id: CollectionId) -> StoreResult<Collection> {
+    collection::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::Collection(id)))?
+        .try_into()
+}
+
+async fn required(conn: &impl ConnectionTrait, id: DocumentId) -> StoreResult<Document> {
+    super::documents::find(conn, id).await?.ok_or(StoreError::NotFound(Missing::Document(id)))
+}
+
+impl Store {
+    /// The viewer `agent` reads as at `at`: public material and its collections.
+    pub async fn viewer_of(&self, agent: AgentId, at: Timestamp) -> StoreResult<Viewer> {
+        let memberships = collection_member::Entity::find()
+            .filter(collection_member::Column::AgentId.eq(agent.as_uuid()))
+            .limit(MAX_COLLECTIONS)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Membership::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Viewer::member(at, memberships.into_iter().map(|m| (m.collection, m.role))))
+    }
+
+    pub async fn collection(&self, id: CollectionId) -> StoreResult<Option<Collection>> {
+        match find_collection(&self.db, id).await {
+            Ok(found) => Ok(Some(found)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn collection_by_slug(&self, slug: &Slug) -> StoreResult<Option<Collection>> {
+        collection::Entity::find()
+            .filter(collection::Column::Slug.eq(slug.as_str()))
+            .one(&self.db)
+            .await?
+            .map(Collection::try_from)
+            .transpose()
+    }
+
+    /// Every collection, by slug (at most `MAX_COLLECTIONS`).
+    pub async fn list_collections(&self) -> StoreResult<Vec<Collection>> {
+        collection::Entity::find()
+            .order_by_asc(collection::Column::Slug)
+            .limit(MAX_COLLECTIONS)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Collection::try_from)
+            .collect()
+    }
+
+    /// A collection's members, by when they were added (at most `MAX_MEMBERS`).
+    pub async fn members_of(&self, id: CollectionId) -> StoreResult<Vec<Membership>> {
+        collection_member::Entity::find()
+            .filter(collection_member::Column::CollectionId.eq(id.as_uuid()))
+            .order_by_asc(collection_member::Column::AddedAt)
+            .order_by_asc(collection_member::Column::AgentId)
+            .limit(MAX_MEMBERS)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Membership::try_from)
+            .collect()
+    }
+
+    pub async fn create_collection(
+        &self,
+        slug: Slug,
+        name: String,
+        visibility: Visibility,
+        actor: &Actor,
+    ) -> StoreResult<Collection> {
+        let id = CollectionId::generate();
+        let target = AuditTarget::Collection(id);
+        self.audited(actor, AuditAction::CreateCollection, target.clone(), async {
+            let tx = begin_write(&self.db).await?;
+            let taken = collection::Entity::find()
+                .filter(collection::Column::Slug.eq(slug.as_str()))
+                .one(&tx)
+                .await?;
+            if taken.is_some() {
+                return Err(Conflict::CollectionSlugTaken(slug).into());
+            }
+            let row = collection::ActiveModel {
+                id: Set(id.as_uuid()),
+                slug: Set(slug.as_str().to_owned()),
+                name: Set(name),
+                visibility: Set(visibility.as_str().to_owned()),
+                created_at: Set(Timestamp::now().micros()),
+            };
+            collection::Entity::insert(row).exec_without_returning(&tx).await?;
+            let detail = Some(format!("{slug} ({visibility})"));
+            audit::record(
+                &tx,
+                Some(actor),
+                AuditAction::CreateCollection,
+                &target,
+                AuditOutcome::Succeeded,
+                detail,
+            )
+            .await?;
+            let created = find_collection(&tx, id).await?;
+            self.commit_change(tx, Changed::no_document()).await?;
+            Ok(created)
+        })
+        .await
+    }
+
+    /// Makes a collection public or restricted; its documents follow at once.
+    pub async fn set_collection_visibility(
+        &self,
+        id: CollectionId,
+        visibility: Visibility,
+        actor: &Actor,
+    ) -> StoreResult<Collection> {
+        if id == CollectionId::PUBLIC && visibility != Visibility::Public {
+            // New documents land in it, and every document written before collections.
+            return Err(
+                InvalidValue::new("visibility", "the public collection stays public").into()
+            );
+        }
+        let tx = begin_write(&self.db).await?;
+        let before = find_collection(&tx, id).await?;
+        collection::Entity::update_many()
+            .col_expr(collection::Column::Visibility, Expr::value(visibility.as_str()))
+            .filter(collection::Column::Id.eq(id.as_uuid()))
+            .exec(&tx)
+            .await?;
+        let public_from: SimpleExpr = match visibility {
+            Visibility::Restricted => Expr::value(Option::<i64>::None),
+            Visibility::Public => Expr::col(document::Column::PublishAt).if_null(0),
+        };
+        document::Entity::update_many()
+            .col_expr(document::Column::PublicFrom, public_from)
+            .filter(document::Column::CollectionId.eq(id.as_uuid()))
+            .exec(&tx)
+            .await?;
+        let detail = Some(format!("{} → {visibility}", before.visibility));
+        let target = AuditTarget::Collection(id);
+        let action = AuditAction::SetCollectionVisibility;
+        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        let changed = find_collection(&tx, id).await?;
+        // Which documents anyone may read changed: every answer kept for anyone may be stale.
+        self.commit_change(tx, Changed::Everything).await?;
+        Ok(changed)
+    }
+
+    /// Adds `agent` to a collection with `role`, or changes its role there.
+    pub async fn set_member(
+        &self,
+        id: CollectionId,
+        agent: AgentId,
+        role: Role,
+        actor: &Actor,
+    ) -> StoreResult<Membership> {
+        let tx = begin_write(&self.db).await?;
+        find_collection(&tx, id).await?;
+        if agent::Entity::find_by_id(agent.as_uuid()).one(&tx).await?.is_none() {
+            return Err(Missing::Agent(agent).into());
+        }
+        let key = (id.as_uuid(), agent.as_uuid());
+        let before = collection_member::Entity::find_by_id(key).one(&tx).await?;
+        let detail = match &before {
+            Some(before) => format!("agent {agent}: {} → {role}", before.role),
+            None => format!("agent {agent} as {role}"),
+        };
+        let row = collection_member::ActiveModel {
+            collection_id: Set(id.as_uuid()),
+            agent_id: Set(agent.as_uuid()),
+            role: Set(role.as_str().to_owned()),
+            added_at: Set(before.map_or_else(|| Timestamp::now().micros(), |b| b.added_at)),
+        };
+        collection_member::Entity::delete_by_id(key).exec(&tx).await?;
+        collection_member::Entity::insert(row).exec_without_returning(&tx).await?;
+        let target = AuditTarget::Collection(id);
+        let action = AuditAction::AddMember;
+        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, Some(detail))
+            .await?;
+        let membership = collection_member::Entity::find_by_id(key)
+            .one(&tx)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the membership just written is not there"))?
+            .try_into()?;
+        self.commit_change(tx, Changed::no_document()).await?;
+        Ok(membership)
+    }
+
+    /// Takes `agent` out of a collection; `NotFound` when it was not a member.
+    pub async fn remove_member(
+        &self,
+        id: CollectionId,
+        agent: AgentId,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let tx = begin_write(&self.db).await?;
+        find_collection(&tx, id).await?;
+        let removed = collection_member::Entity::delete_by_id((id.as_uuid(), agent.as_uuid()))
+            .exec(&tx)
+            .await?;
+        if removed.rows_affected == 0 {
+            return Err(Missing::Membership(id, agent).into());
+        }
+        let target = AuditTarget::Collection(id);
+        let detail = Some(format!("agent {agent}"));
+        let action = AuditAction::RemoveMember;
+        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        self.commit_change(tx, Changed::no_document()).await
+    }
+
+    /// Moves a document into another collection, a recorded event.
+    pub async fn move_document(
+        &self,
+        document: DocumentId,
+        to: CollectionId,
+        actor: &Actor,
+    ) -> StoreResult<Document> {
+        let tx = begin_write(&self.db).await?;
+        let found = required(&tx, document).await?;
+        let collection = find_collection(&tx, to).await?;
+        document::Entity::update_many()
+            .col_expr(document::Column::CollectionId, Expr::value(to.as_uuid()))
+            .col_expr(
+                document::Column::PublicFrom,
+                Expr::value(public_from(collection.visibility, found.publish_at)),
+            )
+            .filter(document::Column::Id.eq(document.as_uuid()))
+            .exec(&tx)
+            .await?;
+        let detail = Some(format!("collection {} → {}", found.collection, to));
+        let target = AuditTarget::Document(document);
+        let action = AuditAction::MoveDocument;
+        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        let moved = required(&tx, document).await?;
+        self.commit_change(tx, Changed::Documents([document].into())).await?;
+        Ok(moved)
+    }
+
+    /// Sets or lifts a document's embargo: until `publish_at`, only its collection's members
+    /// may read it.
+    pub async fn set_embargo(
+        &self,
+        document: DocumentId,
+        publish_at: Option<Timestamp>,
+        actor: &Actor,
+    ) -> StoreResult<Document> {
+        let tx = begin_write(&self.db).await?;
+        let found = required(&tx, document).await?;
+        let collection = find_collection(&tx, found.collection).await?;
+        document::Entity::update_many()
+            .col_expr(document::Column::PublishAt, Expr::value(publish_at.map(|at| at.micros())))
+            .col_expr(
+                document::Column::PublicFrom,
+                Expr::value(public_from(collection.visibility, publish_at)),
+            )
+            .filter(document::Column::Id.eq(document.as_uuid()))
+            .exec(&tx)
+            .await?;
+        let detail = Some(match publish_at {
+            Some(at) => format!("publish at {at}"),
+            None => "no embargo".to_owned(),
+        });
+        let target = AuditTarget::Document(document);
+        let action = AuditAction::SetEmbargo;
+        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        let changed = required(&tx, document).await?;
+        self.commit_change(tx, Changed::Documents([document].into())).await?;
+        Ok(changed)
+    }
+}
