@@ -145,7 +145,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    fn allows(&self, role: Role) -> bool {
+    pub fn allows(&self, role: Role) -> bool {
         match self {
             Permission::WriteDocuments => role.may_write_documents(),
             Permission::Audit => role.may_audit(),

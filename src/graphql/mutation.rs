@@ -8,13 +8,14 @@ use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::{AgentKind, CitationRelation, DocumentKind, SourceKind};
+use super::loaders::load_optional;
 use super::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use super::objects::integrity::RedactionNode;
 use super::scalars::DateTime;
 use crate::passage::Selector;
 use crate::store::{
-    self, AgentName, AuditAction, AuditTarget, CitationTarget, Message, RedactionReason,
-    RevisionHash, Slug, Title,
+    self, AgentName, AuditAction, AuditTarget, CitationTarget, DocumentId, Message, Missing,
+    RedactionReason, RevisionHash, Slug, StoreError, Title,
 };
 
 // The mutations: those on documents, sources, agents and citations here, those on watches in
@@ -269,6 +270,10 @@ impl CoreMutations {
         let target = || document_target(&input.document_id);
         let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::AddCitation, target).await?;
         let input = input.parse()?;
+        readable(ctx, input.document).await?;
+        if let CitationTarget::Document { id, .. } = &input.target {
+            readable(ctx, *id).await?;
+        }
         let citation = store(ctx)?.add_citation(input, &actor).await?;
         Ok(AddCitationPayload { citation: CitationNode(citation) })
     }
@@ -288,6 +293,9 @@ impl CoreMutations {
         let actor =
             RequestAuth::authorize(ctx, permission, AuditAction::RedactRevision, target).await?;
         let hash = RevisionHash::parse(&input.hash)?;
+        if load_optional::<RevisionHash>(ctx, hash.clone()).await?.is_none() {
+            return Err(StoreError::NotFound(Missing::Revision(hash)).into());
+        }
         let reason = RedactionReason::parse(&input.reason)?;
         let (revision, redaction) = store(ctx)?.redact_revision(&hash, reason, &actor).await?;
         Ok(RedactRevisionPayload {
@@ -306,11 +314,21 @@ impl CoreMutations {
         let target = || document_target(&input.document_id);
         let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::ReviseDocument, target).await?;
         let input = input.parse()?;
+        readable(ctx, input.document).await?;
         let outcome = store(ctx)?.revise_document(input, &actor).await?;
         Ok(ReviseDocumentPayload {
             document: DocumentNode(outcome.document),
             revision: RevisionNode(outcome.revision),
         })
+    }
+}
+
+/// `NotFound` for a document the caller may not read, exactly as for one that does not exist:
+/// writing to it would tell that it does.
+async fn readable(ctx: &Context<'_>, document: DocumentId) -> ApiResult<()> {
+    match load_optional::<DocumentId>(ctx, document).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(Missing::Document(document)).into()),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use async_graphql::{Context, ID, Interface};
 
+use super::auth::{Permission, RequestAuth};
 use super::error::ApiResult;
 use super::ids::GlobalId;
 use super::loaders::load_optional;
@@ -65,7 +66,14 @@ pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>
         GlobalId::Citation(id) => {
             load_optional(ctx, id).await?.map(|c| Node::Citation(CitationNode(c)))
         }
-        GlobalId::Watch(id) => load_optional(ctx, id).await?.map(|w| Node::Watch(WatchNode(w))),
+        GlobalId::Watch(id) => {
+            // Watches are read by those `Query.watches` answers; to others no watch has the id.
+            let principal = RequestAuth::principal(ctx).await?;
+            if !principal.is_some_and(|p| Permission::ReadWatches.allows(p.role)) {
+                return Ok(None);
+            }
+            load_optional(ctx, id).await?.map(|w| Node::Watch(WatchNode(w)))
+        }
     })
 }
 

@@ -276,7 +276,9 @@ impl QueryFields {
             )));
         }
         let after = after.as_deref().map(CitationDriftPage::after).transpose()?;
-        Ok(CitationDriftPage::new(store(ctx)?.drifted_citations(after, first as u64).await?))
+        let viewer = super::loaders::viewer(ctx).await?;
+        let drifts = store(ctx)?.drifted_citations(&viewer, after, first as u64).await?;
+        Ok(CitationDriftPage::new(drifts))
     }
 
     /// What `query` would cost, without running it: the points it would be charged before

@@ -22,7 +22,7 @@ use actix_web::web::Bytes;
 use lru::LruCache;
 
 use crate::graphql::reads::Reads;
-use crate::store::{ChangeMarker, Changed, Store};
+use crate::store::{ChangeMarker, Changed, Store, Timestamp};
 
 /// What an entry costs besides its key and body: the map's slot, the list's links and what
 /// it read.
@@ -75,12 +75,18 @@ pub(crate) struct ResponseCache {
 struct Kept {
     /// The marker every entry is valid at.
     marker: Option<ChangeMarker>,
+    /// When the first pending embargo lifts, as of `marker`: the entries are stale from then
+    /// on (a document becomes public, and no commit says so).
+    lifts_at: Option<Timestamp>,
     entries: LruCache<Box<[u8]>, Entry>,
     bytes: usize,
 }
 
 impl Kept {
     fn drop_stale(&mut self, changed: &Changed) {
+        if matches!(changed, Changed::Nothing) {
+            return;
+        }
         if matches!(changed, Changed::Everything) {
             self.entries.clear();
             self.bytes = 0;
@@ -105,7 +111,12 @@ impl ResponseCache {
     pub(crate) fn new(capacity: usize) -> Option<Self> {
         (capacity > 0).then(|| Self {
             capacity,
-            kept: Mutex::new(Kept { marker: None, entries: LruCache::unbounded(), bytes: 0 }),
+            kept: Mutex::new(Kept {
+                marker: None,
+                lifts_at: None,
+                entries: LruCache::unbounded(),
+                bytes: 0,
+            }),
             moving: tokio::sync::Mutex::new(()),
         })
     }
@@ -132,28 +143,46 @@ impl ResponseCache {
     /// Moves the cache to `marker` if it is newer than the one it holds, dropping what
     /// committed in between made stale. A request that read an older marker finds the cache
     /// elsewhere, and runs without it.
+    /// An embargo lifting is a change too, though nothing commits: once one has lifted, every
+    /// entry is dropped.
     async fn move_to(&self, store: &Store, marker: &ChangeMarker) {
-        if self.kept().marker.as_ref() == Some(marker) {
+        let now = Timestamp::now();
+        let current = |kept: &Kept| {
+            kept.marker.as_ref() == Some(marker) && kept.lifts_at.is_none_or(|at| now < at)
+        };
+        if current(&self.kept()) {
             return;
         }
         let _turn = self.moving.lock().await;
-        let held = self.kept().marker.clone();
-        let from = match held {
-            Some(held) if &held == marker => return,
-            Some(held) if held.seq() > marker.seq() => return,
-            Some(held) => held,
-            None => {
-                self.kept().marker = Some(marker.clone());
+        let (held, lifts_at) = {
+            let kept = self.kept();
+            if current(&kept) {
                 return;
             }
+            (kept.marker.clone(), kept.lifts_at)
         };
-        let changed = store.changed_between(&from, marker).await.unwrap_or_else(|err| {
-            tracing::debug!(error = %err, "cannot read what changed; the cache starts afresh");
-            Changed::Everything
+        let mut changed = match held {
+            Some(held) if held.seq() > marker.seq() => return,
+            Some(held) if &held == marker => Changed::Nothing,
+            Some(held) => store.changed_between(&held, marker).await.unwrap_or_else(|err| {
+                tracing::debug!(error = %err, "cannot read what changed; the cache starts afresh");
+                Changed::Everything
+            }),
+            None => Changed::Everything,
+        };
+        if lifts_at.is_some_and(|at| at <= now) {
+            changed = Changed::Everything;
+        }
+        // Read after the marker, so an embargo set by a later commit is seen at the latest
+        // with that commit's marker.
+        let next_lift = store.next_embargo_lift(now).await.unwrap_or_else(|err| {
+            tracing::debug!(error = %err, "cannot read the next embargo; kept for no time");
+            Some(now)
         });
         let mut kept = self.kept();
         kept.drop_stale(&changed);
         kept.marker = Some(marker.clone());
+        kept.lifts_at = next_lift;
     }
 
     /// Keeps `answer` for `key`, read by a request that read `marker` before it began: only

@@ -263,6 +263,19 @@ impl Store {
         Ok(Viewer::member(at, memberships.into_iter().map(|m| (m.collection, m.role))))
     }
 
+    /// The first time after `after` at which an embargo lifts, if any is pending: an answer
+    /// kept for anyone is stale from then on, though nothing commits at that moment.
+    pub async fn next_embargo_lift(&self, after: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let first: Option<Option<i64>> = document::Entity::find()
+            .select_only()
+            .column_as(document::Column::PublicFrom.min(), "first")
+            .filter(document::Column::PublicFrom.gt(after.micros()))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(first.flatten().map(Timestamp::from_micros))
+    }
+
     pub async fn collection(&self, id: CollectionId) -> StoreResult<Option<Collection>> {
         match find_collection(&self.db, id).await {
             Ok(found) => Ok(Some(found)),

@@ -351,8 +351,11 @@ fn cited_by_heads(viewer: &Viewer, document: DocumentId) -> sea_orm::Condition {
 impl Store {
     /// Citations made by current heads and pinned to a revision that is no longer the cited
     /// document's head, by id after `after`, at most `limit`.
+    /// Only citations between documents `viewer` may read both of: a drift carries the cited
+    /// text's verdicts.
     pub(crate) async fn pinned_behind_heads(
         &self,
+        viewer: &Viewer,
         after: Option<CitationId>,
         limit: u64,
     ) -> StoreResult<Vec<Citation>> {
@@ -373,7 +376,15 @@ impl Store {
         let mut query = citation::Entity::find()
             .filter(citation::Column::TargetRevisionHash.is_not_null())
             .filter(Expr::col(citation::Column::CitingRevisionHash).in_subquery(heads))
-            .filter(Expr::exists(moved_on));
+            .filter(Expr::exists(moved_on))
+            .filter(viewer.readable_document_ids(Expr::col((
+                citation::Entity,
+                citation::Column::CitingDocumentId,
+            ))))
+            .filter(viewer.readable_document_ids(Expr::col((
+                citation::Entity,
+                citation::Column::TargetDocumentId,
+            ))));
         if let Some(after) = after {
             query = query.filter(citation::Column::Id.gt(after.as_uuid()));
         }

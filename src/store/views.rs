@@ -425,11 +425,12 @@ impl Store {
     /// both ways. A window may hold no drift and still have more after it (`next`).
     pub async fn drifted_citations(
         &self,
+        viewer: &Viewer,
         after: Option<CitationId>,
         scan: u64,
     ) -> StoreResult<DriftPage> {
         let scan = scan.clamp(1, MAX_DRIFT_SCAN);
-        let candidates = self.pinned_behind_heads(after, scan + 1).await?;
+        let candidates = self.pinned_behind_heads(viewer, after, scan + 1).await?;
         let more = candidates.len() as u64 > scan;
         let candidates: Vec<Citation> = candidates.into_iter().take(scan as usize).collect();
         let next = if more { candidates.last().map(|c| c.id) } else { None };

@@ -21,7 +21,8 @@ crate::on_both_backends!(
     a_restricted_document_is_read_only_by_the_members_of_its_collection,
     an_embargo_lifts_at_its_time_by_the_readers_clock,
     a_collection_made_public_or_restricted_takes_its_documents_along,
-    the_views_of_a_document_answer_an_outsider_as_for_no_document;
+    the_views_of_a_document_answer_an_outsider_as_for_no_document,
+    writing_to_a_document_one_may_not_read_is_answered_as_for_no_document;
     http:
     a_subscriber_hears_of_a_document_only_while_it_may_read_it,
 );
@@ -348,4 +349,47 @@ async fn a_subscriber_hears_of_a_document_only_while_it_may_read_it(app: TestApp
     let last = revise(101).await;
     let message = client.next().await;
     assert_eq!(message["payload"]["data"]["documentChanged"]["revision"]["number"], last);
+}
+
+/// A write names what it writes to: to a caller who may not read it, a restricted document or
+/// revision is answered as one that does not exist, with the same code and words.
+async fn writing_to_a_document_one_may_not_read_is_answered_as_for_no_document(app: TestApp) {
+    use serde_json::json;
+    let editor = app.editor().await;
+    let archivist = app.token("Archivist", Role::Archivist).await;
+    let admin = agent(&app.store, "Admin").await;
+    let drafts = restricted(&app.store, &admin, "drafts").await;
+    let hidden = create(&app.store, &admin, "hidden-draft").await;
+    app.store.move_document(hidden.document.id, drafts, &admin).await.unwrap();
+    let never = palimpsest::store::DocumentId::generate();
+    let never_hash = "0".repeat(64);
+
+    let answer = |body: serde_json::Value, id: &str| {
+        let error = &body["errors"][0];
+        let code = error["extensions"]["code"].as_str().unwrap_or_default().to_owned();
+        (code, error["message"].as_str().unwrap_or_default().replace(id, "ID"))
+    };
+    let revise = async |id: String| {
+        let input = json!({ "documentId": id, "expectedHead": hidden.revision.hash.to_string(),
+            "content": "mine now\n", "message": "edit" });
+        let body = app
+            .query_as(Some(&editor), crate::helpers::REVISE_DOCUMENT, json!({ "input": input }))
+            .await;
+        answer(body, &id)
+    };
+    let to_hidden = revise(hidden.document.id.to_string()).await;
+    assert_eq!(to_hidden.0, "NOT_FOUND", "{to_hidden:?}");
+    assert_eq!(to_hidden, revise(never.to_string()).await);
+
+    let redact = async |hash: String| {
+        let query = "mutation($h: String!) { redactRevision(input: { hash: $h, reason: \"no\" }) { revision { hash } } }";
+        let body = app.query_as(Some(&archivist), query, json!({ "h": hash })).await;
+        answer(body, &hash)
+    };
+    let to_hidden = redact(hidden.revision.hash.to_string()).await;
+    assert_eq!(to_hidden.0, "NOT_FOUND", "{to_hidden:?}");
+    assert_eq!(to_hidden, redact(never_hash).await);
+    let hashes = [hidden.revision.hash.clone()];
+    let head = app.store.revisions_by_hashes(&Viewer::everything(), &hashes).await.unwrap();
+    assert!(!head[0].redacted, "nothing was written");
 }

@@ -176,6 +176,10 @@ async fn a_watched_page_becomes_a_document_and_each_change_a_revision(app: TestA
     let input =
         json!({ "url": site.url("/news/bridge"), "slug": "bridge-story", "kind": "ARTICLE" });
     let watch = watch_page(&app, &editor, input).await;
+    // To a caller who may not read watches, no watch has its id.
+    let anonymous = app.query(WATCH_STATE, json!({ "id": watch })).await;
+    assert_no_errors(&anonymous);
+    assert_eq!(anonymous["data"]["node"], Value::Null, "{anonymous}");
 
     // The first capture creates the document, written by the capture agent from the page.
     assert_eq!(capture_due(&capturer).await, 1);

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     a_write_to_one_document_keeps_the_answers_that_read_only_others,
     a_write_by_another_process_drops_only_what_it_changed,
     a_write_by_hand_that_logs_itself_is_seen_beside_other_writes,
+    an_answer_kept_for_anyone_is_dropped_when_an_embargo_lifts,
 );
 
 const DOCUMENT: &str =
@@ -371,4 +372,29 @@ async fn a_write_by_hand_that_logs_itself_is_seen_beside_other_writes(app: TestA
     let (after, ran) = counted(&app, DOCUMENT, json!({ "slug": "edited" })).await;
     assert!(ran > 0);
     assert_eq!(after["data"]["document"]["head"]["message"], "Rewritten by hand");
+}
+
+/// An embargo lifting commits nothing, yet it changes what anyone may read: the answer kept
+/// while the document was embargoed (null) is not replayed once it is public.
+async fn an_answer_kept_for_anyone_is_dropped_when_an_embargo_lifts(app: TestApp) {
+    use palimpsest::store::{Actor, AgentKind, AgentName, Slug, Timestamp};
+    let token = app.editor().await;
+    app.create_document(&token, "embargoed", "the annual report\n").await;
+    let store = &app.store;
+    let slug = Slug::parse("embargoed").unwrap();
+    let document = store.document_by_slug(&slug).await.unwrap().unwrap();
+    let name = AgentName::parse("Embargo Desk").unwrap();
+    let desk = Actor::agent(store.create_agent(&name, AgentKind::Person, None).await.unwrap().id);
+    let publish_at = Timestamp::from_micros(Timestamp::now().micros() + 3_000_000);
+    store.set_embargo(document.id, Some(publish_at), &desk).await.unwrap();
+
+    let hidden = replayed(&app, DOCUMENT, json!({ "slug": "embargoed" })).await;
+    assert!(Timestamp::now() < publish_at, "replayed before the embargo lifted");
+    assert_eq!(hidden["data"]["document"], Value::Null, "{hidden}");
+
+    let wait = publish_at.micros() - Timestamp::now().micros() + 50_000;
+    tokio::time::sleep(std::time::Duration::from_micros(wait.max(0) as u64)).await;
+    let public = app.query(DOCUMENT, json!({ "slug": "embargoed" })).await;
+    assert_no_errors(&public);
+    assert_eq!(public["data"]["document"]["head"]["content"], "the annual report\n");
 }
