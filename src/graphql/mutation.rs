@@ -271,8 +271,15 @@ impl CoreMutations {
         let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::AddCitation, target).await?;
         let input = input.parse()?;
         readable(ctx, input.document).await?;
-        if let CitationTarget::Document { id, .. } = &input.target {
+        if let CitationTarget::Document { id, pinned } = &input.target {
             readable(ctx, *id).await?;
+            // A pinned revision the caller may not read is answered as one that does not exist,
+            // not as one of another document.
+            if let Some(pin) = pinned
+                && load_optional::<RevisionHash>(ctx, pin.clone()).await?.is_none()
+            {
+                return Err(StoreError::NotFound(Missing::Revision(pin.clone())).into());
+            }
         }
         let citation = store(ctx)?.add_citation(input, &actor).await?;
         Ok(AddCitationPayload { citation: CitationNode(citation) })

@@ -304,7 +304,7 @@ impl Store {
         } else {
             self.count_citations_of_revision(&at.revision.hash).await?
         };
-        let citations = self.verdicts(citations, Against::PinnedOrHead).await?;
+        let citations = self.verdicts(viewer, citations, Against::PinnedOrHead).await?;
         Ok(RevisionPage {
             previous: stamp(n - 1),
             next: stamp(n + 1),
@@ -320,8 +320,10 @@ impl Store {
 
     /// Each citation with what it cites and its verdict against the revision `against` says,
     /// in a query per table whatever their number; the quotes are checked on the compute pool.
+    /// A cited document `viewer` may not read is no target and no text to it.
     async fn verdicts(
         &self,
+        viewer: &Viewer,
         citations: Vec<Citation>,
         against: Against,
     ) -> StoreResult<Vec<CitationVerdict>> {
@@ -335,7 +337,8 @@ impl Store {
             .collect();
         document_ids.sort();
         document_ids.dedup();
-        let documents = self.documents_by_ids(&document_ids).await?;
+        let mut documents = self.documents_by_ids(&document_ids).await?;
+        documents.retain(|d| viewer.may_read(d));
         let against = |citation: &Citation| match (&citation.target, &which) {
             (CitationTarget::Document { .. }, Against::Exactly(hash)) => Some(hash.clone()),
             (CitationTarget::Document { pinned: Some(hash), .. }, Against::PinnedOrHead) => {
@@ -349,7 +352,7 @@ impl Store {
         let mut wanted: Vec<RevisionHash> = citations.iter().filter_map(against).collect();
         wanted.sort();
         wanted.dedup();
-        let revisions = self.revisions_with_hashes(&wanted).await?;
+        let revisions = self.revisions_by_hashes(viewer, &wanted).await?;
         let mut contents: Vec<ContentHash> =
             revisions.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
         contents.sort();
@@ -434,8 +437,8 @@ impl Store {
         let more = candidates.len() as u64 > scan;
         let candidates: Vec<Citation> = candidates.into_iter().take(scan as usize).collect();
         let next = if more { candidates.last().map(|c| c.id) } else { None };
-        let pinned = self.verdicts(candidates.clone(), Against::PinnedOrHead).await?;
-        let current = self.verdicts(candidates, Against::Head).await?;
+        let pinned = self.verdicts(viewer, candidates.clone(), Against::PinnedOrHead).await?;
+        let current = self.verdicts(viewer, candidates, Against::Head).await?;
         let drifts = pinned
             .into_iter()
             .zip(current)
@@ -478,8 +481,12 @@ impl Store {
         if citations.is_empty() {
             return Ok(Vec::new());
         }
-        let before = self.verdicts(citations.clone(), Against::Exactly(previous)).await?;
-        let after = self.verdicts(citations, Against::Exactly(event.hash.clone())).await?;
+        // Every side: each subscriber's event is delivered only if it may read both.
+        let everything = Viewer::everything();
+        let before =
+            self.verdicts(&everything, citations.clone(), Against::Exactly(previous)).await?;
+        let after =
+            self.verdicts(&everything, citations, Against::Exactly(event.hash.clone())).await?;
         Ok(before
             .into_iter()
             .zip(after)
@@ -568,7 +575,13 @@ impl Store {
         Ok(Provenance {
             agents: self.agents_by_ids(&agent_ids).await?,
             sources: self.sources_by_ids(&source_ids).await?,
-            documents: self.documents_by_ids(&document_ids).await?,
+            // The cited documents the viewer may not read are named by id only, not by slug.
+            documents: self
+                .documents_by_ids(&document_ids)
+                .await?
+                .into_iter()
+                .filter(|d| viewer.may_read(d))
+                .collect(),
             revisions,
             citations,
         })

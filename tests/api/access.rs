@@ -22,7 +22,8 @@ crate::on_both_backends!(
     an_embargo_lifts_at_its_time_by_the_readers_clock,
     a_collection_made_public_or_restricted_takes_its_documents_along,
     the_views_of_a_document_answer_an_outsider_as_for_no_document,
-    writing_to_a_document_one_may_not_read_is_answered_as_for_no_document;
+    writing_to_a_document_one_may_not_read_is_answered_as_for_no_document,
+    a_public_document_citing_a_hidden_one_names_it_to_no_outsider;
     http:
     a_subscriber_hears_of_a_document_only_while_it_may_read_it,
 );
@@ -389,7 +390,61 @@ async fn writing_to_a_document_one_may_not_read_is_answered_as_for_no_document(a
     let to_hidden = redact(hidden.revision.hash.to_string()).await;
     assert_eq!(to_hidden.0, "NOT_FOUND", "{to_hidden:?}");
     assert_eq!(to_hidden, redact(never_hash).await);
+    // A citation pinned to a hidden revision, naming a document anyone may read.
+    let citing = create(&app.store, &admin, "citing-note").await;
+    let cited = create(&app.store, &admin, "cited-note").await;
+    let cite = async |hash: String| {
+        let query = "mutation($input: AddCitationInput!) { addCitation(input: $input) { citation { id } } }";
+        let input = json!({ "documentId": citing.document.id.to_string(), "relation": "CITES",
+            "target": { "documentId": cited.document.id.to_string(), "revision": hash } });
+        answer(app.query_as(Some(&editor), query, json!({ "input": input })).await, &hash)
+    };
+    let to_hidden = cite(hidden.revision.hash.to_string()).await;
+    assert_eq!(to_hidden.0, "NOT_FOUND", "{to_hidden:?}");
+    assert_eq!(to_hidden, cite("0".repeat(64)).await);
+
     let hashes = [hidden.revision.hash.clone()];
     let head = app.store.revisions_by_hashes(&Viewer::everything(), &hashes).await.unwrap();
     assert!(!head[0].redacted, "nothing was written");
+}
+
+/// A public document's page and provenance show that it cites, and never what it cites, to a
+/// caller who may not read the cited document: no title, slug or revision, and no verdict
+/// worked out on the hidden text.
+async fn a_public_document_citing_a_hidden_one_names_it_to_no_outsider(app: TestApp) {
+    use palimpsest::budget::Budget;
+    use palimpsest::passage::{Selector, VerificationStatus};
+    use palimpsest::store::{AddCitation, CitationRelation, CitationTarget, DocumentKey};
+    let store = &app.store;
+    let admin = agent(store, "Admin").await;
+    let drafts = restricted(store, &admin, "drafts").await;
+    let hidden = create(store, &admin, "hidden-letter").await;
+    store.move_document(hidden.document.id, drafts, &admin).await.unwrap();
+    let public = create(store, &admin, "fact-check").await;
+    let cite = AddCitation {
+        document: public.document.id,
+        expected_head: None,
+        relation: CitationRelation::Quotes,
+        target: CitationTarget::Document { id: hidden.document.id, pinned: None },
+        citing: Some(Selector::quote("the text of").unwrap()),
+        target_selector: None,
+    };
+    store.add_citation(cite, &admin).await.unwrap();
+    let key = DocumentKey::Slug(Slug::parse("fact-check").unwrap());
+    let budget = Budget::unlimited();
+
+    let outsider = Viewer::public(Timestamp::now());
+    let page = store.revision_page(&outsider, &key, None).await.unwrap();
+    assert_eq!(page.citations.len(), 1, "that it cites shows");
+    assert!(page.citations[0].target.is_none(), "what it cites does not");
+    assert_eq!(page.citations[0].verification.status, VerificationStatus::Unverifiable);
+    let provenance = store.provenance(&outsider, &key, None, &budget).await.unwrap();
+    assert!(provenance.documents.iter().all(|d| d.id != hidden.document.id));
+
+    let everything = Viewer::everything();
+    let page = store.revision_page(&everything, &key, None).await.unwrap();
+    assert!(page.citations[0].target.is_some());
+    assert_eq!(page.citations[0].verification.status, VerificationStatus::Verified);
+    let provenance = store.provenance(&everything, &key, None, &budget).await.unwrap();
+    assert!(provenance.documents.iter().any(|d| d.id == hidden.document.id));
 }
