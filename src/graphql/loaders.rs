@@ -92,7 +92,19 @@ fn for_request(store: Store) -> Loaders {
 /// Executor turns a batch waits for keys before it is sent.
 const BATCH_TURNS: usize = 8;
 
+// `for viewer`: the store's read takes the request's viewer and returns only what it may read.
 macro_rules! batch_loader {
+    ($key:ty => $value:ty, for viewer $method:ident, |$item:ident| $key_of:expr) => {
+        impl Loader<$key> for StoreLoader {
+            type Value = $value;
+            type Error = Arc<StoreError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let rows = self.store.$method(self.viewer()?, keys).await.map_err(Arc::new)?;
+                Ok(rows.into_iter().map(|$item| ($key_of, $item)).collect())
+            }
+        }
+    };
     ($key:ty => $value:ty, $method:ident, |$item:ident| $key_of:expr) => {
         impl Loader<$key> for StoreLoader {
             type Value = $value;
@@ -106,31 +118,8 @@ macro_rules! batch_loader {
     };
 }
 
-impl Loader<RevisionHash> for StoreLoader {
-    type Value = Revision;
-    type Error = Arc<StoreError>;
-
-    async fn load(
-        &self,
-        keys: &[RevisionHash],
-    ) -> Result<HashMap<RevisionHash, Revision>, Self::Error> {
-        let rows = self.store.revisions_by_hashes(self.viewer()?, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.hash.clone(), r)).collect())
-    }
-}
-
-impl Loader<CitationId> for StoreLoader {
-    type Value = Citation;
-    type Error = Arc<StoreError>;
-
-    async fn load(
-        &self,
-        keys: &[CitationId],
-    ) -> Result<HashMap<CitationId, Citation>, Self::Error> {
-        let rows = self.store.citations_by_ids(self.viewer()?, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
-    }
-}
+batch_loader!(RevisionHash => Revision, for viewer revisions_by_hashes, |r| r.hash.clone());
+batch_loader!(CitationId => Citation, for viewer citations_by_ids, |c| c.id);
 
 impl Loader<DocumentId> for StoreLoader {
     type Value = Document;

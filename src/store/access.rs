@@ -97,10 +97,6 @@ impl Viewer {
         self.at
     }
 
-    pub fn sees_everything(&self) -> bool {
-        matches!(self.scope, Scope::Everything)
-    }
-
     /// The caller's role in `collection`, if it is a member.
     pub fn role_in(&self, collection: CollectionId) -> Option<Role> {
         match &self.scope {
