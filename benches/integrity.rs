@@ -115,6 +115,7 @@ async fn load(store: &Store, path: &Path) -> anyhow::Result<u64> {
                     content,
                     message,
                     source: None,
+                    placement: palimpsest::store::Placement::PUBLIC,
                 };
                 transaction.create_document(input, &actor).await
             }
@@ -221,6 +222,7 @@ async fn append_share(store: &Store) -> anyhow::Result<()> {
             content: paragraph.repeat(80),
             message: Message::parse("first")?,
             source: None,
+            placement: palimpsest::store::Placement::PUBLIC,
         };
         let outcome = store.create_document(input, &actor).await?;
         heads.push((outcome.document.id, outcome.revision.hash));

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::passage::Selector;
 use crate::store::{
     Actor, AddCitation, AgentKind, AgentName, CitationTarget, CreateDocument, Document, Message,
-    NewSource, Slug, SourceFields, SourceId, Store, Title, WriteTransaction,
+    NewSource, Placement, Slug, SourceFields, SourceId, Store, Title, WriteTransaction,
 };
 
 #[derive(Deserialize)]
@@ -175,6 +175,7 @@ pub async fn load(store: &Store, seeds: &Seeds) -> anyhow::Result<SeedReport> {
             content,
             message: Message::parse(&seed.message)?,
             source: None,
+            placement: Placement::PUBLIC,
         });
     }
     let loader_kind: AgentKind = manifest.loader.kind.parse()?;

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use super::{AgentRecord, CaptureRecord, Record, RevisionRecord, SourceRecord};
-use crate::store::{DocumentId, FrameCache, Store};
+use super::{AgentRecord, CaptureRecord, CollectionRecord, Record, RevisionRecord, SourceRecord};
+use crate::store::{CollectionId, DocumentId, FrameCache, Store};
 
 /// Records read per query.
 const PAGE: u64 = 500;
@@ -32,6 +32,12 @@ pub async fn export(
     out: &mut impl Write,
 ) -> anyhow::Result<Exported> {
     let mut counts = Exported::default();
+    // First: the revisions that create documents name them.
+    for collection in store.list_collections(None).await? {
+        if collection.id != CollectionId::PUBLIC {
+            write(out, &Record::Collection(CollectionRecord::from(&collection)))?;
+        }
+    }
     let mut after = None;
     loop {
         let page = store.corpus_agents(after, PAGE).await?;

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use super::{Record, RevisionRecord};
 use crate::store::{
-    AgentId, CaptureId, CorpusCapture, DocumentId, ImportAgent, ImportBatch, RevisionHash, Slug,
-    Source, SourceId, Store, Timestamp,
+    AgentId, CaptureId, Collection, CollectionId, CorpusCapture, DocumentId, ImportAgent,
+    ImportBatch, RevisionHash, Slug, Source, SourceId, Store, Timestamp,
 };
 
 /// How an import runs.
@@ -62,6 +62,8 @@ pub struct ImportReport {
     pub documents: u64,
     pub agents: u64,
     pub sources: u64,
+    /// Collections created (those stored already are not counted).
+    pub collections: u64,
     /// Captures written, and those found stored already.
     pub captures: u64,
     pub captures_present: u64,
@@ -110,6 +112,7 @@ pub async fn import(
     let mut report = ImportReport::default();
     let checked = check(store, path, options, &mut report).await?;
     report.checking = started.elapsed();
+    report.collections = store.import_collections(&checked.collections).await?;
 
     let bar = if show {
         let bar = indicatif::ProgressBar::new(size);
@@ -195,6 +198,8 @@ fn read_batches(
             continue;
         };
         match record {
+            // Written before the batches.
+            Record::Collection(_) => {}
             Record::Agent(agent) => {
                 if let Ok(agent) = agent.parse()
                     && checked.agents.contains(&agent.id)
@@ -265,6 +270,8 @@ struct Checked {
     chains: HashMap<DocumentId, Chain>,
     agents: HashSet<AgentId>,
     sources: HashSet<SourceId>,
+    /// Created before any revision is written: the documents placed in them name them.
+    collections: Vec<Collection>,
 }
 
 async fn check(
@@ -279,6 +286,7 @@ async fn check(
     let mut stored_agents: HashMap<AgentId, bool> = HashMap::new();
     let mut stored_sources: HashMap<SourceId, bool> = HashMap::new();
     let mut slugs: HashMap<Slug, DocumentId> = HashMap::new();
+    let mut collections: HashMap<CollectionId, Collection> = HashMap::new();
     let mut lines = Lines::open(path, options.max_line_bytes)?;
     while let Some((number, line)) = lines.next()? {
         let refuse = |report: &mut ImportReport, document: Option<DocumentId>, reason: String| {
@@ -299,6 +307,16 @@ async fn check(
             }
         };
         match record {
+            Record::Collection(collection) => match collection.parse() {
+                Ok(collection) => {
+                    if let Err(reason) = check_collection(store, &collections, &collection).await? {
+                        refuse(report, None, reason);
+                    } else {
+                        collections.insert(collection.id, collection);
+                    }
+                }
+                Err(err) => refuse(report, None, format!("collection: {err}")),
+            },
             Record::Agent(agent) => match agent.parse() {
                 Ok(agent) => match agents.get(&agent.id) {
                     Some(known) if !same_agent(known, &agent) => refuse(
@@ -354,6 +372,7 @@ async fn check(
                     &sources,
                     &mut stored_sources,
                     &mut slugs,
+                    &collections,
                     report,
                 )
                 .await?;
@@ -378,7 +397,39 @@ async fn check(
     }
     let agents = agents.into_keys().collect();
     let sources = sources.into_keys().collect();
-    Ok(Checked { chains, agents, sources })
+    let collections = collections.into_values().collect();
+    Ok(Checked { chains, agents, sources, collections })
+}
+
+/// A collection line must agree with the store and the lines before it: the same id never
+/// names two slugs, nor one slug two ids.
+async fn check_collection(
+    store: &Store,
+    seen: &HashMap<CollectionId, Collection>,
+    collection: &Collection,
+) -> anyhow::Result<Result<(), String>> {
+    if collection.id == CollectionId::PUBLIC {
+        return Ok(Err("the public collection is every store's own; it is not imported".into()));
+    }
+    if let Some(known) = seen.get(&collection.id)
+        && known != collection
+    {
+        return Ok(Err(format!("collection {} is given twice, differently", collection.id)));
+    }
+    if let Some(stored) = store.collection(collection.id).await?
+        && stored.slug != collection.slug
+    {
+        return Ok(Err(format!(
+            "collection {} is stored with the slug {}, not {}",
+            collection.id, stored.slug, collection.slug
+        )));
+    }
+    if let Some(other) = store.collection_by_slug(&collection.slug).await?
+        && other.id != collection.id
+    {
+        return Ok(Err(format!("the collection slug {} is taken in the store", collection.slug)));
+    }
+    Ok(Ok(()))
 }
 
 fn same_agent(a: &ImportAgent, b: &ImportAgent) -> bool {
@@ -397,6 +448,7 @@ async fn check_revision(
     sources: &HashMap<SourceId, Source>,
     stored_sources: &mut HashMap<SourceId, bool>,
     slugs: &mut HashMap<Slug, DocumentId>,
+    collections: &HashMap<CollectionId, Collection>,
     report: &mut ImportReport,
 ) -> anyhow::Result<Result<(), String>> {
     let Some(chain) = chains.get_mut(&document) else {
@@ -460,6 +512,17 @@ async fn check_revision(
         )));
     }
     if !chain.touched && chain.stored == 0 {
+        let collection = revision.placement.collection;
+        // Never public by default: a document kept from some readers stays so, or is refused.
+        if collection != CollectionId::PUBLIC
+            && !collections.contains_key(&collection)
+            && store.collection(collection).await?.is_none()
+        {
+            return Ok(Err(format!(
+                "the collection {collection} is neither in the archive (before this line) nor \
+                 stored"
+            )));
+        }
         if let Some(other) = slugs.get(&revision.slug)
             && *other != document
         {

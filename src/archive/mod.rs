@@ -18,19 +18,33 @@ use uuid::Uuid;
 
 use crate::capture::warc;
 use crate::store::{
-    Agent, AgentId, AgentName, Capture, CaptureId, ContentHash, CorpusCapture, CorpusRevision,
-    DocumentId, EvidenceKind, EvidenceRecord, ImportAgent, ImportRevision, InvalidValue, Message,
-    NewSource, RevisionHash, Slug, Source, SourceFields, SourceId, Timestamp, Title,
+    Agent, AgentId, AgentName, Capture, CaptureId, Collection, CollectionId, CollectionName,
+    ContentHash, CorpusCapture, CorpusRevision, DocumentId, EvidenceKind, EvidenceRecord,
+    ImportAgent, ImportRevision, InvalidValue, Message, NewSource, Placement, RevisionHash, Slug,
+    Source, SourceFields, SourceId, Timestamp, Title,
 };
 
 /// One line of an archive.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
+    Collection(CollectionRecord),
     Agent(AgentRecord),
     Source(SourceRecord),
     Revision(RevisionRecord),
     Capture(CaptureRecord),
+}
+
+/// A collection other than the public one: who may read the documents placed in it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionRecord {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    /// `public` or `restricted`.
+    pub visibility: String,
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +110,13 @@ pub struct RevisionRecord {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub redacted: bool,
+    /// The collection that keeps the document (an id), absent for the public one; used when
+    /// the revision creates the document, as `slug` and `kind` are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    /// The document's embargo, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<String>,
 }
 
 /// One capture of a page (`docs/captures.md`) and the HTTP evidence kept with it: what the
@@ -199,6 +220,10 @@ impl From<CorpusRevision> for RevisionRecord {
             content_sha256: Some(r.content_hash.to_string()),
             content: exported.content,
             redacted: r.redacted,
+            collection: Some(exported.placement.collection)
+                .filter(|c| *c != CollectionId::PUBLIC)
+                .map(|c| c.to_string()),
+            publish_at: exported.placement.publish_at.map(|t| t.to_string()),
         }
     }
 }
@@ -299,6 +324,30 @@ impl CaptureRecord {
     }
 }
 
+impl From<&Collection> for CollectionRecord {
+    fn from(c: &Collection) -> Self {
+        Self {
+            id: c.id.to_string(),
+            slug: c.slug.to_string(),
+            name: c.name.clone(),
+            visibility: c.visibility.as_str().to_owned(),
+            created_at: c.created_at.to_string(),
+        }
+    }
+}
+
+impl CollectionRecord {
+    pub fn parse(&self) -> Result<Collection, InvalidValue> {
+        Ok(Collection {
+            id: CollectionId::parse(&self.id)?,
+            slug: Slug::parse(&self.slug)?,
+            name: CollectionName::parse(&self.name)?.as_str().to_owned(),
+            visibility: self.visibility.parse()?,
+            created_at: Timestamp::parse("created_at", &self.created_at)?,
+        })
+    }
+}
+
 impl AgentRecord {
     pub fn parse(&self) -> Result<ImportAgent, InvalidValue> {
         Ok(ImportAgent {
@@ -385,6 +434,19 @@ impl RevisionRecord {
             author: AgentId::parse(&self.author)?,
             source: self.source.as_deref().map(SourceId::parse).transpose()?,
             created_at: Timestamp::parse("created_at", &self.created_at)?,
+            placement: Placement {
+                collection: self
+                    .collection
+                    .as_deref()
+                    .map(CollectionId::parse)
+                    .transpose()?
+                    .unwrap_or(CollectionId::PUBLIC),
+                publish_at: self
+                    .publish_at
+                    .as_deref()
+                    .map(|at| Timestamp::parse("publish_at", at))
+                    .transpose()?,
+            },
         };
         let hash = revision.hash();
         if let Some(given) = &self.hash

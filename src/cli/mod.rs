@@ -4,6 +4,7 @@
 
 mod archive;
 mod capture;
+mod collections;
 mod history;
 mod serve;
 mod tokens;
@@ -20,6 +21,7 @@ use crate::compute::Compute;
 use crate::store::{self, Store, StoreLimits};
 
 pub use capture::{CaptureArgs, WatchCommand};
+pub use collections::CollectionCommand;
 pub use serve::{LimitArgs, LogKeyArgs, ServeArgs};
 pub use tokens::TokenCommand;
 pub use verify::VerifyArgs;
@@ -77,6 +79,9 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Manage collections: who may read which documents, and embargoes.
+    #[command(subcommand)]
+    Collection(CollectionCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -249,6 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             archive::seed(&Store::new(db, StoreLimits::default()), dir).await
         }
         Command::Token(command) => tokens::run(&open(url).await?, command).await,
+        Command::Collection(command) => collections::run(&open(url).await?, command).await,
         Command::Log { slug, max_count } => {
             history::log(&open(url).await?, &slug, max_count.unwrap_or(usize::MAX)).await
         }

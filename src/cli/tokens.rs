@@ -142,6 +142,32 @@ fn status(token: &TokenInfo, now: Timestamp) -> &'static str {
     }
 }
 
+/// The agent a command names by `--agent NAME` (the one agent with that name) or
+/// `--agent-id ID`; never created.
+pub(super) async fn agent_by(
+    store: &Store,
+    name: Option<String>,
+    id: Option<String>,
+) -> anyhow::Result<Agent> {
+    match (name, id) {
+        (_, Some(id)) => store
+            .agent(AgentId::parse(&id)?)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no agent has the id {id}")),
+        (Some(name), None) => {
+            let parsed = AgentName::parse(&name)?;
+            match store.agents_named(&parsed, None).await?.as_slice() {
+                [] => bail!("no agent is named {name:?}"),
+                [one] => Ok(one.clone()),
+                many => {
+                    bail!("{} agents are named {name:?}; choose one with --agent-id", many.len())
+                }
+            }
+        }
+        (None, None) => bail!("give --agent NAME or --agent-id ID"),
+    }
+}
+
 /// The one agent with this display name, created (of `kind`) if none has it. Names are not
 /// unique: several agents sharing one must be told apart by id.
 async fn agent_named(

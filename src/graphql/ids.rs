@@ -6,7 +6,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::error::ApiError;
-use crate::store::{AgentId, CitationId, DocumentId, RevisionHash, SourceId, WatchId, quoted};
+use crate::store::{
+    AgentId, CitationId, CollectionId, DocumentId, RevisionHash, SourceId, WatchId, quoted,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GlobalId {
@@ -16,6 +18,7 @@ pub enum GlobalId {
     Source(SourceId),
     Citation(CitationId),
     Watch(WatchId),
+    Collection(CollectionId),
 }
 
 impl GlobalId {
@@ -27,6 +30,7 @@ impl GlobalId {
             GlobalId::Source(id) => format!("Source:{id}"),
             GlobalId::Citation(id) => format!("Citation:{id}"),
             GlobalId::Watch(id) => format!("Watch:{id}"),
+            GlobalId::Collection(id) => format!("Collection:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -43,6 +47,7 @@ impl GlobalId {
             "Source" => SourceId::parse(key).map(GlobalId::Source),
             "Citation" => CitationId::parse(key).map(GlobalId::Citation),
             "Watch" => WatchId::parse(key).map(GlobalId::Watch),
+            "Collection" => CollectionId::parse(key).map(GlobalId::Collection),
             _ => return Err(invalid()),
         };
         parsed.map_err(|_| invalid())
@@ -68,6 +73,19 @@ impl GlobalId {
         match GlobalId::decode(id) {
             Ok(GlobalId::Agent(id)) => Ok(id),
             _ => Err(ApiError::bad_input(format!("{field}: {} is not an agent id", quoted(id)))),
+        }
+    }
+
+    /// A collection reference: its global id or its bare UUID.
+    pub fn collection(field: &str, id: &str) -> Result<CollectionId, ApiError> {
+        if let Ok(uuid) = CollectionId::parse(id) {
+            return Ok(uuid);
+        }
+        match GlobalId::decode(id) {
+            Ok(GlobalId::Collection(id)) => Ok(id),
+            _ => {
+                Err(ApiError::bad_input(format!("{field}: {} is not a collection id", quoted(id))))
+            }
         }
     }
 

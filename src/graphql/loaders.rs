@@ -16,9 +16,9 @@ use async_graphql::{Context, Lookahead};
 use super::auth::RequestAuth;
 use super::error::{ApiError, ApiResult};
 use crate::store::{
-    Agent, AgentId, Capture, Citation, CitationId, ContentHash, Document, DocumentId,
-    DocumentWithHead, HeadParts, Redaction, Revision, RevisionHash, Sighting, Source, SourceId,
-    Store, StoreError, Timestamp, Viewer, Watch, WatchId,
+    Agent, AgentId, Capture, Citation, CitationId, Collection, CollectionId, ContentHash, Document,
+    DocumentId, DocumentWithHead, HeadParts, Redaction, Revision, RevisionHash, Sighting, Source,
+    SourceId, Store, StoreError, Timestamp, Viewer, Watch, WatchId,
 };
 
 /// The store as one request's caller reads it: what that caller may not read is missing.
@@ -132,6 +132,21 @@ impl Loader<DocumentId> for StoreLoader {
         let viewer = self.viewer()?;
         let rows = self.store.documents_by_ids(keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().filter(|d| viewer.may_read(d)).map(|d| (d.id, d)).collect())
+    }
+}
+
+/// Collections, as the caller may know of them: a restricted one only to its members.
+impl Loader<CollectionId> for StoreLoader {
+    type Value = Collection;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[CollectionId],
+    ) -> Result<HashMap<CollectionId, Collection>, Self::Error> {
+        let viewer = self.viewer()?;
+        let rows = self.store.collections_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().filter(|c| viewer.may_see(c)).map(|c| (c.id, c)).collect())
     }
 }
 

@@ -8,21 +8,25 @@ use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::{AgentKind, CitationRelation, DocumentKind, SourceKind};
-use super::loaders::load_optional;
+use super::loaders::{load_optional, viewer};
 use super::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use super::objects::integrity::RedactionNode;
 use super::scalars::DateTime;
 use crate::passage::Selector;
 use crate::store::{
-    self, AgentName, AuditAction, AuditTarget, CitationTarget, DocumentId, Message, Missing,
-    RedactionReason, RevisionHash, Slug, StoreError, Title,
+    self, Actor, AgentName, AuditAction, AuditTarget, CitationTarget, CollectionId, DocumentId,
+    Message, Missing, Placement, RedactionReason, RevisionHash, Slug, Standing, StoreError, Title,
 };
 
 // The mutations: those on documents, sources, agents and citations here, those on watches in
 // `objects::watch`. (A doc comment here would become the type's description in the SDL.)
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(CoreMutations, super::objects::watch::WatchMutations);
+pub struct MutationRoot(
+    CoreMutations,
+    super::objects::watch::WatchMutations,
+    super::objects::collection::CollectionMutations,
+);
 
 #[derive(Default)]
 pub struct CoreMutations;
@@ -48,11 +52,18 @@ pub struct CreateDocumentInput {
     message: String,
     /// The source the text was captured from (its id).
     source: Option<ID>,
+    /// The collection that keeps it (its global id or UUID); the public one when omitted.
+    /// Placing a document in a restricted collection needs an editor's role in it.
+    collection_id: Option<ID>,
+    /// An embargo: until then only the collection's members may read the document (and
+    /// placing it needs an editor's role in the collection).
+    publish_at: Option<DateTime>,
 }
 
 impl CreateDocumentInput {
-    fn parse(self) -> ApiResult<store::CreateDocument> {
+    fn parse(self, collection: CollectionId) -> ApiResult<store::CreateDocument> {
         Ok(store::CreateDocument {
+            placement: Placement { collection, publish_at: self.publish_at.map(|at| at.0) },
             slug: Slug::parse(&self.slug)?,
             kind: self.kind.into(),
             title: Title::parse(&self.title)?,
@@ -215,15 +226,40 @@ pub struct ReviseDocumentPayload {
 
 #[Object]
 impl CoreMutations {
-    /// Creates a document with its first revision, authored by the caller. Needs an editor token.
+    /// Creates a document with its first revision, authored by the caller. Needs an editor
+    /// token, or for a document not public from the start, an editor's role in its collection.
     async fn create_document(
         &self,
         ctx: &Context<'_>,
         input: CreateDocumentInput,
     ) -> ApiResult<CreateDocumentPayload> {
         let target = || Slug::parse(&input.slug).map_or(AuditTarget::Unnamed, AuditTarget::Slug);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::CreateDocument, target).await?;
-        let input = input.parse()?;
+        let action = AuditAction::CreateDocument;
+        let principal = RequestAuth::require(ctx).await?;
+        let collection = match &input.collection_id {
+            None => CollectionId::PUBLIC,
+            Some(id) => match GlobalId::collection("collectionId", id) {
+                Ok(id) => id,
+                Err(err) => {
+                    RequestAuth::authorize_as(ctx, &principal, PUBLIC, WRITE, action, target)
+                        .await?;
+                    return Err(err);
+                }
+            },
+        };
+        let standing = match load_optional::<CollectionId>(ctx, collection).await? {
+            Some(found) => viewer(ctx)
+                .await?
+                .standing_for_placement(&found, input.publish_at.as_ref().map(|at| at.0)),
+            None => {
+                // A restricted collection the caller is no member of: as if there were none.
+                RequestAuth::authorize_as(ctx, &principal, PUBLIC, WRITE, action, target).await?;
+                return Err(StoreError::NotFound(Missing::Collection(collection)).into());
+            }
+        };
+        let actor =
+            RequestAuth::authorize_as(ctx, &principal, standing, WRITE, action, target).await?;
+        let input = input.parse(collection)?;
         let outcome = store(ctx)?.create_document(input, &actor).await?;
         Ok(CreateDocumentPayload {
             document: DocumentNode(outcome.document),
@@ -267,10 +303,9 @@ impl CoreMutations {
         ctx: &Context<'_>,
         input: AddCitationInput,
     ) -> ApiResult<AddCitationPayload> {
-        let target = || document_target(&input.document_id);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::AddCitation, target).await?;
+        let action = AuditAction::AddCitation;
+        let actor = authorize_on_document(ctx, WRITE, action, &input.document_id).await?;
         let input = input.parse()?;
-        readable(ctx, input.document).await?;
         if let CitationTarget::Document { id, pinned } = &input.target {
             readable(ctx, *id).await?;
             // A pinned revision the caller may not read is answered as one that does not exist,
@@ -296,13 +331,28 @@ impl CoreMutations {
     ) -> ApiResult<RedactRevisionPayload> {
         let target =
             || RevisionHash::parse(&input.hash).map_or(AuditTarget::Unnamed, AuditTarget::Revision);
-        let permission = Permission::Audit;
-        let actor =
-            RequestAuth::authorize(ctx, permission, AuditAction::RedactRevision, target).await?;
-        let hash = RevisionHash::parse(&input.hash)?;
-        if load_optional::<RevisionHash>(ctx, hash.clone()).await?.is_none() {
+        let (permission, action) = (Permission::Audit, AuditAction::RedactRevision);
+        let principal = RequestAuth::require(ctx).await?;
+        let found = match RevisionHash::parse(&input.hash) {
+            Ok(hash) => load_optional::<RevisionHash>(ctx, hash).await?,
+            Err(_) => None,
+        };
+        let document = match &found {
+            Some(revision) => load_optional::<DocumentId>(ctx, revision.document_id).await?,
+            None => None,
+        };
+        let Some(document) = document else {
+            // Not there, or not for this caller to read: checked as public material, then
+            // answered as missing.
+            RequestAuth::authorize_as(ctx, &principal, PUBLIC, permission, action, target).await?;
+            let hash = RevisionHash::parse(&input.hash)?;
             return Err(StoreError::NotFound(Missing::Revision(hash)).into());
-        }
+        };
+        let standing = viewer(ctx).await?.standing_for(&document);
+        let actor =
+            RequestAuth::authorize_as(ctx, &principal, standing, permission, action, target)
+                .await?;
+        let hash = RevisionHash::parse(&input.hash)?;
         let reason = RedactionReason::parse(&input.reason)?;
         let (revision, redaction) = store(ctx)?.redact_revision(&hash, reason, &actor).await?;
         Ok(RedactRevisionPayload {
@@ -318,10 +368,9 @@ impl CoreMutations {
         ctx: &Context<'_>,
         input: ReviseDocumentInput,
     ) -> ApiResult<ReviseDocumentPayload> {
-        let target = || document_target(&input.document_id);
-        let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::ReviseDocument, target).await?;
+        let action = AuditAction::ReviseDocument;
+        let actor = authorize_on_document(ctx, WRITE, action, &input.document_id).await?;
         let input = input.parse()?;
-        readable(ctx, input.document).await?;
         let outcome = store(ctx)?.revise_document(input, &actor).await?;
         Ok(ReviseDocumentPayload {
             document: DocumentNode(outcome.document),
@@ -329,6 +378,34 @@ impl CoreMutations {
         })
     }
 }
+
+/// The caller, as the actor of `action` on the document `id` names, if its standing there lets
+/// it (`Viewer::standing`). A document it may not read is `NotFound`, exactly as one that
+/// does not exist (writing to it would tell that it does), once its token's own role has been
+/// checked as for public material, so that neither answer depends on the document's being
+/// there.
+async fn authorize_on_document(
+    ctx: &Context<'_>,
+    permission: Permission,
+    action: AuditAction,
+    id: &ID,
+) -> ApiResult<Actor> {
+    let principal = RequestAuth::require(ctx).await?;
+    let target = || document_target(id);
+    let found = match GlobalId::document("documentId", id) {
+        Ok(document) => load_optional::<DocumentId>(ctx, document).await?,
+        Err(_) => None,
+    };
+    let Some(found) = found else {
+        RequestAuth::authorize_as(ctx, &principal, PUBLIC, permission, action, target).await?;
+        let document = GlobalId::document("documentId", id)?;
+        return Err(StoreError::NotFound(Missing::Document(document)).into());
+    };
+    let standing = viewer(ctx).await?.standing_for(&found);
+    RequestAuth::authorize_as(ctx, &principal, standing, permission, action, target).await
+}
+
+const PUBLIC: Standing = Standing::Public;
 
 /// `NotFound` for a document the caller may not read, exactly as for one that does not exist:
 /// writing to it would tell that it does.

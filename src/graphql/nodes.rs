@@ -21,6 +21,7 @@ pub enum Node {
     Source(SourceNode),
     Citation(CitationNode),
     Watch(WatchNode),
+    Collection(CollectionNode),
 }
 
 /// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
@@ -52,6 +53,11 @@ pub struct CitationNode(pub store::Citation);
 #[derive(Clone)]
 pub struct WatchNode(pub store::Watch);
 
+/// Documents that share who may read them: anyone (a public collection, once a document's
+/// embargo has passed) or only the collection's members (a restricted one).
+#[derive(Clone)]
+pub struct CollectionNode(pub store::Collection);
+
 /// Resolves a global id to its object, or null if nothing has that id.
 pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>> {
     Ok(match GlobalId::decode(id)? {
@@ -73,6 +79,9 @@ pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>
                 return Ok(None);
             }
             load_optional(ctx, id).await?.map(|w| Node::Watch(WatchNode(w)))
+        }
+        GlobalId::Collection(id) => {
+            load_optional(ctx, id).await?.map(|c| Node::Collection(CollectionNode(c)))
         }
     })
 }

@@ -36,6 +36,7 @@ pub struct QueryRoot(
     IntegrityLists,
     super::objects::watch::WatchLists,
     super::objects::receipt::ReceiptFields,
+    super::objects::collection::CollectionFields,
 );
 
 #[derive(Default)]

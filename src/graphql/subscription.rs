@@ -11,6 +11,7 @@ use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::Stream;
 use tokio::sync::Notify;
 
+use super::auth::RequestAuth;
 use super::context::store;
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::ids::GlobalId;
@@ -191,8 +192,10 @@ where
 }
 
 /// Whether the subscriber may read every one of `documents` now: the event starts here with
-/// nothing remembered from the one before it, what the caller may read included.
+/// nothing remembered from the one before it, what the caller may read included (its token
+/// is checked again, its memberships read again, and the clock reads now).
 async fn readable(ctx: &Context<'_>, documents: Vec<DocumentId>) -> ApiResult<bool> {
+    RequestAuth::refresh(ctx)?;
     loaders::forget(ctx)?;
     let loaders = loaders::loaders(ctx).await?;
     let found = loaders.load_many(documents.iter().copied()).await?;

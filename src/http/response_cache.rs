@@ -78,6 +78,9 @@ struct Kept {
     /// When the first pending embargo lifts, as of `marker`: the entries are stale from then
     /// on (a document becomes public, and no commit says so).
     lifts_at: Option<Timestamp>,
+    /// The entries were dropped for an embargo that lifted at this time: an answer computed by
+    /// a request that began before it may show the document as hidden, and is not kept.
+    valid_from: Timestamp,
     entries: LruCache<Box<[u8]>, Entry>,
     bytes: usize,
 }
@@ -114,6 +117,7 @@ impl ResponseCache {
             kept: Mutex::new(Kept {
                 marker: None,
                 lifts_at: None,
+                valid_from: Timestamp::from_micros(0),
                 entries: LruCache::unbounded(),
                 bytes: 0,
             }),
@@ -170,7 +174,8 @@ impl ResponseCache {
             }),
             None => Changed::Everything,
         };
-        if lifts_at.is_some_and(|at| at <= now) {
+        let lifted = lifts_at.is_some_and(|at| at <= now);
+        if lifted {
             changed = Changed::Everything;
         }
         // Read after the marker, so an embargo set by a later commit is seen at the latest
@@ -183,11 +188,22 @@ impl ResponseCache {
         kept.drop_stale(&changed);
         kept.marker = Some(marker.clone());
         kept.lifts_at = next_lift;
+        if lifted {
+            kept.valid_from = now;
+        }
     }
 
-    /// Keeps `answer` for `key`, read by a request that read `marker` before it began: only
-    /// if the cache is still there (a newer marker may have made it stale already).
-    pub(crate) fn put(&self, marker: &ChangeMarker, key: &[u8], answer: Answer, reads: Reads) {
+    /// Keeps `answer` for `key`, read by a request that read `marker` before it began at
+    /// `began` (its clock reads no earlier): only if the cache is still there (a newer marker
+    /// may have made it stale already) and no embargo lifted since the request began.
+    pub(crate) fn put(
+        &self,
+        marker: &ChangeMarker,
+        began: Timestamp,
+        key: &[u8],
+        answer: Answer,
+        reads: Reads,
+    ) {
         let entry = Entry { answer, reads };
         let size = entry.size(key);
         if size > self.capacity / 8 {
@@ -195,6 +211,10 @@ impl ResponseCache {
         }
         let mut kept = self.kept();
         if kept.marker.as_ref() != Some(marker) {
+            return;
+        }
+        let now = Timestamp::now();
+        if began < kept.valid_from || kept.lifts_at.is_some_and(|at| at <= now) {
             return;
         }
         if let Some(old) = kept.entries.put(key.into(), entry) {

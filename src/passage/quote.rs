@@ -58,6 +58,19 @@ impl QuoteCheck {
     pub fn no_text() -> Self {
         Self::unverifiable("the cited source has no text in the corpus")
     }
+
+    /// The verdict alone, for a reader who may not read the cited text: where the words are,
+    /// how close they came and what differs would all be read from it.
+    pub fn withheld(self) -> Self {
+        QuoteCheck {
+            status: self.status,
+            reason: "the cited document is not public: its verdict is shown, not its text".into(),
+            found: None,
+            at_given_position: None,
+            similarity: None,
+            diff: None,
+        }
+    }
 }
 
 /// Checks that `quote` is in `cited`, at `given` (a code-point range) if there is one.

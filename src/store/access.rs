@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 
@@ -24,8 +24,10 @@ use super::documents::Document;
 use super::error::{Conflict, Missing, StoreError, StoreResult, corrupt};
 use super::kinds::{AuditAction, AuditOutcome, Role, Visibility};
 use super::transaction::begin_write;
-use super::values::{AgentId, CollectionId, DocumentId, InvalidValue, Slug, Timestamp};
-use crate::entity::{agent, collection, collection_member, document};
+use super::values::{
+    AgentId, CollectionId, CollectionName, DocumentId, InvalidValue, Slug, Timestamp,
+};
+use crate::entity::{agent, audit_event, collection, collection_member, document, revision};
 
 /// The most collections one list returns.
 pub const MAX_COLLECTIONS: u64 = 500;
@@ -48,6 +50,28 @@ pub struct Membership {
     pub agent: AgentId,
     pub role: Role,
     pub added_at: Timestamp,
+}
+
+/// Whose role decides what a caller may do with one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Anyone may read it: the caller's token's role decides.
+    Public,
+    /// Its collection's members may read it, and the caller is one, with this role.
+    Member(Role),
+    /// Its collection's members may read it, and the caller is none.
+    Outsider,
+}
+
+impl Standing {
+    /// The role that decides, for a caller whose token has `token`.
+    pub fn role(self, token: Role) -> Option<Role> {
+        match self {
+            Standing::Public => Some(token),
+            Standing::Member(role) => Some(role),
+            Standing::Outsider => None,
+        }
+    }
 }
 
 /// Who reads, and when. Every read that can return documents, their texts or their existence
@@ -123,6 +147,48 @@ impl Viewer {
         }
     }
 
+    /// Whose role decides what this caller may do with a document of `collection` that anyone
+    /// may read from `public_from`: its token's while anyone may read it, its role in the
+    /// collection otherwise.
+    pub fn standing(&self, collection: CollectionId, public_from: Option<Timestamp>) -> Standing {
+        match &self.scope {
+            _ if public_from.is_some_and(|from| from <= self.at) => Standing::Public,
+            Scope::Everything => Standing::Public,
+            Scope::Member(memberships) => {
+                memberships.get(&collection).map_or(Standing::Outsider, |r| Standing::Member(*r))
+            }
+            Scope::Public => Standing::Outsider,
+        }
+    }
+
+    /// [`Viewer::standing`] for a document already read.
+    pub fn standing_for(&self, document: &Document) -> Standing {
+        self.standing(document.collection, document.public_from)
+    }
+
+    /// [`Viewer::standing`] for a document that would be placed in `collection` under
+    /// `publish_at`.
+    pub fn standing_for_placement(
+        &self,
+        collection: &Collection,
+        publish_at: Option<Timestamp>,
+    ) -> Standing {
+        let public_from =
+            public_from(collection.visibility, publish_at).map(Timestamp::from_micros);
+        self.standing(collection.id, public_from)
+    }
+
+    /// Whether this caller may know `collection` exists: anyone may know a public one, only
+    /// its members a restricted one.
+    pub fn may_see(&self, collection: &Collection) -> bool {
+        match &self.scope {
+            Scope::Everything => true,
+            _ if collection.visibility == Visibility::Public => true,
+            Scope::Member(memberships) => memberships.contains_key(&collection.id),
+            Scope::Public => false,
+        }
+    }
+
     /// The documents this caller may not read, as a condition on the `documents` table: those
     /// not public yet (few, and found along `documents_by_public_from`) outside the caller's
     /// collections. `None`: it may read every document.
@@ -166,6 +232,72 @@ impl Viewer {
                 ),
             ),
         }
+    }
+}
+
+/// A UUID column as the text `AuditTarget` writes (lowercase, hyphenated): SQLite keeps UUIDs
+/// as 16-byte blobs, PostgreSQL as `uuid`.
+fn uuid_text(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => {
+            let part = |from: u32, len: u32| format!("substr(hex({column}), {from}, {len})");
+            format!(
+                "lower({} || '-' || {} || '-' || {} || '-' || {} || '-' || {})",
+                part(1, 8),
+                part(9, 4),
+                part(13, 4),
+                part(17, 4),
+                part(21, 12)
+            )
+        }
+        _ => format!("CAST({column} AS text)"),
+    }
+}
+
+impl Viewer {
+    /// The audit events this viewer may not read, as a condition on `audit_events`: those
+    /// whose target names a document it may not read (by id, by slug, or by one of its
+    /// revisions' hashes) or a restricted collection it is no member of. `None`: it may read
+    /// every event. Written out only for the hidden documents and collections, which are few.
+    pub(crate) fn hidden_audit_events(&self, backend: DbBackend) -> Option<Condition> {
+        use sea_orm::sea_query::UnionType;
+        let hidden = self.hidden_documents()?;
+        let target = |text: String| Expr::cust(text);
+        let hidden_ids = Query::select()
+            .column(document::Column::Id)
+            .from(document::Entity)
+            .cond_where(hidden.clone())
+            .to_owned();
+        let by_revision = Query::select()
+            .expr(target("'revision:' || hash".to_owned()))
+            .from(revision::Entity)
+            .cond_where(Expr::col(revision::Column::DocumentId).in_subquery(hidden_ids))
+            .to_owned();
+        let by_slug = Query::select()
+            .expr(target("'slug:' || slug".to_owned()))
+            .from(document::Entity)
+            .cond_where(hidden.clone())
+            .to_owned();
+        let mut collections = Condition::all()
+            .add(collection::Column::Visibility.eq(Visibility::Restricted.as_str()));
+        if let Scope::Member(memberships) = &self.scope {
+            collections = collections
+                .add(collection::Column::Id.is_not_in(memberships.keys().map(|c| c.as_uuid())));
+        }
+        let by_collection = Query::select()
+            .expr(target(format!("'collection:' || {}", uuid_text(backend, "id"))))
+            .from(collection::Entity)
+            .cond_where(collections)
+            .to_owned();
+        let targets = Query::select()
+            .expr(target(format!("'document:' || {}", uuid_text(backend, "id"))))
+            .from(document::Entity)
+            .cond_where(hidden)
+            .union(UnionType::All, by_slug)
+            .union(UnionType::All, by_revision)
+            .union(UnionType::All, by_collection)
+            .to_owned();
+        Some(Condition::all().add(Expr::col(audit_event::Column::Target).in_subquery(targets)))
     }
 }
 
@@ -241,6 +373,14 @@ async fn find_collection(conn: &impl ConnectionTrait, id: CollectionId) -> Store
         .try_into()
 }
 
+/// A collection's visibility, for a write placing a document in it.
+pub(crate) async fn collection_visibility(
+    conn: &impl ConnectionTrait,
+    id: CollectionId,
+) -> StoreResult<Visibility> {
+    Ok(find_collection(conn, id).await?.visibility)
+}
+
 async fn required(conn: &impl ConnectionTrait, id: DocumentId) -> StoreResult<Document> {
     super::documents::find(conn, id).await?.ok_or(StoreError::NotFound(Missing::Document(id)))
 }
@@ -280,6 +420,16 @@ impl Store {
         }
     }
 
+    pub async fn collections_by_ids(&self, ids: &[CollectionId]) -> StoreResult<Vec<Collection>> {
+        collection::Entity::find()
+            .filter(collection::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Collection::try_from)
+            .collect()
+    }
+
     pub async fn collection_by_slug(&self, slug: &Slug) -> StoreResult<Option<Collection>> {
         collection::Entity::find()
             .filter(collection::Column::Slug.eq(slug.as_str()))
@@ -289,9 +439,24 @@ impl Store {
             .transpose()
     }
 
-    /// Every collection, by slug (at most `MAX_COLLECTIONS`).
-    pub async fn list_collections(&self) -> StoreResult<Vec<Collection>> {
-        collection::Entity::find()
+    /// The collections `viewer` may know of (every one for `None`: an admin or the
+    /// operator), by slug (at most `MAX_COLLECTIONS`).
+    pub async fn list_collections(&self, viewer: Option<&Viewer>) -> StoreResult<Vec<Collection>> {
+        let mut query = collection::Entity::find();
+        if let Some(viewer) = viewer {
+            let mut known = Condition::any()
+                .add(collection::Column::Visibility.eq(Visibility::Public.as_str()));
+            match &viewer.scope {
+                Scope::Everything => known = Condition::all(),
+                Scope::Member(memberships) => {
+                    known = known
+                        .add(collection::Column::Id.is_in(memberships.keys().map(|c| c.as_uuid())));
+                }
+                Scope::Public => {}
+            }
+            query = query.filter(known);
+        }
+        query
             .order_by_asc(collection::Column::Slug)
             .limit(MAX_COLLECTIONS)
             .all(&self.db)
@@ -318,13 +483,24 @@ impl Store {
     pub async fn create_collection(
         &self,
         slug: Slug,
-        name: String,
+        name: CollectionName,
         visibility: Visibility,
-        actor: &Actor,
+        actor: Option<&Actor>,
     ) -> StoreResult<Collection> {
         let id = CollectionId::generate();
+        if let Some(holder) = self.collection_by_slug(&slug).await? {
+            // Named by the collection that holds the slug: an archivist who may not know of
+            // that collection is not told of the refusal either.
+            let conflict = Conflict::CollectionSlugTaken(slug);
+            if let Some(actor) = actor {
+                let target = AuditTarget::Collection(holder.id);
+                let (action, outcome) = (AuditAction::CreateCollection, AuditOutcome::Conflict);
+                self.record_refusal(actor, action, &target, outcome, conflict.to_string()).await?;
+            }
+            return Err(conflict.into());
+        }
         let target = AuditTarget::Collection(id);
-        self.audited(actor, AuditAction::CreateCollection, target.clone(), async {
+        let command = async {
             let tx = begin_write(&self.db).await?;
             let taken = collection::Entity::find()
                 .filter(collection::Column::Slug.eq(slug.as_str()))
@@ -336,7 +512,7 @@ impl Store {
             let row = collection::ActiveModel {
                 id: Set(id.as_uuid()),
                 slug: Set(slug.as_str().to_owned()),
-                name: Set(name),
+                name: Set(name.as_str().to_owned()),
                 visibility: Set(visibility.as_str().to_owned()),
                 created_at: Set(Timestamp::now().micros()),
             };
@@ -344,7 +520,7 @@ impl Store {
             let detail = Some(format!("{slug} ({visibility})"));
             audit::record(
                 &tx,
-                Some(actor),
+                actor,
                 AuditAction::CreateCollection,
                 &target,
                 AuditOutcome::Succeeded,
@@ -354,8 +530,48 @@ impl Store {
             let created = find_collection(&tx, id).await?;
             self.commit_change(tx, Changed::no_document()).await?;
             Ok(created)
-        })
-        .await
+        };
+        match actor {
+            Some(actor) => {
+                self.audited(actor, AuditAction::CreateCollection, target.clone(), command).await
+            }
+            None => command.await,
+        }
+    }
+
+    /// Creates each of `collections` not stored yet, with its id, slug, visibility and time
+    /// (an import), each audited as the operator's; one stored already under its id is left
+    /// as it is. Returns how many were created.
+    pub async fn import_collections(&self, collections: &[Collection]) -> StoreResult<u64> {
+        let tx = begin_write(&self.db).await?;
+        let mut created = 0;
+        for c in collections {
+            if collection::Entity::find_by_id(c.id.as_uuid()).one(&tx).await?.is_some() {
+                continue;
+            }
+            let taken = collection::Entity::find()
+                .filter(collection::Column::Slug.eq(c.slug.as_str()))
+                .one(&tx)
+                .await?;
+            if taken.is_some() {
+                return Err(Conflict::CollectionSlugTaken(c.slug.clone()).into());
+            }
+            let row = collection::ActiveModel {
+                id: Set(c.id.as_uuid()),
+                slug: Set(c.slug.as_str().to_owned()),
+                name: Set(c.name.clone()),
+                visibility: Set(c.visibility.as_str().to_owned()),
+                created_at: Set(c.created_at.micros()),
+            };
+            collection::Entity::insert(row).exec_without_returning(&tx).await?;
+            let detail = Some(format!("{} ({}), imported", c.slug, c.visibility));
+            let target = AuditTarget::Collection(c.id);
+            let action = AuditAction::CreateCollection;
+            audit::record(&tx, None, action, &target, AuditOutcome::Succeeded, detail).await?;
+            created += 1;
+        }
+        self.commit_change(tx, Changed::no_document()).await?;
+        Ok(created)
     }
 
     /// Makes a collection public or restricted; its documents follow at once.
@@ -363,7 +579,7 @@ impl Store {
         &self,
         id: CollectionId,
         visibility: Visibility,
-        actor: &Actor,
+        actor: Option<&Actor>,
     ) -> StoreResult<Collection> {
         if id == CollectionId::PUBLIC && visibility != Visibility::Public {
             // New documents land in it, and every document written before collections.
@@ -390,7 +606,7 @@ impl Store {
         let detail = Some(format!("{} → {visibility}", before.visibility));
         let target = AuditTarget::Collection(id);
         let action = AuditAction::SetCollectionVisibility;
-        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let changed = find_collection(&tx, id).await?;
         // Which documents anyone may read changed: every answer kept for anyone may be stale.
         self.commit_change(tx, Changed::Everything).await?;
@@ -403,7 +619,7 @@ impl Store {
         id: CollectionId,
         agent: AgentId,
         role: Role,
-        actor: &Actor,
+        actor: Option<&Actor>,
     ) -> StoreResult<Membership> {
         let tx = begin_write(&self.db).await?;
         find_collection(&tx, id).await?;
@@ -426,8 +642,7 @@ impl Store {
         collection_member::Entity::insert(row).exec_without_returning(&tx).await?;
         let target = AuditTarget::Collection(id);
         let action = AuditAction::AddMember;
-        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, Some(detail))
-            .await?;
+        audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, Some(detail)).await?;
         let membership = collection_member::Entity::find_by_id(key)
             .one(&tx)
             .await?
@@ -442,7 +657,7 @@ impl Store {
         &self,
         id: CollectionId,
         agent: AgentId,
-        actor: &Actor,
+        actor: Option<&Actor>,
     ) -> StoreResult<()> {
         let tx = begin_write(&self.db).await?;
         find_collection(&tx, id).await?;
@@ -455,7 +670,7 @@ impl Store {
         let target = AuditTarget::Collection(id);
         let detail = Some(format!("agent {agent}"));
         let action = AuditAction::RemoveMember;
-        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         self.commit_change(tx, Changed::no_document()).await
     }
 
@@ -464,7 +679,7 @@ impl Store {
         &self,
         document: DocumentId,
         to: CollectionId,
-        actor: &Actor,
+        actor: Option<&Actor>,
     ) -> StoreResult<Document> {
         let tx = begin_write(&self.db).await?;
         let found = required(&tx, document).await?;
@@ -481,7 +696,7 @@ impl Store {
         let detail = Some(format!("collection {} → {}", found.collection, to));
         let target = AuditTarget::Document(document);
         let action = AuditAction::MoveDocument;
-        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let moved = required(&tx, document).await?;
         self.commit_change(tx, Changed::Documents([document].into())).await?;
         Ok(moved)
@@ -493,7 +708,7 @@ impl Store {
         &self,
         document: DocumentId,
         publish_at: Option<Timestamp>,
-        actor: &Actor,
+        actor: Option<&Actor>,
     ) -> StoreResult<Document> {
         let tx = begin_write(&self.db).await?;
         let found = required(&tx, document).await?;
@@ -513,7 +728,7 @@ impl Store {
         });
         let target = AuditTarget::Document(document);
         let action = AuditAction::SetEmbargo;
-        audit::record(&tx, Some(actor), action, &target, AuditOutcome::Succeeded, detail).await?;
+        audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let changed = required(&tx, document).await?;
         self.commit_change(tx, Changed::Documents([document].into())).await?;
         Ok(changed)

@@ -16,7 +16,7 @@ use super::values::{
     AgentId, CitationId, CollectionId, DocumentId, RevisionHash, Slug, SourceId, Timestamp,
     TokenId, WatchId,
 };
-use super::{Store, transaction::begin_write};
+use super::{Store, Viewer, transaction::begin_write};
 use crate::entity::audit_event;
 
 /// Who is acting: the agent, the token it presented and the request it came in. Commands
@@ -114,6 +114,9 @@ pub struct AuditFilter {
     pub since: Option<Timestamp>,
     /// Up to this instant (exclusive).
     pub until: Option<Timestamp>,
+    /// Only the events this viewer may read (`None`: every one, for admins and the operator):
+    /// an event naming a document it may not read is left out, as the document is.
+    pub viewer: Option<Viewer>,
 }
 
 /// Details are kept short: they say what happened, they are not a copy of the input.
@@ -210,22 +213,28 @@ impl Store {
     ) -> StoreResult<Page<AuditEvent>> {
         let limit = page.limit;
         let direction = page.direction;
-        let rows =
-            uuid_window(filtered(filter), audit_event::Column::Id, &page).all(&self.db).await?;
+        let query = filtered(filter, self.db.get_database_backend());
+        let rows = uuid_window(query, audit_event::Column::Id, &page).all(&self.db).await?;
         let events = rows.into_iter().map(AuditEvent::try_from).collect::<StoreResult<_>>()?;
         Ok(Page::from_probe(events, limit, direction))
     }
 
     pub async fn count_audit_events(&self, filter: &AuditFilter) -> StoreResult<u64> {
         use sea_orm::PaginatorTrait;
-        Ok(filtered(filter).count(&self.db).await?)
+        Ok(filtered(filter, self.db.get_database_backend()).count(&self.db).await?)
     }
 }
 
 /// The events that pass `filter`. Ids are UUID v7, time-ordered with `at`, so a time range
 /// also bounds the id (to the millisecond) and every filter walks an index ending in the id.
-fn filtered(filter: &AuditFilter) -> sea_orm::Select<audit_event::Entity> {
+fn filtered(
+    filter: &AuditFilter,
+    backend: sea_orm::DbBackend,
+) -> sea_orm::Select<audit_event::Entity> {
     let mut query = audit_event::Entity::find();
+    if let Some(hidden) = filter.viewer.as_ref().and_then(|v| v.hidden_audit_events(backend)) {
+        query = query.filter(hidden.not());
+    }
     if let Some(agent) = filter.agent {
         query = query.filter(audit_event::Column::AgentId.eq(agent.as_uuid()));
     }

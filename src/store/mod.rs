@@ -59,7 +59,7 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use crate::compute::Compute;
 use crate::merkle::Frontier;
 
-pub use access::{Collection, MAX_COLLECTIONS, MAX_MEMBERS, Membership, Viewer};
+pub use access::{Collection, MAX_COLLECTIONS, MAX_MEMBERS, Membership, Standing, Viewer};
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use bulk::{CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
@@ -97,7 +97,7 @@ pub use upkeep::{check_migrated, compact, migrate};
 pub use values::*;
 pub use verify::{LogReport, MAX_LISTED, Problem, Report, VerifiedPage};
 pub use views::*;
-pub use writes::{CreateDocument, ReviseDocument, WriteOutcome};
+pub use writes::{CreateDocument, Placement, ReviseDocument, WriteOutcome};
 
 /// Limits the store enforces on what it is asked to keep and to compute.
 #[derive(Debug, Clone, Copy)]

@@ -282,11 +282,15 @@ impl Title {
     }
 }
 
-/// An agent's display name: 1 to 200 characters, not blank, one line, trimmed.
+/// A display name (an agent's, a collection's): 1 to 200 characters, not blank, one line,
+/// trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgentName(String);
+pub struct DisplayName(String);
 
-impl AgentName {
+pub type AgentName = DisplayName;
+pub type CollectionName = DisplayName;
+
+impl DisplayName {
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {

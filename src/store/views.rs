@@ -337,8 +337,11 @@ impl Store {
             .collect();
         document_ids.sort();
         document_ids.dedup();
-        let mut documents = self.documents_by_ids(&document_ids).await?;
-        documents.retain(|d| viewer.may_read(d));
+        // Every cited document is checked; one the viewer may not read gives its verdict
+        // alone (`QuoteCheck::withheld`), and is no target.
+        let documents = self.documents_by_ids(&document_ids).await?;
+        let readable: std::collections::HashSet<DocumentId> =
+            documents.iter().filter(|d| viewer.may_read(d)).map(|d| d.id).collect();
         let against = |citation: &Citation| match (&citation.target, &which) {
             (CitationTarget::Document { .. }, Against::Exactly(hash)) => Some(hash.clone()),
             (CitationTarget::Document { pinned: Some(hash), .. }, Against::PinnedOrHead) => {
@@ -352,7 +355,7 @@ impl Store {
         let mut wanted: Vec<RevisionHash> = citations.iter().filter_map(against).collect();
         wanted.sort();
         wanted.dedup();
-        let revisions = self.revisions_by_hashes(viewer, &wanted).await?;
+        let revisions = self.revisions_with_hashes(&wanted).await?;
         let mut contents: Vec<ContentHash> =
             revisions.iter().filter(|r| !r.redacted).map(|r| r.content_hash.clone()).collect();
         contents.sort();
@@ -403,7 +406,13 @@ impl Store {
             .into_iter()
             .zip(verifications)
             .map(|(citation, verification)| {
+                let hidden = match &citation.target {
+                    CitationTarget::Document { id, .. } => !readable.contains(id),
+                    CitationTarget::Source(_) => false,
+                };
+                let verification = if hidden { verification.withheld() } else { verification };
                 let target = match &citation.target {
+                    CitationTarget::Document { .. } if hidden => None,
                     CitationTarget::Document { id, .. } => {
                         let document = documents.iter().find(|d| d.id == *id).cloned();
                         let revision = against(&citation)

@@ -19,7 +19,7 @@ use super::values::{
     CollectionId, ContentHash, DocumentId, InvalidValue, Message, RevisionHash, Slug, SourceId,
     Timestamp, Title, reject_nul,
 };
-use super::{Missing, Store, sources};
+use super::{Missing, Store, access, sources};
 use crate::entity::{document, revision};
 
 const SUCCEEDED: AuditOutcome = AuditOutcome::Succeeded;
@@ -33,6 +33,26 @@ pub struct CreateDocument {
     pub content: String,
     pub message: Message,
     pub source: Option<SourceId>,
+    /// Where it is kept, and until when only that collection's members may read it.
+    pub placement: Placement,
+}
+
+/// Which collection a new document joins, and its embargo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub collection: CollectionId,
+    pub publish_at: Option<Timestamp>,
+}
+
+impl Placement {
+    /// The public collection, no embargo: where every document went before collections.
+    pub const PUBLIC: Placement = Placement { collection: CollectionId::PUBLIC, publish_at: None };
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Self::PUBLIC
+    }
 }
 
 /// A new revision on top of `expected_head`. The title is kept from the parent when `None`;
@@ -100,6 +120,9 @@ impl WriteTransaction<'_> {
         let author = actor.agent;
         self.check_content(&input.content)?;
         self.check_source_exists(input.source).await?;
+        let placement = input.placement;
+        let visibility = access::collection_visibility(&self.tx, placement.collection).await?;
+        let public_from = access::public_from(visibility, placement.publish_at);
         let id = DocumentId::generate();
         // What else a new document changes (lists, counts, searches, an answer that found no
         // document) read everything, and goes with any change.
@@ -126,9 +149,9 @@ impl WriteTransaction<'_> {
             head: revision.hash.clone(),
             created_at: now,
             updated_at: now,
-            collection: CollectionId::PUBLIC,
-            publish_at: None,
-            public_from: Some(Timestamp::from_micros(0)),
+            collection: placement.collection,
+            publish_at: placement.publish_at,
+            public_from: public_from.map(Timestamp::from_micros),
         };
 
         let inserted = document::Entity::insert(document::ActiveModel {
@@ -138,8 +161,9 @@ impl WriteTransaction<'_> {
             head_hash: Set(revision.hash.as_str().to_owned()),
             created_at: Set(now.micros()),
             updated_at: Set(now.micros()),
-            // The public collection, no embargo: the columns' defaults.
-            ..Default::default()
+            collection_id: Set(placement.collection.as_uuid()),
+            publish_at: Set(placement.publish_at.map(|at| at.micros())),
+            public_from: Set(public_from),
         })
         .exec_without_returning(&self.tx)
         .await;

@@ -186,6 +186,8 @@ impl Archive {
             content_sha256: None,
             content: Some(format!("Text of {slug}, revision {number}.\n")),
             redacted: false,
+            collection: None,
+            publish_at: None,
         };
         let (_, hash) = record.clone().parse().unwrap();
         record.hash = Some(hash.to_string());

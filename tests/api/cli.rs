@@ -152,6 +152,7 @@ async fn log_and_diff_show_history_and_changes_in_a_terminal() {
                 content: "The letter was sent in recent days.\nSecond line.\n".into(),
                 message: Message::parse("first capture").unwrap(),
                 source: None,
+                placement: palimpsest::store::Placement::PUBLIC,
             },
             &store::Actor::agent(author.id),
         )
@@ -482,6 +483,7 @@ async fn commands_create_nothing_by_mistake_log_only_when_asked_and_stop_quietly
                 content: "A line of the long document.\n".repeat(20_000),
                 message: Message::parse("far longer than a pipe holds").unwrap(),
                 source: None,
+                placement: palimpsest::store::Placement::PUBLIC,
             },
             &store::Actor::agent(author.id),
         )
@@ -504,4 +506,100 @@ async fn commands_create_nothing_by_mistake_log_only_when_asked_and_stop_quietly
     let said = String::from_utf8_lossy(&ended.stderr);
     assert!(ended.status.success(), "{said}");
     assert!(!said.contains("panicked") && !said.contains("Broken pipe"), "{said}");
+}
+
+/// The operator manages collections at the command line, each change audited; an export
+/// carries every collection and each document's placement, an import places each document as
+/// the archive says, and a document whose collection is nowhere is refused, not made public.
+#[test]
+fn collections_are_managed_at_the_command_line_and_travel_in_archives() {
+    use palimpsest::store::{Timestamp, Viewer};
+    let db = TempDb::new();
+    let url = db.url();
+    assert!(palimpsest(&url, &["seed"]).status.success());
+    let ok = |args: &[&str]| {
+        let output = palimpsest(&url, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stderr(&output)
+    };
+    ok(&["token", "create", "--agent", "Desk Member", "--role", "reader"]);
+    let said = ok(&["collection", "create", "drafts", "--name", "Newsroom drafts", "--restricted"]);
+    assert!(said.contains("created restricted collection drafts"), "{said}");
+    let said =
+        ok(&["collection", "add-member", "drafts", "--agent", "Desk Member", "--role", "editor"]);
+    assert!(said.contains("is in drafts as editor"), "{said}");
+    let slug = "reading-note-security-chiefs-appeal";
+    ok(&["collection", "move", slug, "drafts"]);
+    let said = ok(&[
+        "collection",
+        "embargo",
+        "ex-security-chiefs-urge-trump-to-end-gaza-war",
+        "--until",
+        "2999-01-01T00:00:00Z",
+    ]);
+    assert!(said.contains("embargoed until 2999-01-01"), "{said}");
+    let listed = stdout(&palimpsest(&url, &["collection", "list"]));
+    assert!(listed.contains("drafts") && listed.contains("restricted"), "{listed}");
+    let shown = stdout(&palimpsest(&url, &["collection", "show", "drafts"]));
+    assert!(shown.contains("editor") && shown.contains("Desk Member"), "{shown}");
+    let refused = palimpsest(&url, &["collection", "visibility", "public", "restricted"]);
+    assert!(!refused.status.success(), "the public collection stays public");
+    let refused = palimpsest(&url, &["collection", "create", "drafts", "--name", "Again"]);
+    assert!(
+        !refused.status.success() && stderr(&refused).contains("drafts"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // Exported whole (the command line reads everything), imported as it was.
+    let archive = db.0.with_extension("jsonl");
+    ok(&["export", "--output", archive.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&archive).unwrap();
+    assert!(text.lines().next().unwrap().contains("\"type\":\"collection\""), "collections first");
+    assert!(text.contains("\"publish_at\":\"2999-01-01T00:00:00.000000Z\""));
+    let copy = TempDb::new();
+    assert!(palimpsest(&copy.url(), &["migrate"]).status.success());
+    let imported = palimpsest(&copy.url(), &["import", archive.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = store::connect(&copy.url()).await.unwrap();
+        let store = Store::new(db, StoreLimits::default());
+        let anyone = Viewer::public(Timestamp::now());
+        for hidden in [slug, "ex-security-chiefs-urge-trump-to-end-gaza-war"] {
+            let slug = Slug::parse(hidden).unwrap();
+            assert!(
+                store.document_with_slug(&anyone, &slug).await.is_err(),
+                "{hidden} stays hidden"
+            );
+            assert!(store.document_with_slug(&Viewer::everything(), &slug).await.is_ok());
+        }
+    });
+
+    // Without its collection line, the placed document is refused, and the rest imported.
+    let without: String = text
+        .lines()
+        .filter(|l| !l.contains("\"type\":\"collection\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&archive, without).unwrap();
+    let bare = TempDb::new();
+    assert!(palimpsest(&bare.url(), &["migrate"]).status.success());
+    let imported = palimpsest(&bare.url(), &["import", archive.to_str().unwrap()]);
+    assert_eq!(imported.status.code(), Some(1), "{}", stderr(&imported));
+    let said = stderr(&imported);
+    assert!(said.contains("neither in the archive") && said.contains("collection"), "{said}");
+    runtime.block_on(async {
+        let db = store::connect(&bare.url()).await.unwrap();
+        let store = Store::new(db, StoreLimits::default());
+        let anyone = Viewer::public(Timestamp::now());
+        let refused = Slug::parse(slug).unwrap();
+        assert!(
+            store.document_with_slug(&Viewer::everything(), &refused).await.is_err(),
+            "not written"
+        );
+        let kept = Slug::parse("ex-security-chiefs-urge-trump-to-end-gaza-war").unwrap();
+        assert!(store.document_with_slug(&anyone, &kept).await.is_err(), "still embargoed");
+    });
+    let _ = std::fs::remove_file(&archive);
 }

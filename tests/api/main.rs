@@ -22,6 +22,7 @@ mod site;
 mod websocket_frame;
 
 mod access;
+mod access_matrix;
 mod archive;
 mod audit;
 mod auth;

@@ -98,8 +98,8 @@ async fn blobs(app: &TestApp) -> Vec<(String, i64, Option<String>, i64)> {
 }
 
 async fn assert_verifies(app: &TestApp) {
-    let archivist = app.token("Ada Archivist", Role::Archivist).await;
-    let body = app.query_as(Some(&archivist), VERIFY, json!({})).await;
+    let admin = app.token("Ada Admin", Role::Admin).await;
+    let body = app.query_as(Some(&admin), VERIFY, json!({})).await;
     assert_no_errors(&body);
     assert_eq!(body["data"]["verification"]["report"]["ok"], true, "{body:#}");
 }

@@ -386,7 +386,7 @@ async fn an_answer_kept_for_anyone_is_dropped_when_an_embargo_lifts(app: TestApp
     let name = AgentName::parse("Embargo Desk").unwrap();
     let desk = Actor::agent(store.create_agent(&name, AgentKind::Person, None).await.unwrap().id);
     let publish_at = Timestamp::from_micros(Timestamp::now().micros() + 3_000_000);
-    store.set_embargo(document.id, Some(publish_at), &desk).await.unwrap();
+    store.set_embargo(document.id, Some(publish_at), Some(&desk)).await.unwrap();
 
     let hidden = replayed(&app, DOCUMENT, json!({ "slug": "embargoed" })).await;
     assert!(Timestamp::now() < publish_at, "replayed before the embargo lifted");

@@ -35,6 +35,7 @@ async fn create(store: &Store, author: &Actor, slug: &str, content: &str) -> Wri
         content: content.into(),
         message: Message::parse("first").unwrap(),
         source: None,
+        placement: palimpsest::store::Placement::PUBLIC,
     };
     store.create_document(input, author).await.unwrap()
 }

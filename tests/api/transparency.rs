@@ -318,6 +318,7 @@ async fn appends_from_other_stores_and_rolled_back_transactions_leave_one_tree(a
         content: format!("{slug}\n"),
         message: Message::parse("m").unwrap(),
         source: None,
+        placement: palimpsest::store::Placement::PUBLIC,
     };
     let mut written = Vec::new();
     for (i, store) in

@@ -15,6 +15,7 @@
 mod cases;
 #[path = "../common/database.rs"]
 mod database;
+mod enumeration;
 mod resources;
 mod server;
 mod sockets;
@@ -95,6 +96,46 @@ async fn resource_attacks_on_sqlite() {
 )]
 async fn resource_attacks_on_postgres() {
     resource_attacks(server::Backend::Postgres).await;
+}
+
+/// Restricted documents, enumerated by ids, slugs, hashes, words and timing (`enumeration`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run it on the release build: cargo test --release --test hostile"
+)]
+async fn enumeration_finds_nothing_on_sqlite() {
+    enumerate(Database::create(server::Backend::Sqlite, "palimpsest-enumeration").await.unwrap())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "run it on the release build: cargo test --release --test hostile"
+)]
+#[cfg_attr(
+    palimpsest_no_postgres,
+    ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+async fn enumeration_finds_nothing_on_postgres() {
+    let database = Database::create(server::Backend::Postgres, "palimpsest-enumeration")
+        .await
+        .expect("PALIMPSEST_TEST_POSTGRES_URL names a PostgreSQL server");
+    enumerate(database).await;
+}
+
+async fn enumerate(database: Database) {
+    let findings = enumeration::attack(&database).await;
+    let (hidden, missing) = findings.medians;
+    println!("enumeration on {}:", database.name());
+    println!("  requests:                 {}", findings.requests);
+    println!("  answers that told:        {}", findings.leaks.len());
+    println!("  median lookup, hidden:    {hidden} µs; of nothing: {missing} µs");
+    assert!(findings.leaks.is_empty(), "answers that told of the document: {:#?}", findings.leaks);
+    // The same code answers both; a class apart would show as one median far from the other.
+    let (low, high) = (hidden.min(missing), hidden.max(missing));
+    assert!(high <= low * 3 / 2 + 200, "found and not found take apart: {hidden} vs {missing} µs");
 }
 
 async fn resource_attacks(backend: server::Backend) {

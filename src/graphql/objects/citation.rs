@@ -118,15 +118,18 @@ impl CitationNode {
                 against: Some(revision),
             });
         };
-        let Some(target): Option<store::Revision> = load_optional(ctx, revision.clone()).await?
-        else {
-            // A cited revision the caller may not read is no text to it.
-            return Ok(no_text());
+        let (target, readable) = match load_optional(ctx, revision.clone()).await? {
+            Some(target) => (target, true),
+            // A cited revision the caller may not read: its verdict, and nothing of its text.
+            None => match hidden_revision(ctx, &revision).await? {
+                Some(target) => (target, false),
+                None => return Ok(no_text()),
+            },
         };
         if target.redacted {
             return Ok(QuoteVerification {
                 result: QuoteCheck::redacted(),
-                against: Some(revision),
+                against: readable.then_some(revision),
             });
         }
         draw_text(ctx, "verification", target.content_bytes)?;
@@ -137,18 +140,36 @@ impl CitationNode {
             .run(move || passage::check_quote(&quote, &text, given))
             .await
             .map_err(|err| ApiError::from(crate::store::StoreError::from(err)))?;
+        if !readable {
+            return Ok(QuoteVerification { result: result.withheld(), against: None });
+        }
         Ok(QuoteVerification { result, against: Some(revision) })
     }
 
+    /// The cited document's head: a document the caller may not read has one too, whose
+    /// verdict `verify_against` gives without its text.
     async fn head_of_target(&self, ctx: &Context<'_>) -> ApiResult<Option<RevisionHash>> {
         match &self.0.target {
-            // A target the caller may not read has no head for it.
             CitationTarget::Document { id, .. } => {
-                Ok(load_optional::<DocumentId>(ctx, *id).await?.map(|d| d.head))
+                match load_optional::<DocumentId>(ctx, *id).await? {
+                    Some(document) => Ok(Some(document.head)),
+                    None => Ok(store(ctx)?.documents_by_ids(&[*id]).await?.pop().map(|d| d.head)),
+                }
             }
             CitationTarget::Source(_) => Ok(None),
         }
     }
+}
+
+/// A cited revision the caller may not read, read for its verdict alone.
+async fn hidden_revision(
+    ctx: &Context<'_>,
+    revision: &RevisionHash,
+) -> ApiResult<Option<store::Revision>> {
+    let everything = store::Viewer::everything();
+    let found =
+        store(ctx)?.revisions_by_hashes(&everything, std::slice::from_ref(revision)).await?;
+    Ok(found.into_iter().next())
 }
 
 fn no_text() -> QuoteVerification {

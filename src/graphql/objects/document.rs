@@ -11,7 +11,7 @@ use crate::graphql::error::ApiResult;
 use crate::graphql::ids::GlobalId;
 use crate::graphql::kinds::DocumentKind;
 use crate::graphql::loaders::{HeadAt, load_optional, load_required, viewer};
-use crate::graphql::nodes::{DocumentNode, RevisionNode};
+use crate::graphql::nodes::{CollectionNode, DocumentNode, RevisionNode};
 use crate::graphql::scalars::DateTime;
 use crate::render::RecordInput;
 use crate::render::cite::Format;
@@ -59,13 +59,23 @@ impl DocumentNode {
         self.0.updated_at.into()
     }
 
+    /// The collection that keeps it, which decides who may read it.
+    async fn collection(&self, ctx: &Context<'_>) -> ApiResult<CollectionNode> {
+        Ok(CollectionNode(load_required(ctx, self.0.collection).await?))
+    }
+
+    /// Its embargo: until then only its collection's members may read it. Null: none.
+    async fn publish_at(&self) -> Option<DateTime> {
+        self.0.publish_at.map(Into::into)
+    }
+
     /// Verifies this document: every revision's content and header hash, its header against
     /// the columns it covers, the chain, the head and each revision's leaf in the
     /// transparency log. Needs an archivist or admin token; costs a point per revision and per
     /// KiB of text.
     #[graphql(complexity = 100)]
     async fn verification(&self, ctx: &Context<'_>) -> ApiResult<IntegrityReport> {
-        RequestAuth::require_permission(ctx, Permission::Audit).await?;
+        RequestAuth::require_in(ctx, Permission::Audit, &self.0).await?;
         Ok(IntegrityReport(store(ctx)?.verify_document(self.0.id, budget(ctx)?).await?))
     }
 

@@ -12,7 +12,7 @@ use crate::graphql::context::{budget, store};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::GlobalId;
 use crate::graphql::kinds::{AuditAction, AuditOutcome, IntegrityProblemKind};
-use crate::graphql::loaders::load_required;
+use crate::graphql::loaders::{load_required, viewer};
 use crate::graphql::nodes::{AgentNode, AuditEventNode};
 use crate::graphql::scalars::DateTime;
 use crate::merkle::Hash;
@@ -287,6 +287,7 @@ impl AuditEventFilter {
             target: self.target,
             since: self.since.map(|t| t.0),
             until: self.until.map(|t| t.0),
+            viewer: None,
         })
     }
 }
@@ -334,8 +335,9 @@ impl IntegrityFields {
 
     /// Verifies a page of the corpus (documents in id order, 1 to 1,000 per page, 100 by
     /// default): every content and revision hash, headers against their columns, chains,
-    /// heads and log leaves. Needs an archivist or admin token; costs a point per revision
-    /// and per KiB of text.
+    /// heads and log leaves. Needs an admin token, as it reads restricted documents too
+    /// (archivists verify what they may read with `Document.verification`); costs a point
+    /// per revision and per KiB of text.
     #[graphql(complexity = 100)]
     async fn verification(
         &self,
@@ -343,7 +345,8 @@ impl IntegrityFields {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<CorpusVerification> {
-        RequestAuth::require_permission(ctx, Permission::Audit).await?;
+        // Restricted documents included: only those who may manage every collection.
+        RequestAuth::require_permission(ctx, Permission::VerifyCorpus).await?;
         let first = first.unwrap_or(100);
         if !(1..=1000).contains(&first) {
             return Err(ApiError::bad_input(format!("`first` must be 1 to 1000, not {first}")));
@@ -364,11 +367,16 @@ object_with_pages! {
     impl IntegrityLists {}
     pages {
         /// The audit log, oldest first (`last` for the newest). Needs an archivist or admin
-        /// token.
+        /// token. An archivist is shown no event naming a document it may not read (by id,
+        /// slug or revision hash) or a restricted collection it is no member of.
         audit_events(filter: Option<AuditEventFilter>) -> AuditEventConnection =
             |_root, ctx, args| {
-                RequestAuth::require_permission(ctx, Permission::Audit).await?;
-                let filter = filter.unwrap_or_default().parse()?;
+                let principal = RequestAuth::require_permission(ctx, Permission::Audit).await?;
+                let mut filter = filter.unwrap_or_default().parse()?;
+                // Archivists audit what they may read; admins, everything.
+                if !Permission::ManageCollections.allows(principal.role) {
+                    filter.viewer = Some(viewer(ctx).await?);
+                }
                 AuditEventConnection::load(store(ctx)?, filter, args).await
             };
     }

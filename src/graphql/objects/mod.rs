@@ -6,6 +6,7 @@ mod agent;
 pub mod capture;
 mod citation;
 pub mod citation_export;
+pub mod collection;
 mod document;
 pub mod history;
 pub mod integrity;

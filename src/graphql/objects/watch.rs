@@ -244,10 +244,14 @@ impl WatchMutations {
         let actor =
             RequestAuth::authorize(ctx, WRITE, AuditAction::AddWatch, || AuditTarget::Unnamed)
                 .await?;
+        let slug = input.slug.as_deref().map(Slug::parse).transpose()?;
+        if let Some(slug) = &slug {
+            writable_slug(ctx, slug).await?;
+        }
         let watch = NewWatch {
             kind: store::WatchKind::Page,
             url: parse_url(ctx, &input.url)?,
-            slug: input.slug.as_deref().map(Slug::parse).transpose()?,
+            slug,
             document_kind: input.kind.map_or(store::DocumentKind::Article, Into::into),
             interval: interval(input.interval_seconds)?,
             obey_robots: input.obey_robots,
@@ -361,3 +365,17 @@ object_with_pages! {
 
 #[derive(Default)]
 pub struct WatchLists;
+
+/// A watch that names a slug writes its captures into the document with that slug: the caller
+/// must be one who may write it. A document it may not read takes the slug as any document
+/// does (CONFLICT, the answer `createDocument` gives), and says nothing more of itself.
+async fn writable_slug(ctx: &Context<'_>, slug: &Slug) -> ApiResult<()> {
+    let Some(found) = store(ctx)?.document_by_slug(slug).await? else {
+        return Ok(());
+    };
+    if load_optional::<store::DocumentId>(ctx, found.id).await?.is_none() {
+        return Err(store::StoreError::Conflict(store::Conflict::SlugTaken(slug.clone())).into());
+    }
+    RequestAuth::require_in(ctx, WRITE, &found).await?;
+    Ok(())
+}

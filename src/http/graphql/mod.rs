@@ -24,6 +24,7 @@ use crate::graphql::auth::Credentials;
 use crate::graphql::error::{self, ErrorCode, RequestFailure};
 use crate::graphql::{Executed, RequestContext};
 use crate::ratelimit::{Charge, Client};
+use crate::store::Timestamp;
 
 pub(super) async fn post(
     state: web::Data<AppState>,
@@ -139,6 +140,7 @@ async fn execute(
     let base_url = base_url(req);
     let client_address = client_address(req, state.trust_forwarded);
     // Kept answers are for requests without credentials, filed under the database's state.
+    let began = Timestamp::now();
     let mut kept = None;
     if let (Some(cache), Credentials::Anonymous) = (&state.responses, &credentials) {
         match state.store.change_marker().await {
@@ -202,7 +204,7 @@ async fn execute(
     if let Some((cache, marker, key)) = kept {
         let charged = cost.rate_limit().map_or(0, |status| status.cost);
         let answer = Answer { body: body.clone(), charged, debt: cost.debt() };
-        cache.put(&marker, &key, answer, reads.reads());
+        cache.put(&marker, began, &key, answer, reads.reads());
     }
     let mut builder = HttpResponse::build(status);
     builder.content_type(media.content_type());

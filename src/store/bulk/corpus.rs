@@ -8,7 +8,8 @@ use crate::entity::{agent, document, revision, source};
 use crate::store::Store;
 use crate::store::error::{StoreResult, corrupt};
 use crate::store::texts::packing::Unpacked;
-use crate::store::values::{AgentId, ContentHash, DocumentId, SourceId};
+use crate::store::values::{AgentId, ContentHash, DocumentId, SourceId, Timestamp};
+use crate::store::writes::Placement;
 
 use super::CorpusRevision;
 
@@ -95,22 +96,31 @@ impl Store {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let documents: HashMap<uuid::Uuid, (String, String)> = document::Entity::find()
+        type Row = (uuid::Uuid, String, String, uuid::Uuid, Option<i64>);
+        let documents: HashMap<uuid::Uuid, (String, String, Placement)> = document::Entity::find()
             .select_only()
             .column(document::Column::Id)
             .column(document::Column::Slug)
             .column(document::Column::Kind)
+            .column(document::Column::CollectionId)
+            .column(document::Column::PublishAt)
             .filter(document::Column::Id.is_in(ids))
-            .into_tuple::<(uuid::Uuid, String, String)>()
+            .into_tuple::<Row>()
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|(id, slug, kind)| (id, (slug, kind)))
+            .map(|(id, slug, kind, collection, publish_at)| {
+                let placement = Placement {
+                    collection: collection.into(),
+                    publish_at: publish_at.map(Timestamp::from_micros),
+                };
+                (id, (slug, kind, placement))
+            })
             .collect();
         revisions
             .into_iter()
             .map(|revision| {
-                let (slug, kind) = documents
+                let (slug, kind, placement) = documents
                     .get(&revision.document_id.as_uuid())
                     .cloned()
                     .ok_or_else(|| corrupt("revisions.document_id", "no such document"))?;
@@ -132,7 +142,7 @@ impl Store {
                     })
                 };
                 let kind = kind.parse().map_err(|e| corrupt("documents.kind", e))?;
-                Ok(CorpusRevision { revision, content, slug, kind })
+                Ok(CorpusRevision { revision, content, slug, kind, placement })
             })
             .collect()
     }

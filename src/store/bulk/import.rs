@@ -2,21 +2,47 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement,
+};
 
-use crate::entity::{agent, document, revision, source};
+use crate::entity::{agent, collection, document, revision, source};
 use crate::merkle::Frontier;
 use crate::store::Store;
+use crate::store::access::public_from;
 use crate::store::audit::{self, AuditTarget};
-use crate::store::error::{StoreError, StoreResult};
-use crate::store::kinds::{AuditAction, AuditOutcome};
+use crate::store::error::{StoreError, StoreResult, corrupt};
+use crate::store::kinds::{AuditAction, AuditOutcome, Visibility};
 use crate::store::live::RevisionEvent;
 use crate::store::search::Indexed;
 use crate::store::sql::ROWS_PER_STATEMENT;
 use crate::store::transaction::begin_write;
-use crate::store::values::{ContentHash, DocumentId, InvalidValue, RevisionHash, Timestamp};
+use crate::store::values::{
+    CollectionId, ContentHash, DocumentId, InvalidValue, RevisionHash, Timestamp,
+};
 
 use super::{HistoryEnd, ImportAgent, ImportBatch, ImportRevision, history_ends_in};
+
+/// The visibility of each collection the batch's revisions place a document in, in one query.
+async fn visibilities(
+    tx: &impl ConnectionTrait,
+    revisions: &[ImportRevision],
+) -> StoreResult<HashMap<CollectionId, Visibility>> {
+    let ids: HashSet<CollectionId> =
+        revisions.iter().filter(|r| r.number == 1).map(|r| r.placement.collection).collect();
+    let rows = collection::Entity::find()
+        .filter(collection::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+        .all(tx)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let visibility =
+                row.visibility.parse().map_err(|e| corrupt("collections.visibility", e))?;
+            Ok((CollectionId::from(row.id), visibility))
+        })
+        .collect()
+}
 
 impl Store {
     /// Writes `batch` in one transaction, by the operator at the command line. Each revision
@@ -35,6 +61,7 @@ impl Store {
             }
         }
         let mut ends = history_ends_in(&tx, &touched).await?;
+        let visibilities = visibilities(&tx, &batch.revisions).await?;
         let stored: HashMap<DocumentId, RevisionHash> =
             ends.iter().map(|(id, end)| (*id, end.head.clone())).collect();
 
@@ -54,6 +81,14 @@ impl Store {
             let older = expected.map(|end| end.content.clone());
             let previous = expected.map(|end| end.head.clone());
             if expected.is_none() {
+                let placement = imported.placement;
+                let visibility =
+                    visibilities.get(&placement.collection).copied().ok_or_else(|| {
+                        InvalidValue::new(
+                            "collection",
+                            format!("collection {} is not stored", placement.collection),
+                        )
+                    })?;
                 // Its head and update time are set once the batch's last revision of it is.
                 documents.push((
                     imported.document,
@@ -64,7 +99,9 @@ impl Store {
                         head_hash: Set(String::new()),
                         created_at: Set(imported.created_at.micros()),
                         updated_at: Set(imported.created_at.micros()),
-                        ..Default::default()
+                        collection_id: Set(placement.collection.as_uuid()),
+                        publish_at: Set(placement.publish_at.map(|at| at.micros())),
+                        public_from: Set(public_from(visibility, placement.publish_at)),
                     },
                 ));
             }

@@ -26,6 +26,7 @@ use super::values::{
     AgentId, AgentName, ContentHash, DocumentId, Message, RevisionHash, Slug, SourceId, Timestamp,
     Title,
 };
+use super::writes::Placement;
 use crate::entity::{agent, document, revision, source};
 
 /// An agent as an archive names it, id and all.
@@ -53,6 +54,9 @@ pub struct ImportRevision {
     pub author: AgentId,
     pub source: Option<SourceId>,
     pub created_at: Timestamp,
+    /// Where the document is kept, used when this revision creates it: its collection must be
+    /// stored.
+    pub placement: Placement,
 }
 
 impl ImportRevision {
@@ -107,6 +111,8 @@ pub struct CorpusRevision {
     pub content: Option<String>,
     pub slug: String,
     pub kind: DocumentKind,
+    /// Where its document is kept now, and its embargo.
+    pub placement: Placement,
 }
 
 impl Store {

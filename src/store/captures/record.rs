@@ -23,6 +23,7 @@ use crate::store::kinds::{AuditAction, AuditOutcome, CaptureOutcome, DocumentKin
 use crate::store::revisions::{self, Revision};
 use crate::store::transaction::WriteTransaction;
 use crate::store::values::{CaptureId, ContentHash, DocumentId, Message, Slug, Timestamp, WatchId};
+use crate::store::writes::Placement;
 use crate::store::writes::{CreateDocument, ReviseDocument};
 use crate::store::{Store, captures::slug_for_url};
 
@@ -380,6 +381,7 @@ impl WriteTransaction<'_> {
                     content: page.text,
                     message,
                     source: Some(source.id),
+                    placement: Placement::PUBLIC,
                 },
                 actor,
             )
