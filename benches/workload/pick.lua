@@ -3,7 +3,7 @@
 -- JSON: a quoted id, a cursor, null, or a number). Random picks keep the server from
 -- answering one hot key from a cache.
 --
---   wrk -t2 -c32 -d15s -s pick.lua URL -- BODY_FILE PICKS_FILE
+--   wrk -t2 -c32 -d15s [-H 'Authorization: Bearer …'] -s pick.lua URL -- BODY_FILE PICKS_FILE
 local template, picks = nil, {}
 local counter = 0
 
@@ -24,5 +24,8 @@ end
 function request()
   local pick = picks[math.random(#picks)]
   local body = string.gsub(template, "__ID__", function() return pick end)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  -- wrk's own headers (`-H`, e.g. a token) go along.
+  local headers = {["Content-Type"] = "application/json"}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return wrk.format("POST", nil, headers, body)
 end

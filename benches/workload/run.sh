@@ -25,6 +25,11 @@
 #      SOAK=SECONDS: a soak of mixed reads and writes instead of the measures (see below)
 #      CAPTURE=PAGES: q1 idle, then while the server captures PAGES new pages (see below;
 #        the corpus is loaded afresh)
+#      BASELINE_BIN=PATH: another build of `palimpsest` (say, main's before a change), served
+#        over the same database beside this one; each query is measured on both, one after
+#        the other, and the table gives this build's ratio to it
+#      ACCESS=N: a member's q1 of N documents moved into a restricted collection, against the
+#        same member's q1 of public ones (see below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=benches/workload
@@ -89,18 +94,20 @@ start() {
   echo "the $db server did not start; see $work/$db/server.log" >&2; exit 1
 }
 
-# measure LABEL URL BODY PICKS: median req/s, p50 and p99 of $RUNS wrk runs
+# measure LABEL URL BODY PICKS: median req/s, p50 and p99 of $RUNS wrk runs ($AUTH: a token
+# sent with each request)
 measure() {
   local label=$1 url=$2 body=$3 picks=$4 out="$work/results/$1.txt"
+  local auth=(); [ -z "${AUTH:-}" ] || auth=(-H "Authorization: Bearer $AUTH")
   mkdir -p "$work/results"; : >"$out"
   local first; first=$(head -n1 "$picks")
-  if curl -sS -m 10 -H 'content-type: application/json' \
+  if curl -sS -m 10 -H 'content-type: application/json' "${auth[@]}" \
       -d "$(sed "s|__ID__|$first|" "$body")" "$url" | grep -q '"errors"'; then
     echo "pre-flight of $label failed" >&2; return 1
   fi
-  [ "$WARMUP" = 0 ] || wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s $here/pick.lua "$url" -- "$body" "$picks" >/dev/null
+  [ "$WARMUP" = 0 ] || wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >/dev/null
   for _ in $(seq 1 "$RUNS"); do
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency -s $here/pick.lua "$url" -- "$body" "$picks" |
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" |
       awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
         /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
@@ -210,6 +217,49 @@ if [ -n "${CAPTURE:-}" ]; then
   exit 0
 fi
 
+# ACCESS=N: N documents moved into a restricted collection whose member (a reader token) then
+# reads them with q1, against the same token's q1 of public documents: what membership costs
+# a read. Both with a token, so neither is answered from the response cache. The documents are
+# moved back at the end.
+if [ -n "${ACCESS:-}" ]; then
+  for db in $DATABASES; do
+    eval "p=\$port_$db"
+    api="http://127.0.0.1:$p/graphql"
+    url=$(database_url "$db")
+    DATABASE_URL=$url "$bin" collection create bench-restricted --name "Bench restricted" --restricted 2>/dev/null || true
+    DATABASE_URL=$url "$bin" collection create bench-public --name "Bench public" 2>/dev/null || true
+    member=$(DATABASE_URL=$url "$bin" token create --agent "Bench member $$" --role reader 2>/dev/null)
+    DATABASE_URL=$url "$bin" collection add-member bench-restricted --agent "Bench member $$" --role reader 2>/dev/null
+    admin=$(DATABASE_URL=$url "$bin" token create --agent "Bench admin $$" --role admin 2>/dev/null)
+    col() { curl -sS -H 'content-type: application/json' -H "Authorization: Bearer $admin" \
+      -d "{\"query\":\"{ collection(slug: \\\"$1\\\") { id } }\"}" "$api" | sed 's/.*"id":"\([^"]*\)".*/\1/'; }
+    move() { curl -sS -o /dev/null -H 'content-type: application/json' -H "Authorization: Bearer $admin" \
+      -d "{\"query\":\"mutation(\$d: ID!, \$c: ID!) { moveDocument(input: {documentId: \$d, collectionId: \$c}) { document { id } } }\",\"variables\":{\"d\":$1,\"c\":\"$2\"}}" "$api"; }
+    restricted=$(col bench-restricted); public=$(col public)
+    head -n "$ACCESS" "$work/$db/ids.txt" >"$work/$db/restricted-ids.txt"
+    tail -n +"$((ACCESS + 1))" "$work/$db/ids.txt" >"$work/$db/public-ids.txt"
+    while read -r id; do move "$id" "$restricted"; done <"$work/$db/restricted-ids.txt"
+    q1=$here/palimpsest/q1_document_latest.json
+    pub=$(AUTH=$member measure "q1-member-public-$db" "$api" "$q1" "$work/$db/public-ids.txt")
+    res=$(AUTH=$member measure "q1-member-restricted-$db" "$api" "$q1" "$work/$db/restricted-ids.txt")
+    pub2=$(AUTH=$member measure "q1-member-public-again-$db" "$api" "$q1" "$work/$db/public-ids.txt")
+    while read -r id; do move "$id" "$public"; done <"$work/$db/restricted-ids.txt"
+    read -r pub_rps _ pub_p99 _ <<<"$pub"; read -r res_rps _ res_p99 _ <<<"$res"; read -r pub2_rps _ _ _ <<<"$pub2"
+    echo "## q1 by a member on $db: public $pub_rps then $pub2_rps req/s (p99 $pub_p99 ms);" \
+      "restricted $res_rps req/s (p99 $res_p99 ms): $(awk -v a="$res_rps" -v b="$pub_rps" -v c="$pub2_rps" 'BEGIN{printf "%.0f %%", 200 * a / (b + c)}') of public"
+  done
+  exit 0
+fi
+
+# BASELINE_BIN: the other build, on the same databases (read only here), each on its own port.
+if [ -n "${BASELINE_BIN:-}" ]; then
+  for db in $DATABASES; do
+    eval "p=\$port_$db"
+    saved=$bin; bin=$BASELINE_BIN; start "$db" $((p + 50)); bin=$saved
+    eval "base_port_$db=$((p + 50))"
+  done
+fi
+
 for q in q1_document_latest q2_history20 q3_page50; do
   if $peer; then
     picks=$work/peer-ids.txt; [ "$q" = q3_page50 ] && picks=$work/peer-offsets.txt
@@ -222,6 +272,12 @@ for q in q1_document_latest q2_history20 q3_page50; do
     # shellcheck disable=SC2154
     result[$q,$db]=$(measure "$q-$db" "http://127.0.0.1:$p/graphql" "$here/palimpsest/$q.json" "$picks")
     echo "$q $db: ${result[$q,$db]}"
+    if [ -n "${BASELINE_BIN:-}" ]; then
+      eval "bp=\$base_port_$db"
+      # shellcheck disable=SC2154
+      base=$(measure "$q-$db-baseline" "http://127.0.0.1:$bp/graphql" "$here/palimpsest/$q.json" "$picks")
+      echo "$q $db baseline: $base; this build: $(awk -v a="${result[$q,$db]%% *}" -v b="${base%% *}" 'BEGIN{printf "%.3f", a / b}')x"
+    fi
   done
 done
 

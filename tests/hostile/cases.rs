@@ -481,17 +481,24 @@ fn nul_bytes(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize) 
 
 fn get_mutations(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize) {
     for i in 0..n {
-        let query = format!(
-            "mutation {{ createDocument(input: {{slug: \"via-get-{i}\", title: \"T\", kind: ARTICLE, content: \"c\"}}) {{ document {{ id }} }} }}"
-        );
+        // A document, or (as an admin would) a collection.
+        let query = match i % 2 {
+            0 => format!(
+                "mutation {{ createDocument(input: {{slug: \"via-get-{i}\", title: \"T\", kind: ARTICLE, content: \"c\"}}) {{ document {{ id }} }} }}"
+            ),
+            _ => format!(
+                "mutation {{ createCollection(input: {{slug: \"via-get-{i}\", name: \"T\", visibility: RESTRICTED}}) {{ collection {{ id }} }} }}"
+            ),
+        };
         let extra = match rng.below(3) {
             0 => String::new(),
             1 => "&operationName=x".into(),
             _ => format!("&variables={}", url_encode(&hostile_string(rng))),
         };
         let mut case = get_graphql("mutation over GET", &query, &extra);
+        let token = if i % 2 == 0 { &fixture.editor } else { &fixture.admin };
         if let Request::Http { headers, .. } = &mut case.request {
-            headers.push(("authorization".into(), format!("Bearer {}", fixture.editor)));
+            headers.push(("authorization".into(), format!("Bearer {token}")));
         }
         cases.push(case);
     }
@@ -511,7 +518,8 @@ fn token_cases(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize
             _ => Some(format!("Bearer {}", fixture.editor)),
         };
         // Every write is refused: by the credential, or (for editors and admins) by its input.
-        let (query, variables) = match rng.below(8) {
+        let public = "00000000-0000-0000-0000-000000000000";
+        let (query, variables) = match rng.below(14) {
             0 => (
                 CREATE,
                 json!({ "input": { "slug": "huge", "title": "Taken slug", "kind": "ARTICLE", "content": "c" } }),
@@ -538,7 +546,35 @@ fn token_cases(fixture: &Fixture, rng: &mut Rng, cases: &mut Vec<Case>, n: usize
                 "{ auditEvents(last: 5) { totalCount nodes { action outcome } } verification(first: 2) { report { ok } } }",
                 json!({}),
             ),
-            _ => ("{ viewer { name } document(slug: \"small\") { head { hash } } }", json!({})),
+            // The admins' own commands, each refused for its input even to an admin.
+            7 => (
+                "mutation($i: CreateCollectionInput!) { createCollection(input: $i) { collection { id } } }",
+                json!({ "input": { "slug": "public", "name": "Taken slug", "visibility": "RESTRICTED" } }),
+            ),
+            8 => (
+                "mutation($i: SetCollectionVisibilityInput!) { setCollectionVisibility(input: $i) { collection { id } } }",
+                json!({ "input": { "collectionId": public, "visibility": "RESTRICTED" } }),
+            ),
+            9 => (
+                "mutation($i: MoveDocumentInput!) { moveDocument(input: $i) { document { id } } }",
+                json!({ "input": { "documentId": fixture.small_id, "collectionId": uuid::Uuid::now_v7().to_string() } }),
+            ),
+            10 => (
+                "mutation($i: SetCollectionMemberInput!) { setCollectionMember(input: $i) { member { role } } }",
+                json!({ "input": { "collectionId": public, "agentId": uuid::Uuid::now_v7().to_string(), "role": "EDITOR" } }),
+            ),
+            11 => (
+                "mutation($i: SetEmbargoInput!) { setEmbargo(input: $i) { document { id } } }",
+                json!({ "input": { "documentId": uuid::Uuid::now_v7().to_string(), "publishAt": "2999-01-01T00:00:00Z" } }),
+            ),
+            12 => (
+                "mutation($i: RemoveCollectionMemberInput!) { removeCollectionMember(input: $i) { collection { id } } }",
+                json!({ "input": { "collectionId": public, "agentId": uuid::Uuid::now_v7().to_string() } }),
+            ),
+            _ => (
+                "{ viewer { name } collections { slug } document(slug: \"small\") { head { hash } } }",
+                json!({}),
+            ),
         };
         let mut case = graphql("token case", None, query.into(), variables);
         if let (Request::Http { headers, .. }, Some(credential)) = (&mut case.request, credential) {

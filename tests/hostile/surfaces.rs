@@ -22,6 +22,8 @@ const EVERY_FIELD: &[&str] = &["hostile arguments", "fuzzed query", "alias bomb"
 pub const FIELDS: &[(&str, &[&str])] = &[
     ("Query.auditEvents", &["bad id, cursor, hash or slug"]),
     ("Query.changeReceipt", &["bad id, cursor, hash or slug", "heavy read"]),
+    ("Query.collection", &["bad id, cursor, hash or slug"]),
+    ("Query.collections", &["token case"]),
     ("Query.cite", &["bad id, cursor, hash or slug", "heavy read"]),
     ("Query.consistencyProof", &["fuzzed query"]),
     ("Query.diff", &["bad id, cursor, hash or slug", "heavy read", "several heavy fields"]),
@@ -54,6 +56,12 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("Mutation.resumeWatch", &["bad id, cursor, hash or slug", "mutation over GET"]),
     ("Mutation.captureWatchNow", &["bad id, cursor, hash or slug", "mutation over GET"]),
     ("Mutation.removeWatch", &["bad id, cursor, hash or slug", "mutation over GET"]),
+    ("Mutation.createCollection", &["token case", "mutation over GET"]),
+    ("Mutation.setCollectionVisibility", &["token case", "mutation over GET"]),
+    ("Mutation.setCollectionMember", &["token case", "mutation over GET"]),
+    ("Mutation.removeCollectionMember", &["token case", "mutation over GET"]),
+    ("Mutation.moveDocument", &["token case", "mutation over GET"]),
+    ("Mutation.setEmbargo", &["token case", "mutation over GET"]),
     (
         "Subscription.citationDrift",
         &[
