@@ -25,9 +25,11 @@
 #      SOAK=SECONDS: a soak of mixed reads and writes instead of the measures (see below)
 #      CAPTURE=PAGES: q1 idle, then while the server captures PAGES new pages (see below;
 #        the corpus is loaded afresh)
+#      BIN=PATH: the build to measure (this checkout's release build by default)
 #      BASELINE_BIN=PATH: another build of `palimpsest` (say, main's before a change), served
-#        over the same database beside this one; each query is measured on both, one after
-#        the other, and the table gives this build's ratio to it
+#        over the same databases beside this one; each query is measured on both, turn about
+#        ($RUNS rounds), and this build's median ratio to it printed, instead of the table;
+#        BASELINE_FORGET="m2026…": migrations the baseline predates (see below)
 #      ACCESS=N: a member's q1 of N documents moved into a restricted collection, against the
 #        same member's q1 of public ones (see below)
 set -euo pipefail
@@ -39,7 +41,7 @@ DATABASES=${DATABASES:-"sqlite postgres"}
 pg_url=${PALIMPSEST_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 peer_url=${POSTGRAPHILE_URL:-http://127.0.0.1:5000/graphql}
 target=${CARGO_TARGET_DIR:-target}
-bin=$target/release/palimpsest
+bin=${BIN:-$target/release/palimpsest}
 work=$(mkdir -p "${WORKLOAD_DIR:-$target/workload}" && cd "${WORKLOAD_DIR:-$target/workload}" && pwd)/d$DOCS-r$REVS-s$SEED
 mkdir -p "$work"
 
@@ -47,7 +49,7 @@ command -v wrk >/dev/null || {
   if [ "$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
   else echo "wrk is needed: apt-get install wrk" >&2; exit 2; fi
 }
-cargo build --release --quiet --bin palimpsest
+[ -n "${BIN:-}" ] || cargo build --release --quiet --bin palimpsest
 
 corpus=$work/corpus.jsonl
 if [ ! -s "$corpus" ]; then
@@ -80,10 +82,10 @@ reset_database() {
   fi
 }
 
-# start DB PORT: a release server on the database, its pid in $server
+# start DB PORT [URL]: a release server on the database (or URL), its pid in $server
 start() {
-  local db=$1 port=$2 url
-  url=$(database_url "$db")
+  local db=$1 port=$2 url=${3:-}
+  [ -n "$url" ] || url=$(database_url "$db")
   # Rate limits off: one client sending thousands of requests a second is the point here.
   # shellcheck disable=SC2086
   DATABASE_URL="$url" RUST_LOG=warn "$bin" serve --no-seed --bind "127.0.0.1:$port" \
@@ -251,13 +253,72 @@ if [ -n "${ACCESS:-}" ]; then
   exit 0
 fi
 
-# BASELINE_BIN: the other build, on the same databases (read only here), each on its own port.
+# BASELINE_BIN: the other build, on the same databases, each on its own port. A baseline from
+# before a migration would refuse a database that has it: BASELINE_FORGET (migration versions,
+# space-separated) serves it a copy of each database with those rows taken out of
+# seaql_migrations (their tables and columns stay, which a build from before ignores).
+baseline_copy() {
+  local db=$1 copy
+  case $db in
+    sqlite)
+      copy=$work/sqlite-baseline/palimpsest.db; rm -rf "$work/sqlite-baseline"; mkdir -p "$work/sqlite-baseline"
+      sqlite3 "$work/sqlite/palimpsest.db" ".backup '$copy'"
+      for v in $BASELINE_FORGET; do sqlite3 "$copy" "DELETE FROM seaql_migrations WHERE version = '$v'"; done
+      echo "sqlite://$copy" ;;
+    postgres)
+      copy=${pg_database}_baseline
+      psql -X -q "$pg_url" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" -c "CREATE DATABASE $copy" >&2
+      pg_dump "$(database_url postgres)" | psql -X -q "${pg_url%/*}/$copy" >/dev/null
+      for v in $BASELINE_FORGET; do psql -X -q "${pg_url%/*}/$copy" -c "DELETE FROM seaql_migrations WHERE version = '$v'" >&2; done
+      # A restored database has no statistics yet: the planner's, as the original's.
+      psql -X -q "${pg_url%/*}/$copy" -c "VACUUM ANALYZE" >&2
+      echo "${pg_url%/*}/$copy" ;;
+  esac
+}
 if [ -n "${BASELINE_BIN:-}" ]; then
   for db in $DATABASES; do
     eval "p=\$port_$db"
-    saved=$bin; bin=$BASELINE_BIN; start "$db" $((p + 50)); bin=$saved
+    url=""; [ -z "${BASELINE_FORGET:-}" ] || url=$(baseline_copy "$db")
+    saved=$bin; bin=$BASELINE_BIN; start "$db" $((p + 50)) "$url"; bin=$saved
     eval "base_port_$db=$((p + 50))"
   done
+fi
+
+# ab LABEL URL_THIS URL_BASE BODY PICKS: the two builds measured turn about (the order swapped
+# each round, so that drift favours neither), $RUNS rounds; prints the median ratio this/base,
+# and each build's median req/s and p99.
+ab() {
+  local label=$1 this=$2 base=$3 body=$4 picks=$5 out="$work/results/$1-ab.txt" a b warm=$WARMUP
+  mkdir -p "$work/results"; : >"$out"
+  for r in $(seq 1 "$RUNS"); do
+    if [ $((r % 2)) = 1 ]; then
+      a=$(RUNS=1 WARMUP=$warm measure "$label-this-$r" "$this" "$body" "$picks")
+      b=$(RUNS=1 WARMUP=$warm measure "$label-base-$r" "$base" "$body" "$picks")
+    else
+      b=$(RUNS=1 WARMUP=$warm measure "$label-base-$r" "$base" "$body" "$picks")
+      a=$(RUNS=1 WARMUP=$warm measure "$label-this-$r" "$this" "$body" "$picks")
+    fi
+    warm=0
+    read -r ar _ ap _ <<<"$a"; read -r br _ bp _ <<<"$b"
+    echo "$ar $br $ap $bp" >>"$out"
+  done
+  awk '{ r[NR] = $1 / $2; a[NR] = $1; b[NR] = $2; ap[NR] = $3; bp[NR] = $4 }
+    function med(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+      return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
+    END { printf "%.3fx (this %.0f req/s, p99 %.2f ms; baseline %.0f req/s, p99 %.2f ms)\n", med(r, NR), med(a, NR), med(ap, NR), med(b, NR), med(bp, NR) }' "$out"
+}
+
+if [ -n "${BASELINE_BIN:-}" ]; then
+  echo "## this build against $BASELINE_BIN, $RUNS rounds turn about; serve flags: ${SERVER_FLAGS:-none}"
+  for q in q1_document_latest q2_history20 q3_page50; do
+    for db in $DATABASES; do
+      picks=$work/$db/ids.txt; [ "$q" = q3_page50 ] && picks=$work/$db/cursors.txt
+      eval "p=\$port_$db bp=\$base_port_$db"
+      # shellcheck disable=SC2154
+      echo "$q $db: $(ab "$q-$db" "http://127.0.0.1:$p/graphql" "http://127.0.0.1:$bp/graphql" "$here/palimpsest/$q.json" "$picks")"
+    done
+  done
+  exit 0
 fi
 
 for q in q1_document_latest q2_history20 q3_page50; do
@@ -272,12 +333,6 @@ for q in q1_document_latest q2_history20 q3_page50; do
     # shellcheck disable=SC2154
     result[$q,$db]=$(measure "$q-$db" "http://127.0.0.1:$p/graphql" "$here/palimpsest/$q.json" "$picks")
     echo "$q $db: ${result[$q,$db]}"
-    if [ -n "${BASELINE_BIN:-}" ]; then
-      eval "bp=\$base_port_$db"
-      # shellcheck disable=SC2154
-      base=$(measure "$q-$db-baseline" "http://127.0.0.1:$bp/graphql" "$here/palimpsest/$q.json" "$picks")
-      echo "$q $db baseline: $base; this build: $(awk -v a="${result[$q,$db]%% *}" -v b="${base%% *}" 'BEGIN{printf "%.3f", a / b}')x"
-    fi
   done
 done
 
