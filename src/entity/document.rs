@@ -7,8 +7,8 @@ pub struct Model {
     pub id: Uuid,
     pub slug: String,
     pub kind: String,
-    /// The only column the store ever updates: it moves, with `updated_at`, when a revision
-    /// is appended.
+    /// Moves, with `updated_at`, when a revision is appended (the placement columns below
+    /// change only by `store::access`).
     pub head_hash: String,
     pub created_at: i64,
     pub updated_at: i64,

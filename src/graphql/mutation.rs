@@ -34,7 +34,7 @@ pub struct CoreMutations;
 const WRITE: Permission = Permission::WriteDocuments;
 
 /// The document a refused command named, for the audit log.
-fn document_target(id: &ID) -> AuditTarget {
+pub(super) fn document_target(id: &ID) -> AuditTarget {
     GlobalId::document("documentId", id).map_or(AuditTarget::Unnamed, AuditTarget::Document)
 }
 

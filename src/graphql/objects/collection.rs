@@ -9,6 +9,7 @@ use crate::graphql::context::store;
 use crate::graphql::error::{ApiError, ApiResult, ErrorCode};
 use crate::graphql::ids::GlobalId;
 use crate::graphql::loaders::{load_optional, load_required, viewer};
+use crate::graphql::mutation::document_target;
 use crate::graphql::nodes::{AgentNode, CollectionNode, DocumentNode};
 use crate::graphql::scalars::DateTime;
 use crate::store::{self, AuditAction, AuditTarget, CollectionId, Missing, Slug, StoreError};
@@ -283,10 +284,7 @@ impl CollectionMutations {
         ctx: &Context<'_>,
         input: MoveDocumentInput,
     ) -> ApiResult<DocumentPayload> {
-        let target = || {
-            GlobalId::document("documentId", &input.document_id)
-                .map_or(AuditTarget::Unnamed, AuditTarget::Document)
-        };
+        let target = || document_target(&input.document_id);
         let actor = RequestAuth::authorize(ctx, MANAGE, AuditAction::MoveDocument, target).await?;
         let document = GlobalId::document("documentId", &input.document_id)?;
         let to = GlobalId::collection("collectionId", &input.collection_id)?;
@@ -302,10 +300,7 @@ impl CollectionMutations {
         ctx: &Context<'_>,
         input: SetEmbargoInput,
     ) -> ApiResult<DocumentPayload> {
-        let target = || {
-            GlobalId::document("documentId", &input.document_id)
-                .map_or(AuditTarget::Unnamed, AuditTarget::Document)
-        };
+        let target = || document_target(&input.document_id);
         let actor = RequestAuth::authorize(ctx, MANAGE, AuditAction::SetEmbargo, target).await?;
         let document = GlobalId::document("documentId", &input.document_id)?;
         let publish_at = input.publish_at.map(|at| at.0);
