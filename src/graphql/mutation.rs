@@ -247,7 +247,14 @@ impl CoreMutations {
                 }
             },
         };
-        let standing = match load_optional::<CollectionId>(ctx, collection).await? {
+        // The public collection is always public: nothing to read for the common case.
+        let placed = input.collection_id.is_some() || input.publish_at.is_some();
+        let found = match placed {
+            true => load_optional::<CollectionId>(ctx, collection).await?,
+            false => None,
+        };
+        let standing = match found {
+            _ if !placed => PUBLIC,
             Some(found) => viewer(ctx)
                 .await?
                 .standing_for_placement(&found, input.publish_at.as_ref().map(|at| at.0)),
