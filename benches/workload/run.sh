@@ -96,8 +96,17 @@ start() {
   echo "the $db server did not start; see $work/$db/server.log" >&2; exit 1
 }
 
+# CPU time in clock ticks: of the processes named, and of every PostgreSQL process (its
+# backends persist in the server's pool, so the difference over a run is what the run cost
+# the database; run nothing else against it meanwhile).
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+pg_ticks() { ticks $(pgrep -u postgres 2>/dev/null); }
+hz=$(getconf CLK_TCK)
+
 # measure LABEL URL BODY PICKS: median req/s, p50 and p99 of $RUNS wrk runs ($AUTH: a token
-# sent with each request)
+# sent with each request). With COST_PID (the server's pid) set, two more columns: the median
+# CPU-µs per request spent by that server and by PostgreSQL — cost, which the machine's other
+# load moves far less than throughput.
 measure() {
   local label=$1 url=$2 body=$3 picks=$4 out="$work/results/$1.txt"
   local auth=(); [ -z "${AUTH:-}" ] || auth=(-H "Authorization: Bearer $AUTH")
@@ -109,16 +118,24 @@ measure() {
   fi
   [ "$WARMUP" = 0 ] || wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >/dev/null
   for _ in $(seq 1 "$RUNS"); do
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" |
-      awk '
+    local s0 d0 s1 d1
+    s0=$(ticks ${COST_PID:-}); d0=$(pg_ticks)
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >"$out.wrk"
+    s1=$(ticks ${COST_PID:-}); d1=$(pg_ticks)
+    awk -v ds=$((s1 - s0)) -v dd=$((d1 - d0)) -v hz="$hz" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
         /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+        / requests in / { n = $1 }
         /Non-2xx/ { bad += $NF } /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-        END { printf "%s %.3f %.3f %d\n", rps, p50, p99, bad }' >>"$out"
+        END { printf "%s %.3f %.3f %d %.1f %.1f\n", rps, p50, p99, bad, ds * 1e6 / hz / n, dd * 1e6 / hz / n }' "$out.wrk" >>"$out"
   done
   # medians of each column
   for c in 1 2 3; do cut -d' ' -f$c "$out" | sort -g | awk '{a[NR]=$1} END{printf "%s ", a[int((NR+1)/2)]}'; done
-  awk '{s += $4} END{print s}' "$out"
+  awk '{s += $4} END{printf "%s", s}' "$out"
+  if [ -n "${COST_PID:-}" ]; then
+    for c in 5 6; do cut -d' ' -f$c "$out" | sort -g | awk '{a[NR]=$1} END{printf " %s", a[int((NR+1)/2)]}'; done
+  fi
+  echo
 }
 
 declare -A result
@@ -280,32 +297,37 @@ if [ -n "${BASELINE_BIN:-}" ]; then
     eval "p=\$port_$db"
     url=""; [ -z "${BASELINE_FORGET:-}" ] || url=$(baseline_copy "$db")
     saved=$bin; bin=$BASELINE_BIN; start "$db" $((p + 50)) "$url"; bin=$saved
-    eval "base_port_$db=$((p + 50))"
+    eval "base_port_$db=$((p + 50)) base_pid_$db=$server"
   done
 fi
 
-# ab LABEL URL_THIS URL_BASE BODY PICKS: the two builds measured turn about (the order swapped
-# each round, so that drift favours neither), $RUNS rounds; prints the median ratio this/base,
-# and each build's median req/s and p99.
+# ab LABEL URL_THIS PID_THIS URL_BASE PID_BASE BODY PICKS: the two builds measured turn about
+# (the order swapped each round, so that drift favours neither), $RUNS rounds; prints the
+# median ratio this/base of req/s, each build's median req/s and p99, and the median CPU-µs
+# per request each spent, in the server and in PostgreSQL (cost ratio: this/base, lower is
+# cheaper). Throughput swings ±15 % between rounds on this shared machine; CPU per request
+# far less, so a few per cent show there first.
 ab() {
-  local label=$1 this=$2 base=$3 body=$4 picks=$5 out="$work/results/$1-ab.txt" a b warm=$WARMUP
+  local label=$1 this=$2 this_pid=$3 base=$4 base_pid=$5 body=$6 picks=$7 out="$work/results/$1-ab.txt" a b warm=$WARMUP
   mkdir -p "$work/results"; : >"$out"
   for r in $(seq 1 "$RUNS"); do
     if [ $((r % 2)) = 1 ]; then
-      a=$(RUNS=1 WARMUP=$warm measure "$label-this-$r" "$this" "$body" "$picks")
-      b=$(RUNS=1 WARMUP=$warm measure "$label-base-$r" "$base" "$body" "$picks")
+      a=$(RUNS=1 WARMUP=$warm COST_PID=$this_pid measure "$label-this-$r" "$this" "$body" "$picks")
+      b=$(RUNS=1 WARMUP=$warm COST_PID=$base_pid measure "$label-base-$r" "$base" "$body" "$picks")
     else
-      b=$(RUNS=1 WARMUP=$warm measure "$label-base-$r" "$base" "$body" "$picks")
-      a=$(RUNS=1 WARMUP=$warm measure "$label-this-$r" "$this" "$body" "$picks")
+      b=$(RUNS=1 WARMUP=$warm COST_PID=$base_pid measure "$label-base-$r" "$base" "$body" "$picks")
+      a=$(RUNS=1 WARMUP=$warm COST_PID=$this_pid measure "$label-this-$r" "$this" "$body" "$picks")
     fi
     warm=0
-    read -r ar _ ap _ <<<"$a"; read -r br _ bp _ <<<"$b"
-    echo "$ar $br $ap $bp" >>"$out"
+    read -r ar _ ap _ as ad <<<"$a"; read -r br _ bp _ bs bd <<<"$b"
+    echo "$ar $br $ap $bp $as $bs $ad $bd" >>"$out"
   done
-  awk '{ r[NR] = $1 / $2; a[NR] = $1; b[NR] = $2; ap[NR] = $3; bp[NR] = $4 }
+  awk '{ r[NR] = $1 / $2; a[NR] = $1; b[NR] = $2; ap[NR] = $3; bp[NR] = $4
+         as[NR] = $5; bs[NR] = $6; ad[NR] = $7; bd[NR] = $8; t[NR] = ($5 + $7) / ($6 + $8) }
     function med(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
       return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
-    END { printf "%.3fx (this %.0f req/s, p99 %.2f ms; baseline %.0f req/s, p99 %.2f ms)\n", med(r, NR), med(a, NR), med(ap, NR), med(b, NR), med(bp, NR) }' "$out"
+    END { printf "%.3fx (this %.0f req/s, p99 %.2f ms; baseline %.0f req/s, p99 %.2f ms); CPU-us/request server+PostgreSQL: this %.0f+%.0f, baseline %.0f+%.0f, cost %.3fx\n",
+      med(r, NR), med(a, NR), med(ap, NR), med(b, NR), med(bp, NR), med(as, NR), med(ad, NR), med(bs, NR), med(bd, NR), med(t, NR) }' "$out"
 }
 
 if [ -n "${BASELINE_BIN:-}" ]; then
@@ -313,9 +335,9 @@ if [ -n "${BASELINE_BIN:-}" ]; then
   for q in q1_document_latest q2_history20 q3_page50; do
     for db in $DATABASES; do
       picks=$work/$db/ids.txt; [ "$q" = q3_page50 ] && picks=$work/$db/cursors.txt
-      eval "p=\$port_$db bp=\$base_port_$db"
+      eval "p=\$port_$db bp=\$base_port_$db tp=\$pid_$db bpid=\$base_pid_$db"
       # shellcheck disable=SC2154
-      echo "$q $db: $(ab "$q-$db" "http://127.0.0.1:$p/graphql" "http://127.0.0.1:$bp/graphql" "$here/palimpsest/$q.json" "$picks")"
+      echo "$q $db: $(ab "$q-$db" "http://127.0.0.1:$p/graphql" "$tp" "http://127.0.0.1:$bp/graphql" "$bpid" "$here/palimpsest/$q.json" "$picks")"
     done
   done
   exit 0
