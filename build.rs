@@ -76,6 +76,12 @@ fn main() {
         println!("cargo::rustc-cfg=palimpsest_no_postgres");
     }
     let required = std::env::var_os("PALIMPSEST_REQUIRE_VERIFIERS").is_some();
+    // A PostgreSQL streaming replica of the test server (`deploy/local-cluster.sh replica-up`).
+    println!("cargo::rerun-if-env-changed=PALIMPSEST_TEST_REPLICA_URL");
+    println!("cargo::rustc-check-cfg=cfg(palimpsest_no_replica)");
+    if std::env::var_os("PALIMPSEST_TEST_REPLICA_URL").is_none() && !required {
+        println!("cargo::rustc-cfg=palimpsest_no_replica");
+    }
     for (cfg, needs) in TOOLS {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         let missing = needs.iter().any(|need| match need {

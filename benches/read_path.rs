@@ -188,5 +188,6 @@ fn context() -> RequestContext {
         request_bytes: 200,
         request_id: None,
         read_only: false,
+        read_choice: None,
     }
 }

@@ -66,6 +66,16 @@ pub struct ServeArgs {
     /// Only set this when every request comes through a proxy that overwrites them.
     #[arg(long, env = "PALIMPSEST_TRUST_FORWARDED_HEADERS")]
     pub trust_forwarded_headers: bool,
+    /// A PostgreSQL streaming replica that reads which need not see the newest write may go
+    /// to (repeatable; the environment variable takes a comma-separated list). Writes, and
+    /// reads that present a newer consistency token than a replica has replayed, go to the
+    /// primary (`DATABASE_URL`).
+    #[arg(long = "read-replica-url", env = "PALIMPSEST_READ_REPLICA_URLS", value_delimiter = ',')]
+    pub read_replica_urls: Vec<String>,
+    /// A replica further behind the primary than this, in milliseconds, or not answering, is
+    /// taken out of rotation until it catches up.
+    #[arg(long, env = "PALIMPSEST_REPLICA_MAX_LAG_MS", default_value_t = 5_000)]
+    pub replica_max_lag_ms: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PALIMPSEST_WORKERS")]
     pub workers: Option<usize>,
@@ -78,8 +88,9 @@ pub struct ServeArgs {
     pub no_seed: bool,
     #[command(flatten)]
     pub log_key: LogKeyArgs,
-    /// Start even though the log has signed checkpoints and its key file is missing: sign from
-    /// now on with a new key (earlier checkpoints then verify only with the old one).
+    /// Start even though the log has signed checkpoints with another key (or its key file is
+    /// missing: a new one is made): this key signs the log from now on, and nodes with the old
+    /// one sign nothing more (earlier checkpoints verify only with the old key).
     #[arg(long)]
     pub new_log_key: bool,
     /// How often the server signs a checkpoint of the log, when it has grown, in milliseconds.
@@ -228,7 +239,14 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
         Some(tasks) => Compute::new(tasks, Duration::from_millis(limits.heavy_wait_ms)),
         None => Compute::for_this_machine(),
     };
-    let store = Store::with_compute(db, store_limits, compute);
+    let mut store = Store::with_compute(db, store_limits, compute);
+    store
+        .attach_replicas(
+            &args.read_replica_urls,
+            Duration::from_millis(args.replica_max_lag_ms),
+            timeouts,
+        )
+        .await?;
     let log_key = log_key(&store, &args).await?;
     if applied_before == 0 && !args.no_seed {
         super::archive::seed(&store, args.seeds_dir).await?;
@@ -293,10 +311,31 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
 /// for with `--new-log-key`.
 async fn log_key(store: &Store, args: &ServeArgs) -> anyhow::Result<LogKey> {
     let path = &args.log_key.path;
+    let latest = store.latest_checkpoint().await?;
     if path.exists() {
-        return Ok(LogKey::load(path)?);
+        let key = LogKey::load(path)?;
+        // Every node signs with the log's key, or checkpoints of one log would verify under
+        // two (`Store::sign_checkpoint`).
+        if let Some(latest) = latest
+            && key.open(&latest.note).is_err()
+        {
+            if !args.new_log_key {
+                bail!(
+                    "the log key {} (verifier {}) did not sign the log's checkpoints (the newest, \
+                     of size {}, is another key's): give this node the key the other nodes \
+                     sign with, or start with --new-log-key to make this one the log's key",
+                    path.display(),
+                    key.verifier_key(),
+                    latest.size
+                );
+            }
+            store.take_over_log(&key).await?;
+            tracing::warn!(verifier = %key.verifier_key(),
+                "the log is signed with this key from now on; publish its verifier key");
+        }
+        return Ok(key);
     }
-    if store.latest_checkpoint().await?.is_some() && !args.new_log_key {
+    if latest.is_some() && !args.new_log_key {
         bail!(
             "the transparency log has signed checkpoints but its key {} is missing: restore the \
              key file (or pass --log-key), or start with --new-log-key to sign with a new key",
@@ -305,6 +344,9 @@ async fn log_key(store: &Store, args: &ServeArgs) -> anyhow::Result<LogKey> {
     }
     let origin = args.log_key.origin(args.public_url.as_deref());
     let (key, _) = LogKey::load_or_create(path, &origin)?;
+    if latest.is_some() {
+        store.take_over_log(&key).await?;
+    }
     tracing::info!(path = %path.display(), verifier = %key.verifier_key(),
         "created the transparency log's signing key; keep it outside the database, back it up");
     Ok(key)

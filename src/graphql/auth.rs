@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::Context;
 use tokio::sync::OnceCell;
 
-use super::context::store;
+use super::context::primary_store as store;
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::loaders;
 use crate::store::{

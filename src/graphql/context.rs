@@ -11,7 +11,7 @@ use super::BaseUrl;
 use super::error::{ApiError, ApiResult, over_budget};
 use crate::budget::Budget;
 use crate::ratelimit::{Client, RateLimitStatus};
-use crate::store::Store;
+use crate::store::{ReadRoute, Store};
 
 /// Where the request came from, for the per-address rate limit.
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +114,73 @@ impl RequestCost {
     }
 }
 
+/// Where a request's reads go when its document holds only queries: the transport picks a
+/// database (`Store::route_read`), and parsing decides whether the request may use it.
+pub struct ReadChoice {
+    route: ReadRoute,
+    /// Set once the document is parsed: `true` when every operation in it only reads.
+    reads_only: OnceLock<bool>,
+}
+
+impl std::fmt::Debug for ReadChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadChoice")
+            .field("staleness", &self.route.staleness)
+            .field("reads_only", &self.reads_only.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadChoice {
+    pub fn new(route: ReadRoute) -> Self {
+        Self { route, reads_only: OnceLock::new() }
+    }
+
+    pub(crate) fn decide(&self, reads_only: bool) {
+        let _ = self.reads_only.set(reads_only);
+    }
+
+    /// The store reads run on, once the document is known to only read.
+    pub(crate) fn reading(&self) -> Option<&Store> {
+        (self.reads_only.get() == Some(&true)).then_some(&self.route.store)
+    }
+
+    /// How old the answer may be: `Some` when it was read from a replica.
+    pub fn staleness(&self) -> Option<std::time::Duration> {
+        self.reading().and(self.route.staleness)
+    }
+
+    /// The store the transport chose for reads, before parsing decides whether it is used:
+    /// what the response cache's marker is read from.
+    pub fn route_store(&self) -> &Store {
+        &self.route.store
+    }
+
+    /// How old an answer read on the chosen store may be.
+    pub fn route_staleness(&self) -> Option<std::time::Duration> {
+        self.route.staleness
+    }
+
+    /// The request's document holds a mutation (its answer hands out a consistency token).
+    pub fn wrote(&self) -> bool {
+        self.reads_only.get() == Some(&false)
+    }
+}
+
+/// The store this request reads from: a replica's, when the transport chose one and the
+/// request only reads; the primary's otherwise.
 pub fn store<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Store> {
+    if let Ok(choice) = ctx.data::<Arc<ReadChoice>>()
+        && let Some(store) = choice.reading()
+    {
+        return Ok(store);
+    }
+    primary_store(ctx)
+}
+
+/// The primary's store, whatever the request: for what must not be read stale (the caller's
+/// token and memberships).
+pub fn primary_store<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Store> {
     ctx.data::<Store>().map_err(|_| {
         tracing::error!("schema without store");
         ApiError::internal()

@@ -295,7 +295,8 @@ impl From<&StoreError> for ApiError {
                     | Conflict::AlreadyRedacted(_)
                     | Conflict::AlreadyWatched(_)
                     | Conflict::TooManyWatches { .. }
-                    | Conflict::EvidenceNeeded => error,
+                    | Conflict::EvidenceNeeded
+                    | Conflict::LogKeyDiffers { .. } => error,
                 }
             }
             StoreError::Redacted(hash) => {

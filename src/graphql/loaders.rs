@@ -46,24 +46,34 @@ pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
 /// has cached (a loader added later included).
 pub struct RequestLoaders {
     store: Store,
-    current: std::sync::RwLock<Arc<Loaders>>,
+    /// Where the request's reads go, once its document is parsed (a replica, for a query).
+    choice: Option<Arc<super::context::ReadChoice>>,
+    /// Made at the first use, after parsing has decided where reads go.
+    current: std::sync::RwLock<Option<Arc<Loaders>>>,
 }
 
 impl RequestLoaders {
-    pub fn new(store: Store) -> Self {
-        let current = std::sync::RwLock::new(Arc::new(for_request(store.clone())));
-        Self { store, current }
+    pub fn new(store: Store, choice: Option<Arc<super::context::ReadChoice>>) -> Self {
+        Self { store, choice, current: std::sync::RwLock::new(None) }
+    }
+
+    fn store(&self) -> Store {
+        self.choice.as_ref().and_then(|c| c.reading()).unwrap_or(&self.store).clone()
     }
 
     /// The loader of the run in progress.
     pub fn current(&self) -> Arc<Loaders> {
-        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        if let Some(current) = &*self.current.read().unwrap_or_else(|p| p.into_inner()) {
+            return current.clone();
+        }
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        current.get_or_insert_with(|| Arc::new(for_request(self.store()))).clone()
     }
 
     /// Starts afresh: the next run reads everything anew.
     pub fn forget(&self) {
-        let fresh = Arc::new(for_request(self.store.clone()));
-        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        let fresh = Arc::new(for_request(self.store()));
+        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(fresh);
     }
 }
 

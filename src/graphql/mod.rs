@@ -121,6 +121,8 @@ pub struct RequestContext {
     /// The transport only reads (GET): a mutation is refused, and `Executed::failure` says
     /// so (`write_refused`).
     pub read_only: bool,
+    /// Where the request's reads may go if it only reads (a read replica); `None`: the primary.
+    pub read_choice: Option<Arc<context::ReadChoice>>,
 }
 
 /// A request as it ran: its response, every error given its code (`error::classify`), and its
@@ -211,7 +213,7 @@ impl GraphqlService {
         let mut request = request
             .data(RequestAuth::new(context.credentials))
             .data(BaseUrl(context.base_url))
-            .data(loaders::RequestLoaders::new(self.store.clone()))
+            .data(loaders::RequestLoaders::new(self.store.clone(), context.read_choice.clone()))
             .data(cost.clone())
             .data(Measurer(self.schema.clone()));
         if let Some(address) = context.client_address {
@@ -219,6 +221,9 @@ impl GraphqlService {
         }
         if let Some(id) = context.request_id {
             request = request.data(auth::RequestId(id));
+        }
+        if let Some(choice) = context.read_choice {
+            request = request.data(choice);
         }
         if context.read_only {
             let operation = request.operation_name.clone();

@@ -1,5 +1,5 @@
 //! Liveness (`/healthz`: the process serves requests) and readiness (`/readyz`: the database
-//! answers).
+//! answers; with read replicas, which of them reads go to and how far behind each is).
 
 use std::time::Duration;
 
@@ -21,9 +21,14 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let reason = match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => {
-            return HttpResponse::Ok()
-                .content_type("application/json")
-                .body(r#"{"status":"ready"}"#);
+            let replicas = state.store.replica_status();
+            let body = if replicas.is_empty() {
+                serde_json::json!({ "status": "ready" })
+            } else {
+                // Ready while the primary answers: reads a replica cannot take go there.
+                serde_json::json!({ "status": "ready", "replicas": replicas })
+            };
+            return HttpResponse::Ok().content_type("application/json").body(body.to_string());
         }
         Ok(Err(err)) => {
             tracing::warn!(error = format!("{err:#}"), "not ready");

@@ -501,7 +501,7 @@ impl Store {
         }
         let target = AuditTarget::Collection(id);
         let command = async {
-            let tx = begin_write(&self.db).await?;
+            let tx = begin_write(self.primary()).await?;
             let taken = collection::Entity::find()
                 .filter(collection::Column::Slug.eq(slug.as_str()))
                 .one(&tx)
@@ -543,7 +543,7 @@ impl Store {
     /// (an import), each audited as the operator's; one stored already under its id is left
     /// as it is. Returns how many were created.
     pub async fn import_collections(&self, collections: &[Collection]) -> StoreResult<u64> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let mut created = 0;
         for c in collections {
             if collection::Entity::find_by_id(c.id.as_uuid()).one(&tx).await?.is_some() {
@@ -587,7 +587,7 @@ impl Store {
                 InvalidValue::new("visibility", "the public collection stays public").into()
             );
         }
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let before = find_collection(&tx, id).await?;
         collection::Entity::update_many()
             .col_expr(collection::Column::Visibility, Expr::value(visibility.as_str()))
@@ -621,7 +621,7 @@ impl Store {
         role: Role,
         actor: Option<&Actor>,
     ) -> StoreResult<Membership> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         find_collection(&tx, id).await?;
         if agent::Entity::find_by_id(agent.as_uuid()).one(&tx).await?.is_none() {
             return Err(Missing::Agent(agent).into());
@@ -659,7 +659,7 @@ impl Store {
         agent: AgentId,
         actor: Option<&Actor>,
     ) -> StoreResult<()> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         find_collection(&tx, id).await?;
         let removed = collection_member::Entity::delete_by_id((id.as_uuid(), agent.as_uuid()))
             .exec(&tx)
@@ -681,7 +681,7 @@ impl Store {
         to: CollectionId,
         actor: Option<&Actor>,
     ) -> StoreResult<Document> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let found = required(&tx, document).await?;
         let collection = find_collection(&tx, to).await?;
         document::Entity::update_many()
@@ -710,7 +710,7 @@ impl Store {
         publish_at: Option<Timestamp>,
         actor: Option<&Actor>,
     ) -> StoreResult<Document> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let found = required(&tx, document).await?;
         let collection = find_collection(&tx, found.collection).await?;
         document::Entity::update_many()

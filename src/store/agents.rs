@@ -44,7 +44,7 @@ impl Store {
         kind: AgentKind,
         actor: Option<&Actor>,
     ) -> StoreResult<Agent> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let agent = insert(&tx, name, kind, actor).await?;
         self.commit(tx).await?;
         Ok(agent)

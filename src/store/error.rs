@@ -106,6 +106,9 @@ pub enum Conflict {
     /// A capture came without its evidence, having found the page the same as the head, but
     /// the head moved before it was recorded: a revision needs the evidence.
     EvidenceNeeded,
+    /// The log's newest checkpoint does not open with the key this process would sign with:
+    /// another key signs this log, and two keys would fork what verifiers trust.
+    LogKeyDiffers { size: u64 },
 }
 
 impl fmt::Display for Conflict {
@@ -126,6 +129,11 @@ impl fmt::Display for Conflict {
             Conflict::EvidenceNeeded => {
                 f.write_str("the page differs from the document's head: its evidence is needed")
             }
+            Conflict::LogKeyDiffers { size } => write!(
+                f,
+                "the log's checkpoint of size {size} is signed by another key: this key signs \
+                 nothing (every node must sign with the log's key)"
+            ),
             Conflict::TooManyWatches { limit } => {
                 write!(f, "an agent may have {limit} watches; remove one before adding another")
             }

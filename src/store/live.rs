@@ -198,7 +198,7 @@ impl Store {
     /// Hands the revisions a write committed to this process's listeners (SQLite; on
     /// PostgreSQL they arrive through the database like everyone else's).
     pub(crate) fn published(&self, events: Vec<RevisionEvent>) {
-        if self.db.get_database_backend() == DatabaseBackend::Postgres {
+        if self.primary().get_database_backend() == DatabaseBackend::Postgres {
             return;
         }
         for event in events {
@@ -230,13 +230,13 @@ impl Store {
     }
 
     async fn start_listening(&self) -> StoreResult<()> {
-        if self.db.get_database_backend() != DatabaseBackend::Postgres {
+        if self.primary().get_database_backend() != DatabaseBackend::Postgres {
             return Ok(());
         }
         self.live
             .listening
             .get_or_try_init(|| async {
-                let listener = pg_listener(&self.db).await?;
+                let listener = pg_listener(self.primary()).await?;
                 tokio::spawn(relay(listener, Arc::downgrade(&self.live)));
                 Ok::<_, StoreError>(())
             })

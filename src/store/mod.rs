@@ -37,6 +37,7 @@ mod live;
 mod page;
 mod receipts;
 mod redaction;
+mod replicas;
 mod revisions;
 mod search;
 mod sources;
@@ -86,6 +87,7 @@ pub use live::{CitationChange, LIVE_BUFFER, Listener, Notice, RevisionEvent};
 pub use page::{Direction, Page, PageRequest};
 pub use receipts::{ReceiptParts, ReceiptSide};
 pub use redaction::{Redaction, RedactionReason};
+pub use replicas::{ConsistencyToken, ReadRoute, ReplicaStatus};
 pub use revisions::Revision;
 pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest, SearchScope};
 pub use sources::{NewSource, Source, SourceFields};
@@ -127,7 +129,12 @@ impl Default for StoreLimits {
 /// A handle on the corpus. Cheap to clone: it holds a connection pool.
 #[derive(Clone)]
 pub struct Store {
+    /// The database reads go to: the primary, or a read replica (`replicas`).
     db: DatabaseConnection,
+    /// The primary, when `db` is a replica: every write goes there.
+    primary: Option<DatabaseConnection>,
+    /// The replicas reads may go to (`route_read`); only on the primary's store.
+    replicas: Option<Arc<replicas::Replicas>>,
     limits: StoreLimits,
     compute: Compute,
     /// The transparency log's right edge as the last transaction committed here left it.
@@ -156,7 +163,28 @@ impl Store {
         let file = connect::DatabaseFile::of(&db).map(Arc::new);
         let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Self { db, limits, compute, log_frontier: Arc::default(), changes, live, file, writer }
+        Self {
+            db,
+            primary: None,
+            replicas: None,
+            limits,
+            compute,
+            log_frontier: Arc::default(),
+            changes,
+            live,
+            file,
+            writer,
+        }
+    }
+
+    /// The database writes go to.
+    pub(crate) fn primary(&self) -> &DatabaseConnection {
+        self.primary.as_ref().unwrap_or(&self.db)
+    }
+
+    /// The database reads go to.
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
     }
 
     /// `Unavailable` when the database file was removed or replaced under the store.

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::error::{StoreError, StoreResult};
+use super::error::{Conflict, StoreError, StoreResult};
 use super::transaction::WriteTransaction;
 use super::values::{InvalidValue, RevisionHash, Timestamp};
 use crate::checkpoint::LogKey;
@@ -242,11 +242,22 @@ impl Store {
     /// Signs a checkpoint of the log as it is now with `key`, unless the last one signed is of
     /// this size already; keeps it, so that `verify` holds the log to it. A log that no longer
     /// extends the tree the last checkpoint signed is not signed again: that is tampering.
+    ///
+    /// Several processes may sign one log (nodes behind a load balancer) without a leader: a
+    /// checkpoint of a size is the log's one tree of that size (the log is append-only rows in
+    /// this database, read in the signing transaction's snapshot), Ed25519 signs it the same
+    /// way every time, and a size is stored once (`on conflict do nothing`). What could fork
+    /// is a second key: a process whose key does not open the newest checkpoint signs nothing
+    /// (`Conflict::LogKeyDiffers`), so the log's key changes only by `take_over_log`
+    /// (`serve --new-log-key`).
     pub async fn sign_checkpoint(&self, key: &LogKey) -> StoreResult<SignedCheckpoint> {
         let size = self.log_size().await?;
         let latest = self.latest_checkpoint().await?;
         if let Some(latest) = &latest {
-            if latest.size == size && key.open(&latest.note).is_ok() {
+            if key.open(&latest.note).is_err() {
+                return Err(Conflict::LogKeyDiffers { size: latest.size }.into());
+            }
+            if latest.size == size {
                 return Ok(latest.clone());
             }
             let extends = latest.size <= size && self.log_root(latest.size).await? == latest.root;
@@ -260,7 +271,7 @@ impl Store {
         }
         let root = self.log_root(size).await?;
         let note = key.sign(size, &root);
-        let tx = super::transaction::begin_write(&self.db).await?;
+        let tx = super::transaction::begin_write(self.primary()).await?;
         log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
             size: Set(size as i64),
             root_hash: Set(root.to_vec()),
@@ -271,6 +282,40 @@ impl Store {
         .exec_without_returning(&tx)
         .await?;
         // Read only by answers about the log, which read everything.
+        self.commit_change(tx, super::changes::Changed::no_document()).await?;
+        Ok(SignedCheckpoint { size, root, note })
+    }
+
+    /// Makes `key` the log's: signs the log as it is now with it, replacing the newest
+    /// checkpoint if the log has not grown since (the same tree, signed anew), so that from
+    /// now on `key` signs and every other key is refused (`serve --new-log-key`).
+    pub async fn take_over_log(&self, key: &LogKey) -> StoreResult<SignedCheckpoint> {
+        let size = self.log_size().await?;
+        let root = self.log_root(size).await?;
+        if let Some(latest) = self.latest_checkpoint().await?
+            && (latest.size > size || self.log_root(latest.size).await? != latest.root)
+        {
+            return Err(StoreError::Unexpected(anyhow::anyhow!(
+                "the log no longer extends its checkpoint of size {}: no key takes it over; \
+                 verify the corpus",
+                latest.size
+            )));
+        }
+        let note = key.sign(size, &root);
+        let tx = super::transaction::begin_write(self.primary()).await?;
+        log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
+            size: Set(size as i64),
+            root_hash: Set(root.to_vec()),
+            note: Set(note.clone()),
+            created_at: Set(Timestamp::now().micros()),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(log_checkpoint::Column::Size)
+                .update_column(log_checkpoint::Column::Note)
+                .to_owned(),
+        )
+        .exec_without_returning(&tx)
+        .await?;
         self.commit_change(tx, super::changes::Changed::no_document()).await?;
         Ok(SignedCheckpoint { size, root, note })
     }

@@ -85,7 +85,7 @@ impl Store {
             expires_at,
             revoked_at: None,
         };
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         api_token::Entity::insert(api_token::ActiveModel {
             id: Set(token.id.as_uuid()),
             agent_id: Set(token.agent.id.as_uuid()),
@@ -125,7 +125,7 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn revoke_token(&self, id: TokenId) -> StoreResult<TokenInfo> {
         use sea_orm::sea_query::Expr;
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let revoked = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(Timestamp::now().micros()))
             .filter(api_token::Column::Id.eq(id.as_uuid()))

@@ -80,7 +80,7 @@ impl Store {
             }
             None => None,
         };
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         Ok(WriteTransaction {
             store: self,
             tx,

@@ -317,6 +317,18 @@ async fn verify_reports_a_clean_corpus_and_names_tampering_with_a_failing_status
         palimpsest(&db.url(), &["serve", "--bind", "127.0.0.1:0", "--log-key", "/nonexistent/k"]);
     assert_eq!(lost.status.code(), Some(2));
     assert!(stderr(&lost).contains("--new-log-key"), "{}", stderr(&lost));
+    // Nor does a node with another key sign it: it says so at start.
+    let stranger = db.0.with_extension("other.key");
+    palimpsest::checkpoint::LogKey::load_or_create(&stranger, "palimpsest/log").unwrap();
+    let stranger_arg = stranger.to_str().unwrap();
+    let foreign =
+        palimpsest(&db.url(), &["serve", "--bind", "127.0.0.1:0", "--log-key", stranger_arg]);
+    assert_eq!(foreign.status.code(), Some(2));
+    assert!(
+        stderr(&foreign).contains("did not sign the log's checkpoints"),
+        "{}",
+        stderr(&foreign)
+    );
 
     let clean = palimpsest(&db.url(), &["verify", "--verifier-key", verifier]);
     let report = stdout(&clean);

@@ -488,6 +488,7 @@ pub fn request_context(
         request_bytes: request_bytes as u64,
         request_id: Some(request_id.into()),
         read_only: false,
+        read_choice: None,
     }
 }
 

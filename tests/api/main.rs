@@ -49,6 +49,7 @@ mod packing;
 mod pages;
 mod pagination;
 mod redaction;
+mod replicas;
 mod response_cache;
 mod schema_file;
 mod schema_rules;

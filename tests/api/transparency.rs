@@ -18,6 +18,7 @@ crate::on_both_backends!(
     the_published_python_verifier_accepts_what_the_server_serves,
     the_server_signs_a_checkpoint_soon_after_the_log_grows,
     appends_from_other_stores_and_rolled_back_transactions_leave_one_tree,
+    nodes_sharing_the_log_key_sign_one_checkpoint_per_size_and_another_key_signs_nothing,
 );
 
 /// A signed tree the client has checked: its size and root, from the note alone.
@@ -340,4 +341,72 @@ async fn appends_from_other_stores_and_rolled_back_transactions_leave_one_tree(a
     let budget = palimpsest::budget::Budget::unlimited();
     let verified = other.verify_log(None, &[], &budget, &|_| {}).await.unwrap();
     assert!(verified.report.is_clean(), "{:?}", verified.report.problems);
+}
+
+/// Nodes that sign one log without a leader: with the log's key, whichever signs, each size is
+/// one checkpoint and every checkpoint opens with that key; a node with another key signs
+/// nothing (CONFLICT) until that key takes the log over, after which the old one signs nothing.
+async fn nodes_sharing_the_log_key_sign_one_checkpoint_per_size_and_another_key_signs_nothing(
+    app: TestApp,
+) {
+    use palimpsest::checkpoint::LogKey;
+    use palimpsest::store::{Conflict, DatabaseTimeouts, Store, StoreError, StoreLimits};
+    let node = |_: usize| async {
+        let db = palimpsest::store::connect_with(&app.database_url, DatabaseTimeouts::default())
+            .await
+            .unwrap();
+        Store::new(db, StoreLimits::default())
+    };
+    let (first, second) = (node(1).await, node(2).await);
+    let key = app.log_key.clone();
+    let editor = app.editor().await;
+    let created = app.create_document(&editor, "signed-by-many", "one").await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let mut head = created["document"]["head"]["hash"].as_str().unwrap().to_owned();
+    for round in 0..5 {
+        let body = app.revise(&editor, &id, &head, &format!("text {round}")).await;
+        assert_no_errors(&body);
+        head = body["data"]["reviseDocument"]["document"]["head"]["hash"].as_str().unwrap().into();
+        let (a, b) = tokio::join!(first.sign_checkpoint(&key), second.sign_checkpoint(&key));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!((a.size, a.root, &a.note), (b.size, b.root, &b.note), "one checkpoint per size");
+    }
+    let notes = |store: Store| async move {
+        let rows = store
+            .connection()
+            .query_all_raw(sea_orm::Statement::from_string(
+                store.connection().get_database_backend(),
+                "SELECT size, note FROM log_checkpoints ORDER BY size",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                (r.try_get::<i64>("", "size").unwrap(), r.try_get::<String>("", "note").unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let signed = notes(first.clone()).await;
+    assert!(signed.iter().all(|(_, note)| key.open(note).is_ok()), "all the log key's");
+
+    let other = LogKey::generate(key.name()).unwrap();
+    let body = app.revise(&editor, &id, &head, "grown").await;
+    assert_no_errors(&body);
+    match second.sign_checkpoint(&other).await {
+        Err(StoreError::Conflict(Conflict::LogKeyDiffers { size })) => {
+            assert_eq!(size as i64, signed.last().unwrap().0);
+        }
+        other => panic!("another key must sign nothing: {other:?}"),
+    }
+    assert_eq!(notes(first.clone()).await, signed, "nothing stored for the other key");
+
+    // Taken over, the other key is the log's: the old one signs nothing more.
+    let taken = second.take_over_log(&other).await.unwrap();
+    assert!(other.open(&taken.note).is_ok());
+    assert!(matches!(
+        first.sign_checkpoint(&key).await,
+        Err(StoreError::Conflict(Conflict::LogKeyDiffers { .. }))
+    ));
+    let again = second.sign_checkpoint(&other).await.unwrap();
+    assert_eq!(again.note, taken.note, "the log has not grown: the same checkpoint");
 }

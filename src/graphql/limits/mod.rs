@@ -283,6 +283,9 @@ impl Extension for LimitsCheck {
         }
         self.introspection_cost.store(parsed.shape.introspection_cost, Ordering::Relaxed);
         let writes = holds_mutation(&parsed.document);
+        if let Ok(choice) = ctx.data::<Arc<super::context::ReadChoice>>() {
+            choice.decide(!writes);
+        }
         self.writes.store(writes, Ordering::Relaxed);
         cost.set_writes(writes);
         Ok(parsed.document.clone())

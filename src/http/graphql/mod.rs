@@ -21,10 +21,12 @@ use super::middleware::{client_address, rate_limit_headers, request_id};
 use super::response_cache::Answer;
 use super::{AppState, base_url};
 use crate::graphql::auth::Credentials;
+use crate::graphql::context::ReadChoice;
 use crate::graphql::error::{self, ErrorCode, RequestFailure};
 use crate::graphql::{Executed, RequestContext};
 use crate::ratelimit::{Charge, Client};
-use crate::store::Timestamp;
+use crate::store::{ConsistencyToken, Timestamp};
+use std::sync::Arc;
 
 pub(super) async fn post(
     state: web::Data<AppState>,
@@ -139,16 +141,34 @@ async fn execute(
 ) -> HttpResponse {
     let base_url = base_url(req);
     let client_address = client_address(req, state.trust_forwarded);
+    // With read replicas, a request that only reads may be answered by one (`ReadChoice`):
+    // one that has replayed the write the client names, if it names one.
+    let choice = if state.store.has_replicas() {
+        let token = match consistency_token(req, &request) {
+            Ok(token) => token,
+            Err(message) => {
+                return refusal(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, message);
+            }
+        };
+        Some(Arc::new(ReadChoice::new(state.store.route_read(token))))
+    } else {
+        None
+    };
+    // The database the answer is read from, which the cache's marker must come from too.
+    let reads = choice.as_ref().map_or(&state.store, |c| c.route_store());
     // Kept answers are for requests without credentials, filed under the database's state.
     let began = Timestamp::now();
     let mut kept = None;
     if let (Some(cache), Credentials::Anonymous) = (&state.responses, &credentials) {
-        match state.store.change_marker().await {
+        match reads.change_marker().await {
             Ok(Some(marker)) => {
                 let key = raw.cache_key(&base_url);
-                if let Some(answer) = cache.get(&state.store, &marker, &key).await
-                    && let Some(response) = replay(state, client_address, media, answer)
+                if let Some(answer) = cache.get(reads, &marker, &key).await
+                    && let Some(mut response) = replay(state, client_address, media, answer)
                 {
+                    if let Some(staleness) = choice.as_ref().and_then(|c| c.route_staleness()) {
+                        staleness_header(response.headers_mut(), staleness);
+                    }
                     return response;
                 }
                 kept = Some((cache, marker, key));
@@ -166,12 +186,31 @@ async fn execute(
         request_bytes: raw.len() as u64,
         request_id: Some(request_id.clone()).filter(|id| !id.is_empty()),
         read_only: matches!(raw, Raw::Query(_)),
+        read_choice: choice.clone(),
     };
     let executed = state.graphql.execute(request, context).await;
     let failure = executed.failure();
     let shareable = executed.shareable();
     let status = status_of(failure.as_ref(), media);
-    let Executed { response, cost, reads } = executed;
+    let Executed { mut response, cost, reads } = executed;
+    let staleness = choice.as_ref().and_then(|c| c.staleness());
+    let mut consistency = None;
+    // How old a replica's answer may be goes in a header only: the body may be kept and
+    // replayed later, when the replica may be fresher or staler.
+    if choice.as_ref().is_some_and(|c| c.wrote()) && failure.is_none() {
+        // Taken after the mutations committed: a read presenting it sees them.
+        match state.store.consistency_token().await {
+            Ok(Some(token)) => {
+                let token = token.to_string();
+                response
+                    .extensions
+                    .insert("consistency".to_owned(), async_graphql::Value::String(token.clone()));
+                consistency = Some(token);
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot read the consistency token"),
+        }
+    }
     let retry_after = error::retry_after(&response);
     let body = if failure.is_some() {
         serde_json::json!({ "errors": response.errors }).to_string()
@@ -214,6 +253,12 @@ async fn execute(
     if status == StatusCode::METHOD_NOT_ALLOWED {
         builder.insert_header((header::ALLOW, "POST"));
     }
+    if let Some(staleness) = staleness {
+        builder.insert_header((STALENESS_HEADER, staleness.as_millis().to_string()));
+    }
+    if let Some(token) = consistency {
+        builder.insert_header((CONSISTENCY_HEADER, token));
+    }
     let mut http_response = builder.body(body);
     if let Some(status) = cost.rate_limit() {
         rate_limit_headers(http_response.headers_mut(), &status);
@@ -224,6 +269,37 @@ async fn execute(
         );
     }
     http_response
+}
+
+/// The header a write's answer carries its consistency token in, and a read presents it in.
+const CONSISTENCY_HEADER: &str = "palimpsest-consistency";
+/// The header a replica's answer says how old it may be in, in milliseconds.
+const STALENESS_HEADER: &str = "palimpsest-staleness-ms";
+
+/// The consistency token the request presents, in its header or in its `extensions`; an
+/// error message for one this server did not hand out.
+fn consistency_token(
+    req: &HttpRequest,
+    request: &async_graphql::Request,
+) -> Result<Option<ConsistencyToken>, &'static str> {
+    let from_header = req.headers().get(CONSISTENCY_HEADER).map(|v| v.to_str().unwrap_or(""));
+    let from_extensions = match request.extensions.get("consistency") {
+        None => None,
+        Some(async_graphql::Value::String(text)) => Some(text.as_str()),
+        Some(_) => return Err("extensions.consistency must be the string a mutation handed out"),
+    };
+    match from_header.or(from_extensions) {
+        None => Ok(None),
+        Some(text) => ConsistencyToken::parse(text).map(Some).ok_or(
+            "the consistency token is not one this server hands out (`v1.` and 16 hex digits)",
+        ),
+    }
+}
+
+fn staleness_header(headers: &mut header::HeaderMap, staleness: std::time::Duration) {
+    if let Ok(value) = header::HeaderValue::from_str(&staleness.as_millis().to_string()) {
+        headers.insert(header::HeaderName::from_static(STALENESS_HEADER), value);
+    }
 }
 
 /// The status of an answer: 200 for one with data (field errors included); for a request

@@ -120,6 +120,9 @@ pub(super) async fn upgrade(
             request_bytes: 0,
             request_id: None,
             read_only: false,
+            // A socket's operations read the primary: a subscription's events must be visible
+            // where they are read, and NOTIFY reaches no replica.
+            read_choice: None,
         }),
         credentials: Arc::default(),
         running: Arc::default(),

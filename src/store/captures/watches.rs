@@ -33,7 +33,7 @@ impl Store {
         feed: Option<WatchId>,
         actor: &Actor,
     ) -> StoreResult<Watch> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         let live = watch::Entity::find()
             .filter(watch::Column::CreatedBy.eq(actor.agent.as_uuid()))
             .filter(watch::Column::RemovedAt.is_null())
@@ -136,7 +136,7 @@ impl Store {
         update: sea_orm::UpdateMany<watch::Entity>,
         actor: &Actor,
     ) -> StoreResult<Watch> {
-        let tx = begin_write(&self.db).await?;
+        let tx = begin_write(self.primary()).await?;
         // A removed watch is gone for every command: it can be neither changed nor found.
         let changed = find(&tx, id).await?;
         if update.exec(&tx).await?.rows_affected != 1 {
@@ -255,7 +255,7 @@ impl Store {
             .col_expr(watch::Column::NextRunAt, until.micros().into())
             .col_expr(watch::Column::LeaseUntil, Option::<i64>::None.into())
             .filter(watch::Column::Id.eq(id.as_uuid()))
-            .exec(&self.db)
+            .exec(self.primary())
             .await?;
         Ok(())
     }
