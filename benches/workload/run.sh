@@ -30,6 +30,7 @@
 #        over the same databases beside this one; each query is measured on both, turn about
 #        ($RUNS rounds), and this build's median ratio to it printed, instead of the table;
 #        BASELINE_FORGET="m2026…": migrations the baseline predates (see below)
+#      REPLICA=URL: the cost per request with and without a read replica (see below)
 #      ACCESS=N: a member's q1 of N documents moved into a restricted collection, against the
 #        same member's q1 of public ones (see below)
 set -euo pipefail
@@ -101,6 +102,11 @@ start() {
 # the database; run nothing else against it meanwhile).
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
 pg_ticks() { ticks $(pgrep -u postgres 2>/dev/null); }
+# cluster_ticks POSTMASTER_PID: one PostgreSQL cluster's (its postmaster and its children).
+cluster_ticks() { ticks "$1" $(pgrep -P "$1"); }
+# DB_TICKS / REPLICA_TICKS: what `measure` counts as the database's and the replica's CPU
+# (every PostgreSQL process, and nothing, unless the REPLICA mode below splits them).
+DB_TICKS=pg_ticks REPLICA_TICKS="echo 0"
 hz=$(getconf CLK_TCK)
 
 # measure LABEL URL BODY PICKS: median req/s, p50 and p99 of $RUNS wrk runs ($AUTH: a token
@@ -118,22 +124,22 @@ measure() {
   fi
   [ "$WARMUP" = 0 ] || wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >/dev/null
   for _ in $(seq 1 "$RUNS"); do
-    local s0 d0 s1 d1
-    s0=$(ticks ${COST_PID:-}); d0=$(pg_ticks)
+    local s0 d0 r0 s1 d1 r1
+    s0=$(ticks ${COST_PID:-}); d0=$($DB_TICKS); r0=$($REPLICA_TICKS)
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >"$out.wrk"
-    s1=$(ticks ${COST_PID:-}); d1=$(pg_ticks)
-    awk -v ds=$((s1 - s0)) -v dd=$((d1 - d0)) -v hz="$hz" '
+    s1=$(ticks ${COST_PID:-}); d1=$($DB_TICKS); r1=$($REPLICA_TICKS)
+    awk -v ds=$((s1 - s0)) -v dd=$((d1 - d0)) -v dr=$((r1 - r0)) -v hz="$hz" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
         /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
         / requests in / { n = $1 }
         /Non-2xx/ { bad += $NF } /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-        END { printf "%s %.3f %.3f %d %.1f %.1f\n", rps, p50, p99, bad, ds * 1e6 / hz / n, dd * 1e6 / hz / n }' "$out.wrk" >>"$out"
+        END { printf "%s %.3f %.3f %d %.1f %.1f %.1f\n", rps, p50, p99, bad, ds * 1e6 / hz / n, dd * 1e6 / hz / n, dr * 1e6 / hz / n }' "$out.wrk" >>"$out"
   done
   # medians of each column
   for c in 1 2 3; do cut -d' ' -f$c "$out" | sort -g | awk '{a[NR]=$1} END{printf "%s ", a[int((NR+1)/2)]}'; done
   awk '{s += $4} END{printf "%s", s}' "$out"
   if [ -n "${COST_PID:-}" ]; then
-    for c in 5 6; do cut -d' ' -f$c "$out" | sort -g | awk '{a[NR]=$1} END{printf " %s", a[int((NR+1)/2)]}'; done
+    for c in 5 6 7; do cut -d' ' -f$c "$out" | sort -g | awk '{a[NR]=$1} END{printf " %s", a[int((NR+1)/2)]}'; done
   fi
   echo
 }
@@ -319,7 +325,7 @@ ab() {
       a=$(RUNS=1 WARMUP=$warm COST_PID=$this_pid measure "$label-this-$r" "$this" "$body" "$picks")
     fi
     warm=0
-    read -r ar _ ap _ as ad <<<"$a"; read -r br _ bp _ bs bd <<<"$b"
+    read -r ar _ ap _ as ad _ <<<"$a"; read -r br _ bp _ bs bd _ <<<"$b"
     echo "$ar $br $ap $bp $as $bs $ad $bd" >>"$out"
   done
   awk '{ r[NR] = $1 / $2; a[NR] = $1; b[NR] = $2; ap[NR] = $3; bp[NR] = $4
@@ -329,6 +335,44 @@ ab() {
     END { printf "%.3fx (this %.0f req/s, p99 %.2f ms; baseline %.0f req/s, p99 %.2f ms); CPU-us/request server+PostgreSQL: this %.0f+%.0f, baseline %.0f+%.0f, cost %.3fx\n",
       med(r, NR), med(a, NR), med(ap, NR), med(b, NR), med(bp, NR), med(as, NR), med(ad, NR), med(bs, NR), med(bd, NR), med(t, NR) }' "$out"
 }
+
+# REPLICA=postgres://postgres@127.0.0.1:5434 (a streaming replica of the PostgreSQL server:
+# deploy/local-cluster.sh replica-up): what one request costs, in CPU-µs of this server, of the
+# primary and of the replica, for q1-q3 served by the server without replicas and then by a
+# second one with --read-replica-url, and for a write (a head read and a revision, by
+# write_load.py, for DURATION). The capacity table in RESULTS is derived from these.
+if [ -n "${REPLICA:-}" ]; then
+  primary_pm=$(head -n1 "$(psql -X -At "$pg_url" -c 'SHOW data_directory')/postmaster.pid")
+  replica_pm=$(head -n1 "$(psql -X -At "${REPLICA%/}/postgres" -c 'SHOW data_directory')/postmaster.pid")
+  DB_TICKS="cluster_ticks $primary_pm" REPLICA_TICKS="cluster_ticks $replica_pm"
+  eval "p=\$port_postgres plain_pid=\$pid_postgres"
+  SERVER_FLAGS="${SERVER_FLAGS:-} --read-replica-url ${REPLICA%/}/$pg_database" start postgres $((p + 60))
+  replicated_pid=$server
+  for _ in $(seq 1 100); do
+    curl -s "http://127.0.0.1:$((p + 60))/readyz" | grep -q '"inRotation":true' && break; sleep 0.1
+  done
+  echo "## CPU-us per request: server + primary + replica (median of $RUNS x $DURATION); serve flags: ${SERVER_FLAGS:-none}"
+  for q in q1_document_latest q2_history20 q3_page50; do
+    picks=$work/postgres/ids.txt; [ "$q" = q3_page50 ] && picks=$work/postgres/cursors.txt
+    for mode in plain replicated; do
+      port_now=$p; pid_now=$plain_pid
+      [ $mode = plain ] || { port_now=$((p + 60)); pid_now=$replicated_pid; }
+      read -r rps _ p99 bad cs cd cr <<<"$(COST_PID=$pid_now measure "$q-cost-$mode" "http://127.0.0.1:$port_now/graphql" "$here/palimpsest/$q.json" "$picks")"
+      echo "$q $mode: $rps req/s (p99 $p99 ms, $bad errors); CPU-us/request: server $cs + primary $cd + replica $cr"
+    done
+  done
+  for mode in plain replicated; do
+    port_now=$p; pid_now=$plain_pid
+    [ $mode = plain ] || { port_now=$((p + 60)); pid_now=$replicated_pid; }
+    token=$(DATABASE_URL=$(database_url postgres) "$bin" token create --agent "Cost writer $mode $$" --role editor 2>/dev/null)
+    s0=$(ticks "$pid_now"); d0=$($DB_TICKS); r0=$($REPLICA_TICKS)
+    out=$(python3 $here/write_load.py "http://127.0.0.1:$port_now" "$token" "$work/postgres/ids.txt" "${DURATION%s}")
+    s1=$(ticks "$pid_now"); d1=$($DB_TICKS); r1=$($REPLICA_TICKS)
+    n=$(echo "$out" | awk '{print $2}')
+    echo "write $mode: $out; CPU-us/write (with its head read): server $(( (s1 - s0) * 1000000 / hz / n )) + primary $(( (d1 - d0) * 1000000 / hz / n )) + replica $(( (r1 - r0) * 1000000 / hz / n ))"
+  done
+  exit 0
+fi
 
 if [ -n "${BASELINE_BIN:-}" ]; then
   echo "## this build against $BASELINE_BIN, $RUNS rounds turn about; serve flags: ${SERVER_FLAGS:-none}"

@@ -171,6 +171,9 @@ impl Store {
         if !presented.starts_with(TOKEN_PREFIX) || presented.len() > 200 {
             return Ok(None);
         }
+        // A SQLite file removed under the server: a connection opened now would make an empty
+        // database at its path and fail on it unclassified, so say `Unavailable` first.
+        self.check_file()?;
         let digest = Sha256Hex::of(presented.as_bytes());
         let now = Timestamp::now().micros();
         let Some(token) = api_token::Entity::find()
