@@ -16,8 +16,10 @@ const MAX_AGE_SECS: usize = 7200;
 
 /// The request headers a page may send: ours, and those Apollo Client and Relay's network
 /// layers add.
-const REQUEST_HEADERS: [&str; 7] = [
+const REQUEST_HEADERS: [&str; 8] = [
     "content-type",
+    // A read presenting a write's consistency token (read replicas).
+    "palimpsest-consistency",
     "accept",
     "x-request-id",
     "apollographql-client-name",
@@ -27,8 +29,11 @@ const REQUEST_HEADERS: [&str; 7] = [
 ];
 
 /// The response headers a page may read besides the CORS-safelisted ones.
-const EXPOSED_HEADERS: [&str; 11] = [
+const EXPOSED_HEADERS: [&str; 13] = [
     "x-request-id",
+    // With read replicas: a write's consistency token, and how old a replica's answer may be.
+    "palimpsest-consistency",
+    "palimpsest-staleness-ms",
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
     "x-ratelimit-used",

@@ -75,6 +75,10 @@ async fn a_listed_origin_may_read_and_write_with_a_bearer_token() {
     let asked =
         preflight(&app, "/graphql", PAGE, "POST", "apollographql-client-name, content-type").await;
     assert_eq!(header(&asked, "access-control-allow-origin"), Some(PAGE));
+    // So is the consistency token a read presents with read replicas.
+    let asked =
+        preflight(&app, "/graphql", PAGE, "POST", "palimpsest-consistency, content-type").await;
+    assert_eq!(header(&asked, "access-control-allow-origin"), Some(PAGE));
 
     let token = app.editor().await;
     let answered = app
@@ -88,6 +92,9 @@ async fn a_listed_origin_may_read_and_write_with_a_bearer_token() {
     assert_eq!(header(&answered, "access-control-allow-origin"), Some(PAGE));
     let exposed = header(&answered, "access-control-expose-headers").unwrap().to_lowercase();
     assert!(exposed.contains("x-request-id") && exposed.contains("x-ratelimit-remaining"));
+    assert!(
+        exposed.contains("palimpsest-consistency") && exposed.contains("palimpsest-staleness-ms")
+    );
     let body: serde_json::Value = answered.json().await.unwrap();
     assert_eq!(body["data"]["viewer"]["name"], "Test Editor");
 

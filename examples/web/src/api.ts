@@ -23,6 +23,23 @@ export function storeToken(token: string | null): void {
   else window.sessionStorage.removeItem(TOKEN_KEY);
 }
 
+/**
+ * The newest consistency token an answer carried: with read replicas, a write's answer names
+ * its commit (`Palimpsest-Consistency`), and a read that presents it is answered with that
+ * write in it, whichever server and replica take it. Tokens of one version order as text.
+ */
+let consistency: string | null = null;
+
+/** `fetch`, presenting the newest consistency token seen and keeping any newer one answered. */
+const fetchReadingOwnWrites: typeof fetch = async (input, init) => {
+  const headers = new Headers(init?.headers);
+  if (consistency) headers.set('palimpsest-consistency', consistency);
+  const response = await fetch(input, { ...init, headers });
+  const token = response.headers.get('palimpsest-consistency');
+  if (token && (!consistency || token > consistency)) consistency = token;
+  return response;
+};
+
 export function makeClient(api: string, token: string | null): Client {
   const authorization = token ? `Bearer ${token}` : undefined;
   const sockets = createWsClient({
@@ -48,5 +65,6 @@ export function makeClient(api: string, token: string | null): Client {
       }),
     ],
     fetchOptions: () => (authorization ? { headers: { authorization } } : {}),
+    fetch: fetchReadingOwnWrites,
   });
 }

@@ -195,8 +195,6 @@ async fn execute(
     let Executed { mut response, cost, reads } = executed;
     let staleness = choice.as_ref().and_then(|c| c.staleness());
     let mut consistency = None;
-    // How old a replica's answer may be goes in a header only: the body may be kept and
-    // replayed later, when the replica may be fresher or staler.
     if choice.as_ref().is_some_and(|c| c.wrote()) && failure.is_none() {
         // Taken after the mutations committed: a read presenting it sees them.
         match state.store.consistency_token().await {
@@ -253,6 +251,8 @@ async fn execute(
     if status == StatusCode::METHOD_NOT_ALLOWED {
         builder.insert_header((header::ALLOW, "POST"));
     }
+    // How old a replica's answer may be goes in a header only: the body may be kept and
+    // replayed later, when the replica may be fresher or staler.
     if let Some(staleness) = staleness {
         builder.insert_header((STALENESS_HEADER, staleness.as_millis().to_string()));
     }
