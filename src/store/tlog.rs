@@ -270,20 +270,7 @@ impl Store {
             }
         }
         let root = self.log_root(size).await?;
-        let note = key.sign(size, &root);
-        let tx = super::transaction::begin_write(self.primary()).await?;
-        log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
-            size: Set(size as i64),
-            root_hash: Set(root.to_vec()),
-            note: Set(note.clone()),
-            created_at: Set(Timestamp::now().micros()),
-        })
-        .on_conflict_do_nothing_on([log_checkpoint::Column::Size])
-        .exec_without_returning(&tx)
-        .await?;
-        // Read only by answers about the log, which read everything.
-        self.commit_change(tx, super::changes::Changed::no_document()).await?;
-        Ok(SignedCheckpoint { size, root, note })
+        self.keep_checkpoint(key, size, root, false).await
     }
 
     /// Makes `key` the log's: signs the log as it is now with it, replacing the newest
@@ -301,7 +288,26 @@ impl Store {
                 latest.size
             )));
         }
+        self.keep_checkpoint(key, size, root, true).await
+    }
+
+    /// Signs the tree of `size` leaves and `root` with `key` and stores the checkpoint; a
+    /// checkpoint of that size already stored is kept, or with `resign` signed anew.
+    async fn keep_checkpoint(
+        &self,
+        key: &LogKey,
+        size: u64,
+        root: Hash,
+        resign: bool,
+    ) -> StoreResult<SignedCheckpoint> {
+        use sea_orm::sea_query::OnConflict;
         let note = key.sign(size, &root);
+        let mut on_conflict = OnConflict::column(log_checkpoint::Column::Size);
+        if resign {
+            on_conflict.update_column(log_checkpoint::Column::Note);
+        } else {
+            on_conflict.do_nothing();
+        }
         let tx = super::transaction::begin_write(self.primary()).await?;
         log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
             size: Set(size as i64),
@@ -309,13 +315,10 @@ impl Store {
             note: Set(note.clone()),
             created_at: Set(Timestamp::now().micros()),
         })
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(log_checkpoint::Column::Size)
-                .update_column(log_checkpoint::Column::Note)
-                .to_owned(),
-        )
+        .on_conflict(on_conflict)
         .exec_without_returning(&tx)
         .await?;
+        // Read only by answers about the log, which read everything.
         self.commit_change(tx, super::changes::Changed::no_document()).await?;
         Ok(SignedCheckpoint { size, root, note })
     }
