@@ -82,6 +82,12 @@ fn main() {
     if std::env::var_os("PALIMPSEST_TEST_REPLICA_URL").is_none() && !required {
         println!("cargo::rustc-cfg=palimpsest_no_replica");
     }
+    // PgBouncer in transaction mode before that server (`deploy/local-cluster.sh pgbouncer-up`).
+    println!("cargo::rerun-if-env-changed=PALIMPSEST_TEST_PGBOUNCER_URL");
+    println!("cargo::rustc-check-cfg=cfg(palimpsest_no_pgbouncer)");
+    if std::env::var_os("PALIMPSEST_TEST_PGBOUNCER_URL").is_none() && !required {
+        println!("cargo::rustc-cfg=palimpsest_no_pgbouncer");
+    }
     for (cfg, needs) in TOOLS {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         let missing = needs.iter().any(|need| match need {

@@ -76,6 +76,17 @@ pub struct ServeArgs {
     /// taken out of rotation until it catches up.
     #[arg(long, env = "PALIMPSEST_REPLICA_MAX_LAG_MS", default_value_t = 5_000)]
     pub replica_max_lag_ms: u64,
+    /// DATABASE_URL and the replica URLs lead through a connection pooler in transaction mode
+    /// (PgBouncer 1.21 or later, `pool_mode = transaction`, `max_prepared_statements` above
+    /// 0). The statement timeout is then the pooler's to set (`connect_query`): the server
+    /// checks that it is, and needs --session-database-url to listen for other nodes' writes.
+    #[arg(long, env = "PALIMPSEST_TRANSACTION_POOLER")]
+    pub transaction_pooler: bool,
+    /// A direct connection to the primary, not through a transaction pooler, for what needs a
+    /// session of its own: listening for every node's writes (subscriptions, the response
+    /// cache of other nodes' changes) and migrations. Default: DATABASE_URL.
+    #[arg(long, env = "PALIMPSEST_SESSION_DATABASE_URL")]
+    pub session_database_url: Option<String>,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PALIMPSEST_WORKERS")]
     pub workers: Option<usize>,
@@ -228,8 +239,22 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
         statement: Duration::from_millis(limits.database_timeout_ms),
         acquire: Duration::from_millis(limits.database_timeout_ms),
     };
-    let db = store::connect_with(database_url, timeouts).await?;
-    let applied_before = store::migrate(&db).await?;
+    let pooling = if args.transaction_pooler {
+        store::Pooling::Transactions
+    } else {
+        store::Pooling::Sessions
+    };
+    let session = match &args.session_database_url {
+        Some(url) => Some(store::connect_with(url, timeouts).await?),
+        None if args.transaction_pooler => bail!(
+            "behind a transaction pooler the server needs --session-database-url (or \
+             PALIMPSEST_SESSION_DATABASE_URL): a direct connection to the primary, to listen \
+             for other nodes' writes and to migrate"
+        ),
+        None => None,
+    };
+    let db = store::connect_via(database_url, timeouts, pooling).await?;
+    let applied_before = store::migrate(session.as_ref().unwrap_or(&db)).await?;
     let store_limits = StoreLimits {
         max_content_bytes: args.max_content_bytes,
         blame_time: Duration::from_millis(limits.blame_timeout_ms),
@@ -245,8 +270,12 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
             &args.read_replica_urls,
             Duration::from_millis(args.replica_max_lag_ms),
             timeouts,
+            pooling,
         )
         .await?;
+    if let Some(session) = session {
+        store.listen_over(session);
+    }
     let log_key = log_key(&store, &args).await?;
     if applied_before == 0 && !args.no_seed {
         super::archive::seed(&store, args.seeds_dir).await?;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 
 /// How long the database may keep a caller waiting.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +19,23 @@ impl Default for DatabaseTimeouts {
     fn default() -> Self {
         Self { statement: Duration::from_secs(5), acquire: Duration::from_secs(5) }
     }
+}
+
+/// How the server's connections reach PostgreSQL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pooling {
+    /// Each connection is a session of its own: straight to PostgreSQL, or through a pooler in
+    /// session mode.
+    #[default]
+    Sessions,
+    /// Through a pooler in transaction mode (PgBouncer's `pool_mode = transaction`), which
+    /// hands a server connection to a client for one transaction at a time. Such a pooler
+    /// refuses the `statement_timeout` startup option, so the timeout must be set where the
+    /// pooler opens its connections (`connect_query`, or the role's settings), and the pool
+    /// checks that it is; sqlx's named prepared statements need the pooler to track them
+    /// (PgBouncer 1.21 or later with `max_prepared_statements`). LISTEN, which needs a
+    /// session, goes over a direct connection (`Store::listen_over`).
+    Transactions,
 }
 
 /// Opens a connection pool with the default timeouts.
@@ -46,6 +63,8 @@ pub async fn connect_for_bulk(database_url: &str) -> anyhow::Result<DatabaseConn
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Serve,
+    /// Serving through a transaction pooler: no startup options.
+    Pooled,
     Scan,
     Bulk,
 }
@@ -66,10 +85,81 @@ pub async fn connect_with(
     connect_inner(database_url, timeouts, Purpose::Serve).await
 }
 
+/// Opens a server's connection pool reached as `pooling` says. Through a transaction pooler
+/// the statement timeout cannot be sent, so the pool is opened only when the pooler's
+/// connections already carry one: a server whose statements could run unbounded does not
+/// start.
+pub async fn connect_via(
+    database_url: &str,
+    timeouts: DatabaseTimeouts,
+    pooling: Pooling,
+) -> anyhow::Result<DatabaseConnection> {
+    match pooling {
+        Pooling::Sessions => connect_with(database_url, timeouts).await,
+        Pooling::Transactions => {
+            anyhow::ensure!(
+                !database_url.starts_with("sqlite:"),
+                "a transaction pooler stands before PostgreSQL; {} is a SQLite database",
+                redact_password(database_url)
+            );
+            let db = connect_inner(database_url, timeouts, Purpose::Pooled).await?;
+            let timeout = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DatabaseBackend::Postgres,
+                    "SHOW statement_timeout",
+                ))
+                .await?
+                .map(|row| row.try_get_by_index::<String>(0))
+                .transpose()?
+                .unwrap_or_default();
+            if timeout == "0" || timeout.is_empty() {
+                anyhow::bail!(
+                    "the connections the pooler at {} opens have no statement_timeout, and a \
+                     transaction pooler does not pass one on from here: set it where the \
+                     pooler connects, e.g. `connect_query = 'SET statement_timeout = {}'` on \
+                     the database's line in pgbouncer.ini, or `ALTER ROLE … SET \
+                     statement_timeout = {}` (docs/deployment.md#behind-pgbouncer)",
+                    redact_password(database_url),
+                    timeouts.statement.as_millis(),
+                    timeouts.statement.as_millis(),
+                );
+            }
+            tracing::info!(
+                statement_timeout = %timeout,
+                "connected through a transaction pooler; its statement timeout applies"
+            );
+            Ok(db)
+        }
+    }
+}
+
+/// A pool reached as `pooling` says that connects when first used, not now: for a read replica
+/// that does not answer when the server starts, and is taken into rotation once it does.
+pub(crate) async fn connect_lazily(
+    database_url: &str,
+    timeouts: DatabaseTimeouts,
+    pooling: Pooling,
+) -> anyhow::Result<DatabaseConnection> {
+    let purpose = match pooling {
+        Pooling::Sessions => Purpose::Serve,
+        Pooling::Transactions => Purpose::Pooled,
+    };
+    open(database_url, timeouts, purpose, true).await
+}
+
 async fn connect_inner(
     database_url: &str,
     timeouts: DatabaseTimeouts,
     purpose: Purpose,
+) -> anyhow::Result<DatabaseConnection> {
+    open(database_url, timeouts, purpose, false).await
+}
+
+async fn open(
+    database_url: &str,
+    timeouts: DatabaseTimeouts,
+    purpose: Purpose,
+    lazy: bool,
 ) -> anyhow::Result<DatabaseConnection> {
     use anyhow::Context;
     let is_sqlite = database_url.starts_with("sqlite:");
@@ -92,7 +182,8 @@ async fn connect_inner(
         } else {
             16
         })
-        .min_connections(if in_memory { 1 } else { 0 });
+        .min_connections(if in_memory { 1 } else { 0 })
+        .connect_lazy(lazy);
     if is_sqlite {
         options.map_sqlx_sqlite_opts(move |opts| {
             let opts = opts
@@ -102,7 +193,7 @@ async fn connect_inner(
                 // What a redaction purges is overwritten, not merely freed, in the file.
                 .pragma("secure_delete", "on");
             match purpose {
-                Purpose::Serve => opts,
+                Purpose::Serve | Purpose::Pooled => opts,
                 Purpose::Scan => opts.pragma("mmap_size", SQLITE_MMAP_BYTES.to_string()),
                 Purpose::Bulk => opts
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
@@ -112,7 +203,14 @@ async fn connect_inner(
     } else {
         let statement_ms = timeouts.statement.as_millis().to_string();
         options.map_sqlx_postgres_opts(move |opts| {
-            opts.options([("statement_timeout", statement_ms.as_str())])
+            if purpose == Purpose::Pooled {
+                // PgBouncer refuses startup parameters it does not track. PostgreSQL 12 and
+                // later print floats exactly without `extra_float_digits`, and sqlx reads them
+                // in binary anyway.
+                opts.extra_float_digits(None)
+            } else {
+                opts.options([("statement_timeout", statement_ms.as_str())])
+            }
         });
         // A connection's buffers grow to its largest message (a 4 MiB text) and keep that
         // size; giving the excess back on release keeps a pool that once carried large texts

@@ -314,7 +314,9 @@ impl Store {
         let sqlx = |err: sea_orm::sqlx::Error| {
             sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
         };
-        let pool = self.db.get_postgres_connection_pool();
+        // A session of its own: the lock timeout is set and reset around the VACUUM, which
+        // cannot run inside a transaction, so a transaction pooler must not split them.
+        let pool = self.session().get_postgres_connection_pool();
         let mut conn = pool.acquire().await.map_err(sqlx)?;
         let timeout = format!("SET lock_timeout = '{}ms'", LOCK_TIMEOUT.as_millis());
         conn.execute(AssertSqlSafe(timeout)).await.map_err(sqlx)?;

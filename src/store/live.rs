@@ -141,6 +141,9 @@ pub(crate) struct Live {
     changes: broadcast::Sender<Notice<CitationChange>>,
     /// Set once this process listens to the database (PostgreSQL).
     listening: OnceCell<()>,
+    /// Where to listen when the store's pool cannot hold a session (a transaction pooler
+    /// stands before it): a direct connection to the primary.
+    session: std::sync::OnceLock<DatabaseConnection>,
     /// Set once citation changes are being worked out for listeners.
     watching_citations: OnceCell<()>,
 }
@@ -153,6 +156,7 @@ impl Live {
             revisions: broadcast::channel(buffer).0,
             changes: broadcast::channel(buffer).0,
             listening: OnceCell::new(),
+            session: std::sync::OnceLock::new(),
             watching_citations: OnceCell::new(),
         }
     }
@@ -229,6 +233,20 @@ impl Store {
         Ok(listener)
     }
 
+    /// Listens for other processes' writes over `session`, a connection that holds a session
+    /// of its own, instead of the store's pool: LISTEN lasts as long as its session, which a
+    /// pooler in transaction mode hands to other clients between transactions. Only the
+    /// first call counts.
+    pub fn listen_over(&self, session: DatabaseConnection) {
+        let _ = self.live.session.set(session);
+    }
+
+    /// A connection to the primary whose settings last as long as it does: the one given to
+    /// `listen_over`, else the primary's pool.
+    pub(crate) fn session(&self) -> &DatabaseConnection {
+        self.live.session.get().unwrap_or(self.primary())
+    }
+
     async fn start_listening(&self) -> StoreResult<()> {
         if self.primary().get_database_backend() != DatabaseBackend::Postgres {
             return Ok(());
@@ -236,7 +254,7 @@ impl Store {
         self.live
             .listening
             .get_or_try_init(|| async {
-                let listener = pg_listener(self.primary()).await?;
+                let listener = pg_listener(self.session()).await?;
                 tokio::spawn(relay(listener, Arc::downgrade(&self.live)));
                 Ok::<_, StoreError>(())
             })

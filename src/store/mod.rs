@@ -73,8 +73,8 @@ pub use changes::{ChangeMarker, Changed};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
-    DatabaseTimeouts, connect, connect_for_bulk, connect_for_scans, connect_with, redact_password,
-    sqlite_file,
+    DatabaseTimeouts, Pooling, connect, connect_for_bulk, connect_for_scans, connect_via,
+    connect_with, redact_password, sqlite_file,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};

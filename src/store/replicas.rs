@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
 use super::Store;
-use super::connect::{DatabaseTimeouts, connect_with, redact_password};
+use super::connect::{DatabaseTimeouts, Pooling, connect_lazily, connect_via, redact_password};
 use super::error::{StoreError, StoreResult};
 
 /// How often the primary's position and each replica's replay are read.
@@ -116,6 +116,8 @@ struct ReplicaState {
 /// The replicas a store may read from, and the watch that keeps them measured.
 pub(crate) struct Replicas {
     members: Vec<Replica>,
+    /// Reached through a transaction pooler: each check also sees that a timeout applies.
+    pooled: bool,
     max_lag: Duration,
     /// The primary's write position, sampled at each check, oldest first; kept for `max_lag`.
     samples: Mutex<VecDeque<(Instant, Lsn)>>,
@@ -142,6 +144,7 @@ impl Store {
         urls: &[String],
         max_lag: Duration,
         timeouts: DatabaseTimeouts,
+        pooling: Pooling,
     ) -> anyhow::Result<()> {
         if urls.is_empty() {
             return Ok(());
@@ -151,7 +154,17 @@ impl Store {
         }
         let mut members = Vec::with_capacity(urls.len());
         for url in urls {
-            let db = connect_with(url, timeouts).await?;
+            // A replica down when the server starts is no reason not to start: it joins the
+            // rotation once it answers. One that answers is held to the pooler's rules now.
+            let db = match connect_via(url, timeouts, pooling).await {
+                Ok(db) => db,
+                Err(err) if is_unreachable(&err) => {
+                    tracing::warn!(replica = %redact_password(url), error = %format!("{err:#}"),
+                        "read replica not answering; out of rotation until it does");
+                    connect_lazily(url, timeouts, pooling).await?
+                }
+                Err(err) => return Err(err),
+            };
             members.push(Replica {
                 url: redact_password(url),
                 store: self.reading_from(db),
@@ -160,6 +173,7 @@ impl Store {
         }
         let replicas = Arc::new(Replicas {
             members,
+            pooled: pooling == Pooling::Transactions,
             max_lag,
             samples: Mutex::default(),
             next: AtomicUsize::new(0),
@@ -259,8 +273,26 @@ async fn wal_position(db: &DatabaseConnection, sql: &str) -> StoreResult<Lsn> {
     let text = text.ok_or_else(|| {
         StoreError::Unexpected(anyhow::anyhow!("not a standby: it replays no WAL"))
     })?;
+    if text == NO_TIMEOUT {
+        return Err(StoreError::Unexpected(anyhow::anyhow!(
+            "the pooler's connections to it carry no statement_timeout (set connect_query in \
+             pgbouncer.ini)"
+        )));
+    }
     Lsn::parse_pg(&text)
         .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("a WAL position {text:?}")))
+}
+
+/// What a replica's check reads instead of its position when its pooled connections have no
+/// statement timeout.
+const NO_TIMEOUT: &str = "no statement_timeout";
+const REPLAY_POOLED: &str = "SELECT CASE WHEN current_setting('statement_timeout') = '0' \
+    THEN 'no statement_timeout' ELSE pg_last_wal_replay_lsn()::text END AS lsn";
+
+/// Whether opening a replica failed because it did not answer, rather than being refused for
+/// how it is configured.
+fn is_unreachable(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<sea_orm::DbErr>().is_some()
 }
 
 /// Checks the replicas every `CHECK_EVERY` for as long as the store that holds them lives.
@@ -291,7 +323,13 @@ async fn check(replicas: &Replicas, primary: &DatabaseConnection) {
         Ok(Err(err)) => tracing::debug!(error = %err, "cannot read the primary's WAL position"),
         Err(_) => tracing::debug!("the primary's WAL position took too long"),
     }
-    let replay = "SELECT pg_last_wal_replay_lsn()::text AS lsn";
+    // Through a transaction pooler, each check also sees that the pooler's connections to the
+    // replica carry a statement timeout (it cannot be sent from here); one without stays out.
+    let replay = if replicas.pooled {
+        REPLAY_POOLED
+    } else {
+        "SELECT pg_last_wal_replay_lsn()::text AS lsn"
+    };
     let checks = replicas.members.iter().map(|replica| async move {
         let result = tokio::time::timeout(CHECK_TIMEOUT, wal_position(replica.store.db(), replay))
             .await
@@ -334,6 +372,12 @@ async fn check(replicas: &Replicas, primary: &DatabaseConnection) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pooled_replica_without_a_timeout_is_told_apart_from_a_position() {
+        assert!(REPLAY_POOLED.contains(&format!("'{NO_TIMEOUT}'")));
+        assert_eq!(Lsn::parse_pg(NO_TIMEOUT), None);
+    }
 
     #[test]
     fn wal_positions_parse_from_postgres_text() {

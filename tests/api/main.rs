@@ -48,6 +48,7 @@ mod outages;
 mod packing;
 mod pages;
 mod pagination;
+mod pooler;
 mod redaction;
 mod replicas;
 mod response_cache;

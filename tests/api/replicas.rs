@@ -105,7 +105,12 @@ async fn reads_go_to_a_replica_and_a_consistency_token_reads_its_write_on_any_no
         store::connect_with(&app.database_url, DatabaseTimeouts::default()).await.unwrap();
     let mut node_store = Store::new(primary, StoreLimits::default());
     node_store
-        .attach_replicas(std::slice::from_ref(&replica_url), MAX_LAG, DatabaseTimeouts::default())
+        .attach_replicas(
+            std::slice::from_ref(&replica_url),
+            MAX_LAG,
+            DatabaseTimeouts::default(),
+            store::Pooling::Sessions,
+        )
         .await
         .expect("attach the replica");
     let settings = HttpSettings {
