@@ -31,6 +31,7 @@
 #        ($RUNS rounds), and this build's median ratio to it printed, instead of the table;
 #        BASELINE_FORGET="m2026…": migrations the baseline predates (see below)
 #      REPLICA=URL: the cost per request with and without a read replica (see below)
+#      PGBOUNCER=URL: the cost per request directly and through PgBouncer (see below)
 #      ACCESS=N: a member's q1 of N documents moved into a restricted collection, against the
 #        same member's q1 of public ones (see below)
 set -euo pipefail
@@ -298,6 +299,96 @@ baseline_copy() {
       echo "${pg_url%/*}/$copy" ;;
   esac
 }
+if [ -n "${BASELINE_BIN:-}" ]; then
+  for db in $DATABASES; do
+    eval "p=\$port_$db"
+    url=""; [ -z "${BASELINE_FORGET:-}" ] || url=$(baseline_copy "$db")
+    saved=$bin; bin=$BASELINE_BIN; start "$db" $((p + 50)) "$url"; bin=$saved
+    eval "base_port_$db=$((p + 50)) base_pid_$db=$server"
+  done
+fi
+
+# ab LABEL URL_THIS PID_THIS URL_BASE PID_BASE BODY PICKS: the two builds measured turn about
+# (the order swapped each round, so that drift favours neither), $RUNS rounds; prints the
+# median ratio this/base of req/s, each build's median req/s and p99, and the median CPU-µs
+# per request each spent, in the server and in PostgreSQL (cost ratio: this/base, lower is
+# cheaper). Throughput swings ±15 % between rounds on this shared machine; CPU per request
+# far less, so a few per cent show there first.
+ab() {
+  local label=$1 this=$2 this_pid=$3 base=$4 base_pid=$5 body=$6 picks=$7 out="$work/results/$1-ab.txt" a b warm=$WARMUP
+  mkdir -p "$work/results"; : >"$out"
+  for r in $(seq 1 "$RUNS"); do
+    if [ $((r % 2)) = 1 ]; then
+      a=$(RUNS=1 WARMUP=$warm COST_PID=$this_pid measure "$label-this-$r" "$this" "$body" "$picks")
+      b=$(RUNS=1 WARMUP=$warm COST_PID=$base_pid measure "$label-base-$r" "$base" "$body" "$picks")
+    else
+      b=$(RUNS=1 WARMUP=$warm COST_PID=$base_pid measure "$label-base-$r" "$base" "$body" "$picks")
+      a=$(RUNS=1 WARMUP=$warm COST_PID=$this_pid measure "$label-this-$r" "$this" "$body" "$picks")
+    fi
+    warm=0
+    read -r ar _ ap _ as ad _ <<<"$a"; read -r br _ bp _ bs bd _ <<<"$b"
+    echo "$ar $br $ap $bp $as $bs $ad $bd" >>"$out"
+  done
+  awk '{ r[NR] = $1 / $2; a[NR] = $1; b[NR] = $2; ap[NR] = $3; bp[NR] = $4
+         as[NR] = $5; bs[NR] = $6; ad[NR] = $7; bd[NR] = $8; t[NR] = ($5 + $7) / ($6 + $8) }
+    function med(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+      return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
+    END { printf "%.3fx (this %.0f req/s, p99 %.2f ms; baseline %.0f req/s, p99 %.2f ms); CPU-us/request server+PostgreSQL: this %.0f+%.0f, baseline %.0f+%.0f, cost %.3fx\n",
+      med(r, NR), med(a, NR), med(ap, NR), med(b, NR), med(bp, NR), med(as, NR), med(ad, NR), med(bs, NR), med(bd, NR), med(t, NR) }' "$out"
+}
+
+# REPLICA=postgres://postgres@127.0.0.1:5434 (a streaming replica of the PostgreSQL server:
+# deploy/local-cluster.sh replica-up): what one request costs, in CPU-µs of this server, of the
+# primary and of the replica, for q1-q3 served by the server without replicas and then by a
+# second one with --read-replica-url, and for a write (a head read and a revision, by
+# write_load.py, for DURATION). The capacity table in RESULTS is derived from these.
+# PGBOUNCER=postgres://postgres@127.0.0.1:6432 (PgBouncer in transaction mode before it:
+# deploy/local-cluster.sh pgbouncer-up): the same, the second server reaching PostgreSQL through
+# PgBouncer (--transaction-pooler), the third column PgBouncer's own CPU.
+if [ -n "${REPLICA:-}${PGBOUNCER:-}" ]; then
+  primary_pm=$(head -n1 "$(psql -X -At "$pg_url" -c 'SHOW data_directory')/postmaster.pid")
+  DB_TICKS="cluster_ticks $primary_pm"
+  eval "p=\$port_postgres plain_pid=\$pid_postgres"
+  if [ -n "${REPLICA:-}" ]; then
+    replica_pm=$(head -n1 "$(psql -X -At "${REPLICA%/}/postgres" -c 'SHOW data_directory')/postmaster.pid")
+    REPLICA_TICKS="cluster_ticks $replica_pm" third=replica second=replicated
+    SERVER_FLAGS="${SERVER_FLAGS:-} --read-replica-url ${REPLICA%/}/$pg_database" start postgres $((p + 60))
+    for _ in $(seq 1 100); do
+      curl -s "http://127.0.0.1:$((p + 60))/readyz" | grep -q '"inRotation":true' && break; sleep 0.1
+    done
+  else
+    REPLICA_TICKS="ticks $(pgrep -x pgbouncer | tr '\n' ' ')" third=PgBouncer second=pooled
+    SERVER_FLAGS="${SERVER_FLAGS:-} --transaction-pooler --session-database-url $(database_url postgres)" \
+      start postgres $((p + 60)) "${PGBOUNCER%/}/$pg_database"
+  fi
+  second_pid=$server
+  echo "## CPU-us per request: server + primary + $third (median of $RUNS x $DURATION); serve flags: ${SERVER_FLAGS:-none}"
+  for q in q1_document_latest q2_history20 q3_page50; do
+    picks=$work/postgres/ids.txt; [ "$q" = q3_page50 ] && picks=$work/postgres/cursors.txt
+    for mode in plain $second; do
+      port_now=$p; pid_now=$plain_pid
+      [ $mode = plain ] || { port_now=$((p + 60)); pid_now=$second_pid; }
+      read -r rps _ p99 bad cs cd cr <<<"$(COST_PID=$pid_now measure "$q-cost-$mode" "http://127.0.0.1:$port_now/graphql" "$here/palimpsest/$q.json" "$picks")"
+      echo "$q $mode: $rps req/s (p99 $p99 ms, $bad errors); CPU-us/request: server $cs + primary $cd + $third $cr"
+    done
+  done
+  for mode in plain $second; do
+    port_now=$p; pid_now=$plain_pid
+    [ $mode = plain ] || { port_now=$((p + 60)); pid_now=$second_pid; }
+    token=$(DATABASE_URL=$(database_url postgres) "$bin" token create --agent "Cost writer $mode $$" --role editor 2>/dev/null)
+    s0=$(ticks "$pid_now"); d0=$($DB_TICKS); r0=$($REPLICA_TICKS)
+    out=$(python3 $here/write_load.py "http://127.0.0.1:$port_now" "$token" "$work/postgres/ids.txt" "${DURATION%s}")
+    s1=$(ticks "$pid_now"); d1=$($DB_TICKS); r1=$($REPLICA_TICKS)
+    n=$(echo "$out" | awk '{print $2}')
+    echo "write $mode: $out; CPU-us/write (with its head read): server $(( (s1 - s0) * 1000000 / hz / n )) + primary $(( (d1 - d0) * 1000000 / hz / n )) + $third $(( (r1 - r0) * 1000000 / hz / n ))"
+  done
+  if [ -n "${REPLICA:-}" ]; then
+    token=$(DATABASE_URL=$(database_url postgres) "$bin" token create --agent "Reader of own writes $$" --role editor 2>/dev/null)
+    python3 $here/ryw.py "http://127.0.0.1:$((p + 60))" "$token" "$work/postgres/ids.txt" 500
+  fi
+  exit 0
+fi
+
 if [ -n "${BASELINE_BIN:-}" ]; then
   for db in $DATABASES; do
     eval "p=\$port_$db"

@@ -396,6 +396,18 @@ async fn connections_are_refused_and_closed_with_the_protocols_codes(app: TestAp
     client.send(json!({ "type": "connection_init", "payload": { "Authorization": 42 } })).await;
     assert_eq!(client.closed().await.code, 4403);
 
+    // A consistency token (read-your-writes, docs/deployment.md#read-replicas) is taken, and one
+    // this server never hands out is refused, saying so.
+    let mut client = WsClient::open(&app.address).await;
+    client.init(json!({ "consistency": "v1.0000000000000001" })).await;
+    let mut client = WsClient::open(&app.address).await;
+    client
+        .send(json!({ "type": "connection_init", "payload": { "consistency": "0/16B3A1C0" } }))
+        .await;
+    let closed = client.closed().await;
+    assert_eq!(closed.code, 4403, "{closed:?}");
+    assert!(closed.reason.contains("consistency"), "{closed:?}");
+
     // A good token is accepted; a subscribe before `connection_init`: 4401 Unauthorized.
     let token = app.editor().await;
     let mut client = WsClient::open(&app.address).await;

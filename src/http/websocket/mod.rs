@@ -173,6 +173,11 @@ async fn serve(
     let protocol = WebSocket::new(executor, messages, Protocols::GraphQLWS)
         .connection_data(data)
         .on_connection_init(move |payload| async move {
+            // A socket's operations read the primary, which is never behind a token: one
+            // presented is checked, so that a client learns of a bad one, and needs no more.
+            if let Err(why) = payload_consistency(&payload) {
+                return Err(async_graphql::Error::new(why));
+            }
             let presented = match payload_credentials(&payload) {
                 Ok(Credentials::Anonymous) => upgrade_credentials,
                 Ok(presented) => presented,
@@ -310,6 +315,23 @@ fn payload_credentials(payload: &serde_json::Value) -> Result<Credentials, Strin
     }
 }
 
+/// The consistency token `connection_init` may present (`{"consistency": "v1.…"}`, as a
+/// mutation's answer carried it); none is fine.
+fn payload_consistency(
+    payload: &serde_json::Value,
+) -> Result<Option<crate::store::ConsistencyToken>, String> {
+    match payload.get("consistency") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) => {
+            crate::store::ConsistencyToken::parse(text).map(Some).ok_or_else(|| {
+                "`consistency` is not a token this server hands out (`v1.` and 16 hex digits)"
+                    .to_owned()
+            })
+        }
+        Some(_) => Err("`consistency` must be the string a mutation's answer carried".to_owned()),
+    }
+}
+
 /// Runs a connection's operations as GraphQL over HTTP runs requests: with the credentials
 /// the connection presented, its client's address for the rate limit, and a cap on how many
 /// run at once.
@@ -392,5 +414,16 @@ mod tests {
         assert!(parse(serde_json::json!({ "authorization": "Basic abc" })).is_err());
         assert!(parse(serde_json::json!({ "authorization": "Bearer  " })).is_err());
         assert!(parse(serde_json::json!({ "authorization": 7 })).is_err());
+    }
+
+    #[test]
+    fn connection_init_may_present_a_consistency_token_it_was_handed() {
+        let parse = |v: serde_json::Value| payload_consistency(&v);
+        assert_eq!(parse(serde_json::json!({})), Ok(None));
+        assert_eq!(parse(serde_json::json!({ "consistency": null })), Ok(None));
+        let token = parse(serde_json::json!({ "consistency": "v1.0000000116b3a1c0" }));
+        assert_eq!(token.unwrap().unwrap().to_string(), "v1.0000000116b3a1c0");
+        assert!(parse(serde_json::json!({ "consistency": "v1.16b3a1c0" })).is_err());
+        assert!(parse(serde_json::json!({ "consistency": 7 })).is_err());
     }
 }
