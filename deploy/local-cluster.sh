@@ -162,6 +162,9 @@ max_client_conn = 2000
 max_prepared_statements = 500
 ; After a failed login (the primary restarting) try again within a second, not PgBouncer's 15.
 server_login_retry = 1
+; PgBouncer and PostgreSQL share this machine: no TLS between them (PgBouncer's default,
+; prefer, would encrypt every query and answer on loopback, at a cost in both).
+server_tls_sslmode = disable
 logfile = $pgbouncer_dir/pgbouncer.log
 pidfile = $pgbouncer_dir/pgbouncer.pid
 INI

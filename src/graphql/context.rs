@@ -161,6 +161,11 @@ impl ReadChoice {
         self.route.staleness
     }
 
+    /// The route the transport chose.
+    pub fn route(&self) -> &ReadRoute {
+        &self.route
+    }
+
     /// The request's document holds a mutation (its answer hands out a consistency token).
     pub fn wrote(&self) -> bool {
         self.reads_only.get() == Some(&false)

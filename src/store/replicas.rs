@@ -79,6 +79,8 @@ pub struct ReadRoute {
     pub store: Store,
     /// `None` on the primary; on a replica, the most its data may lag behind the primary.
     pub staleness: Option<Duration>,
+    /// Which replica, if one.
+    replica: Option<usize>,
 }
 
 /// One replica as the server sees it, for `/readyz` and the logs.
@@ -152,6 +154,10 @@ impl Store {
         if self.db.get_database_backend() != DatabaseBackend::Postgres {
             anyhow::bail!("read replicas are PostgreSQL standbys: the primary must be PostgreSQL");
         }
+        // A replica is optional: a read waits for one of its connections no longer than the
+        // replica's check does, and fails over (see `replica_failed`) rather than hangs.
+        let timeouts =
+            DatabaseTimeouts { acquire: timeouts.acquire.min(CHECK_TIMEOUT), ..timeouts };
         let mut members = Vec::with_capacity(urls.len());
         for url in urls {
             // A replica down when the server starts is no reason not to start: it joins the
@@ -198,22 +204,39 @@ impl Store {
     /// Where a read goes: a replica in rotation (which has replayed `at_least`, if given),
     /// taken in turn, or else the primary.
     pub fn route_read(&self, at_least: Option<ConsistencyToken>) -> ReadRoute {
-        let on_primary = || ReadRoute { store: self.clone(), staleness: None };
+        let on_primary = || ReadRoute { store: self.clone(), staleness: None, replica: None };
         let Some(replicas) = &self.replicas else { return on_primary() };
         let now = Instant::now();
         let count = replicas.members.len();
         let first = replicas.next.fetch_add(1, Ordering::Relaxed);
         for offset in 0..count {
-            let replica = &replicas.members[(first + offset) % count];
+            let index = (first + offset) % count;
+            let replica = &replicas.members[index];
             let Some((replayed, staleness)) = replicas.in_rotation(replica, now) else {
                 continue;
             };
             if at_least.is_some_and(|token| replayed < token.0) {
                 continue;
             }
-            return ReadRoute { store: replica.store.clone(), staleness: Some(staleness) };
+            return ReadRoute {
+                store: replica.store.clone(),
+                staleness: Some(staleness),
+                replica: Some(index),
+            };
         }
         on_primary()
+    }
+
+    /// A read `route` sent to a replica found it unavailable: out of rotation at once, until
+    /// a check finds it answering again, so that the client's retry goes elsewhere.
+    pub fn replica_failed(&self, route: &ReadRoute) {
+        let (Some(replicas), Some(index)) = (&self.replicas, route.replica) else { return };
+        let replica = &replicas.members[index];
+        let mut state = replica.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.error.is_none() {
+            tracing::warn!(replica = %replica.url, "a read found the replica unavailable; out of rotation");
+            state.error = Some("a read found it unavailable".to_owned());
+        }
     }
 
     /// Whether reads may go to replicas here (and writes should hand out tokens).

@@ -194,6 +194,11 @@ async fn execute(
     let status = status_of(failure.as_ref(), media);
     let Executed { mut response, cost, reads } = executed;
     let staleness = choice.as_ref().and_then(|c| c.staleness());
+    if let Some(choice) = choice.as_ref().filter(|_| staleness.is_some())
+        && response.errors.iter().any(|e| ErrorCode::of(e) == Some(ErrorCode::Unavailable))
+    {
+        state.store.replica_failed(choice.route());
+    }
     let mut consistency = None;
     if choice.as_ref().is_some_and(|c| c.wrote()) && failure.is_none() {
         // Taken after the mutations committed: a read presenting it sees them.
