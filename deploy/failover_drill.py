@@ -141,7 +141,9 @@ class Writer(threading.Thread):
                 doc["acked"].append(content)
                 token = (body.get("extensions") or {}).get("consistency")
                 if token:
-                    newest_token["value"] = token
+                    # Fixed-width hexadecimal: the greatest string is the newest position.
+                    with tally.lock:
+                        newest_token["value"] = max(token, newest_token["value"] or token)
                 tally.add("writes acknowledged")
                 return
             if error_code(body) == "CONFLICT":
@@ -212,7 +214,10 @@ def readyz(node):
         with urllib.request.urlopen(node + "/readyz", timeout=2) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as err:
-        return json.loads(err.read() or b"{}")
+        try:
+            return json.loads(err.read() or b"{}")
+        except ValueError:
+            return None
     except (urllib.error.URLError, OSError, ValueError):
         return None
 

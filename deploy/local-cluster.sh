@@ -24,7 +24,8 @@
 # The primary is the cluster at $PRIMARY_HOST:$PRIMARY_PORT (127.0.0.1:5432). replica-up lets
 # the primary take replication connections from 127.0.0.1 (a line in its pg_hba.conf, then a
 # reload), copies it with pg_basebackup (-R: the copy starts as a standby streaming from it)
-# and starts the copy with its own configuration under $CLUSTER_DIR. Run as root or postgres.
+# and starts the copy with its own configuration under $CLUSTER_DIR. Run as root (it runs
+# PostgreSQL and PgBouncer as postgres, and may install Debian packages).
 set -euo pipefail
 
 PRIMARY_HOST=${PRIMARY_HOST:-127.0.0.1} PRIMARY_PORT=${PRIMARY_PORT:-5432}
@@ -120,13 +121,15 @@ pgbouncer_bin() {
     local need=()
     for pkg in libevent-dev libssl-dev pkgconf make gcc; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
     if [ ${#need[@]} -gt 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; } || exit 1
     fi
+    # Called as $(pgbouncer_bin), where `set -e` does not hold: each step stops it itself.
     local src; src=$(mktemp -d)
     curl -sSfL -o "$src/src.tar.gz" \
-      "http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_$PGBOUNCER_SOURCE_VERSION.orig.tar.gz"
-    echo "$PGBOUNCER_SOURCE_SHA256  $src/src.tar.gz" | sha256sum -c --quiet
-    tar -xzf "$src/src.tar.gz" -C "$src"
+      "http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_$PGBOUNCER_SOURCE_VERSION.orig.tar.gz" || exit 1
+    echo "$PGBOUNCER_SOURCE_SHA256  $src/src.tar.gz" | sha256sum -c --quiet \
+      || { echo "the PgBouncer source does not match Debian's digest" >&2; exit 1; }
+    tar -xzf "$src/src.tar.gz" -C "$src" || exit 1
     (cd "$src/pgbouncer-$PGBOUNCER_SOURCE_VERSION" \
       && ./configure --prefix="$PGBOUNCER_BUILD" --without-cares \
            --without-pam --without-systemd >"$src/build.log" 2>&1 \

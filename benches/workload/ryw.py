@@ -3,9 +3,9 @@
 
     python3 benches/workload/ryw.py URL TOKEN IDS_FILE COUNT
 
-COUNT times: revise a random document of the workload corpus, then at once read its head three
-ways on one keep-alive connection — presenting the token the write's answer carried, presenting
-none, and (for scale) nothing but the same read again with the token — timing each read. Prints
+COUNT times: revise a random document of the workload corpus, then at once read its head twice
+on one keep-alive connection — presenting the token the write's answer carried, then none —
+timing each read. Prints
 p50/p99 of the read with and without the token, how many reads with it saw the write (all must),
 and how many of each a replica answered (the `Palimpsest-Staleness-Ms` header). Standard library.
 """

@@ -40,6 +40,14 @@ def main():
             return json.loads(err.read())
 
     def write(k):
+        try:
+            write_for_a_while(k)
+        except Exception as err:  # a writer that stops early is a failure, not silence
+            with lock:
+                refused[f"writer stopped: {type(err).__name__}"] = refused.get(
+                    f"writer stopped: {type(err).__name__}", 0) + 1
+
+    def write_for_a_while(k):
         created = post(CREATE, {"slug": f"writer-{k}-{int(time.time())}"})["data"]["createDocument"]
         document, head = created["document"]["id"], created["revision"]["hash"]
         end, n = time.time() + seconds, 0

@@ -245,6 +245,12 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
         store::Pooling::Sessions
     };
     let session = match &args.session_database_url {
+        Some(url) if !(url.starts_with("postgres") && database_url.starts_with("postgres")) => {
+            bail!(
+                "--session-database-url is a direct connection to the PostgreSQL primary that \
+                   DATABASE_URL reaches; both must be postgres:// URLs"
+            )
+        }
         Some(url) => Some(store::connect_with(url, timeouts).await?),
         None if args.transaction_pooler => bail!(
             "behind a transaction pooler the server needs --session-database-url (or \
@@ -254,6 +260,17 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
         None => None,
     };
     let db = store::connect_via(database_url, timeouts, pooling).await?;
+    if let Some(session) = &session {
+        // LISTEN and migrations on another database would go unnoticed: the same one or none.
+        let (pooled, direct) =
+            (store::database_name(&db).await?, store::database_name(session).await?);
+        if pooled != direct {
+            bail!(
+                "DATABASE_URL reaches the database {pooled:?} but --session-database-url \
+                 reaches {direct:?}: they must be the same database"
+            );
+        }
+    }
     let applied_before = store::migrate(session.as_ref().unwrap_or(&db)).await?;
     let store_limits = StoreLimits {
         max_content_bytes: args.max_content_bytes,

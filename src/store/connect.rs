@@ -243,6 +243,19 @@ async fn open(
     }
 }
 
+/// The PostgreSQL database a pool reaches, by its own name (behind a pooler, whatever name
+/// the pooler gives it).
+pub async fn database_name(db: &DatabaseConnection) -> anyhow::Result<String> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT current_database() AS name",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no answer to SELECT current_database()"))?;
+    Ok(row.try_get::<String>("", "name")?)
+}
+
 /// Whether connecting failed because the PostgreSQL database named does not exist (SQLSTATE
 /// 3D000, invalid_catalog_name).
 fn is_missing_database(err: &sea_orm::DbErr) -> bool {

@@ -74,7 +74,7 @@ pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{
     DatabaseTimeouts, Pooling, connect, connect_for_bulk, connect_for_scans, connect_via,
-    connect_with, redact_password, sqlite_file,
+    connect_with, database_name, redact_password, sqlite_file,
 };
 pub use diffs::{BlameLine, RevisionDiff};
 pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, DocumentOrderField};

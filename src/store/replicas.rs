@@ -228,7 +228,10 @@ impl Store {
     }
 
     /// A read `route` sent to a replica found it unavailable: out of rotation at once, until
-    /// a check finds it answering again, so that the client's retry goes elsewhere.
+    /// a check finds it answering again, so that the client's retry goes elsewhere. The
+    /// request's `UNAVAILABLE` may have come from elsewhere (the primary, the server's own
+    /// compute queue); such a false alarm costs a healthy replica at most one check interval
+    /// (`CHECK_EVERY`), since the next check that answers puts it back.
     pub fn replica_failed(&self, route: &ReadRoute) {
         let (Some(replicas), Some(index)) = (&self.replicas, route.replica) else { return };
         let replica = &replicas.members[index];
@@ -313,9 +316,18 @@ const REPLAY_POOLED: &str = "SELECT CASE WHEN current_setting('statement_timeout
     THEN 'no statement_timeout' ELSE pg_last_wal_replay_lsn()::text END AS lsn";
 
 /// Whether opening a replica failed because it did not answer, rather than being refused for
-/// how it is configured.
+/// how it is configured: a login refused (SQLSTATE class 28) or a database missing (3D000)
+/// stops the server at start, as for the primary.
 fn is_unreachable(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<sea_orm::DbErr>().is_some()
+    use sea_orm::{DbErr, RuntimeErr};
+    let Some(db) = err.downcast_ref::<DbErr>() else { return false };
+    let code = match db {
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            sqlx.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned())
+        }
+        _ => None,
+    };
+    !code.is_some_and(|code| code.starts_with("28") || code == "3D000")
 }
 
 /// Checks the replicas every `CHECK_EVERY` for as long as the store that holds them lives.

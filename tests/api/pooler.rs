@@ -127,6 +127,13 @@ async fn the_server_runs_behind_pgbouncer_in_transaction_mode_with_its_timeouts(
         untimed.contains("connect_query") && untimed.contains("statement_timeout"),
         "{untimed}"
     );
+    // A session on another database than the pooled one: LISTEN would hear nothing.
+    let elsewhere = database.url.rsplit_once('/').unwrap().0.to_owned() + "/postgres";
+    let mismatched =
+        serve(&pooled, &["--transaction-pooler", "--session-database-url", &elsewhere], &key)
+            .err()
+            .expect("refused");
+    assert!(mismatched.contains("must be the same database"), "{mismatched}");
 
     let node = serve(&pooled, &["--transaction-pooler", "--session-database-url", direct], &key)
         .expect("the server starts behind the pooler");
