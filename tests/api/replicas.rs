@@ -204,3 +204,42 @@ async fn reads_go_to_a_replica_and_a_consistency_token_reads_its_write_on_any_no
         assert_eq!(error_code(&answer.body), "BAD_USER_INPUT", "{bad:?}");
     }
 }
+
+/// A replica that does not answer when the server starts is no reason not to start: it is out
+/// of rotation, saying why, and reads go to the primary. One whose login is refused, or whose
+/// database does not exist, is a mistake in the configuration: the start fails, naming it.
+#[tokio::test]
+#[cfg_attr(palimpsest_no_postgres, ignore = "needs PALIMPSEST_TEST_POSTGRES_URL")]
+async fn a_replica_down_at_start_waits_out_of_rotation_and_a_wrong_one_stops_the_start() {
+    let app = spawn_app(Backend::Postgres).await.expect("PostgreSQL");
+    let primary =
+        store::connect_with(&app.database_url, DatabaseTimeouts::default()).await.unwrap();
+    let mut node = Store::new(primary, StoreLimits::default());
+    // Nothing listens on port 1.
+    let down = "postgres://postgres@127.0.0.1:1/palimpsest".to_owned();
+    node.attach_replicas(
+        std::slice::from_ref(&down),
+        MAX_LAG,
+        DatabaseTimeouts::default(),
+        store::Pooling::Sessions,
+    )
+    .await
+    .expect("a replica that does not answer does not stop the start");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let status = node.replica_status();
+    assert!(!status[0].in_rotation, "{status:?}");
+    assert!(status[0].reason.is_some(), "{status:?}");
+    assert!(node.route_read(None).staleness.is_none(), "reads go to the primary");
+
+    // A database the replica's server does not have: refused at start.
+    let base = app.database_url.rsplit_once('/').unwrap().0;
+    let missing = format!("{base}/palimpsest_no_such_database_{}", uuid::Uuid::now_v7().simple());
+    let primary =
+        store::connect_with(&app.database_url, DatabaseTimeouts::default()).await.unwrap();
+    let mut node = Store::new(primary, StoreLimits::default());
+    let refused = node
+        .attach_replicas(&[missing], MAX_LAG, DatabaseTimeouts::default(), store::Pooling::Sessions)
+        .await
+        .expect_err("refused");
+    assert!(format!("{refused:#}").contains("does not exist"), "{refused:#}");
+}
