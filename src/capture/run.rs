@@ -206,7 +206,12 @@ impl Capturer {
                     outcome: CaptureOutcome::Refused,
                     detail: format!("the URL does not parse: {err}"),
                 };
-                let report = self.report(&watch.url, CaptureFor::Watch(watch.id), None, found);
+                let report = self.report(
+                    &watch.url,
+                    CaptureFor::Watch { watch: watch.id, lease: watch.lease_until },
+                    None,
+                    found,
+                );
                 return Ok(Some(self.store.record_capture(report, &self.actor().await?).await?));
             }
         };
@@ -215,7 +220,7 @@ impl Capturer {
             self.store.defer_watch(watch.id, until).await?;
             return Ok(None);
         }
-        let target = CaptureFor::Watch(watch.id);
+        let target = CaptureFor::Watch { watch: watch.id, lease: watch.lease_until };
         let recorded = match watch.kind {
             WatchKind::Page => {
                 let (validators, seen) = (&watch.validators, watch.seen.as_ref());
@@ -263,7 +268,7 @@ impl Capturer {
     /// A feed's capture: each entry not watched yet becomes a page watch of the feed's
     /// creator, with the feed's interval, kind and robots rule.
     async fn capture_feed(&self, url: &Url, watch: &Watch) -> StoreResult<CaptureRecorded> {
-        let target = CaptureFor::Watch(watch.id);
+        let target = CaptureFor::Watch { watch: watch.id, lease: watch.lease_until };
         let reading = self.start_reading().await;
         let fetched = match self.fetch_checked(url, &watch.validators, watch.obey_robots).await {
             Err(found) => return self.record(self.report(url.as_str(), target, None, found)).await,

@@ -36,6 +36,13 @@ pub struct CaptureArgs {
     #[arg(long, env = "PALIMPSEST_CAPTURE_SHARE_WHEN_BUSY", default_value_t = 5,
         value_parser = clap::value_parser!(u8).range(1..=100))]
     pub capture_share_when_busy: u8,
+    /// Seconds a worker holds the watches it claims: a worker that dies lets them go when
+    /// the lease runs out. A capture still running then is not recorded (another worker has
+    /// claimed the watch again), so a lease shorter than a slow capture costs fetches, never
+    /// a capture recorded twice.
+    #[arg(long, env = "PALIMPSEST_CAPTURE_LEASE_SECONDS", default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    pub capture_lease_seconds: u64,
 }
 
 impl CaptureArgs {
@@ -45,6 +52,7 @@ impl CaptureArgs {
             concurrency: self.capture_concurrency.max(1),
             per_host_per_minute: self.capture_per_host_per_minute.max(1),
             share_when_busy: f64::from(self.capture_share_when_busy) / 100.0,
+            lease: std::time::Duration::from_secs(self.capture_lease_seconds),
             ..CaptureSettings::default()
         }
     }

@@ -296,6 +296,7 @@ impl From<&StoreError> for ApiError {
                     | Conflict::AlreadyWatched(_)
                     | Conflict::TooManyWatches { .. }
                     | Conflict::EvidenceNeeded
+                    | Conflict::LeaseLost(_)
                     | Conflict::LogKeyDiffers { .. } => error,
                 }
             }

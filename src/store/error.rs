@@ -106,6 +106,9 @@ pub enum Conflict {
     /// A capture came without its evidence, having found the page the same as the head, but
     /// the head moved before it was recorded: a revision needs the evidence.
     EvidenceNeeded,
+    /// A capture for a watch whose lease ran out and which another worker has claimed since:
+    /// that worker's capture counts, this one is not recorded.
+    LeaseLost(WatchId),
     /// The log's newest checkpoint does not open with the key this process would sign with:
     /// another key signs this log, and two keys would fork what verifiers trust.
     LogKeyDiffers { size: u64 },
@@ -126,6 +129,11 @@ impl fmt::Display for Conflict {
             Conflict::ParentHasChild(parent) => write!(f, "revision {parent} already has a child"),
             Conflict::AlreadyRedacted(hash) => write!(f, "revision {hash} is redacted already"),
             Conflict::AlreadyWatched(url) => write!(f, "{url} is watched already"),
+            Conflict::LeaseLost(watch) => write!(
+                f,
+                "the lease on watch {watch} ran out before its capture was recorded, and another \
+                 worker holds it now"
+            ),
             Conflict::EvidenceNeeded => {
                 f.write_str("the page differs from the document's head: its evidence is needed")
             }

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_feeds_entries_become_page_watches,
     a_quote_altered_on_the_page_makes_its_citation_drift,
     two_workers_on_one_database_capture_each_due_watch_once,
+    a_capture_whose_lease_ran_out_and_was_claimed_again_is_not_recorded,
     captures_held_back_start_no_fetch_until_released,
     a_revision_from_a_capture_is_never_written_without_its_evidence,
     evidence_compressed_ahead_is_compressed_again_when_a_redaction_erased_its_base,
@@ -757,6 +758,57 @@ async fn two_workers_on_one_database_capture_each_due_watch_once(app: TestApp) {
     }
     let documents = app.query("{ documents(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(documents["data"]["documents"]["totalCount"], WATCHES);
+}
+
+/// A claim's lease is the capture's fence: a worker that stalled (or was thought dead) past its
+/// lease, while another worker claimed the watch again, records nothing when it wakes; the
+/// worker holding the watch records, and the watch has one capture.
+async fn a_capture_whose_lease_ran_out_and_was_claimed_again_is_not_recorded(app: TestApp) {
+    use palimpsest::store::{
+        Actor, CaptureFor, CaptureOutcome, CaptureReport, Conflict, Found, NewWatch, StoreError,
+        Timestamp, Validators, Watch, WatchInterval, WatchKind,
+    };
+    let capturer = capturer(&app).await;
+    let actor = Actor::agent(capturer.agent().await.unwrap());
+    let url = "https://example.com/leased";
+    let watch = NewWatch {
+        kind: WatchKind::Page,
+        url: url.into(),
+        slug: None,
+        document_kind: palimpsest::store::DocumentKind::Article,
+        interval: WatchInterval::default(),
+        obey_robots: false,
+    };
+    let id = app.store.add_watch(watch, None, &actor).await.unwrap().id;
+    let lease = Duration::from_secs(5);
+    let at = |seconds: i64| Timestamp::from_micros(Timestamp::now().micros() + seconds * 1_000_000);
+    let first = app.store.claim_due_watches(at(0), lease, 10).await.unwrap();
+    assert_eq!(first.len(), 1, "due at once");
+    let held = app.store.claim_due_watches(at(1), lease, 10).await.unwrap();
+    assert!(held.is_empty(), "a watch held by a lease is claimed by nobody else");
+    let second = app.store.claim_due_watches(at(6), lease, 10).await.unwrap();
+    assert_eq!(second.len(), 1, "claimed again once the lease ran out");
+    assert_ne!(first[0].lease_until, second[0].lease_until);
+
+    let report = |claimed: &Watch| CaptureReport {
+        target: CaptureFor::Watch { watch: claimed.id, lease: claimed.lease_until },
+        url: url.into(),
+        final_url: None,
+        status: Some(500),
+        fetched_at: Timestamp::now(),
+        found: Found::Nothing { outcome: CaptureOutcome::Failed, detail: "HTTP 500".into() },
+        validators: Validators::default(),
+    };
+    let refused = app.store.record_capture(report(&first[0]), &actor).await.unwrap_err();
+    assert!(
+        matches!(refused, StoreError::Conflict(Conflict::LeaseLost(lost)) if lost == id),
+        "{refused}"
+    );
+    let watch = app.store.watch(id).await.unwrap().unwrap();
+    assert_eq!((watch.runs, watch.lease_until), (0, second[0].lease_until), "nothing recorded");
+    app.store.record_capture(report(&second[0]), &actor).await.unwrap();
+    let watch = app.store.watch(id).await.unwrap().unwrap();
+    assert_eq!((watch.runs, watch.lease_until), (1, None), "one capture, the watch let go");
 }
 
 /// A worker giving way to requests holds back the captures queued for a place to read, not

@@ -84,6 +84,8 @@ pub struct Watch {
     pub created_by: AgentId,
     pub created_at: Timestamp,
     pub next_run_at: Timestamp,
+    /// Until when the worker that claimed it holds it (`Store::claim_due_watches`).
+    pub lease_until: Option<Timestamp>,
     pub validators: Validators,
     /// The bytes its page last showed the document's head as, when a capture kept them.
     pub seen: Option<SeenBytes>,
@@ -165,8 +167,17 @@ pub struct Sighting {
 /// captured once into the document with `slug` (derived from the URL when `None`).
 #[derive(Debug, Clone)]
 pub enum CaptureFor {
-    Watch(WatchId),
-    Once { slug: Option<Slug>, kind: DocumentKind },
+    /// A watch, with the lease its claim set: the capture is recorded only while the watch
+    /// is still held by that claim, so a worker whose lease ran out (stalled, or thought
+    /// dead) records nothing once another worker has claimed the watch again.
+    Watch {
+        watch: WatchId,
+        lease: Option<Timestamp>,
+    },
+    Once {
+        slug: Option<Slug>,
+        kind: DocumentKind,
+    },
 }
 
 /// What a capture found, as the capture layer hands it to the store.
@@ -251,6 +262,7 @@ impl TryFrom<watch::Model> for Watch {
             created_by: row.created_by.into(),
             created_at: Timestamp::from_micros(row.created_at),
             next_run_at: Timestamp::from_micros(row.next_run_at),
+            lease_until: row.lease_until.map(Timestamp::from_micros),
             validators: Validators { etag: row.etag, last_modified: row.last_modified },
             seen: match (row.seen_revision, row.seen_digest) {
                 (Some(revision), Some(payload_digest)) => Some(SeenBytes {

@@ -124,6 +124,9 @@ impl WriteTransaction<'_> {
         report: CaptureReport,
         actor: &Actor,
     ) -> StoreResult<CaptureRecorded> {
+        if let CaptureFor::Watch { watch, lease: Some(lease) } = &report.target {
+            hold_lease(&self.tx, *watch, *lease).await?;
+        }
         let (target, document) =
             resolve(&self.tx, &report.target, &report.url, report.fetched_at).await?;
         let id = CaptureId::generate();
@@ -240,6 +243,23 @@ impl WriteTransaction<'_> {
     }
 }
 
+/// The claim's fence, before the capture writes anything: the watch must still carry the
+/// lease its claim set (a lease that ran out and was claimed again carries another), and on
+/// PostgreSQL the row stays locked until the capture commits, so no claim (which skips locked
+/// rows) takes it meanwhile. SQLite has one writer at a time.
+async fn hold_lease(conn: &impl ConnectionTrait, id: WatchId, lease: Timestamp) -> StoreResult<()> {
+    let held = watch::Entity::update_many()
+        .col_expr(watch::Column::LeaseUntil, Expr::col(watch::Column::LeaseUntil))
+        .filter(watch::Column::Id.eq(id.as_uuid()))
+        .filter(watch::Column::LeaseUntil.eq(lease.micros()))
+        .exec(conn)
+        .await?;
+    if held.rows_affected == 0 {
+        return Err(Conflict::LeaseLost(id).into());
+    }
+    Ok(())
+}
+
 /// What a capture is for, and the document it writes (if it exists yet), read through `conn`.
 async fn resolve(
     conn: &impl ConnectionTrait,
@@ -265,7 +285,7 @@ async fn target_of(
     fetched_at: Timestamp,
 ) -> StoreResult<Target> {
     Ok(match target {
-        CaptureFor::Watch(id) => {
+        CaptureFor::Watch { watch: id, .. } => {
             let watch = find_any(conn, *id).await?;
             let next = fetched_at.micros() + watch.interval.seconds() * 1_000_000;
             Target {

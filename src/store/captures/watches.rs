@@ -217,14 +217,21 @@ impl Store {
         let sql = format!(
             "UPDATE watches SET lease_until = {lease} WHERE id IN (SELECT id FROM watches \
              WHERE removed_at IS NULL AND paused = FALSE AND next_run_at <= {now} \
-             AND (lease_until IS NULL OR lease_until < {now}) \
+             AND (lease_until IS NULL OR lease_until < {expired}) \
              ORDER BY next_run_at LIMIT {limit}{lock}) RETURNING *",
             lease = p(1),
             now = p(2),
+            // Bound again, not named twice: SQLite's `?` takes the next value, so a second
+            // `?` for `now` compared leases with NULL and none ever ran out.
+            expired = p(3),
             limit = limit.min(MAX_CLAIM),
         );
-        let statement =
-            Statement::from_sql_and_values(backend, sql, [lease_until.into(), now.micros().into()]);
+        let now = now.micros();
+        let statement = Statement::from_sql_and_values(
+            backend,
+            sql,
+            [lease_until.into(), now.into(), now.into()],
+        );
         let tx = self.begin().await?;
         let rows = watch::Model::find_by_statement(statement).all(&tx.tx).await?;
         // Leases, which no answer scoped to documents reads.
