@@ -255,7 +255,7 @@ impl Store {
             .listening
             .get_or_try_init(|| async {
                 let listener = pg_listener(self.session()).await?;
-                tokio::spawn(relay(listener, Arc::downgrade(&self.live)));
+                tokio::spawn(relay(listener, self.session().clone(), Arc::downgrade(&self.live)));
                 Ok::<_, StoreError>(())
             })
             .await?;
@@ -275,37 +275,60 @@ async fn pg_listener(db: &DatabaseConnection) -> StoreResult<PgListener> {
 }
 
 /// Passes what the database announces to this process's listeners, for as long as the store
-/// lives. A dropped connection is reopened (sqlx does it on the next receive); whatever was
-/// announced meanwhile is lost, and listeners are told so.
-async fn relay(mut listener: PgListener, live: Weak<Live>) {
+/// lives. A dropped connection is reopened here (not by sqlx on the next receive) so that the
+/// moment it listens again is known: whatever was announced while it was down is lost, so every
+/// listener is told so when it drops, and again once it listens again, which reaches those
+/// who began listening meanwhile and would otherwise take the silence for no news.
+async fn relay(mut listener: PgListener, session: DatabaseConnection, live: Weak<Live>) {
     loop {
         let received = listener.try_recv().await;
-        let Some(live) = live.upgrade() else { return };
+        let Some(hub) = live.upgrade() else { return };
         match received {
             Ok(Some(notification)) => match decode(notification.payload()) {
                 Ok(events) => {
                     for event in events {
-                        let _ = live.revisions.send(Notice::Event(Arc::new(event)));
+                        let _ = hub.revisions.send(Notice::Event(Arc::new(event)));
                     }
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "an announcement that is not revisions");
-                    let _ = live.revisions.send(Notice::Missed);
+                    let _ = hub.revisions.send(Notice::Missed);
                 }
             },
-            Ok(None) => {
-                tracing::warn!("the connection listening for revisions dropped; reconnecting");
-                let _ = live.revisions.send(Notice::Missed);
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for revisions; retrying");
-                let _ = live.revisions.send(Notice::Missed);
-                drop(live);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(None) | Err(_) => {
+                if let Err(err) = received {
+                    tracing::warn!(error = %err, "cannot listen for revisions; reconnecting");
+                } else {
+                    tracing::warn!("the connection listening for revisions dropped; reconnecting");
+                }
+                let _ = hub.revisions.send(Notice::Missed);
+                drop(hub);
+                let Some(reopened) = reopen(&session, &live).await else { return };
+                listener = reopened;
+                tracing::info!("listening for revisions again");
+                let Some(hub) = live.upgrade() else { return };
+                let _ = hub.revisions.send(Notice::Missed);
             }
         }
     }
 }
+
+/// Listens again over `session`, trying every `RELISTEN_EVERY`; `None` once the store is gone.
+async fn reopen(session: &DatabaseConnection, live: &Weak<Live>) -> Option<PgListener> {
+    loop {
+        tokio::time::sleep(RELISTEN_EVERY).await;
+        if live.strong_count() == 0 {
+            return None;
+        }
+        match pg_listener(session).await {
+            Ok(listener) => return Some(listener),
+            Err(err) => tracing::debug!(error = %err, "cannot listen for revisions yet"),
+        }
+    }
+}
+
+/// How often a dropped listening connection is tried again.
+const RELISTEN_EVERY: Duration = Duration::from_millis(250);
 
 /// Works out, for each revision heard while anyone listens, the citations it changed.
 async fn watch_citations(store: Store, mut revisions: Listener<RevisionEvent>) {

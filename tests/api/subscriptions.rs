@@ -662,6 +662,60 @@ async fn a_write_on_one_server_reaches_subscribers_of_another_on_the_same_postgr
     }
 }
 
+/// The server's connection listening for revisions drops (PostgreSQL restarted, the backend
+/// killed): every listener is told it may have missed events, and so, once the connection
+/// listens again, is one that began listening while it was down — a revision committed in that
+/// gap is announced to nobody, and a subscriber must never take that silence for no news.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    palimpsest_no_postgres,
+    ignore = "PALIMPSEST_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+async fn a_dropped_listening_connection_tells_every_listener_including_those_who_came_meanwhile() {
+    use palimpsest::store::Notice;
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    let app = crate::helpers::spawn_app(Backend::Postgres)
+        .await
+        .expect("PALIMPSEST_TEST_POSTGRES_URL names a PostgreSQL server");
+    let token = app.editor().await;
+    let mut before = app.store.listen_revisions().await.expect("listen");
+    let killed = app
+        .store
+        .connection()
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        ))
+        .await
+        .expect("terminate the listening backend");
+    assert_eq!(killed.len(), 1, "one connection listens for revisions");
+
+    let told = tokio::time::timeout(WAIT, before.next()).await.expect("told within the wait");
+    assert!(matches!(told, Some(Notice::Missed)), "a listener is told when the connection drops");
+    // Begun before the connection listens again: told too, once it does, before any event.
+    let mut meanwhile = app.store.listen_revisions().await.expect("listen");
+    let told = tokio::time::timeout(WAIT, meanwhile.next()).await.expect("told within the wait");
+    assert!(matches!(told, Some(Notice::Missed)), "a listener who came meanwhile is told");
+
+    // Listening again: a revision is heard by both.
+    let created = app.create_document(&token, "relistened", "after the gap\n").await;
+    let hash = created["revision"]["hash"].as_str().unwrap().to_owned();
+    for listener in [&mut before, &mut meanwhile] {
+        loop {
+            match tokio::time::timeout(WAIT, listener.next()).await.expect("an event") {
+                Some(Notice::Event(event)) => {
+                    assert_eq!(event.hash.as_str(), hash);
+                    break;
+                }
+                Some(Notice::Missed) => continue,
+                None => panic!("the store is gone"),
+            }
+        }
+    }
+}
+
 /// A subscriber that stops reading holds no more than its connection's share of memory, and
 /// only until its outbox has stayed full for the send timeout: then it is dropped and what was
 /// queued for it is given back (a real socket with a small receive window, subscribed to a
