@@ -187,6 +187,14 @@ impl Store {
         &self.db
     }
 
+    /// Where a read of content addressed by hash (a revision, a text) that found nothing asks
+    /// again: the primary, when reads go to a replica. Such content never changes once
+    /// written, so a replica that holds it answers as the primary would, and one that does not
+    /// hold it yet (it has not replayed the write) must not answer "no such thing".
+    pub(crate) fn on_miss(&self) -> Option<&DatabaseConnection> {
+        self.primary.as_ref()
+    }
+
     /// `Unavailable` when the database file was removed or replaced under the store.
     pub(crate) fn check_file(&self) -> StoreResult<()> {
         self.file.as_ref().map_or(Ok(()), |file| file.check())

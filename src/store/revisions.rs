@@ -2,6 +2,8 @@
 //! every read of them: by hash, a document's history in pages or whole, the head at an
 //! instant, the revisions captured from a source.
 
+use std::collections::HashSet;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -163,7 +165,10 @@ pub(crate) async fn log(
 
 impl Store {
     pub async fn revision(&self, hash: &RevisionHash) -> StoreResult<Option<Revision>> {
-        find(&self.db, hash).await
+        match (find(&self.db, hash).await?, self.on_miss()) {
+            (None, Some(primary)) => find(primary, hash).await,
+            (found, _) => Ok(found),
+        }
     }
 
     /// The revision `hash` of `document`, or its head; `NotFound` if the hash names no revision
@@ -191,15 +196,14 @@ impl Store {
         viewer: &Viewer,
         hashes: &[RevisionHash],
     ) -> StoreResult<Vec<Revision>> {
-        let document = Expr::col((revision::Entity, revision::Column::DocumentId));
-        Ok(revision::Entity::find()
-            .filter(revision::Column::Hash.is_in(hashes.iter().map(|h| h.as_str())))
-            .filter(viewer.readable_document_ids(document))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Revision::from)
-            .collect())
+        let mut found = readable_revisions(&self.db, viewer, hashes).await?;
+        if let Some(primary) = self.on_miss().filter(|_| found.len() < hashes.len()) {
+            let have: HashSet<&RevisionHash> = found.iter().map(|r| &r.hash).collect();
+            let missed: Vec<RevisionHash> =
+                hashes.iter().filter(|h| !have.contains(h)).cloned().collect();
+            found.extend(readable_revisions(primary, viewer, &missed).await?);
+        }
+        Ok(found)
     }
 
     /// One page of a document's history, newest first; the cursor is the revision number.
@@ -330,6 +334,23 @@ pub(crate) async fn find(
     hash: &RevisionHash,
 ) -> StoreResult<Option<Revision>> {
     Ok(revision::Entity::find_by_id(hash.as_str().to_owned()).one(conn).await?.map(Revision::from))
+}
+
+/// The revisions among `hashes` that `viewer` may read, through `conn`.
+async fn readable_revisions(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    hashes: &[RevisionHash],
+) -> StoreResult<Vec<Revision>> {
+    let document = Expr::col((revision::Entity, revision::Column::DocumentId));
+    Ok(revision::Entity::find()
+        .filter(revision::Column::Hash.is_in(hashes.iter().map(|h| h.as_str())))
+        .filter(viewer.readable_document_ids(document))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Revision::from)
+        .collect())
 }
 
 /// The revision `hash`, which must exist, read through `conn`.

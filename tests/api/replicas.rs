@@ -178,6 +178,25 @@ async fn reads_go_to_a_replica_and_a_consistency_token_reads_its_write_on_any_no
         let (number, _) = head_number(&app.address, &id, Some(&token)).await;
         assert_eq!(number, 2, "a node without replicas takes the token too");
 
+        // Content addressed by hash is never answered "no such thing" by a replica that has not
+        // replayed it yet: the miss is asked of the primary.
+        let hash = revised.body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap();
+        let by_hash = "query($h: String!) { revision(hash: $h) { number content } }";
+        let answer =
+            post(&node, None, json!({ "query": by_hash, "variables": { "h": hash } }), None).await;
+        assert_no_errors(&answer.body);
+        assert!(answer.staleness.is_some(), "routed to the replica: {}", answer.body);
+        assert_eq!(
+            answer.body["data"]["revision"],
+            json!({ "number": 2, "content": "second text" }),
+            "a hash the replica lacks, found on the primary"
+        );
+        let unknown = "0".repeat(64);
+        let answer =
+            post(&node, None, json!({ "query": by_hash, "variables": { "h": unknown } }), None)
+                .await;
+        assert_eq!(answer.body["data"]["revision"], Value::Null, "a hash nobody holds");
+
         // Held past the lag allowed, the replica leaves the rotation and reads go to the primary.
         let ready = wait_for(&node, false).await;
         assert!(ready["replicas"][0]["reason"].as_str().unwrap().contains("lags"), "{ready}");

@@ -141,6 +141,11 @@ impl Store {
         hashes: &[ContentHash],
     ) -> StoreResult<Vec<(ContentHash, String)>> {
         let mut texts = texts_of(&self.db, hashes).await?;
+        if let Some(primary) = self.on_miss().filter(|_| texts.len() < hashes.len()) {
+            let missed: Vec<ContentHash> =
+                hashes.iter().filter(|h| !texts.contains_key(h.as_str())).cloned().collect();
+            texts.extend(texts_of(primary, &missed).await?);
+        }
         let mut found = Vec::with_capacity(hashes.len());
         for hash in hashes {
             match texts.remove(hash.as_str()) {
@@ -154,6 +159,12 @@ impl Store {
 
     /// The text of `revision`: `Redacted` if it was.
     pub(crate) async fn required_content(&self, revision: &Revision) -> StoreResult<String> {
+        if let Some(primary) = self.on_miss() {
+            return match stored_content(&self.db, revision).await? {
+                Some(text) => Ok(text),
+                None => content_of(primary, revision).await,
+            };
+        }
         content_of(&self.db, revision).await
     }
 }
@@ -163,15 +174,23 @@ pub(crate) async fn content_of(
     conn: &impl ConnectionTrait,
     revision: &Revision,
 ) -> StoreResult<String> {
+    stored_content(conn, revision).await?.ok_or_else(|| {
+        StoreError::Unexpected(anyhow::anyhow!("content {} is missing", revision.content_hash))
+    })
+}
+
+/// The text of `revision` read through `conn`, `None` if `conn` does not hold it.
+async fn stored_content(
+    conn: &impl ConnectionTrait,
+    revision: &Revision,
+) -> StoreResult<Option<String>> {
     if revision.redacted {
         return Err(StoreError::Redacted(revision.hash.clone()));
     }
     let hash = revision.content_hash.as_str();
     match texts_of(conn, std::slice::from_ref(&revision.content_hash)).await?.remove(hash) {
-        Some(Unpacked::Text(text)) => Ok(text),
+        Some(Unpacked::Text(text)) => Ok(Some(text)),
         Some(Unpacked::Damaged(error)) => Err(damaged(hash, error)),
-        Some(Unpacked::Purged) | None => {
-            Err(StoreError::Unexpected(anyhow::anyhow!("content {hash} is missing")))
-        }
+        Some(Unpacked::Purged) | None => Ok(None),
     }
 }
