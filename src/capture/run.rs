@@ -217,7 +217,7 @@ impl Capturer {
         };
         if let Some(wait) = self.politeness.host_busy(&url) {
             let until = Timestamp::from_micros(Timestamp::now().micros() + wait.as_micros() as i64);
-            self.store.defer_watch(watch.id, until).await?;
+            self.store.defer_watch(watch.id, watch.lease_until, until).await?;
             return Ok(None);
         }
         let target = CaptureFor::Watch { watch: watch.id, lease: watch.lease_until };

@@ -37,9 +37,9 @@ pub struct CaptureArgs {
         value_parser = clap::value_parser!(u8).range(1..=100))]
     pub capture_share_when_busy: u8,
     /// Seconds a worker holds the watches it claims: a worker that dies lets them go when
-    /// the lease runs out. A capture still running then is not recorded (another worker has
-    /// claimed the watch again), so a lease shorter than a slow capture costs fetches, never
-    /// a capture recorded twice.
+    /// the lease runs out. A capture still running then is not recorded if another worker
+    /// has claimed the watch again meanwhile, so a lease shorter than a slow capture costs
+    /// fetches, never a capture recorded twice.
     #[arg(long, env = "PALIMPSEST_CAPTURE_LEASE_SECONDS", default_value_t = 300,
         value_parser = clap::value_parser!(u64).range(5..=86_400))]
     pub capture_lease_seconds: u64,

@@ -257,13 +257,24 @@ impl Store {
 
     /// Lets a claimed watch go uncaptured until `until` (a host that is asked too often, a
     /// worker shutting down): no capture is recorded.
-    pub async fn defer_watch(&self, id: WatchId, until: Timestamp) -> StoreResult<()> {
-        watch::Entity::update_many()
+    /// Only while the claim's `lease` still holds it: a worker past its lease defers nothing
+    /// (another worker has the watch), and is told so.
+    pub async fn defer_watch(
+        &self,
+        id: WatchId,
+        lease: Option<Timestamp>,
+        until: Timestamp,
+    ) -> StoreResult<()> {
+        let mut update = watch::Entity::update_many()
             .col_expr(watch::Column::NextRunAt, until.micros().into())
             .col_expr(watch::Column::LeaseUntil, Option::<i64>::None.into())
-            .filter(watch::Column::Id.eq(id.as_uuid()))
-            .exec(self.primary())
-            .await?;
+            .filter(watch::Column::Id.eq(id.as_uuid()));
+        if let Some(lease) = lease {
+            update = update.filter(watch::Column::LeaseUntil.eq(lease.micros()));
+        }
+        if update.exec(self.primary()).await?.rows_affected == 0 && lease.is_some() {
+            return Err(Conflict::LeaseLost(id).into());
+        }
         Ok(())
     }
 }
