@@ -275,10 +275,12 @@ async fn pg_listener(db: &DatabaseConnection) -> StoreResult<PgListener> {
 }
 
 /// Passes what the database announces to this process's listeners, for as long as the store
-/// lives. A dropped connection is reopened here (not by sqlx on the next receive) so that the
-/// moment it listens again is known: whatever was announced while it was down is lost, so every
-/// listener is told so when it drops, and again once it listens again, which reaches those
-/// who began listening meanwhile and would otherwise take the silence for no news.
+/// lives. Whatever was announced while the connection was down is lost, and every listener
+/// must be told so once it listens again, those who began listening meanwhile included (they
+/// would otherwise take the silence for no news). sqlx says a connection dropped (`Ok(None)`)
+/// only once it has reconnected and listens again; when it cannot reconnect (an error), the
+/// connection is reopened here rather than by sqlx on the next receive, so that the moment
+/// it listens again is known.
 async fn relay(mut listener: PgListener, session: DatabaseConnection, live: Weak<Live>) {
     loop {
         let received = listener.try_recv().await;
@@ -295,13 +297,14 @@ async fn relay(mut listener: PgListener, session: DatabaseConnection, live: Weak
                     let _ = hub.revisions.send(Notice::Missed);
                 }
             },
-            Ok(None) | Err(_) => {
-                if let Err(err) = received {
-                    tracing::warn!(error = %err, "cannot listen for revisions; reconnecting");
-                } else {
-                    tracing::warn!("the connection listening for revisions dropped; reconnecting");
-                }
+            Ok(None) => {
+                tracing::warn!("the connection listening for revisions dropped; listening again");
                 let _ = hub.revisions.send(Notice::Missed);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for revisions; reconnecting");
+                let _ = hub.revisions.send(Notice::Missed);
+                drop(listener);
                 drop(hub);
                 let Some(reopened) = reopen(&session, &live).await else { return };
                 listener = reopened;
