@@ -50,11 +50,22 @@ pub struct RequestLoaders {
     choice: Option<Arc<super::context::ReadChoice>>,
     /// Made at the first use, after parsing has decided where reads go.
     current: std::sync::RwLock<Option<Arc<Loaders>>>,
+    /// On the primary, for what a replica's answer refers to but the replica does not hold
+    /// yet (`load_required`); made at the first such miss.
+    behind: std::sync::OnceLock<Arc<Loaders>>,
 }
 
 impl RequestLoaders {
     pub fn new(store: Store, choice: Option<Arc<super::context::ReadChoice>>) -> Self {
-        Self { store, choice, current: std::sync::RwLock::new(None) }
+        Self { store, choice, current: std::sync::RwLock::new(None), behind: Default::default() }
+    }
+
+    /// Loaders on the primary when this request reads from a replica; `None` otherwise.
+    fn on_primary(&self, viewer: &Viewer) -> Option<Arc<Loaders>> {
+        self.choice.as_ref()?.reading()?;
+        let loaders = self.behind.get_or_init(|| Arc::new(for_request(self.store.clone())));
+        let _ = loaders.loader().viewer.set(viewer.clone());
+        Some(loaders.clone())
     }
 
     fn store(&self) -> Store {
@@ -306,13 +317,21 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + std::fmt::Debug + 'static,
     StoreLoader: Loader<K, Error = Arc<StoreError>>,
 {
-    match loaders(ctx).await?.load_one(key.clone()).await? {
-        Some(value) => Ok(value),
-        None => {
-            tracing::error!(?key, "dangling reference in the database");
-            Err(ApiError::internal())
-        }
+    let current = loaders(ctx).await?;
+    if let Some(value) = current.load_one(key.clone()).await? {
+        return Ok(value);
     }
+    // A replica holds what it has replayed: a row found on the primary (a revision by its
+    // hash) may refer to one the replica has not replayed yet.
+    let viewer = current.loader().viewer().map_err(ApiError::from)?;
+    let request = ctx.data::<RequestLoaders>().map_err(|_| ApiError::internal())?;
+    if let Some(primary) = request.on_primary(viewer)
+        && let Some(value) = primary.load_one(key.clone()).await?
+    {
+        return Ok(value);
+    }
+    tracing::error!(?key, "dangling reference in the database");
+    Err(ApiError::internal())
 }
 
 pub async fn load_optional<K>(

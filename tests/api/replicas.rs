@@ -191,6 +191,25 @@ async fn reads_go_to_a_replica_and_a_consistency_token_reads_its_write_on_any_no
             json!({ "number": 2, "content": "second text" }),
             "a hash the replica lacks, found on the primary"
         );
+        // And what it refers to that the replica lacks too: a document made while it is held.
+        let made = post(
+            &node,
+            Some(&editor),
+            json!({ "query": CREATE_DOCUMENT, "variables": { "input": {
+                "slug": "made-while-held", "title": "Held", "kind": "ARTICLE", "content": "new"
+            }}}),
+            None,
+        )
+        .await;
+        assert_no_errors(&made.body);
+        let hash = made.body["data"]["createDocument"]["revision"]["hash"].as_str().unwrap();
+        let with_document = "query($h: String!) { revision(hash: $h) { document { slug } } }";
+        let answer =
+            post(&node, None, json!({ "query": with_document, "variables": { "h": hash } }), None)
+                .await;
+        assert_no_errors(&answer.body);
+        assert!(answer.staleness.is_some(), "routed to the replica: {}", answer.body);
+        assert_eq!(answer.body["data"]["revision"]["document"]["slug"], "made-while-held");
         let unknown = "0".repeat(64);
         let answer =
             post(&node, None, json!({ "query": by_hash, "variables": { "h": unknown } }), None)
