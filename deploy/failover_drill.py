@@ -17,11 +17,21 @@ passes on the primary.
 A write is made exactly once by construction, not by luck: each writer owns its documents and
 revises with `expectedHead`, so a retry of a write that had landed is refused with CONFLICT,
 and the writer then finds its text at the head. Exits non-zero, saying why, on any loss.
-Standard library only.
+
+Three graphql-ws subscribers (one first on each node, through the balancer after) hear every
+revision of the drill's documents: when a socket closes or a subscription ends (a node killed,
+the primary restarted), they reconnect through the balancer and catch up with each document's
+`revisions`. Afterwards each must hold every revision, with the hash the history has.
+Captures too: watches of a slow page site (served here) are added just before node 2 is
+killed, so it dies holding claimed watches mid-fetch; the nodes hold claims for 5 s
+(`--capture-lease-seconds`), after which another node claims them. Afterwards every watch has
+exactly one capture recorded: none lost with the node, none made twice.
+Standard library and `websockets` (PyPI).
 """
 
 import argparse
 import http.client
+import http.server
 import json
 import os
 import subprocess
@@ -31,7 +41,14 @@ import time
 import urllib.error
 import urllib.request
 
+try:
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect as ws_connect
+except ImportError:
+    raise SystemExit("the drill's subscribers need the websockets package: pip install websockets")
+
 LB = "http://127.0.0.1:8090"
+LB_WS = "ws://127.0.0.1:8090/graphql"
 NODES = ["http://127.0.0.1:8091", "http://127.0.0.1:8092", "http://127.0.0.1:8093"]
 PRIMARY = "postgres://postgres@127.0.0.1:5435/palimpsest"
 MAX_LAG_S = 2.0
@@ -209,6 +226,175 @@ class Reader(threading.Thread):
                 return
 
 
+DOCUMENT_CHANGED = """subscription($ids: [ID!]) {
+  documentChanged(ids: $ids) { document { id } revision { number hash } } }"""
+REVISIONS = """query($id: ID!, $after: String) { node(id: $id) { ... on Document {
+  revisions(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+    edges { node { number hash } } } } } }"""
+
+
+class Subscriber(threading.Thread):
+    """A graphql-ws client as a front-end holds one: subscribed to every drill document; when
+    its socket closes or its subscription ends it reconnects through the balancer, subscribes
+    again and, once events flow, reads each document's history on the socket (operations on a
+    socket read the primary) for what it missed."""
+
+    def __init__(self, name, first_url, token, documents):
+        super().__init__(daemon=True)
+        self.name, self.url, self.token = name, first_url, token
+        self.ids = [doc["id"] for doc in documents]
+        self.seen = {id: {} for id in self.ids}  # document id -> {number: hash}
+        self.lock = threading.Lock()
+        self.wrong = []
+        # Within a session, once caught up: the newest number heard of each document. An event
+        # past the next one means revisions were missed and nobody said so.
+        self.newest = None
+        self.finish = threading.Event()
+        self.operations = 0
+
+    def record(self, document, number, hash):
+        with self.lock:
+            known = self.seen[document].setdefault(number, hash)
+        if known != hash:
+            self.wrong.append(f"{document} #{number}: {known} and {hash}")
+
+    def snapshot(self):
+        with self.lock:
+            return {id: dict(numbers) for id, numbers in self.seen.items()}
+
+    def run(self):
+        while not self.finish.is_set():
+            self.newest = None
+            try:
+                self.session()
+                tally.add("subscriptions ended by the server, subscribed again")
+            except (OSError, TimeoutError, WebSocketException, ValueError) as err:
+                tally.add(f"subscriber sockets lost ({type(err).__name__}), reconnected")
+            except Exception as err:  # a bug here must not pass for a missed revision
+                fail(f"subscriber {self.name} broke: {type(err).__name__}: {err}")
+                return
+            self.url = LB_WS
+            time.sleep(0.2)
+
+    def session(self):
+        with ws_connect(self.url, subprotocols=["graphql-transport-ws"], open_timeout=5,
+                        close_timeout=1) as ws:
+            ws.send(json.dumps({"type": "connection_init",
+                                "payload": {"authorization": f"Bearer {self.token}"}}))
+            if json.loads(ws.recv(timeout=5)).get("type") != "connection_ack":
+                raise ValueError("no connection_ack")
+            ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": {
+                "query": DOCUMENT_CHANGED, "variables": {"ids": self.ids}}}))
+            subscribed = time.time()
+            while not self.finish.is_set():
+                try:
+                    message = json.loads(ws.recv(timeout=0.5))
+                except TimeoutError:
+                    message = {}
+                if self.handle(ws, message) == "ended":
+                    return
+                # Once events flow, the subscription listens: whatever committed before now is
+                # in the histories. With no event for 2 s (no writes), read them all the same.
+                if self.newest is None and (message.get("type") == "next"
+                                            or time.time() - subscribed > 2):
+                    self.catch_up(ws)
+                    snapshot = self.snapshot()
+                    self.newest = {id: max(numbers, default=0) for id, numbers in snapshot.items()}
+                    tally.add("subscriber caught up from the histories")
+
+    def handle(self, ws, message):
+        kind = message.get("type")
+        if kind == "ping":
+            ws.send(json.dumps({"type": "pong"}))
+        elif kind == "next" and message.get("id") == "s":
+            payload = message.get("payload") or {}
+            if payload.get("errors"):
+                tally.add(f"subscription told {error_code(payload)}")
+                return "ended"
+            change = payload["data"]["documentChanged"]
+            document, number = change["document"]["id"], change["revision"]["number"]
+            self.record(document, number, change["revision"]["hash"])
+            tally.add("events heard")
+            if self.newest is not None:
+                if number > self.newest[document] + 1:
+                    fail(f"subscriber {self.name} heard #{number} of {document} after "
+                         f"#{self.newest[document]}, told of no gap")
+                self.newest[document] = max(self.newest[document], number)
+        elif kind in ("error", "complete") and message.get("id") == "s":
+            return "ended"
+        return None
+
+    def catch_up(self, ws):
+        for document in self.ids:
+            after = None
+            while True:
+                self.operations += 1
+                op = f"h{self.operations}"
+                ws.send(json.dumps({"id": op, "type": "subscribe", "payload": {
+                    "query": REVISIONS, "variables": {"id": document, "after": after}}}))
+                page = None
+                while page is None:
+                    message = json.loads(ws.recv(timeout=10))
+                    if message.get("id") != op:
+                        if self.handle(ws, message) == "ended":
+                            raise ValueError("the subscription ended while catching up")
+                        continue
+                    payload = message.get("payload")
+                    if message.get("type") != "next" or not payload or payload.get("errors"):
+                        raise ValueError(f"a history read failed: {message}")
+                    page = payload["data"]["node"]["revisions"]
+                for edge in page["edges"]:
+                    self.record(document, edge["node"]["number"], edge["node"]["hash"])
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+
+
+WATCHES = 24
+PAGE_DELAY_S = 1.5
+
+
+class PageSite(http.server.BaseHTTPRequestHandler):
+    """Slow pages for the watches: each answer takes PAGE_DELAY_S, so captures are in flight
+    when a node is killed. Counts what it is asked and how many answers are being made."""
+    protocol_version = "HTTP/1.1"
+    fetches = {}
+    in_flight = 0
+    lock = threading.Lock()
+
+    def do_GET(self):
+        with PageSite.lock:
+            PageSite.fetches[self.path] = PageSite.fetches.get(self.path, 0) + 1
+            PageSite.in_flight += 1
+        try:
+            time.sleep(PAGE_DELAY_S)
+            if not self.path.startswith("/page/"):
+                self.send_error(404)
+                return
+            body = (f"<!doctype html><html><head><title>Page {self.path}</title></head><body>"
+                    f"<article><h1>Page {self.path}</h1><p>{'Text of the drill. ' * 40}</p>"
+                    f"</article></body></html>").encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the node that asked was killed
+        finally:
+            with PageSite.lock:
+                PageSite.in_flight -= 1
+
+    def log_message(self, *args):
+        pass
+
+
+def psql(sql):
+    return subprocess.run(["psql", "-X", "-At", "-h", "127.0.0.1", "-p", "5435", "-U", "postgres",
+                           "-d", "palimpsest", "-c", sql],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def readyz(node):
     try:
         with urllib.request.urlopen(node + "/readyz", timeout=2) as response:
@@ -240,11 +426,12 @@ def step(message):
 
 
 def history(doc):
-    """Every revision's content, oldest first, read on a node with the newest token."""
+    """Every revision as (number, content, hash), oldest first, read on a node with the
+    newest token."""
     contents, after = [], None
     query = """query($id: ID!, $after: String) { node(id: $id) { ... on Document {
       revisions(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
-        edges { node { number content } } } } } }"""
+        edges { node { number content hash } } } } } }"""
     while True:
         status, _, body = post(
             NODES[0], {"query": query, "variables": {"id": doc["id"], "after": after}},
@@ -253,9 +440,10 @@ def history(doc):
         if status != 200 or error_code(body):
             raise SystemExit(f"cannot read the history of {doc['slug']}: {status} {body}")
         page = body["data"]["node"]["revisions"]
-        contents += [(edge["node"]["number"], edge["node"]["content"]) for edge in page["edges"]]
+        contents += [(e["node"]["number"], e["node"]["content"], e["node"]["hash"])
+                     for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
-            return [content for _, content in sorted(contents)]
+            return sorted(contents)
         after = page["pageInfo"]["endCursor"]
 
 
@@ -287,6 +475,16 @@ def main():
         documents.append({"id": created["document"]["id"], "slug": slug,
                           "head": created["revision"]["hash"], "acked": [content], "landed": []})
 
+    subscribers = []
+    for k, node in enumerate(NODES):
+        reader = subprocess.run(
+            [palimpsest, "token", "create", "--agent", f"Drill Subscriber {k + 1}", "--role", "reader"],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        subscribers.append(Subscriber(k + 1, node.replace("http", "ws") + "/graphql", reader, documents))
+    for subscriber in subscribers:
+        subscriber.start()
+
     threads = [Writer(token, documents[w::WRITERS]) for w in range(WRITERS)]
     threads += [Reader(documents) for _ in range(READERS)]
     for thread in threads:
@@ -301,6 +499,28 @@ def main():
 
     step("load running through the balancer")
     under_load(3)
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PageSite)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    watch_page = """mutation($url: String!, $slug: String!) { watchPage(input: {
+      url: $url, slug: $slug, intervalSeconds: 3600, obeyRobots: false }) { watch { id } } }"""
+    watch_ids = []
+    for n in range(WATCHES):
+        url = f"http://127.0.0.1:{site.server_address[1]}/page/{run}-{n}"
+        status, _, body = post(LB, {"query": watch_page, "variables": {
+            "url": url, "slug": f"drill-{run}-page-{n}"}}, token=token)
+        if status != 200 or error_code(body):
+            raise SystemExit(f"cannot watch {url}: {status} {body}")
+        watch_ids.append(body["data"]["watchPage"]["watch"]["id"])
+    step(f"{WATCHES} watches added, due now")
+    # Killed while every node has captures in flight (each takes PAGE_DELAY_S; a node runs
+    # four at once).
+    deadline = time.time() + 5
+    while PageSite.in_flight < 9 and time.time() < deadline:
+        time.sleep(0.02)
+    all_busy = PageSite.in_flight >= 9
+    step(f"captures in flight: {PageSite.in_flight}")
+
     before = tally.counts.get("writes acknowledged", 0)
     step("kill -9 node 2")
     cluster(args.script, "kill-node", "2")
@@ -354,8 +574,58 @@ def main():
     checkpoints_seen(seen)
 
     step("counting")
+    histories = {doc["id"]: history(doc) for doc in documents}
+    # Every subscriber, reconnected and caught up as it needed, holds every revision; those
+    # still connected hear the last ones as events.
+    expected = {id: {number: hash for number, _, hash in rows} for id, rows in histories.items()}
+    deadline = time.time() + 20
+    while time.time() < deadline and any(s.snapshot() != expected for s in subscribers):
+        time.sleep(0.1)
+    for subscriber in subscribers:
+        subscriber.finish.set()
+    for subscriber in subscribers:
+        subscriber.join(timeout=5)
+        for message in subscriber.wrong:
+            fail(f"subscriber {subscriber.name} heard two hashes for one revision: {message}")
+        heard = subscriber.snapshot()
+        for doc in documents:
+            got, want = heard[doc["id"]], expected[doc["id"]]
+            missing = sorted(set(want) - set(got))
+            if missing:
+                fail(f"subscriber {subscriber.name} never heard {len(missing)} revisions of "
+                     f"{doc['slug']}: numbers {missing[:5]}")
+            strange = sorted(n for n in got if want.get(n) != got[n])
+            if strange:
+                fail(f"subscriber {subscriber.name} heard revisions of {doc['slug']} the history "
+                     f"does not hold: numbers {strange[:5]}")
+    # Every watch captured once: claims held by the killed node ran out and were taken again.
+    deadline = time.time() + 60
+    pages = f"http://127.0.0.1:{site.server_address[1]}/page/{run}-%"
+    while time.time() < deadline:
+        waiting = psql(f"SELECT count(*) FROM watches WHERE url LIKE '{pages}' AND last_run_at IS NULL")
+        if waiting == "0":
+            break
+        time.sleep(0.5)
+    else:
+        fail(f"{waiting} watches were never captured (lost with the killed node?)")
+    rows = psql(f"SELECT w.url, w.runs, count(c.id) FROM watches w LEFT JOIN captures c "
+                f"ON c.watch_id = w.id WHERE w.url LIKE '{pages}' GROUP BY w.url, w.runs")
+    captured = 0
+    for row in rows.splitlines():
+        url, runs, recorded = row.split("|")
+        if (runs, recorded) != ("1", "1"):
+            fail(f"{url}: {recorded} captures recorded ({runs} runs): each due capture is made once")
+        captured += int(recorded)
+    fetched = sum(count for path, count in PageSite.fetches.items() if path.startswith(f"/page/{run}-"))
+    if captured != WATCHES:
+        fail(f"{captured} captures recorded for {WATCHES} watches")
+    if all_busy and fetched <= len(rows.splitlines()):
+        fail("node 2 was killed with captures in flight, yet no page was fetched again")
+    tally.add("watches captured", captured)
+    tally.add("page fetches (more than the watches: a fetch lost with the killed node, made again)", fetched)
+    site.shutdown()
     for doc in documents:
-        stored = history(doc)
+        stored = [content for _, content, _ in histories[doc["id"]]]
         for content in doc["acked"] + doc["landed"]:
             if stored.count(content) != 1:
                 fail(f"{doc['slug']}: {content.strip()!r} is there {stored.count(content)} times")

@@ -19,7 +19,8 @@
 # the primary (6433), three `palimpsest serve` nodes (8091-8093) reaching the primary through
 # PgBouncer, LISTENing on it directly and reading from the replica through PgBouncer too, and
 # HAProxy before them
-# (http://127.0.0.1:8090). The binary is $PALIMPSEST_BIN, else `palimpsest` on PATH.
+# (http://127.0.0.1:8090). The binary is $PALIMPSEST_BIN, else `palimpsest` on PATH; $NODE_FLAGS
+# adds `palimpsest serve` flags to every node of `up` (the drill sets its own).
 #
 # The primary is the cluster at $PRIMARY_HOST:$PRIMARY_PORT (127.0.0.1:5432). replica-up lets
 # the primary take replication connections from 127.0.0.1 (a line in its pg_hba.conf, then a
@@ -248,7 +249,7 @@ node_up() {
     nohup "$palimpsest" serve --bind "127.0.0.1:$port" \
       --transaction-pooler --session-database-url "postgres://postgres@127.0.0.1:5435/$DATABASE" \
       --read-replica-url "postgres://postgres@127.0.0.1:6433/${DATABASE}_replica" --replica-max-lag-ms 2000 \
-      --log-key "$full/log.key" --public-url "http://127.0.0.1:$LB_PORT" \
+      --log-key "$full/log.key" --public-url "http://127.0.0.1:$LB_PORT" ${NODE_FLAGS:-} \
       >>"$full/node-$n.log" 2>&1 &
   disown
   echo $! >"$full/node-$n.pid"
@@ -336,6 +337,15 @@ case "${1:-}" in
   status) cluster_status ;;
   down) cluster_down ;;
   drill)
+    # Its captures fetch a page site of its own on loopback; claims held 5 s, so those a
+    # killed node held are taken again within the drill; captures never rest for its load.
+    # Four captures at once per node, so that each holds some when one is killed.
+    export NODE_FLAGS="--capture-allow 127.0.0.0/8 --capture-lease-seconds 5 --capture-share-when-busy 100 --capture-concurrency 4"
+    for n in 1 2 3; do
+      if [ -f "$full/node-$n.pid" ] && kill -0 "$(cat "$full/node-$n.pid")" 2>/dev/null; then
+        echo "a cluster is up: the drill builds its own (run $0 down first)" >&2; exit 2
+      fi
+    done
     trap cluster_down EXIT
     cluster_up
     python3 "$(dirname "$0")/failover_drill.py" --cluster-dir "$full" --script "$0"
