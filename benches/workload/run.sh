@@ -109,6 +109,9 @@ cluster_ticks() { ticks "$1" $(pgrep -P "$1"); }
 # (every PostgreSQL process, and nothing, unless the REPLICA mode below splits them).
 DB_TICKS=pg_ticks REPLICA_TICKS="echo 0"
 hz=$(getconf CLK_TCK)
+# STATEMENTS_RESET / STATEMENTS_REPORT N: pg_stat_statements around each run (STATEMENTS=1 in
+# the REPLICA and PGBOUNCER modes below); nothing otherwise.
+STATEMENTS_RESET=: STATEMENTS_REPORT=:
 
 # measure LABEL URL BODY PICKS: median req/s, p50 and p99 of $RUNS wrk runs ($AUTH: a token
 # sent with each request). With COST_PID (the server's pid) set, two more columns: the median
@@ -126,9 +129,11 @@ measure() {
   [ "$WARMUP" = 0 ] || wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >/dev/null
   for _ in $(seq 1 "$RUNS"); do
     local s0 d0 r0 s1 d1 r1
+    $STATEMENTS_RESET
     s0=$(ticks ${COST_PID:-}); d0=$($DB_TICKS); r0=$($REPLICA_TICKS)
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s --latency "${auth[@]}" -s $here/pick.lua "$url" -- "$body" "$picks" >"$out.wrk"
     s1=$(ticks ${COST_PID:-}); d1=$($DB_TICKS); r1=$($REPLICA_TICKS)
+    $STATEMENTS_REPORT "$(awk '/ requests in /{print $1}' "$out.wrk")" >"$out.statements"
     awk -v ds=$((s1 - s0)) -v dd=$((d1 - d0)) -v dr=$((r1 - r0)) -v hz="$hz" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
         /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
@@ -345,7 +350,32 @@ ab() {
 # PGBOUNCER=postgres://postgres@127.0.0.1:6432 (PgBouncer in transaction mode before it:
 # deploy/local-cluster.sh pgbouncer-up): the same, the second server reaching PostgreSQL through
 # PgBouncer (--transaction-pooler), the third column PgBouncer's own CPU.
+# STATEMENTS=1 adds, per query and mode, where the database's time went by statement (from
+# pg_stat_statements on the primary and the replica, of the last run): calls per request and
+# execution µs per request. PostgreSQL must load it: ALTER SYSTEM SET shared_preload_libraries
+# = 'pg_stat_statements', restart, and make the replica afresh (replica-down, replica-up: it
+# copies the setting). Loaded, it costs PostgreSQL a little on every statement: compare cost
+# figures within one run.
 if [ -n "${REPLICA:-}${PGBOUNCER:-}" ]; then
+  if [ -n "${STATEMENTS:-}" ]; then
+    statement_dbs=("$(database_url postgres)")
+    [ -z "${REPLICA:-}" ] || statement_dbs+=("${REPLICA%/}/$pg_database")
+    for db in "${statement_dbs[@]}"; do
+      psql -X -qAt "$db" -c "SHOW shared_preload_libraries" | grep -q pg_stat_statements || {
+        echo "STATEMENTS=1: $db does not load pg_stat_statements (see above)" >&2; exit 2; }
+    done
+    psql -X -q "$(database_url postgres)" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+    statements_reset() { local db; for db in "${statement_dbs[@]}"; do psql -X -qAt "$db" -c "SELECT pg_stat_statements_reset()" >/dev/null; done; }
+    # statements_report REQUESTS: each database's five costliest statements of the run.
+    statements_report() {
+      local db
+      for db in "${statement_dbs[@]}"; do
+        echo "   ${db##*@}:"
+        psql -X -qAt -F ' | ' "$db" -c "SELECT round(calls::numeric / $1, 2) || ' calls', round((total_exec_time * 1000 / $1)::numeric, 1) || ' us', left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 5" | sed 's/^/     /'
+      done
+    }
+    STATEMENTS_RESET=statements_reset STATEMENTS_REPORT=statements_report
+  fi
   primary_pm=$(head -n1 "$(psql -X -At "$pg_url" -c 'SHOW data_directory')/postmaster.pid")
   DB_TICKS="cluster_ticks $primary_pm"
   eval "p=\$port_postgres plain_pid=\$pid_postgres"
@@ -370,17 +400,20 @@ if [ -n "${REPLICA:-}${PGBOUNCER:-}" ]; then
       [ $mode = plain ] || { port_now=$((p + 60)); pid_now=$second_pid; }
       read -r rps _ p99 bad cs cd cr <<<"$(COST_PID=$pid_now measure "$q-cost-$mode" "http://127.0.0.1:$port_now/graphql" "$here/palimpsest/$q.json" "$picks")"
       echo "$q $mode: $rps req/s (p99 $p99 ms, $bad errors); CPU-us/request: server $cs + primary $cd + $third $cr"
+      [ -z "${STATEMENTS:-}" ] || { echo "  per request, by statement (execution time, last run):"; cat "$work/results/$q-cost-$mode.txt.statements"; }
     done
   done
   for mode in plain $second; do
     port_now=$p; pid_now=$plain_pid
     [ $mode = plain ] || { port_now=$((p + 60)); pid_now=$second_pid; }
     token=$(DATABASE_URL=$(database_url postgres) "$bin" token create --agent "Cost writer $mode $$" --role editor 2>/dev/null)
+    $STATEMENTS_RESET
     s0=$(ticks "$pid_now"); d0=$($DB_TICKS); r0=$($REPLICA_TICKS)
     out=$(python3 $here/write_load.py "http://127.0.0.1:$port_now" "$token" "$work/postgres/ids.txt" "${DURATION%s}")
     s1=$(ticks "$pid_now"); d1=$($DB_TICKS); r1=$($REPLICA_TICKS)
     n=$(echo "$out" | awk '{print $2}')
     echo "write $mode: $out; CPU-us/write (with its head read): server $(( (s1 - s0) * 1000000 / hz / n )) + primary $(( (d1 - d0) * 1000000 / hz / n )) + $third $(( (r1 - r0) * 1000000 / hz / n ))"
+    [ -z "${STATEMENTS:-}" ] || { echo "  per write, by statement (execution time):"; $STATEMENTS_REPORT "$n"; }
   done
   if [ -n "${REPLICA:-}" ]; then
     token=$(DATABASE_URL=$(database_url postgres) "$bin" token create --agent "Reader of own writes $$" --role editor 2>/dev/null)
