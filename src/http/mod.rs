@@ -394,6 +394,13 @@ pub const ROUTES: &[Route] = &[
             cfg.route("/readyz", read().to(health::readyz));
         },
     },
+    Route {
+        path: "/metrics",
+        methods: "GET, HEAD",
+        register: |cfg| {
+            cfg.route("/metrics", read().to(health::metrics));
+        },
+    },
     plain!("/", pages::home),
     plain!("/search", pages::search),
     plain!("/documents/{slug}/text", memento::original),

@@ -16,6 +16,7 @@
 //! Bounded by bytes (keys and bodies), least recently used first out; one answer may take at
 //! most an eighth of it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use actix_web::web::Bytes;
@@ -70,6 +71,30 @@ pub(crate) struct ResponseCache {
     /// One move to a newer marker at a time: requests that read the same new marker wait for
     /// the first to read what changed, and find the cache there.
     moving: tokio::sync::Mutex<()>,
+    counts: Counts,
+}
+
+/// What the cache has done since the server started, for `/metrics`.
+#[derive(Default)]
+struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Entries dropped because a commit (or an embargo lifting) made them stale.
+    stale: AtomicU64,
+    /// Entries dropped to make room.
+    evicted: AtomicU64,
+}
+
+/// The cache's counters and size, as `/metrics` reports them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub dropped_stale: u64,
+    pub evicted: u64,
+    pub entries: usize,
+    pub bytes: usize,
+    pub capacity: usize,
 }
 
 struct Kept {
@@ -86,14 +111,16 @@ struct Kept {
 }
 
 impl Kept {
-    fn drop_stale(&mut self, changed: &Changed) {
+    /// Drops what `changed` made stale; how many entries it dropped.
+    fn drop_stale(&mut self, changed: &Changed) -> usize {
         if matches!(changed, Changed::Nothing) {
-            return;
+            return 0;
         }
         if matches!(changed, Changed::Everything) {
+            let dropped = self.entries.len();
             self.entries.clear();
             self.bytes = 0;
-            return;
+            return dropped;
         }
         let stale: Vec<Box<[u8]>> = self
             .entries
@@ -101,11 +128,13 @@ impl Kept {
             .filter(|(_, entry)| entry.stale_after(changed))
             .map(|(key, _)| key.clone())
             .collect();
+        let dropped = stale.len();
         for key in stale {
             if let Some(entry) = self.entries.pop(&key) {
                 self.bytes -= entry.size(&key);
             }
         }
+        dropped
     }
 }
 
@@ -122,7 +151,25 @@ impl ResponseCache {
                 bytes: 0,
             }),
             moving: tokio::sync::Mutex::new(()),
+            counts: Counts::default(),
         })
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        let (entries, bytes) = {
+            let kept = self.kept();
+            (kept.entries.len(), kept.bytes)
+        };
+        let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CacheStats {
+            hits: count(&self.counts.hits),
+            misses: count(&self.counts.misses),
+            dropped_stale: count(&self.counts.stale),
+            evicted: count(&self.counts.evicted),
+            entries,
+            bytes,
+            capacity: self.capacity,
+        }
     }
 
     fn kept(&self) -> MutexGuard<'_, Kept> {
@@ -137,11 +184,17 @@ impl ResponseCache {
         key: &[u8],
     ) -> Option<Answer> {
         self.move_to(store, marker).await;
-        let mut kept = self.kept();
-        if kept.marker.as_ref() != Some(marker) {
-            return None;
-        }
-        kept.entries.get(key).map(|entry| entry.answer.clone())
+        let found = {
+            let mut kept = self.kept();
+            if kept.marker.as_ref() == Some(marker) {
+                kept.entries.get(key).map(|entry| entry.answer.clone())
+            } else {
+                None
+            }
+        };
+        let counter = if found.is_some() { &self.counts.hits } else { &self.counts.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
     }
 
     /// Moves the cache to `marker` if it is newer than the one it holds, dropping what
@@ -185,7 +238,8 @@ impl ResponseCache {
             Some(now)
         });
         let mut kept = self.kept();
-        kept.drop_stale(&changed);
+        let dropped = kept.drop_stale(&changed);
+        self.counts.stale.fetch_add(dropped as u64, Ordering::Relaxed);
         kept.marker = Some(marker.clone());
         kept.lifts_at = next_lift;
         if lifted {
@@ -224,6 +278,7 @@ impl ResponseCache {
         while kept.bytes > self.capacity {
             let Some((key, old)) = kept.entries.pop_lru() else { break };
             kept.bytes -= old.size(&key);
+            self.counts.evicted.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

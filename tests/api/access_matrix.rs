@@ -235,6 +235,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("GET, HEAD /schema.graphql", Not("the schema's text, the same for all")),
     ("GET, HEAD /healthz", Not("whether the process is alive")),
     ("GET, HEAD /readyz", Not("whether the database answers")),
+    ("GET, HEAD /metrics", Not("counts of the response cache and the replicas' rotation")),
 ];
 
 /// The type names whose values are documents, revisions or citations, or hold them.

@@ -58,6 +58,10 @@ async fn head_number(address: &str, id: &str, consistency: Option<&str>) -> (i64
     (number, answer.staleness)
 }
 
+async fn metrics(address: &str) -> String {
+    reqwest::get(format!("{address}/metrics")).await.unwrap().text().await.unwrap()
+}
+
 async fn readyz(address: &str) -> Value {
     reqwest::get(format!("{address}/readyz")).await.unwrap().json().await.unwrap()
 }
@@ -131,6 +135,11 @@ async fn reads_go_to_a_replica_and_a_consistency_token_reads_its_write_on_any_no
     let ready = wait_for(&node, true).await;
     assert_eq!(ready["status"], "ready");
     assert!(!ready["replicas"][0]["url"].as_str().unwrap().is_empty());
+    let rotation = format!(
+        "palimpsest_replica_in_rotation{{replica=\"{}\"}}",
+        ready["replicas"][0]["url"].as_str().unwrap()
+    );
+    assert!(metrics(&node).await.contains(&format!("{rotation} 1\n")), "a metric says so too");
 
     // A read that presents no token goes to the replica once it has the document, and says
     // how old it may be.
@@ -219,6 +228,7 @@ async fn reads_go_to_a_replica_and_a_consistency_token_reads_its_write_on_any_no
         // Held past the lag allowed, the replica leaves the rotation and reads go to the primary.
         let ready = wait_for(&node, false).await;
         assert!(ready["replicas"][0]["reason"].as_str().unwrap().contains("lags"), "{ready}");
+        assert!(metrics(&node).await.contains(&format!("{rotation} 0\n")), "out, in the metric");
         let (number, staleness) = head_number(&node, &id, None).await;
         assert_eq!((number, staleness), (2, None), "out of rotation: the primary answers");
     })

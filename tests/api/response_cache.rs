@@ -51,14 +51,32 @@ async fn replayed(app: &TestApp, query: &str, variables: Value) -> Value {
     panic!("{query} was run every time");
 }
 
+/// One sample of `/metrics`, by its name and labels.
+async fn metric(app: &TestApp, sample: &str) -> u64 {
+    let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
+    assert!(
+        text.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4")
+    );
+    let text = text.text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with(&format!("{sample} "))).unwrap_or_else(|| {
+        panic!("no {sample} in /metrics:\n{text}");
+    });
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 async fn an_identical_anonymous_query_is_answered_without_running_it(app: TestApp) {
     let token = app.editor().await;
     app.create_document(&token, "kept", "the text\n").await;
+    let hit = r#"palimpsest_response_cache_requests_total{result="hit"}"#;
+    let (hits, entries) =
+        (metric(&app, hit).await, metric(&app, "palimpsest_response_cache_entries").await);
     let (first, ran) = counted(&app, DOCUMENT, json!({ "slug": "kept" })).await;
     assert_no_errors(&first);
     assert!(ran > 0, "the first request runs");
     let again = replayed(&app, DOCUMENT, json!({ "slug": "kept" })).await;
     assert_eq!(again, first, "the same request, the database unchanged: replayed");
+    assert!(metric(&app, hit).await > hits, "/metrics counts the replay");
+    assert!(metric(&app, "palimpsest_response_cache_entries").await > entries);
 
     // Another request, even one asking for the same thing in other words, runs.
     let (other, ran) =

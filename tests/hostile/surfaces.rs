@@ -122,6 +122,7 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ("/schema.graphql", "GET, HEAD", &["plain route"]),
     ("/healthz", "GET, HEAD", &["malformed HTTP"]),
     ("/readyz", "GET, HEAD", &["plain route"]),
+    ("/metrics", "GET, HEAD", &["plain route"]),
     ("/", "GET, HEAD", &["plain route"]),
     ("/search", "GET, HEAD", &["plain route"]),
     ("/documents/{slug}/text", "GET, HEAD", &["plain route"]),
