@@ -34,6 +34,8 @@
 #      PGBOUNCER=URL: the cost per request directly and through PgBouncer (see below)
 #      ACCESS=N: a member's q1 of N documents moved into a restricted collection, against the
 #        same member's q1 of public ones (see below)
+#      MIXED=SECONDS: readers crowding onto hot documents beside steady writes, against
+#        PostGraphile in the same run (see below); WRITE_RATES ("10 50") ZIPF_S (1.1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=benches/workload
@@ -184,6 +186,58 @@ if curl -sf -m 2 -H 'content-type: application/json' -d '{"query":"{ __typename 
   seq 0 $((DOCS > 50 ? DOCS - 50 : 0)) >"$work/peer-offsets.txt"
 else
   echo "(PostGraphile is not answering at $peer_url: measuring Palimpsest alone)"
+fi
+
+# MIXED=SECONDS: readers as they come, beside writers, for that long per write rate. Reads
+# (zipf.lua): q1 60 %, q2 25 %, q3 15 %, each over a pick drawn Zipf(ZIPF_S) from its picks
+# (documents and pages in the corpus's order, so the first documents are the most read — the
+# same ones on both sides); writes (steady_writes.py): each of WRITE_RATES revisions a second,
+# half to the 20 most read documents, through the API — and for PostGraphile the same rows by
+# SQL at the same rate. Says reads/s, p50/p99/p99.9, writes/s, the response cache's hit rate
+# (from /metrics) and the server's RSS, and the ratio to PostGraphile in the same run.
+if [ -n "${MIXED:-}" ]; then
+  zipf=${ZIPF_S:-1.1}
+  mixed_reads() { # URL Q1 Q2 Q3 IDS PAGES
+    wrk -t"$THREADS" -c"$CONNS" -d"${MIXED}s" --timeout 5s -s $here/zipf.lua "$1" -- "$zipf" \
+      60 "$2" "$5" 25 "$3" "$5" 15 "$4" "$6"
+  }
+  hits() { curl -sf "$1/metrics" | awk '/^palimpsest_response_cache_requests_total\{result="hit"\}/{h=$2} /^palimpsest_response_cache_requests_total\{result="miss"\}/{m=$2} END{print h+0, m+0}'; }
+  report() { # LABEL WRK_OUTPUT WRITES_OUTPUT
+    awk -v label="$1" -v writes="$(cat "$3")" '/^Requests\/sec:/{rps=$2} /^latency ms:/{lat=$4" / "$6" / "$8} /^graphql errors:/{err=$3}
+      /Non-2xx/{bad+=$NF} /Socket errors/{gsub(",", ""); bad+=$4+$6+$8+$10}
+      END{printf "%s: %.0f reads/s, p50/p99/p99.9 %s ms, %d errors; %s\n", label, rps, lat, err+bad, writes}' "$2"
+  }
+  for rate in ${WRITE_RATES:-10 50}; do
+    echo "## mixed reads (Zipf s=$zipf: q1 60 %, q2 25 %, q3 15 %) for ${MIXED}s beside $rate writes/s; serve flags: ${SERVER_FLAGS:-none}"
+    if $peer; then
+      python3 $here/steady_writes.py sql "${PEER_DATABASE_URL:-postgres://peers:peers@127.0.0.1:5433/peers}" - "$work/peer-ids.txt" "$rate" "$MIXED" \
+        >"$work/mixed-writes-peer.txt" 2>"$work/mixed-write-errors-peer.txt" &
+      writer=$!
+      mixed_reads "$peer_url" $here/postgraphile/q1_document_latest.json $here/postgraphile/q2_history20.json \
+        $here/postgraphile/q3_page50.json "$work/peer-ids.txt" "$work/peer-offsets.txt" >"$work/mixed-wrk-peer.txt"
+      wait "$writer"
+      peer_line=$(report "PostGraphile" "$work/mixed-wrk-peer.txt" "$work/mixed-writes-peer.txt")
+      echo "$peer_line"
+      peer_rps=$(awk '/^Requests\/sec:/{print $2}' "$work/mixed-wrk-peer.txt")
+    fi
+    for db in $DATABASES; do
+      eval "p=\$port_$db pid=\$pid_$db"
+      api="http://127.0.0.1:$p"
+      token=$(DATABASE_URL=$(database_url "$db") "$bin" token create --agent "Steady writer $rate $$" --role editor 2>/dev/null)
+      read -r h0 m0 <<<"$(hits "$api")"
+      python3 $here/steady_writes.py api "$api" "$token" "$work/$db/ids.txt" "$rate" "$MIXED" \
+        >"$work/mixed-writes-$db.txt" 2>"$work/mixed-write-errors-$db.txt" &
+      writer=$!
+      mixed_reads "$api/graphql" $here/palimpsest/q1_document_latest.json $here/palimpsest/q2_history20.json \
+        $here/palimpsest/q3_page50.json "$work/$db/ids.txt" "$work/$db/cursors.txt" >"$work/mixed-wrk-$db.txt"
+      wait "$writer"
+      read -r h1 m1 <<<"$(hits "$api")"
+      line=$(report "Palimpsest $db" "$work/mixed-wrk-$db.txt" "$work/mixed-writes-$db.txt")
+      rps=$(awk '/^Requests\/sec:/{print $2}' "$work/mixed-wrk-$db.txt")
+      echo "$line; cache hits $(awk -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN{printf "%.1f %%", (h + m) ? 100 * h / (h + m) : 0}'); RSS $(awk '/^VmRSS/{printf "%.0f MB", $2/1024}' "/proc/$pid/status") (peak $(rss "$pid"))$($peer && awk -v a="$rps" -v b="$peer_rps" 'BEGIN{printf "; %.1fx PostGraphile", a / b}')"
+    done
+  done
+  exit 0
 fi
 
 # SOAK=SECONDS: instead of the measures, the three queries mixed at random for that long with
