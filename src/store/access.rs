@@ -501,6 +501,7 @@ impl Store {
         }
         let target = AuditTarget::Collection(id);
         let command = async {
+            let _turn = self.write_turn().await?;
             let tx = begin_write(self.primary()).await?;
             let taken = collection::Entity::find()
                 .filter(collection::Column::Slug.eq(slug.as_str()))
@@ -543,6 +544,7 @@ impl Store {
     /// (an import), each audited as the operator's; one stored already under its id is left
     /// as it is. Returns how many were created.
     pub async fn import_collections(&self, collections: &[Collection]) -> StoreResult<u64> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let mut created = 0;
         for c in collections {
@@ -587,6 +589,7 @@ impl Store {
                 InvalidValue::new("visibility", "the public collection stays public").into()
             );
         }
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let before = find_collection(&tx, id).await?;
         collection::Entity::update_many()
@@ -621,6 +624,7 @@ impl Store {
         role: Role,
         actor: Option<&Actor>,
     ) -> StoreResult<Membership> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         find_collection(&tx, id).await?;
         if agent::Entity::find_by_id(agent.as_uuid()).one(&tx).await?.is_none() {
@@ -659,6 +663,7 @@ impl Store {
         agent: AgentId,
         actor: Option<&Actor>,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         find_collection(&tx, id).await?;
         let removed = collection_member::Entity::delete_by_id((id.as_uuid(), agent.as_uuid()))
@@ -681,6 +686,7 @@ impl Store {
         to: CollectionId,
         actor: Option<&Actor>,
     ) -> StoreResult<Document> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let found = required(&tx, document).await?;
         let collection = find_collection(&tx, to).await?;
@@ -710,6 +716,7 @@ impl Store {
         publish_at: Option<Timestamp>,
         actor: Option<&Actor>,
     ) -> StoreResult<Document> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let found = required(&tx, document).await?;
         let collection = find_collection(&tx, found.collection).await?;

@@ -44,6 +44,7 @@ impl Store {
         kind: AgentKind,
         actor: Option<&Actor>,
     ) -> StoreResult<Agent> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let agent = insert(&tx, name, kind, actor).await?;
         self.commit(tx).await?;

@@ -178,6 +178,7 @@ impl Store {
         outcome: AuditOutcome,
         detail: String,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         record(&tx, Some(actor), action, target, outcome, Some(detail)).await?;
         self.commit_change(tx, super::changes::Changed::no_document()).await

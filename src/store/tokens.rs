@@ -85,6 +85,7 @@ impl Store {
             expires_at,
             revoked_at: None,
         };
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         api_token::Entity::insert(api_token::ActiveModel {
             id: Set(token.id.as_uuid()),
@@ -125,6 +126,7 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn revoke_token(&self, id: TokenId) -> StoreResult<TokenInfo> {
         use sea_orm::sea_query::Expr;
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let revoked = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(Timestamp::now().micros()))

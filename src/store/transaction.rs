@@ -69,17 +69,7 @@ impl Store {
         // A file removed under the server: refused before any statement, since a connection
         // opened now would make an empty database at its path and fail on it unclassified.
         self.check_file()?;
-        let turn = match &self.writer {
-            Some(writer) => {
-                Some(tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await.map_err(
-                    |_| StoreError::Unavailable {
-                        retry_after: super::RETRY_AFTER_UNAVAILABLE,
-                        cause: anyhow::anyhow!("writes queued past {} s", TURN_WAIT.as_secs()),
-                    },
-                )?)
-            }
-            None => None,
-        };
+        let turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         Ok(WriteTransaction {
             store: self,
@@ -89,6 +79,19 @@ impl Store {
             changed: Mutex::default(),
             to_index: Mutex::default(),
             _turn: turn,
+        })
+    }
+
+    /// This process's turn to write, on SQLite (see `Store::writer`): held from before `BEGIN
+    /// IMMEDIATE` until the transaction ends, by every write of the process — those made with
+    /// `begin` and those that open their transaction themselves — so that its writers queue
+    /// in arrival order rather than meet in SQLite's busy handler. `None` on PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> StoreResult<Option<tokio::sync::OwnedMutexGuard<()>>> {
+        let Some(writer) = &self.writer else { return Ok(None) };
+        let turn = tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await;
+        turn.map(Some).map_err(|_| StoreError::Unavailable {
+            retry_after: super::RETRY_AFTER_UNAVAILABLE,
+            cause: anyhow::anyhow!("writes queued past {} s", TURN_WAIT.as_secs()),
         })
     }
 }

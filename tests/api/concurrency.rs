@@ -1,7 +1,8 @@
 //! Optimistic concurrency under real contention: of 16 clients revising the same head at
 //! once, exactly one wins and the history stays a single chain; and 64 clients writing at once,
 //! each to its own document, all get their turn: none is refused for want of the database's
-//! write lock (on SQLite a process's writers queue for it in order, `Store::begin`).
+//! write lock (on SQLite a process's writers queue for it in order, `Store::write_turn`), nor
+//! are the process's other writes made meanwhile (agents, tokens, revocations).
 
 use serde_json::json;
 
@@ -30,7 +31,20 @@ async fn sixty_four_writers_at_once_are_all_served_and_every_write_lands_once(ap
             (id, head)
         }
     });
-    let written = futures_util::future::join_all(writers).await;
+    // The process's other writes, which open their transactions themselves, take turns too.
+    let store = &app.store;
+    let others = (0..16).map(|k| async move {
+        let name = palimpsest::store::AgentName::parse(&format!("Beside {k}")).unwrap();
+        let kind = palimpsest::store::AgentKind::Person;
+        let agent = store.create_agent(&name, kind, None).await.expect("an agent");
+        let token = store.create_token(agent, palimpsest::store::Role::Reader, None).await;
+        store.revoke_token(token.expect("a token").token.id).await.expect("a revocation");
+    });
+    let (written, ()) =
+        futures_util::future::join(futures_util::future::join_all(writers), async {
+            futures_util::future::join_all(others).await;
+        })
+        .await;
     for (id, head) in written {
         let body = app
             .query(

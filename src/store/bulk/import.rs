@@ -49,6 +49,7 @@ impl Store {
     /// must extend its document's head as stored (or as the batch left it), or create its
     /// document as number 1; otherwise nothing of the batch is written.
     pub async fn import_batch(&self, batch: ImportBatch) -> StoreResult<()> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         insert_agents(&tx, &batch.agents).await?;
         insert_sources(&tx, &batch.sources).await?;

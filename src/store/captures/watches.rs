@@ -33,6 +33,7 @@ impl Store {
         feed: Option<WatchId>,
         actor: &Actor,
     ) -> StoreResult<Watch> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         let live = watch::Entity::find()
             .filter(watch::Column::CreatedBy.eq(actor.agent.as_uuid()))
@@ -136,6 +137,7 @@ impl Store {
         update: sea_orm::UpdateMany<watch::Entity>,
         actor: &Actor,
     ) -> StoreResult<Watch> {
+        let _turn = self.write_turn().await?;
         let tx = begin_write(self.primary()).await?;
         // A removed watch is gone for every command: it can be neither changed nor found.
         let changed = find(&tx, id).await?;
