@@ -96,3 +96,85 @@ async fn sixteen_concurrent_revisions_of_one_head_leave_exactly_one_winner(app: 
     assert_eq!(document["revisions"]["nodes"][0]["parent"]["hash"], head);
     assert_eq!(app.corpus_size().await, (1, 2));
 }
+
+/// A CLI import into the SQLite file a server is serving (another process, so no shared turn):
+/// it lands whole, and each of the server's writes meanwhile is acknowledged or answered
+/// `UNAVAILABLE` with `Retry-After` — the documented answer when another process holds the
+/// write lock past the timeout — and lands once when retried; no other error, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_import_beside_the_server_lands_whole_and_the_servers_writes_are_served_or_retried() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let mut archive = crate::archive::Archive::new();
+    for i in 0..300 {
+        archive.history(&format!("imported-{i}"), 10);
+    }
+    let path = std::env::temp_dir().join(format!("beside-{}.jsonl", uuid::Uuid::now_v7()));
+    std::fs::write(&path, archive.bytes()).unwrap();
+    let token = app.editor().await;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_palimpsest"));
+    command
+        .args(["import", path.to_str().unwrap(), "--batch", "500"])
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("RUST_LOG");
+    let import = tokio::task::spawn_blocking(move || command.output());
+    let importing = AtomicBool::new(true);
+    let (acknowledged, retried) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let writers = (0..8).map(|w| {
+        let (app, token, importing) = (&app, token.clone(), &importing);
+        let (acknowledged, retried) = (&acknowledged, &retried);
+        async move {
+            let created = app.create_document(&token, &format!("beside-{w}"), "start\n").await;
+            let id = created["document"]["id"].as_str().unwrap().to_owned();
+            let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
+            let mut n = 0;
+            while importing.load(Ordering::Relaxed) {
+                let body = app.revise(&token, &id, &head, &format!("writer {w} edit {n}\n")).await;
+                if body["errors"].is_null() {
+                    head =
+                        body["data"]["reviseDocument"]["revision"]["hash"].as_str().unwrap().into();
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                } else {
+                    assert_eq!(error_code(&body), "UNAVAILABLE", "{body}");
+                    retried.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            (id, n)
+        }
+    });
+    let (output, written) = futures_util::future::join(
+        async {
+            let output = import.await.unwrap().expect("run palimpsest import");
+            importing.store(false, Ordering::Relaxed);
+            output
+        },
+        futures_util::future::join_all(writers),
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("imported 3000 revisions"), "{said}");
+    for (id, n) in written {
+        let body = app
+            .query(
+                "query($id: ID!) { document(id: $id) { head { number } } }",
+                serde_json::json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(body["data"]["document"]["head"]["number"], n as i64 + 1, "each write once");
+    }
+    let acknowledged = acknowledged.load(Ordering::Relaxed) as u64;
+    assert!(acknowledged > 0, "the server wrote while the import ran");
+    assert_eq!(app.corpus_size().await, (308, 3000 + 8 + acknowledged));
+    println!(
+        "{acknowledged} writes acknowledged beside the import, {} retried",
+        retried.into_inner()
+    );
+}
