@@ -288,6 +288,8 @@ impl DocumentConnection {
         let load = async |request| {
             let page = store.list_documents_with_heads(&filter, order, request, parts).await?;
             feed_heads(&loaders, &page.items).await;
+            let stable = order.field != crate::store::DocumentOrderField::UpdatedAt;
+            super::reads::listed(ctx, page.items.iter().map(|d| &d.document.id), stable);
             Ok(page)
         };
         let cursor = |d: &DocumentWithHead| keys::document(&d.document.cursor(order));

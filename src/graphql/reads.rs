@@ -1,14 +1,15 @@
 //! What an answer read, so that the response cache can keep it past writes to other documents.
 //!
 //! A query is *document-scoped* when every field it selects reads only what belongs to the
-//! documents its root fields find (`Query.document`, `Query.revision`): their rows, revisions,
-//! texts, captures and redactions, and the agents and sources those name (records shared by
-//! all, whose changes the store logs as changes to everything). That is decided once per query
-//! text, from its fields alone, against the table in `owned`: a field not in it (citations,
-//! lists, search, proofs, anything added later) makes the answer read everything, so a field
-//! forgotten here costs the cache a replay, never an answer. At run time the root fields say
-//! which documents they found; one that finds none reads everything, since a document made
-//! later would change its answer.
+//! documents its root fields find (`Query.document`, `Query.revision`, and `Query.documents`,
+//! whose pages also read which documents there are, `DocumentId::LISTED`): their rows,
+//! revisions, texts, captures and redactions, and the agents and sources those name (records
+//! shared by all, whose changes the store logs as changes to everything). That is decided once
+//! per query text, from its fields alone, against the table in `owned`: a field not in it
+//! (citations, other lists, search, proofs, anything added later) makes the answer read
+//! everything, so a field forgotten here costs the cache a replay, never an answer. At run
+//! time the root fields say which documents they found; one that finds none reads
+//! everything, since a document made later would change its answer.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -63,6 +64,22 @@ impl ReadSet {
     }
 }
 
+/// Records what a page of documents read: each of them and which there are, or, in an order
+/// that revisions change, everything.
+pub(crate) fn listed<'a>(
+    ctx: &Context<'_>,
+    documents: impl IntoIterator<Item = &'a DocumentId>,
+    order_stable: bool,
+) {
+    if !order_stable {
+        return found(ctx, None);
+    }
+    found(ctx, Some(DocumentId::LISTED));
+    for document in documents {
+        found(ctx, Some(*document));
+    }
+}
+
 /// Records what a root field found: the document it read, or none.
 pub(crate) fn found(ctx: &Context<'_>, document: Option<DocumentId>) {
     if let Ok(reads) = ctx.data::<Arc<ReadSet>>() {
@@ -95,6 +112,15 @@ fn owned(parent: &str, field: &str) -> Option<Child> {
         ("Query", "__schema" | "__type") => Leaf,
         ("Query", "document") => Object("Document"),
         ("Query", "revision") => Object("Revision"),
+        // A page of documents reads them and which there are (`DocumentId::LISTED`); in the
+        // order of their updates it reads everything (`DocumentConnection::load`).
+        ("Query", "documents") => Object("DocumentConnection"),
+        ("DocumentConnection", "totalCount") => Leaf,
+        ("DocumentConnection", "nodes") => Object("Document"),
+        ("DocumentConnection", "edges") => Object("DocumentEdge"),
+        ("DocumentConnection", "pageInfo") => Object("PageInfo"),
+        ("DocumentEdge", "cursor") => Leaf,
+        ("DocumentEdge", "node") => Object("Document"),
         (
             "Document",
             "id" | "uuid" | "slug" | "kind" | "title" | "url" | "createdAt" | "updatedAt",
@@ -209,7 +235,7 @@ mod tests {
 
     /// The `(type, field)` pairs of `owned` besides `__typename` and the two on `Query` that
     /// are introspection's.
-    const TABLE_ENTRIES: usize = 87;
+    const TABLE_ENTRIES: usize = 94;
 
     fn scoped(query: &str) -> bool {
         document_scoped(&async_graphql::parser::parse_query(query).unwrap())
@@ -227,11 +253,15 @@ mod tests {
              fragment R on Revision { hash source { url } sightings { lastSeenAt } }"
         ));
         assert!(scoped("{ __typename document(slug: \"a\") { ... on Document { slug } } }"));
+        // A page of documents: its documents and which there are (`listed`).
+        assert!(scoped("{ documents(first: 5) { totalCount nodes { slug head { title } } } }"));
     }
 
     #[test]
     fn what_reads_beyond_the_document_reads_everything() {
-        assert!(!scoped("{ documents(first: 5) { nodes { slug } } }"));
+        assert!(!scoped(
+            "{ documents(first: 5) { nodes { slug citedBy(first: 1) { totalCount } } } }"
+        ));
         assert!(!scoped("{ document(slug: \"a\") { citedBy(first: 5) { totalCount } } }"));
         assert!(!scoped("{ document(slug: \"a\") { head { inclusionProof { treeSize } } } }"));
         assert!(!scoped("{ node(id: \"x\") { ... on Document { slug } } }"));

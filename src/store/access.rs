@@ -704,7 +704,7 @@ impl Store {
         let action = AuditAction::MoveDocument;
         audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let moved = required(&tx, document).await?;
-        self.commit_change(tx, Changed::Documents([document].into())).await?;
+        self.commit_change(tx, Changed::Documents([document, DocumentId::LISTED].into())).await?;
         Ok(moved)
     }
 
@@ -737,7 +737,7 @@ impl Store {
         let action = AuditAction::SetEmbargo;
         audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let changed = required(&tx, document).await?;
-        self.commit_change(tx, Changed::Documents([document].into())).await?;
+        self.commit_change(tx, Changed::Documents([document, DocumentId::LISTED].into())).await?;
         Ok(changed)
     }
 }

@@ -88,6 +88,14 @@ uuid_id!(
     DocumentId,
     "documentId"
 );
+impl DocumentId {
+    /// Not a document: which documents there are, and who may see them, as the change log and
+    /// the response cache name it. A write that adds a document or changes who may see one
+    /// touches it as well as the document; a list of documents reads it as well as the
+    /// documents it holds (in an order no revision changes).
+    pub const LISTED: DocumentId = DocumentId(Uuid::max());
+}
+
 uuid_id!(
     /// The id of an agent: a person, organisation or software that authors revisions.
     AgentId,

@@ -124,9 +124,11 @@ impl WriteTransaction<'_> {
         let visibility = access::collection_visibility(&self.tx, placement.collection).await?;
         let public_from = access::public_from(visibility, placement.publish_at);
         let id = DocumentId::generate();
-        // What else a new document changes (lists, counts, searches, an answer that found no
-        // document) read everything, and goes with any change.
+        // Lists of documents and their counts read `LISTED`; what else a new document changes
+        // (searches, an answer that found no document) reads everything, and goes with any
+        // change.
         self.touches(id);
+        self.touches(DocumentId::LISTED);
         let now = Timestamp::now();
         let content_hash = ContentHash::of(&input.content);
         let (mut revision_row, mut revision) = NewRevision {

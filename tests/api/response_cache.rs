@@ -241,7 +241,16 @@ async fn head_of(app: &TestApp, token: &str, slug: &str) -> (String, String) {
 
 /// Runs `write` until the request for `kept` that follows it is replayed: at once on SQLite;
 /// on PostgreSQL, whose marker the other tests' databases move too, in some attempt.
-async fn kept_past<F, Fut>(app: &TestApp, kept: Value, mut write: F)
+async fn kept_past<F, Fut>(app: &TestApp, kept: Value, write: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    query_kept_past(app, DOCUMENT, kept, write).await;
+}
+
+/// `kept_past` for any query.
+async fn query_kept_past<F, Fut>(app: &TestApp, query: &str, kept: Value, mut write: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -251,18 +260,18 @@ where
         Backend::Postgres => 30,
     };
     for _ in 0..attempts {
-        let before = replayed(app, DOCUMENT, kept.clone()).await;
+        let before = replayed(app, query, kept.clone()).await;
         write().await;
         // Another request moves the cache past the write first: reading what changed is a
         // statement of its own.
         app.query("{ __typename }", json!({})).await;
-        let (after, ran) = counted(app, DOCUMENT, kept.clone()).await;
+        let (after, ran) = counted(app, query, kept.clone()).await;
         assert_eq!(after, before);
         if ran == 0 {
             return;
         }
     }
-    panic!("a write to another document dropped the answer for {kept}");
+    panic!("a write to another document dropped the answer to {query} {kept}");
 }
 
 async fn a_write_to_one_document_keeps_the_answers_that_read_only_others(app: TestApp) {
@@ -289,8 +298,35 @@ async fn a_write_to_one_document_keeps_the_answers_that_read_only_others(app: Te
     let (id, head) = head_of(&app, &token, "busy").await;
     assert_no_errors(&app.revise(&token, &id, &head, "busy, listed\n").await);
     let (list, ran) = counted(&app, LIST, json!({})).await;
-    assert!(ran > 0, "a list reads every document");
+    assert!(ran > 0, "a list reads the documents on it");
     assert!(list.to_string().contains("busy, listed"), "{list}");
+
+    // A page in creation order reads the documents on it and which there are: kept past a
+    // revision of a document not on it, not past a new document.
+    const FIRST: &str = "{ documents(first: 1) { totalCount nodes { slug head { content } } } }";
+    query_kept_past(&app, FIRST, json!({}), || {
+        n += 1;
+        let (app, token, n) = (&app, &token, n);
+        async move {
+            let (id, head) = head_of(app, token, "busy").await;
+            assert_no_errors(&app.revise(token, &id, &head, &format!("busy text {n}\n")).await);
+        }
+    })
+    .await;
+    app.create_document(&token, "newest", "new\n").await;
+    let (first, ran) = counted(&app, FIRST, json!({})).await;
+    assert!(ran > 0, "a new document changes which there are");
+    assert_eq!(first["data"]["documents"]["totalCount"], 3);
+    assert_eq!(first["data"]["documents"]["nodes"][0]["slug"], "quiet");
+    // In the order of their updates, any revision reorders the pages: none is kept past it.
+    const UPDATED: &str = "{ documents(first: 1, orderBy: { field: UPDATED_AT, direction: DESC })
+        { nodes { slug } } }";
+    replayed(&app, UPDATED, json!({})).await;
+    let (id, head) = head_of(&app, &token, "quiet").await;
+    assert_no_errors(&app.revise(&token, &id, &head, "quiet, moved up\n").await);
+    let (updated, ran) = counted(&app, UPDATED, json!({})).await;
+    assert!(ran > 0);
+    assert_eq!(updated["data"]["documents"]["nodes"][0]["slug"], "quiet");
 
     // A new document changes what a query for its slug answered before it was made.
     let missing = json!({ "slug": "later" });
