@@ -347,6 +347,8 @@ impl Store {
     }
 
     async fn checkpoint_sqlite(&self) -> StoreResult<bool> {
+        // It holds the writers up while it waits for readers: they queue for it in turn.
+        let _turn = self.write_turn().await?;
         let row = self
             .db
             .query_one_raw(Statement::from_string(

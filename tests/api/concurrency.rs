@@ -113,6 +113,13 @@ async fn a_cli_import_beside_the_server_lands_whole_and_the_servers_writes_are_s
     let path = std::env::temp_dir().join(format!("beside-{}.jsonl", uuid::Uuid::now_v7()));
     std::fs::write(&path, archive.bytes()).unwrap();
     let token = app.editor().await;
+    // The writers' documents, made before the import starts.
+    let mut documents = Vec::new();
+    for w in 0..8 {
+        let created = app.create_document(&token, &format!("beside-{w}"), "start\n").await;
+        let id = created["document"]["id"].as_str().unwrap().to_owned();
+        documents.push((id, created["revision"]["hash"].as_str().unwrap().to_owned()));
+    }
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_palimpsest"));
     command
         .args(["import", path.to_str().unwrap(), "--batch", "500"])
@@ -121,13 +128,10 @@ async fn a_cli_import_beside_the_server_lands_whole_and_the_servers_writes_are_s
     let import = tokio::task::spawn_blocking(move || command.output());
     let importing = AtomicBool::new(true);
     let (acknowledged, retried) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let writers = (0..8).map(|w| {
+    let writers = documents.into_iter().enumerate().map(|(w, (id, mut head))| {
         let (app, token, importing) = (&app, token.clone(), &importing);
         let (acknowledged, retried) = (&acknowledged, &retried);
         async move {
-            let created = app.create_document(&token, &format!("beside-{w}"), "start\n").await;
-            let id = created["document"]["id"].as_str().unwrap().to_owned();
-            let mut head = created["revision"]["hash"].as_str().unwrap().to_owned();
             let mut n = 0;
             while importing.load(Ordering::Relaxed) {
                 let body = app.revise(&token, &id, &head, &format!("writer {w} edit {n}\n")).await;

@@ -274,6 +274,7 @@ impl Store {
         if let Some(lease) = lease {
             update = update.filter(watch::Column::LeaseUntil.eq(lease.micros()));
         }
+        let _turn = self.write_turn().await?;
         if update.exec(self.primary()).await?.rows_affected == 0 && lease.is_some() {
             return Err(Conflict::LeaseLost(id).into());
         }
