@@ -254,9 +254,10 @@ if [ -n "${SOAK:-}" ]; then
     for _ in $(seq 1 "$SOAK"); do sleep 1; awk '/^VmRSS/{printf "%.0f\n", $2/1024}' "/proc/$pid/status"; done \
       >"$work/soak-rss-$db.txt" &
     sampler=$!
-    wrk -t"$THREADS" -c"$CONNS" -d"${SOAK}s" --timeout 5s --latency -s $here/mixed.lua "http://127.0.0.1:$p/graphql" -- \
-      $here/palimpsest/q1_document_latest.json "$work/$db/ids.txt" $here/palimpsest/q2_history20.json "$work/$db/ids.txt" \
-      $here/palimpsest/q3_page50.json "$work/$db/cursors.txt" >"$work/soak-wrk-$db.txt"
+    # Zipf with s = 0 is uniform: the three queries alike, over random documents and pages.
+    wrk -t"$THREADS" -c"$CONNS" -d"${SOAK}s" --timeout 5s --latency -s $here/zipf.lua "http://127.0.0.1:$p/graphql" -- 0 \
+      1 $here/palimpsest/q1_document_latest.json "$work/$db/ids.txt" 1 $here/palimpsest/q2_history20.json "$work/$db/ids.txt" \
+      1 $here/palimpsest/q3_page50.json "$work/$db/cursors.txt" >"$work/soak-wrk-$db.txt"
     wait "$writer" "$sampler"
     rps=$(awk '/^Requests\/sec:/{print $2}' "$work/soak-wrk-$db.txt")
     p99=$(awk '$1 == "99%" {print $2}' "$work/soak-wrk-$db.txt")

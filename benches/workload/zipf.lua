@@ -1,7 +1,8 @@
 -- wrk script for readers as they come: each request is one of several query shapes, chosen
 -- by weight, over a pick drawn Zipf-distributed from its picks file (line k, the k-th most
 -- read: P(k) ∝ 1/k^s), so a few documents take most reads. Answers that carry GraphQL errors
--- are counted; done() prints them, the requests of each shape, and p50/p99/p99.9 in ms.
+-- are counted; done() prints them, the requests of each shape, and p50/p99/p99.9 in ms. With
+-- S = 0 every pick is equally likely (the soak's uniform mix).
 --
 --   wrk -t2 -c32 -d30s -s zipf.lua URL -- S WEIGHT BODY PICKS [WEIGHT BODY PICKS ...]
 local shapes, total_weight, s = {}, 0, 1.1
