@@ -23,7 +23,6 @@ use super::changes::Changed;
 use super::documents::Document;
 use super::error::{Conflict, Missing, StoreError, StoreResult, corrupt};
 use super::kinds::{AuditAction, AuditOutcome, Role, Visibility};
-use super::transaction::begin_write;
 use super::values::{
     AgentId, CollectionId, CollectionName, DocumentId, InvalidValue, Slug, Timestamp,
 };
@@ -501,8 +500,7 @@ impl Store {
         }
         let target = AuditTarget::Collection(id);
         let command = async {
-            let _turn = self.write_turn().await?;
-            let tx = begin_write(self.primary()).await?;
+            let (_turn, tx) = self.begin_bare().await?;
             let taken = collection::Entity::find()
                 .filter(collection::Column::Slug.eq(slug.as_str()))
                 .one(&tx)
@@ -544,8 +542,7 @@ impl Store {
     /// (an import), each audited as the operator's; one stored already under its id is left
     /// as it is. Returns how many were created.
     pub async fn import_collections(&self, collections: &[Collection]) -> StoreResult<u64> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let mut created = 0;
         for c in collections {
             if collection::Entity::find_by_id(c.id.as_uuid()).one(&tx).await?.is_some() {
@@ -589,8 +586,7 @@ impl Store {
                 InvalidValue::new("visibility", "the public collection stays public").into()
             );
         }
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let before = find_collection(&tx, id).await?;
         collection::Entity::update_many()
             .col_expr(collection::Column::Visibility, Expr::value(visibility.as_str()))
@@ -624,8 +620,7 @@ impl Store {
         role: Role,
         actor: Option<&Actor>,
     ) -> StoreResult<Membership> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         find_collection(&tx, id).await?;
         if agent::Entity::find_by_id(agent.as_uuid()).one(&tx).await?.is_none() {
             return Err(Missing::Agent(agent).into());
@@ -663,8 +658,7 @@ impl Store {
         agent: AgentId,
         actor: Option<&Actor>,
     ) -> StoreResult<()> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         find_collection(&tx, id).await?;
         let removed = collection_member::Entity::delete_by_id((id.as_uuid(), agent.as_uuid()))
             .exec(&tx)
@@ -686,8 +680,7 @@ impl Store {
         to: CollectionId,
         actor: Option<&Actor>,
     ) -> StoreResult<Document> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let found = required(&tx, document).await?;
         let collection = find_collection(&tx, to).await?;
         document::Entity::update_many()
@@ -716,8 +709,7 @@ impl Store {
         publish_at: Option<Timestamp>,
         actor: Option<&Actor>,
     ) -> StoreResult<Document> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let found = required(&tx, document).await?;
         let collection = find_collection(&tx, found.collection).await?;
         document::Entity::update_many()

@@ -10,7 +10,7 @@ use super::Store;
 use super::audit::{self, Actor, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AgentKind, AuditAction, AuditOutcome};
-use super::transaction::{WriteTransaction, begin_write};
+use super::transaction::WriteTransaction;
 use super::values::{AgentId, AgentName, Timestamp};
 use crate::entity::agent;
 
@@ -44,8 +44,7 @@ impl Store {
         kind: AgentKind,
         actor: Option<&Actor>,
     ) -> StoreResult<Agent> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let agent = insert(&tx, name, kind, actor).await?;
         self.commit(tx).await?;
         Ok(agent)

@@ -16,7 +16,7 @@ use super::values::{
     AgentId, CitationId, CollectionId, DocumentId, RevisionHash, Slug, SourceId, Timestamp,
     TokenId, WatchId,
 };
-use super::{Store, Viewer, transaction::begin_write};
+use super::{Store, Viewer};
 use crate::entity::audit_event;
 
 /// Who is acting: the agent, the token it presented and the request it came in. Commands
@@ -178,8 +178,7 @@ impl Store {
         outcome: AuditOutcome,
         detail: String,
     ) -> StoreResult<()> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         record(&tx, Some(actor), action, target, outcome, Some(detail)).await?;
         self.commit_change(tx, super::changes::Changed::no_document()).await
     }

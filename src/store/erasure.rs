@@ -237,8 +237,7 @@ impl Store {
             }
         };
         let erased = ready.len();
-        let _turn = self.write_turn().await?;
-        let tx = super::transaction::begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         redaction::Entity::update_many()
             .col_expr(redaction::Column::ErasedAt, Expr::value(Timestamp::now().micros()))
             .filter(
@@ -338,8 +337,7 @@ impl Store {
     /// Merges the heads' search index into one segment, which keeps only what is not deleted:
     /// its cost grows with the heads' text (not the history's), paid once per erasure pass.
     async fn merge_heads_index_sqlite(&self) -> StoreResult<()> {
-        let _turn = self.write_turn().await?;
-        let tx = super::transaction::begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         tx.execute_unprepared("INSERT INTO search_heads_fts(search_heads_fts) VALUES ('optimize')")
             .await?;
         // What searches find is unchanged.

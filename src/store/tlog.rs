@@ -308,8 +308,7 @@ impl Store {
         } else {
             on_conflict.do_nothing();
         }
-        let _turn = self.write_turn().await?;
-        let tx = super::transaction::begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         log_checkpoint::Entity::insert(log_checkpoint::ActiveModel {
             size: Set(size as i64),
             root_hash: Set(root.to_vec()),

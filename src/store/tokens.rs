@@ -8,7 +8,6 @@ use super::agents::Agent;
 use super::audit::{self, AuditTarget};
 use super::error::{StoreError, StoreResult, corrupt};
 use super::kinds::{AuditAction, AuditOutcome, Role};
-use super::transaction::begin_write;
 use super::values::{AgentId, InvalidValue, Sha256Hex, Timestamp, TokenId};
 use super::{Missing, Store};
 use crate::entity::api_token;
@@ -85,8 +84,7 @@ impl Store {
             expires_at,
             revoked_at: None,
         };
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         api_token::Entity::insert(api_token::ActiveModel {
             id: Set(token.id.as_uuid()),
             agent_id: Set(token.agent.id.as_uuid()),
@@ -126,8 +124,7 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn revoke_token(&self, id: TokenId) -> StoreResult<TokenInfo> {
         use sea_orm::sea_query::Expr;
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let revoked = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(Timestamp::now().micros()))
             .filter(api_token::Column::Id.eq(id.as_uuid()))

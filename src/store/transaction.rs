@@ -69,8 +69,7 @@ impl Store {
         // A file removed under the server: refused before any statement, since a connection
         // opened now would make an empty database at its path and fail on it unclassified.
         self.check_file()?;
-        let turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (turn, tx) = self.begin_bare().await?;
         Ok(WriteTransaction {
             store: self,
             tx,
@@ -80,6 +79,16 @@ impl Store {
             to_index: Mutex::default(),
             _turn: turn,
         })
+    }
+
+    /// A write transaction on the primary without `WriteTransaction`'s bookkeeping, begun in
+    /// this process's turn: the caller holds the turn (the first value) until the transaction
+    /// has ended.
+    pub(crate) async fn begin_bare(
+        &self,
+    ) -> StoreResult<(Option<tokio::sync::OwnedMutexGuard<()>>, DatabaseTransaction)> {
+        let turn = self.write_turn().await?;
+        Ok((turn, begin_write(self.primary()).await?))
     }
 
     /// This process's turn to write, on SQLite (see `Store::writer`): held from before `BEGIN

@@ -17,7 +17,6 @@ use crate::store::kinds::{AuditAction, AuditOutcome, Visibility};
 use crate::store::live::RevisionEvent;
 use crate::store::search::Indexed;
 use crate::store::sql::ROWS_PER_STATEMENT;
-use crate::store::transaction::begin_write;
 use crate::store::values::{
     CollectionId, ContentHash, DocumentId, InvalidValue, RevisionHash, Timestamp,
 };
@@ -49,8 +48,7 @@ impl Store {
     /// must extend its document's head as stored (or as the batch left it), or create its
     /// document as number 1; otherwise nothing of the batch is written.
     pub async fn import_batch(&self, batch: ImportBatch) -> StoreResult<()> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         insert_agents(&tx, &batch.agents).await?;
         insert_sources(&tx, &batch.sources).await?;
 

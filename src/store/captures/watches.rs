@@ -17,7 +17,6 @@ use crate::store::audit::{self, Actor, AuditTarget};
 use crate::store::error::{Conflict, Missing, StoreError, StoreResult};
 use crate::store::kinds::{AuditAction, AuditOutcome, WatchKind};
 use crate::store::page::{Page, PageRequest, uuid_window};
-use crate::store::transaction::begin_write;
 use crate::store::values::{Timestamp, WatchId};
 use crate::store::{Store, sql::placeholder};
 
@@ -33,8 +32,7 @@ impl Store {
         feed: Option<WatchId>,
         actor: &Actor,
     ) -> StoreResult<Watch> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         let live = watch::Entity::find()
             .filter(watch::Column::CreatedBy.eq(actor.agent.as_uuid()))
             .filter(watch::Column::RemovedAt.is_null())
@@ -137,8 +135,7 @@ impl Store {
         update: sea_orm::UpdateMany<watch::Entity>,
         actor: &Actor,
     ) -> StoreResult<Watch> {
-        let _turn = self.write_turn().await?;
-        let tx = begin_write(self.primary()).await?;
+        let (_turn, tx) = self.begin_bare().await?;
         // A removed watch is gone for every command: it can be neither changed nor found.
         let changed = find(&tx, id).await?;
         if update.exec(&tx).await?.rows_affected != 1 {
