@@ -239,6 +239,12 @@ async fn head_of(app: &TestApp, token: &str, slug: &str) -> (String, String) {
     (document["id"].as_str().unwrap().into(), document["head"]["hash"].as_str().unwrap().into())
 }
 
+/// Revises the document `slug` at its head, through the API.
+async fn revise_slug(app: &TestApp, token: &str, slug: &str, content: &str) {
+    let (id, head) = head_of(app, token, slug).await;
+    assert_no_errors(&app.revise(token, &id, &head, content).await);
+}
+
 /// Runs `write` until the request for `kept` that follows it is replayed: at once on SQLite;
 /// on PostgreSQL, whose marker the other tests' databases move too, in some attempt.
 async fn kept_past<F, Fut>(app: &TestApp, kept: Value, write: F)
@@ -283,10 +289,7 @@ async fn a_write_to_one_document_keeps_the_answers_that_read_only_others(app: Te
     kept_past(&app, json!({ "slug": "quiet" }), || {
         n += 1;
         let (app, token, n) = (&app, &token, n);
-        async move {
-            let (id, head) = head_of(app, token, "busy").await;
-            assert_no_errors(&app.revise(token, &id, &head, &format!("busy text {n}\n")).await);
-        }
+        async move { revise_slug(app, token, "busy", &format!("busy text {n}\n")).await }
     })
     .await;
 
@@ -295,8 +298,7 @@ async fn a_write_to_one_document_keeps_the_answers_that_read_only_others(app: Te
     assert!(ran > 0);
     assert_eq!(busy["data"]["document"]["head"]["content"], format!("busy text {n}\n"));
     replayed(&app, LIST, json!({})).await;
-    let (id, head) = head_of(&app, &token, "busy").await;
-    assert_no_errors(&app.revise(&token, &id, &head, "busy, listed\n").await);
+    revise_slug(&app, &token, "busy", "busy, listed\n").await;
     let (list, ran) = counted(&app, LIST, json!({})).await;
     assert!(ran > 0, "a list reads the documents on it");
     assert!(list.to_string().contains("busy, listed"), "{list}");
@@ -307,10 +309,7 @@ async fn a_write_to_one_document_keeps_the_answers_that_read_only_others(app: Te
     query_kept_past(&app, FIRST, json!({}), || {
         n += 1;
         let (app, token, n) = (&app, &token, n);
-        async move {
-            let (id, head) = head_of(app, token, "busy").await;
-            assert_no_errors(&app.revise(token, &id, &head, &format!("busy text {n}\n")).await);
-        }
+        async move { revise_slug(app, token, "busy", &format!("busy text {n}\n")).await }
     })
     .await;
     app.create_document(&token, "newest", "new\n").await;
@@ -322,8 +321,7 @@ async fn a_write_to_one_document_keeps_the_answers_that_read_only_others(app: Te
     const UPDATED: &str = "{ documents(first: 1, orderBy: { field: UPDATED_AT, direction: DESC })
         { nodes { slug } } }";
     replayed(&app, UPDATED, json!({})).await;
-    let (id, head) = head_of(&app, &token, "quiet").await;
-    assert_no_errors(&app.revise(&token, &id, &head, "quiet, moved up\n").await);
+    revise_slug(&app, &token, "quiet", "quiet, moved up\n").await;
     let (updated, ran) = counted(&app, UPDATED, json!({})).await;
     assert!(ran > 0);
     assert_eq!(updated["data"]["documents"]["nodes"][0]["slug"], "quiet");
@@ -421,8 +419,7 @@ async fn a_write_by_hand_that_logs_itself_is_seen_beside_other_writes(app: TestA
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let (id, head) = head_of(&app, &token, "other").await;
-    assert_no_errors(&app.revise(&token, &id, &head, "other, later\n").await);
+    revise_slug(&app, &token, "other", "other, later\n").await;
     let (after, ran) = counted(&app, DOCUMENT, json!({ "slug": "edited" })).await;
     assert!(ran > 0);
     assert_eq!(after["data"]["document"]["head"]["message"], "Rewritten by hand");
