@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use palimpsest::fulltext::SearchQuery;
 use palimpsest::store::{
-    self, Actor, AgentKind, AgentName, DocumentFilter, DocumentOrder, Message, PageRequest,
-    ReviseDocument, SearchRequest, SearchScope, Store, StoreLimits, Timestamp, Viewer,
+    self, Actor, AgentKind, AgentName, ContentHash, DocumentFilter, DocumentOrder, Message,
+    PageRequest, ReviseDocument, SearchRequest, SearchScope, Store, StoreLimits, Timestamp, Viewer,
 };
 use sea_orm::ConnectionTrait;
 
@@ -81,20 +81,26 @@ async fn run(url: &str) -> anyhow::Result<()> {
     let store = Store::new(db.clone(), StoreLimits::default());
 
     // Queries from the corpus: a word of 5+ letters, two neighbouring words as a phrase, and
-    // the first four letters of a word as a prefix, from paragraphs spread over the table.
+    // the first four letters of a word as a prefix, from paragraphs of texts spread over it.
     let rows = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT text FROM search_passages WHERE in_title = 0 AND id % 97 = 0 LIMIT 200",
+            "SELECT DISTINCT content_hash FROM revisions WHERE NOT redacted AND number % 7 = 0 \
+             ORDER BY content_hash LIMIT 200",
         ))
         .await?;
+    let hashes = rows
+        .iter()
+        .map(|row| Ok(ContentHash::parse(&row.try_get_by_index::<String>(0)?)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut words = Vec::new();
     let mut phrases = Vec::new();
     let mut prefixes = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let text: String = row.try_get_by_index(0)?;
+    for (i, (_, text)) in store.contents_by_hashes(&hashes).await?.iter().enumerate() {
+        let paragraphs: Vec<&str> = palimpsest::fulltext::paragraphs(text).collect();
+        let Some(paragraph) = paragraphs.get(i % paragraphs.len().max(1)) else { continue };
         let tokens: Vec<&str> =
-            text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 5).collect();
+            paragraph.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 5).collect();
         if tokens.len() < 2 {
             continue;
         }

@@ -252,6 +252,24 @@ pub fn paragraph_key(in_title: bool, text: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
+/// The first paragraph of `text` whose key (not in a title) is `key`, and where it starts, in
+/// code points: how a search finds a hit's paragraph again in a revision that holds it.
+pub fn find_paragraph(text: &str, key: i64) -> Option<(usize, &str)> {
+    let mut at = 0;
+    // The lines as `paragraphs` has them (`str::lines`: `\n` or `\r\n` ends one).
+    for segment in text.split_inclusive('\n') {
+        let line = match segment.strip_suffix('\n') {
+            Some(line) => line.strip_suffix('\r').unwrap_or(line),
+            None => segment,
+        };
+        if !line.trim().is_empty() && paragraph_key(false, line) == key {
+            return Some((at, line));
+        }
+        at += segment.chars().count();
+    }
+    None
+}
+
 /// A paragraph cut around its first match for showing, and where the matches are in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
@@ -295,6 +313,21 @@ mod tests {
 
     fn parse(q: &str) -> SearchQuery {
         SearchQuery::parse(q).unwrap()
+    }
+
+    #[test]
+    fn every_paragraph_is_found_again_by_its_key_where_it_starts() {
+        let text = "Première ligne\r\n\n  \nsecond\nPremière ligne\nlast\r";
+        for paragraph in paragraphs(text) {
+            let (at, found) = find_paragraph(text, paragraph_key(false, paragraph)).unwrap();
+            assert_eq!(found, paragraph);
+            let start: usize =
+                text.char_indices().position(|(i, _)| text[i..].starts_with(paragraph)).unwrap();
+            assert_eq!(at, start, "{paragraph:?}");
+        }
+        // A title's key is not a paragraph's.
+        assert_eq!(find_paragraph(text, paragraph_key(true, "second")), None);
+        assert_eq!(find_paragraph(text, paragraph_key(false, "absent")), None);
     }
 
     #[test]

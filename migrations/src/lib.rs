@@ -19,6 +19,7 @@ mod m20261208_000002_watch_seen_bytes;
 mod m20261209_000001_change_log;
 mod m20261210_000001_heads_index_plain_delete;
 mod m20261211_000001_collections;
+mod m20261212_000001_contentless_search;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_change_log::Migration),
             Box::new(m20261210_000001_heads_index_plain_delete::Migration),
             Box::new(m20261211_000001_collections::Migration),
+            Box::new(m20261212_000001_contentless_search::Migration),
         ]
     }
 }

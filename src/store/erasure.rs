@@ -14,9 +14,9 @@
 //! the old key or the purged words in the clear: the 256-row key table, and on PostgreSQL the
 //! partition of the search index that held the document (a sixteenth of it). Each is a short,
 //! exclusive rewrite of a small table, taken with a lock timeout and retried until it is done;
-//! `redactions.erased_at` records when it was. On SQLite, `secure_delete` and FTS5's
-//! secure-delete overwrite what is deleted in place, the heads' search index (which only marks
-//! what it deletes) is merged into one segment, and a checkpoint clears the write-ahead log. What a backup or a replica holds, and the write-ahead log on PostgreSQL, are outside
+//! `redactions.erased_at` records when it was. On SQLite, `secure_delete` overwrites what is
+//! deleted in place, the search indexes (which only remember which rows were deleted) are
+//! merged into one segment each, and a checkpoint clears the write-ahead log. What a backup or a replica holds, and the write-ahead log on PostgreSQL, are outside
 //! the database's files; docs/redaction.md says how to purge them.
 
 use std::collections::BTreeSet;
@@ -226,10 +226,10 @@ impl Store {
                 ready
             }
             _ => {
-                // `secure_delete` overwrote in place, but the heads' index only marks what it
-                // deletes (m20261210_000001) until a merge: all of it is merged now. Then the
-                // log must not keep the old pages.
-                self.merge_heads_index_sqlite().await?;
+                // `secure_delete` overwrote in place, but the search indexes only remember
+                // which rows were deleted (contentless, m20261212_000001) until a merge: both
+                // are merged now. Then the log must not keep the old pages.
+                self.merge_search_indexes_sqlite().await?;
                 if !self.checkpoint_sqlite().await? {
                     return Ok(0);
                 }
@@ -334,12 +334,14 @@ impl Store {
     }
 
     /// Moves the write-ahead log into the file and truncates it; false while a reader keeps it.
-    /// Merges the heads' search index into one segment, which keeps only what is not deleted:
-    /// its cost grows with the heads' text (not the history's), paid once per erasure pass.
-    async fn merge_heads_index_sqlite(&self) -> StoreResult<()> {
+    /// Merges each search index into one segment, which keeps only what is not deleted: its
+    /// cost grows with the index (the history's words), paid once per erasure pass.
+    async fn merge_search_indexes_sqlite(&self) -> StoreResult<()> {
         let (_turn, tx) = self.begin_bare().await?;
-        tx.execute_unprepared("INSERT INTO search_heads_fts(search_heads_fts) VALUES ('optimize')")
-            .await?;
+        for table in ["search_passages_fts", "search_heads_fts"] {
+            tx.execute_unprepared(&format!("INSERT INTO {table}({table}) VALUES ('optimize')"))
+                .await?;
+        }
         // What searches find is unchanged.
         self.commit_change(tx, super::changes::Changed::no_document()).await
     }

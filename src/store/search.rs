@@ -89,7 +89,8 @@ struct Found {
     rank: f64,
     document: DocumentId,
     in_title: bool,
-    text: String,
+    /// The paragraph's key: its text is found again in a revision that holds it.
+    key: i64,
     from: i64,
     until: Option<i64>,
 }
@@ -215,18 +216,106 @@ pub(crate) async fn index_revisions(
             conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         }
     }
+    match backend {
+        DbBackend::Sqlite => insert_sqlite(conn, &new).await?,
+        _ => insert_postgres(conn, &new).await?,
+    }
+    Ok(())
+}
+
+/// `(…),(…)` for `rows` rows of `columns` placeholders each, numbered from 1.
+fn value_rows(backend: DbBackend, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> =
+                (1..=columns).map(|c| placeholder(backend, r * columns + c)).collect();
+            format!("({})", cells.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// On SQLite the rows take their ids here, under the transaction's write lock, so that the
+/// contentless FTS5 tables can be given each paragraph's words under its row's id.
+async fn insert_sqlite(conn: &impl ConnectionTrait, new: &[NewPassage]) -> StoreResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let backend = DbBackend::Sqlite;
+    // Never an id a deleted row had: the indexes may still remember it as deleted until they
+    // are merged (`sqlite_sequence` keeps the largest ever given, as AUTOINCREMENT does).
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'search_passages'), 0), \
+             COALESCE((SELECT MAX(id) FROM search_passages), 0))",
+        ))
+        .await?;
+    let last: i64 = row.map(|row| row.try_get_by_index(0)).transpose()?.unwrap_or(0);
+    let ids = (last + 1..).take(new.len());
+    const COLUMNS: usize = 6;
+    let rows: Vec<(i64, &NewPassage)> = ids.zip(new).collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT / COLUMNS) {
+        let sql = format!(
+            "INSERT INTO search_passages \
+             (id, document_id, in_title, paragraph_key, from_number, until_number) VALUES {}",
+            value_rows(backend, chunk.len(), COLUMNS)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
+        for (id, p) in chunk {
+            values.push(Value::from(*id));
+            values.push(Value::from(p.document.as_uuid()));
+            values.push(Value::from(p.in_title));
+            values.push(Value::from(p.key));
+            values.push(Value::from(p.from));
+            values.push(Value::from(p.until));
+        }
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    }
+    let heads: Vec<&(i64, &NewPassage)> = rows.iter().filter(|(_, p)| p.until.is_none()).collect();
+    for (table, rows) in
+        [("search_passages_fts", rows.iter().collect::<Vec<_>>()), ("search_heads_fts", heads)]
+    {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT / 2) {
+            let sql = format!(
+                "INSERT INTO {table} (rowid, text) VALUES {}",
+                value_rows(backend, chunk.len(), 2)
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 2);
+            for (id, p) in chunk {
+                values.push(Value::from(*id));
+                values.push(Value::from(p.text.as_str()));
+            }
+            conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// On PostgreSQL the words are computed in the insert; the text itself is not kept.
+async fn insert_postgres(conn: &impl ConnectionTrait, new: &[NewPassage]) -> StoreResult<()> {
+    let backend = DbBackend::Postgres;
     const COLUMNS: usize = 6;
     for chunk in new.chunks(ROWS_PER_STATEMENT / COLUMNS) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|r| {
-                let cells: Vec<String> =
-                    (1..=COLUMNS).map(|c| placeholder(backend, r * COLUMNS + c)).collect();
-                format!("({})", cells.join(","))
+                let p = |c: usize| placeholder(backend, r * COLUMNS + c);
+                // The first 100,000 characters of a paragraph: a tsvector holds at most 1 MB,
+                // and a longer paragraph would refuse the write that brings it.
+                format!(
+                    "({},{},{},{},{},to_tsvector('simple', left({}, 100000)))",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6)
+                )
             })
             .collect();
         let sql = format!(
             "INSERT INTO search_passages \
-             (document_id, in_title, paragraph_key, text, from_number, until_number) VALUES {}",
+             (document_id, in_title, paragraph_key, from_number, until_number, tsv) VALUES {}",
             rows.join(",")
         );
         let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
@@ -234,9 +323,9 @@ pub(crate) async fn index_revisions(
             values.push(Value::from(p.document.as_uuid()));
             values.push(Value::from(p.in_title));
             values.push(Value::from(p.key));
-            values.push(Value::from(p.text.clone()));
             values.push(Value::from(p.from));
             values.push(Value::from(p.until));
+            values.push(Value::from(p.text.as_str()));
         }
         conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     }
@@ -351,7 +440,7 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
     }
     values.push(((request.limit + 1) as i64).into());
     let limit = p(values.len());
-    let columns = "s.document_id, s.in_title, s.text, s.from_number, s.until_number";
+    let columns = "s.document_id, s.in_title, s.paragraph_key, s.from_number, s.until_number";
     let filter = if conditions.is_empty() {
         String::new()
     } else {
@@ -385,7 +474,7 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
                 rank: row.try_get_by_index(1)?,
                 document: document.into(),
                 in_title: row.try_get_by_index(3)?,
-                text: row.try_get_by_index(4)?,
+                key: row.try_get_by_index(4)?,
                 from: row.try_get_by_index(5)?,
                 until: row.try_get_by_index(6)?,
             })
@@ -422,8 +511,10 @@ impl Store {
             .collect();
         let heads: Vec<_> = documents.iter().map(|d| d.head.clone()).collect();
         let head_revisions = self.revisions_with_hashes(&heads).await?;
-        let mut hits = Vec::with_capacity(found.len());
-        let mut paragraph_matches = Vec::with_capacity(found.len());
+        // The revision each hit shows, and the one its paragraph is read from: the same unless
+        // the shown one is redacted, when it is the first in the passage's range that is not
+        // (every unredacted revision in the range holds the paragraph).
+        let mut shown = Vec::with_capacity(found.len());
         for f in &found {
             let document =
                 documents.iter().find(|d| d.id == f.document).cloned().ok_or_else(|| {
@@ -447,9 +538,51 @@ impl Store {
                     )?
                 }
             };
-            let in_paragraph = request.query.matches_in(&f.text);
-            let snippet = fulltext::snippet(&f.text, &in_paragraph);
-            paragraph_matches.push(in_paragraph);
+            let source = if revision.redacted {
+                self.first_unredacted(f.document, f.from, f.until).await?
+            } else {
+                Some(revision.clone())
+            };
+            shown.push((document, since, until, revision, source));
+        }
+        let mut contents: Vec<_> = shown
+            .iter()
+            .filter_map(|(.., source)| source.as_ref())
+            .filter(|r| !r.redacted)
+            .map(|r| r.content_hash.clone())
+            .collect();
+        contents.sort();
+        contents.dedup();
+        let texts: HashMap<_, _> = self.contents_by_hashes(&contents).await?.into_iter().collect();
+        let mut hits = Vec::with_capacity(found.len());
+        for (f, (document, since, until, revision, source)) in found.iter().zip(shown) {
+            let paragraph = source.as_ref().and_then(|source| {
+                if f.in_title {
+                    (fulltext::paragraph_key(true, &source.title) == f.key)
+                        .then_some((0, source.title.as_str()))
+                } else {
+                    texts
+                        .get(&source.content_hash)
+                        .and_then(|text| fulltext::find_paragraph(text, f.key))
+                }
+            });
+            let Some((at, paragraph)) = paragraph else {
+                // The index names a paragraph no readable revision of its range holds: left
+                // out of the page rather than failing the search, and said.
+                tracing::error!(
+                    document = %f.document,
+                    passage = f.passage,
+                    "a search hit's paragraph is in none of its revisions"
+                );
+                continue;
+            };
+            let in_paragraph = request.query.matches_in(paragraph);
+            let snippet = fulltext::snippet(paragraph, &in_paragraph);
+            // Where the words are in the shown revision's text: known when it is the one read.
+            let matches = source
+                .as_ref()
+                .filter(|source| source.hash == revision.hash)
+                .map(|_| in_paragraph.iter().map(|&(s, e)| (s + at, e + at)).collect());
             hits.push(SearchHit {
                 cursor: SearchCursor { rank: f.rank, passage: f.passage },
                 document,
@@ -459,28 +592,8 @@ impl Store {
                 in_title: f.in_title,
                 snippet: snippet.text,
                 snippet_matches: snippet.matches,
-                matches: None,
+                matches,
             });
-        }
-        // Where the paragraph is in its revision's text: the texts, in one read.
-        let mut contents: Vec<_> = hits
-            .iter()
-            .filter(|h| !h.revision.redacted)
-            .map(|h| h.revision.content_hash.clone())
-            .collect();
-        contents.sort();
-        contents.dedup();
-        let texts: HashMap<_, _> = self.contents_by_hashes(&contents).await?.into_iter().collect();
-        for ((hit, f), in_paragraph) in hits.iter_mut().zip(&found).zip(paragraph_matches) {
-            // A title passage is the title of the revision shown.
-            hit.matches = if f.in_title {
-                Some(in_paragraph)
-            } else {
-                texts.get(&hit.revision.content_hash).and_then(|text| {
-                    paragraph_offset(text, &f.text)
-                        .map(|at| in_paragraph.iter().map(|&(s, e)| (s + at, e + at)).collect())
-                })
-            };
         }
         Ok(SearchPage { hits, has_more })
     }
@@ -514,19 +627,26 @@ impl Store {
             .map(Revision::from)
             .collect())
     }
-}
 
-/// Where (in code points) `paragraph` starts in `text`, as a line of it.
-fn paragraph_offset(text: &str, paragraph: &str) -> Option<usize> {
-    let mut at = 0;
-    for segment in text.split('\n') {
-        let line = segment.strip_suffix('\r').unwrap_or(segment);
-        if line == paragraph {
-            return Some(at);
+    /// The first revision of `document` in `[from, until)` whose text is not redacted.
+    async fn first_unredacted(
+        &self,
+        document: DocumentId,
+        from: i64,
+        until: Option<i64>,
+    ) -> StoreResult<Option<Revision>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+        use crate::entity::revision;
+        let mut query = revision::Entity::find()
+            .filter(revision::Column::DocumentId.eq(document.as_uuid()))
+            .filter(revision::Column::Number.gte(from))
+            .filter(revision::Column::Redacted.eq(false));
+        if let Some(until) = until {
+            query = query.filter(revision::Column::Number.lt(until));
         }
-        at += segment.chars().count() + 1;
+        Ok(query.order_by_asc(revision::Column::Number).one(&self.db).await?.map(Revision::from))
     }
-    None
 }
 
 /// The most revisions (and their texts) held in memory at once while indexing older documents.

@@ -368,6 +368,8 @@ async fn redaction_and_migration_keep_the_index_true(app: TestApp) {
     assert_eq!(regards.len(), 1);
     assert_eq!(regards[0]["since"]["number"], 1);
     assert_eq!(regards[0]["ranges"], Value::Null, "the revision's text is gone");
+    // The paragraph itself is read from a revision that still holds it.
+    assert_eq!(regards[0]["snippet"], "Kind regards.");
 
     // Words that stood in two revisions, both redacted (one after the other, in either order),
     // are gone too.
