@@ -46,14 +46,23 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
 /// The migration that created the transparency log.
 const LOG_MIGRATION: &str = "m20261126_000002_integrity";
 
-/// Gives the space freed inside the database file back, on SQLite (PostgreSQL's autovacuum
-/// makes it reusable on its own). A rewrite of the whole file: for after bulk changes.
+/// Gives the space a bulk write left behind back. On SQLite, a rewrite of the whole file. On
+/// PostgreSQL, the search index's GIN indexes are rebuilt (without blocking reads or writes):
+/// under a bulk write they grow by their pending lists, whose pages only a VACUUM frees, to
+/// about ten times their size (the reference corpus: 119 MB rebuilt as 13 MB); then a VACUUM
+/// makes the dead row versions' space reusable and gathers statistics for the planner.
 pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
-    if db.get_database_backend() == DatabaseBackend::Sqlite {
-        db.execute_unprepared("VACUUM").await?;
-        // In WAL mode the rewrite went through the log: fold it in and truncate it, or the
-        // log file would hold a second copy of the database until the next checkpoint.
-        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            db.execute_unprepared("VACUUM").await?;
+            // In WAL mode the rewrite went through the log: fold it in and truncate it, or the
+            // log file would hold a second copy of the database until the next checkpoint.
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
+        _ => {
+            db.execute_unprepared("REINDEX TABLE CONCURRENTLY search_passages").await?;
+            db.execute_unprepared("VACUUM (ANALYZE)").await?;
+        }
     }
     Ok(())
 }

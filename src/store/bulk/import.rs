@@ -220,13 +220,13 @@ impl Store {
         Ok(())
     }
 
-    /// After a bulk write of `written` revisions: compacts the database file (SQLite) when they
-    /// are at least half of all it holds. Imported in time order, every batch rewrites the
-    /// texts the one before left whole as deltas, which leaves pages half empty; on a store
-    /// that grew mostly by this import, rewriting the file once is cheap beside the import.
-    /// True if it compacted.
+    /// After a bulk write of `written` revisions: compacts the database (`upkeep::compact`)
+    /// when they are at least half of all it holds. Imported in time order, every batch
+    /// rewrites the texts the one before left whole as deltas, which leaves pages half empty
+    /// (and on PostgreSQL the search index's pending lists); on a store that grew mostly by
+    /// this import, compacting once is cheap beside the import. True if it compacted.
     pub async fn compact_after_bulk(&self, written: u64) -> StoreResult<bool> {
-        if written == 0 || self.backend() != sea_orm::DatabaseBackend::Sqlite {
+        if written == 0 {
             return Ok(false);
         }
         let total = revision::Entity::find().count(&self.db).await?;
