@@ -196,9 +196,20 @@ pub(crate) fn unpack_all<'w>(
     rows: Vec<StoredBlob>,
     wanted: impl IntoIterator<Item = &'w str>,
 ) -> HashMap<String, Unpacked> {
+    unpack_all_from(rows, wanted, HashMap::new())
+}
+
+/// As `unpack_all`, with the texts in `known` already unpacked: a chain is unpacked down from
+/// the nearest of them, and `rows` need not hold what lies beyond it. The result holds every
+/// text on the chains walked, `known`'s included.
+pub(crate) fn unpack_all_from<'w>(
+    rows: Vec<StoredBlob>,
+    wanted: impl IntoIterator<Item = &'w str>,
+    known: HashMap<String, Unpacked>,
+) -> HashMap<String, Unpacked> {
     let rows: HashMap<String, StoredBlob> =
         rows.into_iter().map(|r| (r.sha256.clone(), r)).collect();
-    let mut done: HashMap<String, Unpacked> = HashMap::new();
+    let mut done = known;
     for hash in wanted {
         if done.contains_key(hash) || !rows.contains_key(hash) {
             continue;
@@ -307,6 +318,20 @@ mod tests {
         assert_eq!(texts["c"], Unpacked::Text(oldest));
         assert_eq!(texts["b"], Unpacked::Text(middle));
         assert_eq!(texts["a"], Unpacked::Text(head));
+    }
+
+    #[test]
+    fn a_chain_unpacks_down_from_a_text_already_known() {
+        let head = "The council approved the plan. ".repeat(40);
+        let middle = head.replace("approved", "delayed");
+        let oldest = middle.replace("plan", "budget");
+        // Neither `b`'s row nor `a`'s: `b`'s text is known, and the walk ends there.
+        let rows = vec![stored("c", &oldest, Some(("b", &middle)))];
+        let known = HashMap::from([("b".to_owned(), Unpacked::Text(middle.clone()))]);
+        let texts = unpack_all_from(rows, ["c"], known);
+        assert_eq!(texts["c"], Unpacked::Text(oldest));
+        assert_eq!(texts["b"], Unpacked::Text(middle));
+        assert!(!texts.contains_key("a"));
     }
 
     #[test]

@@ -61,20 +61,34 @@ pub(crate) async fn read_stored(
         .collect()
 }
 
-/// Blob rows kept across the pages of one long read (an export), so that the chains of deltas
-/// its pages share are read from the database once: an export in commit order reads each
-/// document's chain again for every revision. Bounded in bytes; emptied whole when full.
+/// Blob rows and unpacked texts kept across the pages of one long read (an export), so that
+/// the chains of deltas its pages share are read from the database and unpacked once. An
+/// export goes in commit order, oldest first, and a text is stored as a delta against its
+/// successor's: unpacking one revision's text unpacks every newer one of its document on the
+/// way, which later pages then take from here instead of unpacking the chain again. Each part
+/// is bounded in bytes and emptied whole when full.
 #[derive(Debug)]
 pub struct FrameCache {
     rows: HashMap<String, StoredBlob>,
     bytes: usize,
     limit: usize,
+    /// Texts unpacked on the way to a page's, not yet asked for themselves.
+    texts: KeptTexts,
+}
+
+/// Unpacked texts by their hash, at most `limit` bytes.
+#[derive(Debug)]
+struct KeptTexts {
+    texts: HashMap<String, String>,
+    bytes: usize,
+    limit: usize,
 }
 
 impl FrameCache {
-    /// A cache of at most `limit` bytes of stored frames.
+    /// A cache of at most `limit` bytes of stored frames, and as many of unpacked texts.
     pub fn new(limit: usize) -> Self {
-        FrameCache { rows: HashMap::new(), bytes: 0, limit }
+        let texts = KeptTexts { texts: HashMap::new(), bytes: 0, limit };
+        FrameCache { rows: HashMap::new(), bytes: 0, limit, texts }
     }
 
     fn row_bytes(row: &StoredBlob) -> usize {
@@ -82,14 +96,47 @@ impl FrameCache {
     }
 }
 
-/// The texts of `hashes` (stored and not purged), reading only the blob rows `cache` lacks.
+impl KeptTexts {
+    fn cost(hash: &str, text: &str) -> usize {
+        hash.len() + text.len() + 64
+    }
+
+    fn keep(&mut self, hash: String, text: String) {
+        let bytes = Self::cost(&hash, &text);
+        if self.bytes + bytes > self.limit {
+            self.texts.clear();
+            self.bytes = 0;
+        }
+        self.bytes += bytes;
+        self.texts.insert(hash, text);
+    }
+
+    fn take(&mut self, hash: &str) -> Option<String> {
+        let text = self.texts.remove(hash)?;
+        self.bytes = self.bytes.saturating_sub(Self::cost(hash, &text));
+        Some(text)
+    }
+}
+
+/// The texts of `hashes` (stored and not purged), reading only the blob rows `cache` lacks
+/// and unpacking only down from the nearest text it holds.
 pub(crate) async fn texts_through(
     conn: &impl ConnectionTrait,
     hashes: &[ContentHash],
     cache: &mut FrameCache,
 ) -> StoreResult<HashMap<String, Unpacked>> {
-    let missing: Vec<&str> =
-        hashes.iter().map(ContentHash::as_str).filter(|h| !cache.rows.contains_key(*h)).collect();
+    // Texts already unpacked end their chains' walk.
+    let mut known: HashMap<String, Unpacked> = HashMap::new();
+    for hash in hashes {
+        if let Some(text) = cache.texts.take(hash.as_str()) {
+            known.insert(hash.as_str().to_owned(), Unpacked::Text(text));
+        }
+    }
+    let missing: Vec<&str> = hashes
+        .iter()
+        .map(ContentHash::as_str)
+        .filter(|h| !cache.rows.contains_key(*h) && !known.contains_key(*h))
+        .collect();
     for row in read_stored(conn, &missing).await? {
         if cache.bytes > cache.limit {
             cache.rows.clear();
@@ -98,12 +145,17 @@ pub(crate) async fn texts_through(
         cache.bytes += FrameCache::row_bytes(&row);
         cache.rows.insert(row.sha256.clone(), row);
     }
-    // Every row on the wanted chains: a chain is cached whole, as it was read.
+    // Every row on the wanted chains down to a text already unpacked: a chain is cached
+    // whole, as it was read.
     let mut rows = Vec::new();
     let mut pending: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
     let mut seen = HashSet::new();
     while let Some(hash) = pending.pop() {
-        if !seen.insert(hash) {
+        if !seen.insert(hash) || known.contains_key(hash) {
+            continue;
+        }
+        if let Some(text) = cache.texts.take(hash) {
+            known.insert(hash.to_owned(), Unpacked::Text(text));
             continue;
         }
         match cache.rows.get(hash) {
@@ -117,7 +169,16 @@ pub(crate) async fn texts_through(
             None => rows.extend(read_stored(conn, &[hash]).await?),
         }
     }
-    Ok(packing::unpack_all(rows, hashes.iter().map(ContentHash::as_str)))
+    let wanted: HashSet<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let mut texts = HashMap::with_capacity(wanted.len());
+    for (hash, unpacked) in packing::unpack_all_from(rows, wanted.iter().copied(), known) {
+        if wanted.contains(hash.as_str()) {
+            texts.insert(hash, unpacked);
+        } else if let Unpacked::Text(text) = unpacked {
+            cache.texts.keep(hash, text);
+        }
+    }
+    Ok(texts)
 }
 
 /// The texts of `hashes` that are stored and not purged.
