@@ -15,6 +15,11 @@ const CAPTURE_PAGE: u64 = 50;
 /// Stored frames kept while exporting: the chains of deltas of ~100,000 revisions' texts.
 pub(super) const FRAME_CACHE_BYTES: usize = 64 << 20;
 
+/// Texts kept unpacked while exporting, for the pages that will ask for them: the reference
+/// corpus's commit order holds up to ~60 MB of them at once, and emptying the cache when it
+/// is full means unpacking those chains again (64 MiB made the export 1.4 s, this 1.0 s).
+pub(super) const TEXT_CACHE_BYTES: usize = 256 << 20;
+
 /// What an export wrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Exported {
@@ -63,7 +68,7 @@ pub async fn export(
         }
     }
     let mut after = None;
-    let mut cache = FrameCache::new(FRAME_CACHE_BYTES);
+    let mut cache = FrameCache::new(FRAME_CACHE_BYTES, TEXT_CACHE_BYTES);
     loop {
         let page = store.corpus_revisions(after, PAGE, documents, &mut cache).await?;
         let full = page.len() as u64 == PAGE;

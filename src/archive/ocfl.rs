@@ -114,7 +114,8 @@ async fn write_object(
     };
     let mut after = None;
     let mut versions = 0;
-    let mut cache = FrameCache::new(super::export::FRAME_CACHE_BYTES);
+    let mut cache =
+        FrameCache::new(super::export::FRAME_CACHE_BYTES, super::export::TEXT_CACHE_BYTES);
     loop {
         let page = store.corpus_revisions(after, PAGE, Some(&[document]), &mut cache).await?;
         let full = page.len() as u64 == PAGE;

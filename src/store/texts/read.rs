@@ -85,9 +85,9 @@ struct KeptTexts {
 }
 
 impl FrameCache {
-    /// A cache of at most `limit` bytes of stored frames, and as many of unpacked texts.
-    pub fn new(limit: usize) -> Self {
-        let texts = KeptTexts { texts: HashMap::new(), bytes: 0, limit };
+    /// A cache of at most `limit` bytes of stored frames and `text_limit` of unpacked texts.
+    pub fn new(limit: usize, text_limit: usize) -> Self {
+        let texts = KeptTexts { texts: HashMap::new(), bytes: 0, limit: text_limit };
         FrameCache { rows: HashMap::new(), bytes: 0, limit, texts }
     }
 
