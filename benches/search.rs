@@ -85,8 +85,8 @@ async fn run(url: &str) -> anyhow::Result<()> {
     let rows = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT DISTINCT content_hash FROM revisions WHERE NOT redacted AND number % 7 = 0 \
-             ORDER BY content_hash LIMIT 200",
+            "SELECT DISTINCT content_sha256 FROM revisions WHERE NOT redacted AND number % 7 = 0 \
+             ORDER BY content_sha256 LIMIT 200",
         ))
         .await?;
     let hashes = rows
