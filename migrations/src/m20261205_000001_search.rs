@@ -34,7 +34,8 @@ enum Documents {
     Id,
 }
 
-const SQLITE_FTS: &[&str] = &[
+/// Also what `m20261212_000001_contentless_search` restores when undone.
+pub(crate) const SQLITE_FTS: &[&str] = &[
     "CREATE VIRTUAL TABLE search_passages_fts USING fts5(text, content='search_passages', \
      content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
     // A deleted entry is removed from the index's pages, not only marked: a redaction must

@@ -62,9 +62,11 @@ fn sqlite_up() -> Vec<String> {
     statements
 }
 
-/// The previous migrations' SQLite index, empty (the store fills it again).
+/// The previous migrations' SQLite index, empty (the store fills it again): the search
+/// migration's tables and triggers, with the heads' index deleting as
+/// `m20261210_000001_heads_index_plain_delete` left it.
 fn sqlite_down() -> Vec<String> {
-    let mut statements: Vec<String> = [
+    [
         // First, while the triggers still empty the contentless tables: once they are dropped
         // in the transaction, SQLite sometimes refuses the DELETE ("no such table").
         "DELETE FROM search_passages",
@@ -74,42 +76,11 @@ fn sqlite_down() -> Vec<String> {
         "DROP TABLE search_heads_fts",
         "ALTER TABLE search_passages ADD COLUMN text text NOT NULL DEFAULT ''",
     ]
+    .into_iter()
+    .chain(super::m20261205_000001_search::SQLITE_FTS.iter().copied())
+    .chain(["INSERT INTO search_heads_fts(search_heads_fts, rank) VALUES ('secure-delete', 0)"])
     .map(str::to_owned)
-    .to_vec();
-    for (table, secure) in [("search_passages_fts", 1), ("search_heads_fts", 0)] {
-        statements.push(format!(
-            "CREATE VIRTUAL TABLE {table} USING fts5(text, content='search_passages', \
-             content_rowid='id', {TOKENIZE})"
-        ));
-        statements
-            .push(format!("INSERT INTO {table}({table}, rank) VALUES ('secure-delete', {secure})"));
-    }
-    statements.extend(
-        [
-            "CREATE TRIGGER search_passages_ai AFTER INSERT ON search_passages BEGIN \
-             INSERT INTO search_passages_fts(rowid, text) VALUES (new.id, new.text); END",
-            "CREATE TRIGGER search_passages_ad AFTER DELETE ON search_passages BEGIN \
-             INSERT INTO search_passages_fts(search_passages_fts, rowid, text) \
-             VALUES ('delete', old.id, old.text); END",
-            "CREATE TRIGGER search_passages_au AFTER UPDATE OF text ON search_passages BEGIN \
-             INSERT INTO search_passages_fts(search_passages_fts, rowid, text) \
-             VALUES ('delete', old.id, old.text); \
-             INSERT INTO search_passages_fts(rowid, text) VALUES (new.id, new.text); END",
-            "CREATE TRIGGER search_heads_ai AFTER INSERT ON search_passages \
-             WHEN new.until_number IS NULL BEGIN \
-             INSERT INTO search_heads_fts(rowid, text) VALUES (new.id, new.text); END",
-            "CREATE TRIGGER search_heads_closed AFTER UPDATE OF until_number ON search_passages \
-             WHEN old.until_number IS NULL AND new.until_number IS NOT NULL BEGIN \
-             INSERT INTO search_heads_fts(search_heads_fts, rowid, text) \
-             VALUES ('delete', old.id, old.text); END",
-            "CREATE TRIGGER search_heads_ad AFTER DELETE ON search_passages \
-             WHEN old.until_number IS NULL BEGIN \
-             INSERT INTO search_heads_fts(search_heads_fts, rowid, text) \
-             VALUES ('delete', old.id, old.text); END",
-        ]
-        .map(str::to_owned),
-    );
-    statements
+    .collect()
 }
 
 const POSTGRES_UP: &[&str] = &[

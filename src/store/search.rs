@@ -223,12 +223,18 @@ pub(crate) async fn index_revisions(
     Ok(())
 }
 
-/// `(…),(…)` for `rows` rows of `columns` placeholders each, numbered from 1.
-fn value_rows(backend: DbBackend, rows: usize, columns: usize) -> String {
+/// `(…),(…)` for `rows` rows of `columns` placeholders each, numbered from 1; `cell` writes
+/// column `c` (from 1) around its placeholder.
+fn value_rows(
+    backend: DbBackend,
+    rows: usize,
+    columns: usize,
+    cell: impl Fn(usize, String) -> String,
+) -> String {
     (0..rows)
         .map(|r| {
             let cells: Vec<String> =
-                (1..=columns).map(|c| placeholder(backend, r * columns + c)).collect();
+                (1..=columns).map(|c| cell(c, placeholder(backend, r * columns + c))).collect();
             format!("({})", cells.join(","))
         })
         .collect::<Vec<_>>()
@@ -259,7 +265,7 @@ async fn insert_sqlite(conn: &impl ConnectionTrait, new: &[NewPassage]) -> Store
         let sql = format!(
             "INSERT INTO search_passages \
              (id, document_id, in_title, paragraph_key, from_number, until_number) VALUES {}",
-            value_rows(backend, chunk.len(), COLUMNS)
+            value_rows(backend, chunk.len(), COLUMNS, |_, p| p)
         );
         let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
         for (id, p) in chunk {
@@ -279,7 +285,7 @@ async fn insert_sqlite(conn: &impl ConnectionTrait, new: &[NewPassage]) -> Store
         for chunk in rows.chunks(ROWS_PER_STATEMENT / 2) {
             let sql = format!(
                 "INSERT INTO {table} (rowid, text) VALUES {}",
-                value_rows(backend, chunk.len(), 2)
+                value_rows(backend, chunk.len(), 2, |_, p| p)
             );
             let mut values = Vec::with_capacity(chunk.len() * 2);
             for (id, p) in chunk {
@@ -297,26 +303,15 @@ async fn insert_postgres(conn: &impl ConnectionTrait, new: &[NewPassage]) -> Sto
     let backend = DbBackend::Postgres;
     const COLUMNS: usize = 6;
     for chunk in new.chunks(ROWS_PER_STATEMENT / COLUMNS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p = |c: usize| placeholder(backend, r * COLUMNS + c);
-                // The first 100,000 characters of a paragraph: a tsvector holds at most 1 MB,
-                // and a longer paragraph would refuse the write that brings it.
-                format!(
-                    "({},{},{},{},{},to_tsvector('simple', left({}, 100000)))",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6)
-                )
-            })
-            .collect();
+        // The first 100,000 characters of a paragraph: a tsvector holds at most 1 MB, and a
+        // longer paragraph would refuse the write that brings it.
+        let rows = value_rows(backend, chunk.len(), COLUMNS, |c, p| match c {
+            COLUMNS => format!("to_tsvector('simple', left({p}, 100000))"),
+            _ => p,
+        });
         let sql = format!(
             "INSERT INTO search_passages \
-             (document_id, in_title, paragraph_key, from_number, until_number, tsv) VALUES {}",
-            rows.join(",")
+             (document_id, in_title, paragraph_key, from_number, until_number, tsv) VALUES {rows}"
         );
         let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
         for p in chunk {
