@@ -389,14 +389,64 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 with exactly six fractional digits and `Z`, as the hashing contract requires.
+    /// Written digit by digit: chrono's `format` parses its pattern on every call, which was
+    /// a twentieth of answering a page of revisions (each has a `createdAt`). Years outside
+    /// 0-9999, which RFC 3339 cannot write, keep chrono's form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        use chrono::{Datelike, Timelike};
+        let t = &self.0;
+        let (year, micros) = (t.year(), t.nanosecond() / 1_000);
+        if !(0..=9999).contains(&year) || micros >= 1_000_000 {
+            return write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        }
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for slot in text[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year as u32);
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, t.second());
+        put(20, 6, micros);
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_print_as_chrono_prints_them() {
+        let instants = [
+            0,
+            1,
+            999_999,
+            1_796_591_985_977_521,
+            -1,
+            -62_167_219_200_000_000, // 0000-01-01T00:00:00Z
+            253_402_300_799_999_999, // 9999-12-31T23:59:59.999999Z
+            253_402_300_800_000_000, // 10000-01-01: past what RFC 3339 writes
+            -62_167_219_200_000_001,
+            951_782_400_123_456, // 2000-02-29
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let random = (0..2_000).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 8_000_000_000_000_000) as i64 - 4_000_000_000_000_000
+        });
+        for micros in instants.into_iter().chain(random) {
+            let t = Timestamp::from_micros(micros);
+            assert_eq!(t.to_string(), t.0.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(), "{micros}");
+        }
+    }
 
     #[test]
     fn slugs_follow_the_documented_rule() {
