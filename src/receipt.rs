@@ -64,7 +64,7 @@ fn side(side: &ReceiptSide) -> Value {
     let revision = &side.revision;
     json!({
         "hash": revision.hash.as_str(),
-        "header": revision.header,
+        "header": revision.header(),
         "content": side.content,
         "redaction": side.redaction.as_ref().map(|r| json!({
             "at": r.at.to_string(),

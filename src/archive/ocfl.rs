@@ -180,7 +180,8 @@ async fn add_version(
     let content_dir = path.join(&version).join("content");
     std::fs::create_dir_all(&content_dir)?;
     let mut state = BTreeMap::new();
-    let mut files: Vec<(&str, &[u8])> = vec![("header.json", revision.header.as_bytes())];
+    let header = revision.header();
+    let mut files: Vec<(&str, &[u8])> = vec![("header.json", header.as_bytes())];
     if let Some(content) = &exported.content {
         files.push(("content.txt", content.as_bytes()));
     }

@@ -107,10 +107,14 @@ pub struct ServeArgs {
     /// How often the server signs a checkpoint of the log, when it has grown, in milliseconds.
     #[arg(long, env = "PALIMPSEST_CHECKPOINT_INTERVAL_MS", default_value_t = 1000)]
     pub checkpoint_interval_ms: u64,
-    /// Mebibytes of answers to anonymous queries kept and replayed to identical requests while
-    /// the database is unchanged (any commit, from anywhere, empties it); 0 keeps none.
+    /// Mebibytes of answers to anonymous queries kept and replayed to identical requests until
+    /// a commit, from anywhere, changes what they read; 0 keeps none.
     #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 16)]
     pub response_cache_mb: usize,
+    /// Mebibytes of revisions' texts kept in memory by their hash, for reads of revisions
+    /// found unredacted (texts never change; a redaction drops what it purged); 0 keeps none.
+    #[arg(long, env = "PALIMPSEST_TEXT_CACHE_MB", default_value_t = store::DEFAULT_TEXT_CACHE_MB)]
+    pub text_cache_mb: usize,
     /// The most WebSocket connections (GraphQL subscriptions) open at once; more are answered
     /// 503 with Retry-After.
     #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKETS", default_value_t = 1_000)]
@@ -275,6 +279,7 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
     let store_limits = StoreLimits {
         max_content_bytes: args.max_content_bytes,
         blame_time: Duration::from_millis(limits.blame_timeout_ms),
+        text_cache_bytes: args.text_cache_mb.saturating_mul(1 << 20),
         ..StoreLimits::default()
     };
     let compute = match limits.heavy_tasks {

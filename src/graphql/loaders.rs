@@ -16,9 +16,9 @@ use async_graphql::{Context, Lookahead};
 use super::auth::RequestAuth;
 use super::error::{ApiError, ApiResult};
 use crate::store::{
-    Agent, AgentId, Capture, Citation, CitationId, Collection, CollectionId, ContentHash, Document,
-    DocumentId, DocumentWithHead, HeadParts, Redaction, Revision, RevisionHash, Sighting, Source,
-    SourceId, Store, StoreError, Timestamp, Viewer, Watch, WatchId,
+    Agent, AgentId, Capture, Citation, CitationId, Collection, CollectionId, Document, DocumentId,
+    DocumentWithHead, HeadParts, Redaction, Revision, RevisionHash, Sighting, Source, SourceId,
+    Store, StoreError, Timestamp, UnredactedText, Viewer, Watch, WatchId,
 };
 
 /// The store as one request's caller reads it: what that caller may not read is missing.
@@ -208,16 +208,16 @@ impl Loader<SightingsOf> for StoreLoader {
     }
 }
 
-impl Loader<ContentHash> for StoreLoader {
+impl Loader<UnredactedText> for StoreLoader {
     type Value = Arc<str>;
     type Error = Arc<StoreError>;
 
     async fn load(
         &self,
-        keys: &[ContentHash],
-    ) -> Result<HashMap<ContentHash, Arc<str>>, Self::Error> {
-        let rows = self.store.contents_by_hashes(keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|(hash, text)| (hash, Arc::from(text))).collect())
+        keys: &[UnredactedText],
+    ) -> Result<HashMap<UnredactedText, Arc<str>>, Self::Error> {
+        let rows = self.store.unredacted_texts(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().collect())
     }
 }
 

@@ -286,7 +286,7 @@ mod tests {
                 message: String::new(),
                 source: None,
                 created_at: created,
-                header: String::new(),
+                stored_header: crate::store::StoredHeader::Plain(String::new()),
                 log_index: Some(0),
                 redacted: false,
             },

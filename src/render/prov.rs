@@ -46,7 +46,7 @@ pub fn prov_json(input: &Provenance, base_url: &str) -> Value {
             "pal:contentSha256": r.content_hash.as_str(),
             "pal:number": r.number,
             "pal:document": r.document_id.to_string(),
-            "pal:header": r.header,
+            "pal:header": r.header(),
         });
         if let Some(slug) = slug_of(r.document_id) {
             attributes["prov:location"] =

@@ -247,6 +247,8 @@ impl Store {
             .await?;
         // A revision's redaction says when its text was erased.
         self.commit_change(tx, super::changes::Changed::Everything).await?;
+        // Redactions made by other processes reach this one's texts here, if not before.
+        self.texts.clear();
         Ok(erased)
     }
 

@@ -88,9 +88,10 @@ pub use page::{Direction, Page, PageRequest};
 pub use receipts::{ReceiptParts, ReceiptSide};
 pub use redaction::{Redaction, RedactionReason};
 pub use replicas::{ConsistencyToken, ReadRoute, ReplicaStatus};
-pub use revisions::Revision;
+pub use revisions::{Revision, StoredHeader};
 pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest, SearchScope};
 pub use sources::{NewSource, Source, SourceFields};
+pub use texts::cache::{DEFAULT_TEXT_CACHE_MB, UnredactedText};
 pub use texts::{FrameCache, unpack_for_downgrade};
 pub use tlog::{InclusionProof, SignedCheckpoint};
 pub use tokens::{MAX_LISTED_TOKENS, NewToken, Principal, TokenInfo};
@@ -113,6 +114,8 @@ pub struct StoreLimits {
     pub live_buffer: usize,
     /// How many live watches one agent may have (a feed's entries count as its creator's).
     pub max_watches_per_agent: u64,
+    /// Bytes of unredacted revisions' texts kept in memory (`texts::cache`); 0 keeps none.
+    pub text_cache_bytes: usize,
 }
 
 impl Default for StoreLimits {
@@ -122,6 +125,7 @@ impl Default for StoreLimits {
             blame_time: Duration::from_millis(1_500),
             live_buffer: live::LIVE_BUFFER,
             max_watches_per_agent: 1_000,
+            text_cache_bytes: texts::cache::DEFAULT_TEXT_CACHE_MB << 20,
         }
     }
 }
@@ -149,6 +153,8 @@ pub struct Store {
     /// process that meet at `BEGIN IMMEDIATE` back off in SQLite's busy handler, sleeping up to
     /// 100 ms at a time; taking turns here first, they queue without sleeping.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Texts of unredacted revisions, shared with the stores of read replicas.
+    texts: Arc<texts::cache::TextCache>,
 }
 
 impl Store {
@@ -163,6 +169,7 @@ impl Store {
         let file = connect::DatabaseFile::of(&db).map(Arc::new);
         let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let texts = Arc::new(texts::cache::TextCache::new(limits.text_cache_bytes));
         Self {
             db,
             primary: None,
@@ -174,6 +181,7 @@ impl Store {
             live,
             file,
             writer,
+            texts,
         }
     }
 

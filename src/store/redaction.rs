@@ -153,6 +153,7 @@ impl Store {
             )
             .await?;
             transaction.commit().await?;
+            self.texts.forget([&revision.content_hash]);
             match self.erase_pending().await {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "cannot erase a redaction yet"),

@@ -37,8 +37,9 @@ pub struct Revision {
     pub message: String,
     pub source: Option<SourceId>,
     pub created_at: Timestamp,
-    /// The canonical header bytes the hash was computed from, verbatim.
-    pub header: String,
+    /// The canonical header bytes the hash was computed from, as stored (`header()` reads
+    /// them).
+    pub stored_header: StoredHeader,
     /// The size of the text in bytes of UTF-8.
     pub content_bytes: u64,
     /// Its leaf in the transparency log (`None` only for a revision written before the log
@@ -56,14 +57,41 @@ pub(crate) fn stored_header(row: &revision::Model) -> Result<String, UnpackError
     }
 }
 
+/// A revision's canonical header as its row keeps it. Most reads of a revision never show the
+/// header (a page of revisions, a document's head for its title), and unpacking one was a
+/// tenth of such a read's instructions, so it is unpacked only when asked for
+/// (`Revision::header`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredHeader {
+    Plain(String),
+    /// A zstd frame (`packing::pack_header`).
+    Packed(Vec<u8>),
+}
+
+impl Revision {
+    /// The canonical header bytes the hash was computed from, verbatim. A header that cannot
+    /// be unpacked reads as empty, which hashes to nothing: every client holding the hash sees
+    /// it fail, and `verify` names the damage.
+    pub fn header(&self) -> std::borrow::Cow<'_, str> {
+        match &self.stored_header {
+            StoredHeader::Plain(header) => header.as_str().into(),
+            StoredHeader::Packed(frame) => match packing::unpack_header(frame) {
+                Ok(header) => header.into(),
+                Err(error) => {
+                    tracing::error!(revision = %self.hash, %error, "stored header cannot be unpacked");
+                    "".into()
+                }
+            },
+        }
+    }
+}
+
 impl From<revision::Model> for Revision {
     fn from(row: revision::Model) -> Self {
-        // A header that cannot be unpacked reads as empty, which hashes to nothing: every
-        // client holding the hash sees it fail, and `verify` names the damage.
-        let header = stored_header(&row).unwrap_or_else(|error| {
-            tracing::error!(revision = %row.hash, %error, "stored header cannot be unpacked");
-            String::new()
-        });
+        let stored_header = match row.packed_header {
+            Some(frame) => StoredHeader::Packed(frame),
+            None => StoredHeader::Plain(row.header),
+        };
         Revision {
             hash: RevisionHash::from_trusted(row.hash),
             document_id: row.document_id.into(),
@@ -75,7 +103,7 @@ impl From<revision::Model> for Revision {
             message: row.message,
             source: row.source_id.map(SourceId::from),
             created_at: Timestamp::from_micros(row.created_at),
-            header,
+            stored_header,
             content_bytes: row.content_bytes.max(0) as u64,
             log_index: row.log_index.map(|i| i as u64),
             redacted: row.redacted,
@@ -124,7 +152,7 @@ impl NewRevision<'_> {
             message: self.message.as_str().to_owned(),
             source: self.source,
             created_at: self.created_at,
-            header: canonical,
+            stored_header: StoredHeader::Plain(canonical),
             content_bytes: self.content.len() as u64,
             log_index: None,
             redacted: false,
@@ -144,7 +172,7 @@ impl NewRevision<'_> {
             content_bytes: Set(self.content.len() as i64),
             log_index: Set(None),
             redacted: Set(false),
-            packed_header: Set(Some(packing::pack_header(&revision.header))),
+            packed_header: Set(Some(packing::pack_header(&revision.header()))),
         };
         (row, revision)
     }

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     a_text_another_revision_shares_is_kept_for_it,
     a_document_whose_head_was_redacted_stays_revisable,
     a_redacted_text_leaves_no_byte_of_itself_in_the_databases_files,
+    a_text_kept_in_memory_is_not_served_once_another_process_redacted_it,
 );
 
 const PRIVATE: &str = "Private address: 12 Elm Street.";
@@ -436,4 +437,52 @@ async fn a_redacted_text_leaves_no_byte_of_itself_in_the_databases_files(app: Te
     let body = app.query("{ documents { nodes { slug head { content } } } }", json!({})).await;
     assert_no_errors(&body);
     assert_eq!(quotes_holding(&app, NEEDLE).await, 0);
+}
+
+/// The server keeps texts it read in memory (`--text-cache-mb`); a redaction committed by
+/// another process, which that memory never hears of, must still take the text out of every
+/// answer at once.
+async fn a_text_kept_in_memory_is_not_served_once_another_process_redacted_it(app: TestApp) {
+    let editor = app.editor().await;
+    app.create_document(&editor, "kept", &format!("{PRIVATE}\n")).await;
+    let read =
+        "query($s: String!) { document(slug: $s) { head { hash content redaction { reason } } } }";
+    // Read twice, so the second answer comes from the kept text.
+    for _ in 0..2 {
+        let body = app.query_as(Some(&editor), read, json!({ "s": "kept" })).await;
+        assert_no_errors(&body);
+        assert_eq!(body["data"]["document"]["head"]["content"], format!("{PRIVATE}\n"));
+    }
+    let body = app.query_as(Some(&editor), read, json!({ "s": "kept" })).await;
+    let hash = body["data"]["document"]["head"]["hash"].as_str().unwrap().to_owned();
+
+    // Another process's store: its own pool on the same database.
+    let other = palimpsest::store::Store::new(
+        palimpsest::store::connect(&app.database_url).await.unwrap(),
+        Default::default(),
+    );
+    let archivist = other
+        .create_agent(
+            &palimpsest::store::AgentName::parse("Another archivist").unwrap(),
+            palimpsest::store::AgentKind::Person,
+            None,
+        )
+        .await
+        .unwrap();
+    other
+        .redact_revision(
+            &palimpsest::store::RevisionHash::parse(&hash).unwrap(),
+            palimpsest::store::RedactionReason::parse("erasure request").unwrap(),
+            &palimpsest::store::Actor::agent(archivist.id),
+        )
+        .await
+        .unwrap();
+
+    let body = app.query_as(Some(&editor), read, json!({ "s": "kept" })).await;
+    assert_no_errors(&body);
+    let head = &body["data"]["document"]["head"];
+    assert_eq!(head["content"], Value::Null, "{body}");
+    assert_eq!(head["redaction"]["reason"], "erasure request");
+    let anonymous = app.query_as(None, read, json!({ "s": "kept" })).await;
+    assert_eq!(anonymous["data"]["document"]["head"]["content"], Value::Null, "{anonymous}");
 }

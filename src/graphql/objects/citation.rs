@@ -14,7 +14,9 @@ use crate::graphql::loaders::{load_optional, load_required};
 use crate::graphql::nodes::{AgentNode, CitationNode, DocumentNode, RevisionNode, SourceNode};
 use crate::graphql::scalars::DateTime;
 use crate::passage::{self, QuoteCheck, VerificationStatus as Status};
-use crate::store::{self, CitationTarget, DocumentId, RevisionHash, StoredSelector};
+use crate::store::{
+    self, CitationTarget, DocumentId, RevisionHash, StoredSelector, UnredactedText,
+};
 
 /// The outcome of checking a quotation against the cited text.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,14 +128,14 @@ impl CitationNode {
                 None => return Ok(no_text()),
             },
         };
-        if target.redacted {
+        let Some(unredacted) = UnredactedText::of(&target) else {
             return Ok(QuoteVerification {
                 result: QuoteCheck::redacted(),
                 against: readable.then_some(revision),
             });
-        }
+        };
         draw_text(ctx, "verification", target.content_bytes)?;
-        let text: Arc<str> = load_required(ctx, target.content_hash.clone()).await?;
+        let text: Arc<str> = load_required(ctx, unredacted).await?;
         let given = self.0.target_position();
         let result = store(ctx)?
             .compute()

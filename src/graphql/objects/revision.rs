@@ -14,7 +14,7 @@ use crate::graphql::objects::capture::{
 };
 use crate::graphql::objects::integrity::{InclusionProof, RedactionNode};
 use crate::graphql::scalars::DateTime;
-use crate::store::{DocumentKey, RevisionHash};
+use crate::store::{DocumentKey, RevisionHash, UnredactedText};
 
 object_with_pages! {
 #[Object(name = "Revision")]
@@ -35,8 +35,8 @@ impl RevisionNode {
     }
 
     /// The canonical header (RFC 8785 JSON) whose SHA-256 is `hash`, byte for byte as hashed.
-    async fn header(&self) -> &str {
-        &self.0.header
+    async fn header(&self) -> String {
+        self.0.header().into_owned()
     }
 
     /// This revision's permanent page for people (HTML): it shows this text for good, whatever
@@ -75,11 +75,11 @@ impl RevisionNode {
     /// The full text, exactly as hashed; null when it was redacted (see `redaction`). Costs
     /// a point per KiB (see `rateLimit`).
     async fn content(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        if self.0.redacted {
+        let Some(text) = UnredactedText::of(&self.0) else {
             return Ok(None);
-        }
+        };
         draw_text(ctx, "content", self.0.content_bytes)?;
-        Ok(Some(load_required(ctx, self.0.content_hash.clone()).await?.to_string()))
+        Ok(Some(load_required(ctx, text).await?.to_string()))
     }
 
     /// Who redacted this revision's text, when and why; null unless it was. The header, the

@@ -9,6 +9,7 @@
 //! it (a revision whose parent has the blob's text). So the blobs that depend on a text are
 //! found through the revisions that have it, with the indexes revisions already have.
 
+pub(crate) mod cache;
 pub(crate) mod packing;
 mod purge;
 mod read;

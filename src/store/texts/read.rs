@@ -1,9 +1,11 @@
 //! Reading texts: one, a page of them, or whole chains of deltas (with a cache of frames).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, Statement, Value};
 
+use super::cache::UnredactedText;
 use super::open_frame;
 use super::packing::{self, Packing, StoredBlob, Unpacked};
 use super::seal::{self, Keys};
@@ -213,6 +215,38 @@ impl Store {
                 Some(Unpacked::Text(text)) => found.push((hash.clone(), text)),
                 Some(Unpacked::Damaged(error)) => return Err(damaged(hash.as_str(), error)),
                 Some(Unpacked::Purged) | None => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// The texts of revisions read unredacted: those kept in memory from there
+    /// (`texts::cache`), the rest in one query, then kept.
+    pub async fn unredacted_texts(
+        &self,
+        keys: &[UnredactedText],
+    ) -> StoreResult<Vec<(UnredactedText, Arc<str>)>> {
+        let mut found = Vec::with_capacity(keys.len());
+        let mut missed = Vec::new();
+        for key in keys {
+            match self.texts.get(key) {
+                Some(text) => found.push((key.clone(), text)),
+                None => missed.push(key.hash().clone()),
+            }
+        }
+        if missed.is_empty() {
+            return Ok(found);
+        }
+        let mut read: HashMap<ContentHash, Arc<str>> = self
+            .contents_by_hashes(&missed)
+            .await?
+            .into_iter()
+            .map(|(hash, text)| (hash, Arc::from(text)))
+            .collect();
+        for key in keys {
+            if let Some(text) = read.remove(key.hash()) {
+                self.texts.put(key, &text);
+                found.push((key.clone(), text));
             }
         }
         Ok(found)
