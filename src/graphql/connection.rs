@@ -319,7 +319,7 @@ impl RevisionConnection {
         };
         let cursor = |r: &Revision| keys::number(r.number);
         let count = Count::RevisionsOf(document);
-        Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
+        Connection::read(args, keys::parse_number, load, cursor, RevisionNode::new, count)
             .await
             .map(Self)
     }
@@ -334,7 +334,7 @@ impl RevisionConnection {
         let load = async |request| store.revisions_from_source(&viewer, source, request).await;
         let cursor = |r: &Revision| keys::time_and_hash(r.created_at.micros(), &r.hash);
         let count = Count::RevisionsFrom(viewer.clone(), source);
-        Connection::read(args, keys::parse_time_and_hash, load, cursor, RevisionNode, count)
+        Connection::read(args, keys::parse_time_and_hash, load, cursor, RevisionNode::new, count)
             .await
             .map(Self)
     }

@@ -139,7 +139,19 @@ macro_rules! batch_loader {
     };
 }
 
-batch_loader!(RevisionHash => Revision, for viewer revisions_by_hashes, |r| r.hash.clone());
+/// Revisions are shared by every field of the request that asks for them, not copied.
+impl Loader<RevisionHash> for StoreLoader {
+    type Value = Arc<Revision>;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[RevisionHash],
+    ) -> Result<HashMap<RevisionHash, Arc<Revision>>, Self::Error> {
+        let rows = self.store.revisions_by_hashes(self.viewer()?, keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (r.hash.clone(), Arc::new(r))).collect())
+    }
+}
 batch_loader!(CitationId => Citation, for viewer citations_by_ids, |c| c.id);
 
 impl Loader<DocumentId> for StoreLoader {
@@ -244,10 +256,10 @@ impl Loader<RedactionOf> for StoreLoader {
 pub struct HeadAt(pub DocumentId, pub Timestamp);
 
 impl Loader<HeadAt> for StoreLoader {
-    type Value = Revision;
+    type Value = Arc<Revision>;
     type Error = Arc<StoreError>;
 
-    async fn load(&self, keys: &[HeadAt]) -> Result<HashMap<HeadAt, Revision>, Self::Error> {
+    async fn load(&self, keys: &[HeadAt]) -> Result<HashMap<HeadAt, Arc<Revision>>, Self::Error> {
         let mut by_instant: HashMap<Timestamp, Vec<DocumentId>> = HashMap::new();
         for HeadAt(document, instant) in keys {
             by_instant.entry(*instant).or_default().push(*document);
@@ -256,7 +268,9 @@ impl Loader<HeadAt> for StoreLoader {
         for (instant, documents) in by_instant {
             let revisions =
                 self.store.revisions_as_of(&documents, instant).await.map_err(Arc::new)?;
-            found.extend(revisions.into_iter().map(|r| (HeadAt(r.document_id, instant), r)));
+            found.extend(
+                revisions.into_iter().map(|r| (HeadAt(r.document_id, instant), Arc::new(r))),
+            );
         }
         Ok(found)
     }
@@ -266,7 +280,7 @@ impl Loader<HeadAt> for StoreLoader {
 /// that `title`, `head` and `head.source` are answered without another query.
 pub async fn feed_heads(loaders: &Loaders, rows: &[DocumentWithHead]) {
     loaders.feed_many(rows.iter().map(|r| (r.document.id, r.document.clone()))).await;
-    loaders.feed_many(rows.iter().map(|r| (r.head.hash.clone(), r.head.clone()))).await;
+    loaders.feed_many(rows.iter().map(|r| (r.head.hash.clone(), Arc::new(r.head.clone())))).await;
     let sources = rows.iter().filter_map(|r| r.source.as_ref()).map(|s| (s.id, s.clone()));
     loaders.feed_many(sources).await;
 }

@@ -270,7 +270,7 @@ impl CoreMutations {
         let outcome = store(ctx)?.create_document(input, &actor).await?;
         Ok(CreateDocumentPayload {
             document: DocumentNode(outcome.document),
-            revision: RevisionNode(outcome.revision),
+            revision: RevisionNode::new(outcome.revision),
         })
     }
 
@@ -363,7 +363,7 @@ impl CoreMutations {
         let reason = RedactionReason::parse(&input.reason)?;
         let (revision, redaction) = store(ctx)?.redact_revision(&hash, reason, &actor).await?;
         Ok(RedactRevisionPayload {
-            revision: RevisionNode(revision),
+            revision: RevisionNode::new(revision),
             redaction: RedactionNode(redaction),
         })
     }
@@ -381,7 +381,7 @@ impl CoreMutations {
         let outcome = store(ctx)?.revise_document(input, &actor).await?;
         Ok(ReviseDocumentPayload {
             document: DocumentNode(outcome.document),
-            revision: RevisionNode(outcome.revision),
+            revision: RevisionNode::new(outcome.revision),
         })
     }
 }

@@ -3,6 +3,8 @@
 //! resolver, lets the object types refer to each other (a document's revisions, a revision's
 //! document) without their modules importing each other.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Interface};
 
 use super::auth::{Permission, RequestAuth};
@@ -30,9 +32,17 @@ pub enum Node {
 pub struct DocumentNode(pub store::Document);
 
 /// One immutable state of a document, identified by its hash. Anyone holding `header` and
-/// `content` can check `hash` and `contentHash` with SHA-256 alone.
+/// `content` can check `hash` and `contentHash` with SHA-256 alone. Shared, not copied: the
+/// request's loader hands the same revision to every field that asks for it (a document's
+/// `title` and `head`, a parent, a citing revision).
 #[derive(Clone)]
-pub struct RevisionNode(pub store::Revision);
+pub struct RevisionNode(pub Arc<store::Revision>);
+
+impl RevisionNode {
+    pub fn new(revision: store::Revision) -> Self {
+        Self(Arc::new(revision))
+    }
+}
 
 /// A person, organisation or software agent that authors revisions (W3C PROV agent).
 #[derive(Clone)]

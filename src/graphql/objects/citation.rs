@@ -124,7 +124,7 @@ impl CitationNode {
             Some(target) => (target, true),
             // A cited revision the caller may not read: its verdict, and nothing of its text.
             None => match hidden_revision(ctx, &revision).await? {
-                Some(target) => (target, false),
+                Some(target) => (Arc::new(target), false),
                 None => return Ok(no_text()),
             },
         };

@@ -42,7 +42,9 @@ impl DocumentNode {
 
     /// The title at the head revision.
     async fn title(&self, ctx: &Context<'_>) -> ApiResult<String> {
-        Ok(load_required(ctx, self.0.head.clone()).await?.title)
+        let head: std::sync::Arc<crate::store::Revision> =
+            load_required(ctx, self.0.head.clone()).await?;
+        Ok(head.title.clone())
     }
 
     async fn kind(&self) -> DocumentKind {

@@ -80,11 +80,11 @@ impl Diff {
 
     /// The old side; null when diffing a first revision against the empty text.
     async fn from(&self) -> Option<RevisionNode> {
-        self.0.from.clone().map(RevisionNode)
+        self.0.from.clone().map(RevisionNode::new)
     }
 
     async fn to(&self) -> RevisionNode {
-        RevisionNode(self.0.to.clone())
+        RevisionNode::new(self.0.to.clone())
     }
 
     async fn stats(&self) -> DiffStats {

@@ -67,7 +67,7 @@ impl SearchHitNode {
     /// The revision `ranges` are in: the head (scope `HEADS`), or the first revision that had
     /// the words (scope `HISTORY`; the same as `since`).
     async fn revision(&self) -> RevisionNode {
-        RevisionNode(self.0.revision.clone())
+        RevisionNode::new(self.0.revision.clone())
     }
 
     /// The first revision whose paragraph (or title) held the words as they are here.
