@@ -1,6 +1,7 @@
 //! Documents: the read model, lookups by id and slug, and keyset pages in any of the list
 //! orders. (Writing a document is in `writes`; its revisions are in `revisions`.)
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -218,9 +219,15 @@ fn key_condition(
             } else {
                 C::UpdatedAt
             };
-            let (past_time, past_id) =
-                if greater { (time.gt(*t), C::Id.gt(*id)) } else { (time.lt(*t), C::Id.lt(*id)) };
-            Condition::any().add(past_time).add(Condition::all().add(time.eq(*t)).add(past_id))
+            // One row-value comparison, which both databases seek the `(time, id)` index by.
+            // Spelled `time > t OR (time = t AND id > i)`, PostgreSQL filtered every row from
+            // the start of the index instead: a page deep in the list read all before it.
+            let key = Expr::tuple([
+                Expr::col((document::Entity, time)),
+                Expr::col((document::Entity, C::Id)),
+            ]);
+            let cursor = Expr::tuple([Expr::val(*t), Expr::val(*id)]);
+            Condition::all().add(if greater { key.gt(cursor) } else { key.lt(cursor) })
         }
         _ => return Err(mismatch().into()),
     })
