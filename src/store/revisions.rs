@@ -61,28 +61,43 @@ pub(crate) fn stored_header(row: &revision::Model) -> Result<String, UnpackError
 /// header (a page of revisions, a document's head for its title), and unpacking one was a
 /// tenth of such a read's instructions, so it is unpacked only when asked for
 /// (`Revision::header`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum StoredHeader {
     Plain(String),
     /// A zstd frame (`packing::pack_header`).
     Packed(Vec<u8>),
 }
 
+impl StoredHeader {
+    fn text(&self) -> Result<std::borrow::Cow<'_, str>, UnpackError> {
+        match self {
+            StoredHeader::Plain(header) => Ok(header.as_str().into()),
+            StoredHeader::Packed(frame) => packing::unpack_header(frame).map(Into::into),
+        }
+    }
+}
+
+/// Two revisions are equal when their headers are, however each is kept.
+impl PartialEq for StoredHeader {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.text(), other.text()) {
+            (Ok(mine), Ok(theirs)) => mine == theirs,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for StoredHeader {}
+
 impl Revision {
     /// The canonical header bytes the hash was computed from, verbatim. A header that cannot
     /// be unpacked reads as empty, which hashes to nothing: every client holding the hash sees
     /// it fail, and `verify` names the damage.
     pub fn header(&self) -> std::borrow::Cow<'_, str> {
-        match &self.stored_header {
-            StoredHeader::Plain(header) => header.as_str().into(),
-            StoredHeader::Packed(frame) => match packing::unpack_header(frame) {
-                Ok(header) => header.into(),
-                Err(error) => {
-                    tracing::error!(revision = %self.hash, %error, "stored header cannot be unpacked");
-                    "".into()
-                }
-            },
-        }
+        self.stored_header.text().unwrap_or_else(|error| {
+            tracing::error!(revision = %self.hash, %error, "stored header cannot be unpacked");
+            "".into()
+        })
     }
 }
 
@@ -425,4 +440,21 @@ pub(super) fn revision_page_query(
         Direction::Backward => query.order_by_asc(C::Number),
     };
     query.limit(page.limit + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_reads_the_same_packed_or_plain_and_is_unpacked_only_when_read() {
+        let canonical = r#"{"author":"019abcde-0000-7000-8000-000000000001","content_sha256":"537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f","created_at":"2026-11-24T10:15:30.123456Z","document":"019abcde-0123-7456-89ab-0123456789ab","message":"","parent":null,"source":null,"title":"T","type":"palimpsest.revision/v1"}"#;
+        let plain = StoredHeader::Plain(canonical.to_owned());
+        let packed = StoredHeader::Packed(packing::pack_header(canonical));
+        assert_eq!(plain, packed);
+        assert_eq!(packed.text().unwrap(), canonical);
+        let damaged = StoredHeader::Packed(vec![0x28, 0xb5, 0x2f]);
+        assert!(damaged.text().is_err());
+        assert_ne!(damaged, plain);
+    }
 }
