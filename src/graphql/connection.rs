@@ -15,9 +15,8 @@ use super::nodes::{
     AuditEventNode, CitationNode, DocumentNode, RevisionNode, SourceNode, WatchNode,
 };
 use crate::store::{
-    AuditEvent, AuditFilter, Citation, Direction, DocumentFilter, DocumentId, DocumentOrder,
-    DocumentWithHead, Page, PageRequest, Revision, RevisionHash, Source, SourceId, Store,
-    StoreResult, Viewer, Watch, quoted,
+    AuditFilter, Direction, DocumentFilter, DocumentId, DocumentOrder, DocumentWithHead, Page,
+    PageRequest, RevisionHash, SourceId, Store, StoreResult, Viewer, quoted,
 };
 
 /// The most items one page may hold.
@@ -119,11 +118,18 @@ impl Count {
     }
 }
 
-/// A page ready to serve: nodes, their cursors, page info, and what `totalCount` counts.
+/// A node's cursor (its sort key, before encoding).
+type CursorOf<N> = Box<dyn Fn(&N) -> String + Send + Sync>;
+
+/// A page ready to serve: nodes, how to write their cursors, page info, and what
+/// `totalCount` counts. Cursors are written only when `edges` or `pageInfo` asks for them:
+/// most pages are read through `nodes`, and writing every node's cursor was a twentieth of a
+/// page of 50 documents.
 pub struct Connection<N> {
     nodes: Vec<N>,
-    cursors: Vec<String>,
-    page_info: PageInfo,
+    cursor: CursorOf<N>,
+    has_previous_page: bool,
+    has_next_page: bool,
     count: Count,
 }
 
@@ -131,24 +137,30 @@ impl<N> Connection<N> {
     fn new<T>(
         page: Page<T>,
         request: (Direction, bool, bool),
-        cursor: impl Fn(&T) -> String,
+        cursor: CursorOf<N>,
         wrap: impl Fn(T) -> N,
         count: Count,
     ) -> Self {
         let (direction, had_after, had_before) = request;
-        let cursors: Vec<String> =
-            page.items.iter().map(|item| encode_cursor(&cursor(item))).collect();
         let (has_previous_page, has_next_page) = match direction {
             Direction::Forward => (had_after, page.has_more),
             Direction::Backward => (page.has_more, had_before),
         };
-        let page_info = PageInfo {
-            has_previous_page,
-            has_next_page,
-            start_cursor: cursors.first().cloned(),
-            end_cursor: cursors.last().cloned(),
-        };
-        Connection { nodes: page.items.into_iter().map(wrap).collect(), cursors, page_info, count }
+        let nodes = page.items.into_iter().map(wrap).collect();
+        Connection { nodes, cursor, has_previous_page, has_next_page, count }
+    }
+
+    fn cursor_of(&self, node: &N) -> String {
+        encode_cursor(&(self.cursor)(node))
+    }
+
+    fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.nodes.first().map(|node| self.cursor_of(node)),
+            end_cursor: self.nodes.last().map(|node| self.cursor_of(node)),
+        }
     }
 }
 
@@ -175,8 +187,7 @@ macro_rules! connection_type {
                 self.0
                     .nodes
                     .iter()
-                    .zip(&self.0.cursors)
-                    .map(|(node, cursor)| $edge { cursor: cursor.clone(), node: node.clone() })
+                    .map(|node| $edge { cursor: self.0.cursor_of(node), node: node.clone() })
                     .collect()
             }
 
@@ -184,8 +195,8 @@ macro_rules! connection_type {
                 &self.0.nodes
             }
 
-            async fn page_info(&self) -> &PageInfo {
-                &self.0.page_info
+            async fn page_info(&self) -> PageInfo {
+                self.0.page_info()
             }
 
             /// How many items the whole list holds, on every page.
@@ -256,14 +267,14 @@ impl<N> Connection<N> {
         args: PageArgs,
         decode: impl Fn(&str) -> Option<K>,
         load: impl AsyncFnOnce(PageRequest<K>) -> StoreResult<Page<T>>,
-        cursor: impl Fn(&T) -> String,
+        cursor: impl Fn(&N) -> String + Send + Sync + 'static,
         wrap: impl Fn(T) -> N,
         count: Count,
     ) -> ApiResult<Self> {
         let request = args.into_request(decode)?;
         let shape = shape(&request);
         let page = load(request).await?;
-        Ok(Connection::new(page, shape, cursor, wrap, count))
+        Ok(Connection::new(page, shape, Box::new(cursor), wrap, count))
     }
 }
 
@@ -292,7 +303,7 @@ impl DocumentConnection {
             super::reads::listed(ctx, page.items.iter().map(|d| &d.document.id), stable);
             Ok(page)
         };
-        let cursor = |d: &DocumentWithHead| keys::document(&d.document.cursor(order));
+        let cursor = move |d: &DocumentNode| keys::document(&d.0.cursor(order));
         let wrap = |d: DocumentWithHead| DocumentNode(d.document);
         Connection::read(args, keys::parse_document, load, cursor, wrap, count).await.map(Self)
     }
@@ -317,7 +328,7 @@ impl RevisionConnection {
             let items = page.items.into_iter().map(|(revision, _)| revision).collect();
             Ok(Page { items, has_more: page.has_more })
         };
-        let cursor = |r: &Revision| keys::number(r.number);
+        let cursor = |r: &RevisionNode| keys::number(r.0.number);
         let count = Count::RevisionsOf(document);
         Connection::read(args, keys::parse_number, load, cursor, RevisionNode::new, count)
             .await
@@ -332,7 +343,7 @@ impl RevisionConnection {
         args: PageArgs,
     ) -> ApiResult<Self> {
         let load = async |request| store.revisions_from_source(&viewer, source, request).await;
-        let cursor = |r: &Revision| keys::time_and_hash(r.created_at.micros(), &r.hash);
+        let cursor = |r: &RevisionNode| keys::time_and_hash(r.0.created_at.micros(), &r.0.hash);
         let count = Count::RevisionsFrom(viewer.clone(), source);
         Connection::read(args, keys::parse_time_and_hash, load, cursor, RevisionNode::new, count)
             .await
@@ -343,7 +354,7 @@ impl RevisionConnection {
 impl SourceConnection {
     pub async fn all(store: &Store, args: PageArgs) -> ApiResult<Self> {
         let load = async |request| store.list_sources(request).await;
-        let cursor = |s: &Source| keys::uuid(s.id);
+        let cursor = |s: &SourceNode| keys::uuid(s.0.id);
         Connection::read(args, keys::parse_uuid, load, cursor, SourceNode, Count::Sources)
             .await
             .map(Self)
@@ -355,7 +366,7 @@ impl SourceConnection {
         args: PageArgs,
     ) -> ApiResult<Self> {
         let load = async |request| store.sources_of_document(document, request).await;
-        let cursor = |s: &Source| keys::uuid(s.id);
+        let cursor = |s: &SourceNode| keys::uuid(s.0.id);
         let count = Count::SourcesOf(document);
         Connection::read(args, keys::parse_uuid, load, cursor, SourceNode, count).await.map(Self)
     }
@@ -369,7 +380,7 @@ impl CitationConnection {
         args: PageArgs,
     ) -> ApiResult<Self> {
         let load = async |request| store.citations_of_revision(&revision, request).await;
-        let cursor = |c: &Citation| keys::uuid(c.id);
+        let cursor = |c: &CitationNode| keys::uuid(c.0.id);
         let count = Count::CitationsIn(revision.clone());
         Connection::read(args, keys::parse_uuid, load, cursor, CitationNode, count).await.map(Self)
     }
@@ -382,7 +393,7 @@ impl CitationConnection {
         args: PageArgs,
     ) -> ApiResult<Self> {
         let load = async |request| store.citations_of_target(&viewer, document, request).await;
-        let cursor = |c: &Citation| keys::uuid(c.id);
+        let cursor = |c: &CitationNode| keys::uuid(c.0.id);
         let count = Count::CitationsOf(viewer.clone(), document);
         Connection::read(args, keys::parse_uuid, load, cursor, CitationNode, count).await.map(Self)
     }
@@ -393,7 +404,7 @@ impl AuditEventConnection {
     pub async fn load(store: &Store, filter: AuditFilter, args: PageArgs) -> ApiResult<Self> {
         let count = Count::AuditEvents(filter.clone());
         let load = async |request| store.audit_events(&filter, request).await;
-        let cursor = |e: &AuditEvent| keys::uuid(e.id);
+        let cursor = |e: &AuditEventNode| keys::uuid(e.0.id);
         Connection::read(args, keys::parse_uuid, load, cursor, AuditEventNode, count)
             .await
             .map(Self)
@@ -404,7 +415,7 @@ impl WatchConnection {
     /// The live watches, oldest first.
     pub async fn all(store: &Store, args: PageArgs) -> ApiResult<Self> {
         let load = async |request| store.list_watches(request).await;
-        let cursor = |w: &Watch| keys::uuid(w.id);
+        let cursor = |w: &WatchNode| keys::uuid(w.0.id);
         Connection::read(args, keys::parse_uuid, load, cursor, WatchNode, Count::Watches)
             .await
             .map(Self)
