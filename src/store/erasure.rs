@@ -31,6 +31,7 @@ use sea_orm::{
 use super::Store;
 use super::citations::{open_quotes, seal_quotes};
 use super::error::StoreResult;
+use super::sql::partial_index_term;
 use super::texts::seal::{self, Keys};
 use super::values::Timestamp;
 use crate::entity::{blob, citation, redaction};
@@ -247,7 +248,7 @@ impl Store {
             .await?;
         // A revision's redaction says when its text was erased.
         self.commit_change(tx, super::changes::Changed::Everything).await?;
-        // Redactions made by other processes reach this one's texts here, if not before.
+        // What this erasure made unreadable leaves this process's memory too.
         self.texts.clear();
         Ok(erased)
     }
@@ -373,7 +374,7 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
         let rows: Vec<(String, Option<Vec<u8>>)> = blob::Entity::find()
             .select_only()
             .columns([blob::Column::Sha256, blob::Column::Packed])
-            .filter(blob::Column::Sealed.eq(false))
+            .filter(partial_index_term("sealed = FALSE"))
             .filter(blob::Column::Packed.is_not_null())
             .limit(PAGE)
             .into_tuple()
@@ -393,7 +394,7 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
     loop {
         let tx = super::transaction::begin_write(db).await?;
         let rows = citation::Entity::find()
-            .filter(citation::Column::Sealed.eq(false))
+            .filter(partial_index_term("sealed = FALSE"))
             .limit(PAGE)
             .all(&tx)
             .await?;

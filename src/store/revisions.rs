@@ -77,12 +77,17 @@ impl StoredHeader {
     }
 }
 
-/// Two revisions are equal when their headers are, however each is kept.
+/// Equal when they keep the same header, however each keeps it (a frame that cannot be
+/// unpacked equals only the same bytes).
 impl PartialEq for StoredHeader {
     fn eq(&self, other: &Self) -> bool {
-        match (self.text(), other.text()) {
-            (Ok(mine), Ok(theirs)) => mine == theirs,
-            _ => false,
+        match (self, other) {
+            (StoredHeader::Plain(mine), StoredHeader::Plain(theirs)) => mine == theirs,
+            (StoredHeader::Packed(mine), StoredHeader::Packed(theirs)) if mine == theirs => true,
+            _ => match (self.text(), other.text()) {
+                (Ok(mine), Ok(theirs)) => mine == theirs,
+                _ => false,
+            },
         }
     }
 }
@@ -456,5 +461,6 @@ mod tests {
         let damaged = StoredHeader::Packed(vec![0x28, 0xb5, 0x2f]);
         assert!(damaged.text().is_err());
         assert_ne!(damaged, plain);
+        assert_eq!(damaged, damaged.clone());
     }
 }

@@ -11,3 +11,12 @@ pub(super) fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String
         _ => "?".to_owned(),
     }
 }
+
+/// A condition a partial index is defined by, written as the same literal SQL the index's
+/// `WHERE` has. SQLite uses a partial index only when the query's terms match the index's
+/// own; under the planner's stability guarantee (`SQLITE_ENABLE_QPSG`, `.cargo/config.toml`)
+/// it never matches a bound parameter against the index's constant, so `sealed = ?` would read
+/// the whole table where `sealed = FALSE` reads the (nearly always empty) index.
+pub(crate) fn partial_index_term(sql: &'static str) -> sea_orm::sea_query::Expr {
+    sea_orm::sea_query::Expr::cust(sql)
+}

@@ -246,7 +246,7 @@ impl Store {
             .select_only()
             .column(watch::Column::NextRunAt)
             .filter(watch::Column::RemovedAt.is_null())
-            .filter(watch::Column::Paused.eq(false))
+            .filter(crate::store::sql::partial_index_term("paused = FALSE"))
             .order_by_asc(watch::Column::NextRunAt)
             .into_tuple()
             .one(&self.db)

@@ -237,6 +237,7 @@ impl Store {
         if missed.is_empty() {
             return Ok(found);
         }
+        let generation = self.texts.generation();
         let mut read: HashMap<ContentHash, Arc<str>> = self
             .contents_by_hashes(&missed)
             .await?
@@ -245,7 +246,7 @@ impl Store {
             .collect();
         for key in keys {
             if let Some(text) = read.remove(key.hash()) {
-                self.texts.put(key, &text);
+                self.texts.put(generation, key, &text);
                 found.push((key.clone(), text));
             }
         }

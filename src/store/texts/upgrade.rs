@@ -11,7 +11,7 @@ use super::read::{damaged, read_stored};
 use super::write::{Storing, write_packed};
 use crate::entity::blob;
 use crate::store::error::{StoreError, StoreResult};
-use crate::store::sql::ROWS_PER_STATEMENT;
+use crate::store::sql::{ROWS_PER_STATEMENT, partial_index_term};
 use crate::store::values::ContentHash;
 
 /// Packs the texts and headers stored plain before packing existed (found through the partial
@@ -27,7 +27,8 @@ pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
         let plain: Vec<String> = blob::Entity::find()
             .select_only()
             .column(blob::Column::Sha256)
-            .filter(blob::Column::Packing.eq(Packing::Plain.code()))
+            // `blobs_plain`: packing = 0 (`Packing::Plain`).
+            .filter(partial_index_term("packing = 0"))
             .filter(blob::Column::PurgedAt.is_null())
             .limit(ROWS_PER_STATEMENT as u64)
             .into_tuple()
