@@ -340,6 +340,22 @@ impl TestApp {
         address
     }
 
+    /// Another process's store on this test's database (its own pool), and an agent of `kind`
+    /// named `name` to act as there.
+    pub async fn another_process(
+        &self,
+        name: &str,
+        kind: palimpsest::store::AgentKind,
+    ) -> (Store, palimpsest::store::Actor) {
+        let other =
+            Store::new(store::connect(&self.database_url).await.unwrap(), StoreLimits::default());
+        let agent = other
+            .create_agent(&palimpsest::store::AgentName::parse(name).unwrap(), kind, None)
+            .await
+            .unwrap();
+        (other, palimpsest::store::Actor::agent(agent.id))
+    }
+
     /// Revises the document `n` times in one transaction, from `head`, as the store's
     /// callers can (a seed, an import): the revisions commit, and are announced, at once.
     pub async fn revise_many(&self, document: &str, head: &str, n: usize) {

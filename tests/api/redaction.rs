@@ -456,24 +456,13 @@ async fn a_text_kept_in_memory_is_not_served_once_another_process_redacted_it(ap
     let body = app.query_as(Some(&editor), read, json!({ "s": "kept" })).await;
     let hash = body["data"]["document"]["head"]["hash"].as_str().unwrap().to_owned();
 
-    // Another process's store: its own pool on the same database.
-    let other = palimpsest::store::Store::new(
-        palimpsest::store::connect(&app.database_url).await.unwrap(),
-        Default::default(),
-    );
-    let archivist = other
-        .create_agent(
-            &palimpsest::store::AgentName::parse("Another archivist").unwrap(),
-            palimpsest::store::AgentKind::Person,
-            None,
-        )
-        .await
-        .unwrap();
+    let (other, archivist) =
+        app.another_process("Another archivist", palimpsest::store::AgentKind::Person).await;
     other
         .redact_revision(
             &palimpsest::store::RevisionHash::parse(&hash).unwrap(),
             palimpsest::store::RedactionReason::parse("erasure request").unwrap(),
-            &palimpsest::store::Actor::agent(archivist.id),
+            &archivist,
         )
         .await
         .unwrap();

@@ -340,20 +340,8 @@ async fn a_write_by_another_process_drops_only_what_it_changed(app: TestApp) {
     let token = app.editor().await;
     app.create_document(&token, "theirs", "theirs 0\n").await;
     app.create_document(&token, "ours", "ours\n").await;
-    // Another process's store: its own pool on the same database.
-    let other = palimpsest::store::Store::new(
-        palimpsest::store::connect(&app.database_url).await.unwrap(),
-        Default::default(),
-    );
-    let agent = other
-        .create_agent(
-            &palimpsest::store::AgentName::parse("Elsewhere").unwrap(),
-            palimpsest::store::AgentKind::Software,
-            None,
-        )
-        .await
-        .unwrap();
-    let actor = palimpsest::store::Actor::agent(agent.id);
+    let (other, actor) =
+        app.another_process("Elsewhere", palimpsest::store::AgentKind::Software).await;
     let revise = |n: u32| {
         let (app, token, other, actor) = (&app, &token, &other, &actor);
         async move {
