@@ -7,7 +7,10 @@
 //! Neither database needs a write for it. PostgreSQL's `pg_current_snapshot()` moves whenever a
 //! transaction that writes starts or ends (read-only transactions take no id), cluster-wide.
 //! SQLite's `PRAGMA data_version` changes when another connection commits, so one connection
-//! kept for the purpose and never used to write sees every commit as another's.
+//! kept for the purpose and never used to write sees every commit as another's. It also moves
+//! when a writer starts the write-ahead log afresh, before that writer commits; a read that
+//! sees it move with no change logged while this process has a write in flight waits for the
+//! write to end (`Source::read`), so the change it logs is read with the version.
 //!
 //! Reads are batched: one is in flight at a time, and every caller that arrives while it runs
 //! waits for the next, which begins after they arrived and so answers for all of them.
@@ -38,6 +41,7 @@ use sea_orm::{
 
 use super::Store;
 use super::error::{RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};
+use super::transaction::WriteTurns;
 use super::values::DocumentId;
 
 /// The committed state of the database at one moment. Two equal markers mean nothing
@@ -246,6 +250,10 @@ enum Source {
         options: Arc<SqliteConnectOptions>,
         connection: Option<SqliteConnection>,
         opened: u64,
+        /// The version and number this connection read last.
+        last: Option<(i64, i64)>,
+        /// This process's turns to write, to wait for the write in flight (`read`).
+        turns: Option<Arc<WriteTurns>>,
     },
     Postgres(PgPool),
     /// A backend this store cannot watch.
@@ -253,12 +261,15 @@ enum Source {
 }
 
 impl ChangeWatch {
-    pub(crate) fn for_connection(db: &DatabaseConnection) -> Self {
+    /// Watches `db`; on SQLite, `turns` are the writes of this process to it.
+    pub(crate) fn for_connection(db: &DatabaseConnection, turns: Option<Arc<WriteTurns>>) -> Self {
         let source = match &db.inner {
             DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Source::Sqlite {
                 options: db.get_sqlite_connection_pool().connect_options(),
                 connection: None,
                 opened: 0,
+                last: None,
+                turns,
             },
             // Straight on the pool: reading the marker is no statement of a request's own.
             DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
@@ -315,41 +326,40 @@ impl ChangeWatch {
 impl Source {
     async fn read(&mut self) -> StoreResult<Option<ChangeMarker>> {
         match self {
-            Source::Sqlite { options, connection, opened } => {
+            Source::Sqlite { options, connection, opened, last, turns } => {
                 let mut watching = match connection.take() {
                     Some(watching) => watching,
                     None => {
                         let watching = options.connect().await.map_err(sqlx_error)?;
                         *opened += 1;
+                        *last = None;
                         watching
                     }
                 };
                 // On an error the connection is dropped: the next read opens a new one, whose
-                // count starts afresh under a new number. The log's number is read between
-                // two readings of the version that agree, so nothing committed between it
-                // and the state the version names.
-                let mut before = data_version(&mut watching).await?;
-                for _ in 0..MARKER_READS {
-                    let seq =
-                        sqlx::query_scalar::<_, i64>("SELECT seq FROM change_head WHERE id = 1")
-                            .fetch_one(&mut watching)
-                            .await
-                            .map_err(sqlx_error)?;
-                    let after = data_version(&mut watching).await?;
-                    if after == before {
-                        *connection = Some(watching);
-                        let state = Marker::Sqlite { connection: *opened, version: after };
-                        return Ok(Some(ChangeMarker { state, seq }));
-                    }
-                    before = after;
+                // count starts afresh under a new number.
+                let mut read = sqlite_state(&mut watching).await?;
+                // A version that moved with no change logged is a commit the log does not
+                // name, which makes a cache drop everything — or a write of this process in
+                // flight: a writer that finds the write-ahead log all checkpointed starts it
+                // afresh before it commits, and readers see that as a new version. Every few
+                // hundred writes did, on a busy server. Once the write in flight has ended,
+                // its change is logged and read with the version, so only the commits the
+                // log does not name still read as such.
+                if let (Some((version, seq)), Some(turns)) = (*last, turns.as_ref())
+                    && read.0 != version
+                    && read.1 == seq
+                {
+                    turns.write_in_flight_ended(WRITE_IN_FLIGHT_WAIT).await;
+                    read = sqlite_state(&mut watching).await?;
                 }
                 *connection = Some(watching);
-                Err(StoreError::Unavailable {
-                    retry_after: RETRY_AFTER_UNAVAILABLE,
-                    cause: anyhow::anyhow!(
-                        "the database changed through {MARKER_READS} reads of its state"
-                    ),
-                })
+                *last = Some(read);
+                let (version, seq) = read;
+                Ok(Some(ChangeMarker {
+                    state: Marker::Sqlite { connection: *opened, version },
+                    seq,
+                }))
             }
             Source::Postgres(pool) => {
                 // One statement, one snapshot: the number and the state are read together.
@@ -369,6 +379,32 @@ impl Source {
 /// How many times a marker's read on SQLite tries to read the log's number between two
 /// readings of the version that agree.
 const MARKER_READS: usize = 8;
+
+/// The longest a marker's read on SQLite waits for this process's write in flight to end
+/// (`Source::read`); past it, the version reads as a commit the log does not name.
+const WRITE_IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// SQLite's `data_version` and the log's number read together: the number is read between
+/// two readings of the version that agree, so nothing committed between it and the state the
+/// version names.
+async fn sqlite_state(watching: &mut SqliteConnection) -> StoreResult<(i64, i64)> {
+    let mut before = data_version(watching).await?;
+    for _ in 0..MARKER_READS {
+        let seq = sqlx::query_scalar::<_, i64>("SELECT seq FROM change_head WHERE id = 1")
+            .fetch_one(&mut *watching)
+            .await
+            .map_err(sqlx_error)?;
+        let after = data_version(watching).await?;
+        if after == before {
+            return Ok((after, seq));
+        }
+        before = after;
+    }
+    Err(StoreError::Unavailable {
+        retry_after: RETRY_AFTER_UNAVAILABLE,
+        cause: anyhow::anyhow!("the database changed through {MARKER_READS} reads of its state"),
+    })
+}
 
 async fn data_version(connection: &mut SqliteConnection) -> StoreResult<i64> {
     sqlx::query_scalar::<_, i64>("PRAGMA data_version")

@@ -152,7 +152,7 @@ pub struct Store {
     /// On SQLite, the turn to write: SQLite has one writer at a time, and writers of one
     /// process that meet at `BEGIN IMMEDIATE` back off in SQLite's busy handler, sleeping up to
     /// 100 ms at a time; taking turns here first, they queue without sleeping.
-    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    writer: Option<Arc<transaction::WriteTurns>>,
     /// Texts of unredacted revisions, shared with the stores of read replicas.
     texts: Arc<texts::cache::TextCache>,
 }
@@ -164,11 +164,11 @@ impl Store {
 
     /// A store whose CPU-heavy work (diffs, blame, quotation checks) shares `compute`.
     pub fn with_compute(db: DatabaseConnection, limits: StoreLimits, compute: Compute) -> Self {
-        let changes = Arc::new(changes::ChangeWatch::for_connection(&db));
+        let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
+            .then(transaction::WriteTurns::new);
+        let changes = Arc::new(changes::ChangeWatch::for_connection(&db, writer.clone()));
         let live = Arc::new(live::Live::new(limits.live_buffer));
         let file = connect::DatabaseFile::of(&db).map(Arc::new);
-        let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
-            .then(|| Arc::new(tokio::sync::Mutex::new(())));
         let texts = Arc::new(texts::cache::TextCache::new(limits.text_cache_bytes));
         Self {
             db,

@@ -191,7 +191,7 @@ impl Store {
 
     /// A store whose reads go to `replica` and whose writes still go to this store's primary.
     fn reading_from(&self, replica: DatabaseConnection) -> Store {
-        let changes = Arc::new(super::changes::ChangeWatch::for_connection(&replica));
+        let changes = Arc::new(super::changes::ChangeWatch::for_connection(&replica, None));
         Store {
             primary: Some(self.primary().clone()),
             db: replica,

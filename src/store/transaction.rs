@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tracing::Instrument;
 
@@ -38,7 +38,7 @@ pub struct WriteTransaction<'s> {
     /// size.
     to_index: Mutex<Vec<ToIndex>>,
     /// This process's turn to write, on SQLite (`Store::writer`), held to the end.
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: Option<WriteTurn>,
 }
 
 /// What `WriteTransaction::savepoint` remembers besides the database's savepoint.
@@ -59,6 +59,55 @@ struct ToIndex {
 /// The longest a write waits for its turn in this process, as SQLite's busy timeout bounds the
 /// wait for another process's.
 const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// This process's turns to write on SQLite (`Store::write_turn`): one write at a time, in
+/// arrival order, and a count of the turns given back, for whoever must wait until the write
+/// in flight has ended (`changes`: the state a write shows before it commits).
+pub(crate) struct WriteTurns {
+    queue: Arc<tokio::sync::Mutex<()>>,
+    given_back: tokio::sync::watch::Sender<u64>,
+}
+
+/// One write's turn, given back when dropped, after its transaction ended.
+pub(crate) struct WriteTurn {
+    _queue: tokio::sync::OwnedMutexGuard<()>,
+    turns: Arc<WriteTurns>,
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        self.turns.given_back.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+impl WriteTurns {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            queue: Arc::new(tokio::sync::Mutex::new(())),
+            given_back: tokio::sync::watch::Sender::new(0),
+        })
+    }
+
+    async fn take(self: &Arc<Self>) -> StoreResult<WriteTurn> {
+        let queue = tokio::time::timeout(TURN_WAIT, self.queue.clone().lock_owned()).await;
+        let queue = queue.map_err(|_| StoreError::Unavailable {
+            retry_after: super::RETRY_AFTER_UNAVAILABLE,
+            cause: anyhow::anyhow!("writes queued past {} s", TURN_WAIT.as_secs()),
+        })?;
+        Ok(WriteTurn { _queue: queue, turns: self.clone() })
+    }
+
+    /// Returns once the write holding the turn now, if one does, has given it back, or after
+    /// `limit`: not the writes queued behind it.
+    pub(crate) async fn write_in_flight_ended(&self, limit: std::time::Duration) {
+        // Subscribed before looking, so a turn given back in between is not missed.
+        let mut given_back = self.given_back.subscribe();
+        if self.queue.try_lock().is_ok() {
+            return;
+        }
+        let _ = tokio::time::timeout(limit, given_back.changed()).await;
+    }
+}
 
 impl Store {
     /// A write transaction. On SQLite it takes the write lock at `BEGIN` (waiting out the busy
@@ -84,9 +133,7 @@ impl Store {
     /// A write transaction on the primary without `WriteTransaction`'s bookkeeping, begun in
     /// this process's turn: the caller holds the turn (the first value) until the transaction
     /// has ended.
-    pub(crate) async fn begin_bare(
-        &self,
-    ) -> StoreResult<(Option<tokio::sync::OwnedMutexGuard<()>>, DatabaseTransaction)> {
+    pub(crate) async fn begin_bare(&self) -> StoreResult<(Option<WriteTurn>, DatabaseTransaction)> {
         let turn = self.write_turn().await?;
         Ok((turn, begin_write(self.primary()).await?))
     }
@@ -95,13 +142,9 @@ impl Store {
     /// IMMEDIATE` until the transaction ends, by every write of the process — those made with
     /// `begin` and those that open their transaction themselves — so that its writers queue
     /// in arrival order rather than meet in SQLite's busy handler. `None` on PostgreSQL.
-    pub(crate) async fn write_turn(&self) -> StoreResult<Option<tokio::sync::OwnedMutexGuard<()>>> {
+    pub(crate) async fn write_turn(&self) -> StoreResult<Option<WriteTurn>> {
         let Some(writer) = &self.writer else { return Ok(None) };
-        let turn = tokio::time::timeout(TURN_WAIT, writer.clone().lock_owned()).await;
-        turn.map(Some).map_err(|_| StoreError::Unavailable {
-            retry_after: super::RETRY_AFTER_UNAVAILABLE,
-            cause: anyhow::anyhow!("writes queued past {} s", TURN_WAIT.as_secs()),
-        })
+        writer.take().await.map(Some)
     }
 }
 

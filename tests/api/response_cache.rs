@@ -23,6 +23,58 @@ crate::on_both_backends!(
     an_answer_kept_for_anyone_is_dropped_when_an_embargo_lifts,
 );
 
+/// On SQLite a write can move the database's version before it commits (a writer that finds
+/// the write-ahead log all checkpointed starts it afresh first, which readers see), and a
+/// version that moved with no change logged reads as a change to everything: every few hundred
+/// writes emptied the cache. A marker read while this process has a write in flight waits for
+/// it to end, and reads its change. Here the version moves by a commit that logs nothing just
+/// before the write begins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_marker_read_under_a_write_in_flight_reads_its_change() {
+    use palimpsest::store::{
+        AgentKind, Changed, CreateDocument, DocumentKind, Message, Placement, Slug, Title,
+    };
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_schema(Backend::Sqlite).await.unwrap();
+    let token = app.editor().await;
+    app.create_document(&token, "earlier", "text\n").await;
+    let (_, actor) = app.another_process("Writer", AgentKind::Software).await;
+    let store = app.store.clone();
+    let before = store.change_marker().await.unwrap().unwrap();
+
+    let db = palimpsest::store::connect(&app.database_url).await.unwrap();
+    db.execute_unprepared("UPDATE documents SET updated_at = updated_at").await.unwrap();
+    let write = store.begin().await.unwrap();
+    let reading = tokio::spawn({
+        let store = store.clone();
+        async move { store.change_marker().await.unwrap().unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(!reading.is_finished(), "the marker's read waits for the write in flight");
+    let created = write
+        .create_document(
+            CreateDocument {
+                slug: Slug::parse("written").unwrap(),
+                kind: DocumentKind::Article,
+                title: Title::parse("Written").unwrap(),
+                content: "text\n".into(),
+                message: Message::parse("").unwrap(),
+                source: None,
+                placement: Placement::PUBLIC,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    write.commit().await.unwrap();
+    let after = reading.await.unwrap();
+    assert_eq!(after.seq(), before.seq() + 1, "the write's change, read with the version");
+    let Changed::Documents(changed) = store.changed_between(&before, &after).await.unwrap() else {
+        panic!("taken for a change to everything");
+    };
+    assert!(changed.contains(&created.document.id), "{changed:?}");
+}
+
 const DOCUMENT: &str =
     "query($slug: String!) { document(slug: $slug) { title head { number message content } } }";
 
