@@ -109,7 +109,7 @@ pub struct ServeArgs {
     pub checkpoint_interval_ms: u64,
     /// Mebibytes of answers to anonymous queries kept and replayed to identical requests until
     /// a commit, from anywhere, changes what they read; 0 keeps none.
-    #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 16)]
+    #[arg(long, env = "PALIMPSEST_RESPONSE_CACHE_MB", default_value_t = 64)]
     pub response_cache_mb: usize,
     /// Mebibytes of revisions' texts kept in memory by their hash, for reads of revisions
     /// found unredacted (texts never change; a redaction drops what it purged); 0 keeps none.

@@ -109,7 +109,7 @@ impl Default for HttpSettings {
             // loads its key from a file (`LogKey::load_or_create`).
             log_key: Arc::new(LogKey::generate("palimpsest/log").expect("a valid key name")),
             checkpoint_interval: std::time::Duration::from_secs(1),
-            response_cache_bytes: 16 << 20,
+            response_cache_bytes: 64 << 20,
             max_sockets: 1_000,
             max_socket_operations: 100,
             socket_init_timeout: std::time::Duration::from_secs(10),
