@@ -13,7 +13,8 @@
 //! time, which commits nothing). A replayed answer costs the client's rate limit what running
 //! it cost, charged the same way.
 //!
-//! Bounded by bytes (keys and bodies), least recently used first out; one answer may take at
+//! Bounded by bytes (bodies, and each request's SHA-256, which stands for it: a request of
+//! megabytes costs the cache 32 bytes), least recently used first out; one answer may take at
 //! most an eighth of it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +40,14 @@ pub(crate) struct Answer {
     pub debt: u64,
 }
 
+/// What an answer is filed under: the SHA-256 of the request's cache key.
+type Key = [u8; 32];
+
+fn key_of(request: &[u8]) -> Key {
+    use sha2::Digest;
+    sha2::Sha256::digest(request).into()
+}
+
 /// A kept answer and what it read, which decides the writes that make it stale.
 struct Entry {
     answer: Answer,
@@ -46,7 +55,7 @@ struct Entry {
 }
 
 impl Entry {
-    fn size(&self, key: &[u8]) -> usize {
+    fn size(&self, key: &Key) -> usize {
         let reads = match &self.reads {
             Reads::Everything => 0,
             Reads::Documents(documents) => documents.len() * 24,
@@ -106,7 +115,7 @@ struct Kept {
     /// The entries were dropped for an embargo that lifted at this time: an answer computed by
     /// a request that began before it may show the document as hidden, and is not kept.
     valid_from: Timestamp,
-    entries: LruCache<Box<[u8]>, Entry>,
+    entries: LruCache<Key, Entry>,
     bytes: usize,
 }
 
@@ -122,11 +131,11 @@ impl Kept {
             self.bytes = 0;
             return dropped;
         }
-        let stale: Vec<Box<[u8]>> = self
+        let stale: Vec<Key> = self
             .entries
             .iter()
             .filter(|(_, entry)| entry.stale_after(changed))
-            .map(|(key, _)| key.clone())
+            .map(|(key, _)| *key)
             .collect();
         let dropped = stale.len();
         for key in stale {
@@ -183,11 +192,12 @@ impl ResponseCache {
         marker: &ChangeMarker,
         key: &[u8],
     ) -> Option<Answer> {
+        let key = key_of(key);
         self.move_to(store, marker).await;
         let found = {
             let mut kept = self.kept();
             if kept.marker.as_ref() == Some(marker) {
-                kept.entries.get(key).map(|entry| entry.answer.clone())
+                kept.entries.get(&key).map(|entry| entry.answer.clone())
             } else {
                 None
             }
@@ -259,7 +269,8 @@ impl ResponseCache {
         reads: Reads,
     ) {
         let entry = Entry { answer, reads };
-        let size = entry.size(key);
+        let key = key_of(key);
+        let size = entry.size(&key);
         if size > self.capacity / 8 {
             return;
         }
@@ -271,8 +282,8 @@ impl ResponseCache {
         if began < kept.valid_from || kept.lifts_at.is_some_and(|at| at <= now) {
             return;
         }
-        if let Some(old) = kept.entries.put(key.into(), entry) {
-            kept.bytes -= old.size(key);
+        if let Some(old) = kept.entries.put(key, entry) {
+            kept.bytes -= old.size(&key);
         }
         kept.bytes += size;
         while kept.bytes > self.capacity {
