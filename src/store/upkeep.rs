@@ -8,9 +8,14 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 /// tell a brand-new database (zero) from an existing one.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     use migration::{Migrator, MigratorTrait};
-    let applied = Migrator::get_applied_migrations(db).await?;
+    let own = schema_connection(db).await?;
+    let migrating = own.as_ref().unwrap_or(db);
+    let applied = Migrator::get_applied_migrations(migrating).await?;
     let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
-    Migrator::up(db, None).await?;
+    Migrator::up(migrating, None).await?;
+    if let Some(own) = own {
+        own.close().await?;
+    }
     super::texts::seal::ensure_keys(db).await?;
     // Texts and headers stored before packing existed are packed (and the space they took
     // given back); finding none costs two lookups in empty partial indexes.
@@ -41,6 +46,30 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
         tracing::info!(appended, "revisions older than the transparency log appended to it");
     }
     Ok(applied.len())
+}
+
+/// On SQLite, a pool of one connection for the migrations. sea-orm-migration runs a SQLite
+/// migration outside a transaction, each statement on whichever pooled connection is free, and
+/// a connection prepares a statement against the schema it last read: a `CREATE TRIGGER` after
+/// a `DROP TRIGGER` that went over another connection was seen to fail with "trigger … already
+/// exists" on a brand-new file (once in many CI runs, under load). On one connection every
+/// statement sees the one before it. An in-memory database already is one connection (a second
+/// would be a database of its own), so it migrates on its pool.
+async fn schema_connection(db: &DatabaseConnection) -> anyhow::Result<Option<DatabaseConnection>> {
+    use sea_orm::sqlx::sqlite::SqlitePoolOptions;
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    let pool = db.get_sqlite_connection_pool();
+    if pool.options().get_max_connections() == 1 {
+        return Ok(None);
+    }
+    let one = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .connect_with((*pool.connect_options()).clone())
+        .await?;
+    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(one)))
 }
 
 /// The migration that created the transparency log.
