@@ -20,6 +20,7 @@ mod m20261209_000001_change_log;
 mod m20261210_000001_heads_index_plain_delete;
 mod m20261211_000001_collections;
 mod m20261212_000001_contentless_search;
+mod m20261213_000001_change_log_history_only;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_heads_index_plain_delete::Migration),
             Box::new(m20261211_000001_collections::Migration),
             Box::new(m20261212_000001_contentless_search::Migration),
+            Box::new(m20261213_000001_change_log_history_only::Migration),
         ]
     }
 }

@@ -10,6 +10,12 @@
 //! everything, so a field forgotten here costs the cache a replay, never an answer. At run
 //! time the root fields say which documents they found; one that finds none reads
 //! everything, since a document made later would change its answer.
+//!
+//! A document-scoped query may read no more of each document than its *summary*, what a list of
+//! documents shows of it: its slug, kind, title and the like, its head's title and source, and
+//! where it is listed (`on_summary`). A revision that keeps its parent's title and source
+//! changes only the document's history (`Touched::History`), which leaves such answers as
+//! they were; the cache keeps them past it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -29,6 +35,20 @@ pub enum Reads {
     Everything,
     /// Only these documents (and the shared records they name).
     Documents(BTreeSet<DocumentId>),
+    /// Only the summaries of these documents (and the shared records they name): a change to
+    /// their histories alone leaves the answer as it was.
+    Summaries(BTreeSet<DocumentId>),
+}
+
+/// How much a query text may read, decided from its fields alone (`scope_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Scope {
+    #[default]
+    Everything,
+    /// The documents its root fields find.
+    Documents,
+    /// The summaries of the documents its root fields find.
+    Summaries,
 }
 
 /// What a request's answer reads, gathered as it runs.
@@ -37,8 +57,8 @@ pub struct ReadSet(Mutex<Gathered>);
 
 #[derive(Debug, Default)]
 struct Gathered {
-    /// Whether the query is document-scoped; until that is known, it reads everything.
-    scoped: bool,
+    /// How much the query text reads; until that is known, everything.
+    scope: Scope,
     /// A root field found no document.
     missed: bool,
     documents: BTreeSet<DocumentId>,
@@ -49,17 +69,18 @@ impl ReadSet {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the query text is document-scoped (`document_scoped`).
-    pub(crate) fn set_scoped(&self, scoped: bool) {
-        self.gathered().scoped = scoped;
+    /// How much the query text reads (`scope_of`).
+    pub(crate) fn set_scope(&self, scope: Scope) {
+        self.gathered().scope = scope;
     }
 
     /// What the answer read.
     pub fn reads(&self) -> Reads {
         let gathered = self.gathered();
-        match gathered.scoped && !gathered.missed {
-            true => Reads::Documents(gathered.documents.clone()),
-            false => Reads::Everything,
+        match (gathered.scope, gathered.missed) {
+            (Scope::Everything, _) | (_, true) => Reads::Everything,
+            (Scope::Documents, false) => Reads::Documents(gathered.documents.clone()),
+            (Scope::Summaries, false) => Reads::Summaries(gathered.documents.clone()),
         }
     }
 }
@@ -170,60 +191,106 @@ fn owned(parent: &str, field: &str) -> Option<Child> {
     })
 }
 
-/// Whether every operation of `document` is a query that selects only fields of the table.
-pub(crate) fn document_scoped(document: &ExecutableDocument) -> bool {
+/// The fields of the table that show no more of a document than its summary: what stays as
+/// it was when a revision keeps its parent's title and source (`Touched::History`). Asked only
+/// of fields `owned` has. A revision is reached on the summary only as its document's head.
+fn on_summary(parent: &str, field: &str) -> bool {
+    matches!(
+        (parent, field),
+        (_, "__typename")
+            | ("Query", "__schema" | "__type" | "document" | "documents")
+            | ("DocumentConnection" | "DocumentEdge" | "PageInfo" | "Source", _)
+            | (
+                "Document",
+                "id" | "uuid" | "slug" | "kind" | "title" | "url" | "createdAt" | "head"
+            )
+            | ("Revision", "title" | "source" | "document")
+    )
+}
+
+/// How much the operations of `document` read: everything unless each is a query that
+/// selects only fields of the table.
+pub(crate) fn scope_of(document: &ExecutableDocument) -> Scope {
     let mut walk = Walk { fragments: &document.fragments, memo: HashMap::new() };
-    document.operations.iter().all(|(_, operation)| {
-        operation.node.ty == OperationType::Query
-            && walk.selection_set(&operation.node.selection_set.node, "Query")
-    })
+    let scopes = document.operations.iter().map(|(_, operation)| match operation.node.ty {
+        OperationType::Query => walk.selection_set(&operation.node.selection_set.node, "Query"),
+        _ => Scope::Everything,
+    });
+    scopes.reduce(both).unwrap_or(Scope::Everything)
+}
+
+/// The narrower of two scopes: what reads both reads as much as the wider.
+fn both(a: Scope, b: Scope) -> Scope {
+    match (a, b) {
+        (Scope::Everything, _) | (_, Scope::Everything) => Scope::Everything,
+        (Scope::Documents, _) | (_, Scope::Documents) => Scope::Documents,
+        (Scope::Summaries, Scope::Summaries) => Scope::Summaries,
+    }
 }
 
 struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     /// Fragments already walked, on the type they were spread on.
-    memo: HashMap<(&'a str, &'static str), bool>,
+    memo: HashMap<(&'a str, &'static str), Scope>,
 }
 
 impl<'a> Walk<'a> {
-    fn selection_set(&mut self, set: &'a SelectionSet, ty: &'static str) -> bool {
-        set.items.iter().all(|item| match &item.node {
-            Selection::Field(field) => {
-                let field = &field.node;
-                match owned(ty, field.name.node.as_str()) {
-                    None => false,
-                    Some(Child::Leaf) => true,
-                    Some(Child::Object(child)) => {
-                        self.selection_set(&field.selection_set.node, child)
+    fn selection_set(&mut self, set: &'a SelectionSet, ty: &'static str) -> Scope {
+        let mut scope = Scope::Summaries;
+        for item in &set.items {
+            let item = match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    let reads = match owned(ty, name) {
+                        None => Scope::Everything,
+                        Some(Child::Leaf) => Scope::Summaries,
+                        Some(Child::Object(child)) => {
+                            self.selection_set(&field.node.selection_set.node, child)
+                        }
+                    };
+                    match on_summary(ty, name) {
+                        true => reads,
+                        false => both(reads, Scope::Documents),
                     }
                 }
+                // A fragment on another type (an interface, say) is not followed: it reads
+                // everything.
+                Selection::InlineFragment(inline) => {
+                    let inline = &inline.node;
+                    match inline
+                        .type_condition
+                        .as_ref()
+                        .is_none_or(|on| on.node.on.node.as_str() == ty)
+                    {
+                        true => self.selection_set(&inline.selection_set.node, ty),
+                        false => Scope::Everything,
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str(), ty)
+                }
+            };
+            scope = both(scope, item);
+            if scope == Scope::Everything {
+                break;
             }
-            // A fragment on another type (an interface, say) is not followed: it reads
-            // everything.
-            Selection::InlineFragment(inline) => {
-                let inline = &inline.node;
-                inline.type_condition.as_ref().is_none_or(|on| on.node.on.node.as_str() == ty)
-                    && self.selection_set(&inline.selection_set.node, ty)
-            }
-            Selection::FragmentSpread(spread) => {
-                self.fragment(spread.node.fragment_name.node.as_str(), ty)
-            }
-        })
+        }
+        scope
     }
 
     /// The shape measure has already refused fragments that spread themselves.
-    fn fragment(&mut self, name: &'a str, ty: &'static str) -> bool {
-        if let Some(&scoped) = self.memo.get(&(name, ty)) {
-            return scoped;
+    fn fragment(&mut self, name: &'a str, ty: &'static str) -> Scope {
+        if let Some(&scope) = self.memo.get(&(name, ty)) {
+            return scope;
         }
-        let scoped = match self.fragments.get(name) {
+        let scope = match self.fragments.get(name) {
             Some(definition) if definition.node.type_condition.node.on.node.as_str() == ty => {
                 self.selection_set(&definition.node.selection_set.node, ty)
             }
-            _ => false,
+            _ => Scope::Everything,
         };
-        self.memo.insert((name, ty), scoped);
-        scoped
+        self.memo.insert((name, ty), scope);
+        scope
     }
 }
 
@@ -237,8 +304,61 @@ mod tests {
     /// are introspection's.
     const TABLE_ENTRIES: usize = 94;
 
+    fn scope(query: &str) -> Scope {
+        scope_of(&async_graphql::parser::parse_query(query).unwrap())
+    }
+
     fn scoped(query: &str) -> bool {
-        document_scoped(&async_graphql::parser::parse_query(query).unwrap())
+        scope(query) != Scope::Everything
+    }
+
+    #[test]
+    fn a_page_showing_titles_and_head_sources_reads_only_summaries() {
+        let page = "{ documents(first: 50) { totalCount pageInfo { endCursor } edges { cursor } \
+                    nodes { id slug kind title url createdAt \
+                    head { __typename title source { url authors retrievedAt } } } } }";
+        assert_eq!(scope(page), Scope::Summaries);
+        assert_eq!(
+            scope("{ document(slug: \"a\") { title head { source { url } } } }"),
+            Scope::Summaries
+        );
+        assert_eq!(
+            scope(
+                "{ document(slug: \"a\") { ...S } } fragment S on Document { slug head { title } }"
+            ),
+            Scope::Summaries
+        );
+    }
+
+    #[test]
+    fn what_a_revision_changes_is_read_beyond_the_summary() {
+        for field in [
+            "updatedAt",
+            "head { number }",
+            "head { hash }",
+            "head { content }",
+            "head { author { name } }",
+            "head { message }",
+            "revisions(first: 1) { totalCount }",
+            "revision(number: 1) { title }",
+            "asOf(at: \"2026-01-01T00:00:00Z\") { title }",
+        ] {
+            let query = format!("{{ documents(first: 5) {{ nodes {{ slug {field} }} }} }}");
+            assert_eq!(scope(&query), Scope::Documents, "{query}");
+        }
+        // A revision found by its hash is not its document's head.
+        assert_eq!(scope("{ revision(hash: \"x\") { title source { url } } }"), Scope::Documents);
+        // Beside a field that reads everything, everything.
+        assert_eq!(
+            scope("{ documents(first: 5) { nodes { slug citedBy(first: 1) { totalCount } } } }"),
+            Scope::Everything
+        );
+        assert_eq!(
+            scope(
+                "query A { document(slug: \"a\") { slug } } query B { document(slug: \"b\") { updatedAt } }"
+            ),
+            Scope::Documents
+        );
     }
 
     #[test]

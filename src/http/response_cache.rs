@@ -5,8 +5,9 @@
 //! its entries are valid at; a request reads the marker before it runs, and when that marker
 //! is newer the cache first moves to it, dropping the entries that what committed in between
 //! made stale (`Store::changed_between`): a change to some documents drops the answers that
-//! read them and every answer that read anything else (`graphql::reads`), a change to anything
-//! drops all. An entry is served only at the marker the cache holds, and kept only when it was
+//! read them and every answer that read anything else (`graphql::reads`), except that one to
+//! a document's history alone keeps the answers that read no more of it than its summary (a
+//! page of documents, say); a change to anything drops all. An entry is served only at the marker the cache holds, and kept only when it was
 //! read at that marker, so no request that began after a commit — through this server, another
 //! process, or another node — is served an answer the commit made stale. Only answers without
 //! errors are kept, and only for requests without credentials (a token's rights can lapse with
@@ -24,7 +25,7 @@ use actix_web::web::Bytes;
 use lru::LruCache;
 
 use crate::graphql::reads::Reads;
-use crate::store::{ChangeMarker, Changed, Store, Timestamp};
+use crate::store::{ChangeMarker, Changed, Store, Timestamp, Touched};
 
 /// What an entry costs besides its key and body: the map's slot, the list's links and what
 /// it read.
@@ -58,7 +59,7 @@ impl Entry {
     fn size(&self, key: &Key) -> usize {
         let reads = match &self.reads {
             Reads::Everything => 0,
-            Reads::Documents(documents) => documents.len() * 24,
+            Reads::Documents(documents) | Reads::Summaries(documents) => documents.len() * 24,
         };
         key.len() + self.answer.body.len() + reads + ENTRY_OVERHEAD
     }
@@ -68,7 +69,11 @@ impl Entry {
             (_, Changed::Nothing) => false,
             (Reads::Everything, _) | (_, Changed::Everything) => true,
             (Reads::Documents(read), Changed::Documents(written)) => {
-                read.iter().any(|document| written.contains(document))
+                read.iter().any(|document| written.contains_key(document))
+            }
+            // A document's summary stays as it was through a change to its history alone.
+            (Reads::Summaries(read), Changed::Documents(written)) => {
+                read.iter().any(|document| written.get(document) == Some(&Touched::Whole))
             }
         }
     }

@@ -697,7 +697,7 @@ impl Store {
         let action = AuditAction::MoveDocument;
         audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let moved = required(&tx, document).await?;
-        self.commit_change(tx, Changed::Documents([document, DocumentId::LISTED].into())).await?;
+        self.commit_change(tx, Changed::documents([document, DocumentId::LISTED])).await?;
         Ok(moved)
     }
 
@@ -729,7 +729,7 @@ impl Store {
         let action = AuditAction::SetEmbargo;
         audit::record(&tx, actor, action, &target, AuditOutcome::Succeeded, detail).await?;
         let changed = required(&tx, document).await?;
-        self.commit_change(tx, Changed::Documents([document, DocumentId::LISTED].into())).await?;
+        self.commit_change(tx, Changed::documents([document, DocumentId::LISTED])).await?;
         Ok(changed)
     }
 }

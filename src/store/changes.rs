@@ -17,7 +17,8 @@
 //!
 //! What changed between two markers is read from the change log (`change_head`, `change_log`):
 //! every write of this store numbers its change there, in its transaction, with the documents
-//! it touched (or none, for a change to anything), taking the head row last so that changes
+//! it touched (or none, for a change to anything) and, for each, whether it touched only the
+//! document's history (`Touched::History`), taking the head row last so that changes
 //! commit in the order of their numbers. A marker holds the number it saw, read together with
 //! the database's state; between two markers, the rows numbered between them are every change
 //! this store (in any process) committed. A commit that logged nothing — a write by hand in
@@ -27,7 +28,7 @@
 //! cache logs itself (`UPDATE change_head SET seq = seq + 1 … ; INSERT INTO change_log (seq)
 //! VALUES (…)`, ARCHITECTURE.md).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
@@ -68,15 +69,37 @@ pub enum Changed {
     Nothing,
     /// Anything may have: every answer read before may be stale.
     Everything,
-    /// Only these documents: their rows, revisions, texts and captures.
-    Documents(BTreeSet<DocumentId>),
+    /// Only these documents (their rows, revisions, texts and captures), each as far as it
+    /// says.
+    Documents(BTreeMap<DocumentId, Touched>),
+}
+
+/// How much of a document a change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Touched {
+    /// Its history only: a revision appended with its parent's title and source. What a list
+    /// of documents shows of it (`graphql::reads`: its slug, kind, title, its head's title and
+    /// source, where it is listed) is as it was.
+    History,
+    /// Anything of it.
+    Whole,
 }
 
 impl Changed {
     /// A write that changes nothing an answer scoped to documents reads (a watch, a token, the
     /// audit log, a checkpoint): it drops only the answers that read everything.
     pub(crate) fn no_document() -> Changed {
-        Changed::Documents(BTreeSet::new())
+        Changed::Documents(BTreeMap::new())
+    }
+
+    /// A change to these documents, whole.
+    pub(crate) fn documents(documents: impl IntoIterator<Item = DocumentId>) -> Changed {
+        Changed::Documents(documents.into_iter().map(|d| (d, Touched::Whole)).collect())
+    }
+
+    /// A change to the history of `document` only (`Touched::History`).
+    pub(crate) fn history_of(document: DocumentId) -> Changed {
+        Changed::Documents(BTreeMap::from([(document, Touched::History)]))
     }
 
     /// Adds what `other` changed.
@@ -85,7 +108,12 @@ impl Changed {
             (_, Changed::Nothing) | (Changed::Everything, _) => {}
             (Changed::Nothing, other) => *self = other,
             (_, Changed::Everything) => *self = Changed::Everything,
-            (Changed::Documents(mine), Changed::Documents(theirs)) => mine.extend(theirs),
+            (Changed::Documents(mine), Changed::Documents(theirs)) => {
+                for (document, touched) in theirs {
+                    let was = mine.entry(document).or_insert(touched);
+                    *was = (*was).max(touched);
+                }
+            }
         }
         if matches!(self, Changed::Documents(documents) if documents.len() > MAX_LOGGED_DOCUMENTS) {
             *self = Changed::Everything;
@@ -121,22 +149,25 @@ pub(crate) async fn log(tx: &impl ConnectionTrait, changed: &Changed) -> StoreRe
         .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("the change log has no head")))?;
     let seq: i64 = row.try_get("", "seq")?;
     let mut insert = Query::insert();
-    insert
-        .into_table(Alias::new("change_log"))
-        .columns([Alias::new("seq"), Alias::new("document_id")]);
+    insert.into_table(Alias::new("change_log")).columns([
+        Alias::new("seq"),
+        Alias::new("document_id"),
+        Alias::new("history_only"),
+    ]);
     match changed {
         Changed::Everything => {
-            insert.values_panic([seq.into(), Option::<uuid::Uuid>::None.into()]);
+            insert.values_panic([seq.into(), Option::<uuid::Uuid>::None.into(), false.into()]);
         }
         Changed::Documents(documents) if !documents.is_empty() => {
-            for document in documents {
-                insert.values_panic([seq.into(), document.as_uuid().into()]);
+            for (document, touched) in documents {
+                let history_only = *touched == Touched::History;
+                insert.values_panic([seq.into(), document.as_uuid().into(), history_only.into()]);
             }
         }
         // A change to no document still takes its number: a number with no row would read as
         // one pruned from the log.
         Changed::Nothing | Changed::Documents(_) => {
-            insert.values_panic([seq.into(), uuid::Uuid::nil().into()]);
+            insert.values_panic([seq.into(), uuid::Uuid::nil().into(), false.into()]);
         }
     }
     tx.execute(&insert).await?;
@@ -308,7 +339,7 @@ impl ChangeWatch {
     /// all.
     fn recall(&self, from: i64, to: i64) -> Option<Changed> {
         let remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
-        let mut changed = Changed::Documents(BTreeSet::new());
+        let mut changed = Changed::no_document();
         for seq in from + 1..=to {
             changed.add(remembered.get(&seq)?.clone());
         }
@@ -460,11 +491,12 @@ impl Store {
         };
         let mut seqs = BTreeSet::new();
         let mut changed = Changed::no_document();
-        for (seq, document) in rows {
+        for (seq, document, history_only) in rows {
             seqs.insert(seq);
             changed.add(match document {
                 Some(document) if document.is_nil() => Changed::no_document(),
-                Some(document) => Changed::Documents(BTreeSet::from([DocumentId::from(document)])),
+                Some(document) if history_only => Changed::history_of(document.into()),
+                Some(document) => Changed::documents([document.into()]),
                 None => Changed::Everything,
             });
         }
@@ -481,15 +513,17 @@ impl Store {
 const MAX_CHANGE_ROWS: usize = 4_096;
 
 impl Store {
-    /// The change log's rows numbered after `from` up to `to`: number and document (none for
-    /// a change to everything, nil for one to no document). `None` past `MAX_CHANGE_ROWS`.
+    /// The change log's rows numbered after `from` up to `to`: number, document (none for a
+    /// change to everything, nil for one to no document) and whether only its history changed.
+    /// `None` past `MAX_CHANGE_ROWS`.
     async fn change_rows(
         &self,
         from: i64,
         to: i64,
-    ) -> StoreResult<Option<Vec<(i64, Option<uuid::Uuid>)>>> {
+    ) -> StoreResult<Option<Vec<(i64, Option<uuid::Uuid>, bool)>>> {
         let sql = format!(
-            "SELECT seq, document_id FROM change_log WHERE seq > {from} AND seq <= {to} LIMIT {}",
+            "SELECT seq, document_id, history_only FROM change_log \
+             WHERE seq > {from} AND seq <= {to} LIMIT {}",
             MAX_CHANGE_ROWS + 1
         );
         let rows = self.db.query_all_raw(Statement::from_string(self.backend(), sql)).await?;
@@ -497,7 +531,10 @@ impl Store {
             return Ok(None);
         }
         rows.iter()
-            .map(|row| Ok((row.try_get("", "seq")?, row.try_get("", "document_id")?)))
+            .map(|row| {
+                let history_only = row.try_get("", "history_only")?;
+                Ok((row.try_get("", "seq")?, row.try_get("", "document_id")?, history_only))
+            })
             .collect::<StoreResult<_>>()
             .map(Some)
     }

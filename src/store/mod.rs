@@ -69,7 +69,7 @@ pub use captures::{
     EvidenceRecord, Found, ImportedCaptures, LastRun, NewWatch, PackedEvidence, PageText,
     SeenBytes, Sighting, StoredEvidence, Validators, Watch, WatchInterval, slug_for_url,
 };
-pub use changes::{ChangeMarker, Changed};
+pub use changes::{ChangeMarker, Changed, Touched};
 pub use citations::{Citation, CitationTarget, StoredSelector};
 pub use citing::AddCitation;
 pub use connect::{

@@ -203,7 +203,13 @@ impl WriteTransaction<'_> {
     /// Says that this transaction changes `document` (its row, revisions, texts or captures)
     /// and, unless something else is said, nothing else any answer reads.
     pub(crate) fn touches(&self, document: DocumentId) {
-        self.says(Changed::Documents([document].into()));
+        self.says(Changed::documents([document]));
+    }
+
+    /// Says that this transaction changes only the history of `document`: it appends a
+    /// revision with its parent's title and source (`Touched::History`).
+    pub(crate) fn touches_history(&self, document: DocumentId) {
+        self.says(Changed::history_of(document));
     }
 
     /// Says that this transaction changes nothing an answer reads but what is said besides (a

@@ -211,7 +211,6 @@ impl WriteTransaction<'_> {
         actor: &Actor,
     ) -> StoreResult<WriteOutcome> {
         let author = actor.agent;
-        self.touches(input.document);
         self.check_content(&input.content)?;
         let document = documents::find(&self.tx, input.document)
             .await?
@@ -235,6 +234,12 @@ impl WriteTransaction<'_> {
                 "the revision is identical to the head (same title, content and source)",
             )
             .into());
+        }
+        // Said before anything is written. A list of documents shows the head's title and
+        // source: a revision that keeps both leaves it as it was.
+        match title.as_str() == parent.title && input.source == parent.source {
+            true => self.touches_history(document.id),
+            false => self.touches(document.id),
         }
         self.check_source_exists(input.source).await?;
 

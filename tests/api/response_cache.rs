@@ -19,6 +19,7 @@ crate::on_both_backends!(
     with_the_cache_off_every_request_runs,
     a_write_to_one_document_keeps_the_answers_that_read_only_others,
     a_write_by_another_process_drops_only_what_it_changed,
+    a_revision_keeping_title_and_source_keeps_the_pages_that_show_only_those,
     a_write_by_hand_that_logs_itself_is_seen_beside_other_writes,
     an_answer_kept_for_anyone_is_dropped_when_an_embargo_lifts,
 );
@@ -72,7 +73,7 @@ async fn on_sqlite_a_marker_read_under_a_write_in_flight_reads_its_change() {
     let Changed::Documents(changed) = store.changed_between(&before, &after).await.unwrap() else {
         panic!("taken for a change to everything");
     };
-    assert!(changed.contains(&created.document.id), "{changed:?}");
+    assert!(changed.contains_key(&created.document.id), "{changed:?}");
 }
 
 const DOCUMENT: &str =
@@ -432,6 +433,89 @@ async fn a_write_by_another_process_drops_only_what_it_changed(app: TestApp) {
     let (theirs, ran) = counted(&app, DOCUMENT, json!({ "slug": "theirs" })).await;
     assert!(ran > 0);
     assert_eq!(theirs["data"]["document"]["head"]["content"], "theirs 100\n");
+    // Its change log says when a revision changed only a document's history: a page showing
+    // only what such a revision keeps is kept past it.
+    query_kept_past(&app, SUMMARIES, json!({}), || {
+        n += 1;
+        revise(n)
+    })
+    .await;
+}
+
+/// A page of documents that shows of each only its summary: what a revision keeping its
+/// parent's title and source leaves as it was.
+const SUMMARIES: &str =
+    "{ documents(first: 10) { totalCount nodes { slug title head { source { url } } } } }";
+
+/// Revises the document `slug` at its head through the API, with `input`'s fields besides.
+async fn revise_with(app: &TestApp, token: &str, slug: &str, input: Value) {
+    let (id, head) = head_of(app, token, slug).await;
+    let mut input = input;
+    input["documentId"] = json!(id);
+    input["expectedHead"] = json!(head);
+    let body = app
+        .query_as(
+            Some(token),
+            "mutation($i: ReviseDocumentInput!) { reviseDocument(input: $i) { revision { hash } } }",
+            json!({ "i": input }),
+        )
+        .await;
+    assert_no_errors(&body);
+}
+
+async fn a_revision_keeping_title_and_source_keeps_the_pages_that_show_only_those(app: TestApp) {
+    let token = app.editor().await;
+    app.create_document(&token, "shown", "shown 0\n").await;
+    app.create_document(&token, "beside", "beside\n").await;
+    let mut n = 0;
+    query_kept_past(&app, SUMMARIES, json!({}), || {
+        n += 1;
+        let (app, token, n) = (&app, &token, n);
+        async move { revise_slug(app, token, "shown", &format!("shown {n}\n")).await }
+    })
+    .await;
+
+    // What shows more of the document than its summary is not kept past such a revision.
+    for (query, variables) in [
+        (DOCUMENT, json!({ "slug": "shown" })),
+        ("{ documents(first: 10) { nodes { slug updatedAt } } }", json!({})),
+        ("{ documents(first: 10) { nodes { slug head { number } } } }", json!({})),
+    ] {
+        let before = replayed(&app, query, variables.clone()).await;
+        n += 1;
+        revise_slug(&app, &token, "shown", &format!("shown {n}\n")).await;
+        let (after, ran) = counted(&app, query, variables).await;
+        assert!(ran > 0, "{query} was replayed after a revision of its document");
+        assert_ne!(after, before, "{query}");
+    }
+
+    // A new title, and a new source, show on the page at once.
+    replayed(&app, SUMMARIES, json!({})).await;
+    revise_with(&app, &token, "shown", json!({ "content": "retitled\n", "title": "Retitled" }))
+        .await;
+    let (page, ran) = counted(&app, SUMMARIES, json!({})).await;
+    assert!(ran > 0);
+    assert!(page.to_string().contains("\"Retitled\""), "{page}");
+    let source = app
+        .query_as(
+            Some(&token),
+            "mutation { createSource(input: { title: \"Seen\", url: \"https://example.org/seen\" }) \
+             { source { id } } }",
+            json!({}),
+        )
+        .await;
+    let source = source["data"]["createSource"]["source"]["id"].as_str().unwrap().to_owned();
+    replayed(&app, SUMMARIES, json!({})).await;
+    revise_with(&app, &token, "shown", json!({ "content": "sourced\n", "source": source })).await;
+    let (page, ran) = counted(&app, SUMMARIES, json!({})).await;
+    assert!(ran > 0);
+    assert!(page.to_string().contains("https://example.org/seen"), "{page}");
+    // And a revision that drops the source again.
+    replayed(&app, SUMMARIES, json!({})).await;
+    revise_slug(&app, &token, "shown", "unsourced\n").await;
+    let (page, ran) = counted(&app, SUMMARIES, json!({})).await;
+    assert!(ran > 0);
+    assert!(!page.to_string().contains("https://example.org/seen"), "{page}");
 }
 
 async fn a_write_by_hand_that_logs_itself_is_seen_beside_other_writes(app: TestApp) {

@@ -120,8 +120,8 @@ struct Kept {
 struct Parsed {
     document: ExecutableDocument,
     shape: shape::DocumentShape,
-    /// Whether its answers read only the documents its root fields find (`reads`).
-    document_scoped: bool,
+    /// How much its answers read of the documents its root fields find (`reads`).
+    scope: crate::graphql::reads::Scope,
 }
 
 /// At most 256 texts, each of at most 2 KiB, together at most 128 KiB.
@@ -279,7 +279,7 @@ impl Extension for LimitsCheck {
             );
         }
         if let Ok(reads) = ctx.data::<Arc<ReadSet>>() {
-            reads.set_scoped(parsed.document_scoped);
+            reads.set_scope(parsed.scope);
         }
         self.introspection_cost.store(parsed.shape.introspection_cost, Ordering::Relaxed);
         let writes = holds_mutation(&parsed.document);
@@ -422,8 +422,8 @@ fn parse_and_measure(query: &str, limits: &QueryLimits) -> ServerResult<Parsed> 
     within(Limit::ValueDepth, shape.value_depth, limits.max_value_depth)?;
     rules::single_root_field(&document)
         .map_err(|message| ApiError::bad_input(message).into_server_error())?;
-    let document_scoped = crate::graphql::reads::document_scoped(&document);
-    Ok(Parsed { document, shape, document_scoped })
+    let scope = crate::graphql::reads::scope_of(&document);
+    Ok(Parsed { document, shape, scope })
 }
 
 /// Whether a document holds a mutation (it may be the one the request runs).
