@@ -124,6 +124,43 @@ pub async fn import(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let incoming = checked
+        .chains
+        .values()
+        .filter(|chain| !chain.refused)
+        .map(|chain| (chain.number - chain.stored).max(0) as u64)
+        .sum();
+    let paused = store.pause_index_merges(incoming).await?;
+    let written = write_batches(store, path, checked, options, &bar, &mut report).await;
+    // Merged again whether or not every batch was written: what was is searched. Should that
+    // fail after a batch did, the batch's error is the one to report, and the store merges
+    // again at its next `migrate`.
+    if paused {
+        let resumed = store.resume_index_merges().await;
+        if written.is_ok() {
+            resumed?;
+        }
+    }
+    let counts = written?;
+    report.revisions = counts.revisions;
+    report.documents = counts.documents;
+    report.agents = counts.agents;
+    report.sources = counts.sources;
+    bar.finish_and_clear();
+    report.compacted = store.compact_after_bulk(report.revisions).await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// The second pass: reads the archive's batches on a thread of their own and writes each.
+async fn write_batches(
+    store: &Store,
+    path: &Path,
+    checked: Checked,
+    options: ImportOptions,
+    bar: &indicatif::ProgressBar,
+    report: &mut ImportReport,
+) -> anyhow::Result<Counts> {
     // Reading and hashing the next batch overlaps writing this one.
     let writing = Instant::now();
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Batch>(1);
@@ -152,15 +189,7 @@ pub async fn import(
         let rate = written as f64 / writing.elapsed().as_secs_f64().max(1e-3);
         bar.set_message(format!("{written} revisions, {rate:.0}/s"));
     }
-    let counts = reader.join().map_err(|_| anyhow::anyhow!("the archive reader panicked"))??;
-    report.revisions = counts.revisions;
-    report.documents = counts.documents;
-    report.agents = counts.agents;
-    report.sources = counts.sources;
-    bar.finish_and_clear();
-    report.compacted = store.compact_after_bulk(report.revisions).await?;
-    report.elapsed = started.elapsed();
-    Ok(report)
+    reader.join().map_err(|_| anyhow::anyhow!("the archive reader panicked"))?
 }
 
 /// What the second pass hands the writer at a time: the store's batch, and the captures that

@@ -341,10 +341,7 @@ impl Store {
     /// cost grows with the index (the history's words), paid once per erasure pass.
     async fn merge_search_indexes_sqlite(&self) -> StoreResult<()> {
         let (_turn, tx) = self.begin_bare().await?;
-        for table in ["search_passages_fts", "search_heads_fts"] {
-            tx.execute_unprepared(&format!("INSERT INTO {table}({table}) VALUES ('optimize')"))
-                .await?;
-        }
+        super::search::merge_all(&tx).await?;
         // What searches find is unchanged.
         self.commit_change(tx, super::changes::Changed::no_document()).await
     }

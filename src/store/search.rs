@@ -743,3 +743,43 @@ pub(crate) async fn relation_of(
         .transpose()?
         .unwrap_or_else(|| "search_passages".to_owned()))
 }
+
+/// The search indexes on SQLite: FTS5 tables, which add a segment with each write that
+/// changes them and merge segments as they accumulate.
+const SQLITE_INDEXES: [&str; 2] = ["search_passages_fts", "search_heads_fts"];
+
+/// FTS5's own default for `automerge`: a write merges a level once it holds this many
+/// segments.
+const AUTOMERGE: u32 = 4;
+
+/// On SQLite, whether writes to the indexes merge their segments (`automerge` above 0).
+pub(crate) async fn merging(conn: &impl ConnectionTrait) -> StoreResult<bool> {
+    for table in SQLITE_INDEXES {
+        let sql = format!("SELECT v FROM {table}_config WHERE k = 'automerge'");
+        let row = conn.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+        if row.map(|row| row.try_get_by_index::<i64>(0)).transpose()? == Some(0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// On SQLite, lets writes merge the indexes' segments (`true`, as FTS5 does by default) or
+/// stops them (`false`); each index's setting is kept in the database.
+pub(crate) async fn set_merging(conn: &impl ConnectionTrait, on: bool) -> StoreResult<()> {
+    let segments = if on { AUTOMERGE } else { 0 };
+    for table in SQLITE_INDEXES {
+        let sql = format!("INSERT INTO {table}({table}, rank) VALUES ('automerge', {segments})");
+        conn.execute_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    }
+    Ok(())
+}
+
+/// On SQLite, merges each index into one segment (which drops what deleted rows left).
+pub(crate) async fn merge_all(conn: &impl ConnectionTrait) -> StoreResult<()> {
+    for table in SQLITE_INDEXES {
+        let sql = format!("INSERT INTO {table}({table}) VALUES ('optimize')");
+        conn.execute_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    }
+    Ok(())
+}

@@ -406,3 +406,57 @@ async fn a_byte_order_mark_is_read_past_and_what_is_not_an_archive_stops_at_once
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(app.corpus_size().await, before, "nothing was written");
 }
+
+/// On SQLite a bulk import stops the search indexes merging as each batch adds a segment, and
+/// merges them once at its end: what it wrote is found, each index is one segment, and later
+/// writes merge again (FTS5's `automerge`). A store that an import left not merging, because
+/// it stopped before its end, merges again once migrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_bulk_import_merges_its_search_indexes_once_and_writes_merge_again() {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_schema(crate::helpers::Backend::Sqlite).await.unwrap();
+    let mut archive = Archive::new();
+    for i in 0..6 {
+        archive.history(&format!("merged{i}"), 8);
+    }
+    // Three revisions a batch: sixteen write transactions.
+    let report = import_bytes(&app.store, &archive.bytes()).await;
+    assert_eq!(report.revisions, 48);
+
+    let db = palimpsest::store::connect(&app.database_url).await.unwrap();
+    let one = |sql: String| {
+        let db = &db;
+        async move {
+            let row =
+                db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql));
+            row.await.unwrap().map(|row| row.try_get_by_index::<i64>(0).unwrap())
+        }
+    };
+    let automerge =
+        |table: &'static str| one(format!("SELECT v FROM {table}_config WHERE k = 'automerge'"));
+    for table in ["search_passages_fts", "search_heads_fts"] {
+        let segments = one(format!("SELECT COUNT(DISTINCT segid) FROM {table}_idx")).await;
+        assert_eq!(segments, Some(1), "{table} merged into one segment");
+        assert_eq!(automerge(table).await, Some(4), "{table} merges as it is written again");
+    }
+    let found = app
+        .query(
+            "{ search(query: \"merged3\", scope: HISTORY, first: 20) { edges { node { document { slug } } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    crate::helpers::assert_no_errors(&found);
+    // Its eight texts, each a paragraph of its own, and its title, the same in all eight.
+    let hits = found["data"]["search"]["edges"].as_array().unwrap();
+    assert_eq!(hits.len(), 8 + 1, "{found}");
+    assert!(hits.iter().all(|hit| hit["node"]["document"]["slug"] == "merged3"), "{found}");
+
+    // As an import that stopped before its end leaves it.
+    db.execute_unprepared(
+        "INSERT INTO search_heads_fts(search_heads_fts, rank) VALUES ('automerge', 0)",
+    )
+    .await
+    .unwrap();
+    palimpsest::store::migrate(&db).await.unwrap();
+    assert_eq!(automerge("search_heads_fts").await, Some(4));
+}

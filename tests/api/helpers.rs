@@ -237,6 +237,15 @@ impl HeldLock {
 }
 
 impl TestApp {
+    /// One connection to the app's database, for stepping its migrations by hand: over a pool,
+    /// a SQLite statement of one migration can meet a connection that has not seen what the
+    /// one before changed (`store::migrate` migrates on one connection for that reason).
+    pub async fn schema_connection(&self) -> sea_orm::DatabaseConnection {
+        let mut options = sea_orm::ConnectOptions::new(self.database_url.clone());
+        options.max_connections(1).sqlx_logging(false);
+        sea_orm::Database::connect(options).await.unwrap()
+    }
+
     pub async fn hold_lock(&self) -> HeldLock {
         use sea_orm::ConnectionTrait;
         let mut options = sea_orm::ConnectOptions::new(self.database_url.clone());

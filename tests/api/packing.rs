@@ -167,10 +167,12 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     use migration::MigratorTrait;
     let token = app.editor().await;
     let (id, written) = history(&app, &token, "harbour-budget", 8).await;
-    let db = app.store.connection();
-    // The contentless search index, the collections, the heads' index's deletes, the change
-    // log, the watches' last seen bytes, the index of capture records by base and the
-    // captures' tables go first, then the search index's partitions (on PostgreSQL).
+    let db = &app.schema_connection().await;
+    // The change log's history-only column, the contentless search index, the collections,
+    // the heads' index's deletes, the change log, the watches' last seen bytes, the index of
+    // capture records by base and the captures' tables go first, then the search index's
+    // partitions (on PostgreSQL).
+    migration::Migrator::down(db, Some(1)).await.unwrap();
     migration::Migrator::down(db, Some(1)).await.unwrap();
     migration::Migrator::down(db, Some(1)).await.unwrap();
     migration::Migrator::down(db, Some(1)).await.unwrap();

@@ -212,7 +212,7 @@ async fn revisions_written_before_the_log_join_it_in_order_of_creation(app: Test
     let (_, second) = app.document_with_history(&token, "newer", 2).await;
     // The corpus as it was before the migration that brought the log, which then runs.
     use migration::MigratorTrait;
-    let db = app.store.connection();
+    let db = &app.schema_connection().await;
     palimpsest::store::unpack_for_downgrade(db).await.unwrap();
     migration::Migrator::down(db, Some(4)).await.unwrap();
     palimpsest::store::migrate(db).await.unwrap();

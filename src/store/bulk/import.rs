@@ -225,6 +225,33 @@ impl Store {
     /// rewrites the texts the one before left whole as deltas, which leaves pages half empty
     /// (and on PostgreSQL the search index's pending lists); on a store that grew mostly by
     /// this import, compacting once is cheap beside the import. True if it compacted.
+    /// On SQLite, stops the search indexes merging their segments as each batch adds one, for
+    /// an import of at least as many revisions as the store holds (`incoming`): merging as it
+    /// went rewrote the growing index again and again, a fifth of the reference corpus's
+    /// import. Returns whether it did; `resume_index_merges` merges once at the end. A store
+    /// left so by an import that did not end merges again at its next `migrate`.
+    pub async fn pause_index_merges(&self, incoming: u64) -> StoreResult<bool> {
+        if self.backend() != sea_orm::DatabaseBackend::Sqlite
+            || incoming < revision::Entity::find().count(&self.db).await?.max(1)
+        {
+            return Ok(false);
+        }
+        let (_turn, tx) = self.begin_bare().await?;
+        crate::store::search::set_merging(&tx, false).await?;
+        // What searches find is unchanged.
+        self.commit_change(tx, crate::store::changes::Changed::no_document()).await?;
+        Ok(true)
+    }
+
+    /// Merges each search index into one segment and lets writes merge them again, after
+    /// `pause_index_merges`.
+    pub async fn resume_index_merges(&self) -> StoreResult<()> {
+        let (_turn, tx) = self.begin_bare().await?;
+        crate::store::search::merge_all(&tx).await?;
+        crate::store::search::set_merging(&tx, true).await?;
+        self.commit_change(tx, crate::store::changes::Changed::no_document()).await
+    }
+
     pub async fn compact_after_bulk(&self, written: u64) -> StoreResult<bool> {
         if written == 0 {
             return Ok(false);
