@@ -219,7 +219,7 @@ pub(crate) fn scope_of(document: &ExecutableDocument) -> Scope {
     scopes.reduce(both).unwrap_or(Scope::Everything)
 }
 
-/// The narrower of two scopes: what reads both reads as much as the wider.
+/// What reads both reads as much as the wider of the two.
 fn both(a: Scope, b: Scope) -> Scope {
     match (a, b) {
         (Scope::Everything, _) | (_, Scope::Everything) => Scope::Everything,

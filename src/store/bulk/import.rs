@@ -220,11 +220,6 @@ impl Store {
         Ok(())
     }
 
-    /// After a bulk write of `written` revisions: compacts the database (`upkeep::compact`)
-    /// when they are at least half of all it holds. Imported in time order, every batch
-    /// rewrites the texts the one before left whole as deltas, which leaves pages half empty
-    /// (and on PostgreSQL the search index's pending lists); on a store that grew mostly by
-    /// this import, compacting once is cheap beside the import. True if it compacted.
     /// On SQLite, stops the search indexes merging their segments as each batch adds one, for
     /// an import of at least as many revisions as the store holds (`incoming`): merging as it
     /// went rewrote the growing index again and again, a fifth of the reference corpus's
@@ -252,6 +247,11 @@ impl Store {
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await
     }
 
+    /// After a bulk write of `written` revisions: compacts the database (`upkeep::compact`)
+    /// when they are at least half of all it holds. Imported in time order, every batch
+    /// rewrites the texts the one before left whole as deltas, which leaves pages half empty
+    /// (and on PostgreSQL the search index's pending lists); on a store that grew mostly by
+    /// this import, compacting once is cheap beside the import. True if it compacted.
     pub async fn compact_after_bulk(&self, written: u64) -> StoreResult<bool> {
         if written == 0 {
             return Ok(false);
