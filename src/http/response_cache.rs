@@ -1,18 +1,18 @@
 //! Answers to anonymous GraphQL queries, kept as sent and replayed to the next identical
 //! request while nothing they read has changed.
 //!
-//! Exact, not merely fresh. The cache holds the store's change marker (`Store::change_marker`)
-//! its entries are valid at; a request reads the marker before it runs, and when that marker
-//! is newer the cache first moves to it, dropping the entries that what committed in between
-//! made stale (`Store::changed_between`): a change to some documents drops the answers that
-//! read them and every answer that read anything else (`graphql::reads`), except that one to
-//! a document's history alone keeps the answers that read no more of it than its summary (a
-//! page of documents, say); a change to anything drops all. An entry is served only at the marker the cache holds, and kept only when it was
-//! read at that marker, so no request that began after a commit — through this server, another
-//! process, or another node — is served an answer the commit made stale. Only answers without
-//! errors are kept, and only for requests without credentials (a token's rights can lapse with
-//! time, which commits nothing). A replayed answer costs the client's rate limit what running
-//! it cost, charged the same way.
+//! Exact, not merely fresh. The cache holds the store's change marker (`Store::change_marker`) its
+//! entries are valid at; a request reads the marker before it runs, and when that marker is newer
+//! the cache first moves to it, dropping the entries that what committed in between made stale
+//! (`Store::changed_between`): a change to some documents drops the answers that read them and
+//! every answer that read anything else (`graphql::reads`), except that one to a document's history
+//! alone keeps the answers that read no more of it than its summary (a page of documents, say); a
+//! change to anything drops all. An entry is served only at the marker the cache holds, and kept
+//! only when it was read at that marker, so no request that began after a commit — through this
+//! server, another process, or another node — is served an answer the commit made stale. Only
+//! answers without errors are kept, and only for requests without credentials (a token's rights can
+//! lapse with time, which commits nothing). A replayed answer costs the client's rate limit what
+//! running it cost, charged the same way.
 //!
 //! Bounded by bytes (bodies, and each request's SHA-256, which stands for it: a request of
 //! megabytes costs the cache 32 bytes), least recently used first out; one answer may take at

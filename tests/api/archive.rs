@@ -441,7 +441,8 @@ async fn on_sqlite_a_bulk_import_merges_its_search_indexes_once_and_writes_merge
     }
     let found = app
         .query(
-            "{ search(query: \"merged3\", scope: HISTORY, first: 20) { edges { node { document { slug } } } } }",
+            "{ search(query: \"merged3\", scope: HISTORY, first: 20) \
+             { edges { node { document { slug } } } } }",
             serde_json::json!({}),
         )
         .await;
