@@ -294,8 +294,17 @@ async fn head_of(app: &TestApp, token: &str, slug: &str) -> (String, String) {
 
 /// Revises the document `slug` at its head, through the API.
 async fn revise_slug(app: &TestApp, token: &str, slug: &str, content: &str) {
+    revise_with(app, token, slug, json!({ "content": content, "message": "edit" })).await;
+}
+
+/// `revise_slug` with `input`'s fields (content, title, source…).
+async fn revise_with(app: &TestApp, token: &str, slug: &str, mut input: Value) {
     let (id, head) = head_of(app, token, slug).await;
-    assert_no_errors(&app.revise(token, &id, &head, content).await);
+    input["documentId"] = json!(id);
+    input["expectedHead"] = json!(head);
+    let body =
+        app.query_as(Some(token), crate::helpers::REVISE_DOCUMENT, json!({ "input": input })).await;
+    assert_no_errors(&body);
 }
 
 /// Runs `write` until the request for `kept` that follows it is replayed: at once on SQLite;
@@ -446,22 +455,6 @@ async fn a_write_by_another_process_drops_only_what_it_changed(app: TestApp) {
 /// parent's title and source leaves as it was.
 const SUMMARIES: &str =
     "{ documents(first: 10) { totalCount nodes { slug title head { source { url } } } } }";
-
-/// Revises the document `slug` at its head through the API, with `input`'s fields besides.
-async fn revise_with(app: &TestApp, token: &str, slug: &str, input: Value) {
-    let (id, head) = head_of(app, token, slug).await;
-    let mut input = input;
-    input["documentId"] = json!(id);
-    input["expectedHead"] = json!(head);
-    let body = app
-        .query_as(
-            Some(token),
-            "mutation($i: ReviseDocumentInput!) { reviseDocument(input: $i) { revision { hash } } }",
-            json!({ "i": input }),
-        )
-        .await;
-    assert_no_errors(&body);
-}
 
 async fn a_revision_keeping_title_and_source_keeps_the_pages_that_show_only_those(app: TestApp) {
     let token = app.editor().await;
