@@ -23,7 +23,9 @@ pub struct Model {
     pub log_index: Option<i64>,
     /// Set, with a row in `redactions`, when the text was redacted; nothing else changes.
     pub redacted: bool,
-    /// The canonical header as a zstd frame (`store::packing::pack_header`).
+    /// What is kept of the canonical header (`store::packing::KeptHeader`): the digests of
+    /// its members, where it is these columns' canonical header (everything the store
+    /// writes), else a zstd frame of it. `None` when it is kept plain in `header`.
     pub packed_header: Option<Vec<u8>>,
 }
 

@@ -15,7 +15,7 @@ use super::documents::Document;
 use super::error::{StoreError, StoreResult};
 use super::hashing::RevisionHeader;
 use super::page::{Direction, Page, PageRequest};
-use super::texts::packing::{self, UnpackError};
+use super::texts::packing::{self, KeptHeader, UnpackError};
 use super::transaction::WriteTransaction;
 use super::values::{
     AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
@@ -49,45 +49,86 @@ pub struct Revision {
     pub redacted: bool,
 }
 
-/// The canonical header bytes of `row`, unpacked if they are packed.
+/// The canonical header bytes of `row`: unpacked if they are packed, rebuilt from its
+/// columns if that is how they are kept.
 pub(crate) fn stored_header(row: &revision::Model) -> Result<String, UnpackError> {
-    match &row.packed_header {
-        Some(frame) => packing::unpack_header(frame),
+    match row.packed_header.as_deref().map(KeptHeader::of) {
+        Some(KeptHeader::Frame(frame)) => packing::unpack_header(frame),
+        Some(KeptHeader::Rebuilt(_)) => Ok(header_of_columns(row)),
         None => Ok(row.header.clone()),
     }
 }
 
+/// The canonical header that `row`'s columns say: what the revision was hashed over, unless
+/// one of them was altered.
+pub(crate) fn header_of_columns(row: &revision::Model) -> String {
+    row_header(row, |header| header.canonical_json())
+}
+
+/// `f` of the header `row`'s columns make.
+pub(crate) fn row_header<T>(row: &revision::Model, f: impl FnOnce(&RevisionHeader) -> T) -> T {
+    let parent = row.parent_hash.clone().map(RevisionHash::from_trusted);
+    let content = ContentHash::from_trusted(row.content_sha256.clone());
+    let title = Title::from_stored(row.title.clone());
+    let message = Message::from_stored(row.message.clone());
+    f(&RevisionHeader {
+        document: DocumentId::from(row.document_id),
+        parent: parent.as_ref(),
+        title: &title,
+        content_sha256: &content,
+        author: AgentId::from(row.author_id),
+        created_at: Timestamp::from_micros(row.created_at),
+        message: &message,
+        source: row.source_id.map(SourceId::from),
+    })
+}
+
 /// A revision's canonical header as its row keeps it. Most reads of a revision never show the
 /// header (a page of revisions, a document's head for its title), and unpacking one was a
-/// tenth of such a read's instructions, so it is unpacked only when asked for
+/// tenth of such a read's instructions, so it is made only when asked for
 /// (`Revision::header`).
 #[derive(Debug, Clone)]
 pub enum StoredHeader {
     Plain(String),
     /// A zstd frame (`packing::pack_header`).
     Packed(Vec<u8>),
+    /// Not kept: it is the canonical header of the revision's own members, as every header
+    /// this store writes is.
+    Rebuilt,
 }
 
 impl StoredHeader {
-    fn text(&self) -> Result<std::borrow::Cow<'_, str>, UnpackError> {
-        match self {
-            StoredHeader::Plain(header) => Ok(header.as_str().into()),
-            StoredHeader::Packed(frame) => packing::unpack_header(frame).map(Into::into),
+    fn of(header: String, packed: Option<Vec<u8>>) -> Self {
+        match packed {
+            Some(kept) if matches!(KeptHeader::of(&kept), KeptHeader::Rebuilt(_)) => {
+                StoredHeader::Rebuilt
+            }
+            Some(frame) => StoredHeader::Packed(frame),
+            None => StoredHeader::Plain(header),
         }
     }
 }
 
 /// Equal when they keep the same header, however each keeps it (a frame that cannot be
-/// unpacked equals only the same bytes).
+/// unpacked equals only the same bytes). A rebuilt header is the revision's members, which
+/// `Revision`'s equality compares one by one; it equals another rebuilt one.
 impl PartialEq for StoredHeader {
     fn eq(&self, other: &Self) -> bool {
+        use StoredHeader::*;
         match (self, other) {
-            (StoredHeader::Plain(mine), StoredHeader::Plain(theirs)) => mine == theirs,
-            (StoredHeader::Packed(mine), StoredHeader::Packed(theirs)) if mine == theirs => true,
-            _ => match (self.text(), other.text()) {
-                (Ok(mine), Ok(theirs)) => mine == theirs,
-                _ => false,
-            },
+            (Rebuilt, Rebuilt) => true,
+            (Rebuilt, _) | (_, Rebuilt) => false,
+            (Plain(mine), Plain(theirs)) => mine == theirs,
+            (Packed(mine), Packed(theirs)) if mine == theirs => true,
+            (Packed(frame), Plain(header)) | (Plain(header), Packed(frame)) => {
+                packing::unpack_header(frame).is_ok_and(|unpacked| unpacked == *header)
+            }
+            (Packed(mine), Packed(theirs)) => {
+                match (packing::unpack_header(mine), packing::unpack_header(theirs)) {
+                    (Ok(mine), Ok(theirs)) => mine == theirs,
+                    _ => false,
+                }
+            }
         }
     }
 }
@@ -99,19 +140,36 @@ impl Revision {
     /// be unpacked reads as empty, which hashes to nothing: every client holding the hash sees
     /// it fail, and `verify` names the damage.
     pub fn header(&self) -> std::borrow::Cow<'_, str> {
-        self.stored_header.text().unwrap_or_else(|error| {
+        let frame = match &self.stored_header {
+            StoredHeader::Plain(header) => return header.as_str().into(),
+            StoredHeader::Rebuilt => return self.rebuilt_header().into(),
+            StoredHeader::Packed(frame) => frame,
+        };
+        packing::unpack_header(frame).map(Into::into).unwrap_or_else(|error| {
             tracing::error!(revision = %self.hash, %error, "stored header cannot be unpacked");
             "".into()
         })
+    }
+
+    fn rebuilt_header(&self) -> String {
+        let title = Title::from_stored(self.title.clone());
+        let message = Message::from_stored(self.message.clone());
+        RevisionHeader {
+            document: self.document_id,
+            parent: self.parent.as_ref(),
+            title: &title,
+            content_sha256: &self.content_hash,
+            author: self.author,
+            created_at: self.created_at,
+            message: &message,
+            source: self.source,
+        }
+        .canonical_json()
     }
 }
 
 impl From<revision::Model> for Revision {
     fn from(row: revision::Model) -> Self {
-        let stored_header = match row.packed_header {
-            Some(frame) => StoredHeader::Packed(frame),
-            None => StoredHeader::Plain(row.header),
-        };
         Revision {
             hash: RevisionHash::from_trusted(row.hash),
             document_id: row.document_id.into(),
@@ -123,7 +181,7 @@ impl From<revision::Model> for Revision {
             message: row.message,
             source: row.source_id.map(SourceId::from),
             created_at: Timestamp::from_micros(row.created_at),
-            stored_header,
+            stored_header: StoredHeader::of(row.header, row.packed_header),
             content_bytes: row.content_bytes.max(0) as u64,
             log_index: row.log_index.map(|i| i as u64),
             redacted: row.redacted,
@@ -160,7 +218,7 @@ impl NewRevision<'_> {
             message: self.message,
             source: self.source,
         };
-        let (canonical, hash) = header.hash();
+        let hash = RevisionHash::of_header(&header.canonical_json());
         let revision = Revision {
             hash,
             document_id: self.document,
@@ -172,7 +230,7 @@ impl NewRevision<'_> {
             message: self.message.as_str().to_owned(),
             source: self.source,
             created_at: self.created_at,
-            stored_header: StoredHeader::Plain(canonical),
+            stored_header: StoredHeader::Rebuilt,
             content_bytes: self.content.len() as u64,
             log_index: None,
             redacted: false,
@@ -192,7 +250,8 @@ impl NewRevision<'_> {
             content_bytes: Set(self.content.len() as i64),
             log_index: Set(None),
             redacted: Set(false),
-            packed_header: Set(Some(packing::pack_header(&revision.header()))),
+            // The columns above are the header's members: only their digests are kept.
+            packed_header: Set(Some(packing::pack_rebuilt(&header.member_digests()))),
         };
         (row, revision)
     }
@@ -452,15 +511,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_header_reads_the_same_packed_or_plain_and_is_unpacked_only_when_read() {
+    fn a_header_reads_the_same_packed_or_plain() {
         let canonical = r#"{"author":"019abcde-0000-7000-8000-000000000001","content_sha256":"537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f","created_at":"2026-11-24T10:15:30.123456Z","document":"019abcde-0123-7456-89ab-0123456789ab","message":"","parent":null,"source":null,"title":"T","type":"palimpsest.revision/v1"}"#;
         let plain = StoredHeader::Plain(canonical.to_owned());
         let packed = StoredHeader::Packed(packing::pack_header(canonical));
         assert_eq!(plain, packed);
-        assert_eq!(packed.text().unwrap(), canonical);
         let damaged = StoredHeader::Packed(vec![0x28, 0xb5, 0x2f]);
-        assert!(damaged.text().is_err());
         assert_ne!(damaged, plain);
         assert_eq!(damaged, damaged.clone());
+    }
+
+    #[test]
+    fn a_sealed_revision_keeps_only_digests_and_reads_its_header_back_whole() {
+        use sea_orm::TryIntoModel;
+        let title = Title::parse("Former security chiefs write \u{2014} \"end the war\"").unwrap();
+        let message = Message::parse("Captured\tp. 3").unwrap();
+        let content = "Hamas has been dismantled as a military and governmental force.\n";
+        let content_hash = ContentHash::of(content);
+        let (row, sealed) = NewRevision {
+            document: DocumentId::parse("019abcde-0123-7456-89ab-0123456789ab").unwrap(),
+            number: 1,
+            parent: None,
+            title: &title,
+            content,
+            content_hash: &content_hash,
+            message: &message,
+            author: AgentId::parse("019abcde-0000-7000-8000-000000000001").unwrap(),
+            source: None,
+            created_at: Timestamp::parse("t", "2026-11-24T10:15:30.123456Z").unwrap(),
+        }
+        .seal();
+        let row = row.try_into_model().unwrap();
+        assert!(row.header.is_empty());
+        assert_eq!(row.packed_header.as_ref().map(Vec::len), Some(19));
+        assert_eq!(stored_header(&row).unwrap(), sealed.header());
+        let read = Revision::from(row);
+        assert_eq!(read.stored_header, StoredHeader::Rebuilt);
+        assert_eq!(read, sealed);
+        assert_eq!(RevisionHash::of_header(&read.header()), read.hash);
+        assert!(
+            read.header().contains(r#""title":"Former security chiefs write — \"end the war\"""#)
+        );
+        // Kept plain, the same header reads the same.
+        let plain = Revision {
+            stored_header: StoredHeader::Plain(read.header().into_owned()),
+            ..read.clone()
+        };
+        assert_eq!(plain.header(), read.header());
     }
 }

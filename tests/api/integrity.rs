@@ -19,6 +19,7 @@ crate::on_both_backends!(
     a_changed_header_is_named,
     a_damaged_packed_text_is_named_with_the_texts_packed_against_it,
     a_changed_column_is_named_by_the_header_member_it_breaks,
+    damaged_member_digests_are_named_and_name_no_column,
     a_re_pointed_parent_is_named,
     a_deleted_revision_is_found_by_its_orphaned_leaf,
     a_swapped_head_is_named,
@@ -275,13 +276,71 @@ async fn a_changed_column_is_named_by_the_header_member_it_breaks(app: TestApp) 
     let verified = verify(&app, &corpus).await;
     assert_named(&verified, "HEADER_FIELD", second, Some("title"));
     assert_named(&verified, "HEADER_FIELD", third, Some("message"));
-    // The header itself is intact: its hash is still the revision's.
+    // The store keeps no copy of a header its row's columns make, only a digest of each
+    // member: the break is put on the column, not on the header.
     assert!(problems(&verified, "HEADER_HASH").is_empty(), "{verified:#}");
     expect![[r#"
-        {"detail":"the header says \"Title of target\", the stored column \"Another title\"","documentId":"<target>","field":"title","kind":"HEADER_FIELD","revision":"<target 2>"}
-        {"detail":"the header says \"edit\", the stored column \"rewritten\"","documentId":"<target>","field":"message","kind":"HEADER_FIELD","revision":"<target 3>"}
+        {"detail":"the stored column \"Another title\" is not the title the revision's hash covers","documentId":"<target>","field":"title","kind":"HEADER_FIELD","revision":"<target 2>"}
+        {"detail":"the stored column \"rewritten\" is not the message the revision's hash covers","documentId":"<target>","field":"message","kind":"HEADER_FIELD","revision":"<target 3>"}
         --- log
     "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
+}
+
+/// `hex` as a binary literal of the app's database.
+fn bytes_literal(app: &TestApp, hex: &str) -> String {
+    match app.store.connection().get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => format!("decode('{hex}', 'hex')"),
+        _ => format!("x'{hex}'"),
+    }
+}
+
+async fn damaged_member_digests_are_named_and_name_no_column(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let (first, second, third) = (&corpus.target[0], &corpus.target[1], &corpus.target[2]);
+    let other = &corpus.other[0];
+    let zeroed = bytes_literal(&app, &format!("01{}", "00".repeat(18)));
+    tamper(
+        &app,
+        &[
+            // Cut short; the columns intact.
+            format!(
+                "UPDATE revisions SET packed_header = substr(packed_header, 1, 7) \
+                 WHERE hash = '{first}'"
+            ),
+            // Another revision's, whole; the columns intact.
+            format!(
+                "UPDATE revisions SET packed_header = (SELECT packed_header FROM revisions \
+                 WHERE hash = '{other}') WHERE hash = '{second}'"
+            ),
+            // Zeroed, and a column changed: nothing says which, so the hash is what breaks.
+            format!(
+                "UPDATE revisions SET packed_header = {zeroed}, title = 'Another title' \
+                 WHERE hash = '{third}'"
+            ),
+        ],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    assert!(problems(&verified, "HEADER_FIELD").is_empty(), "{verified:#}");
+    // Served, each header is still the one its revision was hashed over, but the third's.
+    for (hash, holds) in [(first, true), (second, true), (third, false)] {
+        let body = app
+            .query("query($h: String!) { revision(hash: $h) { header } }", json!({ "h": hash }))
+            .await;
+        let header = body["data"]["revision"]["header"].as_str().unwrap();
+        assert_eq!(sha256_hex(header.as_bytes()) == *hash, holds, "{hash}: {header}");
+    }
+    let rebuilt = app
+        .query("query($h: String!) { revision(hash: $h) { header } }", json!({ "h": third }))
+        .await;
+    let rebuilt = sha256_hex(rebuilt["data"]["revision"]["header"].as_str().unwrap().as_bytes());
+    expect![[r#"
+        {"detail":"the digests kept of the header's members are damaged","documentId":"<target>","field":"header","kind":"HEADER_MALFORMED","revision":"<target 1>"}
+        {"detail":"the digests kept of the header's members are not its members'","documentId":"<target>","field":"header","kind":"HEADER_MALFORMED","revision":"<target 2>"}
+        {"detail":"the digests kept of the header's members are damaged","documentId":"<target>","field":"header","kind":"HEADER_MALFORMED","revision":"<target 3>"}
+        {"detail":"the header rebuilt from the row hashes to <rebuilt>, not to the revision's hash","documentId":"<target>","field":"header","kind":"HEADER_HASH","revision":"<target 3>"}
+        --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[(&rebuilt, "<rebuilt>")]));
 }
 
 async fn a_re_pointed_parent_is_named(app: TestApp) {
@@ -298,7 +357,7 @@ async fn a_re_pointed_parent_is_named(app: TestApp) {
     assert_named(&verified, "HEADER_FIELD", third, Some("parent"));
     expect![[r#"
         {"detail":"names <other>; the revision before it in the chain is <target 2>","documentId":"<target>","field":"parent","kind":"PARENT","revision":"<target 3>"}
-        {"detail":"the header says \"<target 2>\", the stored column \"<other>\"","documentId":"<target>","field":"parent","kind":"HEADER_FIELD","revision":"<target 3>"}
+        {"detail":"the stored column \"<other>\" is not the parent the revision's hash covers","documentId":"<target>","field":"parent","kind":"HEADER_FIELD","revision":"<target 3>"}
         --- log
     "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }

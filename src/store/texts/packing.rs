@@ -9,13 +9,18 @@
 //! deltas ends at a whole text; its length is kept below [`MAX_CHAIN`] so reading an old
 //! revision costs a bounded number of decompressions.
 //!
-//! A header is a zstd frame with the header's fixed skeleton as prefix: the skeleton is most of
-//! what its members do not say.
+//! A header that is the canonical header of its row's own columns (every header this store
+//! writes) is not kept at all: it is rebuilt from them when asked for, and only a short digest
+//! of each member stays, so that verification can name the column an alteration broke
+//! ([`KeptHeader::Rebuilt`]). Any other header (one written by hand, say) is a zstd frame with
+//! the header's fixed skeleton as prefix: the skeleton is most of what its members do not say.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use zstd::zstd_safe::{CCtx, DCtx};
+
+use crate::store::hashing::MemberDigests;
 
 /// How a blob's text is stored (`blobs.packing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +160,39 @@ pub(crate) fn pack_delta(text: &str, base: &str) -> Vec<u8> {
 /// A canonical header as stored.
 pub(crate) fn pack_header(header: &str) -> Vec<u8> {
     compress(header.as_bytes(), Some(HEADER_SKELETON))
+}
+
+/// Leads `packed_header` where the header is rebuilt from its row. A zstd frame starts with
+/// its magic number (0x28 first), never with this byte.
+const REBUILT: u8 = 0x01;
+
+/// What `revisions.packed_header` keeps of a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeptHeader<'a> {
+    /// A frame of `pack_header`.
+    Frame(&'a [u8]),
+    /// Nothing but its members' digests: the header is the row's canonical header. `None`
+    /// when they are not whole (the row was altered).
+    Rebuilt(Option<MemberDigests>),
+}
+
+/// What a header rebuilt from its row leaves in `packed_header`.
+pub(crate) fn pack_rebuilt(digests: &MemberDigests) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(1 + digests.len() * 2);
+    kept.push(REBUILT);
+    kept.extend(digests.iter().flatten());
+    kept
+}
+
+impl<'a> KeptHeader<'a> {
+    pub(crate) fn of(packed: &'a [u8]) -> Self {
+        match packed.split_first() {
+            Some((&REBUILT, digests)) => KeptHeader::Rebuilt(
+                digests.as_chunks::<2>().0.try_into().ok().filter(|_| digests.len() % 2 == 0),
+            ),
+            _ => KeptHeader::Frame(packed),
+        }
+    }
 }
 
 /// A stored header frame back to its canonical bytes.
@@ -366,5 +404,17 @@ mod tests {
         assert!(frame.len() < header.len());
         assert_eq!(unpack_header(&frame).unwrap(), header);
         assert!(unpack_header(&frame[..frame.len() / 2]).is_err());
+        assert_eq!(KeptHeader::of(&frame), KeptHeader::Frame(&frame));
+    }
+
+    #[test]
+    fn a_rebuilt_header_keeps_its_digests_and_says_when_they_are_cut() {
+        let digests: MemberDigests = std::array::from_fn(|i| [i as u8, 0xff - i as u8]);
+        let kept = pack_rebuilt(&digests);
+        assert_eq!(kept.len(), 19);
+        assert_eq!(KeptHeader::of(&kept), KeptHeader::Rebuilt(Some(digests)));
+        assert_eq!(KeptHeader::of(&kept[..18]), KeptHeader::Rebuilt(None));
+        assert_eq!(KeptHeader::of(&kept[..1]), KeptHeader::Rebuilt(None));
+        assert_eq!(KeptHeader::of(&[]), KeptHeader::Frame(&[]));
     }
 }

@@ -93,18 +93,17 @@ pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(packed + pack_plain_headers(db).await?)
 }
 
-/// Packs the headers stored plain, a page of revisions per transaction.
+/// Packs the headers stored plain, a page of revisions per transaction: those that are their
+/// row's canonical header become its members' digests, as new ones are written; any other is
+/// kept as a frame.
 async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
     use crate::entity::revision;
+    use crate::store::revisions::{header_of_columns, row_header};
     let mut packed = 0;
     loop {
-        let rows: Vec<(String, String)> = revision::Entity::find()
-            .select_only()
-            .column(revision::Column::Hash)
-            .column(revision::Column::Header)
+        let rows: Vec<revision::Model> = revision::Entity::find()
             .filter(revision::Column::PackedHeader.is_null())
             .limit(ROWS_PER_STATEMENT as u64)
-            .into_tuple()
             .all(db)
             .await?;
         if rows.is_empty() {
@@ -112,14 +111,16 @@ async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
         }
         packed += rows.len() as u64;
         let tx = crate::store::transaction::begin_write(db).await?;
-        for (hash, header) in rows {
+        for row in rows {
+            let kept = if header_of_columns(&row) == row.header {
+                packing::pack_rebuilt(&row_header(&row, |header| header.member_digests()))
+            } else {
+                packing::pack_header(&row.header)
+            };
             revision::Entity::update_many()
-                .col_expr(
-                    revision::Column::PackedHeader,
-                    Expr::value(packing::pack_header(&header)),
-                )
+                .col_expr(revision::Column::PackedHeader, Expr::value(kept))
                 .col_expr(revision::Column::Header, Expr::value(""))
-                .filter(revision::Column::Hash.eq(hash))
+                .filter(revision::Column::Hash.eq(row.hash))
                 .exec(&tx)
                 .await?;
         }

@@ -9,14 +9,13 @@ use sha2::{Digest, Sha256};
 
 use super::{Problem, Report};
 use crate::entity::revision;
-use crate::store::hashing::RevisionHeader;
+use crate::store::hashing::{MEMBERS, MemberDigests};
 use crate::store::kinds::ProblemKind;
-use crate::store::revisions::stored_header;
+use crate::store::revisions::{header_of_columns, row_header, stored_header};
+use crate::store::texts::packing::KeptHeader;
 use crate::store::texts::packing::Unpacked;
 use crate::store::tlog;
-use crate::store::values::{
-    AgentId, ContentHash, DocumentId, Message, RevisionHash, SourceId, Timestamp, Title,
-};
+use crate::store::values::{DocumentId, RevisionHash, Timestamp};
 
 /// A stored text as verification needs it: hashed once, however many revisions share it.
 pub(super) enum StoredText {
@@ -187,6 +186,9 @@ fn check_header(
     report: &mut Report,
     problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
 ) {
+    if let Some(KeptHeader::Rebuilt(digests)) = row.packed_header.as_deref().map(KeptHeader::of) {
+        return check_rebuilt_header(row, digests, report, problem);
+    }
     let header = match stored_header(row) {
         Ok(header) => header,
         Err(error) => {
@@ -206,21 +208,7 @@ fn check_header(
             format!("the stored header hashes to {recomputed}, not to the revision's hash"),
         ));
     }
-    let parent = row.parent_hash.clone().map(RevisionHash::from_trusted);
-    let title = Title::from_stored(row.title.clone());
-    let message = Message::from_stored(row.message.clone());
-    let content = ContentHash::from_trusted(row.content_sha256.clone());
-    let from_columns = RevisionHeader {
-        document: DocumentId::from(row.document_id),
-        parent: parent.as_ref(),
-        title: &title,
-        content_sha256: &content,
-        author: AgentId::from(row.author_id),
-        created_at: Timestamp::from_micros(row.created_at),
-        message: &message,
-        source: row.source_id.map(SourceId::from),
-    }
-    .canonical_json();
+    let from_columns = header_of_columns(row);
     if from_columns == header {
         return;
     }
@@ -260,19 +248,74 @@ fn check_header(
     }
 }
 
+/// A header kept as its row's columns and its members' digests: the columns must still hash
+/// to the revision, and where they do not, the digests name the member whose column changed
+/// (its old value went with the header). `type` is no column, so its digest always agrees
+/// unless the digests themselves were damaged.
+fn check_rebuilt_header(
+    row: &revision::Model,
+    kept: Option<MemberDigests>,
+    report: &mut Report,
+    problem: &impl Fn(ProblemKind, Option<&'static str>, String) -> Problem,
+) {
+    const TYPE: usize = MEMBERS.len() - 1;
+    let (recomputed, digests) = row_header(row, |header| {
+        (RevisionHash::of_header(&header.canonical_json()), header.member_digests())
+    });
+    let holds = recomputed.as_str() == row.hash;
+    let broken = || {
+        problem(
+            ProblemKind::HeaderHash,
+            Some("header"),
+            format!(
+                "the header rebuilt from the row hashes to {recomputed}, not to the revision's hash"
+            ),
+        )
+    };
+    let Some(kept) = kept.filter(|kept| kept[TYPE] == digests[TYPE]) else {
+        report.add(problem(
+            ProblemKind::HeaderMalformed,
+            Some("header"),
+            "the digests kept of the header's members are damaged".into(),
+        ));
+        if !holds {
+            report.add(broken());
+        }
+        return;
+    };
+    let changed: Vec<&'static str> = MEMBERS
+        .iter()
+        .zip(kept.iter().zip(&digests))
+        .filter(|(_, (k, d))| k != d)
+        .map(|(m, _)| *m)
+        .collect();
+    match (holds, changed.is_empty()) {
+        (true, true) => {}
+        (true, false) => report.add(problem(
+            ProblemKind::HeaderMalformed,
+            Some("header"),
+            "the digests kept of the header's members are not its members'".into(),
+        )),
+        (false, true) => report.add(broken()),
+        (false, false) => {
+            let shown: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&header_of_columns(row)).unwrap_or_default();
+            for member in changed {
+                report.add(problem(
+                    ProblemKind::HeaderField,
+                    Some(member),
+                    format!(
+                        "the stored column {} is not the {member} the revision's hash covers",
+                        shown.get(member).map_or("nothing".into(), |v| v.to_string())
+                    ),
+                ));
+            }
+        }
+    }
+}
+
 /// The `'static` name of a header member (the members are fixed by the hashing contract).
 fn member_field(member: &str) -> &'static str {
-    const MEMBERS: [&str; 9] = [
-        "author",
-        "content_sha256",
-        "created_at",
-        "document",
-        "message",
-        "parent",
-        "source",
-        "title",
-        "type",
-    ];
     MEMBERS.iter().find(|m| **m == member).copied().unwrap_or("header")
 }
 
