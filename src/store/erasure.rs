@@ -20,7 +20,6 @@
 //! the database's files; docs/redaction.md says how to purge them.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -38,10 +37,6 @@ use crate::entity::{blob, citation, redaction};
 
 /// Rows sealed again per statement page.
 const PAGE: u64 = 500;
-
-/// How long a rewrite waits for the lock on what it rewrites before it gives up until the next
-/// attempt: readers and writers queue behind a waiting exclusive lock.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Gives `buckets` new keys and seals everything in them again under those, in the caller's
 /// write transaction.
@@ -313,22 +308,11 @@ impl Store {
         }
         relations.sort();
         relations.dedup();
-        use sea_orm::sqlx::{AssertSqlSafe, Executor};
-        let sqlx = |err: sea_orm::sqlx::Error| {
-            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
-        };
-        // A session of its own: the lock timeout is set and reset around the VACUUM, which
-        // cannot run inside a transaction, so a transaction pooler must not split them.
-        let pool = self.session().get_postgres_connection_pool();
-        let mut conn = pool.acquire().await.map_err(sqlx)?;
-        let timeout = format!("SET lock_timeout = '{}ms'", LOCK_TIMEOUT.as_millis());
-        conn.execute(AssertSqlSafe(timeout)).await.map_err(sqlx)?;
-        // The names are this schema's own (`relation_of`), never a client's.
+        // The names are this schema's own (`relation_of`), never a client's; a session of its
+        // own, which a transaction pooler would not split from the timeouts set around it.
         let rewrite = format!("VACUUM (FULL) {}", relations.join(", "));
-        let done = conn.execute(AssertSqlSafe(rewrite)).await;
-        let _ = conn.execute("RESET lock_timeout").await;
-        match done {
-            Ok(_) => Ok(true),
+        match super::upkeep::maintain_postgres(self.session(), &rewrite).await? {
+            Ok(()) => Ok(true),
             Err(err) => {
                 tracing::warn!(error = %err, "what a redaction purged is not erased yet; retrying later");
                 Ok(false)

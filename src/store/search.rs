@@ -744,6 +744,17 @@ pub(crate) async fn relation_of(
         .unwrap_or_else(|| "search_passages".to_owned()))
 }
 
+/// The search index's partitions on PostgreSQL (the table itself where it is not
+/// partitioned), by name.
+pub(crate) async fn partitions(conn: &impl ConnectionTrait) -> StoreResult<Vec<String>> {
+    let sql = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+               WHERE i.inhparent = 'search_passages'::regclass ORDER BY c.relname";
+    let rows = conn.query_all_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
+    let names: Vec<String> =
+        rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
+    Ok(if names.is_empty() { vec!["search_passages".to_owned()] } else { names })
+}
+
 /// The search indexes on SQLite: FTS5 tables, which add a segment with each write that
 /// changes them and merge segments as they accumulate.
 const SQLITE_INDEXES: [&str; 2] = ["search_passages_fts", "search_heads_fts"];

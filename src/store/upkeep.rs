@@ -4,6 +4,8 @@
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 
+use super::error::StoreResult;
+
 /// Applies every pending migration. Returns how many had been applied before, so callers can
 /// tell a brand-new database (zero) from an existing one.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
@@ -91,10 +93,14 @@ async fn resume_index_merges(db: &DatabaseConnection) -> anyhow::Result<()> {
 const LOG_MIGRATION: &str = "m20261126_000002_integrity";
 
 /// Gives the space a bulk write left behind back. On SQLite, a rewrite of the whole file. On
-/// PostgreSQL, the search index's GIN indexes are rebuilt (without blocking reads or writes):
-/// under a bulk write they grow by their pending lists, whose pages only a VACUUM frees, to
-/// about ten times their size (the reference corpus: 119 MB rebuilt as 13 MB); then a VACUUM
-/// makes the dead row versions' space reusable and gathers statistics for the planner.
+/// PostgreSQL, a rewrite of each of the search index's partitions in turn: under a bulk write
+/// in time order nearly every paragraph is closed by a later batch than the one that wrote it,
+/// and closing copies its row (words and all), which left a third of their pages free; their
+/// GIN indexes grow by their pending lists besides, to about ten times their size. A partition
+/// is a sixteenth of the index, held exclusively only while it is rewritten (searches wait that
+/// long: a tenth of a second for the reference corpus's); one whose lock is not had in time is
+/// left as it is. Then a VACUUM makes the dead row versions' space reusable everywhere (and
+/// folds the pending lists in) and gathers statistics for the planner.
 pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
     match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
@@ -104,11 +110,45 @@ pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
             db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
         }
         _ => {
-            db.execute_unprepared("REINDEX TABLE CONCURRENTLY search_passages").await?;
-            db.execute_unprepared("VACUUM (ANALYZE)").await?;
+            for partition in super::search::partitions(db).await? {
+                // The names are this schema's own (`search::partitions`).
+                let rewrite = format!("VACUUM (FULL) {partition}");
+                if let Err(error) = maintain_postgres(db, &rewrite).await? {
+                    tracing::warn!(%partition, %error, "not rewritten: its space is given back when it is next compacted");
+                }
+            }
+            maintain_postgres(db, "VACUUM (ANALYZE)").await??;
         }
     }
     Ok(())
+}
+
+/// How long maintenance waits for a lock before it gives up: readers and writers queue behind
+/// a waiting exclusive lock.
+const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs `statement` (maintenance: a VACUUM, which cannot run in a transaction) on a connection
+/// of `db` held for it, with no statement timeout (it runs as long as the work takes) but
+/// waiting at most `LOCK_TIMEOUT` for a lock; both are set and reset around it, so `db` must be
+/// a session of its own, not a transaction pooler's. The inner error is the statement's.
+pub(crate) async fn maintain_postgres(
+    db: &DatabaseConnection,
+    statement: &str,
+) -> StoreResult<Result<(), sea_orm::sqlx::Error>> {
+    use sea_orm::sqlx::{AssertSqlSafe, Executor};
+    let sqlx = |err: sea_orm::sqlx::Error| {
+        sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
+    };
+    let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(sqlx)?;
+    let set =
+        format!("SET lock_timeout = '{}ms'; SET statement_timeout = 0", LOCK_TIMEOUT.as_millis());
+    conn.execute(AssertSqlSafe(set)).await.map_err(sqlx)?;
+    let done = conn.execute(AssertSqlSafe(statement.to_owned())).await;
+    if conn.execute("RESET lock_timeout; RESET statement_timeout").await.is_err() {
+        // Never back to the pool with the timeouts changed.
+        conn.close_on_drop();
+    }
+    Ok(done.map(drop))
 }
 
 /// Fails unless every migration has been applied: for commands that must not change the
