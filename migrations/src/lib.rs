@@ -21,6 +21,7 @@ mod m20261210_000001_heads_index_plain_delete;
 mod m20261211_000001_collections;
 mod m20261212_000001_contentless_search;
 mod m20261213_000001_change_log_history_only;
+mod m20261214_000001_rebuilt_headers;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000001_collections::Migration),
             Box::new(m20261212_000001_contentless_search::Migration),
             Box::new(m20261213_000001_change_log_history_only::Migration),
+            Box::new(m20261214_000001_rebuilt_headers::Migration),
         ]
     }
 }

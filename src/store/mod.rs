@@ -92,7 +92,7 @@ pub use revisions::{Revision, StoredHeader};
 pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest, SearchScope};
 pub use sources::{NewSource, Source, SourceFields};
 pub use texts::cache::{DEFAULT_TEXT_CACHE_MB, UnredactedText};
-pub use texts::{FrameCache, unpack_for_downgrade};
+pub use texts::{FrameCache, headers_for_downgrade, unpack_for_downgrade};
 pub use tlog::{InclusionProof, SignedCheckpoint};
 pub use tokens::{MAX_LISTED_TOKENS, NewToken, Principal, TokenInfo};
 pub use transaction::WriteTransaction;

@@ -34,8 +34,16 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
         tracing::info!(sealed, "texts and quotes stored before sealing sealed");
         super::erasure::rewrite_after_sealing(db).await?;
     }
+    // Header frames written before headers were rebuilt from their rows give way to their
+    // members' digests (found in a partial index, likewise).
+    let rebuilt = super::texts::rebuild_header_frames(db).await?;
     if packed > 0 {
         tracing::info!(packed, "texts and headers stored before packing packed");
+    }
+    if rebuilt > 0 {
+        tracing::info!(rebuilt, "header frames replaced by their rows' digests");
+    }
+    if packed + rebuilt > 0 {
         compact(db).await?;
     }
     // Documents written before full-text search existed are indexed (resumably: it looks for

@@ -560,6 +560,17 @@ pub async fn query_at(
     response.json().await.expect("JSON body")
 }
 
+impl TestApp {
+    /// `bytes` as a binary literal of the app's database, for SQL that tampers with it.
+    pub fn bytes_literal(&self, bytes: &[u8]) -> String {
+        let hex = hex::encode(bytes);
+        match self.store.connection().get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => format!("decode('{hex}', 'hex')"),
+            _ => format!("x'{hex}'"),
+        }
+    }
+}
+
 /// A JSON list as one compact line per item, for a snapshot (`expect!`) a reader can scan.
 pub fn compact_lines(list: &Value) -> String {
     list.as_array()

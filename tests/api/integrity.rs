@@ -286,19 +286,11 @@ async fn a_changed_column_is_named_by_the_header_member_it_breaks(app: TestApp) 
     "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 
-/// `hex` as a binary literal of the app's database.
-fn bytes_literal(app: &TestApp, hex: &str) -> String {
-    match app.store.connection().get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => format!("decode('{hex}', 'hex')"),
-        _ => format!("x'{hex}'"),
-    }
-}
-
 async fn damaged_member_digests_are_named_and_name_no_column(app: TestApp) {
     let corpus = corpus(&app).await;
     let (first, second, third) = (&corpus.target[0], &corpus.target[1], &corpus.target[2]);
     let other = &corpus.other[0];
-    let zeroed = bytes_literal(&app, &format!("01{}", "00".repeat(18)));
+    let zeroed = app.bytes_literal(&[&[1][..], &[0; 18]].concat());
     tamper(
         &app,
         &[

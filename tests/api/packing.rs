@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_long_history_is_stored_as_deltas_and_reads_back_whole,
     a_redacted_text_takes_no_other_text_with_it,
     texts_stored_before_packing_are_packed_by_migrate,
+    header_frames_an_older_build_wrote_become_digests_at_migrate,
 );
 
 const HISTORY: &str = "query($id: ID!, $after: String) {
@@ -168,6 +169,12 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     let token = app.editor().await;
     let (id, written) = history(&app, &token, "harbour-budget", 8).await;
     let db = &app.schema_connection().await;
+    // Headers kept as their members' digests cannot be read by the builds before them: they
+    // are written out plain first (`migrate` keeps the digests again).
+    let refused = migration::Migrator::down(db, Some(1)).await.unwrap_err();
+    assert!(refused.to_string().contains("rebuilt from their rows"), "{refused}");
+    assert_eq!(palimpsest::store::headers_for_downgrade(db).await.unwrap(), 8);
+    migration::Migrator::down(db, Some(1)).await.unwrap();
     // The change log's history-only column, the contentless search index, the collections,
     // the heads' index's deletes, the change log, the watches' last seen bytes, the index of
     // capture records by base and the captures' tables go first, then the search index's
@@ -196,7 +203,7 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     // before packing, texts in `content`.
     migration::Migrator::up(db, None).await.unwrap();
     let unpacked = palimpsest::store::unpack_for_downgrade(db).await.unwrap();
-    assert_eq!(unpacked, 16, "8 texts and 8 headers");
+    assert_eq!(unpacked, 8, "8 texts (the headers are plain already)");
     migration::Migrator::down(db, Some(6)).await.unwrap();
     let plain = db
         .query_one_raw(Statement::from_string(
@@ -226,4 +233,77 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
         .await;
     assert_no_errors(&body);
     assert!(!body["data"]["search"]["edges"].as_array().unwrap().is_empty(), "{body:#}");
+}
+
+/// A header as builds before 2026-12-07 kept every one: a zstd frame with the header's fixed
+/// skeleton as its dictionary.
+fn header_frame(header: &str) -> Vec<u8> {
+    const SKELETON: &[u8] = br#"{"author":"","content_sha256":"","created_at":"2000-01-01T00:00:00.000000Z","document":"","message":"","parent":"","source":"","title":"","type":"palimpsest.revision/v1"}"#;
+    zstd::bulk::Compressor::with_dictionary(3, SKELETON)
+        .unwrap()
+        .compress(header.as_bytes())
+        .unwrap()
+}
+
+/// The first byte of what each of `hashes` keeps of its header.
+async fn kept_header_tags(app: &TestApp, hashes: &[&str]) -> Vec<u8> {
+    let db = app.store.connection();
+    let mut tags = Vec::new();
+    for hash in hashes {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT packed_header FROM revisions WHERE hash = '{hash}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        tags.push(row.try_get_by_index::<Vec<u8>>(0).unwrap()[0]);
+    }
+    tags
+}
+
+async fn header_frames_an_older_build_wrote_become_digests_at_migrate(app: TestApp) {
+    let token = app.editor().await;
+    let (_, written) = history(&app, &token, "harbour-budget", 3).await;
+    let hashes: Vec<&str> = written.iter().map(|(hash, _)| hash.as_str()).collect();
+    let mut headers = Vec::new();
+    for hash in &hashes {
+        let body = app
+            .query("query($h: String!) { revision(hash: $h) { header } }", json!({ "h": hash }))
+            .await;
+        headers.push(body["data"]["revision"]["header"].as_str().unwrap().to_owned());
+    }
+    // The first two as an older build kept them; the third a frame of a header that is not
+    // its row's (a forger's), which must stay as it is.
+    let forged = headers[2].replace(r#""message":""#, r#""message":"forged"#);
+    assert_ne!(forged, headers[2]);
+    let db = app.store.connection();
+    for (hash, header) in hashes.iter().zip([&headers[0], &headers[1], &forged]) {
+        let frame = app.bytes_literal(&header_frame(header));
+        db.execute_unprepared(&format!(
+            "UPDATE revisions SET packed_header = {frame} WHERE hash = '{hash}'"
+        ))
+        .await
+        .unwrap();
+    }
+    assert_eq!(kept_header_tags(&app, &hashes).await, [0x28, 0x28, 0x28], "zstd frames");
+
+    palimpsest::store::migrate(&app.schema_connection().await).await.unwrap();
+    assert_eq!(kept_header_tags(&app, &hashes).await, [0x01, 0x01, 0x28], "digests but the forged");
+    for (hash, header) in hashes.iter().zip([&headers[0], &headers[1], &forged]) {
+        let body = app
+            .query("query($h: String!) { revision(hash: $h) { header } }", json!({ "h": hash }))
+            .await;
+        assert_eq!(body["data"]["revision"]["header"], header.as_str(), "{hash}");
+    }
+    let admin = app.token("Ada Admin", Role::Admin).await;
+    let body = app.query_as(Some(&admin), VERIFY, json!({})).await;
+    let kinds: Vec<&str> = body["data"]["verification"]["report"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["HEADER_HASH", "HEADER_FIELD"], "the forged header only: {body:#}");
 }

@@ -21,7 +21,8 @@ pub(crate) use purge::purge;
 pub use read::FrameCache;
 pub(crate) use read::{content_of, read_stored, texts_of, texts_through};
 pub(crate) use upgrade::pack_plain;
-pub use upgrade::unpack_for_downgrade;
+pub(crate) use upgrade::rebuild_header_frames;
+pub use upgrade::{headers_for_downgrade, unpack_for_downgrade};
 pub(crate) use write::{insert_blob, rebase_parent, store_many};
 
 use sea_orm::ActiveValue::Set;

@@ -129,11 +129,60 @@ async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(packed)
 }
 
+/// The header frames an older build wrote, found without a scan (`revisions_header_frames`,
+/// whose predicate this must repeat): empty once every frame its row rebuilds is replaced.
+fn header_frames(backend: sea_orm::DatabaseBackend) -> sea_orm::sea_query::Expr {
+    partial_index_term(match backend {
+        sea_orm::DatabaseBackend::Postgres => r"substr(packed_header, 1, 1) <> '\x01'::bytea",
+        _ => "substr(packed_header, 1, 1) <> x'01'",
+    })
+}
+
+/// Keeps, in place of each header frame that its row's columns rebuild, the members' digests
+/// (as every header is kept now), a page of revisions per transaction. A frame that is not
+/// its row's header, or does not unpack, stays for verification to report. Returns how many
+/// it replaced.
+pub(crate) async fn rebuild_header_frames(db: &DatabaseConnection) -> StoreResult<u64> {
+    use crate::entity::revision;
+    use crate::store::revisions::{header_of_columns, row_header};
+    let mut replaced = 0;
+    let mut after = String::new();
+    loop {
+        let rows: Vec<revision::Model> = revision::Entity::find()
+            .filter(header_frames(db.get_database_backend()))
+            .filter(revision::Column::Hash.gt(after.as_str()))
+            .order_by_asc(revision::Column::Hash)
+            .limit(ROWS_PER_STATEMENT as u64)
+            .all(db)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.hash.clone();
+        let tx = crate::store::transaction::begin_write(db).await?;
+        for row in rows {
+            let Some(frame) = &row.packed_header else { continue };
+            if packing::unpack_header(frame).ok() != Some(header_of_columns(&row)) {
+                continue;
+            }
+            let digests = row_header(&row, |header| header.member_digests());
+            revision::Entity::update_many()
+                .col_expr(
+                    revision::Column::PackedHeader,
+                    Expr::value(packing::pack_rebuilt(&digests)),
+                )
+                .filter(revision::Column::Hash.eq(row.hash))
+                .exec(&tx)
+                .await?;
+            replaced += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(replaced)
+}
+
 /// Writes every packed text and header back plain, so that the migration that brought
 /// packing can be reverted without losing them (`migrate` packs them again). Returns how many
 /// it unpacked. A page of blobs (or revisions) per transaction, by hash.
 pub async fn unpack_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
-    use crate::entity::revision;
     let mut unpacked = 0;
     let mut after = String::new();
     loop {
@@ -172,6 +221,15 @@ pub async fn unpack_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
         }
         tx.commit().await?;
     }
+    Ok(unpacked + headers_for_downgrade(db).await?)
+}
+
+/// Writes every header that is kept packed or rebuilt from its row back plain, so that the
+/// migrations that brought either can be reverted (`migrate` keeps them as digests again).
+/// Returns how many it wrote.
+pub async fn headers_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
+    use crate::entity::revision;
+    let mut unpacked = 0;
     loop {
         let rows: Vec<revision::Model> = revision::Entity::find()
             .filter(revision::Column::PackedHeader.is_not_null())
