@@ -23,6 +23,8 @@ mod m20261212_000001_contentless_search;
 mod m20261213_000001_change_log_history_only;
 mod m20261214_000001_rebuilt_headers;
 
+pub use m20261214_000001_rebuilt_headers::header_frames_predicate;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

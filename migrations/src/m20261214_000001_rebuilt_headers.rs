@@ -13,8 +13,10 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// What leads a header's digests (`store::packing`); a zstd frame never starts with it.
-fn frames_predicate(backend: DatabaseBackend) -> &'static str {
+/// The predicate of `revisions_header_frames`: a header kept as a zstd frame, which never
+/// starts with the byte that leads a header's digests (`store::packing`). The store's queries
+/// repeat it exactly, or the index is not used.
+pub fn header_frames_predicate(backend: DatabaseBackend) -> &'static str {
     match backend {
         DatabaseBackend::Postgres => r"substr(packed_header, 1, 1) <> '\x01'::bytea",
         _ => "substr(packed_header, 1, 1) <> x'01'",
@@ -36,7 +38,7 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared(&format!(
                 "CREATE INDEX revisions_header_frames ON revisions (hash) WHERE {}",
-                frames_predicate(backend)
+                header_frames_predicate(backend)
             ))
             .await
             .map(drop)
@@ -54,7 +56,7 @@ impl MigrationTrait for Migration {
         if rebuilt.is_some() {
             return Err(DbErr::Migration(
                 "headers are rebuilt from their rows, which older builds cannot read; write \
-                 them out first (`store::unpack_for_downgrade`)"
+                 them out plain first (`store::headers_for_downgrade`)"
                     .into(),
             ));
         }

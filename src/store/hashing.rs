@@ -85,19 +85,23 @@ impl RevisionHeader<'_> {
         (canonical, hash)
     }
 
-    /// The first two bytes of SHA-256 over each member's canonical value (as the header
-    /// writes it: quoted and escaped, or `null`).
+    /// Each member's value as the header writes it (quoted and escaped, or `null`), in
+    /// [`MEMBERS`] order.
+    pub fn member_values(&self) -> [String; MEMBERS.len()] {
+        self.values().map(|value| {
+            let mut out = String::new();
+            write_json_value(&mut out, value.as_deref());
+            out
+        })
+    }
+
+    /// The first two bytes of SHA-256 over each member's value as the header writes it.
     pub fn member_digests(&self) -> MemberDigests {
         use sha2::Digest;
-        let mut digests = [[0; 2]; MEMBERS.len()];
-        let mut value = String::new();
-        for (digest, member) in digests.iter_mut().zip(self.values()) {
-            value.clear();
-            write_json_value(&mut value, member.as_deref());
+        self.member_values().map(|value| {
             let full = sha2::Sha256::digest(value.as_bytes());
-            *digest = [full[0], full[1]];
-        }
-        digests
+            [full[0], full[1]]
+        })
     }
 }
 

@@ -37,8 +37,8 @@ pub struct Revision {
     pub message: String,
     pub source: Option<SourceId>,
     pub created_at: Timestamp,
-    /// The canonical header bytes the hash was computed from, as stored (`header()` reads
-    /// them).
+    /// How the row keeps the canonical header the hash was computed from (`header()` gives
+    /// its bytes).
     pub stored_header: StoredHeader,
     /// The size of the text in bytes of UTF-8.
     pub content_bytes: u64,
@@ -65,7 +65,7 @@ pub(crate) fn header_of_columns(row: &revision::Model) -> String {
     row_header(row, |header| header.canonical_json())
 }
 
-/// `f` of the header `row`'s columns make.
+/// `f` applied to the header that `row`'s columns make.
 pub(crate) fn row_header<T>(row: &revision::Model, f: impl FnOnce(&RevisionHeader) -> T) -> T {
     let parent = row.parent_hash.clone().map(RevisionHash::from_trusted);
     let content = ContentHash::from_trusted(row.content_sha256.clone());
@@ -136,7 +136,9 @@ impl PartialEq for StoredHeader {
 impl Eq for StoredHeader {}
 
 impl Revision {
-    /// The canonical header bytes the hash was computed from, verbatim. A header that cannot
+    /// The canonical header bytes the hash was computed from: unpacked, or rebuilt from the
+    /// revision's members, which are what it was computed over unless the row was altered
+    /// (then it no longer hashes to `hash`, as a client checking it sees). A header that cannot
     /// be unpacked reads as empty, which hashes to nothing: every client holding the hash sees
     /// it fail, and `verify` names the damage.
     pub fn header(&self) -> std::borrow::Cow<'_, str> {
@@ -218,7 +220,20 @@ impl NewRevision<'_> {
             message: self.message,
             source: self.source,
         };
-        let hash = RevisionHash::of_header(&header.canonical_json());
+        let canonical = header.canonical_json();
+        let hash = RevisionHash::of_header(&canonical);
+        // The row keeps the time in microseconds, which a leap second (`…:60.5Z`, as an
+        // archive may give it) does not survive: such a header is kept as it was hashed.
+        let as_stored = RevisionHeader {
+            created_at: Timestamp::from_micros(self.created_at.micros()),
+            ..header.clone()
+        };
+        let (stored_header, kept) = if as_stored.canonical_json() == canonical {
+            (StoredHeader::Rebuilt, packing::pack_rebuilt(&header.member_digests()))
+        } else {
+            let frame = packing::pack_header(&canonical);
+            (StoredHeader::Packed(frame.clone()), frame)
+        };
         let revision = Revision {
             hash,
             document_id: self.document,
@@ -230,7 +245,7 @@ impl NewRevision<'_> {
             message: self.message.as_str().to_owned(),
             source: self.source,
             created_at: self.created_at,
-            stored_header: StoredHeader::Rebuilt,
+            stored_header,
             content_bytes: self.content.len() as u64,
             log_index: None,
             redacted: false,
@@ -250,8 +265,8 @@ impl NewRevision<'_> {
             content_bytes: Set(self.content.len() as i64),
             log_index: Set(None),
             redacted: Set(false),
-            // The columns above are the header's members: only their digests are kept.
-            packed_header: Set(Some(packing::pack_rebuilt(&header.member_digests()))),
+            // The columns above are the header's members: mostly only their digests are kept.
+            packed_header: Set(Some(kept)),
         };
         (row, revision)
     }
@@ -558,5 +573,38 @@ mod tests {
             ..read.clone()
         };
         assert_eq!(plain.header(), read.header());
+    }
+
+    #[test]
+    fn a_header_the_row_cannot_rebuild_is_kept_whole() {
+        use sea_orm::TryIntoModel;
+        let title = Title::parse("T").unwrap();
+        let message = Message::parse("").unwrap();
+        let content_hash = ContentHash::of("x");
+        // A leap second: hashed as `:60`, kept by the row as the next minute's `:00`.
+        let created_at = Timestamp::parse("t", "2016-12-31T23:59:60.500000Z").unwrap();
+        let (row, sealed) = NewRevision {
+            document: DocumentId::parse("019abcde-0123-7456-89ab-0123456789ab").unwrap(),
+            number: 1,
+            parent: None,
+            title: &title,
+            content: "x",
+            content_hash: &content_hash,
+            message: &message,
+            author: AgentId::parse("019abcde-0000-7000-8000-000000000001").unwrap(),
+            source: None,
+            created_at,
+        }
+        .seal();
+        assert!(sealed.header().contains(r#""created_at":"2016-12-31T23:59:60.500000Z""#));
+        let row = row.try_into_model().unwrap();
+        assert_ne!(header_of_columns(&row), sealed.header());
+        assert!(matches!(
+            row.packed_header.as_deref().map(KeptHeader::of),
+            Some(KeptHeader::Frame(_))
+        ));
+        let read = Revision::from(row);
+        assert_eq!(read.header(), sealed.header());
+        assert_eq!(RevisionHash::of_header(&read.header()), read.hash);
     }
 }

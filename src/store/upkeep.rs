@@ -125,7 +125,8 @@ pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
                     tracing::warn!(%partition, %error, "not rewritten: its space is given back when it is next compacted");
                 }
             }
-            maintain_postgres(db, "VACUUM (ANALYZE)").await??;
+            // A table another VACUUM or a schema change holds is passed over, not waited for.
+            maintain_postgres(db, "VACUUM (ANALYZE, SKIP_LOCKED)").await??;
         }
     }
     Ok(())
@@ -136,9 +137,12 @@ pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
 const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs `statement` (maintenance: a VACUUM, which cannot run in a transaction) on a connection
-/// of `db` held for it, with no statement timeout (it runs as long as the work takes) but
-/// waiting at most `LOCK_TIMEOUT` for a lock; both are set and reset around it, so `db` must be
-/// a session of its own, not a transaction pooler's. The inner error is the statement's.
+/// of `db` taken out of its pool for it, with no statement timeout (it runs as long as the
+/// work takes) but waiting at most `LOCK_TIMEOUT` for a lock. The connection is closed after,
+/// never returned to the pool with those settings, even when this is dropped halfway (a
+/// client gone while a redaction erases inline). The settings must reach the session that
+/// runs the statement, so `db` must not be a transaction pooler's. The inner error is the
+/// statement's.
 pub(crate) async fn maintain_postgres(
     db: &DatabaseConnection,
     statement: &str,
@@ -148,15 +152,11 @@ pub(crate) async fn maintain_postgres(
         sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
     };
     let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(sqlx)?;
+    conn.close_on_drop();
     let set =
         format!("SET lock_timeout = '{}ms'; SET statement_timeout = 0", LOCK_TIMEOUT.as_millis());
     conn.execute(AssertSqlSafe(set)).await.map_err(sqlx)?;
-    let done = conn.execute(AssertSqlSafe(statement.to_owned())).await;
-    if conn.execute("RESET lock_timeout; RESET statement_timeout").await.is_err() {
-        // Never back to the pool with the timeouts changed.
-        conn.close_on_drop();
-    }
-    Ok(done.map(drop))
+    Ok(conn.execute(AssertSqlSafe(statement.to_owned())).await.map(drop))
 }
 
 /// Fails unless every migration has been applied: for commands that must not change the

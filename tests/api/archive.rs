@@ -512,6 +512,26 @@ async fn on_postgres_compacting_rewrites_each_search_partition_but_a_busy_one() 
     for ((name, was), (_, now)) in after.iter().zip(&again) {
         assert_eq!(name == busy, was == now, "{name}: only the busy partition is not rewritten");
     }
+
+    // Given up halfway (while a rewrite waits for that lock): no connection goes back to the
+    // pool without its statement timeout.
+    let reader = db.begin().await.unwrap();
+    reader.execute_unprepared(&format!("LOCK TABLE {busy} IN ACCESS SHARE MODE")).await.unwrap();
+    let halfway = std::time::Duration::from_millis(1500);
+    assert!(tokio::time::timeout(halfway, palimpsest::store::compact(&db)).await.is_err());
+    reader.commit().await.unwrap();
+    let pool = db.get_postgres_connection_pool();
+    let mut held = Vec::new();
+    for _ in 0..pool.size() {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        use sea_orm::sqlx::Row;
+        let row =
+            sea_orm::sqlx::query("SHOW statement_timeout").fetch_one(&mut **conn).await.unwrap();
+        assert_ne!(row.get::<String, _>(0), "0", "a connection kept maintenance's settings");
+    }
+    drop(held);
     let found = app
         .query(
             "{ search(query: \"compacted2\", scope: HISTORY, first: 20) { edges { node { document { slug } } } } }",

@@ -129,13 +129,10 @@ async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(packed)
 }
 
-/// The header frames an older build wrote, found without a scan (`revisions_header_frames`,
-/// whose predicate this must repeat): empty once every frame its row rebuilds is replaced.
+/// The header frames an older build wrote, found without a scan (`revisions_header_frames`):
+/// empty once every frame its row rebuilds is replaced.
 fn header_frames(backend: sea_orm::DatabaseBackend) -> sea_orm::sea_query::Expr {
-    partial_index_term(match backend {
-        sea_orm::DatabaseBackend::Postgres => r"substr(packed_header, 1, 1) <> '\x01'::bytea",
-        _ => "substr(packed_header, 1, 1) <> x'01'",
-    })
+    partial_index_term(migration::header_frames_predicate(backend))
 }
 
 /// Keeps, in place of each header frame that its row's columns rebuild, the members' digests
