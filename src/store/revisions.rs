@@ -65,22 +65,18 @@ pub(crate) fn header_of_columns(row: &revision::Model) -> String {
     row_header(row, |header| header.canonical_json())
 }
 
+/// What keeps `header` for `row` where `row`'s columns rebuild it exactly: its members'
+/// digests (`packing::pack_rebuilt`).
+pub(crate) fn digests_if_rebuilt(row: &revision::Model, header: &str) -> Option<Vec<u8>> {
+    row_header(row, |rebuilt| {
+        (rebuilt.canonical_json() == header)
+            .then(|| packing::pack_rebuilt(&rebuilt.member_digests()))
+    })
+}
+
 /// `f` applied to the header that `row`'s columns make.
 pub(crate) fn row_header<T>(row: &revision::Model, f: impl FnOnce(&RevisionHeader) -> T) -> T {
-    let parent = row.parent_hash.clone().map(RevisionHash::from_trusted);
-    let content = ContentHash::from_trusted(row.content_sha256.clone());
-    let title = Title::from_stored(row.title.clone());
-    let message = Message::from_stored(row.message.clone());
-    f(&RevisionHeader {
-        document: DocumentId::from(row.document_id),
-        parent: parent.as_ref(),
-        title: &title,
-        content_sha256: &content,
-        author: AgentId::from(row.author_id),
-        created_at: Timestamp::from_micros(row.created_at),
-        message: &message,
-        source: row.source_id.map(SourceId::from),
-    })
+    Revision::from(row.clone()).with_members(f)
 }
 
 /// A revision's canonical header as its row keeps it. Most reads of a revision never show the
@@ -107,6 +103,15 @@ impl StoredHeader {
             None => StoredHeader::Plain(header),
         }
     }
+
+    /// The bytes kept, unpacked; `None` for a rebuilt header, which only its revision knows.
+    fn text(&self) -> Option<Result<std::borrow::Cow<'_, str>, UnpackError>> {
+        match self {
+            StoredHeader::Plain(header) => Some(Ok(header.as_str().into())),
+            StoredHeader::Packed(frame) => Some(packing::unpack_header(frame).map(Into::into)),
+            StoredHeader::Rebuilt => None,
+        }
+    }
 }
 
 /// Equal when they keep the same header, however each keeps it (a frame that cannot be
@@ -117,18 +122,12 @@ impl PartialEq for StoredHeader {
         use StoredHeader::*;
         match (self, other) {
             (Rebuilt, Rebuilt) => true,
-            (Rebuilt, _) | (_, Rebuilt) => false,
             (Plain(mine), Plain(theirs)) => mine == theirs,
             (Packed(mine), Packed(theirs)) if mine == theirs => true,
-            (Packed(frame), Plain(header)) | (Plain(header), Packed(frame)) => {
-                packing::unpack_header(frame).is_ok_and(|unpacked| unpacked == *header)
-            }
-            (Packed(mine), Packed(theirs)) => {
-                match (packing::unpack_header(mine), packing::unpack_header(theirs)) {
-                    (Ok(mine), Ok(theirs)) => mine == theirs,
-                    _ => false,
-                }
-            }
+            _ => match (self.text(), other.text()) {
+                (Some(Ok(mine)), Some(Ok(theirs))) => mine == theirs,
+                _ => false,
+            },
         }
     }
 }
@@ -142,21 +141,21 @@ impl Revision {
     /// be unpacked reads as empty, which hashes to nothing: every client holding the hash sees
     /// it fail, and `verify` names the damage.
     pub fn header(&self) -> std::borrow::Cow<'_, str> {
-        let frame = match &self.stored_header {
-            StoredHeader::Plain(header) => return header.as_str().into(),
-            StoredHeader::Rebuilt => return self.rebuilt_header().into(),
-            StoredHeader::Packed(frame) => frame,
-        };
-        packing::unpack_header(frame).map(Into::into).unwrap_or_else(|error| {
-            tracing::error!(revision = %self.hash, %error, "stored header cannot be unpacked");
-            "".into()
-        })
+        match self.stored_header.text() {
+            None => self.with_members(|header| header.canonical_json()).into(),
+            Some(Ok(header)) => header,
+            Some(Err(error)) => {
+                tracing::error!(revision = %self.hash, %error, "stored header cannot be unpacked");
+                "".into()
+            }
+        }
     }
 
-    fn rebuilt_header(&self) -> String {
+    /// `f` applied to the header this revision's members make.
+    pub(crate) fn with_members<T>(&self, f: impl FnOnce(&RevisionHeader) -> T) -> T {
         let title = Title::from_stored(self.title.clone());
         let message = Message::from_stored(self.message.clone());
-        RevisionHeader {
+        f(&RevisionHeader {
             document: self.document_id,
             parent: self.parent.as_ref(),
             title: &title,
@@ -165,8 +164,7 @@ impl Revision {
             created_at: self.created_at,
             message: &message,
             source: self.source,
-        }
-        .canonical_json()
+        })
     }
 }
 

@@ -98,7 +98,7 @@ pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
 /// kept as a frame.
 async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
     use crate::entity::revision;
-    use crate::store::revisions::{header_of_columns, row_header};
+    use crate::store::revisions::digests_if_rebuilt;
     let mut packed = 0;
     loop {
         let rows: Vec<revision::Model> = revision::Entity::find()
@@ -112,11 +112,8 @@ async fn pack_plain_headers(db: &DatabaseConnection) -> StoreResult<u64> {
         packed += rows.len() as u64;
         let tx = crate::store::transaction::begin_write(db).await?;
         for row in rows {
-            let kept = if header_of_columns(&row) == row.header {
-                packing::pack_rebuilt(&row_header(&row, |header| header.member_digests()))
-            } else {
-                packing::pack_header(&row.header)
-            };
+            let kept = digests_if_rebuilt(&row, &row.header)
+                .unwrap_or_else(|| packing::pack_header(&row.header));
             revision::Entity::update_many()
                 .col_expr(revision::Column::PackedHeader, Expr::value(kept))
                 .col_expr(revision::Column::Header, Expr::value(""))
@@ -141,7 +138,7 @@ fn header_frames(backend: sea_orm::DatabaseBackend) -> sea_orm::sea_query::Expr 
 /// it replaced.
 pub(crate) async fn rebuild_header_frames(db: &DatabaseConnection) -> StoreResult<u64> {
     use crate::entity::revision;
-    use crate::store::revisions::{header_of_columns, row_header};
+    use crate::store::revisions::digests_if_rebuilt;
     let mut replaced = 0;
     let mut after = String::new();
     loop {
@@ -156,16 +153,12 @@ pub(crate) async fn rebuild_header_frames(db: &DatabaseConnection) -> StoreResul
         after = last.hash.clone();
         let tx = crate::store::transaction::begin_write(db).await?;
         for row in rows {
-            let Some(frame) = &row.packed_header else { continue };
-            if packing::unpack_header(frame).ok() != Some(header_of_columns(&row)) {
+            let Some(Ok(header)) = row.packed_header.as_deref().map(packing::unpack_header) else {
                 continue;
-            }
-            let digests = row_header(&row, |header| header.member_digests());
+            };
+            let Some(kept) = digests_if_rebuilt(&row, &header) else { continue };
             revision::Entity::update_many()
-                .col_expr(
-                    revision::Column::PackedHeader,
-                    Expr::value(packing::pack_rebuilt(&digests)),
-                )
+                .col_expr(revision::Column::PackedHeader, Expr::value(kept))
                 .filter(revision::Column::Hash.eq(row.hash))
                 .exec(&tx)
                 .await?;
