@@ -63,7 +63,7 @@ fn canonical(value: &Value) -> String {
 fn side(side: &ReceiptSide) -> Value {
     let revision = &side.revision;
     json!({
-        "hash": revision.hash.as_str(),
+        "hash": revision.hash.hex(),
         "header": revision.header(),
         "content": side.content,
         "redaction": side.redaction.as_ref().map(|r| json!({

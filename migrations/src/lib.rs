@@ -22,6 +22,7 @@ mod m20261211_000001_collections;
 mod m20261212_000001_contentless_search;
 mod m20261213_000001_change_log_history_only;
 mod m20261214_000001_rebuilt_headers;
+mod m20261215_000001_binary_digests;
 
 pub use m20261214_000001_rebuilt_headers::header_frames_predicate;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_contentless_search::Migration),
             Box::new(m20261213_000001_change_log_history_only::Migration),
             Box::new(m20261214_000001_rebuilt_headers::Migration),
+            Box::new(m20261215_000001_binary_digests::Migration),
         ]
     }
 }

@@ -411,7 +411,7 @@ impl RevisionRecord {
         }
         let content_hash = ContentHash::of(&content);
         if let Some(given) = &self.content_sha256
-            && given != content_hash.as_str()
+            && given != content_hash.hex()
         {
             return Err(InvalidValue::new(
                 "content_sha256",
@@ -450,7 +450,7 @@ impl RevisionRecord {
         };
         let hash = revision.hash();
         if let Some(given) = &self.hash
-            && given != hash.as_str()
+            && given != hash.hex()
         {
             return Err(InvalidValue::new(
                 "hash",

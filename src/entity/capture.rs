@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::RevisionHash;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "captures")]
 pub struct Model {
@@ -13,7 +15,7 @@ pub struct Model {
     pub fetched_at: i64,
     pub outcome: String,
     pub detail: Option<String>,
-    pub revision_hash: Option<String>,
+    pub revision_hash: Option<RevisionHash>,
     pub payload_digest: Option<String>,
     pub request_record: Option<Uuid>,
     pub response_record: Option<Uuid>,

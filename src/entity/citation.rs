@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::RevisionHash;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "citations")]
 pub struct Model {
@@ -10,10 +12,10 @@ pub struct Model {
     /// The row of the parent revision this one continues.
     pub origin_id: Option<Uuid>,
     pub citing_document_id: Uuid,
-    pub citing_revision_hash: String,
+    pub citing_revision_hash: RevisionHash,
     pub relation: String,
     pub target_document_id: Option<Uuid>,
-    pub target_revision_hash: Option<String>,
+    pub target_revision_hash: Option<RevisionHash>,
     pub target_source_id: Option<Uuid>,
     pub citing_exact: Option<String>,
     pub citing_prefix: Option<String>,

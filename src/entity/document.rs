@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::RevisionHash;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "documents")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub kind: String,
     /// Moves, with `updated_at`, when a revision is appended (the placement columns below
     /// change only by `store::access`).
-    pub head_hash: String,
+    pub head_hash: RevisionHash,
     pub created_at: i64,
     pub updated_at: i64,
     pub collection_id: Uuid,

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::RevisionHash;
+
 /// The tombstone of a redacted revision's text.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "redactions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub revision_hash: String,
+    pub revision_hash: RevisionHash,
     pub agent_id: Uuid,
     pub token_id: Option<Uuid>,
     pub at: i64,

@@ -1,15 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::{ContentHash, RevisionHash};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "revisions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub hash: String,
+    pub hash: RevisionHash,
     pub document_id: Uuid,
     pub number: i64,
-    pub parent_hash: Option<String>,
+    pub parent_hash: Option<RevisionHash>,
     pub title: String,
-    pub content_sha256: String,
+    pub content_sha256: ContentHash,
     pub author_id: Uuid,
     pub message: String,
     pub source_id: Option<Uuid>,

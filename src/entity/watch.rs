@@ -28,7 +28,7 @@ pub struct Model {
     pub runs: i64,
     pub revisions: i64,
     pub failures: i64,
-    pub seen_revision: Option<String>,
+    pub seen_revision: Option<crate::store::RevisionHash>,
     pub seen_digest: Option<String>,
     pub seen_final_url: Option<String>,
 }

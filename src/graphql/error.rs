@@ -286,9 +286,7 @@ impl From<&StoreError> for ApiError {
             StoreError::Conflict(conflict) => {
                 let error = ApiError::new(ErrorCode::Conflict, err.to_string());
                 match conflict {
-                    Conflict::HeadMoved { current, .. } => {
-                        error.with("currentHead", current.as_str())
-                    }
+                    Conflict::HeadMoved { current, .. } => error.with("currentHead", current.hex()),
                     Conflict::SlugTaken(_)
                     | Conflict::CollectionSlugTaken(_)
                     | Conflict::ParentHasChild(_)
@@ -301,7 +299,7 @@ impl From<&StoreError> for ApiError {
                 }
             }
             StoreError::Redacted(hash) => {
-                ApiError::new(ErrorCode::Redacted, err.to_string()).with("revision", hash.as_str())
+                ApiError::new(ErrorCode::Redacted, err.to_string()).with("revision", hash.hex())
             }
             StoreError::TooLarge { .. } => {
                 ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())

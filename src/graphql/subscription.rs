@@ -228,7 +228,7 @@ impl DocumentChange {
 
     /// The head the revision replaced; null for a document's first revision.
     async fn previous_hash(&self) -> Option<&str> {
-        self.0.previous.as_ref().map(|h| h.as_str())
+        self.0.previous.as_ref().map(|h| h.hex())
     }
 }
 

@@ -21,7 +21,7 @@ pub(super) async fn capture_warc(
     let hash = revision_hash(Some(&hash))?.expect("a path segment is given");
     let (_, records) = state.store.capture_evidence(&anyone(), &slug, &hash).await?;
     let body: Vec<u8> = records.iter().flat_map(|record| gzip_member(&record.bytes)).collect();
-    let filename = format!("{}-{}.warc.gz", slug.as_str(), &hash.as_str()[..12]);
+    let filename = format!("{}-{}.warc.gz", slug.as_str(), &hash.hex()[..12]);
     Ok(HttpResponse::Ok()
         .content_type("application/warc")
         .insert_header((
@@ -57,7 +57,7 @@ pub(super) async fn receipt(
     let parts = state.store.receipt_parts(&anyone(), &slug, &from, &to).await?;
     let receipt = crate::receipt::receipt(&parts, &state.log_key, crate::store::Timestamp::now());
     let filename =
-        format!("{}-{}-{}.receipt.json", slug.as_str(), &from.as_str()[..12], &to.as_str()[..12]);
+        format!("{}-{}-{}.receipt.json", slug.as_str(), &from.hex()[..12], &to.hex()[..12]);
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((

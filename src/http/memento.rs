@@ -86,7 +86,7 @@ fn client_holds(req: &HttpRequest, hash: &RevisionHash) -> bool {
 
 /// `Repr-Digest` (RFC 9530): the SHA-256 of the body, which is the revision's content hash.
 fn repr_digest(revision: &Revision) -> String {
-    let bytes = hex::decode(revision.content_hash.as_str()).unwrap_or_default();
+    let bytes = revision.content_hash.to_bytes();
     format!("sha-256=:{}:", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 

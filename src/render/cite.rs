@@ -328,7 +328,7 @@ mod tests {
         let r = record(DocumentKind::Letter, true);
         for format in [Format::CslJson, Format::Bibtex, Format::Ris] {
             let text = format.render(std::slice::from_ref(&r));
-            assert!(text.contains(r.revision.hash.as_str()), "{format:?}: {text}");
+            assert!(text.contains(r.revision.hash.hex()), "{format:?}: {text}");
             assert!(text.contains(&r.permalink()), "{format:?}: {text}");
         }
     }

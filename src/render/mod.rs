@@ -35,7 +35,7 @@ impl RecordInput {
 
     /// A citation key: the slug and the first 12 hex digits of the revision hash.
     pub fn key(&self) -> String {
-        format!("{}-{}", self.document.slug, &self.revision.hash.as_str()[..12])
+        format!("{}-{}", self.document.slug, &self.revision.hash.hex()[..12])
     }
 }
 

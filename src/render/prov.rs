@@ -35,15 +35,15 @@ pub fn prov_json(input: &Provenance, base_url: &str) -> Value {
     let slug_of = |id: crate::store::DocumentId| {
         input.documents.iter().find(|d| d.id == id).map(|d| d.slug.to_string())
     };
-    let described: HashSet<&str> = input.revisions.iter().map(|r| r.hash.as_str()).collect();
+    let described: HashSet<&str> = input.revisions.iter().map(|r| r.hash.hex()).collect();
 
     for r in &input.revisions {
-        let id = revision_id(r.hash.as_str());
+        let id = revision_id(r.hash.hex());
         let mut attributes = json!({
             "prov:type": qualified("pal:Revision"),
             "prov:label": r.title,
-            "pal:hash": r.hash.as_str(),
-            "pal:contentSha256": r.content_hash.as_str(),
+            "pal:hash": r.hash.hex(),
+            "pal:contentSha256": r.content_hash.hex(),
             "pal:number": r.number,
             "pal:document": r.document_id.to_string(),
             "pal:header": r.header(),
@@ -86,11 +86,11 @@ pub fn prov_json(input: &Provenance, base_url: &str) -> Value {
             json!({ "prov:activity": act, "prov:agent": agent_id }),
         );
         if let Some(parent) = &r.parent {
-            let parent_id = revision_id(parent.as_str());
-            if !described.contains(parent.as_str()) {
+            let parent_id = revision_id(parent.hex());
+            if !described.contains(parent.hex()) {
                 entity.insert(
                     parent_id.clone(),
-                    json!({ "prov:type": qualified("pal:Revision"), "pal:hash": parent.as_str() }),
+                    json!({ "prov:type": qualified("pal:Revision"), "pal:hash": parent.hex() }),
                 );
             }
             relate(
@@ -126,12 +126,12 @@ pub fn prov_json(input: &Provenance, base_url: &str) -> Value {
     }
 
     for c in &input.citations {
-        let citing = revision_id(c.citing_revision.as_str());
+        let citing = revision_id(c.citing_revision.hex());
         let cited = match &c.target {
             CitationTarget::Document { pinned: Some(hash), .. } => {
-                let id = revision_id(hash.as_str());
+                let id = revision_id(hash.hex());
                 entity.entry(id.clone()).or_insert_with(
-                    || json!({ "prov:type": qualified("pal:Revision"), "pal:hash": hash.as_str() }),
+                    || json!({ "prov:type": qualified("pal:Revision"), "pal:hash": hash.hex() }),
                 );
                 id
             }

@@ -142,7 +142,7 @@ pub(super) fn open_quotes(row: &mut citation::Model, keys: &Keys) -> StoreResult
     if !row.sealed {
         return Ok(());
     }
-    let key = keys.of(&row.citing_revision_hash)?.clone();
+    let key = keys.of(row.citing_revision_hash.hex())?.clone();
     let id = row.id;
     for (name, field) in QUOTES.iter().zip(quotes_of(row)) {
         *field = seal::open_field(&key, &format!("{id}/{name}"), field.take()).map_err(|_| {
@@ -157,7 +157,7 @@ pub(super) fn seal_quotes(row: &mut citation::Model, keys: &Keys) -> StoreResult
     if row.sealed {
         return Ok(());
     }
-    let key = keys.of(&row.citing_revision_hash)?.clone();
+    let key = keys.of(row.citing_revision_hash.hex())?.clone();
     let id = row.id;
     for (name, field) in QUOTES.iter().zip(quotes_of(row)) {
         *field = seal::seal_field(&key, &format!("{id}/{name}"), field.take());
@@ -171,7 +171,7 @@ pub(super) async fn opened(
     conn: &impl ConnectionTrait,
     mut rows: Vec<citation::Model>,
 ) -> StoreResult<Vec<Citation>> {
-    let sealed = rows.iter().filter(|r| r.sealed).map(|r| r.citing_revision_hash.as_str());
+    let sealed = rows.iter().filter(|r| r.sealed).map(|r| r.citing_revision_hash.hex());
     let keys = seal::keys_to_open(conn, sealed).await?;
     for row in &mut rows {
         open_quotes(row, &keys)?;
@@ -189,10 +189,9 @@ impl TryFrom<citation::Model> for Citation {
             return Err(unreadable("sealed quotes"));
         }
         let target = match (row.target_document_id, row.target_source_id) {
-            (Some(id), None) => CitationTarget::Document {
-                id: id.into(),
-                pinned: row.target_revision_hash.map(RevisionHash::from_trusted),
-            },
+            (Some(id), None) => {
+                CitationTarget::Document { id: id.into(), pinned: row.target_revision_hash }
+            }
             (None, Some(id)) => CitationTarget::Source(id.into()),
             _ => return Err(unreadable("target")),
         };
@@ -216,7 +215,7 @@ impl TryFrom<citation::Model> for Citation {
             lineage: row.lineage_id.into(),
             origin: row.origin_id.map(CitationId::from),
             citing_document: row.citing_document_id.into(),
-            citing_revision: RevisionHash::from_trusted(row.citing_revision_hash),
+            citing_revision: row.citing_revision_hash,
             relation: row.relation.parse().map_err(|_| unreadable("relation"))?,
             target,
             citing_passage: (!citing.is_empty()).then_some(citing),
@@ -237,9 +236,7 @@ pub(super) fn row_of(c: &Citation, keys: &Keys) -> StoreResult<citation::ActiveM
 
 fn model_of(c: &Citation) -> citation::Model {
     let (target_document, pinned, target_source) = match &c.target {
-        CitationTarget::Document { id, pinned } => {
-            (Some(id.as_uuid()), pinned.as_ref().map(|h| h.as_str().to_owned()), None)
-        }
+        CitationTarget::Document { id, pinned } => (Some(id.as_uuid()), pinned.clone(), None),
         CitationTarget::Source(id) => (None, None, Some(id.as_uuid())),
     };
     let citing = c.citing_passage.clone().unwrap_or_default();
@@ -250,7 +247,7 @@ fn model_of(c: &Citation) -> citation::Model {
         lineage_id: c.lineage.as_uuid(),
         origin_id: c.origin.map(|o| o.as_uuid()),
         citing_document_id: c.citing_document.as_uuid(),
-        citing_revision_hash: c.citing_revision.as_str().to_owned(),
+        citing_revision_hash: c.citing_revision.clone(),
         relation: c.relation.as_str().to_owned(),
         target_document_id: target_document,
         target_revision_hash: pinned,
@@ -294,13 +291,13 @@ impl Store {
         revision: &RevisionHash,
         page: PageRequest<Uuid>,
     ) -> StoreResult<Page<Citation>> {
-        let condition = citation::Column::CitingRevisionHash.eq(revision.as_str());
+        let condition = citation::Column::CitingRevisionHash.eq(revision.clone());
         self.citation_page(condition, page).await
     }
 
     pub async fn count_citations_of_revision(&self, revision: &RevisionHash) -> StoreResult<u64> {
         Ok(citation::Entity::find()
-            .filter(citation::Column::CitingRevisionHash.eq(revision.as_str()))
+            .filter(citation::Column::CitingRevisionHash.eq(revision.clone()))
             .count(&self.db)
             .await?)
     }
@@ -398,9 +395,7 @@ impl Store {
         revisions: &[RevisionHash],
     ) -> StoreResult<Vec<Citation>> {
         let rows = citation::Entity::find()
-            .filter(
-                citation::Column::CitingRevisionHash.is_in(revisions.iter().map(|h| h.as_str())),
-            )
+            .filter(citation::Column::CitingRevisionHash.is_in(revisions.iter().cloned()))
             .order_by_asc(citation::Column::Id)
             .all(&self.db)
             .await?;

@@ -116,14 +116,14 @@ impl WriteTransaction<'_> {
         let held = document::Entity::update_many()
             .col_expr(document::Column::HeadHash, Expr::col(document::Column::HeadHash))
             .filter(document::Column::Id.eq(document.id.as_uuid()))
-            .filter(document::Column::HeadHash.eq(head.hash.as_str()))
+            .filter(document::Column::HeadHash.eq(head.hash.clone()))
             .exec(&self.tx)
             .await?;
         if held.rows_affected != 1 {
             let current = self.document(document.id).await?.head;
             return Err(Conflict::HeadMoved { expected: head.hash, current }.into());
         }
-        let keys = keys_for(&self.tx, [citation.citing_revision.as_str()]).await?;
+        let keys = keys_for(&self.tx, [citation.citing_revision.hex()]).await?;
         citation::Entity::insert(row_of(&citation, &keys)?)
             .exec_without_returning(&self.tx)
             .await?;
@@ -154,13 +154,13 @@ pub(crate) async fn carry_citations(
     content: &str,
 ) -> StoreResult<usize> {
     let rows = citation::Entity::find()
-        .filter(citation::Column::CitingRevisionHash.eq(parent.as_str()))
+        .filter(citation::Column::CitingRevisionHash.eq(parent.clone()))
         .order_by_asc(citation::Column::Id)
         .all(tx)
         .await?;
     let count = rows.len();
     let now = Timestamp::now();
-    let keys = keys_for(tx, [revision.as_str()]).await?;
+    let keys = keys_for(tx, [revision.hex()]).await?;
     for old in super::citations::opened(tx, rows).await? {
         let (citing_passage, anchor) = match &old.citing_passage {
             None => (None, AnchorState::Carried),

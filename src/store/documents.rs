@@ -90,7 +90,7 @@ impl TryFrom<document::Model> for Document {
             id: row.id.into(),
             slug: Slug::from_trusted(row.slug),
             kind: row.kind.parse().map_err(|e| corrupt("documents.kind", e))?,
-            head: RevisionHash::from_trusted(row.head_hash),
+            head: row.head_hash,
             created_at: Timestamp::from_micros(row.created_at),
             updated_at: Timestamp::from_micros(row.updated_at),
             collection: row.collection_id.into(),

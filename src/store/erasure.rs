@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect, QueryTrait, Statement,
 };
 
 use super::Store;
@@ -32,7 +32,7 @@ use super::citations::{open_quotes, seal_quotes};
 use super::error::StoreResult;
 use super::sql::partial_index_term;
 use super::texts::seal::{self, Keys};
-use super::values::Timestamp;
+use super::values::{ContentHash, Timestamp};
 use crate::entity::{blob, citation, redaction};
 
 /// Rows sealed again per statement page.
@@ -52,11 +52,15 @@ pub(crate) async fn rotate(
     Ok(())
 }
 
-/// The hashes in a bucket: from its two hex digits up to the next bucket's.
+/// The digests in a bucket (named by the hex digits of their first byte): from that byte up
+/// to the next, as the database orders bytes.
 fn in_bucket<C: ColumnTrait>(column: C, bucket: &str) -> sea_orm::Condition {
-    let from = sea_orm::Condition::all().add(column.gte(bucket));
-    match u8::from_str_radix(bucket, 16).ok().and_then(|b| b.checked_add(1)) {
-        Some(next) => from.add(column.lt(format!("{next:02x}"))),
+    let Ok(first) = u8::from_str_radix(bucket, 16) else {
+        return sea_orm::Condition::all().add(sea_orm::sea_query::Expr::val(false));
+    };
+    let from = sea_orm::Condition::all().add(column.gte(vec![first]));
+    match first.checked_add(1) {
+        Some(next) => from.add(column.lt(vec![next])),
         None => from,
     }
 }
@@ -68,13 +72,13 @@ async fn reseal_blobs(
     new: &Keys,
 ) -> StoreResult<()> {
     use blob::Column as C;
-    let mut after = String::new();
+    let mut after: Option<ContentHash> = None;
     loop {
-        let rows: Vec<(String, Option<Vec<u8>>)> = blob::Entity::find()
+        let rows: Vec<(ContentHash, Option<Vec<u8>>)> = blob::Entity::find()
             .select_only()
             .columns([C::Sha256, C::Packed])
             .filter(in_bucket(C::Sha256, bucket))
-            .filter(C::Sha256.gt(after.as_str()))
+            .apply_if(after.take(), |q, after| q.filter(C::Sha256.gt(after)))
             .filter(C::Sealed.eq(true))
             .filter(C::Packed.is_not_null())
             .order_by_asc(C::Sha256)
@@ -83,8 +87,9 @@ async fn reseal_blobs(
             .all(tx)
             .await?;
         let Some((last, _)) = rows.last() else { break };
-        after = last.clone();
-        for (sha256, packed) in &rows {
+        after = Some(last.clone());
+        for (digest, packed) in &rows {
+            let sha256 = digest.hex();
             let Some(packed) = packed else { continue };
             // One that does not open is damaged already; `verify` reports it.
             let Ok(frame) = old.of(sha256)?.open(sha256.as_bytes(), packed) else {
@@ -92,7 +97,7 @@ async fn reseal_blobs(
                 continue;
             };
             let resealed = new.of(sha256)?.seal(sha256.as_bytes(), &frame);
-            write_frame(tx, sha256, Some(resealed), true).await?;
+            write_frame(tx, digest, Some(resealed), true).await?;
         }
         if (rows.len() as u64) < PAGE {
             break;
@@ -159,7 +164,7 @@ async fn write_quotes(
 /// Writes a text's packed frame (sealed or open) and marks the row as `sealed`.
 async fn write_frame(
     tx: &impl ConnectionTrait,
-    sha256: &str,
+    sha256: &ContentHash,
     frame: Option<Vec<u8>>,
     sealed: bool,
 ) -> StoreResult<()> {
@@ -167,7 +172,7 @@ async fn write_frame(
     blob::Entity::update_many()
         .col_expr(C::Packed, Expr::value(frame))
         .col_expr(C::Sealed, Expr::value(sealed))
-        .filter(C::Sha256.eq(sha256))
+        .filter(C::Sha256.eq(sha256.clone()))
         .exec(tx)
         .await?;
     Ok(())
@@ -284,7 +289,7 @@ impl Store {
             .column(revision::Column::DocumentId)
             .distinct()
             .filter(
-                revision::Column::Hash.is_in(redactions.iter().map(|r| r.revision_hash.as_str())),
+                revision::Column::Hash.is_in(redactions.iter().map(|r| r.revision_hash.clone())),
             )
             .into_tuple()
             .all(&self.db)
@@ -352,7 +357,7 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
     let mut sealed = 0;
     loop {
         let tx = super::transaction::begin_write(db).await?;
-        let rows: Vec<(String, Option<Vec<u8>>)> = blob::Entity::find()
+        let rows: Vec<(ContentHash, Option<Vec<u8>>)> = blob::Entity::find()
             .select_only()
             .columns([blob::Column::Sha256, blob::Column::Packed])
             .filter(partial_index_term("sealed = FALSE"))
@@ -364,10 +369,12 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
         if rows.is_empty() {
             break;
         }
-        let keys = seal::keys_for(&tx, rows.iter().map(|(hash, _)| hash.as_str())).await?;
-        for (hash, packed) in &rows {
+        let keys = seal::keys_for(&tx, rows.iter().map(|(hash, _)| hash.hex())).await?;
+        for (digest, packed) in &rows {
             let Some(frame) = packed else { continue };
-            write_frame(&tx, hash, Some(keys.of(hash)?.seal(hash.as_bytes(), frame)), true).await?;
+            let hash = digest.hex();
+            write_frame(&tx, digest, Some(keys.of(hash)?.seal(hash.as_bytes(), frame)), true)
+                .await?;
         }
         sealed += rows.len() as u64;
         tx.commit().await?;
@@ -383,7 +390,7 @@ pub(crate) async fn seal_unsealed(db: &sea_orm::DatabaseConnection) -> StoreResu
             break;
         }
         let keys =
-            seal::keys_for(&tx, rows.iter().map(|row| row.citing_revision_hash.as_str())).await?;
+            seal::keys_for(&tx, rows.iter().map(|row| row.citing_revision_hash.hex())).await?;
         sealed += rows.len() as u64;
         for mut row in rows {
             seal_quotes(&mut row, &keys)?;
@@ -401,7 +408,7 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
     let mut opened = 0;
     loop {
         let tx = super::transaction::begin_write(db).await?;
-        let rows: Vec<(String, Option<Vec<u8>>)> = blob::Entity::find()
+        let rows: Vec<(ContentHash, Option<Vec<u8>>)> = blob::Entity::find()
             .select_only()
             .columns([blob::Column::Sha256, blob::Column::Packed])
             .filter(blob::Column::Sealed.eq(true))
@@ -412,8 +419,9 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
         if rows.is_empty() {
             break;
         }
-        let keys = seal::keys_to_open(&tx, rows.iter().map(|(hash, _)| hash.as_str())).await?;
-        for (hash, packed) in &rows {
+        let keys = seal::keys_to_open(&tx, rows.iter().map(|(hash, _)| hash.hex())).await?;
+        for (digest, packed) in &rows {
+            let hash = digest.hex();
             let frame = match packed {
                 Some(sealed) => {
                     Some(keys.of(hash)?.open(hash.as_bytes(), sealed).map_err(|_| {
@@ -422,7 +430,7 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
                 }
                 None => None,
             };
-            write_frame(&tx, hash, frame, false).await?;
+            write_frame(&tx, digest, frame, false).await?;
         }
         opened += rows.len() as u64;
         tx.commit().await?;
@@ -438,8 +446,7 @@ pub async fn unseal_for_downgrade(db: &sea_orm::DatabaseConnection) -> StoreResu
             break;
         }
         let keys =
-            seal::keys_to_open(&tx, rows.iter().map(|row| row.citing_revision_hash.as_str()))
-                .await?;
+            seal::keys_to_open(&tx, rows.iter().map(|row| row.citing_revision_hash.hex())).await?;
         opened += rows.len() as u64;
         for mut row in rows {
             open_quotes(&mut row, &keys)?;

@@ -49,11 +49,11 @@ impl RevisionHeader<'_> {
         use std::borrow::Cow::{Borrowed, Owned};
         [
             Some(Owned(self.author.to_string())),
-            Some(Borrowed(self.content_sha256.as_str())),
+            Some(Borrowed(self.content_sha256.hex())),
             Some(Owned(self.created_at.to_string())),
             Some(Owned(self.document.to_string())),
             Some(Borrowed(self.message.as_str())),
-            self.parent.map(|p| Borrowed(p.as_str())),
+            self.parent.map(|p| Borrowed(p.hex())),
             self.source.map(|s| Owned(s.to_string())),
             Some(Borrowed(self.title.as_str())),
             Some(Borrowed(HEADER_TYPE)),
@@ -144,7 +144,7 @@ mod tests {
         let content = "Hamas has been dismantled as a military and governmental force.\n";
         let content_sha256 = ContentHash::of(content);
         assert_eq!(
-            content_sha256.as_str(),
+            content_sha256.hex(),
             "537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f"
         );
         let title =
@@ -162,10 +162,7 @@ mod tests {
         };
         let (canonical, hash) = header.hash();
         assert_eq!(canonical, TEST_VECTOR_HEADER);
-        assert_eq!(
-            hash.as_str(),
-            "eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151"
-        );
+        assert_eq!(hash.hex(), "eaef801cb33c29cd8b2122a2733ea4dcc0e3eb5492a2f23776fe5d76b85f1151");
     }
 
     const TEST_VECTOR_HEADER: &str = r#"{"author":"019abcde-0000-7000-8000-000000000001","content_sha256":"537dd50b26c5a1707437be3d6b35bb85ba9dbc4bb2b4dfded9ee3dfd7fae3a3f","created_at":"2026-11-24T10:15:30.123456Z","document":"019abcde-0123-7456-89ab-0123456789ab","message":"Captured from the print edition\tp. 3","parent":null,"source":null,"title":"Former security chiefs write to Trump — \"end the war\"","type":"palimpsest.revision/v1"}"#;

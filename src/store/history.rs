@@ -70,24 +70,25 @@ impl Store {
         number: i64,
     ) -> StoreResult<Vec<HistoryEntry>> {
         use revision::Column as C;
-        let rows: Vec<(String, Option<String>, i64, String, i64, bool)> = revision::Entity::find()
-            .select_only()
-            .columns([C::Hash, C::ParentHash, C::Number, C::ContentSha256, C::ContentBytes])
-            .column(C::Redacted)
-            .filter(C::DocumentId.eq(document.as_uuid()))
-            .filter(C::Number.lte(number))
-            .order_by_asc(C::Number)
-            .limit(MAX_HISTORY as u64)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+        let rows: Vec<(RevisionHash, Option<RevisionHash>, i64, ContentHash, i64, bool)> =
+            revision::Entity::find()
+                .select_only()
+                .columns([C::Hash, C::ParentHash, C::Number, C::ContentSha256, C::ContentBytes])
+                .column(C::Redacted)
+                .filter(C::DocumentId.eq(document.as_uuid()))
+                .filter(C::Number.lte(number))
+                .order_by_asc(C::Number)
+                .limit(MAX_HISTORY as u64)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
         Ok(rows
             .into_iter()
             .map(|(hash, parent, number, content, bytes, redacted)| HistoryEntry {
-                hash: RevisionHash::from_trusted(hash),
-                parent: parent.map(RevisionHash::from_trusted),
+                hash,
+                parent,
                 number,
-                content_hash: ContentHash::from_trusted(content),
+                content_hash: content,
                 content_bytes: bytes.max(0) as u64,
                 redacted,
             })
@@ -103,7 +104,7 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<RevisionStamp>> {
         use revision::Column as C;
-        let rows: Vec<(String, i64, i64)> = revision::Entity::find()
+        let rows: Vec<(RevisionHash, i64, i64)> = revision::Entity::find()
             .select_only()
             .column(C::Hash)
             .column(C::Number)
@@ -118,7 +119,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(hash, number, created_at)| RevisionStamp {
-                hash: RevisionHash::from_trusted(hash),
+                hash,
                 number,
                 created_at: Timestamp::from_micros(created_at),
             })

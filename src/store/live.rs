@@ -59,8 +59,8 @@ impl<'a> From<&'a RevisionEvent> for Wire<'a> {
         Wire {
             d: event.document.as_uuid(),
             n: event.number,
-            h: event.hash.as_str(),
-            p: event.previous.as_ref().map(RevisionHash::as_str),
+            h: event.hash.hex(),
+            p: event.previous.as_ref().map(RevisionHash::hex),
         }
     }
 }

@@ -66,7 +66,7 @@ pub struct Redaction {
 impl From<redaction::Model> for Redaction {
     fn from(row: redaction::Model) -> Self {
         Redaction {
-            revision: RevisionHash::from_trusted(row.revision_hash),
+            revision: row.revision_hash,
             agent: row.agent_id.into(),
             token: row.token_id.map(TokenId::from),
             at: Timestamp::from_micros(row.at),
@@ -98,7 +98,7 @@ impl Store {
             let text = super::texts::content_of(tx, &revision).await.ok();
             let marked = revision::Entity::update_many()
                 .col_expr(revision::Column::Redacted, Expr::value(true))
-                .filter(revision::Column::Hash.eq(hash.as_str()))
+                .filter(revision::Column::Hash.eq(hash.clone()))
                 .filter(revision::Column::Redacted.eq(false))
                 .exec(tx)
                 .await?;
@@ -114,7 +114,7 @@ impl Store {
                 erased_at: None,
             };
             redaction::Entity::insert(redaction::ActiveModel {
-                revision_hash: Set(hash.as_str().to_owned()),
+                revision_hash: Set(hash.clone()),
                 agent_id: Set(actor.agent.as_uuid()),
                 token_id: Set(actor.token.map(|t| t.as_uuid())),
                 at: Set(at.micros()),
@@ -127,13 +127,13 @@ impl Store {
             // The buckets whose keys must change so that what is purged cannot be opened again.
             let mut buckets = BTreeSet::new();
             if purge_unless_shared(tx, &revision, at).await? {
-                buckets.insert(seal::bucket_of(revision.content_hash.as_str()).to_owned());
+                buckets.insert(seal::bucket_of(revision.content_hash.hex()).to_owned());
             }
             let mut quoting = purge_quotes(tx, hash).await?;
             if let Some(text) = &text {
                 quoting.extend(purge_unpinned_quotes(tx, &revision, text).await?);
             }
-            buckets.extend(quoting.iter().map(|h| seal::bucket_of(h).to_owned()));
+            buckets.extend(quoting.iter().map(|h| seal::bucket_of(h.hex()).to_owned()));
             super::erasure::rotate(tx, &buckets).await?;
             super::search::unindex_redacted(tx, revision.document_id, revision.number).await?;
             // The page a capture kept as evidence held the text too.
@@ -167,7 +167,7 @@ impl Store {
     /// The tombstones of those of `hashes` that were redacted, in one query.
     pub async fn redactions(&self, hashes: &[RevisionHash]) -> StoreResult<Vec<Redaction>> {
         Ok(redaction::Entity::find()
-            .filter(redaction::Column::RevisionHash.is_in(hashes.iter().map(|h| h.as_str())))
+            .filter(redaction::Column::RevisionHash.is_in(hashes.iter().cloned()))
             .all(&self.db)
             .await?
             .into_iter()
@@ -180,7 +180,10 @@ impl Store {
 /// carried, orphaned, into later revisions) and the passages quoted from it by citations
 /// pinned to it. Their positions stay, so each citation still says where it pointed.
 /// Returns the citing revisions of the rows it emptied.
-async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreResult<Vec<String>> {
+async fn purge_quotes(
+    tx: &impl ConnectionTrait,
+    hash: &RevisionHash,
+) -> StoreResult<Vec<RevisionHash>> {
     use crate::entity::citation::Column as C;
     let null = || Expr::value(Option::<String>::None);
     // Later revisions carry an orphaned passage's words along without holding them: those
@@ -188,15 +191,15 @@ async fn purge_quotes(tx: &impl ConnectionTrait, hash: &RevisionHash) -> StoreRe
     let lineages = sea_orm::sea_query::Query::select()
         .column(C::LineageId)
         .from(citation::Entity)
-        .and_where(C::CitingRevisionHash.eq(hash.as_str()))
+        .and_where(C::CitingRevisionHash.eq(hash.clone()))
         .to_owned();
-    let citing = sea_orm::Condition::any().add(C::CitingRevisionHash.eq(hash.as_str())).add(
+    let citing = sea_orm::Condition::any().add(C::CitingRevisionHash.eq(hash.clone())).add(
         sea_orm::Condition::all()
             .add(C::Anchor.eq(AnchorState::Orphaned.as_str()))
             .add(C::LineageId.in_subquery(lineages)),
     );
-    let cited = C::TargetRevisionHash.eq(hash.as_str());
-    let touched: Vec<String> = citation::Entity::find()
+    let cited = C::TargetRevisionHash.eq(hash.clone());
+    let touched: Vec<RevisionHash> = citation::Entity::find()
         .select_only()
         .column(C::CitingRevisionHash)
         .distinct()
@@ -229,7 +232,7 @@ async fn purge_unpinned_quotes(
     tx: &impl ConnectionTrait,
     revision: &Revision,
     text: &str,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<RevisionHash>> {
     use crate::entity::citation::Column as C;
     const PAGE: u64 = 500;
     let document = revision.document_id.as_uuid();
@@ -267,7 +270,7 @@ async fn purge_unpinned_quotes(
                 exact.is_some_and(|e| !e.is_empty() && text.contains(e) && !still_public(e))
             })
             .map(|citation| {
-                touched.push(citation.citing_revision.as_str().to_owned());
+                touched.push(citation.citing_revision.clone());
                 citation.id.as_uuid()
             })
             .collect();
@@ -296,14 +299,14 @@ async fn purge_unless_shared(
     revision: &Revision,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let hash = revision.content_hash.as_str();
+    let hash = &revision.content_hash;
     // On PostgreSQL, lock the blob before asking who uses it: a revise storing the same text
     // meanwhile either finishes first (and is seen below) or waits, and then refills it.
     if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        blob::Entity::find_by_id(hash.to_owned()).lock_exclusive().one(tx).await?;
+        blob::Entity::find_by_id(hash.clone()).lock_exclusive().one(tx).await?;
     }
     let still_used = revision::Entity::find()
-        .filter(revision::Column::ContentSha256.eq(hash))
+        .filter(revision::Column::ContentSha256.eq(hash.clone()))
         .filter(revision::Column::Redacted.eq(false))
         .one(tx)
         .await?

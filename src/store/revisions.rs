@@ -171,12 +171,12 @@ impl Revision {
 impl From<revision::Model> for Revision {
     fn from(row: revision::Model) -> Self {
         Revision {
-            hash: RevisionHash::from_trusted(row.hash),
+            hash: row.hash,
             document_id: row.document_id.into(),
             number: row.number,
-            parent: row.parent_hash.map(RevisionHash::from_trusted),
+            parent: row.parent_hash,
             title: row.title,
-            content_hash: ContentHash::from_trusted(row.content_sha256),
+            content_hash: row.content_sha256,
             author: row.author_id.into(),
             message: row.message,
             source: row.source_id.map(SourceId::from),
@@ -249,12 +249,12 @@ impl NewRevision<'_> {
             redacted: false,
         };
         let row = revision::ActiveModel {
-            hash: Set(revision.hash.as_str().to_owned()),
+            hash: Set(revision.hash.clone()),
             document_id: Set(self.document.as_uuid()),
             number: Set(self.number),
-            parent_hash: Set(revision.parent.as_ref().map(|p| p.as_str().to_owned())),
+            parent_hash: Set(revision.parent.clone()),
             title: Set(revision.title.clone()),
-            content_sha256: Set(content_hash.as_str().to_owned()),
+            content_sha256: Set(content_hash.clone()),
             author_id: Set(self.author.as_uuid()),
             message: Set(revision.message.clone()),
             source_id: Set(self.source.map(|s| s.as_uuid())),
@@ -453,7 +453,7 @@ pub(crate) async fn find(
     conn: &impl ConnectionTrait,
     hash: &RevisionHash,
 ) -> StoreResult<Option<Revision>> {
-    Ok(revision::Entity::find_by_id(hash.as_str().to_owned()).one(conn).await?.map(Revision::from))
+    Ok(revision::Entity::find_by_id(hash.clone()).one(conn).await?.map(Revision::from))
 }
 
 /// The revisions among `hashes` that `viewer` may read, through `conn`.
@@ -464,7 +464,7 @@ async fn readable_revisions(
 ) -> StoreResult<Vec<Revision>> {
     let document = Expr::col((revision::Entity, revision::Column::DocumentId));
     Ok(revision::Entity::find()
-        .filter(revision::Column::Hash.is_in(hashes.iter().map(|h| h.as_str())))
+        .filter(revision::Column::Hash.is_in(hashes.iter().cloned()))
         .filter(viewer.readable_document_ids(document))
         .all(conn)
         .await?

@@ -695,7 +695,7 @@ pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreRe
                 contents.sort();
                 contents.dedup();
                 let texts = super::texts::texts_of(&tx, &contents).await?;
-                let text_of = |r: &Revision| match texts.get(r.content_hash.as_str()) {
+                let text_of = |r: &Revision| match texts.get(r.content_hash.hex()) {
                     Some(super::texts::packing::Unpacked::Text(text)) if !r.redacted => {
                         Some(text.as_str())
                     }

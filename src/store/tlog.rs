@@ -40,12 +40,9 @@ pub struct SignedCheckpoint {
     pub note: String,
 }
 
-/// The leaf of a revision: its hash as 32 bytes. `None` only for a stored hash that is not
-/// 64 hex digits, which verification reports.
-pub(crate) fn leaf_of(revision: &RevisionHash) -> Option<Hash> {
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(revision.as_str(), &mut bytes).ok()?;
-    Some(merkle::leaf_hash(&bytes))
+/// The leaf of a revision: the leaf hash of its hash's 32 bytes.
+pub(crate) fn leaf_of(revision: &RevisionHash) -> Hash {
+    merkle::leaf_hash(&revision.to_bytes())
 }
 
 /// Appends `revision` to the log inside the caller's transaction; returns its leaf index.
@@ -72,9 +69,7 @@ pub(crate) async fn append(
         Some(known) if known.size() == index => known,
         _ => read_frontier(tx, index).await?,
     };
-    let leaf = leaf_of(revision).ok_or_else(|| {
-        StoreError::Unexpected(anyhow::anyhow!("{revision} is not a revision hash"))
-    })?;
+    let leaf = leaf_of(revision);
     let completed = edge.push(leaf);
     insert_nodes(tx, completed).await?;
     *frontier = Some(edge);
@@ -349,7 +344,7 @@ pub(crate) async fn append_unlogged(db: &DatabaseConnection) -> StoreResult<u64>
         // The state row first: another process appending at the same time waits here, and
         // then finds these revisions logged.
         tx.execute_unprepared("UPDATE log_state SET size = size WHERE id = 1").await?;
-        let batch: Vec<String> = revision::Entity::find()
+        let batch: Vec<RevisionHash> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Hash)
             .filter(revision::Column::LogIndex.is_null())
@@ -363,11 +358,10 @@ pub(crate) async fn append_unlogged(db: &DatabaseConnection) -> StoreResult<u64>
             return Ok(appended);
         }
         for hash in &batch {
-            let hash = RevisionHash::from_trusted(hash.clone());
-            let index = append(&tx, &mut frontier, &hash).await?;
+            let index = append(&tx, &mut frontier, hash).await?;
             revision::Entity::update_many()
                 .col_expr(revision::Column::LogIndex, (index as i64).into())
-                .filter(revision::Column::Hash.eq(hash.as_str()))
+                .filter(revision::Column::Hash.eq(hash.clone()))
                 .exec(&tx)
                 .await?;
         }

@@ -14,6 +14,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     let migrating = own.as_ref().unwrap_or(db);
     let applied = Migrator::get_applied_migrations(migrating).await?;
     let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
+    let had_binary_digests = applied.iter().any(|m| m.name() == BINARY_DIGESTS_MIGRATION);
     Migrator::up(migrating, None).await?;
     if let Some(own) = own {
         own.close().await?;
@@ -43,7 +44,12 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     if rebuilt > 0 {
         tracing::info!(rebuilt, "header frames replaced by their rows' digests");
     }
-    if packed + rebuilt > 0 {
+    // Digests rewritten as bytes leave every row and index holding one half empty.
+    let digests_rewritten = !had_binary_digests && holds_revisions(db).await?;
+    if digests_rewritten {
+        tracing::info!("digests rewritten as their 32 bytes");
+    }
+    if packed + rebuilt > 0 || digests_rewritten {
         compact(db).await?;
     }
     // Documents written before full-text search existed are indexed (resumably: it looks for
@@ -99,6 +105,21 @@ async fn resume_index_merges(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// The migration that created the transparency log.
 const LOG_MIGRATION: &str = "m20261126_000002_integrity";
+
+/// The migration that rewrites every digest as its bytes (`migrate` compacts after it).
+const BINARY_DIGESTS_MIGRATION: &str = "m20261215_000001_binary_digests";
+
+async fn holds_revisions(db: &DatabaseConnection) -> StoreResult<bool> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    let any = crate::entity::revision::Entity::find()
+        .select_only()
+        .column(crate::entity::revision::Column::Number)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    Ok(any.is_some())
+}
 
 /// Gives the space a bulk write left behind back. On SQLite, a rewrite of the whole file. On
 /// PostgreSQL, a rewrite of each of the search index's partitions in turn: under a bulk write

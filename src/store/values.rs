@@ -164,6 +164,27 @@ impl Sha256Hex {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(&self.0, &mut bytes).expect("a parsed digest is 64 hex digits");
+        bytes
+    }
+
+    /// The 32 bytes the database keeps: half the room of the hex digits, in every row and
+    /// index that holds a digest.
+    fn to_value(&self) -> sea_orm::Value {
+        sea_orm::Value::Bytes(Some(self.to_bytes().to_vec()))
+    }
+
+    /// A digest as the database keeps it; anything but 32 bytes is damage.
+    fn from_stored(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() == 32 {
+            Ok(Self(hex::encode(bytes)))
+        } else {
+            Err(format!("a stored digest is {} bytes, not 32", bytes.len()))
+        }
+    }
 }
 
 macro_rules! digest_id {
@@ -177,20 +198,89 @@ macro_rules! digest_id {
                 Sha256Hex::parse($field, input).map(Self)
             }
 
-            pub fn as_str(&self) -> &str {
+            /// The 64 lowercase hex digits clients see. The database keeps the 32 bytes
+            /// instead (`sea_orm::Value::from`), so this is never bound in a query.
+            pub fn hex(&self) -> &str {
                 self.0.as_str()
             }
 
-            /// For values read back from the database, which only ever holds digests the
-            /// store computed itself.
-            pub(crate) fn from_trusted(value: String) -> Self {
-                Self(Sha256Hex(value))
+            pub fn into_hex(self) -> String {
+                self.0 .0
+            }
+
+            pub fn to_bytes(&self) -> [u8; 32] {
+                self.0.to_bytes()
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.write_str(self.hex())
+            }
+        }
+
+        impl From<$name> for sea_orm::Value {
+            fn from(digest: $name) -> Self {
+                digest.0.to_value()
+            }
+        }
+
+        impl From<&$name> for sea_orm::Value {
+            fn from(digest: &$name) -> Self {
+                digest.0.to_value()
+            }
+        }
+
+        impl sea_orm::TryGetable for $name {
+            fn try_get_by<I: sea_orm::ColIdx>(
+                res: &sea_orm::QueryResult,
+                index: I,
+            ) -> Result<Self, sea_orm::TryGetError> {
+                let bytes = <Vec<u8> as sea_orm::TryGetable>::try_get_by(res, index)?;
+                Sha256Hex::from_stored(&bytes).map(Self).map_err(|e| {
+                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(format!("{}: {e}", $field)))
+                })
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $name {
+            fn try_from(v: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                match v {
+                    sea_orm::Value::Bytes(Some(bytes)) => {
+                        Sha256Hex::from_stored(&bytes).map(Self).map_err(|_| sea_orm::sea_query::ValueTypeErr)
+                    }
+                    _ => Err(sea_orm::sea_query::ValueTypeErr),
+                }
+            }
+
+            fn type_name() -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::Bytes
+            }
+
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::Binary(32)
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $name {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::Bytes(None)
+            }
+        }
+
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+
+        impl sea_orm::IntoActiveValue<$name> for $name {
+            fn into_active_value(self) -> sea_orm::ActiveValue<$name> {
+                sea_orm::ActiveValue::Set(self)
             }
         }
     };
@@ -211,11 +301,23 @@ impl ContentHash {
     pub fn of(content: &str) -> Self {
         Self(Sha256Hex::of(content.as_bytes()))
     }
+
+    /// The packing code names the texts it handles by their hex digests, which only ever
+    /// come from the store's own rows.
+    pub(crate) fn from_trusted(hex: String) -> Self {
+        Self(Sha256Hex(hex))
+    }
 }
 
 impl RevisionHash {
     pub fn of_header(canonical_header: &str) -> Self {
         Self(Sha256Hex::of(canonical_header.as_bytes()))
+    }
+
+    /// No revision yet: a new document's head for the moment, inside one transaction, before
+    /// its first revision is written.
+    pub(crate) fn unset() -> Self {
+        Self(Sha256Hex("0".repeat(64)))
     }
 }
 

@@ -3,6 +3,7 @@
 //! pointer). The document row, the blob, the revision and the citations it carries land in one
 //! transaction, together or not at all.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 use tracing::Instrument;
 
@@ -160,7 +161,7 @@ impl WriteTransaction<'_> {
             id: Set(id.as_uuid()),
             slug: Set(document.slug.as_str().to_owned()),
             kind: Set(document.kind.as_str().to_owned()),
-            head_hash: Set(revision.hash.as_str().to_owned()),
+            head_hash: Set(revision.hash.clone()),
             created_at: Set(now.micros()),
             updated_at: Set(now.micros()),
             collection_id: Set(placement.collection.as_uuid()),
@@ -263,10 +264,10 @@ impl WriteTransaction<'_> {
         // Compare-and-swap on the head pointer: of concurrent writers with the same expected
         // head, exactly one matches a row.
         let moved = document::Entity::update_many()
-            .col_expr(document::Column::HeadHash, revision.hash.as_str().into())
+            .col_expr(document::Column::HeadHash, Expr::value(revision.hash.clone()))
             .col_expr(document::Column::UpdatedAt, created_at.micros().into())
             .filter(document::Column::Id.eq(document.id.as_uuid()))
-            .filter(document::Column::HeadHash.eq(parent.hash.as_str()))
+            .filter(document::Column::HeadHash.eq(parent.hash.clone()))
             .exec(&self.tx)
             .await?;
         if moved.rows_affected != 1 {

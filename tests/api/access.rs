@@ -623,8 +623,15 @@ async fn collections_are_managed_by_admins_and_audited_within_them(app: TestApp)
     let member = app.token("Member", Role::Archivist).await;
     let archivist = app.token("Outside archivist", Role::Archivist).await;
     let editor = app.editor().await;
-    let drafts =
-        collection_via_api(&app, &admin, "drafts", "RESTRICTED", &[(&member, "EDITOR")]).await;
+    let keeper = app.token("Keeper", Role::Archivist).await;
+    let drafts = collection_via_api(
+        &app,
+        &admin,
+        "drafts",
+        "RESTRICTED",
+        &[(&member, "EDITOR"), (&keeper, "ARCHIVIST")],
+    )
+    .await;
     let slugs = |token: Option<String>| {
         let app = &app;
         async move {
@@ -659,10 +666,20 @@ async fn collections_are_managed_by_admins_and_audited_within_them(app: TestApp)
     let visibility = "mutation($c: ID!, $v: CollectionVisibility!) { setCollectionVisibility(input: { collectionId: $c, visibility: $v }) { collection { visibility } } }";
     assert_eq!(code_of(&app, &admin, visibility, public).await, "OK");
 
-    // A document in the drafts, revised; an archivist of no collection sees none of it.
+    // A document in the drafts, its revision redacted; an archivist of no collection sees
+    // none of it (the redaction's event names the revision by its hash).
     let created =
         app.query_as(Some(&member), CREATE_IN, json!({ "slug": "audit-me", "c": drafts })).await;
     crate::helpers::assert_no_errors(&created);
+    let head = app
+        .query_as(Some(&member), "{ document(slug: \"audit-me\") { head { hash } } }", json!({}))
+        .await;
+    let revision =
+        format!("revision:{}", head["data"]["document"]["head"]["hash"].as_str().unwrap());
+    let redact = "mutation($h: String!) { redactRevision(input: { hash: $h, reason: \"test\" }) { revision { hash } } }";
+    let redacted =
+        app.query_as(Some(&keeper), redact, json!({ "h": &revision["revision:".len()..] })).await;
+    crate::helpers::assert_no_errors(&redacted);
     let audited = |token: String| {
         let app = &app;
         async move {
@@ -694,6 +711,7 @@ async fn collections_are_managed_by_admins_and_audited_within_them(app: TestApp)
                 e.contains("audit-me")
                     || e.contains("CREATE_DOCUMENT document:")
                     || e.contains("collection:")
+                    || e.contains(&revision)
             })
             .count()
     };
@@ -701,6 +719,7 @@ async fn collections_are_managed_by_admins_and_audited_within_them(app: TestApp)
         everything.iter().any(|e| e.starts_with("CREATE_DOCUMENT document:")),
         "{everything:?}"
     );
+    assert!(everything.iter().any(|e| e.ends_with(&revision)), "{everything:?}");
     assert_eq!(about_drafts(&within), about_drafts(&everything), "{within:?}");
     assert_eq!(about_drafts(&outside), 0, "{outside:?}");
     // A whole-corpus verification reads restricted documents: admins only.

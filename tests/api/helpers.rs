@@ -562,6 +562,11 @@ pub async fn query_at(
 
 impl TestApp {
     /// `bytes` as a binary literal of the app's database, for SQL that tampers with it.
+    /// A digest as the database keeps it (its 32 bytes), for a statement that tampers.
+    pub fn digest_literal(&self, hex: &str) -> String {
+        self.bytes_literal(&hex::decode(hex).expect("a hex digest"))
+    }
+
     pub fn bytes_literal(&self, bytes: &[u8]) -> String {
         let hex = hex::encode(bytes);
         match self.store.connection().get_database_backend() {

@@ -174,12 +174,13 @@ async fn a_changed_byte_of_text_is_named(app: TestApp) {
     // The oldest revision: no other text is stored as a delta against its text. A forger
     // with write access to the database stores the altered text plain.
     let revision = &corpus.target[0];
+    let revision_bytes = app.digest_literal(revision);
     tamper(
         &app,
         &[format!(
             "UPDATE blobs SET packing = 0, packed = NULL, base_sha256 = NULL, \
              content = 'Xersion 1\n' WHERE sha256 = \
-             (SELECT content_sha256 FROM revisions WHERE hash = '{revision}')"
+             (SELECT content_sha256 FROM revisions WHERE hash = {revision_bytes})"
         )],
     )
     .await;
@@ -199,11 +200,12 @@ async fn a_changed_byte_of_text_is_named(app: TestApp) {
 async fn a_damaged_packed_text_is_named_with_the_texts_packed_against_it(app: TestApp) {
     let corpus = corpus(&app).await;
     let head = &corpus.target[2];
+    let head_bytes = app.digest_literal(head);
     tamper(
         &app,
         &[format!(
             "UPDATE blobs SET packed = substr(packed, 1, 4) WHERE sha256 = \
-             (SELECT content_sha256 FROM revisions WHERE hash = '{head}')"
+             (SELECT content_sha256 FROM revisions WHERE hash = {head_bytes})"
         )],
     )
     .await;
@@ -239,11 +241,12 @@ async fn a_changed_header_is_named(app: TestApp) {
         .as_str()
         .unwrap()
         .replace(r#""message":"edit""#, r#""message":"forged""#);
+    let revision_bytes = app.digest_literal(revision);
     // A forger stores the altered header plain.
     tamper(
         &app,
         &[format!(
-            "UPDATE revisions SET packed_header = NULL, header = '{}' WHERE hash = '{revision}'",
+            "UPDATE revisions SET packed_header = NULL, header = '{}' WHERE hash = {revision_bytes}",
             forged.replace('\'', "''")
         )],
     )
@@ -262,13 +265,15 @@ async fn a_changed_header_is_named(app: TestApp) {
 async fn a_changed_column_is_named_by_the_header_member_it_breaks(app: TestApp) {
     let corpus = corpus(&app).await;
     let (second, third) = (&corpus.target[1], &corpus.target[2]);
+    let second_bytes = app.digest_literal(second);
+    let third_bytes = app.digest_literal(third);
     tamper(
         &app,
         &[
-            format!("UPDATE revisions SET title = 'Another title' WHERE hash = '{second}'"),
+            format!("UPDATE revisions SET title = 'Another title' WHERE hash = {second_bytes}"),
             format!(
                 "UPDATE revisions SET author_id = (SELECT author_id FROM revisions \
-                 WHERE hash = '{second}'), message = 'rewritten' WHERE hash = '{third}'"
+                 WHERE hash = {second_bytes}), message = 'rewritten' WHERE hash = {third_bytes}"
             ),
         ],
     )
@@ -291,23 +296,27 @@ async fn damaged_member_digests_are_named_and_name_no_column(app: TestApp) {
     let (first, second, third) = (&corpus.target[0], &corpus.target[1], &corpus.target[2]);
     let other = &corpus.other[0];
     let zeroed = app.bytes_literal(&[&[1][..], &[0; 18]].concat());
+    let first_bytes = app.digest_literal(first);
+    let other_bytes = app.digest_literal(other);
+    let second_bytes = app.digest_literal(second);
+    let third_bytes = app.digest_literal(third);
     tamper(
         &app,
         &[
             // Cut short; the columns intact.
             format!(
                 "UPDATE revisions SET packed_header = substr(packed_header, 1, 7) \
-                 WHERE hash = '{first}'"
+                 WHERE hash = {first_bytes}"
             ),
             // Another revision's, whole; the columns intact.
             format!(
                 "UPDATE revisions SET packed_header = (SELECT packed_header FROM revisions \
-                 WHERE hash = '{other}') WHERE hash = '{second}'"
+                 WHERE hash = {other_bytes}) WHERE hash = {second_bytes}"
             ),
             // Zeroed, and a column changed: nothing says which, so the hash is what breaks.
             format!(
                 "UPDATE revisions SET packed_header = {zeroed}, title = 'Another title' \
-                 WHERE hash = '{third}'"
+                 WHERE hash = {third_bytes}"
             ),
         ],
     )
@@ -339,9 +348,13 @@ async fn a_re_pointed_parent_is_named(app: TestApp) {
     let corpus = corpus(&app).await;
     let third = &corpus.target[2];
     let elsewhere = &corpus.other[0];
+    let elsewhere_bytes = app.digest_literal(elsewhere);
+    let third_bytes = app.digest_literal(third);
     tamper(
         &app,
-        &[format!("UPDATE revisions SET parent_hash = '{elsewhere}' WHERE hash = '{third}'")],
+        &[format!(
+            "UPDATE revisions SET parent_hash = {elsewhere_bytes} WHERE hash = {third_bytes}"
+        )],
     )
     .await;
     let verified = verify(&app, &corpus).await;
@@ -357,12 +370,16 @@ async fn a_re_pointed_parent_is_named(app: TestApp) {
 async fn a_deleted_revision_is_found_by_its_orphaned_leaf(app: TestApp) {
     let corpus = corpus(&app).await;
     let (second, third) = (&corpus.target[1], &corpus.target[2]);
+    let second_bytes = app.digest_literal(second);
+    let third_bytes = app.digest_literal(third);
     // Removed cleanly: the head moved back, so the chain alone looks whole.
     tamper(
         &app,
         &[
-            format!("UPDATE documents SET head_hash = '{second}' WHERE head_hash = '{third}'"),
-            format!("DELETE FROM revisions WHERE hash = '{third}'"),
+            format!(
+                "UPDATE documents SET head_hash = {second_bytes} WHERE head_hash = {third_bytes}"
+            ),
+            format!("DELETE FROM revisions WHERE hash = {third_bytes}"),
         ],
     )
     .await;
@@ -390,9 +407,13 @@ async fn a_deleted_revision_is_found_by_its_orphaned_leaf(app: TestApp) {
 async fn a_swapped_head_is_named(app: TestApp) {
     let corpus = corpus(&app).await;
     let (first, third) = (&corpus.target[0], &corpus.target[2]);
+    let first_bytes = app.digest_literal(first);
+    let third_bytes = app.digest_literal(third);
     tamper(
         &app,
-        &[format!("UPDATE documents SET head_hash = '{first}' WHERE head_hash = '{third}'")],
+        &[format!(
+            "UPDATE documents SET head_hash = {first_bytes} WHERE head_hash = {third_bytes}"
+        )],
     )
     .await;
     let verified = verify(&app, &corpus).await;
@@ -408,6 +429,7 @@ async fn a_swapped_head_is_named(app: TestApp) {
 async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {
     let corpus = corpus(&app).await;
     let last = &corpus.other[0];
+    let last_bytes = app.digest_literal(last);
     // The fourth leaf and the subtrees over it gone, the size put back to three.
     tamper(
         &app,
@@ -416,7 +438,7 @@ async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {
              OR (level = 1 AND position = 1) OR (level = 2 AND position = 0)"
                 .into(),
             "UPDATE log_state SET size = 3".into(),
-            format!("UPDATE revisions SET log_index = NULL WHERE hash = '{last}'"),
+            format!("UPDATE revisions SET log_index = NULL WHERE hash = {last_bytes}"),
         ],
     )
     .await;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use palimpsest::store::Role;
+use palimpsest::store::{ContentHash, Role};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -86,9 +86,11 @@ async fn blobs(app: &TestApp) -> Vec<(String, i64, Option<String>, i64)> {
     rows.iter()
         .map(|r| {
             (
-                r.try_get("", "sha256").unwrap(),
+                r.try_get::<ContentHash>("", "sha256").unwrap().into_hex(),
                 r.try_get::<i16>("", "packing").map(i64::from).unwrap(),
-                r.try_get("", "base_sha256").unwrap(),
+                r.try_get::<Option<ContentHash>>("", "base_sha256")
+                    .unwrap()
+                    .map(ContentHash::into_hex),
                 r.try_get::<i32>("", "stored")
                     .map(i64::from)
                     .or_else(|_| r.try_get("", "stored"))
@@ -96,6 +98,40 @@ async fn blobs(app: &TestApp) -> Vec<(String, i64, Option<String>, i64)> {
             )
         })
         .collect()
+}
+
+/// How the database keeps the digests of revisions and texts, by what each column holds:
+/// "blob" for their bytes, "text" for hex digits (as builds before 2026-12-15 wrote them).
+async fn digests_kept_as(app: &TestApp) -> String {
+    let db = app.store.connection();
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let (kind, of) = match postgres {
+        true => ("pg_typeof", "::text"),
+        false => ("typeof", ""),
+    };
+    let columns = [
+        "hash",
+        "parent_hash",
+        "content_sha256",
+        "(SELECT head_hash FROM documents LIMIT 1)",
+        "(SELECT sha256 FROM blobs LIMIT 1)",
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for column in columns {
+        let sql = format!("SELECT {kind}({column}){of} AS kind FROM revisions WHERE number = 2");
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        kinds.insert(row.try_get::<String>("", "kind").unwrap());
+    }
+    let kinds: Vec<String> = kinds.into_iter().collect();
+    match kinds.join(",").as_str() {
+        "bytea" => "blob".into(),
+        "character varying" => "text".into(),
+        other => other.into(),
+    }
 }
 
 async fn assert_verifies(app: &TestApp) {
@@ -169,12 +205,18 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     let token = app.editor().await;
     let (id, written) = history(&app, &token, "harbour-budget", 8).await;
     let db = &app.schema_connection().await;
+    // Digests go back to hex digits first.
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    assert_eq!(digests_kept_as(&app).await, "text");
     // Headers kept as their members' digests cannot be read by the builds before them: they
-    // are written out plain first (`migrate` keeps the digests again).
+    // are written out plain first, by the store at the schema it knows (`migrate` keeps the
+    // digests again).
     let refused = migration::Migrator::down(db, Some(1)).await.unwrap_err();
     assert!(refused.to_string().contains("rebuilt from their rows"), "{refused}");
+    migration::Migrator::up(db, None).await.unwrap();
+    assert_eq!(digests_kept_as(&app).await, "blob");
     assert_eq!(palimpsest::store::headers_for_downgrade(db).await.unwrap(), 8);
-    migration::Migrator::down(db, Some(1)).await.unwrap();
+    migration::Migrator::down(db, Some(2)).await.unwrap();
     // The change log's history-only column, the contentless search index, the collections,
     // the heads' index's deletes, the change log, the watches' last seen bytes, the index of
     // capture records by base and the captures' tables go first, then the search index's
@@ -191,9 +233,11 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     // Sealed texts cannot be dropped with the keys that open them; opened, they can.
     let refused = migration::Migrator::down(db, Some(1)).await.unwrap_err();
     assert!(refused.to_string().contains("sealed"), "{refused}");
+    // Opened by the store at the schema it knows (digests as bytes), then down again past them.
+    migration::Migrator::up(db, None).await.unwrap();
     let opened = palimpsest::store::unseal_for_downgrade(db).await.unwrap();
     assert_eq!(opened, 8, "8 texts");
-    migration::Migrator::down(db, Some(1)).await.unwrap();
+    migration::Migrator::down(db, Some(12)).await.unwrap();
     // The search index (which came after packing, and which `migrate` rebuilds) goes next.
     migration::Migrator::down(db, Some(1)).await.unwrap();
     // Packed texts cannot be dropped with the columns that hold them.
@@ -204,7 +248,7 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     migration::Migrator::up(db, None).await.unwrap();
     let unpacked = palimpsest::store::unpack_for_downgrade(db).await.unwrap();
     assert_eq!(unpacked, 8, "8 texts (the headers are plain already)");
-    migration::Migrator::down(db, Some(6)).await.unwrap();
+    migration::Migrator::down(db, Some(7)).await.unwrap();
     let plain = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -216,6 +260,7 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     assert_eq!(plain.try_get::<i64>("", "n").unwrap(), 8);
 
     palimpsest::store::migrate(db).await.unwrap();
+    assert_eq!(digests_kept_as(&app).await, "blob");
     let stored = blobs(&app).await;
     assert!(stored.iter().all(|b| b.1 == 1 || b.1 == 2), "all packed: {stored:?}");
     assert_eq!(stored.iter().filter(|b| b.1 == 2).count(), 7, "the older texts are deltas");
@@ -250,10 +295,11 @@ async fn kept_header_tags(app: &TestApp, hashes: &[&str]) -> Vec<u8> {
     let db = app.store.connection();
     let mut tags = Vec::new();
     for hash in hashes {
+        let hash_bytes = app.digest_literal(hash);
         let row = db
             .query_one_raw(Statement::from_string(
                 db.get_database_backend(),
-                format!("SELECT packed_header FROM revisions WHERE hash = '{hash}'"),
+                format!("SELECT packed_header FROM revisions WHERE hash = {hash_bytes}"),
             ))
             .await
             .unwrap()
@@ -280,9 +326,10 @@ async fn header_frames_an_older_build_wrote_become_digests_at_migrate(app: TestA
     assert_ne!(forged, headers[2]);
     let db = app.store.connection();
     for (hash, header) in hashes.iter().zip([&headers[0], &headers[1], &forged]) {
+        let hash_bytes = app.digest_literal(hash);
         let frame = app.bytes_literal(&header_frame(header));
         db.execute_unprepared(&format!(
-            "UPDATE revisions SET packed_header = {frame} WHERE hash = '{hash}'"
+            "UPDATE revisions SET packed_header = {frame} WHERE hash = {hash_bytes}"
         ))
         .await
         .unwrap();

@@ -44,11 +44,11 @@ async fn texts_holding(app: &TestApp, needle: &str) -> i64 {
         .unwrap();
     let mut hashes = Vec::new();
     for row in rows {
-        let hash: String = row.try_get("", "sha256").unwrap();
+        let hash: ContentHash = row.try_get("", "sha256").unwrap();
         let framed: bool = row.try_get("", "framed").unwrap();
         let purged: Option<i64> = row.try_get("", "purged_at").unwrap();
         assert!(!(framed && purged.is_some()), "a purged text keeps no frame");
-        hashes.push(ContentHash::parse(&hash).unwrap());
+        hashes.push(hash);
     }
     let texts = app.store.contents_by_hashes(&hashes).await.unwrap();
     texts.iter().filter(|(_, text)| text.contains(needle)).count() as i64

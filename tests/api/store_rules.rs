@@ -104,8 +104,8 @@ async fn revising_keeps_the_stored_title_whatever_todays_rules_say(app: TestApp)
     store
         .connection()
         .execute_unprepared(&format!(
-            "UPDATE revisions SET title = 'Old\tstyle' WHERE hash = '{}'",
-            created.revision.hash
+            "UPDATE revisions SET title = 'Old\tstyle' WHERE hash = {}",
+            app.digest_literal(created.revision.hash.hex())
         ))
         .await
         .unwrap();

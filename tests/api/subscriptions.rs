@@ -703,7 +703,7 @@ async fn a_dropped_listening_connection_tells_every_listener_including_those_who
         loop {
             match tokio::time::timeout(WAIT, listener.next()).await.expect("an event") {
                 Some(Notice::Event(event)) => {
-                    assert_eq!(event.hash.as_str(), hash);
+                    assert_eq!(event.hash.hex(), hash);
                     break;
                 }
                 Some(Notice::Missed) => continue,

@@ -335,7 +335,7 @@ async fn appends_from_other_stores_and_rolled_back_transactions_leave_one_tree(a
             drop(transaction);
         }
     }
-    let leaves: Vec<Hash> = written.iter().map(|h| rfc9162::hex32(h.as_str()).unwrap()).collect();
+    let leaves: Vec<Hash> = written.iter().map(|h| rfc9162::hex32(h.hex()).unwrap()).collect();
     let tree = signed_tree(&app, 6).await;
     assert_eq!(tree.root, rfc9162::tree_hash(&leaves));
     let budget = palimpsest::budget::Budget::unlimited();

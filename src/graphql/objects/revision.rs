@@ -26,12 +26,12 @@ impl RevisionNode {
 
     /// Lowercase hex SHA-256 of `header`.
     async fn hash(&self) -> &str {
-        self.0.hash.as_str()
+        self.0.hash.hex()
     }
 
     /// Lowercase hex SHA-256 of `content`'s UTF-8 bytes (what `sha256sum` prints).
     async fn content_hash(&self) -> &str {
-        self.0.content_hash.as_str()
+        self.0.content_hash.hex()
     }
 
     /// The canonical header (RFC 8785 JSON) whose SHA-256 is `hash`, byte for byte as hashed.
@@ -47,7 +47,7 @@ impl RevisionNode {
             "{}/documents/{}/revisions/{}",
             base_url(ctx)?,
             document.slug.as_str(),
-            self.0.hash.as_str()
+            self.0.hash.hex()
         ))
     }
 

@@ -128,7 +128,7 @@ impl Store {
                     None
                 } else {
                     // Texts shared by several revisions of the page are cloned, once each.
-                    Some(match texts.get(revision.content_hash.as_str()) {
+                    Some(match texts.get(revision.content_hash.hex()) {
                         Some(Unpacked::Text(text)) => text.clone(),
                         Some(Unpacked::Damaged(error)) => {
                             return Err(corrupt("blobs.packed", error.to_string()));

@@ -95,7 +95,7 @@ impl Store {
                         id: Set(imported.document.as_uuid()),
                         slug: Set(imported.slug.as_str().to_owned()),
                         kind: Set(imported.kind.as_str().to_owned()),
-                        head_hash: Set(String::new()),
+                        head_hash: Set(RevisionHash::unset()),
                         created_at: Set(imported.created_at.micros()),
                         updated_at: Set(imported.created_at.micros()),
                         collection_id: Set(placement.collection.as_uuid()),
@@ -148,7 +148,7 @@ impl Store {
             .into_iter()
             .map(|(id, mut row)| {
                 if let Some(end) = ends.get(&id) {
-                    row.head_hash = Set(end.head.as_str().to_owned());
+                    row.head_hash = Set(end.head.clone());
                     row.updated_at = Set(end.created_at.micros());
                 }
                 row
@@ -281,7 +281,7 @@ async fn move_heads(
         let n = i * 4;
         rows.push(match backend {
             sea_orm::DatabaseBackend::Postgres => format!(
-                "(${}::uuid, ${}::text, ${}::text, ${}::bigint)",
+                "(${}::uuid, ${}::bytea, ${}::bytea, ${}::bigint)",
                 n + 1,
                 n + 2,
                 n + 3,
@@ -290,8 +290,8 @@ async fn move_heads(
             _ => "(?, ?, ?, ?)".to_owned(),
         });
         values.push(sea_orm::Value::from(id.as_uuid()));
-        values.push(sea_orm::Value::from(was.as_str().to_owned()));
-        values.push(sea_orm::Value::from(head.as_str().to_owned()));
+        values.push(sea_orm::Value::from(was));
+        values.push(sea_orm::Value::from(head));
         values.push(sea_orm::Value::from(at.micros()));
     }
     let sql = format!(
@@ -415,10 +415,7 @@ async fn append_many(
     };
     let mut nodes = Vec::new();
     for hash in hashes {
-        let leaf = crate::store::tlog::leaf_of(hash).ok_or_else(|| {
-            StoreError::Unexpected(anyhow::anyhow!("{hash} is not a revision hash"))
-        })?;
-        nodes.extend(edge.push(leaf));
+        nodes.extend(edge.push(crate::store::tlog::leaf_of(hash)));
     }
     crate::store::tlog::insert_nodes(tx, nodes).await?;
     Ok((first, edge))

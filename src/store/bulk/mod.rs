@@ -130,7 +130,7 @@ impl Store {
         document: DocumentId,
         number: i64,
     ) -> StoreResult<Option<RevisionHash>> {
-        let hash: Option<String> = revision::Entity::find()
+        let hash: Option<RevisionHash> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Hash)
             .filter(revision::Column::DocumentId.eq(document.as_uuid()))
@@ -138,7 +138,7 @@ impl Store {
             .into_tuple()
             .one(&self.db)
             .await?;
-        Ok(hash.map(RevisionHash::from_trusted))
+        Ok(hash)
     }
 
     /// Which of `ids` name stored agents.
@@ -179,24 +179,25 @@ async fn history_ends_in(
 ) -> StoreResult<HashMap<DocumentId, HistoryEnd>> {
     let mut ends = HashMap::new();
     for chunk in documents.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<(uuid::Uuid, String, String, String, i64, i64)> = document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .column(document::Column::Slug)
-            .column(document::Column::HeadHash)
-            .column(revision::Column::ContentSha256)
-            .column(revision::Column::Number)
-            .column(revision::Column::CreatedAt)
-            .join(JoinType::InnerJoin, head_of_document())
-            .filter(document::Column::Id.is_in(chunk.iter().map(|d| d.as_uuid())))
-            .into_tuple()
-            .all(conn)
-            .await?;
+        let rows: Vec<(uuid::Uuid, String, RevisionHash, ContentHash, i64, i64)> =
+            document::Entity::find()
+                .select_only()
+                .column(document::Column::Id)
+                .column(document::Column::Slug)
+                .column(document::Column::HeadHash)
+                .column(revision::Column::ContentSha256)
+                .column(revision::Column::Number)
+                .column(revision::Column::CreatedAt)
+                .join(JoinType::InnerJoin, head_of_document())
+                .filter(document::Column::Id.is_in(chunk.iter().map(|d| d.as_uuid())))
+                .into_tuple()
+                .all(conn)
+                .await?;
         for (id, slug, head, content, number, created_at) in rows {
             let end = HistoryEnd {
                 slug,
-                head: RevisionHash::from_trusted(head),
-                content: ContentHash::from_trusted(content),
+                head,
+                content,
                 number,
                 created_at: Timestamp::from_micros(created_at),
             };

@@ -12,11 +12,11 @@ use super::Capture;
 use super::evidence::{self, EvidenceKind, EvidenceRecord};
 use super::record::row;
 use crate::entity::{agent, capture, capture_record, document, revision};
-use crate::store::Store;
 use crate::store::error::StoreResult;
 use crate::store::sql::ROWS_PER_STATEMENT;
 use crate::store::texts::packing::unpack_bytes;
 use crate::store::values::{CaptureId, DocumentId};
+use crate::store::{RevisionHash, Store};
 
 /// A capture and the evidence records kept with it, in the order they were written.
 #[derive(Debug, Clone)]
@@ -87,10 +87,10 @@ impl Store {
         let tx = self.begin().await?;
         let ids = captures.iter().map(|c| c.capture.id.as_uuid());
         let present: HashSet<Uuid> = stored(&tx.tx, capture::Column::Id, ids).await?;
-        let revisions: HashSet<String> = stored(
+        let revisions: HashSet<RevisionHash> = stored(
             &tx.tx,
             revision::Column::Hash,
-            captures.iter().filter_map(|c| c.capture.revision.as_ref().map(|r| r.to_string())),
+            captures.iter().filter_map(|c| c.capture.revision.clone()),
         )
         .await?;
         let documents: HashSet<Uuid> = stored(
@@ -117,7 +117,7 @@ impl Store {
                 Some("its evidence records are stored already, with another capture")
             } else if capture.document.is_some_and(|d| !documents.contains(&d.as_uuid())) {
                 Some("its document is not stored")
-            } else if capture.revision.as_ref().is_some_and(|r| !revisions.contains(r.as_str())) {
+            } else if capture.revision.as_ref().is_some_and(|r| !revisions.contains(r)) {
                 Some("its revision is not stored")
             } else if !agents.contains(&capture.agent.as_uuid()) {
                 Some("its agent is not stored")

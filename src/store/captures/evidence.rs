@@ -228,7 +228,7 @@ pub(crate) async fn erase_of_revision(
     let captures: Vec<Uuid> = capture::Entity::find()
         .select_only()
         .column(capture::Column::Id)
-        .filter(capture::Column::RevisionHash.eq(revision.as_str()))
+        .filter(capture::Column::RevisionHash.eq(revision.clone()))
         .filter(capture::Column::Outcome.is_in(wrote))
         .into_tuple()
         .all(tx)
@@ -273,7 +273,7 @@ pub(crate) async fn erase_of_revision(
 /// their redaction must rewrite.
 pub(crate) async fn any_kept_for(
     conn: &impl ConnectionTrait,
-    revisions: impl IntoIterator<Item = String>,
+    revisions: impl IntoIterator<Item = RevisionHash>,
 ) -> StoreResult<bool> {
     let found: Option<Uuid> = capture::Entity::find()
         .select_only()

@@ -265,11 +265,9 @@ impl TryFrom<watch::Model> for Watch {
             lease_until: row.lease_until.map(Timestamp::from_micros),
             validators: Validators { etag: row.etag, last_modified: row.last_modified },
             seen: match (row.seen_revision, row.seen_digest) {
-                (Some(revision), Some(payload_digest)) => Some(SeenBytes {
-                    revision: RevisionHash::from_trusted(revision),
-                    payload_digest,
-                    final_url: row.seen_final_url,
-                }),
+                (Some(revision), Some(payload_digest)) => {
+                    Some(SeenBytes { revision, payload_digest, final_url: row.seen_final_url })
+                }
                 _ => None,
             },
             last_run,
@@ -293,7 +291,7 @@ impl TryFrom<capture::Model> for Capture {
             fetched_at: Timestamp::from_micros(row.fetched_at),
             outcome: row.outcome.parse().map_err(|e| corrupt("captures.outcome", e))?,
             detail: row.detail,
-            revision: row.revision_hash.map(RevisionHash::from_trusted),
+            revision: row.revision_hash,
             payload_digest: row.payload_digest,
             request_record: row.request_record,
             response_record: row.response_record,

@@ -13,7 +13,7 @@ use crate::store::revisions;
 use crate::store::values::{CaptureId, DocumentId, RevisionHash, Slug, Timestamp};
 
 /// A revision's hash, its first and last sighting, and their count.
-type SightingRow = (Option<String>, Option<i64>, Option<i64>, i64);
+type SightingRow = (Option<RevisionHash>, Option<i64>, Option<i64>, i64);
 
 /// The outcomes that saw a revision's text, as stored.
 fn sighting_outcomes() -> impl Iterator<Item = &'static str> {
@@ -28,7 +28,7 @@ impl Store {
     ) -> StoreResult<Vec<Capture>> {
         let wrote = [CaptureOutcome::Created.as_str(), CaptureOutcome::Revised.as_str()];
         capture::Entity::find()
-            .filter(capture::Column::RevisionHash.is_in(revisions.iter().map(|r| r.as_str())))
+            .filter(capture::Column::RevisionHash.is_in(revisions.iter().cloned()))
             .filter(capture::Column::Outcome.is_in(wrote))
             .all(&self.db)
             .await?
@@ -105,7 +105,7 @@ impl Store {
             .column_as(capture::Column::FetchedAt.min(), "first")
             .column_as(capture::Column::FetchedAt.max(), "last")
             .column_as(capture::Column::Id.count(), "count")
-            .filter(capture::Column::RevisionHash.is_in(revisions.iter().map(|r| r.as_str())))
+            .filter(capture::Column::RevisionHash.is_in(revisions.iter().cloned()))
             .filter(capture::Column::Outcome.is_in(sighting_outcomes()))
             .group_by(capture::Column::RevisionHash)
             .into_tuple()
@@ -115,7 +115,7 @@ impl Store {
             .into_iter()
             .filter_map(|(hash, first, last, count)| {
                 Some(Sighting {
-                    revision: RevisionHash::from_trusted(hash?),
+                    revision: hash?,
                     first: Timestamp::from_micros(first?),
                     last: Timestamp::from_micros(last?),
                     count: Ord::max(count, 0) as u64,

@@ -332,7 +332,7 @@ impl Store {
         };
         let revision = revisions::required(&self.db, &document.head).await?;
         let latest = capture::Entity::find()
-            .filter(capture::Column::RevisionHash.eq(revision.hash.as_str()))
+            .filter(capture::Column::RevisionHash.eq(revision.hash.clone()))
             .filter(capture::Column::PayloadDigest.is_not_null())
             .order_by_desc(capture::Column::FetchedAt)
             .one(&self.db)
@@ -464,7 +464,7 @@ impl WriteTransaction<'_> {
             (outcome.saw_text(), &capture.revision, &capture.payload_digest)
         {
             update = update
-                .col_expr(watch::Column::SeenRevision, Some(revision.to_string()).into())
+                .col_expr(watch::Column::SeenRevision, Some(revision.clone()).into())
                 .col_expr(watch::Column::SeenDigest, Some(digest.clone()).into())
                 .col_expr(watch::Column::SeenFinalUrl, capture.final_url.clone().into());
         }
@@ -502,7 +502,7 @@ pub(super) fn row(capture: &Capture) -> capture::ActiveModel {
         fetched_at: Set(capture.fetched_at.micros()),
         outcome: Set(capture.outcome.as_str().to_owned()),
         detail: Set(capture.detail.clone()),
-        revision_hash: Set(capture.revision.as_ref().map(|r| r.as_str().to_owned())),
+        revision_hash: Set(capture.revision.clone()),
         payload_digest: Set(capture.payload_digest.clone()),
         request_record: Set(capture.request_record),
         response_record: Set(capture.response_record),

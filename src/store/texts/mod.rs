@@ -34,15 +34,22 @@ use crate::entity::blob;
 use crate::store::error::StoreResult;
 use crate::store::values::ContentHash;
 
+/// A text's SHA-256, named by its hex digits as the packing code names it, as the database
+/// keeps it.
+fn stored_digest(hex: &str) -> sea_orm::Value {
+    ContentHash::from_trusted(hex.to_owned()).into()
+}
+
 /// A stored row with its frame opened (`seal`): what the packing code reads.
 fn opened(row: blob::Model, keys: &Keys) -> StoredBlob {
-    let (packed, unopenable) = open_frame(&row.sha256, row.packed, row.sealed, keys);
+    let sha256 = row.sha256.into_hex();
+    let (packed, unopenable) = open_frame(&sha256, row.packed, row.sealed, keys);
     StoredBlob {
-        sha256: row.sha256,
+        sha256,
         packing: row.packing,
         content: row.content,
         packed,
-        base: row.base_sha256,
+        base: row.base_sha256.map(ContentHash::into_hex),
         byte_length: row.byte_length,
         purged: row.purged_at.is_some(),
         unopenable,
@@ -83,13 +90,13 @@ fn packed_row(
         None => (Packing::Whole, packing::pack_whole(content)),
     };
     Ok(blob::ActiveModel {
-        sha256: Set(hash.as_str().to_owned()),
+        sha256: Set(hash.clone()),
         content: Set(String::new()),
         byte_length: Set(content.len() as i64),
         purged_at: Set(None),
         packing: Set(packing.code()),
-        packed: Set(Some(sealed_frame(keys, hash.as_str(), &frame)?)),
-        base_sha256: Set(base.map(|(hash, _)| hash.as_str().to_owned())),
+        packed: Set(Some(sealed_frame(keys, hash.hex(), &frame)?)),
+        base_sha256: Set(base.map(|(hash, _)| hash.clone())),
         chain_height: Set(chain_height),
         sealed: Set(true),
     })

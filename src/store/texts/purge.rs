@@ -11,10 +11,15 @@ use super::sealed_frame;
 use crate::entity::blob;
 use crate::store::error::StoreResult;
 use crate::store::sql::placeholder;
+use crate::store::values::ContentHash;
 
 /// Empties the text of blob `hash` (a redaction purges it). Texts kept as deltas against it
 /// are first kept whole, so that no other text is lost with it.
-pub(crate) async fn purge(tx: &impl ConnectionTrait, hash: &str, at: i64) -> StoreResult<()> {
+pub(crate) async fn purge(
+    tx: &impl ConnectionTrait,
+    hash: &ContentHash,
+    at: i64,
+) -> StoreResult<()> {
     use blob::Column as C;
     // Its dependents are texts of parents of revisions with this text (see the invariant).
     let backend = tx.get_database_backend();
@@ -30,7 +35,7 @@ pub(crate) async fn purge(tx: &impl ConnectionTrait, hash: &str, at: i64) -> Sto
         .query_all_raw(Statement::from_sql_and_values(backend, sql, [hash.into(), hash.into()]))
         .await?
         .iter()
-        .map(|row| row.try_get_by_index::<String>(0))
+        .map(|row| row.try_get_by_index::<ContentHash>(0).map(ContentHash::into_hex))
         .collect::<Result<_, _>>()?;
     if !dependents.is_empty() {
         let wanted: Vec<&str> = dependents.iter().map(String::as_str).collect();
@@ -44,10 +49,10 @@ pub(crate) async fn purge(tx: &impl ConnectionTrait, hash: &str, at: i64) -> Sto
                         .col_expr(C::Packing, Expr::value(Packing::Whole.code()))
                         .col_expr(C::Packed, Expr::value(whole))
                         .col_expr(C::Sealed, Expr::value(true))
-                        .col_expr(C::BaseSha256, Expr::value(Option::<String>::None))
+                        .col_expr(C::BaseSha256, Expr::value(Option::<ContentHash>::None))
                         // Chains already ending at it are of unknown length: none may grow.
                         .col_expr(C::ChainHeight, Expr::value(MAX_CHAIN))
-                        .filter(C::Sha256.eq(dependent.as_str()))
+                        .filter(C::Sha256.eq(ContentHash::from_trusted(dependent.clone())))
                         .exec(tx)
                         .await?;
                 }
@@ -63,9 +68,9 @@ pub(crate) async fn purge(tx: &impl ConnectionTrait, hash: &str, at: i64) -> Sto
         .col_expr(C::Content, Expr::value(""))
         .col_expr(C::Packing, Expr::value(Packing::Plain.code()))
         .col_expr(C::Packed, Expr::value(Option::<Vec<u8>>::None))
-        .col_expr(C::BaseSha256, Expr::value(Option::<String>::None))
+        .col_expr(C::BaseSha256, Expr::value(Option::<ContentHash>::None))
         .col_expr(C::PurgedAt, Expr::value(at))
-        .filter(C::Sha256.eq(hash))
+        .filter(C::Sha256.eq(hash.clone()))
         .exec(tx)
         .await?;
     Ok(())

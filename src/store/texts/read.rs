@@ -6,9 +6,9 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
 use super::cache::UnredactedText;
-use super::open_frame;
 use super::packing::{self, Packing, StoredBlob, Unpacked};
 use super::seal::{self, Keys};
+use super::{open_frame, stored_digest};
 use crate::store::Store;
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::revisions::Revision;
@@ -28,22 +28,23 @@ pub(crate) async fn read_stored(
     let sql = format!(
         // Both terms cast alike: PostgreSQL wants one type, and the columns' lengths differ.
         "WITH RECURSIVE chain(sha256) AS ( \
-           SELECT CAST(sha256 AS TEXT) FROM blobs WHERE sha256 IN ({}) \
+           SELECT sha256 FROM blobs WHERE sha256 IN ({}) \
            UNION \
-           SELECT CAST(b.base_sha256 AS TEXT) FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
+           SELECT b.base_sha256 FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
            WHERE b.packing = {} AND b.base_sha256 IS NOT NULL) \
          SELECT b.sha256, b.packing, b.content, b.packed, b.base_sha256, b.byte_length, \
            b.purged_at, b.sealed, k.key FROM blobs b JOIN chain c ON b.sha256 = c.sha256 \
-           LEFT JOIN text_keys k ON k.bucket = substr(b.sha256, 1, 2)",
+           LEFT JOIN text_keys k ON k.bucket = {}",
         placeholders.join(","),
         Packing::Delta.code(),
+        seal::bucket_sql(backend, "b.sha256"),
     );
-    let values: Vec<Value> = hashes.iter().map(|h| Value::from(*h)).collect();
+    let values: Vec<Value> = hashes.iter().map(|h| stored_digest(h)).collect();
     let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     let mut keys = Keys::default();
     rows.iter()
         .map(|row| {
-            let sha256: String = row.try_get_by_index(0)?;
+            let sha256 = row.try_get_by_index::<ContentHash>(0)?.into_hex();
             if let Some(key) = row.try_get_by_index::<Option<Vec<u8>>>(8)? {
                 keys.insert_stored(seal::bucket_of(&sha256), &key)?;
             }
@@ -54,7 +55,7 @@ pub(crate) async fn read_stored(
                 packing: row.try_get_by_index(1)?,
                 content: row.try_get_by_index(2)?,
                 packed,
-                base: row.try_get_by_index(4)?,
+                base: row.try_get_by_index::<Option<ContentHash>>(4)?.map(ContentHash::into_hex),
                 byte_length: row.try_get_by_index(5)?,
                 purged: row.try_get_by_index::<Option<i64>>(6)?.is_some(),
                 unopenable,
@@ -130,13 +131,13 @@ pub(crate) async fn texts_through(
     // Texts already unpacked end their chains' walk.
     let mut known: HashMap<String, Unpacked> = HashMap::new();
     for hash in hashes {
-        if let Some(text) = cache.texts.take(hash.as_str()) {
-            known.insert(hash.as_str().to_owned(), Unpacked::Text(text));
+        if let Some(text) = cache.texts.take(hash.hex()) {
+            known.insert(hash.hex().to_owned(), Unpacked::Text(text));
         }
     }
     let missing: Vec<&str> = hashes
         .iter()
-        .map(ContentHash::as_str)
+        .map(ContentHash::hex)
         .filter(|h| !cache.rows.contains_key(*h) && !known.contains_key(*h))
         .collect();
     for row in read_stored(conn, &missing).await? {
@@ -150,7 +151,7 @@ pub(crate) async fn texts_through(
     // Every row on the wanted chains down to a text already unpacked: a chain is cached
     // whole, as it was read.
     let mut rows = Vec::new();
-    let mut pending: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let mut pending: Vec<&str> = hashes.iter().map(ContentHash::hex).collect();
     let mut seen = HashSet::new();
     while let Some(hash) = pending.pop() {
         if !seen.insert(hash) || known.contains_key(hash) {
@@ -171,7 +172,7 @@ pub(crate) async fn texts_through(
             None => rows.extend(read_stored(conn, &[hash]).await?),
         }
     }
-    let wanted: HashSet<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let wanted: HashSet<&str> = hashes.iter().map(ContentHash::hex).collect();
     let mut texts = HashMap::with_capacity(wanted.len());
     for (hash, unpacked) in packing::unpack_all_from(rows, wanted.iter().copied(), known) {
         if wanted.contains(hash.as_str()) {
@@ -188,7 +189,7 @@ pub(crate) async fn texts_of(
     conn: &impl ConnectionTrait,
     hashes: &[ContentHash],
 ) -> StoreResult<HashMap<String, Unpacked>> {
-    let keys: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
+    let keys: Vec<&str> = hashes.iter().map(ContentHash::hex).collect();
     let rows = read_stored(conn, &keys).await?;
     Ok(packing::unpack_all(rows, keys))
 }
@@ -206,14 +207,14 @@ impl Store {
         let mut texts = texts_of(&self.db, hashes).await?;
         if let Some(primary) = self.on_miss().filter(|_| texts.len() < hashes.len()) {
             let missed: Vec<ContentHash> =
-                hashes.iter().filter(|h| !texts.contains_key(h.as_str())).cloned().collect();
+                hashes.iter().filter(|h| !texts.contains_key(h.hex())).cloned().collect();
             texts.extend(texts_of(primary, &missed).await?);
         }
         let mut found = Vec::with_capacity(hashes.len());
         for hash in hashes {
-            match texts.remove(hash.as_str()) {
+            match texts.remove(hash.hex()) {
                 Some(Unpacked::Text(text)) => found.push((hash.clone(), text)),
-                Some(Unpacked::Damaged(error)) => return Err(damaged(hash.as_str(), error)),
+                Some(Unpacked::Damaged(error)) => return Err(damaged(hash.hex(), error)),
                 Some(Unpacked::Purged) | None => {}
             }
         }
@@ -283,7 +284,7 @@ async fn stored_content(
     if revision.redacted {
         return Err(StoreError::Redacted(revision.hash.clone()));
     }
-    let hash = revision.content_hash.as_str();
+    let hash = revision.content_hash.hex();
     match texts_of(conn, std::slice::from_ref(&revision.content_hash)).await?.remove(hash) {
         Some(Unpacked::Text(text)) => Ok(Some(text)),
         Some(Unpacked::Damaged(error)) => Err(damaged(hash, error)),

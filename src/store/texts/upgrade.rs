@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 
 use super::packing::{self, Packing, Unpacked};
 use super::read::{damaged, read_stored};
@@ -12,7 +14,7 @@ use super::write::{Storing, write_packed};
 use crate::entity::blob;
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::sql::{ROWS_PER_STATEMENT, partial_index_term};
-use crate::store::values::ContentHash;
+use crate::store::values::{ContentHash, RevisionHash};
 
 /// Packs the texts and headers stored plain before packing existed (found through the partial
 /// indexes `blobs_plain` and `revisions_plain_header`, so that asking costs nothing once all
@@ -24,7 +26,7 @@ pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
     use crate::entity::revision;
     let mut packed = 0;
     loop {
-        let plain: Vec<String> = blob::Entity::find()
+        let plain: Vec<ContentHash> = blob::Entity::find()
             .select_only()
             .column(blob::Column::Sha256)
             // `blobs_plain`: packing = 0 (`Packing::Plain`).
@@ -41,11 +43,11 @@ pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
             .select_only()
             .column(revision::Column::DocumentId)
             .distinct()
-            .filter(revision::Column::ContentSha256.is_in(plain.iter().map(String::as_str)))
+            .filter(revision::Column::ContentSha256.is_in(plain.iter().cloned()))
             .into_tuple()
             .all(db)
             .await?;
-        let history: Vec<(uuid::Uuid, String)> = revision::Entity::find()
+        let history: Vec<(uuid::Uuid, ContentHash)> = revision::Entity::find()
             .select_only()
             .column(revision::Column::DocumentId)
             .column(revision::Column::ContentSha256)
@@ -58,33 +60,28 @@ pub(crate) async fn pack_plain(db: &DatabaseConnection) -> StoreResult<u64> {
         let successions: Vec<(ContentHash, ContentHash)> = history
             .windows(2)
             .filter(|pair| pair[0].0 == pair[1].0)
-            .map(|pair| {
-                let older = ContentHash::from_trusted(pair[0].1.clone());
-                (older, ContentHash::from_trusted(pair[1].1.clone()))
-            })
+            .map(|pair| (pair[0].1.clone(), pair[1].1.clone()))
             .collect();
         // This page's texts, and those of their documents' other revisions (a text no
         // revision has is packed whole).
-        let mut wanted: Vec<&str> = history.iter().map(|(_, hash)| hash.as_str()).collect();
-        wanted.extend(plain.iter().map(String::as_str));
+        let mut wanted: Vec<&ContentHash> = history.iter().map(|(_, hash)| hash).collect();
+        wanted.extend(plain.iter());
         wanted.sort_unstable();
         wanted.dedup();
         let tx = crate::store::transaction::begin_write(db).await?;
         let mut texts = HashMap::new();
         for chunk in wanted.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(String, String)> = blob::Entity::find()
+            let rows: Vec<(ContentHash, String)> = blob::Entity::find()
                 .select_only()
                 .column(blob::Column::Sha256)
                 .column(blob::Column::Content)
-                .filter(blob::Column::Sha256.is_in(chunk.iter().copied()))
+                .filter(blob::Column::Sha256.is_in(chunk.iter().copied().cloned()))
                 .filter(blob::Column::Packing.eq(Packing::Plain.code()))
                 .filter(blob::Column::PurgedAt.is_null())
                 .into_tuple()
                 .all(&tx)
                 .await?;
-            texts.extend(
-                rows.into_iter().map(|(hash, text)| (ContentHash::from_trusted(hash), text)),
-            );
+            texts.extend(rows);
         }
         packed += texts.len() as u64;
         write_packed(&tx, texts, &successions, Storing::Repack).await?;
@@ -140,17 +137,17 @@ pub(crate) async fn rebuild_header_frames(db: &DatabaseConnection) -> StoreResul
     use crate::entity::revision;
     use crate::store::revisions::digests_if_rebuilt;
     let mut replaced = 0;
-    let mut after = String::new();
+    let mut after: Option<RevisionHash> = None;
     loop {
         let rows: Vec<revision::Model> = revision::Entity::find()
             .filter(header_frames(db.get_database_backend()))
-            .filter(revision::Column::Hash.gt(after.as_str()))
+            .apply_if(after.take(), |q, after| q.filter(revision::Column::Hash.gt(after)))
             .order_by_asc(revision::Column::Hash)
             .limit(ROWS_PER_STATEMENT as u64)
             .all(db)
             .await?;
         let Some(last) = rows.last() else { break };
-        after = last.hash.clone();
+        after = Some(last.hash.clone());
         let tx = crate::store::transaction::begin_write(db).await?;
         for row in rows {
             let Some(Ok(header)) = row.packed_header.as_deref().map(packing::unpack_header) else {
@@ -174,12 +171,12 @@ pub(crate) async fn rebuild_header_frames(db: &DatabaseConnection) -> StoreResul
 /// it unpacked. A page of blobs (or revisions) per transaction, by hash.
 pub async fn unpack_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
     let mut unpacked = 0;
-    let mut after = String::new();
+    let mut after: Option<ContentHash> = None;
     loop {
-        let hashes: Vec<String> = blob::Entity::find()
+        let hashes: Vec<ContentHash> = blob::Entity::find()
             .select_only()
             .column(blob::Column::Sha256)
-            .filter(blob::Column::Sha256.gt(after.as_str()))
+            .apply_if(after.take(), |q, after| q.filter(blob::Column::Sha256.gt(after)))
             .filter(blob::Column::Packing.ne(Packing::Plain.code()))
             .order_by_asc(blob::Column::Sha256)
             .limit(ROWS_PER_STATEMENT as u64)
@@ -187,25 +184,28 @@ pub async fn unpack_for_downgrade(db: &DatabaseConnection) -> StoreResult<u64> {
             .all(db)
             .await?;
         let Some(last) = hashes.last() else { break };
-        after = last.clone();
+        after = Some(last.clone());
         let tx = crate::store::transaction::begin_write(db).await?;
-        let keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        let keys: Vec<&str> = hashes.iter().map(ContentHash::hex).collect();
         let mut texts = packing::unpack_all(read_stored(&tx, &keys).await?, keys);
         for hash in &hashes {
-            match texts.remove(hash) {
+            match texts.remove(hash.hex()) {
                 Some(Unpacked::Text(text)) => {
                     blob::Entity::update_many()
                         .col_expr(blob::Column::Content, Expr::value(text))
                         .col_expr(blob::Column::Packing, Expr::value(Packing::Plain.code()))
                         .col_expr(blob::Column::Packed, Expr::value(Option::<Vec<u8>>::None))
-                        .col_expr(blob::Column::BaseSha256, Expr::value(Option::<String>::None))
+                        .col_expr(
+                            blob::Column::BaseSha256,
+                            Expr::value(Option::<ContentHash>::None),
+                        )
                         .col_expr(blob::Column::Sealed, Expr::value(false))
-                        .filter(blob::Column::Sha256.eq(hash.as_str()))
+                        .filter(blob::Column::Sha256.eq(hash.clone()))
                         .exec(&tx)
                         .await?;
                     unpacked += 1;
                 }
-                Some(Unpacked::Damaged(error)) => return Err(damaged(hash, error)),
+                Some(Unpacked::Damaged(error)) => return Err(damaged(hash.hex(), error)),
                 Some(Unpacked::Purged) | None => {}
             }
         }

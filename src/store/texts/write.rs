@@ -20,7 +20,7 @@ pub(crate) async fn insert_blob(
     hash: &ContentHash,
     content: &str,
 ) -> StoreResult<bool> {
-    let keys = keys_for(tx, [hash.as_str()]).await?;
+    let keys = keys_for(tx, [hash.hex()]).await?;
     let stored = blob::Entity::insert(packed_row(hash, content, None, 0, &keys)?)
         .on_conflict(refill_purged())
         .exec_without_returning(tx)
@@ -82,16 +82,16 @@ pub(super) async fn write_packed(
     storing: Storing,
 ) -> StoreResult<()> {
     use blob::Column as C;
-    let mut kept: Vec<String> = Vec::new();
-    let keys: Vec<&str> = match storing {
-        Storing::New => texts.keys().map(ContentHash::as_str).collect(),
+    let mut kept: Vec<ContentHash> = Vec::new();
+    let keys: Vec<&ContentHash> = match storing {
+        Storing::New => texts.keys().collect(),
         Storing::Repack => Vec::new(),
     };
     for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-        let found: Vec<String> = blob::Entity::find()
+        let found: Vec<ContentHash> = blob::Entity::find()
             .select_only()
             .column(C::Sha256)
-            .filter(C::Sha256.is_in(chunk.iter().copied()))
+            .filter(C::Sha256.is_in(chunk.iter().copied().cloned()))
             .filter(C::PurgedAt.is_null())
             .into_tuple()
             .all(tx)
@@ -99,26 +99,28 @@ pub(super) async fn write_packed(
         kept.extend(found);
     }
     for hash in kept {
-        texts.remove(&ContentHash::from_trusted(hash));
+        texts.remove(&hash);
     }
     // Stored texts that a new one follows: the heads the batch extends.
-    let mut stored: Vec<&str> = successions
+    let mut stored: Vec<&ContentHash> = successions
         .iter()
         .filter(|(older, newer)| !texts.contains_key(older) && texts.contains_key(newer))
-        .map(|(older, _)| older.as_str())
+        .map(|(older, _)| older)
         .collect();
     stored.sort_unstable();
     stored.dedup();
     // Sealing keys of every bucket written to, held until the transaction ends.
     let keys =
-        keys_for(tx, texts.keys().map(ContentHash::as_str).chain(stored.iter().copied())).await?;
+        keys_for(tx, texts.keys().chain(stored.iter().copied()).map(ContentHash::hex)).await?;
     let mut heads: HashMap<String, (StoredBlob, i16)> = HashMap::new();
     for chunk in stored.chunks(ROWS_PER_STATEMENT) {
-        let rows =
-            blob::Entity::find().filter(C::Sha256.is_in(chunk.iter().copied())).all(tx).await?;
+        let rows = blob::Entity::find()
+            .filter(C::Sha256.is_in(chunk.iter().copied().cloned()))
+            .all(tx)
+            .await?;
         for row in rows {
             let height = row.chain_height;
-            heads.insert(row.sha256.clone(), (opened(row, &keys), height));
+            heads.insert(row.sha256.hex().to_owned(), (opened(row, &keys), height));
         }
     }
 
@@ -144,7 +146,7 @@ pub(super) async fn write_packed(
             base_of.insert(older, newer);
             below
         } else {
-            let Some((row, below)) = heads.remove(older.as_str()) else { continue };
+            let Some((row, below)) = heads.remove(older.hex()) else { continue };
             let Some(swap) = DeltaSwap::of(row, below, newer, &texts[newer]) else { continue };
             head_deltas.push(swap);
             below
@@ -188,8 +190,8 @@ pub(super) async fn write_packed(
 
 /// A stored text to keep as a delta against a newer one.
 struct DeltaSwap {
-    older: String,
-    newer: String,
+    older: ContentHash,
+    newer: ContentHash,
     /// Its packing when it was read, for compare-and-swap.
     was: i16,
     byte_length: i64,
@@ -200,12 +202,13 @@ impl DeltaSwap {
     /// The swap of `row`'s text (with chains of `height` ending at it) for a delta against
     /// `newer`, if it may become one and the delta is smaller than what is stored.
     fn of(row: StoredBlob, height: i16, newer: &ContentHash, text: &str) -> Option<Self> {
-        let (older, was, byte_length) = (row.sha256.clone(), row.packing, row.byte_length);
+        let older = ContentHash::from_trusted(row.sha256.clone());
+        let (was, byte_length) = (row.packing, row.byte_length);
         let stored_len = row.packed.as_ref().map_or(row.byte_length as usize, Vec::len);
         let delta = rebased(row, height, text)?;
         (delta.len() < stored_len).then(|| DeltaSwap {
             older,
-            newer: newer.as_str().to_owned(),
+            newer: newer.clone(),
             was,
             byte_length,
             delta,
@@ -220,7 +223,7 @@ async fn swap_in_deltas(
     tx: &impl ConnectionTrait,
     swaps: Vec<DeltaSwap>,
     keys: &Keys,
-) -> StoreResult<HashSet<String>> {
+) -> StoreResult<HashSet<ContentHash>> {
     use blob::Column as C;
     let mut swapped = HashSet::new();
     if tx.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
@@ -243,15 +246,15 @@ async fn swap_in_deltas(
                 C::Sealed,
             ]);
             for swap in swaps.by_ref().take(ROWS_PER_STATEMENT) {
-                let delta = sealed_frame(keys, &swap.older, &swap.delta)?;
+                let delta = sealed_frame(keys, swap.older.hex(), &swap.delta)?;
                 replace.values_panic([
-                    swap.older.as_str().into(),
+                    swap.older.clone().into(),
                     "".into(),
                     swap.byte_length.into(),
                     Option::<i64>::None.into(),
                     Packing::Delta.code().into(),
                     delta.into(),
-                    swap.newer.as_str().into(),
+                    swap.newer.into(),
                     0i16.into(),
                     true.into(),
                 ]);
@@ -262,14 +265,14 @@ async fn swap_in_deltas(
         return Ok(swapped);
     }
     for swap in swaps {
-        let delta = sealed_frame(keys, &swap.older, &swap.delta)?;
+        let delta = sealed_frame(keys, swap.older.hex(), &swap.delta)?;
         let moved = blob::Entity::update_many()
             .col_expr(C::Packing, Expr::value(Packing::Delta.code()))
             .col_expr(C::Packed, Expr::value(delta))
             .col_expr(C::Sealed, Expr::value(true))
             .col_expr(C::BaseSha256, Expr::value(swap.newer))
             .col_expr(C::Content, Expr::value(""))
-            .filter(C::Sha256.eq(swap.older.as_str()))
+            .filter(C::Sha256.eq(swap.older.clone()))
             // A literal, not a parameter: SQLite matches a parameter against the partial
             // index `blobs_plain` (`packing = 0`) by its bound value, and then prepares the
             // statement again at every new binding.
@@ -296,10 +299,10 @@ pub(crate) async fn rebase_parent(
     if parent == hash {
         return Ok(());
     }
-    let Some(row) = blob::Entity::find_by_id(parent.as_str().to_owned()).one(tx).await? else {
+    let Some(row) = blob::Entity::find_by_id(parent.clone()).one(tx).await? else {
         return Ok(());
     };
-    let keys = keys_for(tx, [parent.as_str()]).await?;
+    let keys = keys_for(tx, [parent.hex()]).await?;
     let height = row.chain_height;
     let Some(swap) = DeltaSwap::of(opened(row, &keys), height, hash, text) else {
         return Ok(());
@@ -307,7 +310,7 @@ pub(crate) async fn rebase_parent(
     if !swap_in_deltas(tx, vec![swap], &keys).await?.is_empty() {
         blob::Entity::update_many()
             .col_expr(blob::Column::ChainHeight, Expr::value(height + 1))
-            .filter(blob::Column::Sha256.eq(hash.as_str()))
+            .filter(blob::Column::Sha256.eq(hash.clone()))
             .exec(tx)
             .await?;
     }

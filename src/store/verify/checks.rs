@@ -45,7 +45,7 @@ impl StoredText {
 /// What a chunk of revisions needs besides the rows.
 pub(super) struct ChunkContext<'a> {
     pub texts: HashMap<String, StoredText>,
-    pub tombstones: &'a HashSet<String>,
+    pub tombstones: &'a HashSet<RevisionHash>,
     /// The stored leaves of the transparency log at the chunk's revisions' indexes.
     pub leaves: HashMap<i64, Vec<u8>>,
 }
@@ -73,7 +73,7 @@ pub(super) fn check_chunk(
     let mut ends = Vec::new();
     for row in rows {
         let document = DocumentId::from(row.document_id);
-        let hash = RevisionHash::from_trusted(row.hash.clone());
+        let hash = row.hash.clone();
         let problem = |kind, field: Option<&'static str>, detail: String| Problem {
             kind,
             document: Some(document),
@@ -103,8 +103,7 @@ pub(super) fn check_chunk(
             // verification recomputes them all.
             Some(_) if context.leaves.is_empty() => {}
             Some(index) => match context.leaves.get(&index) {
-                Some(leaf)
-                    if Some(leaf.as_slice()) == tlog::leaf_of(&hash).as_ref().map(|l| &l[..]) => {}
+                Some(leaf) if leaf.as_slice() == tlog::leaf_of(&hash).as_slice() => {}
                 Some(_) => report.add(problem(
                     ProblemKind::LogLeaf,
                     Some("log_index"),
@@ -145,15 +144,15 @@ fn check_link(
             format!("is {}; the chain has {} here", row.number, expected_number),
         ));
     }
-    let expected_parent = previous.map(|p| p.hash.as_str());
-    if row.parent_hash.as_deref() != expected_parent {
+    let expected_parent = previous.map(|p| &p.hash);
+    if row.parent_hash.as_ref() != expected_parent {
         report.add(problem(
             ProblemKind::Parent,
             Some("parent"),
             format!(
                 "names {}; the revision before it in the chain is {}",
-                row.parent_hash.as_deref().unwrap_or("no parent"),
-                expected_parent.unwrap_or("none")
+                row.parent_hash.as_ref().map_or("no parent", RevisionHash::hex),
+                expected_parent.map_or("none", RevisionHash::hex)
             ),
         ));
     }
@@ -201,7 +200,7 @@ fn check_header(
         }
     };
     let recomputed = RevisionHash::of_header(&header);
-    if recomputed.as_str() != row.hash {
+    if recomputed != row.hash {
         report.add(problem(
             ProblemKind::HeaderHash,
             Some("header"),
@@ -263,7 +262,7 @@ fn check_rebuilt_header(
         let hash = RevisionHash::of_header(&header.canonical_json());
         (hash, header.member_digests(), header.member_values())
     });
-    let holds = recomputed.as_str() == row.hash;
+    let holds = recomputed == row.hash;
     let broken = || {
         problem(
             ProblemKind::HeaderHash,
@@ -322,7 +321,7 @@ fn check_content(
 ) {
     let tombstone = context.tombstones.contains(&row.hash);
     if row.redacted || tombstone {
-        report.add_redacted(RevisionHash::from_trusted(row.hash.clone()));
+        report.add_redacted(row.hash.clone());
         if row.redacted != tombstone {
             report.add(problem(
                 ProblemKind::Redaction,
@@ -336,9 +335,9 @@ fn check_content(
         }
         return;
     }
-    match context.texts.get(&row.content_sha256) {
+    match context.texts.get(row.content_sha256.hex()) {
         Some(StoredText::Kept { digest, bytes }) => {
-            if *digest != row.content_sha256 {
+            if digest != row.content_sha256.hex() {
                 report.add(problem(
                     ProblemKind::ContentHash,
                     Some("content"),

@@ -102,7 +102,7 @@ async fn expected_leaves(
     let mut leaves = vec![None; size as usize];
     let mut after = i64::MIN;
     loop {
-        let rows: Vec<(i64, String)> = revision::Entity::find()
+        let rows: Vec<(i64, RevisionHash)> = revision::Entity::find()
             .select_only()
             .columns([revision::Column::LogIndex, revision::Column::Hash])
             .filter(revision::Column::LogIndex.gt(after))
@@ -115,21 +115,12 @@ async fn expected_leaves(
         after = *last;
         progress(rows.len() as u64);
         for (index, hash) in rows {
-            let hash = RevisionHash::from_trusted(hash);
-            match (
-                usize::try_from(index).ok().and_then(|i| leaves.get_mut(i)),
-                tlog::leaf_of(&hash),
-            ) {
-                (Some(slot), Some(leaf)) => *slot = Some(leaf),
-                (None, _) => report.add(problem(
+            match usize::try_from(index).ok().and_then(|i| leaves.get_mut(i)) {
+                Some(slot) => *slot = Some(tlog::leaf_of(&hash)),
+                None => report.add(problem(
                     ProblemKind::LogSize,
                     Some(hash),
                     format!("the revision claims leaf {index}, outside the log"),
-                )),
-                (Some(_), None) => report.add(problem(
-                    ProblemKind::LogLeaf,
-                    Some(hash),
-                    "the revision's hash is not 64 hex digits".into(),
                 )),
             }
         }
@@ -216,7 +207,7 @@ async fn check_nodes(
     }
     for position in wrong_leaves {
         // Named by the revision whose leaf it should be.
-        let owner: Option<String> = revision::Entity::find()
+        let owner: Option<RevisionHash> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Hash)
             .filter(revision::Column::LogIndex.eq(position))
@@ -225,7 +216,7 @@ async fn check_nodes(
             .await?;
         report.add(problem(
             ProblemKind::LogLeaf,
-            owner.map(RevisionHash::from_trusted),
+            owner,
             format!("leaf {position} is not its revision's"),
         ));
     }

@@ -215,8 +215,7 @@ impl Store {
             let tombstones = tombstones.clone();
             let check = self.compute.run(move || {
                 let mut part = Report::default();
-                let wanted: Vec<&str> =
-                    chunk.rows.iter().map(|r| r.content_sha256.as_str()).collect();
+                let wanted: Vec<&str> = chunk.rows.iter().map(|r| r.content_sha256.hex()).collect();
                 let texts = packing::unpack_all(chunk.blobs, wanted)
                     .into_iter()
                     .map(|(hash, text)| (hash, StoredText::of(&text)));
@@ -262,7 +261,7 @@ impl Store {
 async fn tombstones(
     conn: &impl ConnectionTrait,
     range: &Range,
-) -> StoreResult<std::sync::Arc<HashSet<String>>> {
+) -> StoreResult<std::sync::Arc<HashSet<RevisionHash>>> {
     let mut query = Query::select();
     query
         .column((redaction::Entity, redaction::Column::RevisionHash))
@@ -276,7 +275,7 @@ async fn tombstones(
     let rows = conn.query_all(&query).await?;
     Ok(std::sync::Arc::new(
         rows.iter()
-            .map(|row| Ok(row.try_get::<String>("", "revision_hash")?))
+            .map(|row| Ok(row.try_get::<RevisionHash>("", "revision_hash")?))
             .collect::<StoreResult<_>>()?,
     ))
 }
@@ -306,7 +305,7 @@ fn finish(
         ));
         return;
     };
-    if document.head != end.hash.as_str() {
+    if document.head != end.hash {
         report.add(problem(
             ProblemKind::Head,
             Some("head_hash"),

@@ -16,6 +16,7 @@ use crate::entity::{document, log_node, revision};
 use crate::store::error::StoreResult;
 use crate::store::texts::packing::StoredBlob;
 use crate::store::texts::read_stored;
+use crate::store::values::RevisionHash;
 
 /// A read-only transaction that sees one state of the database throughout.
 /// (On SQLite every read transaction is one snapshot in WAL mode, and the driver has no
@@ -64,7 +65,7 @@ impl Range {
 
 /// A document as verification holds its chain to it.
 pub(super) struct DocumentRow {
-    pub head: String,
+    pub head: RevisionHash,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -73,7 +74,7 @@ pub(super) async fn documents(
     conn: &impl ConnectionTrait,
     range: &Range,
 ) -> StoreResult<HashMap<Uuid, DocumentRow>> {
-    let rows: Vec<(Uuid, String, i64, i64)> = document::Entity::find()
+    let rows: Vec<(Uuid, RevisionHash, i64, i64)> = document::Entity::find()
         .select_only()
         .columns([
             document::Column::Id,
@@ -126,7 +127,7 @@ pub(super) async fn chunk(
     }
     // A redacted revision's text is not read: it is gone by design.
     let mut wanted: Vec<&str> =
-        rows.iter().filter(|r| !r.redacted).map(|r| r.content_sha256.as_str()).collect();
+        rows.iter().filter(|r| !r.redacted).map(|r| r.content_sha256.hex()).collect();
     wanted.sort_unstable();
     wanted.dedup();
     let blobs = read_stored(conn, &wanted).await?;
