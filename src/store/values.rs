@@ -314,6 +314,12 @@ impl RevisionHash {
         Self(Sha256Hex::of(canonical_header.as_bytes()))
     }
 
+    /// A hash as the database keeps it; `None` for anything but 32 bytes (damage, which
+    /// verification reports where it reads such a column).
+    pub(crate) fn from_stored(bytes: &[u8]) -> Option<Self> {
+        Sha256Hex::from_stored(bytes).ok().map(Self)
+    }
+
     /// No revision yet: a new document's head for the moment, inside one transaction, before
     /// its first revision is written.
     pub(crate) fn unset() -> Self {

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     a_re_pointed_parent_is_named,
     a_deleted_revision_is_found_by_its_orphaned_leaf,
     a_swapped_head_is_named,
+    digests_that_are_not_32_bytes_are_named_and_the_rest_still_checked,
     a_truncated_log_contradicts_its_signed_checkpoint,
     a_rewritten_leaf_and_a_forged_checkpoint_are_named,
 );
@@ -423,6 +424,34 @@ async fn a_swapped_head_is_named(app: TestApp) {
     expect![[r#"
         {"detail":"the document's head is <target 1>; its chain ends at <target 3>","documentId":"<target>","field":"head_hash","kind":"HEAD","revision":"<target 3>"}
         --- log
+    "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
+}
+
+async fn digests_that_are_not_32_bytes_are_named_and_the_rest_still_checked(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let third_bytes = app.digest_literal(&corpus.target[2]);
+    let other_bytes = app.digest_literal(&corpus.other[0]);
+    let (five, three) = (app.bytes_literal(&[7; 5]), app.bytes_literal(&[7; 3]));
+    tamper(
+        &app,
+        &[
+            // The head revision's own hash cut short (only its document names it), and
+            // another document's head: no digest at all.
+            format!("UPDATE revisions SET hash = {five} WHERE hash = {third_bytes}"),
+            format!("UPDATE documents SET head_hash = {three} WHERE head_hash = {other_bytes}"),
+        ],
+    )
+    .await;
+    let verified = verify(&app, &corpus).await;
+    // The other three are read and checked; the one cut short is named by its place.
+    assert_eq!(verified["report"]["revisions"], 3, "{verified:#}");
+    expect![[r#"
+        {"detail":"revision 3: the stored hash digest is 5 bytes, not a SHA-256's 32","documentId":"<target>","field":"hash","kind":"HEADER_HASH","revision":null}
+        {"detail":"the document's head is <target 3>; its chain ends at <target 2>","documentId":"<target>","field":"head_hash","kind":"HEAD","revision":"<target 2>"}
+        {"detail":"the document says <time>; its last revision was made at <time>","documentId":"<target>","field":"updated_at","kind":"TIME","revision":"<target 2>"}
+        {"detail":"the document's head is 3 bytes, not a revision hash; its chain ends at <other>","documentId":"<other document>","field":"head_hash","kind":"HEAD","revision":"<other>"}
+        --- log
+        {"detail":"leaf 2 belongs to no revision (a revision was removed)","kind":"LOG_LEAF","revision":null}
     "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
 }
 

@@ -204,6 +204,10 @@ impl Store {
         let mut ended: HashSet<Uuid> = HashSet::new();
         let mut open: Option<ChainEnd> = None;
         let tombstones = tombstones(&snapshot, &range).await?;
+        // Read around, so that the rest is checked: its chain then shows a gap where it was.
+        for bad in read::malformed(&snapshot, &range).await? {
+            report.add(malformed_problem(&bad));
+        }
         // A single document is checked against its leaves here; a corpus has `verify_log`
         // recompute every leaf.
         let leaves = matches!(range, Range::Only(_));
@@ -257,6 +261,37 @@ impl Store {
     }
 }
 
+/// A revision whose digest columns do not all hold 32 bytes, named by its place (its hash may
+/// be what is damaged), under the check each column feeds.
+fn malformed_problem(bad: &read::Malformed) -> Problem {
+    let columns = [
+        (ProblemKind::HeaderHash, "hash"),
+        (ProblemKind::Parent, "parent"),
+        (ProblemKind::ContentHash, "content"),
+    ];
+    let (kind, field, length) = columns
+        .into_iter()
+        .zip(bad.lengths)
+        .find_map(|((kind, field), length)| match length {
+            Some(32) => None,
+            Some(length) => Some((kind, field, length)),
+            // A missing parent is the first revision's; the other two are never missing.
+            None if field == "parent" => None,
+            None => Some((kind, field, 0)),
+        })
+        .unwrap_or((ProblemKind::HeaderHash, "hash", 0));
+    Problem {
+        kind,
+        document: Some(DocumentId::from(bad.document)),
+        revision: None,
+        field: Some(field),
+        detail: format!(
+            "revision {}: the stored {field} digest is {length} bytes, not a SHA-256's 32",
+            bad.number
+        ),
+    }
+}
+
 /// The revisions in `range` that have a tombstone (redactions are rare: one query).
 async fn tombstones(
     conn: &impl ConnectionTrait,
@@ -305,12 +340,21 @@ fn finish(
         ));
         return;
     };
-    if document.head != end.hash {
-        report.add(problem(
+    match &document.head {
+        Ok(head) if *head == end.hash => {}
+        Ok(head) => report.add(problem(
             ProblemKind::Head,
             Some("head_hash"),
-            format!("the document's head is {}; its chain ends at {}", document.head, end.hash),
-        ));
+            format!("the document's head is {head}; its chain ends at {}", end.hash),
+        )),
+        Err(length) => report.add(problem(
+            ProblemKind::Head,
+            Some("head_hash"),
+            format!(
+                "the document's head is {length} bytes, not a revision hash; its chain ends at {}",
+                end.hash
+            ),
+        )),
     }
     for (field, stored, expected) in [
         ("created_at", document.created_at, end.first_created_at),

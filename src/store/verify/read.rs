@@ -65,7 +65,8 @@ impl Range {
 
 /// A document as verification holds its chain to it.
 pub(super) struct DocumentRow {
-    pub head: RevisionHash,
+    /// Its head, or how many bytes the column holds when that is not a digest.
+    pub head: Result<RevisionHash, usize>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -74,7 +75,7 @@ pub(super) async fn documents(
     conn: &impl ConnectionTrait,
     range: &Range,
 ) -> StoreResult<HashMap<Uuid, DocumentRow>> {
-    let rows: Vec<(Uuid, RevisionHash, i64, i64)> = document::Entity::find()
+    let rows: Vec<(Uuid, Vec<u8>, i64, i64)> = document::Entity::find()
         .select_only()
         .columns([
             document::Column::Id,
@@ -89,7 +90,56 @@ pub(super) async fn documents(
     Ok(rows
         .into_iter()
         .map(|(id, head, created_at, updated_at)| {
+            let head = RevisionHash::from_stored(&head).ok_or(head.len());
             (id, DocumentRow { head, created_at, updated_at })
+        })
+        .collect())
+}
+
+/// The revisions whose digests are 32 bytes each, as the store writes them: those the checks
+/// read. `malformed` names the others.
+pub(super) fn well_formed() -> Condition {
+    Condition::all()
+        .add(Expr::cust("length(revisions.hash) = 32"))
+        .add(Expr::cust("length(revisions.content_sha256) = 32"))
+        .add(Expr::cust("(revisions.parent_hash IS NULL OR length(revisions.parent_hash) = 32)"))
+}
+
+/// A revision with a digest column that does not hold 32 bytes.
+pub(super) struct Malformed {
+    pub document: Uuid,
+    pub number: i64,
+    /// The lengths of its `hash`, `parent_hash` and `content_sha256`, in bytes.
+    pub lengths: [Option<i64>; 3],
+}
+
+/// The revisions in `range` that `well_formed` leaves out (none but after tampering: a scan
+/// of the range's revisions, without reading their rows' other columns).
+pub(super) async fn malformed(
+    conn: &impl ConnectionTrait,
+    range: &Range,
+) -> StoreResult<Vec<Malformed>> {
+    let length = |column: &str| Expr::cust(format!("CAST(length(revisions.{column}) AS BIGINT)"));
+    type Row = (Uuid, i64, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = revision::Entity::find()
+        .select_only()
+        .columns([revision::Column::DocumentId, revision::Column::Number])
+        .expr(length("hash"))
+        .expr(length("parent_hash"))
+        .expr(length("content_sha256"))
+        .filter(range.revisions())
+        .filter(well_formed().not())
+        .order_by_asc(revision::Column::DocumentId)
+        .order_by_asc(revision::Column::Number)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(document, number, hash, parent, content)| Malformed {
+            document,
+            number,
+            lengths: [hash, parent, content],
         })
         .collect())
 }
@@ -112,7 +162,7 @@ pub(super) async fn chunk(
     limit: u64,
     with_leaves: bool,
 ) -> StoreResult<Option<Chunk>> {
-    let mut query = revision::Entity::find().filter(range.revisions());
+    let mut query = revision::Entity::find().filter(range.revisions()).filter(well_formed());
     if let Some(cursor) = cursor {
         query = query.filter(key().gt(key_of(cursor)));
     }
