@@ -157,9 +157,9 @@ pub(crate) async fn index_revisions(
         }
     }
     let mut new: Vec<NewPassage> = Vec::new();
-    // Stored rows closed, by their document and the number that closed them (the document
-    // names the partition that holds them, on PostgreSQL).
-    let mut closed: HashMap<(DocumentId, i64), Vec<i64>> = HashMap::new();
+    // Stored rows closed, by their document (which names the partition that holds them, on
+    // PostgreSQL), each with the number that closed it.
+    let mut closed: HashMap<DocumentId, Vec<(i64, i64)>> = HashMap::new();
     for revision in revisions {
         let Some(content) = revision.content else { continue };
         let paragraphs = std::iter::once((true, revision.title))
@@ -190,29 +190,39 @@ pub(crate) async fn index_revisions(
         for row in unmatched.into_values().flatten() {
             match row {
                 Row::Stored(id) => {
-                    closed.entry((revision.document, revision.number)).or_default().push(id)
+                    closed.entry(revision.document).or_default().push((id, revision.number))
                 }
                 Row::New(at) => new[at].until = Some(revision.number),
             }
         }
         open.insert(revision.document, kept);
     }
-    for ((document, number), ids) in closed {
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+    // One statement per document, whatever number of its revisions closed paragraphs (an
+    // import in time order closes some at nearly every revision). Not one for all documents:
+    // PostgreSQL plans a join against a list of them as a hash join over every partition.
+    for (document, rows) in closed {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut values = Vec::with_capacity(chunk.len() * 3 + 1);
+            let mut cases = String::new();
+            for &(id, number) in chunk {
+                values.push(Value::from(id));
+                let when = placeholder(backend, values.len());
+                values.push(Value::from(number));
+                cases
+                    .push_str(&format!(" WHEN {when} THEN {}", placeholder(backend, values.len())));
+            }
+            values.push(Value::from(document.as_uuid()));
+            let of_document = placeholder(backend, values.len());
+            let mut ids = Vec::with_capacity(chunk.len());
+            for &(id, _) in chunk {
+                values.push(Value::from(id));
+                ids.push(placeholder(backend, values.len()));
+            }
             let sql = format!(
-                "UPDATE search_passages SET until_number = {} \
-                 WHERE document_id = {} AND id IN ({})",
-                placeholder(backend, 1),
-                placeholder(backend, 2),
-                (3..=chunk.len() + 2)
-                    .map(|i| placeholder(backend, i))
-                    .collect::<Vec<_>>()
-                    .join(",")
+                "UPDATE search_passages SET until_number = CASE id{cases} END \
+                 WHERE document_id = {of_document} AND id IN ({})",
+                ids.join(",")
             );
-            let values: Vec<Value> = [Value::from(number), Value::from(document.as_uuid())]
-                .into_iter()
-                .chain(chunk.iter().map(|&id| Value::from(id)))
-                .collect();
             conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         }
     }
