@@ -91,7 +91,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
         .await?;
     let hashes = rows
         .iter()
-        .map(|row| Ok(ContentHash::parse(&row.try_get_by_index::<String>(0)?)?))
+        .map(|row| Ok(row.try_get_by_index::<ContentHash>(0)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut words = Vec::new();
     let mut phrases = Vec::new();

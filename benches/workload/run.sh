@@ -340,7 +340,9 @@ fi
 # BASELINE_BIN: the other build, on the same databases, each on its own port. A baseline from
 # before a migration would refuse a database that has it: BASELINE_FORGET (migration versions,
 # space-separated) serves it a copy of each database with those rows taken out of
-# seaql_migrations (their tables and columns stay, which a build from before ignores).
+# seaql_migrations (their tables and columns stay, which a build from before ignores). Not for
+# a migration that rewrites data a build from before reads (m20261215_000001_binary_digests:
+# digests as bytes): compare such builds on databases each imported itself.
 baseline_copy() {
   local db=$1 copy
   case $db in

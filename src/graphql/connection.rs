@@ -247,9 +247,9 @@ mod keys {
         format!("t:{micros}:{hash}")
     }
 
-    pub fn parse_time_and_hash(raw: &str) -> Option<(i64, String)> {
+    pub fn parse_time_and_hash(raw: &str) -> Option<(i64, RevisionHash)> {
         let (time, hash) = raw.strip_prefix("t:")?.split_once(':')?;
-        Some((time.parse().ok()?, RevisionHash::parse(hash).ok()?.to_string()))
+        Some((time.parse().ok()?, RevisionHash::parse(hash).ok()?))
     }
 
     pub fn uuid(id: impl std::fmt::Display) -> String {

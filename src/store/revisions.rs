@@ -399,19 +399,19 @@ impl Store {
         &self,
         viewer: &Viewer,
         source: SourceId,
-        page: PageRequest<(i64, String)>,
+        page: PageRequest<(i64, RevisionHash)>,
     ) -> StoreResult<Page<Revision>> {
         use revision::Column as C;
         let document = Expr::col((revision::Entity, C::DocumentId));
         let mut query = revision::Entity::find()
             .filter(C::SourceId.eq(source.as_uuid()))
             .filter(viewer.readable_document_ids(document));
-        let older = |(t, h): &(i64, String)| {
+        let older = |(t, h): &(i64, RevisionHash)| {
             Condition::any()
                 .add(C::CreatedAt.lt(*t))
                 .add(Condition::all().add(C::CreatedAt.eq(*t)).add(C::Hash.lt(h.clone())))
         };
-        let newer = |(t, h): &(i64, String)| {
+        let newer = |(t, h): &(i64, RevisionHash)| {
             Condition::any()
                 .add(C::CreatedAt.gt(*t))
                 .add(Condition::all().add(C::CreatedAt.eq(*t)).add(C::Hash.gt(h.clone())))

@@ -10,6 +10,7 @@ use crate::helpers::{TestApp, assert_no_errors, compact_lines, error_code, scrub
 crate::on_both_backends!(
     schema:
     sources_and_agents_are_created_and_linked_to_revisions,
+    a_sources_revisions_are_paged_by_cursor_both_ways,
     each_verification_status_is_reported,
     citations_follow_revisions_while_their_passage_is_there,
     bad_citations_are_refused_and_nothing_is_written,
@@ -76,6 +77,69 @@ async fn count(app: &TestApp) -> u64 {
         .query("{ document(slug: \"the-article\") { citations { totalCount } } }", json!({}))
         .await;
     body["data"]["document"]["citations"]["totalCount"].as_u64().unwrap()
+}
+
+/// A source's revisions page by `(time, hash)` cursors, newest first: walked forward one at a
+/// time and back again, they are the whole list, each once.
+async fn a_sources_revisions_are_paged_by_cursor_both_ways(app: TestApp) {
+    let editor = app.editor().await;
+    let body = app
+        .query_as(
+            Some(&editor),
+            CREATE_SOURCE,
+            json!({ "input": { "kind": "WEB_PAGE", "title": "Paged", "authors": [], "recipients": [] } }),
+        )
+        .await;
+    assert_no_errors(&body);
+    let source = body["data"]["createSource"]["source"]["id"].clone();
+    for slug in ["first", "second", "third", "fourth"] {
+        let created = app
+            .query_as(
+                Some(&editor),
+                crate::helpers::CREATE_DOCUMENT,
+                json!({ "input": { "slug": slug, "title": slug, "kind": "ARTICLE", "content": format!("{slug}\n"), "source": source } }),
+            )
+            .await;
+        assert_no_errors(&created);
+    }
+    let page = |args: String| {
+        let app = &app;
+        let source = source.clone();
+        async move {
+            let query = format!(
+                "query($id: ID!) {{ node(id: $id) {{ ... on Source {{ revisions({args}) {{
+                   edges {{ cursor node {{ hash }} }} }} }} }} }}"
+            );
+            let body = app.query(&query, json!({ "id": source })).await;
+            assert_no_errors(&body);
+            body["data"]["node"]["revisions"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["cursor"].as_str().unwrap().to_owned(), e["node"]["hash"].to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all: Vec<String> = page("first: 10".into()).await.into_iter().map(|(_, h)| h).collect();
+    assert_eq!(all.len(), 4);
+    let (mut forward, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let after = cursor.as_ref().map_or(String::new(), |c| format!(", after: \"{c}\""));
+        let edges = page(format!("first: 1{after}")).await;
+        let Some((at, hash)) = edges.into_iter().next() else { break };
+        forward.push(hash);
+        cursor = Some(at);
+    }
+    assert_eq!(forward, all, "forward by `after`");
+    let (mut back, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let before = cursor.as_ref().map_or(String::new(), |c| format!(", before: \"{c}\""));
+        let edges = page(format!("last: 1{before}")).await;
+        let Some((at, hash)) = edges.into_iter().next() else { break };
+        back.insert(0, hash);
+        cursor = Some(at);
+    }
+    assert_eq!(back, all, "back by `before`");
 }
 
 async fn sources_and_agents_are_created_and_linked_to_revisions(app: TestApp) {

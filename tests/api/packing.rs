@@ -208,6 +208,13 @@ async fn texts_stored_before_packing_are_packed_by_migrate(app: TestApp) {
     // Digests go back to hex digits first.
     migration::Migrator::down(db, Some(1)).await.unwrap();
     assert_eq!(digests_kept_as(&app).await, "text");
+    // Going up again refuses a digest that is not 64 lowercase hex digits, naming its column,
+    // and rewrites nothing.
+    db.execute_unprepared("UPDATE documents SET head_hash = upper(head_hash)").await.unwrap();
+    let refused = migration::Migrator::up(db, None).await.unwrap_err();
+    assert!(refused.to_string().contains("documents.head_hash holds a value"), "{refused}");
+    assert_eq!(digests_kept_as(&app).await, "text");
+    db.execute_unprepared("UPDATE documents SET head_hash = lower(head_hash)").await.unwrap();
     // Headers kept as their members' digests cannot be read by the builds before them: they
     // are written out plain first, by the store at the schema it knows (`migrate` keeps the
     // digests again).
