@@ -253,14 +253,6 @@ fn uuid_text(backend: DbBackend, column: &str) -> String {
     }
 }
 
-/// A digest column (its 32 bytes) as the lowercase hex `AuditTarget` writes.
-fn digest_text(backend: DbBackend, column: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("encode({column}, 'hex')"),
-        _ => format!("lower(hex({column}))"),
-    }
-}
-
 impl Viewer {
     /// The audit events this viewer may not read, as a condition on `audit_events`: those
     /// whose target names a document it may not read (by id, by slug, or by one of its
@@ -276,7 +268,7 @@ impl Viewer {
             .cond_where(hidden.clone())
             .to_owned();
         let by_revision = Query::select()
-            .expr(target(format!("'revision:' || {}", digest_text(backend, "hash"))))
+            .expr(target(format!("'revision:' || {}", super::sql::hex_text(backend, "hash"))))
             .from(revision::Entity)
             .cond_where(Expr::col(revision::Column::DocumentId).in_subquery(hidden_ids))
             .to_owned();

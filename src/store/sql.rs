@@ -12,6 +12,15 @@ pub(super) fn placeholder(backend: sea_orm::DatabaseBackend, i: usize) -> String
     }
 }
 
+/// `bytes` (an SQL expression: a digest column, a part of one) as the lowercase hex digits
+/// the store writes digests as in text (audit targets, sealing buckets).
+pub(super) fn hex_text(backend: sea_orm::DatabaseBackend, bytes: &str) -> String {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => format!("encode({bytes}, 'hex')"),
+        _ => format!("lower(hex({bytes}))"),
+    }
+}
+
 /// A condition a partial index is defined by, written as the same literal SQL the index's
 /// `WHERE` has. SQLite uses a partial index only when the query's terms match the index's
 /// own; under the planner's stability guarantee (`SQLITE_ENABLE_QPSG`, `.cargo/config.toml`)

@@ -119,10 +119,7 @@ pub(crate) fn bucket_of(hex: &str) -> &str {
 
 /// The bucket of the digest in `column` (kept as its 32 bytes), in SQL: its first byte in hex.
 pub(crate) fn bucket_sql(backend: sea_orm::DbBackend, column: &str) -> String {
-    match backend {
-        sea_orm::DbBackend::Postgres => format!("encode(substring({column} from 1 for 1), 'hex')"),
-        _ => format!("lower(hex(substr({column}, 1, 1)))"),
-    }
+    crate::store::sql::hex_text(backend, &format!("substr({column}, 1, 1)"))
 }
 
 /// Bucket keys by bucket, as read in one statement.

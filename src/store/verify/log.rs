@@ -108,7 +108,7 @@ async fn expected_leaves(
             .filter(revision::Column::LogIndex.gt(after))
             // A revision whose hash is not 32 bytes has no leaf to give (the corpus's
             // verification names it): its place reads as a leaf of no revision.
-            .filter(sea_orm::sea_query::Expr::cust("length(revisions.hash) = 32"))
+            .filter(super::read::hash_well_formed())
             .order_by_asc(revision::Column::LogIndex)
             .limit(PAGE)
             .into_tuple()
@@ -214,7 +214,7 @@ async fn check_nodes(
             .select_only()
             .column(revision::Column::Hash)
             .filter(revision::Column::LogIndex.eq(position))
-            .filter(sea_orm::sea_query::Expr::cust("length(revisions.hash) = 32"))
+            .filter(super::read::hash_well_formed())
             .into_tuple()
             .one(conn)
             .await?;

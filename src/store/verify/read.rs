@@ -100,9 +100,14 @@ pub(super) async fn documents(
 /// read. `malformed` names the others.
 pub(super) fn well_formed() -> Condition {
     Condition::all()
-        .add(Expr::cust("length(revisions.hash) = 32"))
+        .add(hash_well_formed())
         .add(Expr::cust("length(revisions.content_sha256) = 32"))
         .add(Expr::cust("(revisions.parent_hash IS NULL OR length(revisions.parent_hash) = 32)"))
+}
+
+/// The revisions whose own hash is 32 bytes: those that have a leaf to give.
+pub(super) fn hash_well_formed() -> Expr {
+    Expr::cust("length(revisions.hash) = 32")
 }
 
 /// A revision with a digest column that does not hold 32 bytes.
