@@ -285,6 +285,11 @@ pub async fn feed_heads(loaders: &Loaders, rows: &[DocumentWithHead]) {
     loaders.feed_many(sources).await;
 }
 
+/// Whether the fields selected on a document read its head revision (`title` is the head's).
+pub fn head_wanted(document: Lookahead<'_>) -> bool {
+    document.field("title").exists() || document.field("head").exists()
+}
+
 /// What to read with each document's head, from the fields selected on the documents.
 pub fn head_parts<'a>(documents: impl IntoIterator<Item = Lookahead<'a>>) -> HeadParts {
     let mut parts = HeadParts::default();

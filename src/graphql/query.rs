@@ -8,7 +8,7 @@ use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::DocumentKind;
-use super::loaders::{feed_heads, head_parts, load_optional, loaders};
+use super::loaders::{feed_heads, head_parts, head_wanted, load_optional, loaders};
 use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
 use super::objects::CitationDriftPage;
 use super::objects::citation_export::{CitationExport, CitationFormat};
@@ -139,23 +139,43 @@ impl QueryFields {
         id: Option<ID>,
         slug: Option<String>,
     ) -> ApiResult<Option<DocumentNode>> {
-        // Read with its head, and what the selection asks of the head, in one statement.
-        let parts = head_parts([ctx.look_ahead()]);
-        let store = store(ctx)?;
-        let viewer = super::loaders::viewer(ctx).await?;
-        let document = match (id, slug) {
-            (Some(id), None) => {
-                let id = GlobalId::document("id", &id)?;
-                store.documents_with_heads_by_ids(&viewer, &[id], parts).await?.pop()
-            }
-            (None, Some(slug)) => {
-                store.document_with_head_by_slug(&viewer, &Slug::parse(&slug)?, parts).await?
-            }
+        let key = match (id, slug) {
+            (Some(id), None) => DocumentKey::Id(GlobalId::document("id", &id)?),
+            (None, Some(slug)) => DocumentKey::Slug(Slug::parse(&slug)?),
             _ => return Err(ApiError::bad_input("give exactly one of `id` and `slug`")),
         };
-        feed_heads(&*loaders(ctx).await?, document.as_slice()).await;
-        reads::found(ctx, document.as_ref().map(|d| d.document.id));
-        Ok(document.map(|d| DocumentNode(d.document)))
+        let store = store(ctx)?;
+        let viewer = super::loaders::viewer(ctx).await?;
+        let document = if head_wanted(ctx.look_ahead()) {
+            // Read with its head, and what the selection asks of the head, in one statement.
+            let parts = head_parts([ctx.look_ahead()]);
+            let document = match &key {
+                DocumentKey::Id(id) => {
+                    store.documents_with_heads_by_ids(&viewer, &[*id], parts).await?.pop()
+                }
+                DocumentKey::Slug(slug) => {
+                    store.document_with_head_by_slug(&viewer, slug, parts).await?
+                }
+            };
+            feed_heads(&*loaders(ctx).await?, document.as_slice()).await;
+            document.map(|d| d.document)
+        } else {
+            // A selection that reads nothing of the head (a history page, say) does not pay
+            // for the join; should a field read it after all, the loaders fetch it.
+            match &key {
+                DocumentKey::Id(id) => load_optional(ctx, *id).await?,
+                DocumentKey::Slug(slug) => {
+                    let document =
+                        store.document_by_slug(slug).await?.filter(|d| viewer.may_read(d));
+                    if let Some(document) = &document {
+                        loaders(ctx).await?.feed_one(document.id, document.clone()).await;
+                    }
+                    document
+                }
+            }
+        };
+        reads::found(ctx, document.as_ref().map(|d| d.id));
+        Ok(document.map(DocumentNode))
     }
 
     /// Citation records of several documents at their heads (at most 100), in one file.

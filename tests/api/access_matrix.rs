@@ -51,7 +51,10 @@ const WRITE_RESULT: &str = "a write's own result, answered only to a caller who 
 const MATRIX: &[(&str, Class)] = &[
     (
         "Query.document",
-        Read(r#"{ a: document(slug: "{SLUG}") { id title } b: document(id: "{GID}") { id } }"#),
+        // Each key both with and without the head (a selection without it reads no join).
+        Read(
+            r#"{ a: document(slug: "{SLUG}") { id title } b: document(id: "{GID}") { id } c: document(slug: "{SLUG}") { slug } d: document(id: "{GID}") { head { hash } } }"#,
+        ),
     ),
     ("Query.documents", Read("{ documents(first: 50) { totalCount nodes { slug } } }")),
     ("Query.node", Read(r#"{ node(id: "{GID}") { id } }"#)),
