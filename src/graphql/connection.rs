@@ -304,7 +304,7 @@ impl DocumentConnection {
             Ok(page)
         };
         let cursor = move |d: &DocumentNode| keys::document(&d.0.cursor(order));
-        let wrap = |d: DocumentWithHead| DocumentNode(d.document);
+        let wrap = |d: DocumentWithHead| DocumentNode::with_head(d.document, d.head);
         Connection::read(args, keys::parse_document, load, cursor, wrap, count).await.map(Self)
     }
 }

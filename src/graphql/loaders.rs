@@ -280,7 +280,7 @@ impl Loader<HeadAt> for StoreLoader {
 /// that `title`, `head` and `head.source` are answered without another query.
 pub async fn feed_heads(loaders: &Loaders, rows: &[DocumentWithHead]) {
     loaders.feed_many(rows.iter().map(|r| (r.document.id, r.document.clone()))).await;
-    loaders.feed_many(rows.iter().map(|r| (r.head.hash.clone(), Arc::new(r.head.clone())))).await;
+    loaders.feed_many(rows.iter().map(|r| (r.head.hash.clone(), r.head.clone()))).await;
     let sources = rows.iter().filter_map(|r| r.source.as_ref()).map(|s| (s.id, s.clone()));
     loaders.feed_many(sources).await;
 }

@@ -269,7 +269,7 @@ impl CoreMutations {
         let input = input.parse(collection)?;
         let outcome = store(ctx)?.create_document(input, &actor).await?;
         Ok(CreateDocumentPayload {
-            document: DocumentNode(outcome.document),
+            document: DocumentNode::new(outcome.document),
             revision: RevisionNode::new(outcome.revision),
         })
     }
@@ -380,7 +380,7 @@ impl CoreMutations {
         let input = input.parse()?;
         let outcome = store(ctx)?.revise_document(input, &actor).await?;
         Ok(ReviseDocumentPayload {
-            document: DocumentNode(outcome.document),
+            document: DocumentNode::new(outcome.document),
             revision: RevisionNode::new(outcome.revision),
         })
     }

@@ -29,7 +29,28 @@ pub enum Node {
 /// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
 /// history of hashed revisions.
 #[derive(Clone)]
-pub struct DocumentNode(pub store::Document);
+pub struct DocumentNode(pub store::Document, Option<Arc<store::Revision>>);
+
+impl DocumentNode {
+    pub fn new(document: store::Document) -> Self {
+        Self(document, None)
+    }
+
+    /// A document read with its head in the same statement: `title` and `head` need no
+    /// lookup in the request's loaders (a sixteenth of a page of 50 documents' instructions).
+    pub fn with_head(document: store::Document, head: Arc<store::Revision>) -> Self {
+        debug_assert_eq!(document.head, head.hash);
+        Self(document, Some(head))
+    }
+
+    /// Its head revision: the one it was read with, or the loaders'.
+    pub async fn head_revision(&self, ctx: &Context<'_>) -> ApiResult<Arc<store::Revision>> {
+        match &self.1 {
+            Some(head) => Ok(head.clone()),
+            None => super::loaders::load_required(ctx, self.0.head.clone()).await,
+        }
+    }
+}
 
 /// One immutable state of a document, identified by its hash. Anyone holding `header` and
 /// `content` can check `hash` and `contentHash` with SHA-256 alone. Shared, not copied: the
@@ -72,7 +93,7 @@ pub struct CollectionNode(pub store::Collection);
 pub async fn resolve_node(ctx: &Context<'_>, id: &str) -> ApiResult<Option<Node>> {
     Ok(match GlobalId::decode(id)? {
         GlobalId::Document(id) => {
-            load_optional(ctx, id).await?.map(|d| Node::Document(DocumentNode(d)))
+            load_optional(ctx, id).await?.map(|d| Node::Document(DocumentNode::new(d)))
         }
         GlobalId::Revision(hash) => {
             load_optional(ctx, hash).await?.map(|r| Node::Revision(RevisionNode(r)))

@@ -158,11 +158,11 @@ impl QueryFields {
                 }
             };
             feed_heads(&*loaders(ctx).await?, document.as_slice()).await;
-            document.map(|d| d.document)
+            document.map(|d| DocumentNode::with_head(d.document, d.head))
         } else {
             // A selection that reads nothing of the head (a history page, say) does not pay
             // for the join; should a field read it after all, the loaders fetch it.
-            match &key {
+            let document = match &key {
                 DocumentKey::Id(id) => load_optional(ctx, *id).await?,
                 DocumentKey::Slug(slug) => {
                     let document =
@@ -172,10 +172,11 @@ impl QueryFields {
                     }
                     document
                 }
-            }
+            };
+            document.map(DocumentNode::new)
         };
-        reads::found(ctx, document.as_ref().map(|d| d.id));
-        Ok(document.map(DocumentNode))
+        reads::found(ctx, document.as_ref().map(|d| d.0.id));
+        Ok(document)
     }
 
     /// Citation records of several documents at their heads (at most 100), in one file.

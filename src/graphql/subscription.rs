@@ -218,7 +218,7 @@ pub struct DocumentChange(RevisionEvent);
 impl DocumentChange {
     /// The document, as it is now.
     async fn document(&self, ctx: &Context<'_>) -> ApiResult<DocumentNode> {
-        Ok(DocumentNode(load_required(ctx, self.0.document).await?))
+        Ok(DocumentNode::new(load_required(ctx, self.0.document).await?))
     }
 
     /// The new revision (its hash, number, author, message...).

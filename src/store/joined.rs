@@ -33,7 +33,8 @@ pub struct HeadParts {
 #[derive(Debug, Clone)]
 pub struct DocumentWithHead {
     pub document: Document,
-    pub head: Revision,
+    /// Shared: the request's loaders and the document's node hold the same revision.
+    pub head: std::sync::Arc<Revision>,
     pub source: Option<Source>,
 }
 
@@ -120,7 +121,7 @@ impl Store {
 fn parse_row(row: &QueryResult, parts: HeadParts) -> StoreResult<DocumentWithHead> {
     let document = Document::try_from(document::Model::read(row, 0)?)?;
     let at = document::Model::WIDTH;
-    let head = Revision::from(revision::Model::read(row, at)?);
+    let head = std::sync::Arc::new(Revision::from(revision::Model::read(row, at)?));
     let at = at + revision::Model::WIDTH;
     let source = if parts.source {
         source::Model::read_optional(row, at)?.map(Source::try_from).transpose()?

@@ -208,7 +208,7 @@ impl CitationNode {
     }
 
     async fn citing_document(&self, ctx: &Context<'_>) -> ApiResult<DocumentNode> {
-        Ok(DocumentNode(load_required(ctx, self.0.citing_document).await?))
+        Ok(DocumentNode::new(load_required(ctx, self.0.citing_document).await?))
     }
 
     async fn citing_revision(&self, ctx: &Context<'_>) -> ApiResult<RevisionNode> {
@@ -225,7 +225,7 @@ impl CitationNode {
     async fn target_document(&self, ctx: &Context<'_>) -> ApiResult<Option<DocumentNode>> {
         match &self.0.target {
             CitationTarget::Document { id, .. } => {
-                Ok(load_optional::<DocumentId>(ctx, *id).await?.map(DocumentNode))
+                Ok(load_optional::<DocumentId>(ctx, *id).await?.map(DocumentNode::new))
             }
             CitationTarget::Source(_) => Ok(None),
         }

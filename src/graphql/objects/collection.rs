@@ -289,7 +289,7 @@ impl CollectionMutations {
         let document = GlobalId::document("documentId", &input.document_id)?;
         let to = GlobalId::collection("collectionId", &input.collection_id)?;
         let moved = store(ctx)?.move_document(document, to, Some(&actor)).await?;
-        Ok(DocumentPayload { document: DocumentNode(moved) })
+        Ok(DocumentPayload { document: DocumentNode::new(moved) })
     }
 
     /// Sets or lifts a document's embargo: until `publishAt` only its collection's members
@@ -305,7 +305,7 @@ impl CollectionMutations {
         let document = GlobalId::document("documentId", &input.document_id)?;
         let publish_at = input.publish_at.map(|at| at.0);
         let changed = store(ctx)?.set_embargo(document, publish_at, Some(&actor)).await?;
-        Ok(DocumentPayload { document: DocumentNode(changed) })
+        Ok(DocumentPayload { document: DocumentNode::new(changed) })
     }
 }
 

@@ -42,9 +42,7 @@ impl DocumentNode {
 
     /// The title at the head revision.
     async fn title(&self, ctx: &Context<'_>) -> ApiResult<String> {
-        let head: std::sync::Arc<crate::store::Revision> =
-            load_required(ctx, self.0.head.clone()).await?;
-        Ok(head.title.clone())
+        Ok(self.head_revision(ctx).await?.title.clone())
     }
 
     async fn kind(&self) -> DocumentKind {
@@ -83,7 +81,7 @@ impl DocumentNode {
 
     /// The current revision.
     async fn head(&self, ctx: &Context<'_>) -> ApiResult<RevisionNode> {
-        Ok(RevisionNode(load_required(ctx, self.0.head.clone()).await?))
+        Ok(RevisionNode(self.head_revision(ctx).await?))
     }
 
 

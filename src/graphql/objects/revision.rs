@@ -65,7 +65,7 @@ impl RevisionNode {
     }
 
     async fn document(&self, ctx: &Context<'_>) -> ApiResult<DocumentNode> {
-        Ok(DocumentNode(load_required(ctx, self.0.document_id).await?))
+        Ok(DocumentNode::new(load_required(ctx, self.0.document_id).await?))
     }
 
     async fn title(&self) -> &str {

@@ -61,7 +61,7 @@ pub struct SearchHitNode(store::SearchHit);
 #[Object(name = "SearchHit")]
 impl SearchHitNode {
     async fn document(&self) -> DocumentNode {
-        DocumentNode(self.0.document.clone())
+        DocumentNode::new(self.0.document.clone())
     }
 
     /// The revision `ranges` are in: the head (scope `HEADS`), or the first revision that had

@@ -68,7 +68,7 @@ impl WatchNode {
     /// always for a feed).
     async fn document(&self, ctx: &Context<'_>) -> ApiResult<Option<DocumentNode>> {
         match self.0.document {
-            Some(id) => Ok(load_optional(ctx, id).await?.map(DocumentNode)),
+            Some(id) => Ok(load_optional(ctx, id).await?.map(DocumentNode::new)),
             None => Ok(None),
         }
     }
