@@ -4,7 +4,8 @@
 //! request (per event, for a subscription: `RequestLoaders::forget` replaces it whole, every
 //! key type's cache with it), so its cache can never serve a stale head. Reads
 //! that fetch related rows in the same statement (a page of documents with their heads and
-//! sources) feed them to this cache, and the fields that ask for them find them there.
+//! sources) feed them to this cache, and the fields that ask for them find them there (a
+//! document's `title` and `head` take the head its node was read with, the same `Arc`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

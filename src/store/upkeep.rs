@@ -124,8 +124,8 @@ async fn holds_revisions(db: &DatabaseConnection) -> StoreResult<bool> {
 /// Gives the space a bulk write left behind back. On SQLite, a rewrite of the whole file. On
 /// PostgreSQL, a rewrite of the texts' table (a batch writes each document's newest text whole
 /// and the next batch rewrites it as a delta, a tenth of its size, which left two fifths of the
-/// table's pages free; reads of texts wait while it is rewritten, a tenth of a second for the
-/// reference corpus's), then of each of the search index's partitions in turn: under a bulk write
+/// table's pages free; reads of texts and writes of revisions wait while it is rewritten, a
+/// tenth of a second for the reference corpus's), then of each of the search index's partitions in turn: under a bulk write
 /// in time order nearly every paragraph is closed by a later batch than the one that wrote it,
 /// and closing copies its row (words and all), which left a third of their pages free; their
 /// GIN indexes grow by their pending lists besides, to about ten times their size. A partition
@@ -145,7 +145,7 @@ pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
             let tables =
                 std::iter::once("blobs".to_owned()).chain(super::search::partitions(db).await?);
             for table in tables {
-                // The names are this schema's own (`search::partitions`).
+                // The names are this schema's own (`blobs`, `search::partitions`).
                 let rewrite = format!("VACUUM (FULL) {table}");
                 if let Err(error) = maintain_postgres(db, &rewrite).await? {
                     tracing::warn!(%table, %error, "not rewritten: its space is given back when it is next compacted");
