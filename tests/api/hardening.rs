@@ -291,3 +291,59 @@ async fn malformed_http_is_answered_with_a_body() {
         assert!(answer.contains("\r\n\r\n400 the request is not valid HTTP/1.1"), "{answer}");
     }
 }
+
+/// The transport's keep-alive counts from when an answer is sent, however long the worker was
+/// busy before it: a worker held by a synchronous step (or starved of CPU) used to count from
+/// the instant its clock task last ran, so the deadline had passed as the answer went out and
+/// the connection was closed under a client sending its next request (reqwest's
+/// `IncompleteMessage`; seen in CI's hostile suite). The patch is in
+/// vendor/actix-http/PATCHED.md; a bare server here, since only a handler may block its worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_worker_keeps_the_connection_it_answered_on_open() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let server = actix_web::HttpServer::new(|| {
+        actix_web::App::new().route(
+            "/",
+            actix_web::web::get().to(|| async {
+                std::thread::sleep(Duration::from_millis(1500));
+                "done"
+            }),
+        )
+    })
+    .keep_alive(Duration::from_secs(1))
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&host).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut answer = Vec::new();
+            let mut buf = [0; 1024];
+            // The answer ends with its four-byte body; a closed connection ends the read early.
+            while !answer.ends_with(b"done") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                }
+            }
+            answers.push(String::from_utf8_lossy(&answer).into_owned());
+            // Well inside the one-second keep-alive.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        answers
+    })
+    .await
+    .unwrap();
+    handle.stop(false).await;
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("done"), "{answers:?}");
+    }
+}

@@ -298,7 +298,7 @@ pub async fn a_crowd_of_cheap_subscriptions(backend: Backend) {
 pub async fn persisted_query_flood(backend: Backend) {
     let family = "persisted query flood";
     let flags = ["--rate-limit-anonymous", "0"];
-    let Some((_database, server, _)) = server_for(backend, &flags).await else { return };
+    let Some((_database, mut server, _)) = server_for(backend, &flags).await else { return };
     let client = reqwest::Client::new();
     let start = server.rss_kib();
     let mut kept = 0;
@@ -312,7 +312,7 @@ pub async fn persisted_query_flood(backend: Backend) {
             .json(&json!({ "query": query, "extensions": ext }))
             .send()
             .await
-            .unwrap()
+            .unwrap_or_else(|err| unanswered(family, &mut server, &err))
             .json()
             .await
             .unwrap();
@@ -322,7 +322,7 @@ pub async fn persisted_query_flood(backend: Backend) {
             .json(&json!({ "extensions": ext }))
             .send()
             .await
-            .unwrap()
+            .unwrap_or_else(|err| unanswered(family, &mut server, &err))
             .json()
             .await
             .unwrap();
@@ -333,6 +333,14 @@ pub async fn persisted_query_flood(backend: Backend) {
     println!("  {family} ({backend:?}): 60 × 4 MB; kept {kept}; RSS {start} → {end} KiB");
     assert_eq!(kept, 0, "{family}: a 4 MB query was kept");
     assert!(end <= 2 * start, "{family}: RSS {end} KiB after, {start} KiB before");
+}
+
+/// Fails on a request `family` sent that got no answer, saying whether the server had died.
+fn unanswered(family: &str, server: &mut Server, err: &reqwest::Error) -> ! {
+    if server.alive() {
+        panic!("{family}: no answer, the server is running: {err:?}")
+    }
+    panic!("{family}: no answer, the server died: {err:?}; its log ends:\n{}", server.log_tail())
 }
 
 fn palimpsest_hash(text: &str) -> String {

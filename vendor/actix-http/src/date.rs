@@ -72,8 +72,13 @@ impl DateService {
         DateService { current, handle }
     }
 
+    /// PATCHED (Palimpsest): the real time, not the instant this service's task last ran.
+    /// The task runs on the worker it serves, so while that worker is busy (a long synchronous
+    /// step, or starved of CPU) its instant falls behind; a keep-alive deadline counted from it
+    /// could already have passed when a response is sent, and the connection was closed under
+    /// a client about to send its next request on it.
     pub(crate) fn now(&self) -> Instant {
-        self.current.get().1
+        Instant::now()
     }
 
     pub(crate) fn with_date<F: FnMut(&Date)>(&self, mut f: F) {
