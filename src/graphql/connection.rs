@@ -4,7 +4,9 @@
 //! asked for.
 
 use async_graphql::connection::PageInfo;
-use async_graphql::{Context, Lookahead, Object, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, Lookahead, Object, SimpleObject, Value};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -12,7 +14,7 @@ use super::context::store;
 use super::error::{ApiError, ApiResult};
 use super::loaders::{feed_heads, head_parts, loaders};
 use super::nodes::{
-    AuditEventNode, CitationNode, DocumentNode, RevisionNode, SourceNode, WatchNode,
+    AuditEventNode, CitationNode, DocumentNode, FirstRevisions, RevisionNode, SourceNode, WatchNode,
 };
 use crate::store::{
     AuditFilter, Direction, DocumentFilter, DocumentId, DocumentOrder, DocumentWithHead, Page,
@@ -284,6 +286,34 @@ fn node_selections<'a>(ctx: &'a Context<'_>) -> [Lookahead<'a>; 2] {
     [selection.field("nodes"), selection.field("edges").field("node")]
 }
 
+/// A page's items, shared with whoever else holds them.
+pub fn shared<T>(page: Page<T>) -> Page<Arc<T>> {
+    Page { items: page.items.into_iter().map(Arc::new).collect(), has_more: page.has_more }
+}
+
+/// The first page of history a document's selection asks for, as its size and whether the
+/// revisions' authors are asked for too: when it asks for one page of `revisions`, the first
+/// (`revisions` or `revisions(first: n)`), it can be read with the document
+/// (`Store::document_with_first_revisions`). Any other arguments, or an invalid size, are left
+/// to the field to read, or refuse, itself.
+pub fn first_revisions_wanted(document: Lookahead<'_>) -> Option<(u64, bool)> {
+    let revisions = document.field("revisions");
+    let [field] = <[_; 1]>::try_from(revisions.selection_fields()).ok()?;
+    let mut size = DEFAULT_PAGE_SIZE;
+    for (name, value) in field.arguments().ok()? {
+        match (name.as_str(), value) {
+            ("first", Value::Number(first)) => size = i32::try_from(first.as_i64()?).ok()?,
+            ("first" | "after" | "last" | "before", Value::Null) => {}
+            _ => return None,
+        }
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return None;
+    }
+    let nodes = [revisions.field("nodes"), revisions.field("edges").field("node")];
+    Some((size as u64, nodes.iter().any(|r| r.field("author").exists())))
+}
+
 impl DocumentConnection {
     /// A page of documents, read with their heads (and the heads' sources, when the selection
     /// asks for them) in one statement that feeds the request's loaders.
@@ -312,25 +342,33 @@ impl DocumentConnection {
 impl RevisionConnection {
     /// A document's history, newest first; the cursor is the revision number. Read with the
     /// revisions' authors in one statement when the selection asks for them.
+    /// `first` is the page the document was read with, if it was (`Query.document`): served
+    /// when it is the page asked for.
     pub async fn of_document(
         ctx: &Context<'_>,
         document: DocumentId,
         args: PageArgs,
+        first: Option<&FirstRevisions>,
     ) -> ApiResult<Self> {
         let (store, loaders) = (store(ctx)?, loaders(ctx).await?);
         let with_authors = node_selections(ctx).iter().any(|r| r.field("author").exists());
-        let load = async |request| {
-            if !with_authors {
-                return store.list_revisions(document, request).await;
+        let load = async |request: PageRequest<i64>| {
+            if let Some(first) = first.filter(|first| first.serves(&request)) {
+                return Ok(first.page.clone());
             }
-            let page = store.list_revisions_with_authors(document, request).await?;
-            loaders.feed_many(page.items.iter().map(|(_, a)| (a.id, a.clone()))).await;
-            let items = page.items.into_iter().map(|(revision, _)| revision).collect();
-            Ok(Page { items, has_more: page.has_more })
+            let page = if with_authors {
+                let page = store.list_revisions_with_authors(document, request).await?;
+                loaders.feed_many(page.items.iter().map(|(_, a)| (a.id, a.clone()))).await;
+                let items = page.items.into_iter().map(|(revision, _)| revision).collect();
+                Page { items, has_more: page.has_more }
+            } else {
+                store.list_revisions(document, request).await?
+            };
+            Ok(shared(page))
         };
         let cursor = |r: &RevisionNode| keys::number(r.0.number);
         let count = Count::RevisionsOf(document);
-        Connection::read(args, keys::parse_number, load, cursor, RevisionNode::new, count)
+        Connection::read(args, keys::parse_number, load, cursor, RevisionNode, count)
             .await
             .map(Self)
     }

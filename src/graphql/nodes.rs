@@ -29,18 +29,49 @@ pub enum Node {
 /// A logical work (an article, a letter, a report) with a stable id, a unique slug and a
 /// history of hashed revisions.
 #[derive(Clone)]
-pub struct DocumentNode(pub store::Document, Option<Arc<store::Revision>>);
+pub struct DocumentNode(
+    pub store::Document,
+    Option<Arc<store::Revision>>,
+    Option<Arc<FirstRevisions>>,
+);
+
+/// The first page of a document's history, read with the document, which its `revisions`
+/// field serves when asked for that page.
+pub struct FirstRevisions {
+    pub limit: u64,
+    pub page: store::Page<Arc<store::Revision>>,
+}
+
+impl FirstRevisions {
+    /// Whether this is the page `request` asks for.
+    pub fn serves(&self, request: &store::PageRequest<i64>) -> bool {
+        request.after.is_none()
+            && request.before.is_none()
+            && request.direction == store::Direction::Forward
+            && request.limit == self.limit
+    }
+}
 
 impl DocumentNode {
     pub fn new(document: store::Document) -> Self {
-        Self(document, None)
+        Self(document, None, None)
     }
 
     /// A document read with its head in the same statement: `title` and `head` need no
     /// lookup in the request's loaders (a sixteenth of a page of 50 documents' instructions).
     pub fn with_head(document: store::Document, head: Arc<store::Revision>) -> Self {
         debug_assert_eq!(document.head, head.hash);
-        Self(document, Some(head))
+        Self(document, Some(head), None)
+    }
+
+    /// A document read with the first page of its history in the same statement.
+    pub fn with_first_revisions(document: store::Document, first: FirstRevisions) -> Self {
+        Self(document, None, Some(Arc::new(first)))
+    }
+
+    /// The first page of its history, if it was read with it.
+    pub fn first_revisions(&self) -> Option<&FirstRevisions> {
+        self.2.as_deref()
     }
 
     /// Its head revision: the one it was read with, or the loaders'.

@@ -3,13 +3,13 @@
 use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
-use super::connection::{DocumentConnection, SourceConnection};
+use super::connection::{DocumentConnection, SourceConnection, first_revisions_wanted, shared};
 use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::DocumentKind;
 use super::loaders::{feed_heads, head_parts, head_wanted, load_optional, loaders};
-use super::nodes::{AgentNode, DocumentNode, Node, RevisionNode, resolve_node};
+use super::nodes::{AgentNode, DocumentNode, FirstRevisions, Node, RevisionNode, resolve_node};
 use super::objects::CitationDriftPage;
 use super::objects::citation_export::{CitationExport, CitationFormat};
 use super::objects::history::{Diff, DiffGranularity, context_lines};
@@ -162,18 +162,35 @@ impl QueryFields {
         } else {
             // A selection that reads nothing of the head (a history page, say) does not pay
             // for the join; should a field read it after all, the loaders fetch it.
-            let document = match &key {
-                DocumentKey::Id(id) => load_optional(ctx, *id).await?,
-                DocumentKey::Slug(slug) => {
-                    let document =
-                        store.document_by_slug(slug).await?.filter(|d| viewer.may_read(d));
+            match (&key, first_revisions_wanted(ctx.look_ahead())) {
+                // Its first page of history asked for too: read with it, in one statement.
+                (DocumentKey::Id(id), Some((limit, with_authors))) => {
+                    let found = store
+                        .document_with_first_revisions(&viewer, *id, limit, with_authors)
+                        .await?;
+                    match found {
+                        Some(found) => {
+                            let loaders = loaders(ctx).await?;
+                            loaders.feed_one(found.document.id, found.document.clone()).await;
+                            loaders.feed_many(found.authors.into_iter().map(|a| (a.id, a))).await;
+                            let page = shared(found.revisions);
+                            let first = FirstRevisions { limit, page };
+                            Some(DocumentNode::with_first_revisions(found.document, first))
+                        }
+                        None => None,
+                    }
+                }
+                (DocumentKey::Id(id), None) => {
+                    load_optional(ctx, *id).await?.map(DocumentNode::new)
+                }
+                (DocumentKey::Slug(slug), _) => {
+                    let document = store.readable_document_by_slug(&viewer, slug).await?;
                     if let Some(document) = &document {
                         loaders(ctx).await?.feed_one(document.id, document.clone()).await;
                     }
-                    document
+                    document.map(DocumentNode::new)
                 }
-            };
-            document.map(DocumentNode::new)
+            }
         };
         reads::found(ctx, document.as_ref().map(|d| d.0.id));
         Ok(document)

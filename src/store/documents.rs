@@ -108,10 +108,19 @@ impl Store {
 
     /// The document with this slug, or `NotFound` (also when `viewer` may not read it).
     pub async fn document_with_slug(&self, viewer: &Viewer, slug: &Slug) -> StoreResult<Document> {
-        self.document_by_slug(slug)
+        self.readable_document_by_slug(viewer, slug)
             .await?
-            .filter(|d| viewer.may_read(d))
             .ok_or_else(|| StoreError::NotFound(Missing::DocumentSlug(slug.clone())))
+    }
+
+    /// The document with this slug if `viewer` may read it; none if it does not exist or not
+    /// for `viewer`.
+    pub async fn readable_document_by_slug(
+        &self,
+        viewer: &Viewer,
+        slug: &Slug,
+    ) -> StoreResult<Option<Document>> {
+        Ok(self.document_by_slug(slug).await?.filter(|d| viewer.may_read(d)))
     }
 
     pub async fn document(&self, id: DocumentId) -> StoreResult<Option<Document>> {

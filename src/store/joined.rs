@@ -16,7 +16,7 @@ use super::documents::{
     Document, DocumentCursor, DocumentFilter, DocumentOrder, document_page_query,
 };
 use super::error::StoreResult;
-use super::page::{Page, PageRequest};
+use super::page::{Direction, Page, PageRequest};
 use super::revisions::{Revision, revision_page_query};
 use super::sources::Source;
 use super::values::{DocumentId, Slug};
@@ -116,6 +116,56 @@ impl Store {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
+
+    /// The document `id`, if it exists and `viewer` may read it, with the first page of its
+    /// history (its newest `limit` revisions) and, when `with_authors`, their authors: a
+    /// history page read by the document's id takes one statement, not two.
+    pub async fn document_with_first_revisions(
+        &self,
+        viewer: &Viewer,
+        id: DocumentId,
+        limit: u64,
+        with_authors: bool,
+    ) -> StoreResult<Option<DocumentWithRevisions>> {
+        let page = PageRequest { after: None, before: None, limit, direction: Direction::Forward };
+        let mut query = with_columns::<_, document::Entity>(
+            revision_page_query(id, &page)
+                .join(JoinType::InnerJoin, document_relation())
+                .filter(viewer.readable_documents()),
+        );
+        if with_authors {
+            query = with_columns::<_, agent::Entity>(
+                query.join(JoinType::InnerJoin, author_relation()),
+            );
+        }
+        let rows = self.db.query_all_raw(query.build(self.db.get_database_backend())).await?;
+        // Every document has a revision, so no row: none, or not for this viewer.
+        let Some(first) = rows.first() else { return Ok(None) };
+        let document = Document::try_from(document::Model::read(first, revision::Model::WIDTH)?)?;
+        let authors_at = revision::Model::WIDTH + document::Model::WIDTH;
+        let mut revisions = Vec::with_capacity(rows.len());
+        let mut authors = Vec::new();
+        for row in &rows {
+            revisions.push(Revision::from(revision::Model::read(row, 0)?));
+            if with_authors {
+                authors.push(Agent::try_from(agent::Model::read(row, authors_at)?)?);
+            }
+        }
+        let revisions = Page::from_probe(revisions, limit, Direction::Forward);
+        authors.truncate(revisions.items.len());
+        Ok(Some(DocumentWithRevisions { document, revisions, authors }))
+    }
+}
+
+/// A document and the first page of its history, read together
+/// (`Store::document_with_first_revisions`).
+#[derive(Debug)]
+pub struct DocumentWithRevisions {
+    pub document: Document,
+    /// Newest first.
+    pub revisions: Page<Revision>,
+    /// The revisions' authors, in the same order, when they were asked for; else empty.
+    pub authors: Vec<Agent>,
 }
 
 fn parse_row(row: &QueryResult, parts: HeadParts) -> StoreResult<DocumentWithHead> {
@@ -217,6 +267,14 @@ fn head_relation() -> sea_orm::RelationDef {
     document::Entity::belongs_to(revision::Entity)
         .from(document::Column::HeadHash)
         .to(revision::Column::Hash)
+        .into()
+}
+
+/// `revisions.document_id = documents.id`
+fn document_relation() -> sea_orm::RelationDef {
+    revision::Entity::belongs_to(document::Entity)
+        .from(revision::Column::DocumentId)
+        .to(document::Column::Id)
         .into()
 }
 

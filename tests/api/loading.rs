@@ -167,7 +167,46 @@ async fn the_workload_queries_read_one_statement_per_level(app: TestApp) {
     let revisions = q2["data"]["document"]["revisions"]["nodes"].as_array().unwrap();
     assert_eq!(revisions.len(), 2);
     assert!(revisions.iter().all(|r| r["author"]["name"] == "Test Editor"), "{q2}");
-    assert_eq!(statements, 2, "the document with its head, then the page with its authors");
+    assert_eq!(statements, 1, "the document with its first page and the page's authors");
+
+    // Any other page of the history is read on its own, after the document.
+    let cursor = async |first: usize| {
+        let (page, _) = count(
+            "query($id: ID!, $n: Int!) { document(id: $id) { revisions(first: $n) { edges { cursor } } } }",
+            json!({ "id": ids[2], "n": first }),
+        )
+        .await;
+        page["data"]["document"]["revisions"]["edges"][first - 1]["cursor"].clone()
+    };
+    let after = cursor(1).await;
+    let pages = [
+        (json!({ "first": 1, "after": after }), vec![1]),
+        (json!({ "last": 1 }), vec![1]),
+        (json!({ "first": 1 }), vec![2]),
+        (json!({}), vec![2, 1]),
+    ];
+    for (args, numbers) in pages {
+        let (page, statements) = count(
+            "query($id: ID!, $first: Int, $after: String, $last: Int) { document(id: $id) { revisions(first: $first, after: $after, last: $last) { nodes { number author { name } } pageInfo { hasNextPage } } } }",
+            json!({ "id": ids[2], "first": args["first"], "after": args["after"], "last": args["last"] }),
+        )
+        .await;
+        let page = &page["data"]["document"]["revisions"];
+        let read: Vec<i64> = page["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["number"].as_i64().unwrap())
+            .collect();
+        assert_eq!(read, numbers, "{args}");
+        assert!(
+            page["nodes"].as_array().unwrap().iter().all(|r| r["author"]["name"] == "Test Editor")
+        );
+        assert_eq!(page["pageInfo"]["hasNextPage"], numbers == [2], "{args}");
+        let expected =
+            if args.get("after").is_some() || args.get("last").is_some() { 2 } else { 1 };
+        assert_eq!(statements, expected, "{args}");
+    }
 
     let (q3, statements) = count(
         "{ documents(first: 50) { nodes { id slug title head { source { url publisher authors retrievedAt } } } } }",

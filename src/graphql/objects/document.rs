@@ -142,7 +142,9 @@ impl DocumentNode {
     pages {
         /// The document's history, newest first. Pages hold 1 to 100 revisions (20 by default).
         revisions -> RevisionConnection =
-            |node, ctx, args| RevisionConnection::of_document(ctx, node.0.id, args).await;
+            |node, ctx, args| {
+                RevisionConnection::of_document(ctx, node.0.id, args, node.first_revisions()).await
+            };
 
         /// The sources this document's revisions were captured from.
         sources -> SourceConnection =
