@@ -201,6 +201,10 @@ pub(crate) async fn index_revisions(
     // import in time order closes some at nearly every revision). Not one for all documents:
     // PostgreSQL plans a join against a list of them as a hash join over every partition.
     for (document, rows) in closed {
+        if backend == DbBackend::Postgres {
+            close_postgres(conn, document, &rows).await?;
+            continue;
+        }
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut values = Vec::with_capacity(chunk.len() * 3 + 1);
             let mut cases = String::new();
@@ -230,6 +234,31 @@ pub(crate) async fn index_revisions(
         DbBackend::Sqlite => insert_sqlite(conn, &new).await?,
         _ => insert_postgres(conn, &new).await?,
     }
+    Ok(())
+}
+
+/// Closes `rows` (stored ids, each with the number that closed it) of `document` in one
+/// statement, the pairs passed as two arrays. Lists of placeholders cost PostgreSQL a pass over
+/// every row of the document per chunk (`id IN (…)` filtered, or hashed against, a scan of the
+/// document's rows): a 4 MiB revision that closed 70,000 line paragraphs took 140 statements
+/// of 0.5 s each.
+async fn close_postgres(
+    conn: &impl ConnectionTrait,
+    document: DocumentId,
+    rows: &[(i64, i64)],
+) -> StoreResult<()> {
+    // Arrays in their text form: the ids and numbers are integers, written by us.
+    let array = |values: &mut dyn Iterator<Item = i64>| {
+        let items: Vec<String> = values.map(|v| v.to_string()).collect();
+        format!("{{{}}}", items.join(","))
+    };
+    let ids = array(&mut rows.iter().map(|&(id, _)| id));
+    let numbers = array(&mut rows.iter().map(|&(_, number)| number));
+    let sql = "UPDATE search_passages AS sp SET until_number = closed.number \
+               FROM unnest($1::text::bigint[], $2::text::bigint[]) AS closed (id, number) \
+               WHERE sp.document_id = $3 AND sp.id = closed.id";
+    let values = vec![Value::from(ids), Value::from(numbers), Value::from(document.as_uuid())];
+    conn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
     Ok(())
 }
 

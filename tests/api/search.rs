@@ -15,6 +15,7 @@ crate::on_both_backends!(
     malformed_queries_are_refused_saying_what_is_wrong,
     hits_come_in_pages_best_first,
     redaction_and_migration_keep_the_index_true,
+    a_revision_that_drops_many_paragraphs_closes_each_at_its_number,
 );
 
 const SEARCH: &str = r#"query($q: String!, $scope: SearchScope, $first: Int, $after: String, $filter: SearchFilter) {
@@ -317,6 +318,35 @@ async fn hits_come_in_pages_best_first(app: TestApp) {
     }
     let key = |h: &Value| (h["snippet"].as_str().unwrap().to_owned(), h["field"].clone());
     assert_eq!(paged.iter().map(key).collect::<Vec<_>>(), all.iter().map(key).collect::<Vec<_>>());
+}
+
+/// More paragraphs dropped by one revision than one statement's list of them held (500): each
+/// is closed, at that revision, and the paragraphs it kept stay open.
+async fn a_revision_that_drops_many_paragraphs_closes_each_at_its_number(app: TestApp) {
+    let token = app.editor().await;
+    let text = |word: &str| -> String {
+        (0..1200)
+            .map(|i| format!("entry {i} {}\n", if i % 100 == 0 { "kept" } else { word }))
+            .collect()
+    };
+    let (before, after) = (text("walrus"), text("narwhal"));
+    document(&app, &token, "ledger", "REPORT", "Ledger", &[&before, &after]).await;
+    assert!(hits(&search(&app, json!({ "q": "walrus" })).await).is_empty());
+    let kept = hits(&search(&app, json!({ "q": "kept", "first": 100 })).await);
+    assert_eq!(kept.len(), 12, "{kept:#?}");
+    assert!(kept.iter().all(|h| h["since"]["number"] == 1 && h["until"].is_null()));
+    for (phrase, since, until) in [
+        ("\"entry 1 walrus\"", 1, json!({ "number": 2 })),
+        ("\"entry 1199 narwhal\"", 2, Value::Null),
+    ] {
+        let found = hits(&search(&app, json!({ "q": phrase, "scope": "HISTORY" })).await);
+        assert_eq!(found.len(), 1, "{phrase}: {found:#?}");
+        assert_eq!(found[0]["since"]["number"], since, "{phrase}");
+        assert_eq!(found[0]["until"], until, "{phrase}");
+    }
+    let dropped = search(&app, json!({ "q": "walrus", "scope": "HISTORY", "first": 100 })).await;
+    assert_eq!(hits(&dropped).len(), 100);
+    assert!(hits(&dropped).iter().all(|h| h["until"]["number"] == 2));
 }
 
 async fn redaction_and_migration_keep_the_index_true(app: TestApp) {
