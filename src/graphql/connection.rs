@@ -3,9 +3,9 @@
 //! page is always read along an index, never by offset. `totalCount` is counted only when
 //! asked for.
 
-use async_graphql::connection::PageInfo;
 use std::sync::Arc;
 
+use async_graphql::connection::PageInfo;
 use async_graphql::{Context, Lookahead, Object, SimpleObject, Value};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -291,12 +291,22 @@ pub fn shared<T>(page: Page<T>) -> Page<Arc<T>> {
     Page { items: page.items.into_iter().map(Arc::new).collect(), has_more: page.has_more }
 }
 
-/// The first page of history a document's selection asks for, as its size and whether the
-/// revisions' authors are asked for too: when it asks for one page of `revisions`, the first
-/// (`revisions` or `revisions(first: n)`), it can be read with the document
-/// (`Store::document_with_first_revisions`). Any other arguments, or an invalid size, are left
-/// to the field to read, or refuse, itself.
-pub fn first_revisions_wanted(document: Lookahead<'_>) -> Option<(u64, bool)> {
+/// The first page of a document's history, as a selection asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstPage {
+    /// Its size.
+    pub limit: u64,
+    /// Whether the revisions' authors are selected too.
+    pub authors: bool,
+}
+
+/// The first page of history a document's selection asks for, when it asks for one page of
+/// `revisions` and that the first (`revisions` or `revisions(first: n)`): it can be read with
+/// the document (`Store::document_with_first_revisions`). Any other arguments, or an invalid
+/// size, are left to the field to read, or refuse, itself. `@skip` and `@include` are not
+/// looked at: a page a directive drops is read for nothing, never served in place of another
+/// (`FirstRevisions::serves` compares the page the field asks for).
+pub fn first_revisions_wanted(document: Lookahead<'_>) -> Option<FirstPage> {
     let revisions = document.field("revisions");
     let [field] = <[_; 1]>::try_from(revisions.selection_fields()).ok()?;
     let mut size = DEFAULT_PAGE_SIZE;
@@ -311,7 +321,8 @@ pub fn first_revisions_wanted(document: Lookahead<'_>) -> Option<(u64, bool)> {
         return None;
     }
     let nodes = [revisions.field("nodes"), revisions.field("edges").field("node")];
-    Some((size as u64, nodes.iter().any(|r| r.field("author").exists())))
+    let authors = nodes.iter().any(|r| r.field("author").exists());
+    Some(FirstPage { limit: size as u64, authors })
 }
 
 impl DocumentConnection {

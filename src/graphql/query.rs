@@ -3,7 +3,9 @@
 use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
-use super::connection::{DocumentConnection, SourceConnection, first_revisions_wanted, shared};
+use super::connection::{
+    DocumentConnection, FirstPage, SourceConnection, first_revisions_wanted, shared,
+};
 use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
@@ -161,29 +163,13 @@ impl QueryFields {
             document.map(|d| DocumentNode::with_head(d.document, d.head))
         } else {
             // A selection that reads nothing of the head (a history page, say) does not pay
-            // for the join; should a field read it after all, the loaders fetch it.
-            match (&key, first_revisions_wanted(ctx.look_ahead())) {
-                // Its first page of history asked for too: read with it, in one statement.
-                (DocumentKey::Id(id), Some((limit, with_authors))) => {
-                    let found = store
-                        .document_with_first_revisions(&viewer, *id, limit, with_authors)
-                        .await?;
-                    match found {
-                        Some(found) => {
-                            let loaders = loaders(ctx).await?;
-                            loaders.feed_one(found.document.id, found.document.clone()).await;
-                            loaders.feed_many(found.authors.into_iter().map(|a| (a.id, a))).await;
-                            let page = shared(found.revisions);
-                            let first = FirstRevisions { limit, page };
-                            Some(DocumentNode::with_first_revisions(found.document, first))
-                        }
-                        None => None,
-                    }
-                }
-                (DocumentKey::Id(id), None) => {
-                    load_optional(ctx, *id).await?.map(DocumentNode::new)
-                }
-                (DocumentKey::Slug(slug), _) => {
+            // for its join; should a field read it after all, the loaders fetch it.
+            match &key {
+                DocumentKey::Id(id) => match first_revisions_wanted(ctx.look_ahead()) {
+                    Some(page) => with_first_page(ctx, &viewer, *id, page).await?,
+                    None => load_optional(ctx, *id).await?.map(DocumentNode::new),
+                },
+                DocumentKey::Slug(slug) => {
                     let document = store.readable_document_by_slug(&viewer, slug).await?;
                     if let Some(document) = &document {
                         loaders(ctx).await?.feed_one(document.id, document.clone()).await;
@@ -377,4 +363,23 @@ object_with_pages! {
         sources -> SourceConnection =
             |_root, ctx, args| SourceConnection::all(store(ctx)?, args).await;
     }
+}
+
+/// The document `id`, if `viewer` may read it, read with the first page of its history in one
+/// statement: the document and the revisions' authors go to the request's loaders, the page
+/// stays with the document's node for its `revisions` field to serve.
+async fn with_first_page(
+    ctx: &Context<'_>,
+    viewer: &store::Viewer,
+    id: store::DocumentId,
+    page: FirstPage,
+) -> ApiResult<Option<DocumentNode>> {
+    let store = store(ctx)?;
+    let found = store.document_with_first_revisions(viewer, id, page.limit, page.authors).await?;
+    let Some(found) = found else { return Ok(None) };
+    let loaders = loaders(ctx).await?;
+    loaders.feed_one(found.document.id, found.document.clone()).await;
+    loaders.feed_many(found.authors.into_iter().map(|a| (a.id, a))).await;
+    let first = FirstRevisions { limit: page.limit, page: shared(found.revisions) };
+    Ok(Some(DocumentNode::with_first_revisions(found.document, first)))
 }

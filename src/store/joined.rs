@@ -1,7 +1,8 @@
 //! Reads joined across tables in one statement, for the request levels that nearly always ask
 //! for the related rows: documents with their head revisions (almost every read of a document
 //! wants its title, which lives on the head) and, when asked for, the heads' sources; a page of
-//! revisions with their authors. Reading those separately costs a round trip per level.
+//! revisions with their authors; a document with the first page of its history. Reading those
+//! separately costs a round trip per level.
 
 use sea_orm::sea_query::{Expr, IntoIden};
 use sea_orm::{

@@ -247,19 +247,29 @@ async fn close_postgres(
     document: DocumentId,
     rows: &[(i64, i64)],
 ) -> StoreResult<()> {
-    // Arrays in their text form: the ids and numbers are integers, written by us.
-    let array = |values: &mut dyn Iterator<Item = i64>| {
-        let items: Vec<String> = values.map(|v| v.to_string()).collect();
-        format!("{{{}}}", items.join(","))
-    };
-    let ids = array(&mut rows.iter().map(|&(id, _)| id));
-    let numbers = array(&mut rows.iter().map(|&(_, number)| number));
+    // Bound as their text (`{1,2,3}`) and cast: sea-orm is built without `postgres-array`,
+    // so an array cannot be bound as itself; integers need no quoting.
+    let ids = array_text(rows.iter().map(|&(id, _)| id));
+    let numbers = array_text(rows.iter().map(|&(_, number)| number));
     let sql = "UPDATE search_passages AS sp SET until_number = closed.number \
                FROM unnest($1::text::bigint[], $2::text::bigint[]) AS closed (id, number) \
                WHERE sp.document_id = $3 AND sp.id = closed.id";
     let values = vec![Value::from(ids), Value::from(numbers), Value::from(document.as_uuid())];
     conn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
     Ok(())
+}
+
+/// PostgreSQL's text form of an array of integers: `{1,2,3}`.
+fn array_text(values: impl Iterator<Item = i64>) -> String {
+    let mut text = String::from("{");
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&value.to_string());
+    }
+    text.push('}');
+    text
 }
 
 /// `(…),(…)` for `rows` rows of `columns` placeholders each, numbered from 1; `cell` writes

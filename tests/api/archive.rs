@@ -25,6 +25,7 @@ crate::on_both_backends!(
     #[cfg_attr(palimpsest_no_ocfl_validator, ignore = "needs ocfl-py's ocfl-validate.py")]
     an_ocfl_export_is_a_valid_storage_root_with_each_revision_a_version,
     a_byte_order_mark_is_read_past_and_what_is_not_an_archive_stops_at_once,
+    an_import_extending_a_history_closes_each_dropped_paragraph_at_its_number,
 );
 
 const OPTIONS: ImportOptions =
@@ -317,6 +318,45 @@ async fn an_interrupted_import_resumes_without_duplicating_anything(app: TestApp
     assert_eq!(app.corpus_size().await, (4, 20));
     let exported = export_of(&app.store).await;
     independently_verified(&exported);
+}
+
+/// A stored document extended by several revisions in one batch, each dropping one of the
+/// stored paragraphs: the search index closes each at the revision that dropped it (the
+/// batch closes them together, each paired with its own number).
+async fn an_import_extending_a_history_closes_each_dropped_paragraph_at_its_number(app: TestApp) {
+    let mut archive = Archive::new();
+    let document = uuid::Uuid::now_v7().to_string();
+    let texts = [
+        "Alpha stood.\nBravo stood.\nCharlie stood.\n",
+        "Bravo stood.\nCharlie stood.\n",
+        "Charlie stood.\n",
+        "Delta stood.\n",
+    ];
+    let mut parent: Option<String> = None;
+    for (number, text) in (1..).zip(texts) {
+        let mut record =
+            archive.revision(&document, "dropped", number, parent.as_deref(), number as u32);
+        record.content = Some(text.to_owned());
+        record.hash = None;
+        let (_, hash) = record.clone().parse().unwrap();
+        record.hash = Some(hash.to_string());
+        archive.push(&record);
+        parent = record.hash;
+    }
+    let first = (archive.lines[..2].join("\n") + "\n").into_bytes();
+    assert_eq!(import_bytes(&app.store, &first).await.revisions, 1);
+    // OPTIONS' batches hold three revisions: the other three are one batch.
+    assert_eq!(import_bytes(&app.store, &archive.bytes()).await.revisions, 3);
+    let search = "query($q: String!) { search(query: $q, scope: HISTORY) {
+        nodes { since { number } until { number } } } }";
+    for (word, until) in [("alpha", json!(2)), ("bravo", json!(3)), ("charlie", json!(4))] {
+        let body = app.query(search, json!({ "q": word })).await;
+        assert_no_errors(&body);
+        let found = body["data"]["search"]["nodes"].as_array().unwrap();
+        assert_eq!(found.len(), 1, "{word}: {body}");
+        assert_eq!(found[0]["since"]["number"], 1, "{word}");
+        assert_eq!(found[0]["until"]["number"], until, "{word}");
+    }
 }
 
 async fn an_ocfl_export_is_a_valid_storage_root_with_each_revision_a_version(app: TestApp) {

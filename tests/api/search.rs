@@ -320,8 +320,9 @@ async fn hits_come_in_pages_best_first(app: TestApp) {
     assert_eq!(paged.iter().map(key).collect::<Vec<_>>(), all.iter().map(key).collect::<Vec<_>>());
 }
 
-/// More paragraphs dropped by one revision than one statement's list of them held (500): each
-/// is closed, at that revision, and the paragraphs it kept stay open.
+/// More paragraphs dropped by one revision than a statement closes at once on SQLite (500;
+/// PostgreSQL closes a document's in one): each is closed, at that revision, and the
+/// paragraphs it kept stay open.
 async fn a_revision_that_drops_many_paragraphs_closes_each_at_its_number(app: TestApp) {
     let token = app.editor().await;
     let text = |word: &str| -> String {

@@ -337,10 +337,8 @@ pub async fn persisted_query_flood(backend: Backend) {
 
 /// Fails on a request `family` sent that got no answer, saying whether the server had died.
 fn unanswered(family: &str, server: &mut Server, err: &reqwest::Error) -> ! {
-    if server.alive() {
-        panic!("{family}: no answer, the server is running: {err:?}")
-    }
-    panic!("{family}: no answer, the server died: {err:?}; its log ends:\n{}", server.log_tail())
+    let state = if server.alive() { "is running" } else { "died" };
+    panic!("{family}: no answer, the server {state}: {err:?}; its log ends:\n{}", server.log_tail())
 }
 
 fn palimpsest_hash(text: &str) -> String {

@@ -72,13 +72,14 @@ impl DateService {
         DateService { current, handle }
     }
 
-    /// PATCHED (Palimpsest): the real time, not the instant this service's task last ran.
-    /// The task runs on the worker it serves, so while that worker is busy (a long synchronous
-    /// step, or starved of CPU) its instant falls behind; a keep-alive deadline counted from it
-    /// could already have passed when a response is sent, and the connection was closed under
-    /// a client about to send its next request on it.
+    /// PATCHED (Palimpsest): the time now, not the instant this service's task last ran
+    /// (which it still stores, unread). The task runs on the worker it serves, so while that
+    /// worker is busy (a long synchronous step, or starved of CPU) its instant falls behind; a
+    /// keep-alive deadline counted from it could already have passed when a response is sent,
+    /// and the connection was closed under a client about to send its next request on it.
+    /// Tokio's clock, so that a paused test clock still governs the timers.
     pub(crate) fn now(&self) -> Instant {
-        Instant::now()
+        tokio::time::Instant::now().into_std()
     }
 
     pub(crate) fn with_date<F: FnMut(&Date)>(&self, mut f: F) {
