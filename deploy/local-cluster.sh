@@ -36,6 +36,11 @@ PGBOUNCER_PORT=${PGBOUNCER_PORT:-6432}
 # the server's own on), and how many server connections each database gets.
 POOLER_STATEMENT_TIMEOUT_MS=${POOLER_STATEMENT_TIMEOUT_MS:-5000}
 POOLER_POOL_SIZE=${POOLER_POOL_SIZE:-8}
+# How long a query may wait in PgBouncer's queue for a server connection, in seconds: below the
+# server's 10 s request deadline, so that a read sent to a replica that has just gone away is
+# answered UNAVAILABLE (which takes the replica out of rotation and is retried) rather than
+# held until the deadline. PgBouncer's default is 120.
+POOLER_QUERY_WAIT_TIMEOUT_S=${POOLER_QUERY_WAIT_TIMEOUT_S:-5}
 CLUSTER_DIR=${CLUSTER_DIR:-/var/tmp/palimpsest-cluster}
 version=$(ls /etc/postgresql | sort -n | tail -n1)
 bin=/usr/lib/postgresql/$version/bin
@@ -166,6 +171,8 @@ max_client_conn = 2000
 max_prepared_statements = 500
 ; After a failed login (the primary restarting) try again within a second, not PgBouncer's 15.
 server_login_retry = 1
+; A query waits for a server connection no longer than this (see POOLER_QUERY_WAIT_TIMEOUT_S).
+query_wait_timeout = $POOLER_QUERY_WAIT_TIMEOUT_S
 ; PgBouncer and PostgreSQL share this machine: no TLS between them (PgBouncer's default,
 ; prefer, would encrypt every query and answer on loopback, at a cost in both).
 server_tls_sslmode = disable
