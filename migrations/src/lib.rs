@@ -23,6 +23,7 @@ mod m20261212_000001_contentless_search;
 mod m20261213_000001_change_log_history_only;
 mod m20261214_000001_rebuilt_headers;
 mod m20261215_000001_binary_digests;
+mod m20261216_000001_search_lean_indexes;
 
 pub use m20261214_000001_rebuilt_headers::header_frames_predicate;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_change_log_history_only::Migration),
             Box::new(m20261214_000001_rebuilt_headers::Migration),
             Box::new(m20261215_000001_binary_digests::Migration),
+            Box::new(m20261216_000001_search_lean_indexes::Migration),
         ]
     }
 }

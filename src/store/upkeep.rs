@@ -2,7 +2,7 @@
 //! (packing, sealing, indexing, the log's backfill), run once at `migrate` before anything is
 //! served; compacting after bulk changes; and the check that it needs none (`verify`).
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
 use super::error::StoreResult;
 
@@ -131,8 +131,9 @@ async fn holds_revisions(db: &DatabaseConnection) -> StoreResult<bool> {
 /// GIN indexes grow by their pending lists besides, to about ten times their size. A partition
 /// is a sixteenth of the index, held exclusively only while it is rewritten (searches wait that
 /// long: a tenth of a second for the reference corpus's); one whose lock is not had in time is
-/// left as it is. Then a VACUUM makes the dead row versions' space reusable everywhere (and
-/// folds the pending lists in) and gathers statistics for the planner.
+/// left as it is. Then the indexes of the tables every read uses are rebuilt without a lock
+/// that blocks (`REINDEXED_AFTER_BULK`), and a VACUUM makes the dead row versions' space
+/// reusable everywhere (and folds the pending lists in) and gathers statistics for the planner.
 pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
     match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
@@ -151,8 +152,52 @@ pub async fn compact(db: &DatabaseConnection) -> anyhow::Result<()> {
                     tracing::warn!(%table, %error, "not rewritten: its space is given back when it is next compacted");
                 }
             }
+            for table in REINDEXED_AFTER_BULK {
+                reindex_concurrently(db, table).await?;
+            }
             // A table another VACUUM or a schema change holds is passed over, not waited for.
             maintain_postgres(db, "VACUUM (ANALYZE, SKIP_LOCKED)").await??;
+        }
+    }
+    Ok(())
+}
+
+/// The tables whose indexes a bulk write leaves a fifth to a half empty on PostgreSQL (keys
+/// inserted in no order split pages that later keys never fill): rebuilt after one. They are
+/// every read's, so not rewritten whole as the texts' table is: `REINDEX … CONCURRENTLY`
+/// blocks neither reads nor writes. Measured on the reference corpus's import: revisions'
+/// indexes 8.8 → 6.8 MB, documents' 0.8 → 0.4, the audit log's 1.0 → 0.9.
+const REINDEXED_AFTER_BULK: &[&str] = &["revisions", "documents", "audit_events", "log_nodes"];
+
+/// Rebuilds `table`'s indexes without blocking its readers or writers. A rebuild that fails
+/// (a lock, or a transaction's snapshot older than the rebuild, not let go within
+/// `LOCK_TIMEOUT`) leaves the table's indexes as they were, plus invalid `_ccnew` copies that
+/// every write would go on maintaining: those are dropped, now or, if that fails too, at the
+/// next compaction. Neither failure fails the compaction.
+async fn reindex_concurrently(db: &DatabaseConnection, table: &str) -> anyhow::Result<()> {
+    if let Err(error) =
+        maintain_postgres(db, &format!("REINDEX TABLE CONCURRENTLY {table}")).await?
+    {
+        tracing::warn!(%table, %error, "indexes not rebuilt: their space is given back when it is next compacted");
+    }
+    // The copies of the table's TOAST index too, which belong to the TOAST table.
+    let leftovers = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT i.indexrelid::regclass::text FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indrelid IN (SELECT t.oid FROM pg_class t WHERE t.oid = $1::regclass \
+               UNION SELECT t.reltoastrelid FROM pg_class t WHERE t.oid = $1::regclass) \
+             AND NOT i.indisvalid AND c.relname LIKE '%\\_ccnew%'",
+            [table.into()],
+        ))
+        .await?;
+    for row in leftovers {
+        let index: String = row.try_get_by_index(0)?;
+        if let Err(error) =
+            maintain_postgres(db, &format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).await?
+        {
+            tracing::warn!(%index, %error, "an invalid copy left by a failed rebuild is dropped at the next compaction");
         }
     }
     Ok(())

@@ -581,3 +581,73 @@ async fn on_postgres_compacting_rewrites_each_search_partition_but_a_busy_one() 
     crate::helpers::assert_no_errors(&found);
     assert_eq!(found["data"]["search"]["edges"].as_array().unwrap().len(), 8 + 1, "{found}");
 }
+
+/// On PostgreSQL a bulk import ends by rebuilding the indexes of the tables every read uses,
+/// without blocking their readers; a rebuild that a reader's older snapshot holds up past the
+/// lock timeout fails without failing the compaction and leaves no invalid copy of an index
+/// behind (which every write would maintain), and the next compaction rebuilds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(palimpsest_no_postgres, ignore = "needs PALIMPSEST_TEST_POSTGRES_URL")]
+async fn on_postgres_compacting_rebuilds_the_read_tables_indexes_and_leaves_no_invalid_copy() {
+    use sea_orm::{ConnectionTrait, IsolationLevel, TransactionTrait};
+    let app =
+        crate::helpers::spawn_schema(crate::helpers::Backend::Postgres).await.expect("PostgreSQL");
+    let db = palimpsest::store::connect(&app.database_url).await.unwrap();
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    // The indexes' files: a rebuild gives each a new one.
+    let files = || async {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT c.relname, c.relfilenode::bigint FROM pg_index i \
+                 JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE i.indrelid IN ('revisions'::regclass, 'documents'::regclass) ORDER BY 1",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                (row.try_get_by_index::<String>(0).unwrap(), row.try_get_by_index(1).unwrap())
+            })
+            .collect::<Vec<(String, i64)>>()
+    };
+    let invalid = "SELECT COUNT(*) FROM pg_index WHERE NOT indisvalid";
+    let heads = "SELECT COUNT(*) FROM documents d JOIN revisions r ON r.hash = d.head_hash";
+    let seeded = count(heads).await;
+    let before = files().await;
+    let mut archive = Archive::new();
+    for i in 0..4 {
+        archive.history(&format!("reindexed{i}"), 6);
+    }
+    import_bytes(&app.store, &archive.bytes()).await;
+    let after = files().await;
+    assert_eq!(before.len(), after.len());
+    assert!(
+        before.iter().zip(&after).all(|(was, now)| was.0 == now.0 && was.1 != now.1),
+        "every index rebuilt: {before:?} then {after:?}"
+    );
+
+    // A reader whose snapshot is older than the rebuilds: each waits for it, and gives up.
+    let reader = db.begin_with_config(Some(IsolationLevel::RepeatableRead), None).await.unwrap();
+    reader.execute_unprepared("SELECT COUNT(*) FROM agents").await.unwrap();
+    palimpsest::store::compact(&db).await.unwrap();
+    assert_eq!(count(invalid).await, 0, "a failed rebuild left an invalid copy behind");
+    assert_eq!(files().await, after, "rebuilt under a reader's older snapshot");
+    reader.commit().await.unwrap();
+    palimpsest::store::compact(&db).await.unwrap();
+    let again = files().await;
+    assert!(after.iter().zip(&again).all(|(was, now)| was.1 != now.1), "{again:?}");
+    assert_eq!(count(invalid).await, 0);
+    // Every head still found through the rebuilt indexes.
+    assert_eq!(count(heads).await, seeded + 4);
+}

@@ -214,7 +214,7 @@ async fn revisions_written_before_the_log_join_it_in_order_of_creation(app: Test
     use migration::MigratorTrait;
     let db = &app.schema_connection().await;
     palimpsest::store::unpack_for_downgrade(db).await.unwrap();
-    migration::Migrator::down(db, Some(4)).await.unwrap();
+    migration::Migrator::down(db, Some(5)).await.unwrap();
     palimpsest::store::migrate(db).await.unwrap();
     let written: Vec<&String> = first.iter().chain(&second).collect();
     let leaves: Vec<Hash> = written.iter().map(|h| rfc9162::hex32(h).unwrap()).collect();
