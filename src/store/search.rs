@@ -206,6 +206,7 @@ pub(crate) async fn index_revisions(
             continue;
         }
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            // SQLite's `?` are positional: the values go in the order the statement names them.
             let mut values = Vec::with_capacity(chunk.len() * 3 + 1);
             let mut cases = String::new();
             for &(id, number) in chunk {
@@ -215,16 +216,19 @@ pub(crate) async fn index_revisions(
                 cases
                     .push_str(&format!(" WHEN {when} THEN {}", placeholder(backend, values.len())));
             }
-            values.push(Value::from(document.as_uuid()));
-            let of_document = placeholder(backend, values.len());
             let mut ids = Vec::with_capacity(chunk.len());
             for &(id, _) in chunk {
                 values.push(Value::from(id));
                 ids.push(placeholder(backend, values.len()));
             }
+            values.push(Value::from(document.as_uuid()));
+            let of_document = placeholder(backend, values.len());
+            // By their row ids: `+` keeps SQLite from reaching the rows through the
+            // document's index instead, which visited every row of the document per chunk (a
+            // 4 MiB revision closing 70,000 line paragraphs: 140 passes over 140,000 rows).
             let sql = format!(
                 "UPDATE search_passages SET until_number = CASE id{cases} END \
-                 WHERE document_id = {of_document} AND id IN ({})",
+                 WHERE id IN ({}) AND +document_id = {of_document}",
                 ids.join(",")
             );
             conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
