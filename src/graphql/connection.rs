@@ -17,8 +17,8 @@ use super::nodes::{
     AuditEventNode, CitationNode, DocumentNode, FirstRevisions, RevisionNode, SourceNode, WatchNode,
 };
 use crate::store::{
-    AuditFilter, Direction, DocumentFilter, DocumentId, DocumentOrder, DocumentWithHead, Page,
-    PageRequest, RevisionHash, SourceId, Store, StoreResult, Viewer, quoted,
+    AuditFilter, Direction, DocumentFilter, DocumentId, DocumentOrder, DocumentWithHead, FirstPage,
+    Page, PageRequest, RevisionHash, SourceId, Store, StoreResult, Viewer, quoted,
 };
 
 /// The most items one page may hold.
@@ -289,15 +289,6 @@ fn node_selections<'a>(ctx: &'a Context<'_>) -> [Lookahead<'a>; 2] {
 /// A page's items, shared with whoever else holds them.
 pub fn shared<T>(page: Page<T>) -> Page<Arc<T>> {
     Page { items: page.items.into_iter().map(Arc::new).collect(), has_more: page.has_more }
-}
-
-/// The first page of a document's history, as a selection asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FirstPage {
-    /// Its size.
-    pub limit: u64,
-    /// Whether the revisions' authors are selected too.
-    pub authors: bool,
 }
 
 /// The first page of history a document's selection asks for, when it asks for one page of

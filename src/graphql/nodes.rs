@@ -38,7 +38,8 @@ pub struct DocumentNode(
 /// The first page of a document's history, read with the document, which its `revisions`
 /// field serves when asked for that page.
 pub struct FirstRevisions {
-    pub limit: u64,
+    /// The page as it was asked for.
+    pub asked: store::FirstPage,
     pub page: store::Page<Arc<store::Revision>>,
 }
 
@@ -48,7 +49,7 @@ impl FirstRevisions {
         request.after.is_none()
             && request.before.is_none()
             && request.direction == store::Direction::Forward
-            && request.limit == self.limit
+            && request.limit == self.asked.limit
     }
 }
 

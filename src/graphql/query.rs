@@ -3,9 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
-use super::connection::{
-    DocumentConnection, FirstPage, SourceConnection, first_revisions_wanted, shared,
-};
+use super::connection::{DocumentConnection, SourceConnection, first_revisions_wanted, shared};
 use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
@@ -166,7 +164,7 @@ impl QueryFields {
             // for its join; should a field read it after all, the loaders fetch it.
             match &key {
                 DocumentKey::Id(id) => match first_revisions_wanted(ctx.look_ahead()) {
-                    Some(page) => with_first_page(ctx, &viewer, *id, page).await?,
+                    Some(page) => with_first_page(ctx, store, &viewer, *id, page).await?,
                     None => load_optional(ctx, *id).await?.map(DocumentNode::new),
                 },
                 DocumentKey::Slug(slug) => {
@@ -370,16 +368,16 @@ object_with_pages! {
 /// stays with the document's node for its `revisions` field to serve.
 async fn with_first_page(
     ctx: &Context<'_>,
+    store: &store::Store,
     viewer: &store::Viewer,
     id: store::DocumentId,
-    page: FirstPage,
+    asked: store::FirstPage,
 ) -> ApiResult<Option<DocumentNode>> {
-    let store = store(ctx)?;
-    let found = store.document_with_first_revisions(viewer, id, page.limit, page.authors).await?;
+    let found = store.document_with_first_revisions(viewer, id, asked).await?;
     let Some(found) = found else { return Ok(None) };
     let loaders = loaders(ctx).await?;
     loaders.feed_one(found.document.id, found.document.clone()).await;
     loaders.feed_many(found.authors.into_iter().map(|a| (a.id, a))).await;
-    let first = FirstRevisions { limit: page.limit, page: shared(found.revisions) };
+    let first = FirstRevisions { asked, page: shared(found.revisions) };
     Ok(Some(DocumentNode::with_first_revisions(found.document, first)))
 }

@@ -30,6 +30,16 @@ pub struct HeadParts {
     pub source: bool,
 }
 
+/// The first page of a document's history to read with it
+/// (`Store::document_with_first_revisions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstPage {
+    /// Its size: the document's newest `limit` revisions.
+    pub limit: u64,
+    /// Whether the revisions' authors are read too.
+    pub authors: bool,
+}
+
 /// A document, its head revision, and the head's source if it has one and it was asked for.
 #[derive(Debug, Clone)]
 pub struct DocumentWithHead {
@@ -119,15 +129,15 @@ impl Store {
     }
 
     /// The document `id`, if it exists and `viewer` may read it, with the first page of its
-    /// history (its newest `limit` revisions) and, when `with_authors`, their authors: a
-    /// history page read by the document's id takes one statement, not two.
+    /// history and, when the page asks for them, their authors: a history page read by the
+    /// document's id takes one statement, not two.
     pub async fn document_with_first_revisions(
         &self,
         viewer: &Viewer,
         id: DocumentId,
-        limit: u64,
-        with_authors: bool,
+        first: FirstPage,
     ) -> StoreResult<Option<DocumentWithRevisions>> {
+        let FirstPage { limit, authors: with_authors } = first;
         let page = PageRequest { after: None, before: None, limit, direction: Direction::Forward };
         let mut query = with_columns::<_, document::Entity>(
             revision_page_query(id, &page)

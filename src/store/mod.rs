@@ -81,7 +81,7 @@ pub use documents::{Document, DocumentCursor, DocumentFilter, DocumentOrder, Doc
 pub use erasure::unseal_for_downgrade;
 pub use error::{Conflict, Missing, RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};
 pub use history::{HistoryEntry, MAX_HISTORY, RevisionStamp};
-pub use joined::{DocumentWithHead, DocumentWithRevisions, HeadParts};
+pub use joined::{DocumentWithHead, DocumentWithRevisions, FirstPage, HeadParts};
 pub use kinds::*;
 pub use live::{CitationChange, LIVE_BUFFER, Listener, Notice, RevisionEvent};
 pub use page::{Direction, Page, PageRequest};
