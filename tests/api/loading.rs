@@ -207,6 +207,32 @@ async fn the_workload_queries_read_one_statement_per_level(app: TestApp) {
             if args.get("after").is_some() || args.get("last").is_some() { 2 } else { 1 };
         assert_eq!(statements, expected, "{args}");
     }
+    // A page before a cursor is read on its own; so are two pages of the history in one
+    // selection, each the page its alias asks for; one aliased page is read with the document.
+    let before = cursor(2).await;
+    let (page, statements) = count(
+        "query($id: ID!, $before: String) { document(id: $id) { revisions(last: 1, before: $before) { nodes { number } } } }",
+        json!({ "id": ids[2], "before": before }),
+    )
+    .await;
+    assert_eq!(page["data"]["document"]["revisions"]["nodes"], json!([{ "number": 2 }]));
+    assert_eq!(statements, 2);
+    let (pages, statements) = count(
+        "query($id: ID!) { document(id: $id) { newest: revisions(first: 1) { nodes { number } } all: revisions { nodes { number } } } }",
+        json!({ "id": ids[2] }),
+    )
+    .await;
+    let document = &pages["data"]["document"];
+    assert_eq!(document["newest"]["nodes"], json!([{ "number": 2 }]), "{pages}");
+    assert_eq!(document["all"]["nodes"], json!([{ "number": 2 }, { "number": 1 }]), "{pages}");
+    assert_eq!(statements, 3, "the document, then each page");
+    let (page, statements) = count(
+        "query($id: ID!) { document(id: $id) { newest: revisions(first: 1) { nodes { number } } } }",
+        json!({ "id": ids[2] }),
+    )
+    .await;
+    assert_eq!(page["data"]["document"]["newest"]["nodes"], json!([{ "number": 2 }]));
+    assert_eq!(statements, 1);
 
     let (q3, statements) = count(
         "{ documents(first: 50) { nodes { id slug title head { source { url publisher authors retrievedAt } } } } }",
