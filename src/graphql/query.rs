@@ -162,12 +162,12 @@ impl QueryFields {
         } else {
             // A selection that reads nothing of the head (a history page, say) does not pay
             // for its join; should a field read it after all, the loaders fetch it.
-            match &key {
-                DocumentKey::Id(id) => match first_revisions_wanted(ctx.look_ahead()) {
-                    Some(page) => with_first_page(ctx, store, &viewer, *id, page).await?,
-                    None => load_optional(ctx, *id).await?.map(DocumentNode::new),
-                },
-                DocumentKey::Slug(slug) => {
+            match (&key, first_revisions_wanted(ctx.look_ahead())) {
+                (key, Some(page)) => with_first_page(ctx, store, &viewer, key, page).await?,
+                (DocumentKey::Id(id), None) => {
+                    load_optional(ctx, *id).await?.map(DocumentNode::new)
+                }
+                (DocumentKey::Slug(slug), None) => {
                     let document = store.readable_document_by_slug(&viewer, slug).await?;
                     if let Some(document) = &document {
                         loaders(ctx).await?.feed_one(document.id, document.clone()).await;
@@ -363,17 +363,17 @@ object_with_pages! {
     }
 }
 
-/// The document `id`, if `viewer` may read it, read with the first page of its history in one
-/// statement: the document and the revisions' authors go to the request's loaders, the page
-/// stays with the document's node for its `revisions` field to serve.
+/// The document `key` names, if `viewer` may read it, read with the first page of its history
+/// in one statement: the document and the revisions' authors go to the request's loaders, the
+/// page stays with the document's node for its `revisions` field to serve.
 async fn with_first_page(
     ctx: &Context<'_>,
     store: &store::Store,
     viewer: &store::Viewer,
-    id: store::DocumentId,
+    key: &DocumentKey,
     asked: store::FirstPage,
 ) -> ApiResult<Option<DocumentNode>> {
-    let found = store.document_with_first_revisions(viewer, id, asked).await?;
+    let found = store.document_with_first_revisions(viewer, key, asked).await?;
     let Some(found) = found else { return Ok(None) };
     let loaders = loaders(ctx).await?;
     loaders.feed_one(found.document.id, found.document.clone()).await;

@@ -18,9 +18,10 @@ use super::documents::{
 };
 use super::error::StoreResult;
 use super::page::{Direction, Page, PageRequest};
-use super::revisions::{Revision, revision_page_query};
+use super::revisions::{Revision, revision_page_query, revision_page_where};
 use super::sources::Source;
 use super::values::{DocumentId, Slug};
+use super::views::DocumentKey;
 use crate::entity::{agent, document, revision, source};
 
 /// What to read along with each document's head.
@@ -128,19 +129,24 @@ impl Store {
         Ok(Page::from_probe(rows, page.limit, page.direction))
     }
 
-    /// The document `id`, if it exists and `viewer` may read it, with the first page of its
-    /// history and, when the page asks for them, their authors: a history page read by the
-    /// document's id takes one statement, not two.
+    /// The document `key` names, if it exists and `viewer` may read it, with the first page of
+    /// its history and, when the page asks for them, their authors: a history page read with
+    /// its document takes one statement, not two.
     pub async fn document_with_first_revisions(
         &self,
         viewer: &Viewer,
-        id: DocumentId,
+        key: &DocumentKey,
         first: FirstPage,
     ) -> StoreResult<Option<DocumentWithRevisions>> {
         let FirstPage { limit, authors: with_authors } = first;
         let page = PageRequest { after: None, before: None, limit, direction: Direction::Forward };
+        let of_document = match key {
+            DocumentKey::Id(id) => revision::Column::DocumentId.eq(id.as_uuid()),
+            // The slug's one document, by the join below.
+            DocumentKey::Slug(slug) => document::Column::Slug.eq(slug.as_str()),
+        };
         let mut query = with_columns::<_, document::Entity>(
-            revision_page_query(id, &page)
+            revision_page_where(of_document, &page)
                 .join(JoinType::InnerJoin, document_relation())
                 .filter(viewer.readable_documents()),
         );

@@ -504,8 +504,17 @@ pub(super) fn revision_page_query(
     document: DocumentId,
     page: &PageRequest<i64>,
 ) -> Select<revision::Entity> {
+    revision_page_where(revision::Column::DocumentId.eq(document.as_uuid()), page)
+}
+
+/// A page of the history of the document `of_document` picks (one document: the page is
+/// ordered by number alone), newest first unless read backward.
+pub(super) fn revision_page_where(
+    of_document: sea_orm::sea_query::SimpleExpr,
+    page: &PageRequest<i64>,
+) -> Select<revision::Entity> {
     use revision::Column as C;
-    let mut query = revision::Entity::find().filter(C::DocumentId.eq(document.as_uuid()));
+    let mut query = revision::Entity::find().filter(of_document);
     if let Some(after) = page.after {
         query = query.filter(C::Number.lt(after));
     }

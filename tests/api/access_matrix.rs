@@ -53,7 +53,7 @@ const MATRIX: &[(&str, Class)] = &[
         "Query.document",
         // Each key both with and without the head (a selection without it reads no join).
         Read(
-            r#"{ a: document(slug: "{SLUG}") { id title } b: document(id: "{GID}") { id } c: document(slug: "{SLUG}") { slug } d: document(id: "{GID}") { head { hash } } e: document(id: "{GID}") { id revisions(first: 5) { nodes { hash author { name } } } } }"#,
+            r#"{ a: document(slug: "{SLUG}") { id title } b: document(id: "{GID}") { id } c: document(slug: "{SLUG}") { slug } d: document(id: "{GID}") { head { hash } } e: document(id: "{GID}") { id revisions(first: 5) { nodes { hash author { name } } } } f: document(slug: "{SLUG}") { slug revisions { nodes { number } } } }"#,
         ),
     ),
     ("Query.documents", Read("{ documents(first: 50) { totalCount nodes { slug } } }")),
@@ -534,9 +534,9 @@ async fn every_way_to_a_document_answers_an_outsider_as_if_it_did_not_exist(app:
             assert_ne!(inside, outside, "{name}: the member is not answered with the document");
             if *name == "Query.document" {
                 // Each way to the document answers the member: by slug and by id, with its
-                // head and without (a read that skips the head's join), and by id with its
-                // first page of history (read with it in one statement).
-                for alias in ["a", "b", "c", "d", "e"] {
+                // head and without (a read that skips the head's join), and by id and by slug
+                // with its first page of history (read with it in one statement).
+                for alias in ["a", "b", "c", "d", "e", "f"] {
                     assert!(
                         !inside["data"][alias].is_null(),
                         "{name}: {alias} is null to the member"

@@ -159,11 +159,8 @@ async fn the_workload_queries_read_one_statement_per_level(app: TestApp) {
     assert_eq!(q1["data"]["document"]["head"]["number"], 2);
     assert_eq!(statements, 2, "the document with its head, then the head's text");
 
-    let (q2, statements) = count(
-        "query($id: ID!) { document(id: $id) { id slug revisions(first: 20) { nodes { number author { name } message createdAt hash } } } }",
-        json!({ "id": ids[2] }),
-    )
-    .await;
+    let q2_query = "query($id: ID!) { document(id: $id) { id slug revisions(first: 20) { nodes { number author { name } message createdAt hash } } } }";
+    let (q2, statements) = count(q2_query, json!({ "id": ids[2] })).await;
     let revisions = q2["data"]["document"]["revisions"]["nodes"].as_array().unwrap();
     assert_eq!(revisions.len(), 2);
     assert!(revisions.iter().all(|r| r["author"]["name"] == "Test Editor"), "{q2}");
@@ -233,6 +230,17 @@ async fn the_workload_queries_read_one_statement_per_level(app: TestApp) {
     .await;
     assert_eq!(page["data"]["document"]["newest"]["nodes"], json!([{ "number": 2 }]));
     assert_eq!(statements, 1);
+    // By slug, the same page in one statement as by id.
+    let by_id = q2["data"]["document"].clone();
+    let (by_slug, statements) = count(
+        &q2_query
+            .replace("document(id: $id)", "document(slug: $slug)")
+            .replace("$id: ID!", "$slug: String!"),
+        json!({ "slug": "doc-2" }),
+    )
+    .await;
+    assert_eq!(by_slug["data"]["document"], by_id, "{by_slug}");
+    assert_eq!(statements, 1, "by slug: the document with its first page and the authors");
 
     let (q3, statements) = count(
         "{ documents(first: 50) { nodes { id slug title head { source { url publisher authors retrievedAt } } } } }",
