@@ -1,10 +1,11 @@
-//! On PostgreSQL the search index's partitions lose two indexes no statement uses: every
-//! statement that names a passage names its document too, which the primary key
-//! `(document_id, id)` serves (and prunes the partitions by), and a document's passages are
-//! few enough that the primary key's prefix serves the redaction's `from_number` filter as
-//! well. Each was 1.4 MB of the reference corpus's 117 MB, and each insert paid for it. SQLite
-//! keeps its table as it is (its key is the row id, and `(document_id, from_number)` is its
-//! only way to a document's passages).
+//! On PostgreSQL the search index's partitions lose two indexes: `(id)`, which no statement
+//! uses (every statement that names a passage names its document, which the primary key
+//! `(document_id, id)` serves and prunes the partitions by), and `(document_id, from_number)`,
+//! which only a redaction's delete could use. That delete now reads all the document's
+//! passages through the primary key's prefix, a cost beside the rewrite of the partition the
+//! erasure runs next. Each was 1.4 MB of the reference corpus's 117 MB, and every insert paid
+//! for both. SQLite keeps its table as it is (its key is the row id, and
+//! `(document_id, from_number)` is its only way to a document's passages).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};

@@ -4,7 +4,7 @@
 //! revisions with their authors; a document with the first page of its history. Reading those
 //! separately costs a round trip per level.
 
-use sea_orm::sea_query::{Expr, IntoIden};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, Iterable, JoinType, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, Select,
@@ -142,8 +142,17 @@ impl Store {
         let page = PageRequest { after: None, before: None, limit, direction: Direction::Forward };
         let of_document = match key {
             DocumentKey::Id(id) => revision::Column::DocumentId.eq(id.as_uuid()),
-            // The slug's one document, by the join below.
-            DocumentKey::Slug(slug) => document::Column::Slug.eq(slug.as_str()),
+            // The slug's document as a value the page's index is searched by: matched through
+            // the join instead, PostgreSQL read and sorted the document's whole history.
+            DocumentKey::Slug(slug) => {
+                let id = Query::select()
+                    .column(document::Column::Id)
+                    .from(document::Entity)
+                    .and_where(document::Column::Slug.eq(slug.as_str()))
+                    .to_owned();
+                Expr::col((revision::Entity, revision::Column::DocumentId))
+                    .eq(Expr::SubQuery(None, Box::new(id.into())))
+            }
         };
         let mut query = with_columns::<_, document::Entity>(
             revision_page_where(of_document, &page)

@@ -16,6 +16,11 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     let had_log = applied.iter().any(|m| m.name() == LOG_MIGRATION);
     let had_binary_digests = applied.iter().any(|m| m.name() == BINARY_DIGESTS_MIGRATION);
     Migrator::up(migrating, None).await?;
+    if migrating.get_database_backend() == DatabaseBackend::Postgres {
+        for table in REINDEXED_AFTER_BULK {
+            drop_failed_rebuilds(migrating, table).await?;
+        }
+    }
     if let Some(own) = own {
         own.close().await?;
     }
@@ -171,16 +176,23 @@ const REINDEXED_AFTER_BULK: &[&str] = &["revisions", "documents", "audit_events"
 
 /// Rebuilds `table`'s indexes without blocking its readers or writers. A rebuild that fails
 /// (a lock, or a transaction's snapshot older than the rebuild, not let go within
-/// `LOCK_TIMEOUT`) leaves the table's indexes as they were, plus invalid `_ccnew` copies that
-/// every write would go on maintaining: those are dropped, now or, if that fails too, at the
-/// next compaction. Neither failure fails the compaction.
+/// `LOCK_TIMEOUT`) leaves the table's indexes working, plus invalid copies that every write
+/// would go on maintaining (`drop_failed_rebuilds`). Neither failure fails the compaction.
 async fn reindex_concurrently(db: &DatabaseConnection, table: &str) -> anyhow::Result<()> {
     if let Err(error) =
         maintain_postgres(db, &format!("REINDEX TABLE CONCURRENTLY {table}")).await?
     {
         tracing::warn!(%table, %error, "indexes not rebuilt: their space is given back when it is next compacted");
     }
-    // The copies of the table's TOAST index too, which belong to the TOAST table.
+    drop_failed_rebuilds(db, table).await
+}
+
+/// Drops the invalid copies of `table`'s indexes (and of its TOAST table's) that a failed
+/// `REINDEX … CONCURRENTLY` left: the new ones (`_ccnew`) when it failed before swapping them
+/// in, the old ones (`_ccold`) when it failed after. A drop waits for the transactions that
+/// hold the table as the rebuild did; one not let go within `LOCK_TIMEOUT` leaves the copies to
+/// the next compaction or the next `migrate` (every server start).
+async fn drop_failed_rebuilds(db: &DatabaseConnection, table: &str) -> anyhow::Result<()> {
     let leftovers = db
         .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -188,7 +200,7 @@ async fn reindex_concurrently(db: &DatabaseConnection, table: &str) -> anyhow::R
              JOIN pg_class c ON c.oid = i.indexrelid \
              WHERE i.indrelid IN (SELECT t.oid FROM pg_class t WHERE t.oid = $1::regclass \
                UNION SELECT t.reltoastrelid FROM pg_class t WHERE t.oid = $1::regclass) \
-             AND NOT i.indisvalid AND c.relname LIKE '%\\_ccnew%'",
+             AND NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$'",
             [table.into()],
         ))
         .await?;
@@ -197,7 +209,9 @@ async fn reindex_concurrently(db: &DatabaseConnection, table: &str) -> anyhow::R
         if let Err(error) =
             maintain_postgres(db, &format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).await?
         {
-            tracing::warn!(%index, %error, "an invalid copy left by a failed rebuild is dropped at the next compaction");
+            // The others wait for the same transactions.
+            tracing::warn!(%table, %index, %error, "invalid copies of indexes left by a failed rebuild: dropped at the next compaction or start");
+            break;
         }
     }
     Ok(())

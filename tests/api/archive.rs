@@ -644,6 +644,18 @@ async fn on_postgres_compacting_rebuilds_the_read_tables_indexes_and_leaves_no_i
     assert_eq!(count(invalid).await, 0, "a failed rebuild left an invalid copy behind");
     assert_eq!(files().await, after, "rebuilt under a reader's older snapshot");
     reader.commit().await.unwrap();
+    // A reader holding a lock on the tables, idle in its transaction, lets the rebuilds swap
+    // their copies in but not drop the old ones, nor the copies' drops run: those go at the
+    // next start (`migrate`), once it has let go.
+    let reader = db.begin().await.unwrap();
+    reader.execute_unprepared("SELECT COUNT(*) FROM revisions").await.unwrap();
+    reader.execute_unprepared("SELECT COUNT(*) FROM documents").await.unwrap();
+    palimpsest::store::compact(&db).await.unwrap();
+    reader.commit().await.unwrap();
+    palimpsest::store::migrate(&db).await.unwrap();
+    assert_eq!(count(invalid).await, 0, "a failed rebuild's copies outlived a start");
+    let names = |files: &[(String, i64)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&files().await), names(&after), "only the tables' own indexes are left");
     palimpsest::store::compact(&db).await.unwrap();
     let again = files().await;
     assert!(after.iter().zip(&again).all(|(was, now)| was.1 != now.1), "{again:?}");
