@@ -5,8 +5,9 @@
 //! separately costs a round trip per level.
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query};
+use sea_orm::sqlx::{self, Postgres, Row as _, Sqlite};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Iterable, JoinType, QueryFilter, QueryResult,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, JoinType, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, Select,
 };
 
@@ -20,7 +21,7 @@ use super::error::StoreResult;
 use super::page::{Direction, Page, PageRequest};
 use super::revisions::{Revision, revision_page_query, revision_page_where};
 use super::sources::Source;
-use super::values::{DocumentId, Slug};
+use super::values::{ContentHash, DocumentId, RevisionHash, Slug};
 use super::views::DocumentKey;
 use crate::entity::{agent, document, revision, source};
 
@@ -217,28 +218,114 @@ trait ByPosition: Sized {
     const NAMES: &'static [&'static str];
     /// The columns the model spans.
     const WIDTH: usize = Self::NAMES.len();
-    fn read(row: &QueryResult, at: usize) -> Result<Self, sea_orm::DbErr>;
+    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
 
     /// `None` for the columns of a left join that matched nothing (a null first column).
-    fn read_optional(row: &QueryResult, at: usize) -> Result<Option<Self>, sea_orm::DbErr> {
-        match row.try_get_by_index::<Option<uuid::Uuid>>(at)? {
+    fn read_optional(row: &QueryResult, at: usize) -> Result<Option<Self>, DbErr> {
+        match Option::<uuid::Uuid>::cell(row, at)? {
             None => Ok(None),
             Some(_) => Self::read(row, at).map(Some),
         }
     }
 }
 
+/// One column's value, decoded by the driver straight from its row. sea-orm's
+/// `try_get_by_index` looks the value up three times and checks its type twice, and formats an
+/// error message for every NULL it reads into an `Option` (the error is then dropped). Reading
+/// rows was 30 % of a page of 50 documents with their heads and sources on PostgreSQL; this
+/// took a tenth off the page's instructions (callgrind). These columns are our own, selected
+/// from our entities, so their SQL types are known; a value that does not decode (a digest
+/// that is not 32 bytes, a NULL where none may be) fails the read, never shows another value.
+trait Cell: Sized {
+    fn cell(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
+}
+
+/// The value at `at`, `None` for NULL, for a type both drivers decode.
+fn decoded<T>(row: &QueryResult, at: usize) -> Result<Option<T>, DbErr>
+where
+    T: sea_orm::TryGetable
+        + sqlx::Type<Postgres>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Sqlite>,
+{
+    let value = if let Some(pg) = row.try_as_pg_row() {
+        pg.try_get_unchecked::<Option<T>, _>(at)
+    } else if let Some(sqlite) = row.try_as_sqlite_row() {
+        sqlite.try_get_unchecked::<Option<T>, _>(at)
+    } else {
+        return row.try_get_by_index(at);
+    };
+    value.map_err(|e| undecodable(at, e))
+}
+
+/// The digest at `at`, `None` for NULL, decoded from the bytes the row holds.
+fn digest<D>(
+    row: &QueryResult,
+    at: usize,
+    from_stored: fn(&[u8]) -> Result<D, DbErr>,
+) -> Result<Option<D>, DbErr> {
+    let bytes = if let Some(pg) = row.try_as_pg_row() {
+        pg.try_get_unchecked::<Option<&[u8]>, _>(at)
+    } else if let Some(sqlite) = row.try_as_sqlite_row() {
+        sqlite.try_get_unchecked::<Option<&[u8]>, _>(at)
+    } else {
+        let bytes: Option<Vec<u8>> = row.try_get_by_index(at)?;
+        return bytes.map(|bytes| from_stored(&bytes)).transpose();
+    };
+    bytes.map_err(|e| undecodable(at, e))?.map(from_stored).transpose()
+}
+
+fn undecodable(at: usize, error: sqlx::Error) -> DbErr {
+    DbErr::Type(format!("column {at} of a joined read: {error}"))
+}
+
+fn null_at(at: usize) -> DbErr {
+    DbErr::Type(format!("column {at} of a joined read is NULL"))
+}
+
+macro_rules! cell {
+    ($($plain:ty),+; $($digest:ty),+) => {
+        $(
+            impl Cell for $plain {
+                fn cell(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+                    decoded(row, at)?.ok_or_else(|| null_at(at))
+                }
+            }
+            impl Cell for Option<$plain> {
+                fn cell(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+                    decoded(row, at)
+                }
+            }
+        )+
+        $(
+            impl Cell for $digest {
+                fn cell(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+                    digest(row, at, <$digest>::read_stored)?.ok_or_else(|| null_at(at))
+                }
+            }
+            impl Cell for Option<$digest> {
+                fn cell(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+                    digest(row, at, <$digest>::read_stored)
+                }
+            }
+        )+
+    };
+}
+
+cell!(uuid::Uuid, String, i64, bool, Vec<u8>; RevisionHash, ContentHash);
+
 macro_rules! by_position {
     ($model:path { $($field:ident),+ $(,)? }) => {
         impl ByPosition for $model {
             const NAMES: &'static [&'static str] = &[$(stringify!($field)),+];
-            fn read(row: &QueryResult, at: usize) -> Result<Self, sea_orm::DbErr> {
+            fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
                 let mut next = at;
                 let mut column = || {
                     next += 1;
                     next - 1
                 };
-                Ok(Self { $($field: row.try_get_by_index(column())?),+ })
+                Ok(Self { $($field: Cell::cell(row, column())?),+ })
             }
         }
     };

@@ -243,15 +243,22 @@ macro_rules! digest_id {
             }
         }
 
+        impl $name {
+            /// The digest as the database keeps it (32 bytes); anything else is damage.
+            pub(crate) fn read_stored(bytes: &[u8]) -> Result<Self, sea_orm::DbErr> {
+                Sha256Hex::from_stored(bytes)
+                    .map(Self)
+                    .map_err(|e| sea_orm::DbErr::Type(format!("{}: {e}", $field)))
+            }
+        }
+
         impl sea_orm::TryGetable for $name {
             fn try_get_by<I: sea_orm::ColIdx>(
                 res: &sea_orm::QueryResult,
                 index: I,
             ) -> Result<Self, sea_orm::TryGetError> {
                 let bytes = <Vec<u8> as sea_orm::TryGetable>::try_get_by(res, index)?;
-                Sha256Hex::from_stored(&bytes).map(Self).map_err(|e| {
-                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(format!("{}: {e}", $field)))
-                })
+                Ok(Self::read_stored(&bytes)?)
             }
         }
 

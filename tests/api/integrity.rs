@@ -24,6 +24,7 @@ crate::on_both_backends!(
     a_deleted_revision_is_found_by_its_orphaned_leaf,
     a_swapped_head_is_named,
     digests_that_are_not_32_bytes_are_named_and_the_rest_still_checked,
+    a_digest_cut_short_fails_the_joined_reads_instead_of_showing_a_value,
     a_truncated_log_contradicts_its_signed_checkpoint,
     a_rewritten_leaf_and_a_forged_checkpoint_are_named,
 );
@@ -453,6 +454,42 @@ async fn digests_that_are_not_32_bytes_are_named_and_the_rest_still_checked(app:
         --- log
         {"detail":"leaf 2 belongs to no revision (a revision was removed)","kind":"LOG_LEAF","revision":null}
     "#]].assert_eq(&shown_problems(&verified, &corpus, &[]));
+}
+
+/// The joined reads (a history page with its document, a page of documents with their heads)
+/// decode the rows themselves: a stored digest that is not 32 bytes fails the read, as the
+/// verifier names it, rather than reaching a client as some other value.
+async fn a_digest_cut_short_fails_the_joined_reads_instead_of_showing_a_value(app: TestApp) {
+    let corpus = corpus(&app).await;
+    let page = "query($id: ID!) { document(id: $id) { slug revisions(first: 20) {
+        nodes { number hash parent { hash } author { name } } } } }";
+    let heads = "{ documents(first: 10) { nodes { slug title head { hash } } } }";
+    let variables = json!({ "id": corpus.target_id });
+    let before = app.query(page, variables.clone()).await;
+    assert_no_errors(&before);
+    assert_no_errors(&app.query(heads, json!({})).await);
+    let third_bytes = app.digest_literal(&corpus.target[2]);
+    let other_bytes = app.digest_literal(&corpus.other[0]);
+    tamper(
+        &app,
+        &[
+            // The target's head, on its history page; the other's head and the document's
+            // pointer to it alike, so that the page of documents still joins it.
+            format!("UPDATE revisions SET hash = substr(hash, 1, 31) WHERE hash = {third_bytes}"),
+            format!("UPDATE revisions SET hash = substr(hash, 1, 31) WHERE hash = {other_bytes}"),
+            format!(
+                "UPDATE documents SET head_hash = substr(head_hash, 1, 31) \
+                 WHERE head_hash = {other_bytes}"
+            ),
+        ],
+    )
+    .await;
+    let after = app.query(page, variables).await;
+    assert_eq!(error_code(&after), "INTERNAL", "{after:#}");
+    assert!(after["data"]["document"].is_null(), "{after:#}");
+    let after = app.query(heads, json!({})).await;
+    assert_eq!(error_code(&after), "INTERNAL", "{after:#}");
+    assert!(after["data"].is_null() || after["data"]["documents"].is_null(), "{after:#}");
 }
 
 async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {
