@@ -395,7 +395,7 @@ impl SourceConnection {
     pub async fn all(store: &Store, args: PageArgs) -> ApiResult<Self> {
         let load = async |request| store.list_sources(request).await;
         let cursor = |s: &SourceNode| keys::uuid(s.0.id);
-        Connection::read(args, keys::parse_uuid, load, cursor, SourceNode, Count::Sources)
+        Connection::read(args, keys::parse_uuid, load, cursor, SourceNode::new, Count::Sources)
             .await
             .map(Self)
     }
@@ -408,7 +408,9 @@ impl SourceConnection {
         let load = async |request| store.sources_of_document(document, request).await;
         let cursor = |s: &SourceNode| keys::uuid(s.0.id);
         let count = Count::SourcesOf(document);
-        Connection::read(args, keys::parse_uuid, load, cursor, SourceNode, count).await.map(Self)
+        Connection::read(args, keys::parse_uuid, load, cursor, SourceNode::new, count)
+            .await
+            .map(Self)
     }
 }
 

@@ -40,7 +40,11 @@ impl StoreLoader {
     }
 }
 
-pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
+/// Keyed with foldhash, not SipHash: a page of 50 documents with their heads and sources puts
+/// 150 entries in the cache and looks up 50, and hashing the keys (a revision's is 64 hex
+/// digits) with SipHash was a twentieth of the request (callgrind, q3 of the read workload).
+/// A request's keys are few (its limits bound them) and the seeds are random per process.
+pub type Loaders = DataLoader<StoreLoader, HashMapCache<foldhash::fast::RandomState>>;
 
 /// The loaders of one request. A subscription runs again for each event, and must not be
 /// served what the last run read: `forget` replaces the loader whole, whatever key types it
@@ -105,7 +109,7 @@ fn for_request(store: Store) -> Loaders {
     DataLoader::with_cache(
         StoreLoader { store, viewer: std::sync::OnceLock::new() },
         spawn,
-        HashMapCache::default(),
+        HashMapCache::new(),
     )
     .delay(Duration::ZERO)
     .max_batch_size(500)
@@ -155,6 +159,18 @@ impl Loader<RevisionHash> for StoreLoader {
 }
 batch_loader!(CitationId => Citation, for viewer citations_by_ids, |c| c.id);
 
+/// Sources too: a page of documents with their heads' sources feeds them here, and each head's
+/// `source` takes the same one back.
+impl Loader<SourceId> for StoreLoader {
+    type Value = Arc<Source>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[SourceId]) -> Result<HashMap<SourceId, Arc<Source>>, Self::Error> {
+        let rows = self.store.sources_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|s| (s.id, Arc::new(s))).collect())
+    }
+}
+
 impl Loader<DocumentId> for StoreLoader {
     type Value = Document;
     type Error = Arc<StoreError>;
@@ -185,7 +201,6 @@ impl Loader<CollectionId> for StoreLoader {
 }
 
 batch_loader!(AgentId => Agent, agents_by_ids, |a| a.id);
-batch_loader!(SourceId => Source, sources_by_ids, |s| s.id);
 batch_loader!(WatchId => Watch, watches_by_ids, |w| w.id);
 
 /// The capture that wrote a revision.

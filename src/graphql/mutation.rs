@@ -284,7 +284,7 @@ impl CoreMutations {
         let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::CreateSource, unnamed).await?;
         let input = input.parse()?;
         let source = store(ctx)?.create_source(input, &actor).await?;
-        Ok(CreateSourcePayload { source: SourceNode(source) })
+        Ok(CreateSourcePayload { source: SourceNode(source.into()) })
     }
 
     /// Records an agent (a person, organisation or software). Needs an admin token.

@@ -104,7 +104,13 @@ pub struct AgentNode(pub store::Agent);
 /// Where a revision's text was captured from, or what a document cites outside the corpus.
 /// Details that are not known are null (or empty lists): nothing is invented.
 #[derive(Clone)]
-pub struct SourceNode(pub store::Source);
+pub struct SourceNode(pub Arc<store::Source>);
+
+impl SourceNode {
+    pub fn new(source: store::Source) -> Self {
+        Self(Arc::new(source))
+    }
+}
 
 /// A citation made by one revision of a document: of another document (optionally pinned to
 /// one of its revisions) or of an external source, optionally down to passages on both sides.

@@ -48,7 +48,8 @@ pub struct DocumentWithHead {
     pub document: Document,
     /// Shared: the request's loaders and the document's node hold the same revision.
     pub head: std::sync::Arc<Revision>,
-    pub source: Option<Source>,
+    /// Shared, as the head is.
+    pub source: Option<std::sync::Arc<Source>>,
 }
 
 impl Store {
@@ -201,7 +202,7 @@ fn parse_row(row: &QueryResult, parts: HeadParts) -> StoreResult<DocumentWithHea
     let head = std::sync::Arc::new(Revision::from(revision::Model::read(row, at)?));
     let at = at + revision::Model::WIDTH;
     let source = if parts.source {
-        source::Model::read_optional(row, at)?.map(Source::try_from).transpose()?
+        source::Model::read_optional(row, at)?.map(Source::try_from).transpose()?.map(Into::into)
     } else {
         None
     };
