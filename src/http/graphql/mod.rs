@@ -284,6 +284,7 @@ const CONSISTENCY_HEADER: &str = "palimpsest-consistency";
 
 /// The buffer an answer is written into to begin with (it grows as needed).
 const RESPONSE_BUFFER_BYTES: usize = 16 * 1024;
+
 /// The header a replica's answer says how old it may be in, in milliseconds.
 const STALENESS_HEADER: &str = "palimpsest-staleness-ms";
 
