@@ -360,7 +360,9 @@ impl RevisionConnection {
             }
             let page = if with_authors {
                 let page = store.list_revisions_with_authors(document, request).await?;
-                loaders.feed_many(page.items.iter().map(|(_, a)| (a.id, a.clone()))).await;
+                loaders
+                    .feed_many(page.items.iter().map(|(_, a)| (a.id, Arc::new(a.clone()))))
+                    .await;
                 let items = page.items.into_iter().map(|(revision, _)| revision).collect();
                 Page { items, has_more: page.has_more }
             } else {

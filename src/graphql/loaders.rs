@@ -159,6 +159,18 @@ impl Loader<RevisionHash> for StoreLoader {
 }
 batch_loader!(CitationId => Citation, for viewer citations_by_ids, |c| c.id);
 
+/// Agents too: a history page feeds its authors (most often one agent, many times over), and
+/// each revision's `author` takes the same one back.
+impl Loader<AgentId> for StoreLoader {
+    type Value = Arc<Agent>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[AgentId]) -> Result<HashMap<AgentId, Arc<Agent>>, Self::Error> {
+        let rows = self.store.agents_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|a| (a.id, Arc::new(a))).collect())
+    }
+}
+
 /// Sources too: a page of documents with their heads' sources feeds them here, and each head's
 /// `source` takes the same one back.
 impl Loader<SourceId> for StoreLoader {
@@ -200,7 +212,6 @@ impl Loader<CollectionId> for StoreLoader {
     }
 }
 
-batch_loader!(AgentId => Agent, agents_by_ids, |a| a.id);
 batch_loader!(WatchId => Watch, watches_by_ids, |w| w.id);
 
 /// The capture that wrote a revision.

@@ -299,7 +299,7 @@ impl CoreMutations {
             RequestAuth::authorize(ctx, permission, AuditAction::CreateAgent, unnamed).await?;
         let name = AgentName::parse(&input.name)?;
         let agent = store(ctx)?.create_agent(&name, input.kind.into(), Some(&actor)).await?;
-        Ok(CreateAgentPayload { agent: AgentNode(agent) })
+        Ok(CreateAgentPayload { agent: AgentNode(agent.into()) })
     }
 
     /// Records that the head of a document cites another document or a source. Needs an

@@ -99,7 +99,7 @@ impl RevisionNode {
 
 /// A person, organisation or software agent that authors revisions (W3C PROV agent).
 #[derive(Clone)]
-pub struct AgentNode(pub store::Agent);
+pub struct AgentNode(pub Arc<store::Agent>);
 
 /// Where a revision's text was captured from, or what a document cites outside the corpus.
 /// Details that are not known are null (or empty lists): nothing is invented.

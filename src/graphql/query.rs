@@ -339,7 +339,7 @@ impl QueryFields {
     /// The agent behind the request's token; null for an anonymous request.
     #[graphql(cache_control(private))]
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<AgentNode>> {
-        Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode(p.agent)))
+        Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode(p.agent.into())))
     }
 }
 
@@ -377,7 +377,7 @@ async fn with_first_page(
     let Some(found) = found else { return Ok(None) };
     let loaders = loaders(ctx).await?;
     loaders.feed_one(found.document.id, found.document.clone()).await;
-    loaders.feed_many(found.authors.into_iter().map(|a| (a.id, a))).await;
+    loaders.feed_many(found.authors.into_iter().map(|a| (a.id, std::sync::Arc::new(a)))).await;
     let first = FirstRevisions { asked, page: shared(found.revisions) };
     Ok(Some(DocumentNode::with_first_revisions(found.document, first)))
 }
