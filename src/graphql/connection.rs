@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::context::store;
 use super::error::{ApiError, ApiResult};
-use super::loaders::{feed_heads, head_parts, loaders};
+use super::loaders::{feed_authors, feed_heads, head_parts, loaders};
 use super::nodes::{
     AuditEventNode, CitationNode, DocumentNode, FirstRevisions, RevisionNode, SourceNode, WatchNode,
 };
@@ -360,10 +360,8 @@ impl RevisionConnection {
             }
             let page = if with_authors {
                 let page = store.list_revisions_with_authors(document, request).await?;
-                loaders
-                    .feed_many(page.items.iter().map(|(_, a)| (a.id, Arc::new(a.clone()))))
-                    .await;
-                let items = page.items.into_iter().map(|(revision, _)| revision).collect();
+                let (items, authors): (Vec<_>, Vec<_>) = page.items.into_iter().unzip();
+                feed_authors(&loaders, authors).await;
                 Page { items, has_more: page.has_more }
             } else {
                 store.list_revisions(document, request).await?

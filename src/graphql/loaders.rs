@@ -312,6 +312,18 @@ pub async fn feed_heads(loaders: &Loaders, rows: &[DocumentWithHead]) {
     loaders.feed_many(sources).await;
 }
 
+/// Puts a history page's authors into the request's cache, each agent once (a page's
+/// revisions are most often one agent's).
+pub async fn feed_authors(loaders: &Loaders, authors: Vec<Agent>) {
+    let mut distinct: Vec<Agent> = Vec::new();
+    for author in authors {
+        if !distinct.iter().any(|seen| seen.id == author.id) {
+            distinct.push(author);
+        }
+    }
+    loaders.feed_many(distinct.into_iter().map(|a| (a.id, Arc::new(a)))).await;
+}
+
 /// Whether the fields selected on a document read its head revision (`title` is the head's).
 pub fn head_wanted(document: Lookahead<'_>) -> bool {
     document.field("title").exists() || document.field("head").exists()

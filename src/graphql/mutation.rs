@@ -284,7 +284,7 @@ impl CoreMutations {
         let actor = RequestAuth::authorize(ctx, WRITE, AuditAction::CreateSource, unnamed).await?;
         let input = input.parse()?;
         let source = store(ctx)?.create_source(input, &actor).await?;
-        Ok(CreateSourcePayload { source: SourceNode(source.into()) })
+        Ok(CreateSourcePayload { source: SourceNode::new(source) })
     }
 
     /// Records an agent (a person, organisation or software). Needs an admin token.
@@ -299,7 +299,7 @@ impl CoreMutations {
             RequestAuth::authorize(ctx, permission, AuditAction::CreateAgent, unnamed).await?;
         let name = AgentName::parse(&input.name)?;
         let agent = store(ctx)?.create_agent(&name, input.kind.into(), Some(&actor)).await?;
-        Ok(CreateAgentPayload { agent: AgentNode(agent.into()) })
+        Ok(CreateAgentPayload { agent: AgentNode::new(agent) })
     }
 
     /// Records that the head of a document cites another document or a source. Needs an

@@ -101,6 +101,12 @@ impl RevisionNode {
 #[derive(Clone)]
 pub struct AgentNode(pub Arc<store::Agent>);
 
+impl AgentNode {
+    pub fn new(agent: store::Agent) -> Self {
+        Self(Arc::new(agent))
+    }
+}
+
 /// Where a revision's text was captured from, or what a document cites outside the corpus.
 /// Details that are not known are null (or empty lists): nothing is invented.
 #[derive(Clone)]

@@ -8,7 +8,7 @@ use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
 use super::kinds::DocumentKind;
-use super::loaders::{feed_heads, head_parts, head_wanted, load_optional, loaders};
+use super::loaders::{feed_authors, feed_heads, head_parts, head_wanted, load_optional, loaders};
 use super::nodes::{AgentNode, DocumentNode, FirstRevisions, Node, RevisionNode, resolve_node};
 use super::objects::CitationDriftPage;
 use super::objects::citation_export::{CitationExport, CitationFormat};
@@ -339,7 +339,7 @@ impl QueryFields {
     /// The agent behind the request's token; null for an anonymous request.
     #[graphql(cache_control(private))]
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<AgentNode>> {
-        Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode(p.agent.into())))
+        Ok(RequestAuth::principal(ctx).await?.map(|p| AgentNode::new(p.agent)))
     }
 }
 
@@ -377,7 +377,7 @@ async fn with_first_page(
     let Some(found) = found else { return Ok(None) };
     let loaders = loaders(ctx).await?;
     loaders.feed_one(found.document.id, found.document.clone()).await;
-    loaders.feed_many(found.authors.into_iter().map(|a| (a.id, std::sync::Arc::new(a)))).await;
+    feed_authors(&loaders, found.authors).await;
     let first = FirstRevisions { asked, page: shared(found.revisions) };
     Ok(Some(DocumentNode::with_first_revisions(found.document, first)))
 }

@@ -231,12 +231,15 @@ trait ByPosition: Sized {
 }
 
 /// One column's value, decoded by the driver straight from its row. sea-orm's
-/// `try_get_by_index` looks the value up three times and checks its type twice, and formats an
+/// `try_get_by_index` looks each value up twice and checks its type twice, and formats an
 /// error message for every NULL it reads into an `Option` (the error is then dropped). Reading
-/// rows was 30 % of a page of 50 documents with their heads and sources on PostgreSQL; this
-/// took a tenth off the page's instructions (callgrind). These columns are our own, selected
-/// from our entities, so their SQL types are known; a value that does not decode (a digest
-/// that is not 32 bytes, a NULL where none may be) fails the read, never shows another value.
+/// rows was 30 % of a page of 50 documents with their heads and sources on PostgreSQL (callgrind).
+/// On PostgreSQL the value's type is not checked again: the columns are our entities', whose
+/// SQL types hold nothing else, and their decoders refuse a value of the wrong size (checking
+/// cost q3 7 % of its instructions). SQLite keeps whatever it is given, so there the type is
+/// checked: text written where a number or a flag belongs (a row altered behind the store's
+/// back) fails the read rather than reading as 0 or false. So do a digest that is not 32
+/// bytes and a NULL where none may be.
 trait Cell: Sized {
     fn cell(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
 }
@@ -253,7 +256,7 @@ where
     let value = if let Some(pg) = row.try_as_pg_row() {
         pg.try_get_unchecked::<Option<T>, _>(at)
     } else if let Some(sqlite) = row.try_as_sqlite_row() {
-        sqlite.try_get_unchecked::<Option<T>, _>(at)
+        sqlite.try_get::<Option<T>, _>(at)
     } else {
         return row.try_get_by_index(at);
     };
@@ -269,7 +272,7 @@ fn digest<D>(
     let bytes = if let Some(pg) = row.try_as_pg_row() {
         pg.try_get_unchecked::<Option<&[u8]>, _>(at)
     } else if let Some(sqlite) = row.try_as_sqlite_row() {
-        sqlite.try_get_unchecked::<Option<&[u8]>, _>(at)
+        sqlite.try_get::<Option<&[u8]>, _>(at)
     } else {
         let bytes: Option<Vec<u8>> = row.try_get_by_index(at)?;
         return bytes.map(|bytes| from_stored(&bytes)).transpose();
@@ -279,6 +282,14 @@ fn digest<D>(
 
 fn undecodable(at: usize, error: sqlx::Error) -> DbErr {
     DbErr::Type(format!("column {at} of a joined read: {error}"))
+}
+
+/// `error`, naming the column it is about.
+fn named(column: &str, error: DbErr) -> DbErr {
+    match error {
+        DbErr::Type(message) => DbErr::Type(format!("{column}: {message}")),
+        other => other,
+    }
 }
 
 fn null_at(at: usize) -> DbErr {
@@ -326,7 +337,9 @@ macro_rules! by_position {
                     next += 1;
                     next - 1
                 };
-                Ok(Self { $($field: Cell::cell(row, column())?),+ })
+                Ok(Self {
+                    $($field: Cell::cell(row, column()).map_err(|e| named(stringify!($field), e))?),+
+                })
             }
         }
     };

@@ -490,6 +490,20 @@ async fn a_digest_cut_short_fails_the_joined_reads_instead_of_showing_a_value(ap
     let after = app.query(heads, json!({})).await;
     assert_eq!(error_code(&after), "INTERNAL", "{after:#}");
     assert!(after["data"].is_null() || after["data"]["documents"].is_null(), "{after:#}");
+
+    // SQLite keeps whatever type it is given: text where the redaction flag belongs would
+    // read as `false` (0) if the type were not checked.
+    if app.store.connection().get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        let first_bytes = app.digest_literal(&corpus.target[0]);
+        tamper(
+            &app,
+            &[format!("UPDATE revisions SET redacted = 'yes' WHERE hash = {first_bytes}")],
+        )
+        .await;
+        let page = "query($id: ID!) { document(id: $id) { revisions(last: 1) { nodes { number author { name } } } } }";
+        let after = app.query(page, json!({ "id": corpus.target_id })).await;
+        assert_eq!(error_code(&after), "INTERNAL", "{after:#}");
+    }
 }
 
 async fn a_truncated_log_contradicts_its_signed_checkpoint(app: TestApp) {

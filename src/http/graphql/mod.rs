@@ -218,8 +218,8 @@ async fn execute(
     let body = if failure.is_some() {
         serde_json::json!({ "errors": response.errors }).to_string().into_bytes()
     } else {
-        // Sized for a typical answer up front: grown from empty, a page of 50 documents (23
-        // KB) was copied eight times over as it was written.
+        // Sized for most answers up front: grown from serde_json's 128 bytes, a page of 50
+        // documents (23 KB) was copied into a larger buffer eight times as it was written.
         let mut body = Vec::with_capacity(RESPONSE_BUFFER_BYTES);
         match serde_json::to_writer(&mut body, &response).map(|()| body) {
             Ok(body) => body,
