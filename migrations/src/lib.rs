@@ -24,6 +24,7 @@ mod m20261213_000001_change_log_history_only;
 mod m20261214_000001_rebuilt_headers;
 mod m20261215_000001_binary_digests;
 mod m20261216_000001_search_lean_indexes;
+mod m20261217_000001_heads_closed_by_store;
 
 pub use m20261214_000001_rebuilt_headers::header_frames_predicate;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000001_rebuilt_headers::Migration),
             Box::new(m20261215_000001_binary_digests::Migration),
             Box::new(m20261216_000001_search_lean_indexes::Migration),
+            Box::new(m20261217_000001_heads_closed_by_store::Migration),
         ]
     }
 }

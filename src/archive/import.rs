@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use super::{Record, RevisionRecord};
 use crate::store::{
     AgentId, CaptureId, Collection, CollectionId, CorpusCapture, DocumentId, ImportAgent,
-    ImportBatch, RevisionHash, Slug, Source, SourceId, Store, Timestamp,
+    ImportBatch, IndexesPaused, RevisionHash, Slug, Source, SourceId, Store, Timestamp,
 };
 
 /// How an import runs.
@@ -131,12 +131,13 @@ pub async fn import(
         .map(|chain| (chain.number - chain.stored).max(0) as u64)
         .sum();
     let paused = store.pause_index_merges(incoming).await?;
-    let written = write_batches(store, path, checked, options, &bar, &mut report).await;
-    // Merged again whether or not every batch was written: what was is searched. Should that
-    // fail after a batch did, the batch's error is the one to report, and the store merges
-    // again at its next `migrate`.
-    if paused {
-        let resumed = store.resume_index_merges().await;
+    let written =
+        write_batches(store, path, checked, options, paused.as_ref(), &bar, &mut report).await;
+    // Resumed whether or not every batch was written: what was is searched. Should that fail
+    // after a batch did, the batch's error is the one to report, and the store resumes them
+    // at its next `migrate`.
+    if let Some(paused) = paused {
+        let resumed = store.resume_index_merges(paused).await;
         if written.is_ok() {
             resumed?;
         }
@@ -158,6 +159,7 @@ async fn write_batches(
     path: &Path,
     checked: Checked,
     options: ImportOptions,
+    paused: Option<&IndexesPaused>,
     bar: &indicatif::ProgressBar,
     report: &mut ImportReport,
 ) -> anyhow::Result<Counts> {
@@ -171,7 +173,7 @@ async fn write_batches(
     let mut written = 0;
     while let Some(Batch { store: batch, captures }) = batches.recv().await {
         written += batch.revisions.len();
-        store.import_batch(batch).await?;
+        store.import_batch(batch, paused).await?;
         // After the revisions of the same batch, which they may name.
         let (lines, captures): (Vec<u64>, Vec<CorpusCapture>) = captures.into_iter().unzip();
         let ids: Vec<CaptureId> = captures.iter().map(|c| c.capture.id).collect();

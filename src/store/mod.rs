@@ -63,7 +63,9 @@ use crate::merkle::Frontier;
 pub use access::{Collection, MAX_COLLECTIONS, MAX_MEMBERS, Membership, Standing, Viewer};
 pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
-pub use bulk::{CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision};
+pub use bulk::{
+    CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision, IndexesPaused,
+};
 pub use captures::{
     Capture, CaptureFor, CaptureRecorded, CaptureReport, CorpusCapture, EvidenceKind,
     EvidenceRecord, Found, ImportedCaptures, LastRun, NewWatch, PackedEvidence, PageText,

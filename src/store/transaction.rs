@@ -173,7 +173,7 @@ impl WriteTransaction<'_> {
                 content: Some(&r.content),
             })
             .collect();
-        search::index_revisions(&self.tx, &indexed)
+        search::index_revisions(&self.tx, &indexed, search::HeadsIndex::AsWritten)
             .instrument(tracing::debug_span!("write_search"))
             .await?;
         let revisions = self.revisions.into_inner().unwrap_or_else(|e| e.into_inner());

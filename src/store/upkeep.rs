@@ -27,7 +27,10 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
     super::texts::seal::ensure_keys(db).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite && !super::search::merging(db).await? {
         resume_index_merges(db).await?;
-        tracing::warn!("an import stopped before its end: the search indexes merge again");
+        tracing::warn!(
+            "an import stopped before its end: the heads' search index is built again and the \
+             search indexes merge again"
+        );
     }
     // Texts and headers stored before packing existed are packed (and the space they took
     // given back); finding none costs two lookups in empty partial indexes.
@@ -97,11 +100,13 @@ async fn schema_connection(db: &DatabaseConnection) -> anyhow::Result<Option<Dat
     Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(one)))
 }
 
-/// Lets the SQLite search indexes merge again where an import that stopped them
-/// (`Store::pause_index_merges`) did not end: a change to no document, logged as such.
+/// Builds the SQLite heads' search index again and lets the search indexes merge again where
+/// an import that paused them (`Store::pause_index_merges`) did not end: a change to no
+/// document, logged as such.
 async fn resume_index_merges(db: &DatabaseConnection) -> anyhow::Result<()> {
     use sea_orm::TransactionTrait;
     let tx = db.begin().await?;
+    super::search::rebuild_heads(&tx).await?;
     super::search::set_merging(&tx, true).await?;
     super::changes::log(&tx, &super::Changed::no_document()).await?;
     tx.commit().await?;

@@ -449,15 +449,20 @@ async fn a_byte_order_mark_is_read_past_and_what_is_not_an_archive_stops_at_once
 
 /// On SQLite a bulk import stops the search indexes merging as each batch adds a segment, and
 /// merges them once at its end: what it wrote is found, each index is one segment, and later
-/// writes merge again (FTS5's `automerge`). A store that an import left not merging, because
-/// it stopped before its end, merges again once migrated.
+/// writes merge again (FTS5's `automerge`). Its batches leave the heads' index alone, which
+/// its end builds from the documents' newest texts. A store that an import left so, because
+/// it stopped before its end, builds the heads' index and merges again once migrated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_a_bulk_import_merges_its_search_indexes_once_and_writes_merge_again() {
     use sea_orm::ConnectionTrait;
     let app = crate::helpers::spawn_schema(crate::helpers::Backend::Sqlite).await.unwrap();
     let mut archive = Archive::new();
+    let mut merged3 = Vec::new();
     for i in 0..6 {
-        archive.history(&format!("merged{i}"), 8);
+        let records = archive.history(&format!("merged{i}"), 8);
+        if i == 3 {
+            merged3 = records;
+        }
     }
     // Three revisions a batch: sixteen write transactions.
     let report = import_bytes(&app.store, &archive.bytes()).await;
@@ -491,15 +496,60 @@ async fn on_sqlite_a_bulk_import_merges_its_search_indexes_once_and_writes_merge
     let hits = found["data"]["search"]["edges"].as_array().unwrap();
     assert_eq!(hits.len(), 8 + 1, "{found}");
     assert!(hits.iter().all(|hit| hit["node"]["document"]["slug"] == "merged3"), "{found}");
+    // The heads' index, which the batches left alone and the import's end built: the title and
+    // the newest text, at the head.
+    let heads = || async {
+        let found = app
+            .query(
+                "{ search(query: \"merged3\", scope: HEADS, first: 20) \
+                 { edges { node { document { slug } revision { number } field } } } }",
+                serde_json::json!({}),
+            )
+            .await;
+        crate::helpers::assert_no_errors(&found);
+        let mut hits: Vec<(String, i64)> = found["data"]["search"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert_eq!(e["node"]["document"]["slug"], "merged3", "{found}");
+                let field = e["node"]["field"].as_str().unwrap().to_owned();
+                (field, e["node"]["revision"]["number"].as_i64().unwrap())
+            })
+            .collect();
+        hits.sort();
+        hits
+    };
+    let built = vec![("TEXT".to_owned(), 8), ("TITLE".to_owned(), 8)];
+    assert_eq!(heads().await, built);
 
-    // As an import that stopped before its end leaves it.
+    // As an import that stopped before its end leaves it: not merging, the heads' index not
+    // built.
     db.execute_unprepared(
         "INSERT INTO search_heads_fts(search_heads_fts, rank) VALUES ('automerge', 0)",
     )
     .await
     .unwrap();
+    db.execute_unprepared("INSERT INTO search_heads_fts(search_heads_fts) VALUES ('delete-all')")
+        .await
+        .unwrap();
     palimpsest::store::migrate(&db).await.unwrap();
     assert_eq!(automerge("search_heads_fts").await, Some(4));
+    assert_eq!(heads().await, built, "the heads' index is built again");
+
+    // A write takes the paragraph it closes out of the heads' index (not only out of what
+    // searches show, which also ask that the paragraph be open).
+    let in_heads_index = || {
+        one("SELECT COUNT(*) FROM search_heads_fts WHERE search_heads_fts MATCH 'merged3'".into())
+    };
+    assert_eq!(in_heads_index().await, Some(2));
+    let token = app.editor().await;
+    let head = merged3.last().unwrap();
+    let revised = app
+        .revise(&token, &head.document, head.hash.as_deref().unwrap(), "Other words.\n")
+        .await;
+    crate::helpers::assert_no_errors(&revised);
+    assert_eq!(in_heads_index().await, Some(1), "only the title is left");
 }
 
 /// The relations `sql` names (name, then file number), in its order: a rewrite or rebuild

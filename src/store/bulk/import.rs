@@ -43,11 +43,23 @@ async fn visibilities(
         .collect()
 }
 
+/// A bulk import's hold on SQLite's search indexes (`Store::pause_index_merges`): while it
+/// is held, batches leave the heads' index to be built once by `Store::resume_index_merges`.
+#[derive(Debug)]
+#[must_use = "the search indexes merge again, and the heads' index is built, only once resumed"]
+pub struct IndexesPaused(());
+
 impl Store {
     /// Writes `batch` in one transaction, by the operator at the command line. Each revision
     /// must extend its document's head as stored (or as the batch left it), or create its
-    /// document as number 1; otherwise nothing of the batch is written.
-    pub async fn import_batch(&self, batch: ImportBatch) -> StoreResult<()> {
+    /// document as number 1; otherwise nothing of the batch is written. Under `paused` the
+    /// heads' search index is not written (searches of the heads find the batch once the
+    /// import resumes the indexes).
+    pub async fn import_batch(
+        &self,
+        batch: ImportBatch,
+        paused: Option<&IndexesPaused>,
+    ) -> StoreResult<()> {
         let (_turn, tx) = self.begin_bare().await?;
         insert_agents(&tx, &batch.agents).await?;
         insert_sources(&tx, &batch.sources).await?;
@@ -174,7 +186,11 @@ impl Store {
                 content: blobs.get(content).map(String::as_str),
             })
             .collect();
-        crate::store::search::index_revisions(&tx, &indexed).await?;
+        let heads = match paused {
+            Some(_) => crate::store::search::HeadsIndex::Deferred,
+            None => crate::store::search::HeadsIndex::AsWritten,
+        };
+        crate::store::search::index_revisions(&tx, &indexed, heads).await?;
         drop(indexed);
         crate::store::texts::store_many(&tx, blobs, &successions).await?;
 
@@ -223,27 +239,31 @@ impl Store {
     /// On SQLite, stops the search indexes merging their segments as each batch adds one, for
     /// an import of at least as many revisions as the store holds (`incoming`): merging as it
     /// went rewrote the growing index again and again, a fifth of the reference corpus's
-    /// import. Returns whether it did; `resume_index_merges` merges once at the end. A store
-    /// left so by an import that did not end merges again at its next `migrate`.
-    pub async fn pause_index_merges(&self, incoming: u64) -> StoreResult<bool> {
+    /// import. Batches written under the hold it returns leave the heads' index alone;
+    /// `resume_index_merges` merges once at the end and builds the heads' index. A store left
+    /// so by an import that did not end does both at its next `migrate`.
+    pub async fn pause_index_merges(&self, incoming: u64) -> StoreResult<Option<IndexesPaused>> {
         if self.backend() != sea_orm::DatabaseBackend::Sqlite
             || incoming < revision::Entity::find().count(&self.db).await?.max(1)
         {
-            return Ok(false);
+            return Ok(None);
         }
         let (_turn, tx) = self.begin_bare().await?;
         crate::store::search::set_merging(&tx, false).await?;
         // What searches find is unchanged.
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await?;
-        Ok(true)
+        Ok(Some(IndexesPaused(())))
     }
 
-    /// Merges each search index into one segment and lets writes merge them again, after
-    /// `pause_index_merges`.
-    pub async fn resume_index_merges(&self) -> StoreResult<()> {
+    /// Builds the heads' search index, merges each search index into one segment and lets
+    /// writes merge them again, after `pause_index_merges`.
+    pub async fn resume_index_merges(&self, paused: IndexesPaused) -> StoreResult<()> {
+        let IndexesPaused(()) = paused;
         let (_turn, tx) = self.begin_bare().await?;
+        crate::store::search::rebuild_heads(&tx).await?;
         crate::store::search::merge_all(&tx).await?;
         crate::store::search::set_merging(&tx, true).await?;
+        // The heads' searches find what the import wrote.
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await
     }
 

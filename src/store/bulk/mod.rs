@@ -11,6 +11,8 @@
 mod corpus;
 mod import;
 
+pub use import::IndexesPaused;
+
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
