@@ -253,12 +253,12 @@ fn read_batches(
                 if chain.refused || revision.number <= chain.stored {
                     continue;
                 }
-                let Ok((revision, _)) = revision.parse() else { continue };
-                if revision.number == 1 {
+                let Ok(sealed) = revision.parse() else { continue };
+                if sealed.revision().number == 1 {
                     counts.documents += 1;
                 }
-                batch_bytes += revision.content.len();
-                batch.revisions.push(revision);
+                batch_bytes += sealed.revision().content.len();
+                batch.revisions.push(sealed.with_paragraph_keys());
                 counts.revisions += 1;
             }
             Record::Capture(capture) => {
@@ -488,10 +488,11 @@ async fn check_revision(
     if chain.refused {
         return Ok(Err("an earlier line of this document was refused".into()));
     }
-    let (revision, hash) = match record.parse() {
-        Ok(parsed) => parsed,
+    let sealed = match record.parse() {
+        Ok(sealed) => sealed,
         Err(err) => return Ok(Err(err.to_string())),
     };
+    let (revision, hash) = (sealed.revision(), sealed.hash().clone());
     if revision.number <= chain.stored {
         // Stored already, by an earlier run: it must be this very revision.
         return Ok(match store.revision_hash_at(document, revision.number).await? {

@@ -19,8 +19,8 @@ use uuid::Uuid;
 use crate::capture::warc;
 use crate::store::{
     Agent, AgentId, AgentName, Capture, CaptureId, Collection, CollectionId, CollectionName,
-    ContentHash, CorpusCapture, CorpusRevision, DocumentId, EvidenceKind, EvidenceRecord,
-    ImportAgent, ImportRevision, InvalidValue, Message, NewSource, Placement, RevisionHash, Slug,
+    CorpusCapture, CorpusRevision, DocumentId, EvidenceKind, EvidenceRecord, ImportAgent,
+    ImportRevision, InvalidValue, Message, NewSource, Placement, RevisionHash, SealedImport, Slug,
     Source, SourceFields, SourceId, Timestamp, Title,
 };
 
@@ -394,9 +394,9 @@ impl SourceRecord {
 }
 
 impl RevisionRecord {
-    /// The revision, with its text hashed and checked against `content_sha256` and its header
-    /// hashed and checked against `hash` where they are given.
-    pub fn parse(self) -> Result<(ImportRevision, RevisionHash), InvalidValue> {
+    /// The revision, sealed: its text hashed and checked against `content_sha256` and its
+    /// header hashed and checked against `hash` where they are given.
+    pub fn parse(self) -> Result<SealedImport, InvalidValue> {
         if self.redacted {
             return Err(InvalidValue::new(
                 "redacted",
@@ -409,15 +409,6 @@ impl RevisionRecord {
         if content.contains('\0') {
             return Err(InvalidValue::new("content", "holds NUL (U+0000)"));
         }
-        let content_hash = ContentHash::of(&content);
-        if let Some(given) = &self.content_sha256
-            && given != content_hash.hex()
-        {
-            return Err(InvalidValue::new(
-                "content_sha256",
-                format!("is {given}, but the content hashes to {content_hash}"),
-            ));
-        }
         if self.number < 1 {
             return Err(InvalidValue::new("number", "counts from 1"));
         }
@@ -429,7 +420,6 @@ impl RevisionRecord {
             parent: self.parent.as_deref().map(RevisionHash::parse).transpose()?,
             title: Title::parse(&self.title)?,
             content,
-            content_hash,
             message: Message::parse(&self.message)?,
             author: AgentId::parse(&self.author)?,
             source: self.source.as_deref().map(SourceId::parse).transpose()?,
@@ -448,7 +438,17 @@ impl RevisionRecord {
                     .transpose()?,
             },
         };
-        let hash = revision.hash();
+        let sealed = revision.seal();
+        let content_hash = sealed.content_hash();
+        if let Some(given) = &self.content_sha256
+            && given != content_hash.hex()
+        {
+            return Err(InvalidValue::new(
+                "content_sha256",
+                format!("is {given}, but the content hashes to {content_hash}"),
+            ));
+        }
+        let hash = sealed.hash();
         if let Some(given) = &self.hash
             && given != hash.hex()
         {
@@ -457,6 +457,6 @@ impl RevisionRecord {
                 format!("is {given}, but the revision's header hashes to {hash}"),
             ));
         }
-        Ok((revision, hash))
+        Ok(sealed)
     }
 }

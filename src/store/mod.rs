@@ -65,6 +65,7 @@ pub use agents::Agent;
 pub use audit::{Actor, AuditEvent, AuditFilter, AuditTarget};
 pub use bulk::{
     CorpusRevision, HistoryEnd, ImportAgent, ImportBatch, ImportRevision, IndexesPaused,
+    SealedImport,
 };
 pub use captures::{
     Capture, CaptureFor, CaptureRecorded, CaptureReport, CorpusCapture, EvidenceKind,

@@ -102,6 +102,20 @@ pub(crate) struct Indexed<'a> {
     pub title: &'a str,
     /// `None` for a redacted text: its paragraphs are taken as its parent's.
     pub content: Option<&'a str>,
+    /// `paragraph_keys` of the title and content, when worked out ahead.
+    pub keys: Option<&'a [i64]>,
+}
+
+/// The keys `index_revisions` files a revision's title and paragraphs under, in their order.
+pub(crate) fn paragraph_keys(title: &str, content: &str) -> Vec<i64> {
+    paragraphs_of(title, content)
+        .map(|(in_title, text)| fulltext::paragraph_key(in_title, text))
+        .collect()
+}
+
+/// A revision's title, then its content's paragraphs: what the index holds of it.
+fn paragraphs_of<'a>(title: &'a str, content: &'a str) -> impl Iterator<Item = (bool, &'a str)> {
+    std::iter::once((true, title)).chain(fulltext::paragraphs(content).map(|p| (false, p)))
 }
 
 /// Whether a write keeps SQLite's heads' index (`search_heads_fts`) as it goes, or leaves it to
@@ -172,8 +186,8 @@ pub(crate) async fn index_revisions(
     let mut closed: HashMap<DocumentId, Vec<(i64, i64)>> = HashMap::new();
     for revision in revisions {
         let Some(content) = revision.content else { continue };
-        let paragraphs = std::iter::once((true, revision.title))
-            .chain(fulltext::paragraphs(content).map(|p| (false, p)));
+        let paragraphs = paragraphs_of(revision.title, content);
+        let mut keys = revision.keys.map(|keys| keys.iter().copied());
         let still = open.remove(&revision.document).unwrap_or_default();
         let mut unmatched: HashMap<i64, Vec<Row>> = HashMap::new();
         for o in still {
@@ -181,7 +195,10 @@ pub(crate) async fn index_revisions(
         }
         let mut kept = Vec::new();
         for (in_title, text) in paragraphs {
-            let key = fulltext::paragraph_key(in_title, text);
+            let key = match keys.as_mut().and_then(Iterator::next) {
+                Some(key) => key,
+                None => fulltext::paragraph_key(in_title, text),
+            };
             match unmatched.get_mut(&key).and_then(Vec::pop) {
                 Some(row) => kept.push(Open { row, key }),
                 None => {
@@ -806,6 +823,7 @@ pub(crate) async fn index_unindexed(db: &sea_orm::DatabaseConnection) -> StoreRe
                         number: r.number,
                         title: &r.title,
                         content: text_of(r),
+                        keys: None,
                     })
                     .collect();
                 index_revisions(&tx, &revisions, HeadsIndex::AsWritten).await?;
@@ -941,9 +959,7 @@ pub(crate) async fn rebuild_heads(conn: &impl ConnectionTrait) -> StoreResult<u6
             let Some(super::texts::packing::Unpacked::Text(text)) = texts.get(content.hex()) else {
                 continue;
             };
-            let paragraphs = std::iter::once((true, title.as_str()))
-                .chain(fulltext::paragraphs(text).map(|p| (false, p)));
-            for (in_title, paragraph) in paragraphs {
+            for (in_title, paragraph) in paragraphs_of(title, text) {
                 words_of
                     .insert((*document, fulltext::paragraph_key(in_title, paragraph)), paragraph);
             }

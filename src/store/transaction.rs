@@ -171,6 +171,7 @@ impl WriteTransaction<'_> {
                 number: r.number,
                 title: &r.title,
                 content: Some(&r.content),
+                keys: None,
             })
             .collect();
         search::index_revisions(&self.tx, &indexed, search::HeadsIndex::AsWritten)

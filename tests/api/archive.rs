@@ -190,7 +190,7 @@ impl Archive {
             collection: None,
             publish_at: None,
         };
-        let (_, hash) = record.clone().parse().unwrap();
+        let hash = record.clone().parse().unwrap().hash().clone();
         record.hash = Some(hash.to_string());
         record
     }
@@ -338,7 +338,7 @@ async fn an_import_extending_a_history_closes_each_dropped_paragraph_at_its_numb
             archive.revision(&document, "dropped", number, parent.as_deref(), number as u32);
         record.content = Some(text.to_owned());
         record.hash = None;
-        let (_, hash) = record.clone().parse().unwrap();
+        let hash = record.clone().parse().unwrap().hash().clone();
         record.hash = Some(hash.to_string());
         archive.push(&record);
         parent = record.hash;
@@ -545,9 +545,8 @@ async fn on_sqlite_a_bulk_import_merges_its_search_indexes_once_and_writes_merge
     assert_eq!(in_heads_index().await, Some(2));
     let token = app.editor().await;
     let head = merged3.last().unwrap();
-    let revised = app
-        .revise(&token, &head.document, head.hash.as_deref().unwrap(), "Other words.\n")
-        .await;
+    let revised =
+        app.revise(&token, &head.document, head.hash.as_deref().unwrap(), "Other words.\n").await;
     crate::helpers::assert_no_errors(&revised);
     assert_eq!(in_heads_index().await, Some(1), "only the title is left");
 }

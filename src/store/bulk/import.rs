@@ -21,15 +21,19 @@ use crate::store::values::{
     CollectionId, ContentHash, DocumentId, InvalidValue, RevisionHash, Timestamp,
 };
 
-use super::{HistoryEnd, ImportAgent, ImportBatch, ImportRevision, history_ends_in};
+use super::{HistoryEnd, ImportAgent, ImportBatch, ImportRevision, SealedImport, history_ends_in};
 
 /// The visibility of each collection the batch's revisions place a document in, in one query.
 async fn visibilities(
     tx: &impl ConnectionTrait,
-    revisions: &[ImportRevision],
+    revisions: &[SealedImport],
 ) -> StoreResult<HashMap<CollectionId, Visibility>> {
-    let ids: HashSet<CollectionId> =
-        revisions.iter().filter(|r| r.number == 1).map(|r| r.placement.collection).collect();
+    let ids: HashSet<CollectionId> = revisions
+        .iter()
+        .map(SealedImport::revision)
+        .filter(|r| r.number == 1)
+        .map(|r| r.placement.collection)
+        .collect();
     let rows = collection::Entity::find()
         .filter(collection::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
         .all(tx)
@@ -66,7 +70,7 @@ impl Store {
 
         let mut touched: Vec<DocumentId> = Vec::new();
         let mut seen = HashSet::new();
-        for revision in &batch.revisions {
+        for revision in batch.revisions.iter().map(SealedImport::revision) {
             if seen.insert(revision.document) {
                 touched.push(revision.document);
             }
@@ -86,7 +90,9 @@ impl Store {
         let mut to_index = Vec::with_capacity(batch.revisions.len());
         // Each revision's parent's text and its own, oldest first: what may become deltas.
         let mut successions: Vec<(ContentHash, ContentHash)> = Vec::new();
-        for imported in batch.revisions {
+        for sealed in batch.revisions {
+            let SealedImport { revision: imported, content_hash, row, hash, paragraph_keys } =
+                sealed;
             let expected = ends.get(&imported.document);
             check_extends(&imported, expected)?;
             let older = expected.map(|end| end.content.clone());
@@ -116,21 +122,13 @@ impl Store {
                     },
                 ));
             }
-            if ContentHash::of(&imported.content) != imported.content_hash {
-                return Err(InvalidValue::new(
-                    "content",
-                    format!("does not hash to {}", imported.content_hash),
-                )
-                .into());
-            }
-            let (row, sealed) = imported.sealed();
             first_of.entry(imported.document).or_insert(imported.number);
             ends.insert(
                 imported.document,
                 HistoryEnd {
                     slug: imported.slug.as_str().to_owned(),
-                    head: sealed.hash.clone(),
-                    content: imported.content_hash.clone(),
+                    head: hash.clone(),
+                    content: content_hash.clone(),
                     number: imported.number,
                     created_at: imported.created_at,
                 },
@@ -138,22 +136,23 @@ impl Store {
             to_index.push((
                 imported.document,
                 imported.number,
-                sealed.title,
-                imported.content_hash.clone(),
+                imported.title,
+                content_hash.clone(),
+                paragraph_keys,
             ));
             announced.push(RevisionEvent {
                 document: imported.document,
                 number: imported.number,
-                hash: sealed.hash.clone(),
+                hash: hash.clone(),
                 previous,
             });
-            hashes.push(sealed.hash);
+            hashes.push(hash);
             rows.push(row);
             if let Some(older) = older {
-                successions.push((older, imported.content_hash.clone()));
+                successions.push((older, content_hash.clone()));
             }
             // Moved, not copied: a batch's texts are its size.
-            blobs.insert(imported.content_hash, imported.content);
+            blobs.insert(content_hash, imported.content);
         }
 
         let documents: Vec<document::ActiveModel> = documents
@@ -179,11 +178,12 @@ impl Store {
         }
         let indexed: Vec<Indexed<'_>> = to_index
             .iter()
-            .map(|(document, number, title, content)| Indexed {
+            .map(|(document, number, title, content, keys)| Indexed {
                 document: *document,
                 number: *number,
-                title,
+                title: title.as_str(),
                 content: blobs.get(content).map(String::as_str),
+                keys: keys.as_deref(),
             })
             .collect();
         let heads = match paused {

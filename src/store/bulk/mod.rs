@@ -40,7 +40,7 @@ pub struct ImportAgent {
     pub created_at: Timestamp,
 }
 
-/// One revision of an imported history.
+/// One revision of an imported history, as read: `seal` hashes it.
 #[derive(Debug, Clone)]
 pub struct ImportRevision {
     pub document: DocumentId,
@@ -51,7 +51,6 @@ pub struct ImportRevision {
     pub parent: Option<RevisionHash>,
     pub title: Title,
     pub content: String,
-    pub content_hash: ContentHash,
     pub message: Message,
     pub author: AgentId,
     pub source: Option<SourceId>,
@@ -62,25 +61,59 @@ pub struct ImportRevision {
 }
 
 impl ImportRevision {
-    /// The revision's hash under the hashing contract.
-    pub fn hash(&self) -> RevisionHash {
-        self.sealed().1.hash
-    }
-
-    fn sealed(&self) -> (revision::ActiveModel, super::revisions::Revision) {
-        NewRevision {
+    /// Its text hashed and its header built and hashed under the hashing contract: what an
+    /// import batch holds, so that this work is done where the archive is read, beside the
+    /// transaction that writes the batch before, not inside it.
+    pub fn seal(self) -> SealedImport {
+        let content_hash = ContentHash::of(&self.content);
+        let (row, sealed) = NewRevision {
             document: self.document,
             number: self.number,
             parent: self.parent.as_ref(),
             title: &self.title,
             content: &self.content,
-            content_hash: &self.content_hash,
+            content_hash: &content_hash,
             message: &self.message,
             author: self.author,
             source: self.source,
             created_at: self.created_at,
         }
-        .seal()
+        .seal();
+        SealedImport { revision: self, content_hash, row, hash: sealed.hash, paragraph_keys: None }
+    }
+}
+
+/// An imported revision with its digests (`ImportRevision::seal`), and, once
+/// `with_paragraph_keys` gave them, the keys the search index files its paragraphs under.
+#[derive(Debug, Clone)]
+pub struct SealedImport {
+    revision: ImportRevision,
+    content_hash: ContentHash,
+    row: revision::ActiveModel,
+    hash: RevisionHash,
+    paragraph_keys: Option<Vec<i64>>,
+}
+
+impl SealedImport {
+    pub fn revision(&self) -> &ImportRevision {
+        &self.revision
+    }
+
+    pub fn content_hash(&self) -> &ContentHash {
+        &self.content_hash
+    }
+
+    pub fn hash(&self) -> &RevisionHash {
+        &self.hash
+    }
+
+    /// The search index's keys of its title and paragraphs, worked out here rather than by the
+    /// transaction that writes the batch (they hash every paragraph).
+    pub fn with_paragraph_keys(mut self) -> Self {
+        let keys =
+            super::search::paragraph_keys(self.revision.title.as_str(), &self.revision.content);
+        self.paragraph_keys = Some(keys);
+        self
     }
 }
 
@@ -91,7 +124,7 @@ impl ImportRevision {
 pub struct ImportBatch {
     pub agents: Vec<ImportAgent>,
     pub sources: Vec<super::sources::Source>,
-    pub revisions: Vec<ImportRevision>,
+    pub revisions: Vec<SealedImport>,
 }
 
 /// Where a stored document's history ends.
