@@ -20,6 +20,12 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
         for table in REINDEXED_AFTER_BULK {
             drop_failed_rebuilds(migrating, table).await?;
         }
+        // Where an import that dropped them (`Store::pause_index_merges`) did not end.
+        if super::search::build_word_indexes(migrating).await? > 0 {
+            tracing::warn!(
+                "an import stopped before its end: the search's word indexes are built again"
+            );
+        }
     }
     if let Some(own) = own {
         own.close().await?;
@@ -104,10 +110,8 @@ async fn schema_connection(db: &DatabaseConnection) -> anyhow::Result<Option<Dat
 /// an import that paused them (`Store::pause_index_merges`) did not end: a change to no
 /// document, logged as such.
 async fn resume_index_merges(db: &DatabaseConnection) -> anyhow::Result<()> {
-    use sea_orm::TransactionTrait;
-    let tx = db.begin().await?;
-    super::search::rebuild_heads(&tx).await?;
-    super::search::set_merging(&tx, true).await?;
+    let tx = super::transaction::begin_write(db).await?;
+    super::search::resume_indexing(&tx).await?;
     super::changes::log(&tx, &super::Changed::no_document()).await?;
     tx.commit().await?;
     Ok(())

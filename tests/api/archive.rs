@@ -564,6 +564,130 @@ async fn relation_files(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<(Str
         .collect()
 }
 
+/// On SQLite a paused import's batches leave their new paragraphs out of the heads' index but
+/// take out of it the stored ones they close, so that it never holds a closed paragraph; the
+/// import's end puts the new ones in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_paused_import_takes_what_it_closes_out_of_the_heads_index() {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_schema(crate::helpers::Backend::Sqlite).await.unwrap();
+    let mut archive = Archive::new();
+    let prior = archive.history("prior", 2);
+    import_bytes(&app.store, &archive.bytes()).await;
+    let db = palimpsest::store::connect(&app.database_url).await.unwrap();
+    let in_heads = |word: &'static str| {
+        let db = &db;
+        async move {
+            let sql = format!(
+                "SELECT COUNT(*) FROM search_heads_fts WHERE search_heads_fts MATCH '{word}'"
+            );
+            let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+            let row = db.query_one_raw(statement).await.unwrap().unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    // Its title and its newest text.
+    assert_eq!(in_heads("prior").await, 2);
+
+    let paused = app.store.pause_index_merges(100).await.unwrap().expect("paused");
+    let third = archive.revision(&prior[0].document, "prior", 3, prior[1].hash.as_deref(), 3);
+    let fresh = archive.revision(&uuid::Uuid::now_v7().to_string(), "fresh", 1, None, 1);
+    let batch = palimpsest::store::ImportBatch {
+        agents: Vec::new(),
+        sources: Vec::new(),
+        revisions: vec![third.parse().unwrap(), fresh.parse().unwrap()],
+    };
+    app.store.import_batch(batch, Some(&paused)).await.unwrap();
+    assert_eq!(in_heads("prior").await, 1, "the closed text is out, the title stays");
+    assert_eq!(in_heads("fresh").await, 0, "new paragraphs wait for the end");
+    app.store.resume_index_merges(paused).await.unwrap();
+    assert_eq!(in_heads("prior").await, 2);
+    assert_eq!(in_heads("fresh").await, 2);
+}
+
+/// On PostgreSQL a bulk import that outgrows the store drops the search's word (GIN) indexes
+/// while it writes and builds them once at its end: they are new indexes afterwards, and what
+/// it wrote is found through them. A store an import left without them, because it stopped
+/// before its end, gets them back once migrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(palimpsest_no_postgres, ignore = "needs PALIMPSEST_TEST_POSTGRES_URL")]
+async fn on_postgres_a_bulk_import_builds_the_word_indexes_once_at_its_end() {
+    use sea_orm::ConnectionTrait;
+    let app =
+        crate::helpers::spawn_schema(crate::helpers::Backend::Postgres).await.expect("PostgreSQL");
+    let db = palimpsest::store::connect(&app.database_url).await.unwrap();
+    let indexes = || {
+        relation_files(
+            &db,
+            "SELECT relname::text, oid::bigint FROM pg_class \
+             WHERE relname IN ('search_passages_tsv', 'search_passages_heads_tsv') ORDER BY 1",
+        )
+    };
+    let before = indexes().await;
+    assert_eq!(before.len(), 2, "{before:?}");
+    let mut archive = Archive::new();
+    let mut indexed = Vec::new();
+    for i in 0..6 {
+        let records = archive.history(&format!("indexed{i}"), 8);
+        if i == 3 {
+            indexed = records;
+        }
+    }
+    import_bytes(&app.store, &archive.bytes()).await;
+    let after = indexes().await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(before.iter().zip(&after).all(|(was, now)| was.1 != now.1), "built anew: {after:?}");
+    let found = |scope: &'static str| {
+        let app = &app;
+        async move {
+            let body = app
+                .query(
+                    &format!(
+                        "{{ search(query: \"indexed3\", scope: {scope}, first: 20) \
+                         {{ edges {{ node {{ revision {{ number }} field }} }} }} }}"
+                    ),
+                    serde_json::json!({}),
+                )
+                .await;
+            crate::helpers::assert_no_errors(&body);
+            body["data"]["search"]["edges"].as_array().unwrap().len()
+        }
+    };
+    // The title and the newest text; the title and eight texts in the history.
+    assert_eq!(found("HEADS").await, 2);
+    assert_eq!(found("HISTORY").await, 9);
+    // Each of the sixteen partitions has both, valid.
+    let partitions = || {
+        let db = &db;
+        let sql = "SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                   JOIN pg_am a ON a.oid = c.relam JOIN pg_inherits h ON h.inhrelid = i.indrelid \
+                   WHERE h.inhparent = 'search_passages'::regclass AND a.amname = 'gin' \
+                   AND i.indisvalid";
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+        async move {
+            let row = db.query_one_raw(statement).await.unwrap().unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    assert_eq!(partitions().await, 32);
+
+    // As an import that stopped before its end leaves it.
+    db.execute_unprepared("DROP INDEX search_passages_tsv, search_passages_heads_tsv")
+        .await
+        .unwrap();
+    palimpsest::store::migrate(&db).await.unwrap();
+    assert_eq!(indexes().await.len(), 2, "built again");
+    assert_eq!(partitions().await, 32);
+    assert_eq!(found("HEADS").await, 2);
+    // The store still takes writes that close paragraphs in them.
+    let token = app.editor().await;
+    let head = indexed.last().unwrap();
+    let revised =
+        app.revise(&token, &head.document, head.hash.as_deref().unwrap(), "Other words.\n").await;
+    crate::helpers::assert_no_errors(&revised);
+    assert_eq!(found("HEADS").await, 1, "only the title is left");
+}
+
 /// On PostgreSQL a bulk import ends by rewriting each partition of the search index, which
 /// gives back the space its closed paragraphs' old row versions took; a partition whose lock a
 /// reader holds past the rewrite's lock timeout is left as it is, and what was imported is

@@ -50,8 +50,12 @@ async fn visibilities(
 /// A bulk import's hold on SQLite's search indexes (`Store::pause_index_merges`): while it
 /// is held, batches leave the heads' index to be built once by `Store::resume_index_merges`.
 #[derive(Debug)]
-#[must_use = "the search indexes merge again, and the heads' index is built, only once resumed"]
-pub struct IndexesPaused(());
+#[must_use = "the search indexes are made whole again only once resumed"]
+pub struct IndexesPaused {
+    /// On SQLite, the last passage id given before the pause: the heads' index holds no later
+    /// one until the import's end builds it.
+    heads_since: i64,
+}
 
 impl Store {
     /// Writes `batch` in one transaction, by the operator at the command line. Each revision
@@ -187,7 +191,15 @@ impl Store {
             })
             .collect();
         let heads = match paused {
-            Some(_) => crate::store::search::HeadsIndex::Deferred,
+            Some(paused) => {
+                if self.backend() == sea_orm::DatabaseBackend::Sqlite {
+                    // Marked again with each batch: a `migrate` meanwhile (a server started)
+                    // builds the heads' index and lets it merge, and an import that stopped
+                    // after this batch must leave it to be built again.
+                    crate::store::search::set_merging(&tx, false).await?;
+                }
+                crate::store::search::HeadsIndex::Deferred { since: paused.heads_since }
+            }
             None => crate::store::search::HeadsIndex::AsWritten,
         };
         crate::store::search::index_revisions(&tx, &indexed, heads).await?;
@@ -236,33 +248,40 @@ impl Store {
         Ok(())
     }
 
-    /// On SQLite, stops the search indexes merging their segments as each batch adds one, for
-    /// an import of at least as many revisions as the store holds (`incoming`): merging as it
-    /// went rewrote the growing index again and again, a fifth of the reference corpus's
-    /// import. Batches written under the hold it returns leave the heads' index alone;
-    /// `resume_index_merges` merges once at the end and builds the heads' index. A store left
-    /// so by an import that did not end does both at its next `migrate`.
+    /// For an import of at least as many revisions as the store holds (`incoming`), stops
+    /// keeping the search indexes as each batch is written, to build them once at its end
+    /// (`resume_index_merges`). On SQLite the indexes stop merging their segments (merging as
+    /// it went rewrote the growing index again and again, a fifth of the reference corpus's
+    /// import) and batches leave the heads' index alone. On PostgreSQL the word (GIN) indexes
+    /// are dropped, unless a reader holds the table past the lock timeout: searches meanwhile
+    /// read the table without them. `None` when nothing was paused. A store left so by an
+    /// import that did not end is made whole at its next `migrate`.
     pub async fn pause_index_merges(&self, incoming: u64) -> StoreResult<Option<IndexesPaused>> {
-        if self.backend() != sea_orm::DatabaseBackend::Sqlite
-            || incoming < revision::Entity::find().count(&self.db).await?.max(1)
-        {
+        if incoming < revision::Entity::find().count(&self.db).await?.max(1) {
             return Ok(None);
+        }
+        if self.backend() == sea_orm::DatabaseBackend::Postgres {
+            let dropped = crate::store::search::drop_word_indexes(&self.db).await?;
+            return Ok(dropped.then_some(IndexesPaused { heads_since: 0 }));
         }
         let (_turn, tx) = self.begin_bare().await?;
         crate::store::search::set_merging(&tx, false).await?;
+        let heads_since = crate::store::search::last_passage_id(&tx).await?;
         // What searches find is unchanged.
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await?;
-        Ok(Some(IndexesPaused(())))
+        Ok(Some(IndexesPaused { heads_since }))
     }
 
-    /// Builds the heads' search index, merges each search index into one segment and lets
-    /// writes merge them again, after `pause_index_merges`.
+    /// After `pause_index_merges`: on SQLite builds the heads' search index, merges each search
+    /// index into one segment and lets writes merge them again; on PostgreSQL builds the word
+    /// indexes again.
     pub async fn resume_index_merges(&self, paused: IndexesPaused) -> StoreResult<()> {
-        let IndexesPaused(()) = paused;
+        let IndexesPaused { heads_since: _ } = paused;
+        if self.backend() == sea_orm::DatabaseBackend::Postgres {
+            return crate::store::search::build_word_indexes(&self.db).await.map(drop);
+        }
         let (_turn, tx) = self.begin_bare().await?;
-        crate::store::search::rebuild_heads(&tx).await?;
-        crate::store::search::merge_all(&tx).await?;
-        crate::store::search::set_merging(&tx, true).await?;
+        crate::store::search::resume_indexing(&tx).await?;
         // The heads' searches find what the import wrote.
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await
     }
