@@ -133,22 +133,24 @@ pub async fn import(
     let paused = store.pause_index_merges(incoming).await?;
     let written =
         write_batches(store, path, checked, options, paused.as_ref(), &bar, &mut report).await;
-    // Resumed whether or not every batch was written: what was is searched. Should that fail
-    // after a batch did, the batch's error is the one to report, and the store resumes them
-    // at its next `migrate`.
-    if let Some(paused) = paused {
-        let resumed = store.resume_index_merges(paused).await;
-        if written.is_ok() {
-            resumed?;
+    let counts = match written {
+        Ok(counts) => counts,
+        Err(error) => {
+            // Resumed all the same: what was written is searched. Should that fail too, the
+            // batch's error is the one to report, and the store resumes them at its next
+            // `migrate`.
+            if let Some(paused) = paused {
+                let _ = store.resume_index_merges(paused).await;
+            }
+            return Err(error);
         }
-    }
-    let counts = written?;
+    };
     report.revisions = counts.revisions;
     report.documents = counts.documents;
     report.agents = counts.agents;
     report.sources = counts.sources;
     bar.finish_and_clear();
-    report.compacted = store.compact_after_bulk(report.revisions).await?;
+    report.compacted = store.finish_bulk(paused, report.revisions).await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }

@@ -286,6 +286,29 @@ impl Store {
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await
     }
 
+    /// After a bulk import of `written` revisions that ended: the search indexes made whole
+    /// again (`resume_index_merges`, when `paused`) and the database compacted
+    /// (`compact_after_bulk`), in the order each backend wants: SQLite compacts what the
+    /// indexes' merge left behind; PostgreSQL builds its GIN indexes on the rewritten tables,
+    /// where built first the rewrite would build them a second time. True if it compacted.
+    pub async fn finish_bulk(
+        &self,
+        paused: Option<IndexesPaused>,
+        written: u64,
+    ) -> StoreResult<bool> {
+        if self.backend() == sea_orm::DatabaseBackend::Postgres {
+            let compacted = self.compact_after_bulk(written).await;
+            if let Some(paused) = paused {
+                self.resume_index_merges(paused).await?;
+            }
+            return compacted;
+        }
+        if let Some(paused) = paused {
+            self.resume_index_merges(paused).await?;
+        }
+        self.compact_after_bulk(written).await
+    }
+
     /// After a bulk write of `written` revisions: compacts the database (`upkeep::compact`)
     /// when they are at least half of all it holds. Imported in time order, every batch
     /// rewrites the texts the one before left whole as deltas, which leaves pages half empty
