@@ -71,7 +71,7 @@ pub struct ImportReport {
     pub refused_documents: u64,
     /// Every refused line, in order.
     pub refusals: Vec<Refusal>,
-    /// Whether the database file was compacted after writing (see `Store::compact_after_bulk`).
+    /// Whether the database was compacted after writing (see `Store::finish_bulk`).
     pub compacted: bool,
     /// The whole import, and the first pass (checking) of it.
     pub elapsed: Duration,
@@ -139,8 +139,10 @@ pub async fn import(
             // Resumed all the same: what was written is searched. Should that fail too, the
             // batch's error is the one to report, and the store resumes them at its next
             // `migrate`.
-            if let Some(paused) = paused {
-                let _ = store.resume_index_merges(paused).await;
+            if let Some(paused) = paused
+                && let Err(resuming) = store.resume_index_merges(paused).await
+            {
+                tracing::warn!(%resuming, "the search indexes are made whole at the next `migrate`");
             }
             return Err(error);
         }

@@ -126,9 +126,8 @@ fn paragraphs_of<'a>(title: &'a str, content: &'a str) -> impl Iterator<Item = (
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HeadsIndex {
     AsWritten,
-    /// New paragraphs are not put in; closed ones are taken out where the index may hold them:
-    /// rows up to `since`, the last id given before the import paused it, so that the index
-    /// never holds a closed paragraph (searches of the heads read no other column).
+    /// New paragraphs are not put in; closed ones are taken out where the index may hold them,
+    /// rows up to `since` (`IndexesPaused`), so that it holds no closed paragraph.
     Deferred {
         since: i64,
     },
@@ -564,8 +563,8 @@ async fn find(conn: &impl ConnectionTrait, request: &SearchRequest) -> StoreResu
     values.push(((request.limit + 1) as i64).into());
     let limit = p(values.len());
     let columns = "s.document_id, s.in_title, s.paragraph_key, s.from_number, s.until_number";
-    // SQLite's heads' index holds open paragraphs only; a closed one it still held (written
-    // beside a bulk import, before the import's end builds the index again) is not shown.
+    // SQLite's heads' index holds open paragraphs only; should it hold a closed one (a bug, or
+    // a store written beside an import by an older build), the hit is not shown.
     let open_only = if backend == DbBackend::Sqlite && request.scope == SearchScope::Heads {
         " AND s.until_number IS NULL"
     } else {
@@ -923,7 +922,8 @@ pub(crate) async fn set_merging(conn: &impl ConnectionTrait, on: bool) -> StoreR
 }
 
 /// PostgreSQL's word indexes over the search index, by name, each with the statement that
-/// builds it (as `m20261212_000001_contentless_search` left them). A bulk import that outgrows
+/// builds it (as `m20261206_000002_search_partitions` made them; a migration that changes them
+/// changes these). A bulk import that outgrows
 /// the store drops them while it writes and builds them once after: kept as it went, every
 /// closed paragraph (whose `until_number` the partial indexes' predicates name, so never a HOT
 /// update) wrote all its words into the GIN index again.
@@ -954,16 +954,20 @@ pub(crate) async fn drop_word_indexes(db: &sea_orm::DatabaseConnection) -> Store
     }
 }
 
-/// Builds whichever of PostgreSQL's word indexes is missing (after `drop_word_indexes`);
-/// returns how many it built. One a transaction held the table for past the lock timeout is
-/// left, with a warning, to the next `migrate`: searches find the same without it, slower.
-pub(crate) async fn build_word_indexes(db: &sea_orm::DatabaseConnection) -> StoreResult<usize> {
-    let mut built = 0;
+/// Builds whichever of PostgreSQL's word indexes is missing (after `drop_word_indexes`):
+/// how many it built, or why one was not (a transaction holding the table past the lock
+/// timeout, a full disk), the others built all the same; the next `migrate` tries again.
+/// While a build runs, writes to the search index wait (a `SHARE` lock on every partition).
+pub(crate) async fn build_word_indexes(
+    db: &sea_orm::DatabaseConnection,
+) -> StoreResult<Result<usize, String>> {
+    let (mut built, mut failed) = (0, None);
     for (name, create) in POSTGRES_WORD_INDEXES {
+        // By the search path, as the statements name them.
         let present = db
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT 1 FROM pg_class WHERE relname = $1 AND relkind IN ('i', 'I')",
+                "SELECT 1 WHERE to_regclass($1::text) IS NOT NULL",
                 [Value::from(name)],
             ))
             .await?
@@ -973,12 +977,10 @@ pub(crate) async fn build_word_indexes(db: &sea_orm::DatabaseConnection) -> Stor
         }
         match super::upkeep::maintain_postgres(db, create).await? {
             Ok(()) => built += 1,
-            Err(error) => {
-                tracing::warn!(%error, index = name, "not built: the next `migrate` builds it");
-            }
+            Err(error) => failed = Some(format!("{name}: {error}")),
         }
     }
-    Ok(built)
+    Ok(failed.map_or(Ok(built), Err))
 }
 
 /// On SQLite, after writes that deferred the heads' index (`Store::pause_index_merges`):
@@ -1106,8 +1108,9 @@ async fn rebuild_heads_of(
     Ok((words.len() as u64, missing))
 }
 
-/// The documents `rebuild_heads` reads at a time, and the most bytes of their texts it holds.
+/// The documents `rebuild_heads` reads at a time.
 const REBUILT_DOCUMENTS: usize = 100;
+/// The most bytes of their texts `rebuild_heads` holds at a time (one text at least).
 const REBUILT_BYTES: u64 = 32 << 20;
 
 /// On SQLite, merges each index into one segment (which drops what deleted rows left).

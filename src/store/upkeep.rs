@@ -20,11 +20,16 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<usize> {
         for table in REINDEXED_AFTER_BULK {
             drop_failed_rebuilds(migrating, table).await?;
         }
-        // Where an import that dropped them (`Store::pause_index_merges`) did not end.
-        if super::search::build_word_indexes(migrating).await? > 0 {
-            tracing::warn!(
-                "an import stopped before its end: the search's word indexes are built again"
-            );
+        // Where an import that dropped them (`Store::pause_index_merges`) did not end, or
+        // runs now. Not built, they are tried again at the next start: searches find the same
+        // without them, more slowly.
+        match super::search::build_word_indexes(migrating).await? {
+            Ok(0) => {}
+            Ok(built) => tracing::warn!(
+                built,
+                "the search's word indexes were missing (an import dropped them): built again"
+            ),
+            Err(why) => tracing::warn!(%why, "the search's word indexes are missing and not built"),
         }
     }
     if let Some(own) = own {

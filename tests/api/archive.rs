@@ -592,14 +592,28 @@ async fn on_sqlite_a_paused_import_takes_what_it_closes_out_of_the_heads_index()
     let paused = app.store.pause_index_merges(100).await.unwrap().expect("paused");
     let third = archive.revision(&prior[0].document, "prior", 3, prior[1].hash.as_deref(), 3);
     let fresh = archive.revision(&uuid::Uuid::now_v7().to_string(), "fresh", 1, None, 1);
+    let fresh_hash = fresh.hash.clone();
     let batch = palimpsest::store::ImportBatch {
         agents: Vec::new(),
         sources: Vec::new(),
-        revisions: vec![third.parse().unwrap(), fresh.parse().unwrap()],
+        revisions: vec![third.parse().unwrap(), fresh.clone().parse().unwrap()],
     };
     app.store.import_batch(batch, Some(&paused)).await.unwrap();
     assert_eq!(in_heads("prior").await, 1, "the closed text is out, the title stays");
     assert_eq!(in_heads("fresh").await, 0, "new paragraphs wait for the end");
+
+    // A `migrate` meanwhile (a server started) builds the index whole; the next batch takes out
+    // what it closes of that too.
+    palimpsest::store::migrate(&db).await.unwrap();
+    assert_eq!(in_heads("fresh").await, 2);
+    let second = archive.revision(&fresh.document, "fresh", 2, fresh_hash.as_deref(), 2);
+    let batch = palimpsest::store::ImportBatch {
+        agents: Vec::new(),
+        sources: Vec::new(),
+        revisions: vec![second.parse().unwrap()],
+    };
+    app.store.import_batch(batch, Some(&paused)).await.unwrap();
+    assert_eq!(in_heads("fresh").await, 1, "its first text is out, the second waits");
     app.store.resume_index_merges(paused).await.unwrap();
     assert_eq!(in_heads("prior").await, 2);
     assert_eq!(in_heads("fresh").await, 2);

@@ -47,22 +47,24 @@ async fn visibilities(
         .collect()
 }
 
-/// A bulk import's hold on SQLite's search indexes (`Store::pause_index_merges`): while it
-/// is held, batches leave the heads' index to be built once by `Store::resume_index_merges`.
+/// A bulk import's hold on the search indexes (`Store::pause_index_merges`), given back by
+/// `Store::resume_index_merges` (or `finish_bulk`). On SQLite, batches written under it leave
+/// their new paragraphs out of the heads' index; on PostgreSQL the word indexes are dropped.
 #[derive(Debug)]
 #[must_use = "the search indexes are made whole again only once resumed"]
 pub struct IndexesPaused {
-    /// On SQLite, the last passage id given before the pause: the heads' index holds no later
-    /// one until the import's end builds it.
-    heads_since: i64,
+    /// On SQLite, the largest passage id the heads' index may hold as written: the last given
+    /// when the import paused it, or when a `migrate` meanwhile built it whole (the import's
+    /// own paragraphs above it are not in it, a server's written beside it may be).
+    heads_since: std::sync::atomic::AtomicI64,
 }
 
 impl Store {
     /// Writes `batch` in one transaction, by the operator at the command line. Each revision
     /// must extend its document's head as stored (or as the batch left it), or create its
-    /// document as number 1; otherwise nothing of the batch is written. Under `paused` the
-    /// heads' search index is not written (searches of the heads find the batch once the
-    /// import resumes the indexes).
+    /// document as number 1; otherwise nothing of the batch is written. Under `paused`, on
+    /// SQLite, the batch's new paragraphs stay out of the heads' search index (searches of the
+    /// heads find them once the import resumes the indexes); those it closes leave it.
     pub async fn import_batch(
         &self,
         batch: ImportBatch,
@@ -192,13 +194,19 @@ impl Store {
             .collect();
         let heads = match paused {
             Some(paused) => {
+                use std::sync::atomic::Ordering::Relaxed;
                 if self.backend() == sea_orm::DatabaseBackend::Sqlite {
-                    // Marked again with each batch: a `migrate` meanwhile (a server started)
-                    // builds the heads' index and lets it merge, and an import that stopped
-                    // after this batch must leave it to be built again.
-                    crate::store::search::set_merging(&tx, false).await?;
+                    // A `migrate` meanwhile (a server started) built the heads' index whole and
+                    // let it merge: what it holds now reaches further, and an import that
+                    // stops after this batch must leave it to be built again.
+                    if crate::store::search::merging(&tx).await? {
+                        let since = crate::store::search::last_passage_id(&tx).await?;
+                        paused.heads_since.store(since, Relaxed);
+                        crate::store::search::set_merging(&tx, false).await?;
+                    }
                 }
-                crate::store::search::HeadsIndex::Deferred { since: paused.heads_since }
+                let since = paused.heads_since.load(Relaxed);
+                crate::store::search::HeadsIndex::Deferred { since }
             }
             None => crate::store::search::HeadsIndex::AsWritten,
         };
@@ -262,14 +270,14 @@ impl Store {
         }
         if self.backend() == sea_orm::DatabaseBackend::Postgres {
             let dropped = crate::store::search::drop_word_indexes(&self.db).await?;
-            return Ok(dropped.then_some(IndexesPaused { heads_since: 0 }));
+            return Ok(dropped.then_some(IndexesPaused { heads_since: 0.into() }));
         }
         let (_turn, tx) = self.begin_bare().await?;
         crate::store::search::set_merging(&tx, false).await?;
         let heads_since = crate::store::search::last_passage_id(&tx).await?;
         // What searches find is unchanged.
         self.commit_change(tx, crate::store::changes::Changed::no_document()).await?;
-        Ok(Some(IndexesPaused { heads_since }))
+        Ok(Some(IndexesPaused { heads_since: heads_since.into() }))
     }
 
     /// After `pause_index_merges`: on SQLite builds the heads' search index, merges each search
@@ -278,7 +286,13 @@ impl Store {
     pub async fn resume_index_merges(&self, paused: IndexesPaused) -> StoreResult<()> {
         let IndexesPaused { heads_since: _ } = paused;
         if self.backend() == sea_orm::DatabaseBackend::Postgres {
-            return crate::store::search::build_word_indexes(&self.db).await.map(drop);
+            return match crate::store::search::build_word_indexes(&self.db).await? {
+                Ok(_) => Ok(()),
+                Err(why) => Err(StoreError::Unexpected(anyhow::anyhow!(
+                    "the search's word indexes were not built ({why}): searches find the same, \
+                     more slowly, until `palimpsest migrate` builds them"
+                ))),
+            };
         }
         let (_turn, tx) = self.begin_bare().await?;
         crate::store::search::resume_indexing(&tx).await?;
