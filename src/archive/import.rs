@@ -29,8 +29,9 @@ use crate::store::{
 #[derive(Debug, Clone, Copy)]
 pub struct ImportOptions {
     /// Revisions per transaction, at most; a transaction also ends once it holds
-    /// `batch_bytes` of text. Large transactions write each index page once rather than once
-    /// per transaction (on SQLite, 2,000 revisions a transaction wrote the file 5 times over).
+    /// `batch_bytes` of text and paragraph keys. Large transactions write each index page once
+    /// rather than once per transaction (on SQLite, 2,000 revisions a transaction wrote the
+    /// file 5 times over).
     pub batch: usize,
     pub batch_bytes: usize,
     /// The longest line read, in bytes; a longer one is refused without being held.
@@ -261,8 +262,9 @@ fn read_batches(
                 if sealed.revision().number == 1 {
                     counts.documents += 1;
                 }
-                batch_bytes += sealed.revision().content.len();
-                batch.revisions.push(sealed.with_paragraph_keys());
+                let sealed = sealed.with_paragraph_keys();
+                batch_bytes += sealed.held_bytes();
+                batch.revisions.push(sealed);
                 counts.revisions += 1;
             }
             Record::Capture(capture) => {

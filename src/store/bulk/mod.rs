@@ -107,6 +107,13 @@ impl SealedImport {
         &self.hash
     }
 
+    /// What it holds in memory, near enough to bound a batch by: its text and its paragraphs'
+    /// keys (a text of short lines has more bytes of keys than of text).
+    pub fn held_bytes(&self) -> usize {
+        let keys = self.paragraph_keys.as_ref().map_or(0, |keys| keys.len());
+        self.revision.content.len() + keys * std::mem::size_of::<i64>()
+    }
+
     /// The search index's keys of its title and paragraphs, worked out here rather than by the
     /// transaction that writes the batch (they hash every paragraph).
     pub fn with_paragraph_keys(mut self) -> Self {
