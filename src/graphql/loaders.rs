@@ -120,68 +120,50 @@ const BATCH_TURNS: usize = 8;
 
 // `for viewer`: the store's read takes the request's viewer and returns only what it may read.
 macro_rules! batch_loader {
+    // `shared`: each value is held once, behind an `Arc`, by every field that asks for it.
+    ($key:ty => shared $value:ty, $($how:ident)+, |$item:ident| $key_of:expr) => {
+        batch_loader!(@impl $key => Arc<$value>, $($how)+, |$item| ($key_of, Arc::new($item)));
+    };
     ($key:ty => $value:ty, for viewer $method:ident, |$item:ident| $key_of:expr) => {
+        batch_loader!(@impl $key => $value, for viewer $method, |$item| ($key_of, $item));
+    };
+    ($key:ty => $value:ty, $method:ident, |$item:ident| $key_of:expr) => {
+        batch_loader!(@impl $key => $value, $method, |$item| ($key_of, $item));
+    };
+    (@impl $key:ty => $value:ty, for viewer $method:ident, |$item:ident| $entry:expr) => {
         impl Loader<$key> for StoreLoader {
             type Value = $value;
             type Error = Arc<StoreError>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let rows = self.store.$method(self.viewer()?, keys).await.map_err(Arc::new)?;
-                Ok(rows.into_iter().map(|$item| ($key_of, $item)).collect())
+                Ok(rows.into_iter().map(|$item| $entry).collect())
             }
         }
     };
-    ($key:ty => $value:ty, $method:ident, |$item:ident| $key_of:expr) => {
+    (@impl $key:ty => $value:ty, $method:ident, |$item:ident| $entry:expr) => {
         impl Loader<$key> for StoreLoader {
             type Value = $value;
             type Error = Arc<StoreError>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let rows = self.store.$method(keys).await.map_err(Arc::new)?;
-                Ok(rows.into_iter().map(|$item| ($key_of, $item)).collect())
+                Ok(rows.into_iter().map(|$item| $entry).collect())
             }
         }
     };
 }
 
-/// Revisions are shared by every field of the request that asks for them, not copied.
-impl Loader<RevisionHash> for StoreLoader {
-    type Value = Arc<Revision>;
-    type Error = Arc<StoreError>;
-
-    async fn load(
-        &self,
-        keys: &[RevisionHash],
-    ) -> Result<HashMap<RevisionHash, Arc<Revision>>, Self::Error> {
-        let rows = self.store.revisions_by_hashes(self.viewer()?, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.hash.clone(), Arc::new(r))).collect())
-    }
-}
+// Revisions are shared by every field of the request that asks for them, not copied.
+batch_loader!(RevisionHash => shared Revision, for viewer revisions_by_hashes, |r| r.hash.clone());
 batch_loader!(CitationId => Citation, for viewer citations_by_ids, |c| c.id);
 
-/// Agents too: a history page feeds its authors (most often one agent, many times over), and
-/// each revision's `author` takes the same one back.
-impl Loader<AgentId> for StoreLoader {
-    type Value = Arc<Agent>;
-    type Error = Arc<StoreError>;
-
-    async fn load(&self, keys: &[AgentId]) -> Result<HashMap<AgentId, Arc<Agent>>, Self::Error> {
-        let rows = self.store.agents_by_ids(keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|a| (a.id, Arc::new(a))).collect())
-    }
-}
-
-/// Sources too: a page of documents with their heads' sources feeds them here, and each head's
-/// `source` takes the same one back.
-impl Loader<SourceId> for StoreLoader {
-    type Value = Arc<Source>;
-    type Error = Arc<StoreError>;
-
-    async fn load(&self, keys: &[SourceId]) -> Result<HashMap<SourceId, Arc<Source>>, Self::Error> {
-        let rows = self.store.sources_by_ids(keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|s| (s.id, Arc::new(s))).collect())
-    }
-}
+// Agents too: a history page feeds its authors (most often one agent, many times over), and
+// each revision's `author` takes the same one back.
+batch_loader!(AgentId => shared Agent, agents_by_ids, |a| a.id);
+// Sources too: a page of documents with their heads' sources feeds them here, and each head's
+// `source` takes the same one back.
+batch_loader!(SourceId => shared Source, sources_by_ids, |s| s.id);
 
 impl Loader<DocumentId> for StoreLoader {
     type Value = Document;
