@@ -115,6 +115,16 @@ pub struct ServeArgs {
     /// found unredacted (texts never change; a redaction drops what it purged); 0 keeps none.
     #[arg(long, env = "PALIMPSEST_TEXT_CACHE_MB", default_value_t = store::DEFAULT_TEXT_CACHE_MB)]
     pub text_cache_mb: usize,
+    /// Mebibytes of revisions kept in memory by their hash, so that history pages and pages of
+    /// documents read three columns of each revision instead of all of them (a revision never
+    /// changes under its hash but for its redaction flag and log index, which are read every
+    /// time); 0 keeps none.
+    #[arg(
+        long,
+        env = "PALIMPSEST_REVISION_CACHE_MB",
+        default_value_t = store::DEFAULT_REVISION_CACHE_MB
+    )]
+    pub revision_cache_mb: usize,
     /// The most WebSocket connections (GraphQL subscriptions) open at once; more are answered
     /// 503 with Retry-After.
     #[arg(long, env = "PALIMPSEST_MAX_WEBSOCKETS", default_value_t = 1_000)]
@@ -280,6 +290,7 @@ pub(super) async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result
         max_content_bytes: args.max_content_bytes,
         blame_time: Duration::from_millis(limits.blame_timeout_ms),
         text_cache_bytes: args.text_cache_mb.saturating_mul(1 << 20),
+        revision_cache_bytes: args.revision_cache_mb.saturating_mul(1 << 20),
         ..StoreLimits::default()
     };
     let compute = match limits.heavy_tasks {

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, SimpleObject};
 
 use super::auth::RequestAuth;
-use super::connection::{DocumentConnection, SourceConnection, first_revisions_wanted, shared};
+use super::connection::{DocumentConnection, SourceConnection, first_revisions_wanted};
 use super::context::{base_url, budget, request_cost, store};
 use super::error::{ApiError, ApiResult};
 use super::ids::GlobalId;
@@ -378,6 +378,6 @@ async fn with_first_page(
     let loaders = loaders(ctx).await?;
     loaders.feed_one(found.document.id, found.document.clone()).await;
     feed_authors(&loaders, found.authors).await;
-    let first = FirstRevisions { asked, page: shared(found.revisions) };
+    let first = FirstRevisions { asked, page: found.revisions };
     Ok(Some(DocumentNode::with_first_revisions(found.document, first)))
 }

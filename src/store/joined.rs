@@ -6,6 +6,9 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query};
 use sea_orm::sqlx::{self, Postgres, Row as _, Sqlite};
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, JoinType, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, Select,
@@ -18,6 +21,7 @@ use super::documents::{
     Document, DocumentCursor, DocumentFilter, DocumentOrder, document_page_query,
 };
 use super::error::StoreResult;
+use super::kept_revisions::RevisionRef;
 use super::page::{Direction, Page, PageRequest};
 use super::revisions::{Revision, revision_page_query, revision_page_where};
 use super::sources::Source;
@@ -47,9 +51,9 @@ pub struct FirstPage {
 pub struct DocumentWithHead {
     pub document: Document,
     /// Shared: the request's loaders and the document's node hold the same revision.
-    pub head: std::sync::Arc<Revision>,
+    pub head: Arc<Revision>,
     /// Shared, as the head is.
-    pub source: Option<std::sync::Arc<Source>>,
+    pub source: Option<Arc<Source>>,
 }
 
 impl Store {
@@ -98,8 +102,7 @@ impl Store {
         query: Select<document::Entity>,
         parts: HeadParts,
     ) -> StoreResult<Vec<DocumentWithHead>> {
-        let mut query =
-            with_columns::<_, revision::Entity>(query.join(JoinType::InnerJoin, head_relation()));
+        let mut query = with_refs(query.join(JoinType::InnerJoin, head_relation()));
         if parts.source {
             query = with_columns::<_, source::Entity>(
                 query.join(JoinType::LeftJoin, source_relation()),
@@ -107,7 +110,65 @@ impl Store {
         }
         let statement = query.build(self.db.get_database_backend());
         let rows = self.db.query_all_raw(statement).await?;
-        rows.iter().map(|row| parse_row(row, parts)).collect()
+        let mut heads = Vec::with_capacity(rows.len());
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let document = Document::try_from(document::Model::read(row, 0)?)?;
+            let at = document::Model::WIDTH;
+            heads.push(read_ref(row, at)?);
+            let at = at + REF_WIDTH;
+            let source = if parts.source {
+                source::Model::read_optional(row, at)?
+                    .map(Source::try_from)
+                    .transpose()?
+                    .map(Into::into)
+            } else {
+                None
+            };
+            found.push((document, source));
+        }
+        let heads = self.revisions_by_refs(&heads).await?;
+        Ok(found
+            .into_iter()
+            .zip(heads)
+            .map(|((document, source), head)| DocumentWithHead { document, head, source })
+            .collect())
+    }
+
+    /// The revisions `refs` name, in their order: those kept in memory as `refs` say they
+    /// are now, the rest read whole (in one statement) and kept.
+    async fn revisions_by_refs(&self, refs: &[RevisionRef]) -> StoreResult<Vec<Arc<Revision>>> {
+        let mut found = self.revisions.get(refs);
+        let missing: Vec<RevisionHash> = refs
+            .iter()
+            .zip(&found)
+            .filter(|(_, kept)| kept.is_none())
+            .map(|(r, _)| r.hash.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(found.into_iter().flatten().collect());
+        }
+        // Read after the statement that named them, so as they are now or later: a redaction
+        // committed in between is seen here rather than missed.
+        let read: Vec<Arc<Revision>> = revision::Entity::find()
+            .filter(revision::Column::Hash.is_in(missing))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| Arc::new(Revision::from(row)))
+            .collect();
+        self.revisions.put(&read);
+        let read: HashMap<&RevisionHash, &Arc<Revision>> =
+            read.iter().map(|r| (&r.hash, r)).collect();
+        refs.iter()
+            .zip(found.iter_mut())
+            .map(|(r, kept)| match kept.take() {
+                Some(kept) => Ok(kept),
+                None => read.get(&r.hash).map(|r| Arc::clone(r)).ok_or_else(|| {
+                    DbErr::RecordNotFound(format!("revision {} read a moment ago", r.hash)).into()
+                }),
+            })
+            .collect()
     }
 
     /// `list_revisions` with each revision's author in the same statement.
@@ -156,11 +217,12 @@ impl Store {
                     .eq(Expr::SubQuery(None, Box::new(id.into())))
             }
         };
-        let mut query = with_columns::<_, document::Entity>(
+        let mut query = with_columns::<_, document::Entity>(with_refs(
             revision_page_where(of_document, &page)
+                .select_only()
                 .join(JoinType::InnerJoin, document_relation())
                 .filter(viewer.readable_documents()),
-        );
+        ));
         if with_authors {
             query = with_columns::<_, agent::Entity>(
                 query.join(JoinType::InnerJoin, author_relation()),
@@ -169,18 +231,20 @@ impl Store {
         let rows = self.db.query_all_raw(query.build(self.db.get_database_backend())).await?;
         // Every document has a revision, so no row: none, or not for this viewer.
         let Some(first) = rows.first() else { return Ok(None) };
-        let document = Document::try_from(document::Model::read(first, revision::Model::WIDTH)?)?;
-        let authors_at = revision::Model::WIDTH + document::Model::WIDTH;
-        let mut revisions = Vec::with_capacity(rows.len());
+        let document = Document::try_from(document::Model::read(first, REF_WIDTH)?)?;
+        let authors_at = REF_WIDTH + document::Model::WIDTH;
+        let mut refs = Vec::with_capacity(rows.len());
         let mut authors = Vec::new();
         for row in &rows {
-            revisions.push(Revision::from(revision::Model::read(row, 0)?));
+            refs.push(read_ref(row, 0)?);
             if with_authors {
                 authors.push(Agent::try_from(agent::Model::read(row, authors_at)?)?);
             }
         }
-        let revisions = Page::from_probe(revisions, limit, Direction::Forward);
-        authors.truncate(revisions.items.len());
+        let refs = Page::from_probe(refs, limit, Direction::Forward);
+        authors.truncate(refs.items.len());
+        let revisions =
+            Page { items: self.revisions_by_refs(&refs.items).await?, has_more: refs.has_more };
         Ok(Some(DocumentWithRevisions { document, revisions, authors }))
     }
 }
@@ -190,23 +254,10 @@ impl Store {
 #[derive(Debug)]
 pub struct DocumentWithRevisions {
     pub document: Document,
-    /// Newest first.
-    pub revisions: Page<Revision>,
+    /// Newest first; shared, as a document's head is.
+    pub revisions: Page<Arc<Revision>>,
     /// The revisions' authors, in the same order, when they were asked for; else empty.
     pub authors: Vec<Agent>,
-}
-
-fn parse_row(row: &QueryResult, parts: HeadParts) -> StoreResult<DocumentWithHead> {
-    let document = Document::try_from(document::Model::read(row, 0)?)?;
-    let at = document::Model::WIDTH;
-    let head = std::sync::Arc::new(Revision::from(revision::Model::read(row, at)?));
-    let at = at + revision::Model::WIDTH;
-    let source = if parts.source {
-        source::Model::read_optional(row, at)?.map(Source::try_from).transpose()?.map(Into::into)
-    } else {
-        None
-    };
-    Ok(DocumentWithHead { document, head, source })
 }
 
 /// Reading a row's columns by position rather than by name: sea-orm's prefixed reads format
@@ -419,6 +470,27 @@ fn author_relation() -> sea_orm::RelationDef {
         .from(revision::Column::AuthorId)
         .to(agent::Column::Id)
         .into()
+}
+
+/// The columns `read_ref` reads: a revision's hash and what can change under it.
+const REF_WIDTH: usize = 3;
+
+/// The revision `revisions.hash` names, as its row is now (`KeptRevisions`), from the columns
+/// `with_refs` selected at `at`.
+fn read_ref(row: &QueryResult, at: usize) -> Result<RevisionRef, DbErr> {
+    let hash = Cell::cell(row, at).map_err(|e| named("hash", e))?;
+    let redacted = Cell::cell(row, at + 1).map_err(|e| named("redacted", e))?;
+    let log_index: Option<i64> = Cell::cell(row, at + 2).map_err(|e| named("log_index", e))?;
+    Ok(RevisionRef { hash, redacted, log_index: log_index.map(|i| i as u64) })
+}
+
+/// Adds the columns `read_ref` reads to the selection; the rest of each revision comes from
+/// memory, or is read whole once (`Store::revisions_by_refs`).
+fn with_refs<B: EntityTrait>(query: Select<B>) -> Select<B> {
+    use revision::Column as C;
+    [C::Hash, C::Redacted, C::LogIndex]
+        .into_iter()
+        .fold(query, |query, column| query.expr(Expr::col((revision::Entity.into_iden(), column))))
 }
 
 /// Adds every column of `E` to the selection, unnamed: they are read by position

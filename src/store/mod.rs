@@ -32,6 +32,7 @@ mod error;
 pub mod hashing;
 mod history;
 mod joined;
+mod kept_revisions;
 mod kinds;
 mod live;
 mod page;
@@ -85,6 +86,7 @@ pub use erasure::unseal_for_downgrade;
 pub use error::{Conflict, Missing, RETRY_AFTER_UNAVAILABLE, StoreError, StoreResult};
 pub use history::{HistoryEntry, MAX_HISTORY, RevisionStamp};
 pub use joined::{DocumentWithHead, DocumentWithRevisions, FirstPage, HeadParts};
+pub use kept_revisions::DEFAULT_REVISION_CACHE_MB;
 pub use kinds::*;
 pub use live::{CitationChange, LIVE_BUFFER, Listener, Notice, RevisionEvent};
 pub use page::{Direction, Page, PageRequest};
@@ -119,6 +121,8 @@ pub struct StoreLimits {
     pub max_watches_per_agent: u64,
     /// Bytes of unredacted revisions' texts kept in memory (`texts::cache`); 0 keeps none.
     pub text_cache_bytes: usize,
+    /// Bytes of revisions kept in memory by hash (`kept_revisions`); 0 keeps none.
+    pub revision_cache_bytes: usize,
 }
 
 impl Default for StoreLimits {
@@ -129,6 +133,7 @@ impl Default for StoreLimits {
             live_buffer: live::LIVE_BUFFER,
             max_watches_per_agent: 1_000,
             text_cache_bytes: texts::cache::DEFAULT_TEXT_CACHE_MB << 20,
+            revision_cache_bytes: kept_revisions::DEFAULT_REVISION_CACHE_MB << 20,
         }
     }
 }
@@ -158,6 +163,8 @@ pub struct Store {
     writer: Option<Arc<transaction::WriteTurns>>,
     /// Texts of unredacted revisions, shared with the stores of read replicas.
     texts: Arc<texts::cache::TextCache>,
+    /// Revisions by hash, shared with the stores of read replicas as the texts are.
+    revisions: Arc<kept_revisions::KeptRevisions>,
 }
 
 impl Store {
@@ -173,6 +180,7 @@ impl Store {
         let live = Arc::new(live::Live::new(limits.live_buffer));
         let file = connect::DatabaseFile::of(&db).map(Arc::new);
         let texts = Arc::new(texts::cache::TextCache::new(limits.text_cache_bytes));
+        let revisions = Arc::new(kept_revisions::KeptRevisions::new(limits.revision_cache_bytes));
         Self {
             db,
             primary: None,
@@ -185,6 +193,7 @@ impl Store {
             file,
             writer,
             texts,
+            revisions,
         }
     }
 

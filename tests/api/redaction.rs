@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_document_whose_head_was_redacted_stays_revisable,
     a_redacted_text_leaves_no_byte_of_itself_in_the_databases_files,
     a_text_kept_in_memory_is_not_served_once_another_process_redacted_it,
+    a_revision_kept_in_memory_is_read_redacted_once_another_process_redacted_it,
 );
 
 const PRIVATE: &str = "Private address: 12 Elm Street.";
@@ -474,4 +475,48 @@ async fn a_text_kept_in_memory_is_not_served_once_another_process_redacted_it(ap
     assert_eq!(head["redaction"]["reason"], "erasure request");
     let anonymous = app.query_as(None, read, json!({ "s": "kept" })).await;
     assert_eq!(anonymous["data"]["document"]["head"]["content"], Value::Null, "{anonymous}");
+}
+
+/// The server keeps revisions it read in memory (`--revision-cache-mb`) and reads only their
+/// hash, redaction flag and log index again; a redaction committed by another process must
+/// reach a history page read from that memory, and its text must not be served.
+async fn a_revision_kept_in_memory_is_read_redacted_once_another_process_redacted_it(app: TestApp) {
+    let editor = app.editor().await;
+    let created = app.create_document(&editor, "kept-history", &format!("{PRIVATE}\n")).await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let first = created["revision"]["hash"].as_str().unwrap().to_owned();
+    let revised = app.revise(&editor, &id, &first, "Nothing private here.\n").await;
+    assert_no_errors(&revised);
+    let read = "query($id: ID!) { document(id: $id) { revisions(first: 20) { nodes { \
+                number hash content redaction { reason } } } } }";
+    let oldest = |body: &Value| body["data"]["document"]["revisions"]["nodes"][1].clone();
+    // Read twice, so that the second page comes from the revisions kept.
+    for _ in 0..2 {
+        let body = app.query_as(Some(&editor), read, json!({ "id": id })).await;
+        assert_no_errors(&body);
+        assert_eq!(oldest(&body)["hash"], first.as_str());
+        assert_eq!(oldest(&body)["content"], format!("{PRIVATE}\n"));
+    }
+
+    let (other, archivist) =
+        app.another_process("Another archivist", palimpsest::store::AgentKind::Person).await;
+    other
+        .redact_revision(
+            &palimpsest::store::RevisionHash::parse(&first).unwrap(),
+            palimpsest::store::RedactionReason::parse("erasure request").unwrap(),
+            &archivist,
+        )
+        .await
+        .unwrap();
+
+    for token in [Some(editor.as_str()), None] {
+        let body = app.query_as(token, read, json!({ "id": id })).await;
+        assert_no_errors(&body);
+        let oldest = oldest(&body);
+        assert_eq!(oldest["number"], 1, "{body}");
+        assert_eq!(oldest["content"], Value::Null, "{body}");
+        assert_eq!(oldest["redaction"]["reason"], "erasure request", "{body}");
+        let newest = &body["data"]["document"]["revisions"]["nodes"][0];
+        assert_eq!(newest["content"], "Nothing private here.\n");
+    }
 }
