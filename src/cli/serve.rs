@@ -115,10 +115,11 @@ pub struct ServeArgs {
     /// found unredacted (texts never change; a redaction drops what it purged); 0 keeps none.
     #[arg(long, env = "PALIMPSEST_TEXT_CACHE_MB", default_value_t = store::DEFAULT_TEXT_CACHE_MB)]
     pub text_cache_mb: usize,
-    /// Mebibytes of revisions kept in memory by their hash, so that history pages and pages of
-    /// documents read three columns of each revision instead of all of them (a revision never
-    /// changes under its hash but for its redaction flag and log index, which are read every
-    /// time); 0 keeps none.
+    /// Mebibytes of revisions kept in memory by their hash, so that reads of documents with
+    /// their heads and of first history pages select three columns of each revision instead
+    /// of all (a revision never changes under its hash but for its redaction flag and log
+    /// index, which are read every time); 0 keeps none, and such reads read each revision
+    /// whole in a second statement.
     #[arg(
         long,
         env = "PALIMPSEST_REVISION_CACHE_MB",

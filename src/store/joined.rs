@@ -20,7 +20,7 @@ use super::agents::Agent;
 use super::documents::{
     Document, DocumentCursor, DocumentFilter, DocumentOrder, document_page_query,
 };
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::kept_revisions::RevisionRef;
 use super::page::{Direction, Page, PageRequest};
 use super::revisions::{Revision, revision_page_query, revision_page_where};
@@ -164,8 +164,13 @@ impl Store {
             .zip(found.iter_mut())
             .map(|(r, kept)| match kept.take() {
                 Some(kept) => Ok(kept),
+                // Revisions are never deleted: only a database that went back in time (a
+                // replica behind a balancer over standbys that lag differently) loses one.
                 None => read.get(&r.hash).map(|r| Arc::clone(r)).ok_or_else(|| {
-                    DbErr::RecordNotFound(format!("revision {} read a moment ago", r.hash)).into()
+                    StoreError::Unavailable {
+                        retry_after: std::time::Duration::from_secs(1),
+                        cause: anyhow::anyhow!("revision {} was gone a moment after", r.hash),
+                    }
                 }),
             })
             .collect()

@@ -7,9 +7,12 @@
 //! redaction) and `log_index` (set once, when a revision written before the transparency log
 //! is appended to it). Every read that uses this cache selects those two with the hash, from
 //! the database, in the same statement that finds which revisions it returns
-//! (`RevisionRef`); the cache only supplies what the hash fixes. So an answer is what reading
-//! the whole rows would have given at that moment, whatever another process committed since a
-//! revision was kept: there is nothing to forget.
+//! (`RevisionRef`); the cache only supplies what the hash fixes. So an answer is never less
+//! current than the statement that found its revisions, whatever another process committed
+//! since a revision was kept: there is nothing to forget. (A revision not kept is read whole
+//! just after, so as it is then or later.) A change by hand in SQL to a column the hash covers
+//! is tampering, which `verify` reports; a server that keeps the revision goes on serving what
+//! the hash says, as the text cache does for texts.
 
 use std::sync::{Arc, Mutex};
 
@@ -52,9 +55,10 @@ struct Kept {
     bytes: usize,
 }
 
-/// What an entry costs besides its strings: the revision itself, the `Arc`'s counts, the key
-/// and the map's slot.
-const ENTRY_OVERHEAD: usize = std::mem::size_of::<Revision>() + 96;
+/// What an entry costs besides its title, message and header: the revision itself, the
+/// `Arc`'s counts, the map's slot, and four digests as hex on the heap (the key, the hash, the
+/// parent's and the text's), each with its allocation's overhead.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<Revision>() + 96 + 4 * 80;
 
 fn cost(revision: &Revision) -> usize {
     let header = match &revision.stored_header {
@@ -66,7 +70,7 @@ fn cost(revision: &Revision) -> usize {
 }
 
 /// The default size, in MiB: some forty thousand revisions of news prose.
-pub const DEFAULT_REVISION_CACHE_MB: usize = 16;
+pub const DEFAULT_REVISION_CACHE_MB: usize = 32;
 
 impl KeptRevisions {
     pub(crate) fn new(capacity: usize) -> Self {
@@ -99,6 +103,9 @@ impl KeptRevisions {
 
     /// Keeps `revisions`, just read whole from the database.
     pub(crate) fn put(&self, revisions: &[Arc<Revision>]) {
+        if self.capacity == 0 {
+            return;
+        }
         let mut kept = self.kept();
         for revision in revisions {
             let cost = cost(revision);
