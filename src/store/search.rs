@@ -267,7 +267,20 @@ async fn close_postgres(
                FROM unnest($1::text::bigint[], $2::text::bigint[]) AS closed (id, number) \
                WHERE sp.document_id = $3 AND sp.id = closed.id";
     let values = vec![Value::from(ids), Value::from(numbers), Value::from(document.as_uuid())];
-    conn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    let closed =
+        conn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    all_closed(closed.rows_affected(), rows.len())
+}
+
+/// Every open paragraph a revision closes was read from the index in the same transaction:
+/// one not found to close is a bug, or a write behind the store's back, and is not committed
+/// over.
+fn all_closed(closed: u64, asked: usize) -> StoreResult<()> {
+    if closed != asked as u64 {
+        return Err(StoreError::Unexpected(anyhow::anyhow!(
+            "{closed} of {asked} open paragraphs to close were found"
+        )));
+    }
     Ok(())
 }
 
@@ -328,13 +341,7 @@ async fn close_sqlite(
                FROM json_each(?) AS closed WHERE search_passages.id = closed.value ->> 0";
     let closing = Statement::from_sql_and_values(backend, sql, [Value::from(pairs.as_str())]);
     let closed = conn.execute_raw(closing).await?;
-    if closed.rows_affected() != rows.len() as u64 {
-        return Err(StoreError::Unexpected(anyhow::anyhow!(
-            "{} of {} open paragraphs to close were found",
-            closed.rows_affected(),
-            rows.len()
-        )));
-    }
+    all_closed(closed.rows_affected(), rows.len())?;
     let since = match heads {
         HeadsIndex::AsWritten => i64::MAX,
         HeadsIndex::Deferred { since } => since,
