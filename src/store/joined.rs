@@ -4,11 +4,11 @@
 //! revisions with their authors; a document with the first page of its history. Reading those
 //! separately costs a round trip per level.
 
-use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query};
-use sea_orm::sqlx::{self, Postgres, Row as _, Sqlite};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query};
+use sea_orm::sqlx::{self, Postgres, Row as _, Sqlite};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, JoinType, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, Select,
@@ -150,13 +150,8 @@ impl Store {
         }
         // Read after the statement that named them, so as they are now or later: a redaction
         // committed in between is seen here rather than missed.
-        let read: Vec<Arc<Revision>> = revision::Entity::find()
-            .filter(revision::Column::Hash.is_in(missing))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| Arc::new(Revision::from(row)))
-            .collect();
+        let read: Vec<Arc<Revision>> =
+            self.revisions_with_hashes(&missing).await?.into_iter().map(Arc::new).collect();
         self.revisions.put(&read);
         let read: HashMap<&RevisionHash, &Arc<Revision>> =
             read.iter().map(|r| (&r.hash, r)).collect();
